@@ -1,0 +1,2 @@
+// Public API of @dynhead/cli.
+export {};

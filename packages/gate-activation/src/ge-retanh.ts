@@ -1,0 +1,35 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/**
+ * GeReTanH (paper Eq. 3): delta(v) = max(0, (tanh(v - tau) + tanh(tau)) / (1 + tanh(tau))).
+ *
+ * The value is zero exactly where v <= 0 on every backend: the step factor guarantees it even where
+ * a backend's tanh is not exactly odd (WebGPU's tanh is an exp approximation), because the sparse
+ * path relies on exact zeros to skip pixels without a threshold.
+ */
+export function geReTanH<T extends tf.Tensor>(x: T, tau = 1.5): T {
+  if (!(tau >= 0) || !Number.isFinite(tau)) throw new Error(`geReTanH: tau must be a finite number >= 0, got ${tau}`);
+  // tanh(tau) in float64, as the official code computes it in Python before the float32 ops.
+  const tanhTau = Math.tanh(tau);
+  const scale = 1 / (1 + tanhTau);
+  const f = tf.customGrad((input: tf.Tensor, save: tf.GradSaveFunc) => {
+    const shifted = tf.tanh(tf.sub(input, tau));
+    const on = tf.step(input);
+    const value = tf.mul(tf.relu(tf.mul(tf.add(shifted, tanhTau), scale)), on);
+    save([shifted, on]);
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [t, mask] = saved;
+        // d/dv = (1 - tanh^2(v - tau)) / (1 + tanh tau) where v > 0, else 0.
+        return [tf.mul(dy, tf.mul(mask, tf.mul(tf.sub(1, tf.square(t)), scale)))];
+      },
+    };
+  });
+  return f(x) as T;
+}
+
+/** The restricted tanh max(0, tanh v): GeReTanH with tau = 0. */
+export function reTanH<T extends tf.Tensor>(x: T): T {
+  return geReTanH(x, 0);
+}

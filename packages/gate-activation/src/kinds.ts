@@ -1,0 +1,62 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import { geReTanH, reTanH } from './ge-retanh';
+import { sigmoidGate, softmaxGate } from './smooth-gates';
+
+export type GateKind = 'geReTanH' | 'reTanH' | 'sigmoid' | 'softmax';
+
+export interface GateOptions {
+  /** GeReTanH's tau (paper's best: 1.5). Ignored by the other kinds. */
+  tau?: number;
+}
+
+const OFFICIAL_NAMES: Record<string, GateKind> = {
+  geretanh: 'geReTanH',
+  retanh: 'reTanH',
+  sigmoid: 'sigmoid',
+  softmax: 'softmax',
+};
+
+/** Accepts dynhead's names and the official code's class names (GeReTanH, ReTanH, Sigmoid). */
+export function parseGateKind(name: string): GateKind {
+  const kind = OFFICIAL_NAMES[name.toLowerCase()];
+  if (!kind) throw new Error(`unknown gate activation '${name}'; expected one of ${Object.values(OFFICIAL_NAMES).join(', ')}`);
+  return kind;
+}
+
+/** The activation as a function of the gate logits. */
+export function gateActivation(kind: GateKind, { tau = 1.5 }: GateOptions = {}): (x: tf.Tensor) => tf.Tensor {
+  switch (kind) {
+    case 'geReTanH':
+      return (x) => geReTanH(x, tau);
+    case 'reTanH':
+      return (x) => reTanH(x);
+    case 'sigmoid':
+      return (x) => sigmoidGate(x);
+    case 'softmax':
+      return (x) => softmaxGate(x);
+  }
+}
+
+/** True for activations with exact zeros, which the sparse inference path can skip. */
+export function isSparseGate(kind: GateKind): boolean {
+  return kind === 'geReTanH' || kind === 'reTanH';
+}
+
+/**
+ * The gate conv's bias so that every gate starts at `initGate` (official default 0.99), as the
+ * official code initialises it. Softmax gates split each pixel between paths, so a common bias of
+ * 0 (equal shares) is the only meaningful start.
+ */
+export function gateBiasInit(kind: GateKind, { tau = 1.5, initGate = 0.99 }: GateOptions & { initGate?: number } = {}): number {
+  if (!(initGate > 0 && initGate < 1)) throw new Error(`gateBiasInit: initGate must lie in (0, 1), got ${initGate}`);
+  switch (kind) {
+    case 'geReTanH':
+      return 0.5 * Math.log((1 + initGate * Math.exp(2 * tau)) / (1 - initGate));
+    case 'reTanH':
+      return 0.5 * Math.log((1 + initGate) / (1 - initGate));
+    case 'sigmoid':
+      return Math.log(initGate / (1 - initGate));
+    case 'softmax':
+      return 0;
+  }
+}

@@ -1,0 +1,2 @@
+// Public API of @dynhead/router.
+export {};

@@ -1,0 +1,33 @@
+import { BackendUnavailableError } from './backend-names';
+
+/**
+ * Node has no navigator.gpu. tfjs-backend-webgpu registers itself at import time only when
+ * navigator.gpu exists, so Dawn (the `webgpu` npm package) must be installed into globalThis
+ * before the backend module is imported.
+ */
+export async function installNodeWebGPU(): Promise<void> {
+  const g = globalThis as Record<string, unknown> & { navigator?: { gpu?: unknown } };
+  if (g.navigator?.gpu) return;
+  let dawn: { create: (flags: string[]) => unknown; globals: Record<string, unknown> };
+  try {
+    const specifier = 'webgpu';
+    dawn = (await import(/* @vite-ignore */ specifier)) as typeof dawn;
+  } catch (e) {
+    throw new BackendUnavailableError(`webgpu in Node needs the 'webgpu' package (Dawn): npm install webgpu (${(e as Error).message})`);
+  }
+  if (!process.env.VK_ICD_FILENAMES && !process.env.VK_DRIVER_FILES) {
+    // Without a GPU, Dawn needs SwiftShader (Debian's chromium ships it); with one, the system driver.
+    const swiftshader = '/usr/lib/chromium/vk_swiftshader_icd.json';
+    const fs = await import('node:fs');
+    if (fs.existsSync(swiftshader) && !fs.existsSync('/dev/nvidia0') && !fs.existsSync('/dev/dri')) {
+      process.env.VK_ICD_FILENAMES = swiftshader;
+    }
+  }
+  Object.assign(globalThis, dawn.globals);
+  const gpu = dawn.create([]);
+  if (g.navigator) {
+    Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
+  } else {
+    Object.defineProperty(globalThis, 'navigator', { value: { gpu, userAgent: 'node' }, configurable: true, writable: true });
+  }
+}

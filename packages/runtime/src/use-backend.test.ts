@@ -1,0 +1,26 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { BackendUnavailableError, useBackend } from './index';
+
+describe('useBackend', () => {
+  for (const name of ['cpu', 'wasm', 'webgpu'] as const) {
+    it(`activates ${name} and takes gradients through tfjs-core alone`, async () => {
+      const got = await useBackend(name);
+      expect(got.name).toBe(name);
+      expect(tf.getBackend()).toBe(name);
+      const x = tf.tensor1d([1, -2, 3]);
+      const g = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(v, v)))(x);
+      expect(Array.from(await g.data())).toEqual([2, -4, 6]);
+      tf.dispose([x, g]);
+    });
+  }
+
+  it('names the package to install for tensorflow', async () => {
+    await expect(useBackend('tensorflow')).rejects.toThrow(/@tensorflow\/tfjs-node-gpu/);
+  });
+
+  it('lists the available backends for an unknown name', async () => {
+    await expect(useBackend('cuda')).rejects.toThrow(BackendUnavailableError);
+    await expect(useBackend('cuda')).rejects.toThrow(/available: cpu, wasm, webgpu, tensorflow/);
+  });
+});

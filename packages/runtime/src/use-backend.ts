@@ -1,0 +1,94 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { type BackendName, BackendUnavailableError, BACKEND_NAMES, defaultBackend, isNode, parseBackendName } from './backend-names';
+import './gradients';
+import { registerKernelFixes } from './kernels';
+import { installNodeWebGPU } from './node-webgpu';
+
+export interface UseBackendOptions {
+  /** Browser only: where tfjs-backend-wasm's .wasm files are served from. */
+  wasmPaths?: string | Record<string, string>;
+}
+
+export interface ActiveBackend {
+  name: BackendName;
+  /** What tfjs calls it (tfjs-node registers itself as 'tensorflow'). */
+  tfjsName: string;
+  /** Human-readable detail: the GPU adapter for webgpu, the SIMD/thread setting for wasm. */
+  detail: string;
+}
+
+async function loadCpu(): Promise<void> {
+  await import('@tensorflow/tfjs-backend-cpu');
+}
+
+async function loadWasm(options: UseBackendOptions): Promise<void> {
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  if (options.wasmPaths) wasm.setWasmPaths(options.wasmPaths as string);
+}
+
+async function loadWebGPU(): Promise<void> {
+  if (isNode()) await installNodeWebGPU();
+  else if (!(globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu) {
+    throw new BackendUnavailableError('webgpu: this browser exposes no navigator.gpu (WebGPU disabled or unsupported)');
+  }
+  await import('@tensorflow/tfjs-backend-webgpu');
+}
+
+async function loadTensorflow(): Promise<void> {
+  // Optional peers that cannot be installed everywhere: resolved at run time only, never bundled.
+  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+    try {
+      await import(/* @vite-ignore */ pkg);
+      return;
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') throw e;
+    }
+  }
+  throw new BackendUnavailableError(
+    "backend 'tensorflow' needs @tensorflow/tfjs-node-gpu (CUDA) or @tensorflow/tfjs-node: npm install @tensorflow/tfjs-node-gpu",
+  );
+}
+
+async function describe(name: BackendName): Promise<string> {
+  if (name === 'webgpu') {
+    const backend = tf.backend() as unknown as { adapterInfo?: { vendor?: string; architecture?: string } };
+    const info = backend.adapterInfo;
+    return info ? `${info.vendor ?? '?'} ${info.architecture ?? ''}`.trim() : 'webgpu';
+  }
+  if (name === 'wasm') return `simd=${tf.env().getBool('WASM_HAS_SIMD_SUPPORT')}`;
+  return name;
+}
+
+/**
+ * Loads, registers and activates a backend, with dynhead's kernel fixes (training kernels that
+ * wasm lacks, a fast Conv2DBackpropFilter on cpu). With no name: DYNHEAD_BACKEND, else the default.
+ */
+export async function useBackend(name?: BackendName | string, options: UseBackendOptions = {}): Promise<ActiveBackend> {
+  const wanted = name === undefined ? defaultBackend() : parseBackendName(name);
+  const tfjsName = wanted === 'tensorflow' ? 'tensorflow' : wanted;
+  if (!tf.findBackendFactory(tfjsName)) {
+    try {
+      if (wanted === 'cpu') await loadCpu();
+      else if (wanted === 'wasm') await loadWasm(options);
+      else if (wanted === 'webgpu') await loadWebGPU();
+      else await loadTensorflow();
+    } catch (e) {
+      if (e instanceof BackendUnavailableError) throw e;
+      throw new BackendUnavailableError(`backend '${wanted}' could not be loaded: ${(e as Error).message}; available: ${BACKEND_NAMES.join(', ')}`);
+    }
+  }
+  registerKernelFixes(tfjsName);
+  let ok = false;
+  try {
+    ok = await tf.setBackend(tfjsName);
+  } catch (e) {
+    throw new BackendUnavailableError(`backend '${wanted}' failed to initialise: ${(e as Error).message}`);
+  }
+  if (!ok) {
+    const hint = wanted === 'webgpu' && isNode() ? ' (no GPU adapter: install Debian chromium for SwiftShader, or set VK_ICD_FILENAMES)' : '';
+    throw new BackendUnavailableError(`backend '${wanted}' failed to initialise${hint}`);
+  }
+  await tf.ready();
+  return { name: wanted, tfjsName, detail: await describe(wanted) };
+}
