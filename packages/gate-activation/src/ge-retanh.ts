@@ -12,7 +12,7 @@ export function geReTanH<T extends tf.Tensor>(x: T, tau = 1.5): T {
   // tanh(tau) in float64, as the official code computes it in Python before the float32 ops.
   const tanhTau = Math.tanh(tau);
   const scale = 1 / (1 + tanhTau);
-  const f = tf.customGrad((input: tf.Tensor, save: tf.GradSaveFunc) => {
+  const f = tf.customGrad(((input: tf.Tensor, save: tf.GradSaveFunc) => {
     const shifted = tf.tanh(tf.sub(input, tau));
     const on = tf.step(input);
     const value = tf.mul(tf.relu(tf.mul(tf.add(shifted, tanhTau), scale)), on);
@@ -25,7 +25,7 @@ export function geReTanH<T extends tf.Tensor>(x: T, tau = 1.5): T {
         return [tf.mul(dy, tf.mul(mask, tf.mul(tf.sub(1, tf.square(t)), scale)))];
       },
     };
-  });
+  }) as unknown as tf.CustomGradientFunc<tf.Tensor>);
   return f(x) as T;
 }
 
