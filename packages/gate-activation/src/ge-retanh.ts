@@ -25,7 +25,7 @@ export function geReTanH<T extends tf.Tensor>(x: T, tau = 1.5): T {
         return [tf.mul(dy, tf.mul(mask, tf.mul(tf.sub(1, tf.square(t)), scale)))];
       },
     };
-  }) as unknown as tf.CustomGradientFunc<tf.Tensor>);
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return f(x) as T;
 }
 
