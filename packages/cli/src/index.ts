@@ -1,2 +1,14 @@
 // Public API of @dynhead/cli.
-export {};
+export { buildProgram, main, VERSION } from './main';
+export {
+  activateBackend,
+  cliIO,
+  globalOptions,
+  note,
+  processIO,
+  report,
+  UserError,
+  type CliIO,
+  type GlobalOptions,
+} from './context';
+export { probeBackends, type BackendProbe, type BackendsReport } from './commands/backends';

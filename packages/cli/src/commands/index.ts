@@ -1,0 +1,4 @@
+// The dynhead sub-commands. Each line exports one module that has `register(program: Command)`;
+// main.ts registers every export of this file. To add a command: write ./NAME.ts and append ONE
+// line `export * as NAME from './NAME';` below (keep one line per command).
+export * as backends from './backends';

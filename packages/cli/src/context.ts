@@ -1,0 +1,74 @@
+import type { Command } from 'commander';
+import { type ActiveBackend, useBackend } from '@dynhead/runtime';
+
+/** A mistake by the user (bad argument, missing file, unavailable backend): one line, exit 1, no stack. */
+export class UserError extends Error {
+  override name = 'UserError';
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
+
+/** Where the CLI writes; main(argv, io) lets tests capture it. */
+export interface CliIO {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export const processIO: CliIO = {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+};
+
+/** The options every command sees (declared on the root program). */
+export interface GlobalOptions {
+  /** --backend or DYNHEAD_BACKEND; undefined: the runtime's default. */
+  backend?: string;
+  /** --json: machine-readable output on stdout. */
+  json: boolean;
+}
+
+const ioOf = new WeakMap<Command, CliIO>();
+
+function root(cmd: Command): Command {
+  let c = cmd;
+  while (c.parent) c = c.parent;
+  return c;
+}
+
+/** main() attaches its writers to the root program; commands reach them through any sub-command. */
+export function attachIO(program: Command, io: CliIO): void {
+  ioOf.set(program, io);
+}
+
+export function cliIO(cmd: Command): CliIO {
+  return ioOf.get(root(cmd)) ?? processIO;
+}
+
+export function globalOptions(cmd: Command): GlobalOptions {
+  const opts = cmd.optsWithGlobals() as { backend?: string; json?: boolean };
+  return { backend: opts.backend, json: opts.json === true };
+}
+
+/** Prints `data` as one JSON document under --json, else the human-readable `text`. */
+export function report(cmd: Command, data: unknown, text: string | (() => string)): void {
+  const io = cliIO(cmd);
+  if (globalOptions(cmd).json) io.out(`${JSON.stringify(data, null, 2)}\n`);
+  else {
+    const t = typeof text === 'function' ? text() : text;
+    io.out(t.endsWith('\n') ? t : `${t}\n`);
+  }
+}
+
+/** Progress and notes go to stderr so that --json output on stdout stays parseable. */
+export function note(cmd: Command, text: string): void {
+  cliIO(cmd).err(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+/** Activates the backend chosen by --backend / DYNHEAD_BACKEND (else the default). */
+export async function activateBackend(cmd: Command): Promise<ActiveBackend> {
+  return useBackend(globalOptions(cmd).backend);
+}

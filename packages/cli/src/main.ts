@@ -1,0 +1,82 @@
+import { Command, CommanderError, Option } from 'commander';
+import { BackendUnavailableError, BACKEND_NAMES, parseBackendName } from '@dynhead/runtime';
+import * as commands from './commands/index';
+import { attachIO, type CliIO, processIO, UserError } from './context';
+
+export const VERSION = '0.1.0';
+
+/** The `dynhead` program with every command of ./commands registered; nothing is parsed yet. */
+export function buildProgram(): Command {
+  const program = new Command('dynhead')
+    .description('Fine-Grained Dynamic Head (Song et al., NeurIPS 2020) on TensorFlow.js')
+    .version(VERSION, '-V, --version')
+    .addOption(
+      new Option('-b, --backend <name>', `tfjs backend: ${BACKEND_NAMES.join(', ')} (default: wasm in Node)`).env('DYNHEAD_BACKEND'),
+    )
+    .option('--json', 'machine-readable JSON on stdout', false)
+    .showSuggestionAfterError(true)
+    .hook('preAction', (thisCommand) => {
+      // Fail on a misspelt backend before a command spends time loading data.
+      const backend = thisCommand.opts().backend as string | undefined;
+      if (backend !== undefined) {
+        try {
+          thisCommand.setOptionValue('backend', parseBackendName(backend, '--backend/DYNHEAD_BACKEND'));
+        } catch (e) {
+          throw new UserError((e as Error).message);
+        }
+      }
+    });
+  for (const command of Object.values(commands)) command.register(program);
+  return program;
+}
+
+function isUserError(e: unknown): boolean {
+  if (e instanceof UserError || e instanceof BackendUnavailableError) return true;
+  // Missing or unreadable input files are the user's to fix, not a bug.
+  const code = (e as { code?: string })?.code;
+  return code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR' || code === 'ENOTDIR';
+}
+
+/**
+ * Runs the CLI on `argv` (without node and the script path) and resolves to the exit code; it never
+ * calls process.exit, so tests run it in-process. Errors print one line; DYNHEAD_DEBUG=1 adds the stack.
+ */
+export async function main(argv: string[], io: CliIO = processIO): Promise<number> {
+  const program = buildProgram();
+  attachIO(program, io);
+  const debug = process.env.DYNHEAD_DEBUG === '1';
+  const configure = (cmd: Command) => {
+    cmd.exitOverride().configureOutput({
+      writeOut: (s) => io.out(s),
+      writeErr: (s) => io.err(s),
+      outputError: (s, write) => write(s),
+    });
+    for (const sub of cmd.commands) configure(sub);
+  };
+  configure(program);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // commander already printed its one-line message (or the help / version text).
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      return e.exitCode === 0 ? 0 : e.exitCode || 2;
+    }
+    const err = e as Error;
+    const message = err?.message ?? String(e);
+    if (isUserError(e)) {
+      io.err(`dynhead: ${firstLine(message)}\n`);
+      if (debug && err?.stack) io.err(`${err.stack}\n`);
+      return (e as UserError).exitCode ?? 1;
+    }
+    io.err(`dynhead: internal error: ${firstLine(message)}${debug ? '' : ' (DYNHEAD_DEBUG=1 shows the stack)'}\n`);
+    if (debug && err?.stack) io.err(`${err.stack}\n`);
+    return 70;
+  }
+}
+
+function firstLine(message: string): string {
+  const line = message.split('\n').find((l) => l.trim() !== '') ?? message;
+  return line.trim();
+}
