@@ -1,4 +1,5 @@
 import { defineConfig } from 'tsup';
 import { libraryConfig } from '../../tsup.base';
 
-export default defineConfig(libraryConfig());
+// The CLI runs in Node only (the bin imports dist/index.js).
+export default defineConfig(libraryConfig({ platform: 'node', target: 'node20' }));

@@ -1,5 +1,5 @@
 // Public API of @dynhead/cli.
-export { buildProgram, main, VERSION } from './main';
+export { buildProgram, main, reportError, VERSION } from './main';
 export {
   activateBackend,
   cliIO,

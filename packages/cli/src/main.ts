@@ -15,6 +15,7 @@ export function buildProgram(): Command {
     )
     .option('--json', 'machine-readable JSON on stdout', false)
     .showSuggestionAfterError(true)
+    .showHelpAfterError('(dynhead --help lists the commands and options)')
     .hook('preAction', (thisCommand) => {
       // Fail on a misspelt backend before a command spends time loading data.
       const backend = thisCommand.opts().backend as string | undefined;
@@ -41,10 +42,8 @@ function isUserError(e: unknown): boolean {
  * Runs the CLI on `argv` (without node and the script path) and resolves to the exit code; it never
  * calls process.exit, so tests run it in-process. Errors print one line; DYNHEAD_DEBUG=1 adds the stack.
  */
-export async function main(argv: string[], io: CliIO = processIO): Promise<number> {
-  const program = buildProgram();
+export async function main(argv: string[], io: CliIO = processIO, program: Command = buildProgram()): Promise<number> {
   attachIO(program, io);
-  const debug = process.env.DYNHEAD_DEBUG === '1';
   const configure = (cmd: Command) => {
     cmd.exitOverride().configureOutput({
       writeOut: (s) => io.out(s),
@@ -58,25 +57,28 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
     await program.parseAsync(argv, { from: 'user' });
     return 0;
   } catch (e) {
-    if (e instanceof CommanderError) {
-      // commander already printed its one-line message (or the help / version text).
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
-      return e.exitCode === 0 ? 0 : e.exitCode || 2;
-    }
-    const err = e as Error;
-    const message = err?.message ?? String(e);
-    if (isUserError(e)) {
-      io.err(`dynhead: ${firstLine(message)}\n`);
-      if (debug && err?.stack) io.err(`${err.stack}\n`);
-      return (e as UserError).exitCode ?? 1;
-    }
-    io.err(`dynhead: internal error: ${firstLine(message)}${debug ? '' : ' (DYNHEAD_DEBUG=1 shows the stack)'}\n`);
-    if (debug && err?.stack) io.err(`${err.stack}\n`);
-    return 70;
+    return reportError(e, io, process.env.DYNHEAD_DEBUG === '1');
   }
 }
 
+/** Prints an error the CLI caught as one line (plus the stack when debugging) and returns the exit code. */
+export function reportError(e: unknown, io: CliIO, debug: boolean): number {
+  if (e instanceof CommanderError) {
+    // commander already printed its one-line message (or the help / version text).
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+    return e.exitCode || 1;
+  }
+  const err = e as Error | undefined;
+  const message = firstLine(err?.message ?? String(e));
+  const stack = debug && err?.stack ? `${err.stack}\n` : '';
+  if (isUserError(e)) {
+    io.err(`dynhead: ${message}\n${stack}`);
+    return e instanceof UserError ? e.exitCode : 1;
+  }
+  io.err(`dynhead: internal error: ${message}${debug ? '' : ' (DYNHEAD_DEBUG=1 shows the stack)'}\n${stack}`);
+  return 70;
+}
+
 function firstLine(message: string): string {
-  const line = message.split('\n').find((l) => l.trim() !== '') ?? message;
-  return line.trim();
+  return (message.split('\n').find((l) => l.trim() !== '') ?? message).trim();
 }

@@ -1,0 +1,131 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { buildProgram, type CliIO, main, UserError } from './index';
+import * as commands from './commands/index';
+
+function capture(): CliIO & { stdout: string; stderr: string } {
+  const io = {
+    stdout: '',
+    stderr: '',
+    out(text: string) {
+      io.stdout += text;
+    },
+    err(text: string) {
+      io.stderr += text;
+    },
+  };
+  return io;
+}
+
+const savedEnv = { ...process.env };
+afterEach(() => {
+  for (const k of ['DYNHEAD_BACKEND', 'DYNHEAD_DEBUG']) {
+    if (savedEnv[k] === undefined) delete process.env[k];
+    else process.env[k] = savedEnv[k];
+  }
+});
+
+describe('dynhead main(argv)', () => {
+  it('--help lists every registered command and the global options, exit 0', async () => {
+    const io = capture();
+    expect(await main(['--help'], io)).toBe(0);
+    expect(io.stdout).toMatch(/Usage: dynhead/);
+    expect(io.stdout).toMatch(/--backend <name>/);
+    expect(io.stdout).toMatch(/--json/);
+    for (const name of Object.keys(commands)) expect(io.stdout).toContain(`  ${name}`);
+    expect(io.stdout).toMatch(/backends\s+list the tfjs backends/);
+  });
+
+  it('an unknown option fails with exit 1 and a one-line message, no stack', async () => {
+    const io = capture();
+    expect(await main(['--bogus'], io)).toBe(1);
+    expect(io.stderr.split('\n')[0]).toBe("error: unknown option '--bogus'");
+    expect(io.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('an unknown command fails with exit 1 and suggests the nearest one', async () => {
+    const io = capture();
+    expect(await main(['backend'], io)).toBe(1);
+    expect(io.stderr).toMatch(/unknown command 'backend'/);
+    expect(io.stderr).toMatch(/Did you mean backends\?/);
+  });
+
+  it('a misspelt --backend fails before the command runs and lists the backends', async () => {
+    const io = capture();
+    expect(await main(['--backend', 'cuda', 'backends'], io)).toBe(1);
+    expect(io.stderr).toBe("dynhead: --backend/DYNHEAD_BACKEND: unknown backend 'cuda'; available: cpu, wasm, webgpu, tensorflow\n");
+    expect(io.stdout).toBe('');
+  });
+
+  it('DYNHEAD_BACKEND is read like --backend', async () => {
+    process.env.DYNHEAD_BACKEND = 'nope';
+    const io = capture();
+    expect(await main(['backends'], io)).toBe(1);
+    expect(io.stderr).toMatch(/unknown backend 'nope'/);
+  });
+
+  it('backends --json reports cpu and wasm loaded, tensorflow missing with the package to install', async () => {
+    const io = capture();
+    expect(await main(['--backend', 'cpu', '--json', 'backends'], io)).toBe(0);
+    const r = JSON.parse(io.stdout) as { backends: { name: string; available: boolean; detail: string }[]; active: { name: string } };
+    expect(r.active.name).toBe('cpu');
+    const byName = Object.fromEntries(r.backends.map((b) => [b.name, b]));
+    expect(byName.cpu.available).toBe(true);
+    expect(byName.wasm.available).toBe(true);
+    expect(byName.wasm.detail).toMatch(/simd=/);
+    expect(byName.tensorflow.available).toBe(false);
+    expect(byName.tensorflow.detail).toMatch(/@tensorflow\/tfjs-node/);
+  });
+
+  it('backends without --json prints a table marking the active backend', async () => {
+    const io = capture();
+    expect(await main(['-b', 'wasm', 'backends'], io)).toBe(0);
+    expect(io.stdout).toMatch(/^\* wasm\s+ok\s+simd=/m);
+    expect(io.stdout).toMatch(/^active: wasm/m);
+  });
+
+  it('choosing the unavailable tensorflow backend exits 1 naming the package', async () => {
+    const io = capture();
+    expect(await main(['--backend', 'tensorflow', 'backends'], io)).toBe(1);
+    expect(io.stderr.trim().split('\n')).toHaveLength(1);
+    expect(io.stderr).toMatch(/^dynhead: backend 'tensorflow' is not available: .*@tensorflow\/tfjs-node-gpu/);
+  });
+});
+
+describe('errors thrown by commands', () => {
+  // A program with one extra command that fails the given way, run through main() like the real ones.
+  async function failWith(error: unknown): Promise<{ code: number; io: ReturnType<typeof capture> }> {
+    const program = buildProgram();
+    program.command('fail').action(async () => {
+      throw error;
+    });
+    const io = capture();
+    return { code: await main(['fail'], io, program), io };
+  }
+
+  it('a UserError prints one line naming the fault and exits 1', async () => {
+    const { code, io } = await failWith(new UserError('annotations.json: images[3].width must be a positive number'));
+    expect(code).toBe(1);
+    expect(io.stderr).toBe('dynhead: annotations.json: images[3].width must be a positive number\n');
+  });
+
+  it('a missing file is a user error', async () => {
+    const { code, io } = await failWith(Object.assign(new Error("ENOENT: no such file or directory, open 'x.json'"), { code: 'ENOENT' }));
+    expect(code).toBe(1);
+    expect(io.stderr).toBe("dynhead: ENOENT: no such file or directory, open 'x.json'\n");
+  });
+
+  it('a bug exits 70 with one line; DYNHEAD_DEBUG=1 adds the stack', async () => {
+    const bug = await failWith(new TypeError('x is undefined'));
+    expect(bug.code).toBe(70);
+    expect(bug.io.stderr).toBe('dynhead: internal error: x is undefined (DYNHEAD_DEBUG=1 shows the stack)\n');
+    process.env.DYNHEAD_DEBUG = '1';
+    const debug = await failWith(new TypeError('x is undefined'));
+    expect(debug.code).toBe(70);
+    expect(debug.io.stderr).toMatch(/^dynhead: internal error: x is undefined\nTypeError: x is undefined\n\s+at /);
+  });
+
+  it('a UserError can carry its own exit code', async () => {
+    const { code } = await failWith(new UserError('2 images failed validation', 3));
+    expect(code).toBe(3);
+  });
+});
