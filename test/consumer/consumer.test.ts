@@ -1,0 +1,145 @@
+// How users install single packages into their own projects: `npm pack` every public package, install
+// the tarballs (with tfjs-core and the cpu backend, from the local npm cache) into a project outside
+// the workspace, then import them through ESM and CommonJS, type-check TypeScript against their
+// .d.ts, and run the dynamic head on cpu against the official implementation's outputs.
+// Needs each package's dist/ (`npm test` builds first; alone: `npx turbo run build`).
+import { execFile } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const repo = fileURLToPath(new URL('../../', import.meta.url));
+const golden = fileURLToPath(new URL('../../../shared/golden/fcos-dynhead-d4-c64.safetensors', import.meta.url));
+const fixture = fileURLToPath(new URL('./fixture/', import.meta.url));
+const TFJS_VERSION = '4.22.0';
+
+interface Manifest {
+  name: string;
+  version: string;
+  private?: boolean;
+  main?: string;
+}
+
+const publicPackages = readdirSync(join(repo, 'packages'))
+  .map((dir) => ({ dir: join('packages', dir), manifest: JSON.parse(readFileSync(join(repo, 'packages', dir, 'package.json'), 'utf8')) as Manifest }))
+  .filter((p) => !p.manifest.private);
+
+// npm run sets npm_config_* (workspace, prefix, ...) that would point the nested npm at the workspace.
+const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('npm_') && k !== 'INIT_CWD'));
+
+async function sh(file: string, args: string[], cwd: string): Promise<string> {
+  try {
+    const { stdout } = await run(file, args, { cwd, env: cleanEnv, maxBuffer: 64 << 20 });
+    return stdout;
+  } catch (e) {
+    const err = e as { stdout?: string; stderr?: string; message: string };
+    throw new Error(`${file} ${args.join(' ')} (in ${cwd}) failed: ${err.message}\n${err.stdout ?? ''}\n${err.stderr ?? ''}`);
+  }
+}
+
+function lastJsonLine(stdout: string): Record<string, unknown> {
+  const line = stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+  if (!line) throw new Error(`expected a JSON line on stdout, got:\n${stdout}`);
+  return JSON.parse(line);
+}
+
+type ApiReport = Record<string, { exports: number; missing: string[] }>;
+
+/** Every package's missing public names (or 'exports nothing'), so one run names them all. */
+function problems(report: ApiReport): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const { manifest } of publicPackages) {
+    const r = report[manifest.name];
+    if (!r) out[manifest.name] = 'not loaded';
+    else if (r.exports === 0) out[manifest.name] = 'exports nothing';
+    else if (r.missing.length > 0) out[manifest.name] = `lacks ${r.missing.join(', ')}`;
+  }
+  return out;
+}
+
+describe('consumer project outside the workspace (npm pack + install)', () => {
+  let work = '';
+  let project = '';
+
+  beforeAll(async () => {
+    const unbuilt = publicPackages.filter((p) => !existsSync(join(repo, p.dir, p.manifest.main ?? 'dist/index.cjs')));
+    if (unbuilt.length > 0) {
+      throw new Error(`build first (npx turbo run build): no dist in ${unbuilt.map((p) => p.dir).join(', ')}`);
+    }
+    work = mkdtempSync(join(tmpdir(), 'dynhead-consumer-'));
+    const tarballs = join(work, 'tarballs');
+    project = join(work, 'project');
+    mkdirSync(tarballs);
+    mkdirSync(project);
+
+    const packed = JSON.parse(
+      await sh('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', tarballs, ...publicPackages.flatMap((p) => ['--workspace', p.dir])], repo),
+    ) as { filename: string }[];
+    expect(packed).toHaveLength(publicPackages.length);
+
+    cpSync(fixture, project, { recursive: true });
+    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'dynhead-consumer', private: true, type: 'module' }, null, 2));
+    await sh(
+      'npm',
+      [
+        'install',
+        '--prefer-offline',
+        '--no-audit',
+        '--no-fund',
+        '--ignore-scripts',
+        '--loglevel=error',
+        ...packed.map((p) => join(tarballs, p.filename)),
+        `@tensorflow/tfjs-core@${TFJS_VERSION}`,
+        `@tensorflow/tfjs-backend-cpu@${TFJS_VERSION}`,
+      ],
+      project,
+    );
+  }, 300_000);
+
+  afterAll(() => {
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it('installs each package from its tarball, not from the workspace', () => {
+    for (const { manifest } of publicPackages) {
+      const installed = join(project, 'node_modules', manifest.name);
+      const got = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as Manifest;
+      expect(got.version).toBe(manifest.version);
+      // A copy from the tarball: `files` keeps sources and tests out.
+      expect(existsSync(join(installed, 'src'))).toBe(false);
+    }
+  });
+
+  it('imports every package through ESM with its public names', async () => {
+    const report = lastJsonLine(await sh(process.execPath, ['esm.mjs'], project)) as ApiReport;
+    expect(problems(report)).toEqual({});
+  });
+
+  it('requires every package through CommonJS with its public names', async () => {
+    const report = lastJsonLine(await sh(process.execPath, ['cjs.cjs'], project)) as ApiReport;
+    expect(problems(report)).toEqual({});
+  });
+
+  it('type-checks TypeScript (ESM and CJS resolution) against the packed .d.ts', async () => {
+    const tsc = join(repo, 'node_modules', 'typescript', 'bin', 'tsc');
+    await sh(process.execPath, [tsc, '-p', 'tsconfig.json'], project);
+  }, 120_000);
+
+  it('runs the dynamic head on cpu and matches the official eval outputs', async () => {
+    const result = lastJsonLine(await sh(process.execPath, ['run-head.mjs', golden], project)) as {
+      errors: Record<string, number>;
+      cost: Record<'used' | 'full', { got: number[]; want: number[] }>;
+    };
+    expect(Object.keys(result.errors)).toHaveLength(15);
+    for (const [name, err] of Object.entries(result.errors)) expect(err, name).toBeLessThan(1e-4);
+    for (const k of ['used', 'full'] as const) {
+      const { got, want } = result.cost[k];
+      expect(got).toHaveLength(1);
+      expect(Math.abs(got[0] - want[0]) / want[0], `cost.${k}`).toBeLessThan(1e-6);
+    }
+  }, 120_000);
+});
