@@ -1,0 +1,65 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { TEST_BACKENDS, activate } from '../../../test/backends';
+import { addCosts, chargeCost, convCost } from './index';
+
+describe('convCost', () => {
+  it('counts multiply-adds per output pixel as SPEC section 2', () => {
+    // depthwise path unit C*9 + C, depth-node conv unit C*C*9 + C
+    expect(convCost({ kind: 'depthwise', inChannels: 256, outChannels: 256, kernel: 3 })).toBe(256 * 9 + 256);
+    expect(convCost({ kind: 'conv', inChannels: 256, outChannels: 256, kernel: 3 })).toBe(256 * 256 * 9 + 256);
+    expect(convCost({ kind: 'conv', inChannels: 64, outChannels: 32, kernel: 1, norm: false })).toBe(64 * 32);
+    expect(convCost({ kind: 'depthwise', inChannels: 8, outChannels: 8, kernel: 5, norm: false })).toBe(200);
+  });
+  it('rejects bad specs by name', () => {
+    expect(() => convCost({ kind: 'conv', inChannels: 0, outChannels: 4, kernel: 3 })).toThrow(/inChannels must be a positive integer, got 0/);
+    expect(() => convCost({ kind: 'depthwise', inChannels: 4, outChannels: 8, kernel: 3 })).toThrow(/inChannels === outChannels, got 4 and 8/);
+  });
+});
+
+describe.each(TEST_BACKENDS)('chargeCost on %s', (backend) => {
+  // two images 2x3: image 0 gates [0, .5, 0, 1, .25, 0], image 1 all zero
+  const gates = [0, 0.5, 0, 1, 0.25, 0, 0, 0, 0, 0, 0, 0];
+
+  it('soft = sum(gate)*unit, used = #nonzero*unit, full = H*W*unit, per image; addCosts sums', async () => {
+    await activate(backend);
+    const gate = tf.tensor4d(gates, [2, 2, 3, 1]);
+    const c = chargeCost(gate, 10);
+    expect(Array.from(await c.soft.data())).toEqual([17.5, 0]);
+    expect(Array.from(await c.used.data())).toEqual([30, 0]);
+    expect(Array.from(await c.full.data())).toEqual([60, 60]);
+    const s = addCosts(c, chargeCost(gate, 1));
+    expect(Array.from(await s.soft.data())).toEqual([19.25, 0]);
+    expect(Array.from(await s.used.data())).toEqual([33, 0]);
+    expect(Array.from(await s.full.data())).toEqual([66, 66]);
+  });
+
+  it('soft is differentiable in the gate unless detachSoft', async () => {
+    await activate(backend);
+    const gate = tf.tensor4d(gates, [2, 2, 3, 1]);
+    const g = await tf.grad((v: tf.Tensor) => tf.sum(chargeCost(v as tf.Tensor4D, 7).soft))(gate).data();
+    expect(Array.from(g)).toEqual(new Array(12).fill(7));
+    const g0 = await tf.grad((v: tf.Tensor) => tf.sum(chargeCost(v as tf.Tensor4D, 7, { detachSoft: true }).soft))(gate).data();
+    expect(Array.from(g0)).toEqual(new Array(12).fill(0));
+    // the forward value is unchanged by detachSoft
+    expect(Array.from(await chargeCost(gate, 7, { detachSoft: true }).soft.data())).toEqual([12.25, 0]);
+  });
+
+  it('does not leak', async () => {
+    await activate(backend);
+    const gate = tf.tensor4d(gates, [2, 2, 3, 1]);
+    const step = () => {
+      // addCosts returns new tensors: the caller owns (here: tidies) the operands
+      const c = tf.tidy(() => {
+        const s = addCosts(chargeCost(gate, 3), chargeCost(gate, 2, { detachSoft: true }));
+        return [s.soft, s.used, s.full];
+      });
+      const g = tf.grad((v: tf.Tensor) => tf.sum(chargeCost(v as tf.Tensor4D, 7).soft))(gate);
+      tf.dispose([...c, g]);
+    };
+    step();
+    const n = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) step();
+    expect(tf.memory().numTensors).toBe(n);
+  });
+});

@@ -1,0 +1,68 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+export interface ConvSpec {
+  kind: 'conv' | 'depthwise';
+  inChannels: number;
+  outChannels: number;
+  kernel: number;
+  /** Default true: GroupNorm charged as outChannels multiply-adds per pixel. */
+  norm?: boolean;
+}
+
+/** Per-image cost terms, each [B]. */
+export interface CostTerms {
+  soft: tf.Tensor1D;
+  used: tf.Tensor1D;
+  full: tf.Tensor1D;
+}
+
+/**
+ * Multiply-adds per output pixel (SPEC section 2): conv Cin*Cout*k*k (+Cout with norm),
+ * depthwise C*k*k (+C with norm).
+ */
+export function convCost(spec: ConvSpec): number {
+  const { kind, inChannels, outChannels, kernel } = spec;
+  for (const [name, v] of [['inChannels', inChannels], ['outChannels', outChannels], ['kernel', kernel]] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`convCost: ${name} must be a positive integer, got ${v}`);
+  }
+  if (kind !== 'conv' && kind !== 'depthwise') throw new Error(`convCost: kind must be 'conv' or 'depthwise', got '${kind}'`);
+  if (kind === 'depthwise' && inChannels !== outChannels) {
+    throw new Error(`convCost: depthwise needs inChannels === outChannels, got ${inChannels} and ${outChannels}`);
+  }
+  const normCost = spec.norm === false ? 0 : outChannels;
+  const conv = kind === 'conv' ? inChannels * outChannels * kernel * kernel : inChannels * kernel * kernel;
+  return conv + normCost;
+}
+
+/** sum(gate) over each image, with a zero gradient (the official depthwise paths detach the gate). */
+const detachedSum = tf.customGrad(((gate: tf.Tensor) => ({
+  value: tf.sum(gate, [1, 2, 3]),
+  gradFunc: () => tf.zerosLike(gate),
+})) as unknown as Parameters<typeof tf.customGrad>[0]);
+
+/**
+ * Charge `unit` multiply-adds per pixel under `gate` [B,H,W,1]: soft = sum(gate)*unit (differentiable
+ * in gate unless detachSoft), used = #(gate != 0)*unit, full = H*W*unit; each per image [B].
+ */
+export function chargeCost(gate: tf.Tensor4D, unit: number, opts: { detachSoft?: boolean } = {}): CostTerms {
+  if (gate.rank !== 4 || gate.shape[3] !== 1) {
+    throw new Error(`chargeCost: gate must be rank 4 [B,H,W,1], got shape [${gate.shape.join(',')}]`);
+  }
+  if (!Number.isFinite(unit) || unit < 0) throw new Error(`chargeCost: unit must be a finite non-negative number, got ${unit}`);
+  const [b, h, w] = gate.shape;
+  return tf.tidy(() => {
+    const sum = opts.detachSoft ? (detachedSum(gate) as tf.Tensor1D) : tf.sum(gate, [1, 2, 3]);
+    const soft = tf.mul(sum, unit) as tf.Tensor1D;
+    const used = tf.mul(tf.sum(tf.cast(tf.notEqual(gate, 0), 'float32'), [1, 2, 3]), unit) as tf.Tensor1D;
+    const full = tf.fill([b], h * w * unit) as tf.Tensor1D;
+    return { soft, used, full };
+  });
+}
+
+/** Element-wise sum of two cost records (same batch size). */
+export function addCosts(a: CostTerms, b: CostTerms): CostTerms {
+  if (a.soft.shape[0] !== b.soft.shape[0]) {
+    throw new Error(`addCosts: batch sizes differ (${a.soft.shape[0]} vs ${b.soft.shape[0]})`);
+  }
+  return { soft: tf.add(a.soft, b.soft), used: tf.add(a.used, b.used), full: tf.add(a.full, b.full) };
+}

@@ -1,0 +1,57 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { GroupNormParams } from './types';
+
+/** GroupNorm over the whole map of each image (training form), as torch.nn.GroupNorm (biased variance). */
+export function groupNormDense(x: tf.Tensor4D, norm: GroupNormParams): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [b, h, w, c] = x.shape;
+    const g = norm.groups;
+    const grouped = tf.reshape(x, [b, h, w, g, c / g]);
+    const { mean, variance } = tf.moments(grouped, [1, 2, 4], true);
+    const normed = tf.div(tf.sub(grouped, mean), tf.sqrt(tf.add(variance, norm.eps ?? 1e-5)));
+    return tf.add(tf.mul(tf.reshape(normed, [b, h, w, c]), norm.gamma), norm.beta) as tf.Tensor4D;
+  });
+}
+
+/**
+ * GroupNorm of compacted rows [N, C] whose first counts[0] rows belong to image 0, the next
+ * counts[1] to image 1, ...: statistics per image from its rows only (the official inference form).
+ */
+export function groupNormRows(rows: tf.Tensor2D, counts: number[], norm: GroupNormParams): tf.Tensor2D {
+  return tf.tidy(() => {
+    const c = rows.shape[1];
+    const g = norm.groups;
+    const parts: tf.Tensor[] = [];
+    let start = 0;
+    for (const n of counts) {
+      if (n === 0) continue;
+      const grouped = tf.reshape(tf.slice(rows, [start, 0], [n, c]), [n, g, c / g]);
+      const { mean, variance } = tf.moments(grouped, [0, 2], true);
+      parts.push(tf.reshape(tf.div(tf.sub(grouped, mean), tf.sqrt(tf.add(variance, norm.eps ?? 1e-5))), [n, c]));
+      start += n;
+    }
+    const normed = parts.length === 1 ? parts[0] : tf.concat(parts, 0);
+    return tf.add(tf.mul(normed, norm.gamma), norm.beta) as tf.Tensor2D;
+  });
+}
+
+/**
+ * GroupNorm of a map that is zero outside `mask`, statistics per image over the mask>0 pixels only,
+ * computed without reading anything back (the WebGPU path). Output is NOT re-masked.
+ */
+export function groupNormMasked(x: tf.Tensor4D, mask: tf.Tensor4D, norm: GroupNormParams): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [b, h, w, c] = x.shape;
+    const g = norm.groups;
+    const cg = c / g;
+    const grouped = tf.reshape(x, [b, h, w, g, cg]);
+    const m = tf.reshape(mask, [b, h, w, 1, 1]);
+    // count of active values per (image, group); max(.,1) keeps empty images finite (they are masked out later).
+    const count = tf.maximum(tf.mul(tf.sum(m, [1, 2, 4], true), cg), 1);
+    const mean = tf.div(tf.sum(tf.mul(grouped, m), [1, 2, 4], true), count);
+    const centred = tf.mul(tf.sub(grouped, mean), m);
+    const variance = tf.div(tf.sum(tf.square(centred), [1, 2, 4], true), count);
+    const normed = tf.div(tf.sub(grouped, mean), tf.sqrt(tf.add(variance, norm.eps ?? 1e-5)));
+    return tf.add(tf.mul(tf.reshape(normed, [b, h, w, c]), norm.gamma), norm.beta) as tf.Tensor4D;
+  });
+}

@@ -1,0 +1,90 @@
+// float64 references for the tests (not published).
+export interface RefConv {
+  x: Float64Array | number[];
+  shape: [number, number, number, number];
+  filter: number[];
+  k: number;
+  cout: number;
+  depthwise?: boolean;
+  bias?: number[];
+}
+
+/** 'same' conv, stride 1, in float64; output NHWC. */
+export function refConv({ x, shape, filter, k, cout, depthwise, bias }: RefConv): Float64Array {
+  const [b, h, w, cin] = shape;
+  const co = depthwise ? cin : cout;
+  const out = new Float64Array(b * h * w * co);
+  const p = (k - 1) / 2;
+  for (let n = 0; n < b; n++)
+    for (let y = 0; y < h; y++)
+      for (let xx = 0; xx < w; xx++)
+        for (let o = 0; o < co; o++) {
+          let s = bias ? bias[o] : 0;
+          for (let i = 0; i < k; i++)
+            for (let j = 0; j < k; j++) {
+              const yy = y + i - p;
+              const xi = xx + j - p;
+              if (yy < 0 || yy >= h || xi < 0 || xi >= w) continue;
+              const xb = ((n * h + yy) * w + xi) * cin;
+              if (depthwise) s += x[xb + o] * filter[(i * k + j) * cin + o];
+              else for (let c = 0; c < cin; c++) s += x[xb + c] * filter[((i * k + j) * cin + c) * cout + o];
+            }
+          out[((n * h + y) * w + xx) * co + o] = s;
+        }
+  return out;
+}
+
+/** GroupNorm in float64; statistics per image over the pixels where `mask` is 1 (all pixels without a mask). */
+export function refGroupNorm(
+  y: Float64Array,
+  shape: [number, number, number, number],
+  groups: number,
+  gamma: number[],
+  beta: number[],
+  mask?: ArrayLike<number>,
+  eps = 1e-5,
+): Float64Array {
+  const [b, h, w, c] = shape;
+  const cg = c / groups;
+  const out = new Float64Array(y.length);
+  for (let n = 0; n < b; n++)
+    for (let g = 0; g < groups; g++) {
+      let s = 0;
+      let cnt = 0;
+      for (let p = 0; p < h * w; p++) {
+        if (mask && mask[n * h * w + p] === 0) continue;
+        for (let c2 = 0; c2 < cg; c2++) s += y[(n * h * w + p) * c + g * cg + c2];
+        cnt += cg;
+      }
+      const mean = s / Math.max(cnt, 1);
+      let v = 0;
+      for (let p = 0; p < h * w; p++) {
+        if (mask && mask[n * h * w + p] === 0) continue;
+        for (let c2 = 0; c2 < cg; c2++) v += (y[(n * h * w + p) * c + g * cg + c2] - mean) ** 2;
+      }
+      v /= Math.max(cnt, 1);
+      for (let p = 0; p < h * w; p++)
+        for (let c2 = 0; c2 < cg; c2++) {
+          const i = (n * h * w + p) * c + g * cg + c2;
+          out[i] = ((y[i] - mean) / Math.sqrt(v + eps)) * gamma[g * cg + c2] + beta[g * cg + c2];
+        }
+    }
+  return out;
+}
+
+/** Multiply each pixel's channels by mask (and apply ReLU first when asked). */
+export function refPostMask(y: Float64Array, c: number, mask: ArrayLike<number>, relu: boolean): Float64Array {
+  const out = new Float64Array(y.length);
+  for (let i = 0; i < y.length; i++) {
+    const v = relu ? Math.max(0, y[i]) : y[i];
+    out[i] = v * mask[Math.floor(i / c)];
+  }
+  return out;
+}
+
+/** A 0/1 mask with `active` ones chosen by `rand`, plus a forced pixel list. */
+export function randomMask(size: number, density: number, rand: () => number): Float32Array {
+  const m = new Float32Array(size);
+  for (let i = 0; i < size; i++) m[i] = rand() < density ? 1 : 0;
+  return m;
+}

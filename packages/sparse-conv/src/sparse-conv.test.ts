@@ -1,0 +1,175 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { TEST_BACKENDS, activate, relL2, seededRandom } from '../../../test/backends';
+import { gateMask, maskedConv2d, sparseConv2d } from './index';
+import { randomMask, refConv, refGroupNorm, refPostMask } from './reference.test-util';
+
+type Shape4 = [number, number, number, number];
+
+interface Case {
+  name: string;
+  shape: Shape4;
+  k: number;
+  cout: number;
+  depthwise?: boolean;
+  norm?: number; // groups
+  relu?: boolean;
+  bias?: boolean;
+}
+
+function makeCase(c: Case, density: number | 'one', seed: number) {
+  const rand = seededRandom(seed);
+  const [b, h, w, cin] = c.shape;
+  const co = c.depthwise ? cin : c.cout;
+  const x = Array.from({ length: b * h * w * cin }, () => rand(-1, 1));
+  const filter = Array.from({ length: c.k * c.k * cin * (c.depthwise ? 1 : c.cout) }, () => rand(-0.5, 0.5));
+  const bias = c.bias ? Array.from({ length: co }, () => rand(-0.3, 0.3)) : undefined;
+  const gamma = Array.from({ length: co }, () => rand(0.5, 1.5));
+  const beta = Array.from({ length: co }, () => rand(-0.5, 0.5));
+  let mask: Float32Array;
+  if (density === 'one') {
+    mask = new Float32Array(b * h * w);
+    mask[Math.floor(rand() * b * h * w)] = 1;
+  } else mask = randomMask(b * h * w, density, () => rand());
+  return { x, filter, bias, gamma, beta, mask, co };
+}
+
+function tensors(c: Case, d: ReturnType<typeof makeCase>) {
+  const [b, h, w, cin] = c.shape;
+  return {
+    x: tf.tensor4d(d.x, c.shape),
+    mask: tf.tensor4d(d.mask, [b, h, w, 1]),
+    filter: tf.tensor4d(d.filter, [c.k, c.k, cin, c.depthwise ? 1 : c.cout]),
+    opts: {
+      bias: d.bias ? tf.tensor1d(d.bias) : undefined,
+      depthwise: c.depthwise,
+      norm: c.norm ? { groups: c.norm, gamma: tf.tensor1d(d.gamma), beta: tf.tensor1d(d.beta) } : undefined,
+      post: (c.relu ? 'relu' : 'none') as 'relu' | 'none',
+    },
+  };
+}
+
+/** float64 reference; sparse=true: GN statistics over active pixels only. */
+function reference(c: Case, d: ReturnType<typeof makeCase>, sparse: boolean): Float64Array {
+  const outShape: Shape4 = [c.shape[0], c.shape[1], c.shape[2], d.co];
+  let y = refConv({ x: d.x, shape: c.shape, filter: d.filter, k: c.k, cout: c.cout, depthwise: c.depthwise, bias: d.bias });
+  if (c.norm) y = refGroupNorm(y, outShape, c.norm, d.gamma, d.beta, sparse ? d.mask : undefined);
+  return refPostMask(y, d.co, d.mask, c.relu ?? false);
+}
+
+const CASES: Case[] = [
+  { name: 'conv3x3 + bias', shape: [1, 7, 9, 8], k: 3, cout: 6, bias: true },
+  { name: 'conv3x3 + GN + relu, batch 3, odd size', shape: [3, 9, 7, 8], k: 3, cout: 8, norm: 2, relu: true },
+  { name: 'conv1x1 + bias + relu', shape: [3, 5, 11, 6], k: 1, cout: 4, bias: true, relu: true },
+  { name: 'depthwise3x3 + bias + GN', shape: [3, 9, 7, 8], k: 3, cout: 8, depthwise: true, bias: true, norm: 4 },
+  { name: 'depthwise3x3, batch 1', shape: [1, 6, 5, 4], k: 3, cout: 4, depthwise: true },
+];
+const DENSITIES: (number | 'one')[] = [0, 'one', 0.01, 0.5, 1];
+
+describe.each(TEST_BACKENDS)('sparse conv on %s', (backend) => {
+  const tol = backend === 'webgpu' ? 1e-4 : 1e-5;
+
+  it.each(CASES)('sparseConv2d equals the float64 reference (active-pixel GN): $name', async (c) => {
+    await activate(backend);
+    for (const [i, density] of DENSITIES.entries()) {
+      const d = makeCase(c, density, 100 + i);
+      const t = tensors(c, d);
+      const y = await sparseConv2d(t.x, t.mask, t.filter, t.opts);
+      expect(y.shape).toEqual([c.shape[0], c.shape[1], c.shape[2], d.co]);
+      const got = await y.data();
+      const want = reference(c, d, true);
+      if (density === 0) expect(Array.from(got).every((v) => v === 0)).toBe(true);
+      else expect(relL2(got, want), `density ${density}`).toBeLessThan(tol);
+      // exact zeros off the mask
+      for (let p = 0; p < d.mask.length; p++) if (d.mask[p] === 0) for (let o = 0; o < d.co; o++) expect(got[p * d.co + o]).toBe(0);
+      tf.dispose([y, t.x, t.mask, t.filter, t.opts.bias, t.opts.norm?.gamma, t.opts.norm?.beta].filter(Boolean) as tf.Tensor[]);
+    }
+  });
+
+  it.each(CASES.filter((c) => backend === 'cpu' || c === CASES[0] || c === CASES[1]))(
+    'maskedConv2d equals the float64 reference (whole-map GN): $name',
+    async (c) => {
+      await activate(backend);
+      const d = makeCase(c, 0.5, 7);
+      const t = tensors(c, d);
+      const y = maskedConv2d(t.x, t.mask, t.filter, t.opts);
+      expect(relL2(await y.data(), reference(c, d, false))).toBeLessThan(tol);
+      tf.dispose([y, t.x, t.mask, t.filter]);
+    },
+  );
+
+  it('sparseConv2d equals maskedConv2d at active pixels without norm', async () => {
+    await activate(backend);
+    const c: Case = { name: 'eq', shape: [3, 7, 5, 4], k: 3, cout: 5, bias: true, relu: true };
+    const d = makeCase(c, 0.3, 3);
+    const t = tensors(c, d);
+    const a = await sparseConv2d(t.x, t.mask, t.filter, t.opts);
+    const b = maskedConv2d(t.x, t.mask, t.filter, t.opts);
+    expect(relL2(await a.data(), await b.data())).toBeLessThan(tol);
+    tf.dispose([a, b, t.x, t.mask, t.filter]);
+  });
+
+  it('gateMask marks positive gates, and dilate max-pools 3x3', async () => {
+    await activate(backend);
+    // 1 x 4 x 5 gate with positives at (0,0) and (2,3), a negative elsewhere, zeros otherwise
+    const g = new Float32Array(20);
+    g[0] = 0.3;
+    g[2 * 5 + 3] = 1e-6;
+    g[7] = -2;
+    const gate = tf.tensor4d(g, [1, 4, 5, 1]);
+    const plain = await gateMask(gate).data();
+    const want = new Float32Array(20);
+    want[0] = 1;
+    want[13] = 1;
+    expect(Array.from(plain)).toEqual(Array.from(want));
+    const dil = await gateMask(gate, { dilate: true }).data();
+    const wantDil = new Float32Array(20);
+    for (let y = 0; y < 4; y++)
+      for (let x = 0; x < 5; x++) {
+        const near = (cy: number, cx: number) => Math.abs(y - cy) <= 1 && Math.abs(x - cx) <= 1;
+        wantDil[y * 5 + x] = near(0, 0) || near(2, 3) ? 1 : 0;
+      }
+    expect(Array.from(dil)).toEqual(Array.from(wantDil));
+  });
+
+  it('does not leak tensors over repeated calls', async () => {
+    await activate(backend);
+    const c: Case = { name: 'leak', shape: [2, 5, 6, 4], k: 3, cout: 4, bias: true, norm: 2, relu: true };
+    const d = makeCase(c, 0.4, 11);
+    const t = tensors(c, d);
+    const step = async () => {
+      const y = await sparseConv2d(t.x, t.mask, t.filter, t.opts);
+      const z = maskedConv2d(t.x, t.mask, t.filter, t.opts);
+      const m = gateMask(t.mask, { dilate: true });
+      tf.dispose([y, z, m]);
+    };
+    await step();
+    const after1 = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) await step();
+    expect(tf.memory().numTensors).toBe(after1);
+  });
+});
+
+describe('bad input', () => {
+  it('names the argument and shapes at fault', async () => {
+    await activate('cpu');
+    const x = tf.zeros([1, 4, 4, 2]) as tf.Tensor4D;
+    const m = tf.zeros([1, 4, 4, 1]) as tf.Tensor4D;
+    const f = tf.zeros([3, 3, 2, 3]) as tf.Tensor4D;
+    const before = tf.memory().numTensors;
+    await expect(sparseConv2d(x, tf.zeros([1, 5, 4, 1]) as tf.Tensor4D, f)).rejects.toThrow(/mask shape \[1,5,4,1\] does not match x shape \[1,4,4,2\]/);
+    expect(() => maskedConv2d(tf.zeros([4, 4, 2]) as unknown as tf.Tensor4D, m, f)).toThrow(/x must be rank 4.*\[4,4,2\]/);
+    await expect(sparseConv2d(x, tf.zeros([1, 4, 4]) as unknown as tf.Tensor4D, f)).rejects.toThrow(/mask must be rank 4 \[B,H,W,1\], got shape \[1,4,4\]/);
+    await expect(sparseConv2d(x, m, tf.zeros([2, 2, 2, 3]) as tf.Tensor4D)).rejects.toThrow(/odd kernel size.*\[2,2,2,3\]/);
+    await expect(sparseConv2d(x, m, tf.zeros([3, 3, 5, 3]) as tf.Tensor4D)).rejects.toThrow(/filter shape \[3,3,5,3\] expects 5 input channels but x shape \[1,4,4,2\] has 2/);
+    await expect(sparseConv2d(x, m, f, { strides: 2 })).rejects.toThrow(/strides must be 1, got 2/);
+    await expect(sparseConv2d(x, m, f, { depthwise: true })).rejects.toThrow(/depthwise filter must be \[kh,kw,C,1\]/);
+    await expect(sparseConv2d(x, tf.fill([1, 4, 4, 1], 0.5) as tf.Tensor4D, f)).rejects.toThrow(/mask must hold only 0 and 1.*0\.5 at \[0,0,0,0\]/);
+    const gamma = tf.ones([4]) as tf.Tensor1D;
+    await expect(sparseConv2d(x, m, f, { norm: { groups: 2, gamma, beta: gamma } })).rejects.toThrow(/norm.groups must divide the 3 output channels/);
+    expect(() => gateMask(x)).toThrow(/gate must be rank 4 \[B,H,W,1\], got shape \[1,4,4,2\]/);
+    tf.dispose([x, m, f, gamma]);
+    // the rejected calls allocated only the throwaway arguments above, nothing inside
+    expect(tf.memory().numTensors).toBeLessThanOrEqual(before + 8);
+  });
+});

@@ -1,0 +1,28 @@
+import type * as tf from '@tensorflow/tfjs-core';
+
+export interface GroupNormParams {
+  groups: number;
+  gamma: tf.Tensor1D;
+  beta: tf.Tensor1D;
+  /** Default 1e-5, as torch.nn.GroupNorm. */
+  eps?: number;
+}
+
+/** Which implementation sparseConv2d uses; 'auto' picks per backend and density. */
+export type SparseConvMethod = 'auto' | 'dense' | 'gather' | 'kernel';
+
+export interface SparseConvOptions {
+  bias?: tf.Tensor1D;
+  /** Filter [kh,kw,C,1] when true, else [kh,kw,Cin,Cout]. */
+  depthwise?: boolean;
+  /** GroupNorm after conv(+bias). Sparse form: statistics from the active pixels of each image only. */
+  norm?: GroupNormParams;
+  /** Applied after norm. */
+  post?: 'none' | 'relu';
+  /** Only 1 is supported; present so that a wrong stride fails loudly instead of being ignored. */
+  strides?: number;
+  /** Only 'same' is supported. */
+  pad?: 'same';
+  /** sparseConv2d only: force an implementation (benchmarks, tests). Default 'auto'. */
+  method?: SparseConvMethod;
+}
