@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { TEST_BACKENDS, activate, relL2, seededRandom } from '../../../test/backends';
-import { gateMask, maskedConv2d, sparseConv2d } from './index';
+import { type SparseConvMethod, gateMask, maskedConv2d, sparseConv2d } from './index';
 import { randomMask, refConv, refGroupNorm, refPostMask } from './reference.test-util';
 
 type Shape4 = [number, number, number, number];
@@ -69,19 +69,20 @@ const DENSITIES: (number | 'one')[] = [0, 'one', 0.01, 0.5, 1];
 describe.each(TEST_BACKENDS)('sparse conv on %s', (backend) => {
   const tol = backend === 'webgpu' ? 1e-4 : 1e-5;
 
-  it.each(CASES)('sparseConv2d equals the float64 reference (active-pixel GN): $name', async (c) => {
+  const METHODS: SparseConvMethod[] = ['auto', 'gather', 'kernel', 'dense'];
+  it.each(CASES)('sparseConv2d equals the float64 reference (active-pixel GN), every method: $name', async (c) => {
     await activate(backend);
-    for (const [i, density] of DENSITIES.entries()) {
+    for (const [i, density] of DENSITIES.entries()) for (const method of METHODS) {
       const d = makeCase(c, density, 100 + i);
       const t = tensors(c, d);
-      const y = await sparseConv2d(t.x, t.mask, t.filter, t.opts);
+      const y = await sparseConv2d(t.x, t.mask, t.filter, { ...t.opts, method });
       expect(y.shape).toEqual([c.shape[0], c.shape[1], c.shape[2], d.co]);
       const got = await y.data();
       const want = reference(c, d, true);
       if (density === 0) expect(Array.from(got).every((v) => v === 0)).toBe(true);
-      else expect(relL2(got, want), `density ${density}`).toBeLessThan(tol);
+      else expect(relL2(got, want), `density ${density}, ${method}`).toBeLessThan(tol);
       // exact zeros off the mask
-      for (let p = 0; p < d.mask.length; p++) if (d.mask[p] === 0) for (let o = 0; o < d.co; o++) expect(got[p * d.co + o]).toBe(0);
+      for (let p = 0; p < d.mask.length; p++) if (d.mask[p] === 0) for (let o = 0; o < d.co; o++) expect(Object.is(got[p * d.co + o], 0), `${method} at ${p}`).toBe(true);
       tf.dispose([y, t.x, t.mask, t.filter, t.opts.bias, t.opts.norm?.gamma, t.opts.norm?.beta].filter(Boolean) as tf.Tensor[]);
     }
   });

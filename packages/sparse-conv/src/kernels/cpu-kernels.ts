@@ -1,0 +1,56 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { type Im2ColAttrs, SCATTER_ROWS, SPARSE_DEPTHWISE, SPARSE_IM2COL, type ScatterRowsAttrs } from './kernel-names';
+import { depthwiseRows, im2colRows, scatterRowsInto } from './row-loops';
+
+/** The slice of MathBackendCPU these kernels use (no dependency on the backend package). */
+interface CpuBackend {
+  data: { get(id: tf.DataId): { values: tf.backend_util.BackendValues } };
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values: tf.backend_util.BackendValues): tf.TensorInfo;
+}
+
+const vals = (b: CpuBackend, t: tf.TensorInfo) => b.data.get(t.dataId).values as Float32Array | Int32Array;
+
+export function registerCpuKernels(): void {
+  tf.registerKernel({
+    kernelName: SPARSE_IM2COL,
+    backendName: 'cpu',
+    kernelFunc: ({ inputs, attrs, backend }) => {
+      const b = backend as unknown as CpuBackend;
+      const { x, indices } = inputs as { x: tf.TensorInfo; indices: tf.TensorInfo };
+      const { kernel } = attrs as unknown as Im2ColAttrs;
+      const [, h, w, c] = x.shape;
+      const n = indices.shape[0];
+      const out = new Float32Array(n * kernel * kernel * c);
+      im2colRows(vals(b, x) as Float32Array, vals(b, indices) as Int32Array, { height: h, width: w, channels: c, kernel }, out);
+      return b.makeTensorInfo([n, kernel * kernel * c], 'float32', out);
+    },
+  });
+  tf.registerKernel({
+    kernelName: SPARSE_DEPTHWISE,
+    backendName: 'cpu',
+    kernelFunc: ({ inputs, attrs, backend }) => {
+      const b = backend as unknown as CpuBackend;
+      const { x, indices, filter } = inputs as { x: tf.TensorInfo; indices: tf.TensorInfo; filter: tf.TensorInfo };
+      const { kernel } = attrs as unknown as Im2ColAttrs;
+      const [, h, w, c] = x.shape;
+      const n = indices.shape[0];
+      const out = new Float32Array(n * c);
+      const win = { height: h, width: w, channels: c, kernel };
+      depthwiseRows(vals(b, x) as Float32Array, vals(b, indices) as Int32Array, vals(b, filter) as Float32Array, win, out);
+      return b.makeTensorInfo([n, c], 'float32', out);
+    },
+  });
+  tf.registerKernel({
+    kernelName: SCATTER_ROWS,
+    backendName: 'cpu',
+    kernelFunc: ({ inputs, attrs, backend }) => {
+      const b = backend as unknown as CpuBackend;
+      const { rows, indices } = inputs as { rows: tf.TensorInfo; indices: tf.TensorInfo };
+      const { outShape } = attrs as unknown as ScatterRowsAttrs;
+      const c = outShape[3];
+      const out = new Float32Array(outShape[0] * outShape[1] * outShape[2] * c);
+      scatterRowsInto(vals(b, rows) as Float32Array, vals(b, indices) as Int32Array, c, out);
+      return b.makeTensorInfo(outShape, 'float32', out);
+    },
+  });
+}

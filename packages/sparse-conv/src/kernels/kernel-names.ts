@@ -1,0 +1,12 @@
+/** Kernel names this package registers (per backend, on first use). */
+export const SPARSE_IM2COL = 'DynheadSparseIm2Col';
+export const SPARSE_DEPTHWISE = 'DynheadSparseDepthwise';
+export const SCATTER_ROWS = 'DynheadScatterRows';
+
+export interface Im2ColAttrs {
+  kernel: number;
+}
+export interface ScatterRowsAttrs {
+  /** [B, H, W, C] of the dense output. */
+  outShape: number[];
+}

@@ -1,0 +1,22 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { type Im2ColAttrs, SCATTER_ROWS, SPARSE_DEPTHWISE, SPARSE_IM2COL, type ScatterRowsAttrs } from './kernel-names';
+
+// Inference-only ops (no gradients): the training form is maskedConv2d.
+
+/** [N, k*k*C]: the k x k neighbourhoods of the pixels at flat indices (int32 [N]), zero-padded. */
+export function sparseIm2col(x: tf.Tensor4D, indices: tf.Tensor1D, kernel: number): tf.Tensor2D {
+  const attrs: Im2ColAttrs = { kernel };
+  return tf.engine().runKernel(SPARSE_IM2COL, { x, indices }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+}
+
+/** [N, C]: depthwise k x k conv (filter [k,k,C,1]) at the pixels at flat indices. */
+export function sparseDepthwise(x: tf.Tensor4D, indices: tf.Tensor1D, filter: tf.Tensor4D): tf.Tensor2D {
+  const attrs: Im2ColAttrs = { kernel: filter.shape[0] };
+  return tf.engine().runKernel(SPARSE_DEPTHWISE, { x, indices, filter }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+}
+
+/** Dense [B,H,W,C] map, zero except rows[i] at flat pixel indices[i]. */
+export function scatterRowsDense(rows: tf.Tensor2D, indices: tf.Tensor1D, outShape: [number, number, number, number]): tf.Tensor4D {
+  const attrs: ScatterRowsAttrs = { outShape };
+  return tf.engine().runKernel(SCATTER_ROWS, { rows, indices }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+}

@@ -1,0 +1,58 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { type Im2ColAttrs, SCATTER_ROWS, SPARSE_DEPTHWISE, SPARSE_IM2COL, type ScatterRowsAttrs } from './kernel-names';
+import { depthwiseRows, im2colRows, scatterRowsInto } from './row-loops';
+
+/** The slice of BackendWasm these kernels use (no dependency on the backend package). */
+interface WasmBackend {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array;
+}
+
+// Outputs are allocated BEFORE taking heap views: an allocation may grow the heap and detach them.
+export function registerWasmKernels(): void {
+  tf.registerKernel({
+    kernelName: SPARSE_IM2COL,
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, attrs, backend }) => {
+      const b = backend as unknown as WasmBackend;
+      const { x, indices } = inputs as { x: tf.TensorInfo; indices: tf.TensorInfo };
+      const { kernel } = attrs as unknown as Im2ColAttrs;
+      const [, h, w, c] = x.shape;
+      const out = b.makeOutput([indices.shape[0], kernel * kernel * c], 'float32');
+      const win = { height: h, width: w, channels: c, kernel };
+      im2colRows(b.typedArrayFromHeap(x) as Float32Array, b.typedArrayFromHeap(indices) as Int32Array, win, b.typedArrayFromHeap(out) as Float32Array);
+      return out;
+    },
+  });
+  tf.registerKernel({
+    kernelName: SPARSE_DEPTHWISE,
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, attrs, backend }) => {
+      const b = backend as unknown as WasmBackend;
+      const { x, indices, filter } = inputs as { x: tf.TensorInfo; indices: tf.TensorInfo; filter: tf.TensorInfo };
+      const { kernel } = attrs as unknown as Im2ColAttrs;
+      const [, h, w, c] = x.shape;
+      const out = b.makeOutput([indices.shape[0], c], 'float32');
+      const outView = b.typedArrayFromHeap(out) as Float32Array;
+      outView.fill(0);
+      const win = { height: h, width: w, channels: c, kernel };
+      const xs = b.typedArrayFromHeap(x) as Float32Array;
+      depthwiseRows(xs, b.typedArrayFromHeap(indices) as Int32Array, b.typedArrayFromHeap(filter) as Float32Array, win, outView);
+      return out;
+    },
+  });
+  tf.registerKernel({
+    kernelName: SCATTER_ROWS,
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, attrs, backend }) => {
+      const b = backend as unknown as WasmBackend;
+      const { rows, indices } = inputs as { rows: tf.TensorInfo; indices: tf.TensorInfo };
+      const { outShape } = attrs as unknown as ScatterRowsAttrs;
+      const out = b.makeOutput(outShape, 'float32');
+      const outView = b.typedArrayFromHeap(out) as Float32Array;
+      outView.fill(0);
+      scatterRowsInto(b.typedArrayFromHeap(rows) as Float32Array, b.typedArrayFromHeap(indices) as Int32Array, outShape[3], outView);
+      return out;
+    },
+  });
+}

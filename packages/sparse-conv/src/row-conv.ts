@@ -1,0 +1,24 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { sparseDepthwise, sparseIm2col } from './kernels/row-ops';
+
+/** Upper bound on one im2col block, in floats (32 MB), so dense-ish masks on big maps fit in memory. */
+const MAX_BLOCK_FLOATS = 1 << 23;
+
+/**
+ * Conv rows [N, Cout] at the active pixels through the cpu/wasm row kernels: im2col of the active
+ * pixels only, then one matMul per block; depthwise convolves the rows directly.
+ */
+export function kernelConvRows(x: tf.Tensor4D, indices: Int32Array, filter: tf.Tensor4D, depthwise: boolean): tf.Tensor2D {
+  return tf.tidy(() => {
+    if (depthwise) return sparseDepthwise(x, tf.tensor1d(indices, 'int32'), filter);
+    const [k, , cin, cout] = filter.shape;
+    const weights = tf.reshape(filter, [k * k * cin, cout]) as tf.Tensor2D;
+    const blockRows = Math.max(1, Math.floor(MAX_BLOCK_FLOATS / (k * k * cin)));
+    const blocks: tf.Tensor2D[] = [];
+    for (let start = 0; start < indices.length; start += blockRows) {
+      const idx = tf.tensor1d(indices.subarray(start, Math.min(indices.length, start + blockRows)), 'int32');
+      blocks.push(tf.matMul(sparseIm2col(x, idx, k), weights));
+    }
+    return blocks.length === 1 ? blocks[0] : (tf.concat(blocks, 0) as tf.Tensor2D);
+  });
+}
