@@ -1,0 +1,39 @@
+import { convCost, maskedConv2d } from '@dynhead/sparse-conv';
+import * as tf from '@tensorflow/tfjs-core';
+import type { ForwardContext } from './forward-context';
+import { Conv3x3, GroupNorm } from './layers';
+import type { ParamScope } from './param-scope';
+
+/**
+ * The conventional FCOS / RetinaNet tower: n x (conv 3x3 with bias, GN, ReLU), each level alone,
+ * weights shared across levels. Official names as an nn.Sequential: `<tower>.{3i}.{weight,bias}`
+ * (conv), `<tower>.{3i+1}.{weight,bias}` (GN); index 3i+2 is the parameter-free ReLU.
+ */
+export class ConventionalTower {
+  private readonly layers: { conv: Conv3x3; norm: GroupNorm }[] = [];
+  readonly unit: number;
+
+  constructor(scope: ParamScope, channels: number, convs: number, gnGroups: number) {
+    for (let i = 0; i < convs; i++) {
+      this.layers.push({
+        conv: new Conv3x3(scope.child(3 * i), channels, channels, { bias: true }),
+        norm: new GroupNorm(scope.child(3 * i + 1), channels, gnGroups),
+      });
+    }
+    this.unit = convCost({ kind: 'conv', inChannels: channels, outChannels: channels, kernel: 3 });
+  }
+
+  apply(xs: tf.Tensor4D[], ctx: ForwardContext): tf.Tensor4D[] {
+    return tf.tidy(() =>
+      xs.map((x) => {
+        const everywhere = tf.onesLike(tf.slice(x, [0, 0, 0, 0], [-1, -1, -1, 1])) as tf.Tensor4D;
+        let y = x;
+        for (const { conv, norm } of this.layers) {
+          ctx.chargeDense(y, this.unit);
+          y = maskedConv2d(y, everywhere, conv.weight, { bias: conv.bias, norm: norm.params, post: 'relu' });
+        }
+        return y;
+      }),
+    );
+  }
+}

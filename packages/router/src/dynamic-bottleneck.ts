@@ -1,0 +1,75 @@
+import { convCost, gateMask, maskedConv2d, sparseConv2d } from '@dynhead/sparse-conv';
+import * as tf from '@tensorflow/tfjs-core';
+import type { GateConfig } from './config';
+import type { ForwardContext } from './forward-context';
+import { Conv3x3, GroupNorm } from './layers';
+import type { ParamScope } from './param-scope';
+import { SpatialGate } from './spatial-gate';
+
+/**
+ * The depth path (official DynamicBottleneck): `ReLU(gate(x) * GN(conv(ReLU(GN(conv(x))))) + x)`,
+ * convs 3x3 without bias. Names: `bottleneck.conv{1,2}.weight`, `bottleneck.conv{1,2}.norm.*`,
+ * `gate.gate_conv.*`. Without a gate (the Fix head) the residual branch is always on.
+ */
+export class DynamicBottleneck {
+  private readonly conv1: Conv3x3;
+  private readonly norm1: GroupNorm;
+  private readonly conv2: Conv3x3;
+  private readonly norm2: GroupNorm;
+  readonly gate?: SpatialGate;
+  /** Multiply-adds per pixel of each conv (conv + norm). */
+  readonly unit: number;
+
+  constructor(scope: ParamScope, channels: number, gnGroups: number, gate: GateConfig | null) {
+    const bottleneck = scope.child('bottleneck');
+    this.conv1 = new Conv3x3(bottleneck.child('conv1'), channels, channels, { bias: false });
+    this.norm1 = new GroupNorm(bottleneck.child('conv1').child('norm'), channels, gnGroups);
+    this.conv2 = new Conv3x3(bottleneck.child('conv2'), channels, channels, { bias: false });
+    this.norm2 = new GroupNorm(bottleneck.child('conv2').child('norm'), channels, gnGroups);
+    if (gate) this.gate = new SpatialGate(scope.child('gate'), channels, gate);
+    this.unit = convCost({ kind: 'conv', inChannels: channels, outChannels: channels, kernel: 3 });
+  }
+
+  /** Training form: dense convs, GN over the whole map, the gate multiplies the residual branch. */
+  apply(x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor4D {
+    return tf.tidy(() => {
+      const everywhere = tf.onesLike(tf.slice(x, [0, 0, 0, 0], [-1, -1, -1, 1])) as tf.Tensor4D;
+      const t = maskedConv2d(x, everywhere, this.conv1.weight, { norm: this.norm1.params, post: 'relu' });
+      if (!this.gate) {
+        ctx.chargeDense(x, this.unit);
+        ctx.chargeDense(x, this.unit);
+        return tf.relu(tf.add(maskedConv2d(t, everywhere, this.conv2.weight, { norm: this.norm2.params }), x)) as tf.Tensor4D;
+      }
+      const g = this.gate.apply(x);
+      this.chargeGated(g, ctx);
+      return tf.relu(tf.add(maskedConv2d(t, g, this.conv2.weight, { norm: this.norm2.params }), x)) as tf.Tensor4D;
+    });
+  }
+
+  /**
+   * Inference form (SPEC section 2): conv1 only where maxpool3x3(gate) > 0, conv2 only where
+   * gate > 0, GN statistics from those pixels of each image alone, zeros elsewhere.
+   */
+  async infer(x: tf.Tensor4D, ctx: ForwardContext): Promise<tf.Tensor4D> {
+    if (!this.gate) return tf.tidy(() => this.apply(x, ctx));
+    const g = tf.tidy(() => {
+      const gate = (this.gate as SpatialGate).apply(x);
+      this.chargeGated(gate, ctx);
+      return gate;
+    });
+    const around = gateMask(g, { dilate: true });
+    const on = gateMask(g);
+    const t = await sparseConv2d(x, around, this.conv1.weight, { norm: this.norm1.params, post: 'relu' });
+    const branch = await sparseConv2d(t, on, this.conv2.weight, { norm: this.norm2.params });
+    const out = tf.tidy(() => tf.relu(tf.add(tf.mul(branch, g), x)) as tf.Tensor4D);
+    tf.dispose([around, on, t, branch, g]);
+    return out;
+  }
+
+  /** conv2 is charged with the gate, conv1 with its 3x3 max-pool (conv2 reads conv1's 3x3 neighbourhood). */
+  private chargeGated(g: tf.Tensor4D, ctx: ForwardContext): void {
+    ctx.record((this.gate as SpatialGate).name, g);
+    tf.tidy(() => ctx.charge(tf.maxPool(g, 3, 1, 'same'), this.unit));
+    ctx.charge(g, this.unit);
+  }
+}

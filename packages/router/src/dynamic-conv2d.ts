@@ -1,0 +1,47 @@
+import { convCost, maskedConv2d } from '@dynhead/sparse-conv';
+import * as tf from '@tensorflow/tfjs-core';
+import type { GateConfig } from './config';
+import type { ForwardContext } from './forward-context';
+import { DepthwiseConv3x3, GroupNorm } from './layers';
+import type { ParamScope } from './param-scope';
+import { SpatialGate } from './spatial-gate';
+
+/**
+ * A scale path (official DynamicConv2D, depthwise): `gate(x) * GN(dwconv3x3(x) + b)`.
+ * Names: `convs.0.{weight,bias}` (depthwise conv), `convs.1.{weight,bias}` (GN), `gate.gate_conv.*`.
+ * Without a gate (the Fix head) the path is always on.
+ */
+export class DynamicConv2D {
+  private readonly conv: DepthwiseConv3x3;
+  private readonly norm: GroupNorm;
+  readonly gate?: SpatialGate;
+  /** Multiply-adds charged per pixel: depthwise conv + norm + the gate's conv (see the constructor). */
+  readonly unit: number;
+
+  constructor(scope: ParamScope, channels: number, gnGroups: number, gate: GateConfig | null) {
+    this.conv = new DepthwiseConv3x3(scope.child('convs').child(0), channels);
+    this.norm = new GroupNorm(scope.child('convs').child(1), channels, gnGroups);
+    if (gate) this.gate = new SpatialGate(scope.child('gate'), channels, gate);
+    // The official DynamicConv2D charges its gate conv (C -> 1, 3x3) along with the depthwise conv
+    // and norm: C*9 + C + C*9 per pixel. The golden costs pin this down (SPEC's C*9 + C omits it);
+    // the depth node charges no gate conv (C*C*9 + C per conv).
+    const gateConv = gate ? convCost({ kind: 'conv', inChannels: channels, outChannels: 1, kernel: 3, norm: false }) : 0;
+    this.unit = convCost({ kind: 'depthwise', inChannels: channels, outChannels: channels, kernel: 3 }) + gateConv;
+  }
+
+  /**
+   * Same in both modes: the official code keeps the scale paths dense at inference too (GN over the
+   * whole map), so a sparse form here would change the numbers.
+   */
+  apply(x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor4D {
+    const opts = { depthwise: true, bias: this.conv.bias, norm: this.norm.params };
+    if (!this.gate) {
+      ctx.chargeDense(x, this.unit);
+      return tf.tidy(() => maskedConv2d(x, tf.onesLike(tf.slice(x, [0, 0, 0, 0], [-1, -1, -1, 1])), this.conv.weight, opts));
+    }
+    const g = this.gate.apply(x);
+    ctx.record(this.gate.name, g);
+    ctx.charge(g, this.unit, !ctx.budgetOnScalePaths);
+    return maskedConv2d(x, g, this.conv.weight, opts);
+  }
+}

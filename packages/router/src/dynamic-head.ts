@@ -1,0 +1,164 @@
+import type { SafetensorsFile, StoredTensor } from '@dynhead/safetensors';
+import type { CostTerms } from '@dynhead/sparse-conv';
+import * as tf from '@tensorflow/tfjs-core';
+import { type HeadConfig, validateHeadConfig } from './config';
+import { ConventionalTower } from './conventional-tower';
+import { DynamicScale } from './dynamic-scale';
+import { ForwardContext } from './forward-context';
+import { type HeadParam, ParamScope } from './param-scope';
+import { Predictors } from './predictors';
+import { type LoadStateDictOptions, loadStateDict, saveStateDict } from './state-dict';
+
+export interface HeadOutputs {
+  /** Per level (P3 first), NHWC: [B,H,W,numClasses], [B,H,W,4], [B,H,W,1]. */
+  logits: tf.Tensor4D[];
+  bboxReg: tf.Tensor4D[];
+  centerness: tf.Tensor4D[];
+  /** Multiply-adds per image, summed over every charged conv. */
+  cost: CostTerms;
+  /** Gate maps [B,H,W,1] per gate module (official module path), one per level; empty unless recorded. */
+  gates: Record<string, tf.Tensor4D[]>;
+}
+
+export interface ForwardOptions {
+  /** Default true: return every gate map in `gates` (for visualisation and parity). */
+  recordGates?: boolean;
+}
+
+type Tower = { kind: 'blocks'; blocks: DynamicScale[] } | { kind: 'conventional'; tower: ConventionalTower };
+
+/**
+ * The FCOS head over P3..P7 with two towers (`cls_subnet`, `bbox_subnet`) and the predictors:
+ * the fine-grained dynamic head, its Fix baseline, or the conventional head, per `config.kind`.
+ * Variables carry the official state_dict names (see `namedWeights`).
+ */
+export class DynamicHead {
+  readonly config: HeadConfig;
+  private readonly registry = new Map<string, HeadParam>();
+  private readonly towers: { cls: Tower; bbox: Tower };
+  private readonly predictors: Predictors;
+
+  constructor(config: HeadConfig, seed = 0) {
+    validateHeadConfig(config);
+    this.config = config;
+    const root = ParamScope.root(this.registry, seed);
+    const tower = (name: string): Tower => {
+      const scope = root.child(name);
+      if (config.kind === 'conventional') {
+        return { kind: 'conventional', tower: new ConventionalTower(scope, config.channels, config.blocks, config.gnGroups) };
+      }
+      const gate = config.kind === 'dynamic' ? config.gate : null;
+      const blocks = Array.from({ length: config.blocks }, (_, i) => new DynamicScale(scope.child(i), config.channels, config.gnGroups, gate));
+      return { kind: 'blocks', blocks };
+    };
+    this.towers = { cls: tower('cls_subnet'), bbox: tower('bbox_subnet') };
+    this.predictors = new Predictors(root, config);
+  }
+
+  /** Training mode: dense, GN over the whole map, differentiable (gates, costs and all). */
+  apply(features: tf.Tensor4D[], mode: 'train' = 'train', options: ForwardOptions = {}): HeadOutputs {
+    if (mode !== 'train') throw new Error(`DynamicHead.apply: mode must be 'train' (use infer() for inference), got '${mode}'`);
+    this.validate(features);
+    const ctx = new ForwardContext('train', options.recordGates ?? true, this.config.budgetOnScalePaths ?? false);
+    type Dense = Pick<HeadOutputs, 'logits' | 'bboxReg' | 'centerness' | 'cost'>;
+    const out = tf.tidy(() => {
+      const cls = this.runTower(this.towers.cls, features, ctx);
+      const bbox = this.runTower(this.towers.bbox, features, ctx);
+      const dense: Dense = { ...this.predict(cls, bbox), cost: ctx.totalCost(features[0].shape[0]) };
+      return dense as unknown as tf.TensorContainer;
+    }) as unknown as Dense;
+    ctx.disposeCharges();
+    return { ...out, gates: ctx.gates };
+  }
+
+  /**
+   * Inference mode: depth nodes run sparsely (only where their gates are on, GN statistics from the
+   * active pixels of each image), as the official code at test time. Reads masks asynchronously.
+   */
+  async infer(features: tf.Tensor4D[], options: ForwardOptions = {}): Promise<HeadOutputs> {
+    this.validate(features);
+    const ctx = new ForwardContext('infer', options.recordGates ?? true, this.config.budgetOnScalePaths ?? false);
+    try {
+      const cls = await this.inferTower(this.towers.cls, features, ctx);
+      const bbox = await this.inferTower(this.towers.bbox, features, ctx);
+      const predictions = this.predict(cls, bbox);
+      tf.dispose([...cls, ...bbox]);
+      return { ...predictions, cost: ctx.totalCost(features[0].shape[0]), gates: ctx.gates };
+    } finally {
+      ctx.disposeCharges();
+    }
+  }
+
+  trainableVariables(): tf.Variable[] {
+    return [...this.registry.values()].map((p) => p.variable);
+  }
+
+  /** Every variable under its official PyTorch state_dict name. */
+  namedWeights(): Map<string, tf.Variable> {
+    return new Map([...this.registry].map(([name, p]) => [name, p.variable]));
+  }
+
+  /** Every parameter under its official name with its PyTorch layout (for exporters and weight decay rules). */
+  parameters(): ReadonlyMap<string, HeadParam> {
+    return this.registry;
+  }
+
+  /** Loads a PyTorch state_dict (official names, NCHW); the golden files keep it under prefix 'param.'. */
+  loadStateDict(file: SafetensorsFile | Map<string, StoredTensor>, prefix = '', options: Omit<LoadStateDictOptions, 'prefix'> = {}): void {
+    loadStateDict(this.registry, file, { ...options, prefix });
+  }
+
+  /** The head as a PyTorch state_dict (official names and layouts), ready for serializeSafetensors. */
+  stateDict(): Promise<Map<string, StoredTensor>> {
+    return saveStateDict(this.registry);
+  }
+
+  dispose(): void {
+    for (const p of this.registry.values()) p.variable.dispose();
+    this.registry.clear();
+  }
+
+  private validate(features: tf.Tensor4D[]): void {
+    const levels = this.config.strides.length;
+    if (!Array.isArray(features) || features.length !== levels) {
+      throw new Error(`DynamicHead: expected ${levels} feature maps (one per stride ${this.config.strides.join(', ')}), got ${features?.length}`);
+    }
+    const batch = features[0].shape[0];
+    features.forEach((f, l) => {
+      if (f.rank !== 4 || f.shape[3] !== this.config.channels || f.shape[0] !== batch) {
+        throw new Error(
+          `DynamicHead: features[${l}] must be NHWC [${batch},H,W,${this.config.channels}], got [${f.shape.join(',')}]`,
+        );
+      }
+    });
+  }
+
+  private runTower(tower: Tower, xs: tf.Tensor4D[], ctx: ForwardContext): tf.Tensor4D[] {
+    if (tower.kind === 'conventional') return tower.tower.apply(xs, ctx);
+    let ys = xs;
+    for (const block of tower.blocks) ys = block.apply(ys, ctx);
+    return ys;
+  }
+
+  private async inferTower(tower: Tower, xs: tf.Tensor4D[], ctx: ForwardContext): Promise<tf.Tensor4D[]> {
+    if (tower.kind === 'conventional') return tower.tower.apply(xs, ctx);
+    let ys = xs;
+    for (const block of tower.blocks) {
+      const next = await block.infer(ys, ctx);
+      if (ys !== xs) tf.dispose(ys);
+      ys = next;
+    }
+    return ys === xs ? ys.map((y) => tf.clone(y)) : ys;
+  }
+
+  private predict(cls: tf.Tensor4D[], bbox: tf.Tensor4D[]): Pick<HeadOutputs, 'logits' | 'bboxReg' | 'centerness'> {
+    const out: Pick<HeadOutputs, 'logits' | 'bboxReg' | 'centerness'> = { logits: [], bboxReg: [], centerness: [] };
+    cls.forEach((c, l) => {
+      const p = this.predictors.apply(c, bbox[l], l);
+      out.logits.push(p.logits);
+      out.bboxReg.push(p.bboxReg);
+      out.centerness.push(p.centerness);
+    });
+    return out;
+  }
+}

@@ -1,0 +1,65 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { GateConfig } from './config';
+import { DynamicBottleneck } from './dynamic-bottleneck';
+import { DynamicConv2D } from './dynamic-conv2d';
+import type { ForwardContext } from './forward-context';
+import type { ParamScope } from './param-scope';
+
+/** Bilinear resize with align_corners=True (the official scale paths), skipped when sizes agree. */
+function resizeTo(x: tf.Tensor4D, like: tf.Tensor4D): tf.Tensor4D {
+  const [h, w] = [like.shape[1], like.shape[2]];
+  if (x.shape[1] === h && x.shape[2] === w) return x;
+  return tf.image.resizeBilinear(x, [h, w], true);
+}
+
+/**
+ * One block of a tower (official DynamicScale with its depth_module): for every level l,
+ * `y_l = (path_0(x_{l-1}) + path_1(x_{l+1}), resized to x_l) * scale_weight + x_l * output_weight`,
+ * then the depth path on y_l. Path 0 carries the finer level up to l, path 1 the coarser one down.
+ * Weights are shared across levels. The Fix head has no `scale_weight` (and no gates).
+ */
+export class DynamicScale {
+  private readonly scaleWeight?: tf.Variable<tf.Rank.R1>;
+  private readonly outputWeight: tf.Variable<tf.Rank.R1>;
+  readonly paths: [DynamicConv2D, DynamicConv2D];
+  readonly depth: DynamicBottleneck;
+
+  constructor(scope: ParamScope, channels: number, gnGroups: number, gate: GateConfig | null) {
+    if (gate) this.scaleWeight = scope.vector('scale_weight', 1, { constant: 0 });
+    this.outputWeight = scope.vector('output_weight', 1, { constant: 1 });
+    const convs = scope.child('dynamic_convs');
+    this.paths = [0, 1].map((s) => new DynamicConv2D(convs.child(s), channels, gnGroups, gate)) as [DynamicConv2D, DynamicConv2D];
+    this.depth = new DynamicBottleneck(scope.child('depth_module'), channels, gnGroups, gate);
+  }
+
+  /** The scale node of every level (dense in both modes, as the official code). */
+  private mix(xs: tf.Tensor4D[], ctx: ForwardContext): tf.Tensor4D[] {
+    return tf.tidy(() => {
+      // Every path runs on every level, edge levels included: their cost is charged too.
+      const moved = xs.map((x) => this.paths.map((p) => p.apply(x, ctx)));
+      return xs.map((x, l) => {
+        const gathered: tf.Tensor4D[] = [];
+        if (l > 0) gathered.push(resizeTo(moved[l - 1][0], x));
+        if (l + 1 < xs.length) gathered.push(resizeTo(moved[l + 1][1], x));
+        const kept = tf.mul(x, this.outputWeight);
+        if (gathered.length === 0) return kept as tf.Tensor4D;
+        const sum = gathered.length === 1 ? gathered[0] : tf.add(gathered[0], gathered[1]);
+        return tf.add(this.scaleWeight ? tf.mul(sum, this.scaleWeight) : sum, kept) as tf.Tensor4D;
+      });
+    });
+  }
+
+  apply(xs: tf.Tensor4D[], ctx: ForwardContext): tf.Tensor4D[] {
+    return tf.tidy(() => this.mix(xs, ctx).map((y) => this.depth.apply(y, ctx)));
+  }
+
+  async infer(xs: tf.Tensor4D[], ctx: ForwardContext): Promise<tf.Tensor4D[]> {
+    const ys = this.mix(xs, ctx);
+    const outs: tf.Tensor4D[] = [];
+    for (const y of ys) {
+      outs.push(await this.depth.infer(y, ctx));
+      y.dispose();
+    }
+    return outs;
+  }
+}

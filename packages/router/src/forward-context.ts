@@ -1,0 +1,58 @@
+import { type CostTerms, chargeCost } from '@dynhead/sparse-conv';
+import * as tf from '@tensorflow/tfjs-core';
+
+/**
+ * What one forward pass collects besides the features: the cost charges of every gated conv and,
+ * when asked, the gate maps (per module name, one map per call = per FPN level, P3 first).
+ */
+export class ForwardContext {
+  readonly charges: CostTerms[] = [];
+  readonly gates: Record<string, tf.Tensor4D[]> = {};
+
+  constructor(
+    readonly mode: 'train' | 'infer',
+    readonly recordGates: boolean,
+    /** Paper Eq. 4: the scale paths' soft cost keeps its gradient (official: detached). */
+    readonly budgetOnScalePaths: boolean,
+  ) {}
+
+  /** Charges `unit` multiply-adds per pixel under `gate` ([B,H,W,1], values in [0,1]). */
+  charge(gate: tf.Tensor4D, unit: number, detachSoft = false): void {
+    // Kept: the charges outlive the tidy scope of the block that made them.
+    const c = chargeCost(gate, unit, { detachSoft });
+    this.charges.push({ soft: tf.keep(c.soft), used: tf.keep(c.used), full: tf.keep(c.full) });
+  }
+
+  /** Charges an ungated conv: every pixel, soft = used = full. */
+  chargeDense(like: tf.Tensor4D, unit: number): void {
+    const [b, h, w] = like.shape;
+    const full = tf.fill([b], h * w * unit) as tf.Tensor1D;
+    this.charges.push({ soft: tf.keep(full), used: tf.keep(tf.clone(full)), full: tf.keep(tf.clone(full)) });
+  }
+
+  record(name: string, gate: tf.Tensor4D): void {
+    if (!this.recordGates) return;
+    const list = this.gates[name] ?? [];
+    // A kept clone: the caller may dispose its own handle (inference) or leave it to a tidy (training).
+    list.push(tf.keep(tf.clone(gate)));
+    this.gates[name] = list;
+  }
+
+  /** The charges summed per image (new tensors; the charges stay owned by the context). */
+  totalCost(batch: number): CostTerms {
+    return tf.tidy(() => {
+      if (this.charges.length === 0) {
+        const zero = tf.zeros([batch]) as tf.Tensor1D;
+        return { soft: zero, used: tf.clone(zero), full: tf.clone(zero) };
+      }
+      const sum = (key: keyof CostTerms) =>
+        (this.charges.length === 1 ? tf.clone(this.charges[0][key]) : tf.addN(this.charges.map((c) => c[key]))) as tf.Tensor1D;
+      return { soft: sum('soft'), used: sum('used'), full: sum('full') };
+    });
+  }
+
+  disposeCharges(): void {
+    for (const c of this.charges) tf.dispose([c.soft, c.used, c.full]);
+    this.charges.length = 0;
+  }
+}

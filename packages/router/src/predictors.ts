@@ -1,0 +1,48 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { HeadConfig } from './config';
+import { Conv3x3 } from './layers';
+import type { ParamScope } from './param-scope';
+
+export interface LevelPredictions {
+  logits: tf.Tensor4D;
+  bboxReg: tf.Tensor4D;
+  centerness: tf.Tensor4D;
+}
+
+/**
+ * FCOS's predictors on the tower outputs: `cls_score` (num_classes), `bbox_pred` (4) and
+ * `centerness` (1), 3x3 convs with bias shared across levels, and a learnable `scales.<l>.scale`
+ * per level for the boxes.
+ */
+export class Predictors {
+  private readonly clsScore: Conv3x3;
+  private readonly bboxPred: Conv3x3;
+  private readonly centerness: Conv3x3;
+  private readonly scales: tf.Variable<tf.Rank.R1>[];
+
+  constructor(
+    scope: ParamScope,
+    private readonly config: HeadConfig,
+  ) {
+    const c = config.channels;
+    const priorBias = -Math.log((1 - config.priorProb) / config.priorProb);
+    this.clsScore = new Conv3x3(scope.child('cls_score'), c, config.numClasses, { bias: true, biasInit: priorBias });
+    this.bboxPred = new Conv3x3(scope.child('bbox_pred'), c, 4, { bias: true });
+    this.centerness = new Conv3x3(scope.child('centerness'), c, 1, { bias: true });
+    this.scales = config.strides.map((_, l) => scope.child('scales').child(l).vector('scale', 1, { constant: 1 }));
+  }
+
+  apply(cls: tf.Tensor4D, bbox: tf.Tensor4D, level: number): LevelPredictions {
+    return tf.tidy(() => {
+      const scaled = tf.mul(this.bboxPred.apply(bbox), this.scales[level]);
+      const bboxReg = this.config.normRegTargets
+        ? tf.mul(tf.relu(scaled), this.config.strides[level])
+        : tf.exp(scaled);
+      return {
+        logits: this.clsScore.apply(cls),
+        bboxReg: bboxReg as tf.Tensor4D,
+        centerness: this.centerness.apply(this.config.centernessOnReg ? bbox : cls),
+      };
+    });
+  }
+}

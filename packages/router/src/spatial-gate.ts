@@ -1,0 +1,45 @@
+import { gateActivation, gateBiasInit } from '@dynhead/gate-activation';
+import * as tf from '@tensorflow/tfjs-core';
+import type { GateConfig } from './config';
+import type { ParamScope } from './param-scope';
+
+/** The official gates start at 0.99 everywhere. */
+const INITIAL_GATE = 0.99;
+
+/**
+ * The spatial gate of one path: conv 3x3 (C -> 1, with bias), then the gate activation, per pixel
+ * (fine-grained) or, with `coarse`, after a global average pool (one factor per image and path).
+ * Official names: `<path>.gate.gate_conv.{weight,bias}`.
+ */
+export class SpatialGate {
+  /** The module path, e.g. `cls_subnet.0.depth_module.gate`: the key of its recorded maps. */
+  readonly name: string;
+  private readonly weight: tf.Variable<tf.Rank.R4>;
+  private readonly bias: tf.Variable<tf.Rank.R1>;
+  private readonly activate: (x: tf.Tensor) => tf.Tensor;
+
+  constructor(
+    scope: ParamScope,
+    channels: number,
+    private readonly gate: GateConfig,
+  ) {
+    if (gate.kind === 'softmax') {
+      throw new Error("SpatialGate: 'softmax' gates share one pixel between paths and have no per-path form; use geReTanH, reTanH or sigmoid");
+    }
+    this.name = scope.prefix;
+    const conv = scope.child('gate_conv');
+    this.weight = conv.conv('weight', 3, channels, 1, { normal: 0.01 });
+    this.bias = conv.vector('bias', 1, { constant: gateBiasInit(gate.kind, { tau: gate.tau, initGate: INITIAL_GATE }) });
+    this.activate = gateActivation(gate.kind, { tau: gate.tau });
+  }
+
+  /** Gate map [B,H,W,1] of the path's input x [B,H,W,C]. */
+  apply(x: tf.Tensor4D): tf.Tensor4D {
+    return tf.tidy(() => {
+      const logits = tf.add(tf.conv2d(x, this.weight, 1, 'same'), this.bias) as tf.Tensor4D;
+      if (!this.gate.coarse) return this.activate(logits) as tf.Tensor4D;
+      const pooled = tf.mean(logits, [1, 2], true);
+      return tf.broadcastTo(this.activate(pooled), logits.shape) as tf.Tensor4D;
+    });
+  }
+}
