@@ -1,7 +1,39 @@
-// Kernel fixes per backend; filled in by the training-kernels work (issue 2).
+import * as tf from '@tensorflow/tfjs-core';
+import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter';
+import { conv2dBackpropInputConfig } from './conv2d-backprop-input';
+import { depthwiseBackpropFilterConfig } from './depthwise-backprop-filter';
+import { depthwiseBackpropInputConfig } from './depthwise-backprop-input';
+import { replaceKernel } from './kernel-call';
+import { unsortedSegmentSumConfig } from './unsorted-segment-sum';
+
 const done = new Set<string>();
 
+/**
+ * Training kernels per backend, registered once after the backend's module is imported (before
+ * it initialises, so set-up functions run): wasm lacks Conv2DBackpropFilter, the depthwise
+ * backprops and UnsortedSegmentSum; cpu's Conv2DBackpropFilter is a ~100x slower loop than a
+ * forward conv; wasm's Conv2DBackpropInput is a naive loop.
+ */
 export function registerKernelFixes(backendName: string): void {
   if (done.has(backendName)) return;
   done.add(backendName);
+  if (backendName === 'cpu') {
+    replaceKernel(conv2dBackpropFilterConfig('cpu'));
+    // cpu's built-in depthwise backprops ignore dilations.
+    replaceKernel(depthwiseBackpropFilterConfig('cpu'));
+    replaceKernel(depthwiseBackpropInputConfig('cpu'));
+  } else if (backendName === 'wasm') {
+    replaceKernel(conv2dBackpropFilterConfig('wasm'));
+    replaceKernel(depthwiseBackpropFilterConfig('wasm'));
+    replaceKernel(depthwiseBackpropInputConfig('wasm'));
+    replaceKernel(unsortedSegmentSumConfig('wasm'));
+    const builtin = tf.getKernel(tf.Conv2DBackpropInput, 'wasm');
+    if (builtin) replaceKernel(conv2dBackpropInputConfig('wasm', builtin));
+  }
 }
+
+export { conv2dBackpropFilterComposed, conv2dBackpropFilterConfig } from './conv2d-backprop-filter';
+export { conv2dBackpropInputComposed, conv2dBackpropInputConfig } from './conv2d-backprop-input';
+export { depthwiseBackpropFilter, depthwiseBackpropFilterConfig } from './depthwise-backprop-filter';
+export { depthwiseBackpropInput, depthwiseBackpropInputConfig } from './depthwise-backprop-input';
+export { unsortedSegmentSum, unsortedSegmentSumConfig } from './unsorted-segment-sum';

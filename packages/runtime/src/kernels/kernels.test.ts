@@ -1,0 +1,182 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { activate, relL2, seededRandom } from '../../../../test/backends';
+import {
+  type ConvCase,
+  conv2dFilterGradRef,
+  conv2dInputGradRef,
+  depthwiseFilterGradRef,
+  depthwiseInputGradRef,
+  outShape,
+} from './conv-reference';
+
+// The kernels registered by registerKernelFixes run on cpu (Conv2DBackpropFilter) and wasm (all);
+// each is checked against a float64 loop written from the definition, never against itself.
+const BACKENDS = ['cpu', 'wasm'] as const;
+
+const conv2dCases: ConvCase[] = [
+  { x: [2, 7, 9, 3], filter: [3, 3, 3, 4], stride: 1, pad: 'same' },
+  { x: [2, 7, 9, 3], filter: [3, 3, 3, 4], stride: 1, pad: 'valid' },
+  { x: [2, 7, 9, 3], filter: [3, 3, 3, 4], stride: 2, pad: 'same' },
+  { x: [1, 9, 8, 5], filter: [3, 3, 5, 2], stride: 2, pad: 'valid' },
+  // tfjs sizes numeric pads from the filter HEIGHT on both axes, so that case uses a square filter.
+  { x: [1, 10, 8, 2], filter: [5, 5, 2, 3], stride: 2, pad: 1 },
+  { x: [3, 5, 5, 4], filter: [1, 1, 4, 6], stride: 1, pad: 'same' },
+  { x: [1, 6, 7, 3], filter: [2, 2, 3, 2], stride: 1, pad: 'same' },
+];
+
+const depthwiseCases: ConvCase[] = [
+  { x: [2, 7, 9, 3], filter: [3, 3, 3, 1], stride: 1, pad: 'same' },
+  { x: [2, 7, 9, 3], filter: [3, 3, 3, 1], stride: 2, pad: 'same' },
+  { x: [1, 9, 8, 4], filter: [3, 3, 4, 1], stride: 2, pad: 'valid' },
+  { x: [1, 8, 7, 2], filter: [3, 3, 2, 3], stride: 1, pad: 'valid' },
+  { x: [1, 9, 9, 2], filter: [3, 3, 2, 2], stride: 1, pad: 'same', dilation: 2 },
+];
+
+function random(shape: number[], seed: number): Float32Array {
+  const rand = seededRandom(seed);
+  const n = shape.reduce((p, d) => p * d, 1);
+  return Float32Array.from({ length: n }, () => rand(-1, 1));
+}
+
+function label(c: ConvCase): string {
+  return `x [${c.x}] filter [${c.filter}] stride ${c.stride} pad ${c.pad}${c.dilation ? ` dilation ${c.dilation}` : ''}`;
+}
+
+describe.each(BACKENDS)('training kernels on %s', (backend) => {
+  it.each(conv2dCases)('Conv2DBackpropFilter equals the float64 sum: %o', async (c) => {
+    await activate(backend);
+    const dyShape = outShape(c, c.filter[3]);
+    const xv = random(c.x, 1);
+    const dyv = random(dyShape, 2);
+    const x = tf.tensor4d(xv, c.x as [number, number, number, number]);
+    const dy = tf.tensor4d(dyv, dyShape as [number, number, number, number]);
+    const dW = tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy }, { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', filterShape: c.filter }) as tf.Tensor;
+    expect(dW.shape, label(c)).toEqual(c.filter);
+    expect(relL2(await dW.data(), conv2dFilterGradRef(c, xv, dyv)), label(c)).toBeLessThan(1e-5);
+    tf.dispose([x, dy, dW]);
+  });
+
+  it.each(conv2dCases)('Conv2DBackpropInput equals the float64 sum: %o', async (c) => {
+    await activate(backend);
+    const dyShape = outShape(c, c.filter[3]);
+    const fv = random(c.filter, 3);
+    const dyv = random(dyShape, 4);
+    const filter = tf.tensor4d(fv, c.filter as [number, number, number, number]);
+    const dy = tf.tensor4d(dyv, dyShape as [number, number, number, number]);
+    const dx = tf.engine().runKernel(tf.Conv2DBackpropInput, { dy, filter }, { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', inputShape: c.x }) as tf.Tensor;
+    expect(dx.shape, label(c)).toEqual(c.x);
+    expect(relL2(await dx.data(), conv2dInputGradRef(c, fv, dyv)), label(c)).toBeLessThan(1e-5);
+    tf.dispose([filter, dy, dx]);
+  });
+
+  it.each(depthwiseCases)('DepthwiseConv2dNativeBackpropFilter equals the float64 sum: %o', async (c) => {
+    await activate(backend);
+    const dyShape = outShape(c, c.filter[2] * c.filter[3]);
+    const xv = random(c.x, 5);
+    const dyv = random(dyShape, 6);
+    const x = tf.tensor4d(xv, c.x as [number, number, number, number]);
+    const dy = tf.tensor4d(dyv, dyShape as [number, number, number, number]);
+    const attrs = { strides: c.stride, dilations: c.dilation ?? 1, pad: c.pad, filterShape: c.filter };
+    const dW = tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropFilter, { x, dy }, attrs) as tf.Tensor;
+    expect(dW.shape).toEqual(c.filter);
+    expect(relL2(await dW.data(), depthwiseFilterGradRef(c, xv, dyv)), label(c)).toBeLessThan(1e-5);
+    tf.dispose([x, dy, dW]);
+  });
+
+  it.each(depthwiseCases)('DepthwiseConv2dNativeBackpropInput equals the float64 sum: %o', async (c) => {
+    await activate(backend);
+    const dyShape = outShape(c, c.filter[2] * c.filter[3]);
+    const fv = random(c.filter, 7);
+    const dyv = random(dyShape, 8);
+    const filter = tf.tensor4d(fv, c.filter as [number, number, number, number]);
+    const dy = tf.tensor4d(dyv, dyShape as [number, number, number, number]);
+    const attrs = { strides: c.stride, dilations: c.dilation ?? 1, pad: c.pad, inputShape: c.x };
+    const dx = tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropInput, { dy, filter }, attrs) as tf.Tensor;
+    expect(dx.shape).toEqual(c.x);
+    expect(relL2(await dx.data(), depthwiseInputGradRef(c, fv, dyv)), label(c)).toBeLessThan(1e-5);
+    tf.dispose([filter, dy, dx]);
+  });
+
+  it('UnsortedSegmentSum adds rows per segment and drops ids outside [0, numSegments)', async () => {
+    await activate(backend);
+    const x = tf.tensor2d([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [5, 2]);
+    const ids = tf.tensor1d([2, 0, 2, -1, 7], 'int32');
+    const out = tf.unsortedSegmentSum(x, ids, 4);
+    expect(out.shape).toEqual([4, 2]);
+    expect(Array.from(await out.data())).toEqual([3, 4, 0, 0, 6, 8, 0, 0]);
+    const xi = tf.tensor2d([1, 2, 3, 4, 5, 6, 7, 8], [4, 2], 'int32');
+    const ids2 = tf.tensor1d([1, 0, 1, 1], 'int32');
+    const out2 = tf.unsortedSegmentSum(xi, ids2, 2);
+    expect(Array.from(await out2.data())).toEqual([3, 4, 1 + 5 + 7, 2 + 6 + 8]);
+    tf.dispose([x, ids, out, xi, ids2, out2]);
+  });
+
+  it('the gradient of gather (UnsortedSegmentSum) counts repeated indices', async () => {
+    await activate(backend);
+    const table = tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2]);
+    const idx = tf.tensor1d([2, 0, 2, 2], 'int32');
+    const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, idx), tf.tensor2d([1, 1, 1, 1, 1, 1, 1, 1], [4, 2]))))(table);
+    expect(Array.from(await g.data())).toEqual([1, 1, 0, 0, 3, 3]);
+    tf.dispose([table, idx, g]);
+  });
+
+  it('conv2d and depthwise gradients through tf.grads match the float64 references', async () => {
+    await activate(backend);
+    const c: ConvCase = { x: [1, 6, 5, 2], filter: [3, 3, 2, 3], stride: 2, pad: 'same' };
+    const xv = random(c.x, 9);
+    const fv = random(c.filter, 10);
+    const x = tf.tensor4d(xv, [1, 6, 5, 2]);
+    const f = tf.tensor4d(fv, [3, 3, 2, 3]);
+    // loss = sum(conv(x, f)) so dy = 1 everywhere.
+    const [dx, df] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same')))([x, f]);
+    const ones = new Float64Array(outShape(c, 3).reduce((p, d) => p * d, 1)).fill(1);
+    expect(relL2(await df.data(), conv2dFilterGradRef(c, xv, ones))).toBeLessThan(1e-5);
+    expect(relL2(await dx.data(), conv2dInputGradRef(c, fv, ones))).toBeLessThan(1e-5);
+    const dwc: ConvCase = { x: [1, 6, 5, 2], filter: [3, 3, 2, 1], stride: 1, pad: 'same' };
+    const dwf = tf.tensor4d(random(dwc.filter, 11), [3, 3, 2, 1]);
+    const [ddx, ddf] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same')))([x, dwf]);
+    const ones2 = new Float64Array(outShape(dwc, 2).reduce((p, d) => p * d, 1)).fill(1);
+    expect(relL2(await ddf.data(), depthwiseFilterGradRef(dwc, xv, ones2))).toBeLessThan(1e-5);
+    expect(relL2(await ddx.data(), depthwiseInputGradRef(dwc, await dwf.data(), ones2))).toBeLessThan(1e-5);
+    tf.dispose([x, f, dx, df, dwf, ddx, ddf]);
+  });
+
+  it('leaves no tensors or backend buffers behind', async () => {
+    await activate(backend);
+    const x = tf.tensor4d(random([1, 7, 7, 3], 12), [1, 7, 7, 3]);
+    const f = tf.tensor4d(random([3, 3, 3, 4], 13), [3, 3, 3, 4]);
+    const dwf = tf.tensor4d(random([3, 3, 3, 1], 14), [3, 3, 3, 1]);
+    const table = tf.tensor2d(random([5, 3], 15), [5, 3]);
+    const idx = tf.tensor1d([4, 0, 4], 'int32');
+    const step = async () => {
+      const gs = tf.grads((a: tf.Tensor, b: tf.Tensor, d: tf.Tensor, t: tf.Tensor) =>
+        tf.add(
+          tf.add(tf.sum(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same')), tf.sum(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'valid'))),
+          tf.add(tf.sum(tf.depthwiseConv2d(a as tf.Tensor4D, d as tf.Tensor4D, 1, 'same')), tf.sum(tf.gather(t, idx))),
+        ),
+      )([x, f, dwf, table]);
+      await Promise.all(gs.map((g) => g.data()));
+      tf.dispose(gs);
+    };
+    await step();
+    const tensors = tf.memory().numTensors;
+    const buffers = tf.backend().numDataIds();
+    for (let i = 0; i < 5; i++) await step();
+    expect(tf.memory().numTensors).toBe(tensors);
+    expect(tf.backend().numDataIds()).toBe(buffers);
+    tf.dispose([x, f, dwf, table, idx]);
+  });
+});
+
+describe('UnsortedSegmentSum errors', () => {
+  it('names the shapes when segmentIds is not a prefix of x', async () => {
+    await activate('wasm');
+    const x = tf.zeros([3, 2]);
+    const ids = tf.tensor1d([0, 1], 'int32');
+    expect(() => tf.engine().runKernel(tf.UnsortedSegmentSum, { x, segmentIds: ids }, { numSegments: 2 })).toThrow(
+      'UnsortedSegmentSum: segmentIds shape [2] must be a prefix of x shape [3,2]',
+    );
+    tf.dispose([x, ids]);
+  });
+});
