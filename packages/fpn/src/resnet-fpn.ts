@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { SafetensorsFile, StoredTensor } from '@dynhead/safetensors';
 import { type BackboneConfig, resolveBackboneConfig } from './config';
 import { FeaturePyramid } from './fpn';
+import { checkpointNames } from './name-map';
 import { ResNet } from './resnet';
 import { assignParameters, collectParameters, type PartParameters } from './weights';
 
@@ -49,6 +50,15 @@ export class ResNetFPN {
 
   trainableVariables(): tf.Variable[] {
     return [...this.resnet.trainableVariables(), ...this.fpn.trainableVariables()];
+  }
+
+  /** Every weight held in a tf.Variable, under its checkpoint name (tfjs layout: filters [kh, kw, in, out]). */
+  namedWeights(): Map<string, tf.Variable> {
+    const out = new Map<string, tf.Variable>();
+    for (const { part, parameters } of this.parts()) {
+      for (const p of parameters) if (p.variable) out.set(checkpointNames(part, p.name, this.config.layout)[0], p.variable);
+    }
+    return out;
   }
 
   private parts(which: 'all' | 'backbone' | 'fpn' = 'all'): PartParameters[] {
