@@ -1,0 +1,185 @@
+// A prefetching loader: decoding (off the JS thread in sharp) and transforms of the next batches run
+// while the consumer works on the current one.
+
+import type * as tf from '@tensorflow/tfjs-core';
+import type { CocoDataset } from '../dataset';
+import { type ImageDecoder, loadImage } from '../image/decoder';
+import type { PixelLayout, PixelNormalization } from '../transforms/normalize';
+import { padToMultiple } from '../transforms/pad';
+import type { DetectionSample } from '../transforms/sample';
+import { type SamplePlan, prepareSample } from './prepare';
+import { mulberry32, shuffleInPlace } from './random';
+
+export interface LoaderConfig {
+  batchSize: number;
+  shuffle: boolean;
+  /** Seeds the order, sizes and flips; epoch e uses seed + e. */
+  seed: number;
+  /** Shortest-edge sizes; each image draws one at random (train), or the single one (test). */
+  shortEdges: number[];
+  maxSize: number;
+  flipProbability: number;
+  /** Batch height and width are padded up to a multiple of this (the largest FPN stride). */
+  sizeDivisibility: number;
+  pixels: PixelLayout | PixelNormalization;
+  /** Batches prepared ahead of the consumer. */
+  prefetchBatches: number;
+  dropLast: boolean;
+  /** Skip images without (non-crowd) boxes, as detectron2 does for training. */
+  skipEmpty: boolean;
+  includeCrowd: boolean;
+  decoder?: ImageDecoder;
+}
+
+/** The official D8 training input: shortest edge 800 (max 1333), random flip, MSRA pixels. */
+export const trainLoaderConfig: LoaderConfig = {
+  batchSize: 2,
+  shuffle: true,
+  seed: 0,
+  shortEdges: [800],
+  maxSize: 1333,
+  flipProbability: 0.5,
+  sizeDivisibility: 32,
+  pixels: 'msra',
+  prefetchBatches: 2,
+  dropLast: true,
+  skipEmpty: true,
+  includeCrowd: false,
+};
+
+/** Evaluation input: every image once, in file order, no flip. */
+export const testLoaderConfig: LoaderConfig = {
+  ...trainLoaderConfig,
+  batchSize: 1,
+  shuffle: false,
+  flipProbability: 0,
+  dropLast: false,
+  skipEmpty: false,
+};
+
+export interface DetectionBatch {
+  /** [B, Hp, Wp, 3] normalised, zero-padded. */
+  images: tf.Tensor4D;
+  imageIds: number[];
+  /** [height, width] of each image after resizing, before padding. */
+  imageSizes: [number, number][];
+  originalSizes: [number, number][];
+  /** [sy, sx] per image: resized pixels per stored pixel (divide boxes by it to go back). */
+  scales: [number, number][];
+  flipped: boolean[];
+  /** Per image: [N * 4] corner boxes in resized (and flipped) pixels. */
+  boxes: Float32Array[];
+  labels: Int32Array[];
+  dispose(): void;
+}
+
+function checkConfig(c: LoaderConfig): void {
+  const bad = (field: string, why: string) => {
+    throw new Error(`DataLoader: config.${field} ${why}`);
+  };
+  if (!(Number.isInteger(c.batchSize) && c.batchSize > 0)) bad('batchSize', `must be a positive integer, got ${c.batchSize}`);
+  if (!(Number.isInteger(c.prefetchBatches) && c.prefetchBatches >= 1)) bad('prefetchBatches', `must be an integer >= 1, got ${c.prefetchBatches}`);
+  if (!c.shortEdges.length || !c.shortEdges.every((s) => s > 0)) bad('shortEdges', `must be positive sizes, got [${c.shortEdges}]`);
+  if (!(c.maxSize > 0)) bad('maxSize', `must be > 0, got ${c.maxSize}`);
+  if (!(c.flipProbability >= 0 && c.flipProbability <= 1)) bad('flipProbability', `must be in [0, 1], got ${c.flipProbability}`);
+}
+
+export class DataLoader implements AsyncIterable<DetectionBatch> {
+  readonly config: LoaderConfig;
+  readonly imageIds: number[];
+
+  constructor(
+    readonly dataset: CocoDataset,
+    config: Partial<LoaderConfig> = {},
+  ) {
+    this.config = { ...trainLoaderConfig, ...config };
+    checkConfig(this.config);
+    const c = this.config;
+    this.imageIds = dataset.images.map((im) => im.id).filter((id) => !c.skipEmpty || dataset.targets(id, { includeCrowd: c.includeCrowd }).labels.length > 0);
+  }
+
+  get batchesPerEpoch(): number {
+    const n = this.imageIds.length / this.config.batchSize;
+    return this.config.dropLast ? Math.floor(n) : Math.ceil(n);
+  }
+
+  /** Which images, at which size and flip, make each batch of an epoch (deterministic in seed + epoch). */
+  plan(epoch = 0): SamplePlan[][] {
+    const c = this.config;
+    const rand = mulberry32(c.seed + epoch * 0x9e3779b1);
+    const order = c.shuffle ? shuffleInPlace([...this.imageIds], rand) : [...this.imageIds];
+    const batches: SamplePlan[][] = [];
+    for (let i = 0; i < order.length; i += c.batchSize) {
+      const ids = order.slice(i, i + c.batchSize);
+      if (ids.length < c.batchSize && c.dropLast) break;
+      batches.push(
+        ids.map((imageId) => ({
+          imageId,
+          shortEdge: c.shortEdges.length === 1 ? c.shortEdges[0] : c.shortEdges[Math.floor(rand() * c.shortEdges.length)],
+          flip: c.flipProbability > 0 && rand() < c.flipProbability,
+        })),
+      );
+    }
+    return batches;
+  }
+
+  /** Decodes and transforms one planned batch. */
+  async loadBatch(plans: SamplePlan[]): Promise<DetectionBatch> {
+    const c = this.config;
+    const decoded = await Promise.all(plans.map((p) => loadImage(this.dataset.imagePath(p.imageId), { decoder: c.decoder })));
+    const samples: DetectionSample[] = [];
+    try {
+      for (const [i, p] of plans.entries()) samples.push(prepareSample(this.dataset, decoded[i], p, { maxSize: c.maxSize, pixels: c.pixels, includeCrowd: c.includeCrowd }));
+      const { images, sizes } = padToMultiple(
+        samples.map((s) => s.image),
+        c.sizeDivisibility,
+      );
+      return {
+        images,
+        imageIds: samples.map((s) => s.imageId),
+        imageSizes: sizes,
+        originalSizes: samples.map((s) => s.originalSize),
+        scales: samples.map((s) => s.scale),
+        flipped: samples.map((s) => s.flipped),
+        boxes: samples.map((s) => s.boxes),
+        labels: samples.map((s) => s.labels),
+        dispose: () => images.dispose(),
+      };
+    } finally {
+      for (const s of samples) s.image.dispose();
+    }
+  }
+
+  /** One epoch of batches; the consumer disposes each batch. Leaving early disposes the prefetched ones. */
+  async *epoch(epoch = 0): AsyncGenerator<DetectionBatch> {
+    const plan = this.plan(epoch);
+    const pending: Promise<DetectionBatch>[] = [];
+    let next = 0;
+    const fill = () => {
+      while (pending.length < this.config.prefetchBatches && next < plan.length) {
+        const p = this.loadBatch(plan[next++]);
+        p.catch(() => {}); // surfaced when awaited, not as an unhandled rejection meanwhile
+        pending.push(p);
+      }
+    };
+    try {
+      fill();
+      while (pending.length) {
+        const current = pending.shift() as Promise<DetectionBatch>;
+        fill();
+        yield await current;
+      }
+    } finally {
+      for (const p of pending.splice(0)) p.then((b) => b.dispose(), () => {});
+    }
+  }
+
+  /** Epochs back to back, without end (training by iterations). */
+  async *forever(startEpoch = 0): AsyncGenerator<DetectionBatch> {
+    for (let e = startEpoch; ; e++) yield* this.epoch(e);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<DetectionBatch> {
+    return this.epoch(0);
+  }
+}
