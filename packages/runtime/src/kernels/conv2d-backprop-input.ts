@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { attrsOf, backendOf, callKernel, inputsOf, type KernelArgs, release } from './kernel-call';
+import { attrsOf, backendOf, callKernel, inputsOf, type KernelArgs, pair, release } from './kernel-call';
 
 /**
- * dx = a stride-1 forward conv of dy (with stride-1 zeros inserted between its pixels) and the
+ * Any stride, NHWC: dx = a stride-1 forward conv of dy (with stride-1 zeros inserted between its pixels) and the
  * filter rotated 180 degrees with its in/out channels swapped, padded by k - 1 - pad. wasm runs
  * that conv through XNNPACK, where its own Conv2DBackpropInput is a naive loop.
  */
@@ -69,17 +69,24 @@ export function conv2dBackpropInputComposed(args: KernelArgs, backendName: strin
   return dx;
 }
 
-/** Replaces Conv2DBackpropInput for NHWC; NCHW goes to the backend's own kernel (`builtin`). */
+/**
+ * Replaces Conv2DBackpropInput at stride 1 (NHWC), where the forward conv is 3-8x faster than
+ * wasm's loop; strided calls keep the backend's own kernel (`builtin`), which the zero-inserted
+ * conv (4x the work at stride 2) does not beat (packages/runtime/README.md has the numbers).
+ */
 export function conv2dBackpropInputConfig(backendName: string, builtin: tf.KernelConfig): tf.KernelConfig {
   return {
     kernelName: tf.Conv2DBackpropInput,
     backendName,
-    // The replaced kernel's set-up (wasm's cwrap) must still run for the NCHW fallback to work.
+    // The replaced kernel's set-up (wasm's cwrap) must still run for the calls routed to it.
     setupFunc: builtin.setupFunc,
     disposeFunc: builtin.disposeFunc,
-    kernelFunc: (args) =>
-      attrsOf<tf.Conv2DBackpropInputAttrs>(args).dataFormat === 'NCHW'
-        ? (builtin.kernelFunc(args) as tf.TensorInfo)
-        : conv2dBackpropInputComposed(args, backendName),
+    kernelFunc: (args) => {
+      const { strides, dataFormat } = attrsOf<tf.Conv2DBackpropInputAttrs>(args);
+      const [sh, sw] = pair(strides);
+      return sh === 1 && sw === 1 && dataFormat !== 'NCHW'
+        ? conv2dBackpropInputComposed(args, backendName)
+        : (builtin.kernelFunc(args) as tf.TensorInfo);
+    },
   };
 }

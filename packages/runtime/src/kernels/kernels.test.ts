@@ -9,6 +9,8 @@ import {
   depthwiseInputGradRef,
   outShape,
 } from './conv-reference';
+import { conv2dBackpropInputComposed } from './conv2d-backprop-input';
+import type { KernelArgs } from './kernel-call';
 
 // The kernels registered by registerKernelFixes run on cpu (Conv2DBackpropFilter) and wasm (all);
 // each is checked against a float64 loop written from the definition, never against itself.
@@ -65,6 +67,21 @@ describe.each(BACKENDS)('training kernels on %s', (backend) => {
     const filter = tf.tensor4d(fv, c.filter as [number, number, number, number]);
     const dy = tf.tensor4d(dyv, dyShape as [number, number, number, number]);
     const dx = tf.engine().runKernel(tf.Conv2DBackpropInput, { dy, filter }, { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', inputShape: c.x }) as tf.Tensor;
+    expect(dx.shape, label(c)).toEqual(c.x);
+    expect(relL2(await dx.data(), conv2dInputGradRef(c, fv, dyv)), label(c)).toBeLessThan(1e-5);
+    tf.dispose([filter, dy, dx]);
+  });
+
+  it.each(conv2dCases)('the composed Conv2DBackpropInput (zero insertion) equals the float64 sum at any stride: %o', async (c) => {
+    await activate(backend);
+    const dyShape = outShape(c, c.filter[3]);
+    const fv = random(c.filter, 3);
+    const dyv = random(dyShape, 4);
+    const filter = tf.tensor4d(fv, c.filter as [number, number, number, number]);
+    const dy = tf.tensor4d(dyv, dyShape as [number, number, number, number]);
+    const attrs = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', inputShape: c.x };
+    const info = conv2dBackpropInputComposed({ inputs: { dy, filter }, backend: tf.backend(), attrs } as KernelArgs, backend);
+    const dx = tf.engine().makeTensorFromTensorInfo(info);
     expect(dx.shape, label(c)).toEqual(c.x);
     expect(relL2(await dx.data(), conv2dInputGradRef(c, fv, dyv)), label(c)).toBeLessThan(1e-5);
     tf.dispose([filter, dy, dx]);

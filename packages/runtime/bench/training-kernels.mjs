@@ -1,0 +1,85 @@
+#!/usr/bin/env node
+// Times dynhead's training kernels against the backends' built-in ones (where one exists).
+// Run from the repo root after `cd packages/runtime && npx tsup`:
+//   node packages/runtime/bench/training-kernels.mjs [--json out.json]
+import { writeFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+
+// The built-ins, captured before useBackend replaces them.
+const builtin = {
+  cpu: { Conv2DBackpropFilter: tf.getKernel('Conv2DBackpropFilter', 'cpu') },
+  wasm: { Conv2DBackpropInput: tf.getKernel('Conv2DBackpropInput', 'wasm') },
+};
+const { useBackend } = await import('../dist/index.js');
+
+function time(fn, reps) {
+  fn(); // warm-up (XNNPACK operator creation, JIT)
+  const t0 = performance.now();
+  for (let i = 0; i < reps; i++) fn();
+  return (performance.now() - t0) / reps;
+}
+
+/** Runs a kernel function on raw TensorInfos and frees its output (what the engine would do). */
+function runRaw(config, inputs, attrs) {
+  const backend = tf.backend();
+  const out = config.kernelFunc({ inputs, backend, attrs });
+  backend.disposeData(out.dataId);
+}
+function runEngine(name, inputs, attrs) {
+  tf.dispose(tf.engine().runKernel(name, inputs, attrs));
+}
+
+const rows = [];
+function record(backend, op, shape, ms, gmac) {
+  rows.push({ backend, op, shape, ms: +ms.toFixed(2), gflops: +((2 * gmac) / (ms / 1000)).toFixed(2) });
+}
+
+const cases = [
+  { x: [1, 32, 32, 128], k: 3, cout: 128, stride: 1 },
+  { x: [1, 32, 32, 128], k: 3, cout: 128, stride: 2 },
+  { x: [2, 64, 64, 64], k: 3, cout: 64, stride: 1 },
+];
+for (const name of ['wasm', 'cpu']) {
+  await useBackend(name);
+  for (const c of cases) {
+    const [n, h, w, cin] = c.x;
+    const ho = Math.ceil(h / c.stride);
+    const wo = Math.ceil(w / c.stride);
+    const x = tf.randomUniform(c.x);
+    const f = tf.randomUniform([c.k, c.k, cin, c.cout]);
+    const dy = tf.randomUniform([n, ho, wo, c.cout]);
+    const gmac = (n * ho * wo * c.k * c.k * cin * c.cout) / 1e9;
+    const shape = `x[${c.x}] f[${c.k},${c.k},${cin},${c.cout}] s${c.stride}`;
+    const reps = name === 'cpu' ? 1 : 3;
+    const fAttrs = { strides: c.stride, pad: 'same', dataFormat: 'NHWC', filterShape: [c.k, c.k, cin, c.cout] };
+    const iAttrs = { strides: c.stride, pad: 'same', dataFormat: 'NHWC', inputShape: c.x };
+    record(name, 'Conv2D (forward, for scale)', shape, time(() => tf.dispose(tf.conv2d(x, f, c.stride, 'same')), reps), gmac);
+    record(name, 'Conv2DBackpropFilter dynhead', shape, time(() => runEngine('Conv2DBackpropFilter', { x, dy }, fAttrs), reps), gmac);
+    record(name, 'Conv2DBackpropInput ' + (name === 'wasm' ? 'dynhead' : 'built-in'), shape, time(() => runEngine('Conv2DBackpropInput', { dy, filter: f }, iAttrs), reps), gmac);
+    if (name === 'wasm') {
+      record(name, 'Conv2DBackpropInput built-in', shape, time(() => runRaw(builtin.wasm.Conv2DBackpropInput, { dy, filter: f }, iAttrs), reps), gmac);
+    }
+    if (name === 'cpu' && cin <= 64 && h <= 32) {
+      record(name, 'Conv2DBackpropFilter built-in', shape, time(() => runRaw(builtin.cpu.Conv2DBackpropFilter, { x, dy }, fAttrs), 1), gmac);
+    }
+    tf.dispose([x, f, dy]);
+  }
+  // Depthwise 3x3 x256 at 64x64 (the JS-loop kernels).
+  const x = tf.randomUniform([1, 64, 64, 256]);
+  const f = tf.randomUniform([3, 3, 256, 1]);
+  const dy = tf.randomUniform([1, 64, 64, 256]);
+  const gmac = (64 * 64 * 9 * 256) / 1e9;
+  const shape = 'x[1,64,64,256] f[3,3,256,1] s1';
+  record(name, 'DepthwiseConv2dNative (forward)', shape, time(() => tf.dispose(tf.depthwiseConv2d(x, f, 1, 'same')), 3), gmac);
+  record(name, 'DepthwiseBackpropFilter dynhead', shape, time(() => runEngine('DepthwiseConv2dNativeBackpropFilter', { x, dy }, { strides: 1, dilations: 1, pad: 'same', filterShape: [3, 3, 256, 1] }), 3), gmac);
+  record(name, 'DepthwiseBackpropInput dynhead', shape, time(() => runEngine('DepthwiseConv2dNativeBackpropInput', { dy, filter: f }, { strides: 1, dilations: 1, pad: 'same', inputShape: [1, 64, 64, 256] }), 3), gmac);
+  tf.dispose([x, f, dy]);
+}
+
+console.log('| backend | op | shape | ms | GFLOP/s |');
+console.log('|---|---|---|---|---|');
+for (const r of rows) console.log(`| ${r.backend} | ${r.op} | ${r.shape} | ${r.ms} | ${r.gflops} |`);
+const jsonAt = process.argv.indexOf('--json');
+if (jsonAt > 0) writeFileSync(process.argv[jsonAt + 1], JSON.stringify({ node: process.version, rows }, null, 2));
