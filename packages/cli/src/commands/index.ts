@@ -2,3 +2,4 @@
 // main.ts registers every export of this file. To add a command: write ./NAME.ts and append ONE
 // line `export * as NAME from './NAME';` below (keep one line per command).
 export * as backends from './backends';
+export * as bench from './bench';

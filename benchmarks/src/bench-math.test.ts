@@ -1,0 +1,158 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PNG } from 'pngjs';
+import { describe, expect, it } from 'vitest';
+import { HEAD_SERIES_COLORS, latencyFlopsChart, niceMax, PLOT_MARGIN } from './chart';
+import { headTable, type HeadBenchResult } from './head';
+import { FULL_IMAGE, levelShapes, pixelCount } from './levels';
+import type { Machine } from './machine';
+import { median } from './measure';
+import { recordResult, updateReadmeSection } from './results';
+import { fullCostPerPixel, headVariants, toGFlops } from './variants';
+
+describe('head FLOPs at the paper setting (800x1333, C=256)', () => {
+  it('has the FCOS level sizes of a 800x1344 padded input', () => {
+    expect(levelShapes(FULL_IMAGE)).toEqual([
+      [100, 168],
+      [50, 84],
+      [25, 42],
+      [13, 21],
+      [7, 11],
+    ]);
+    expect(pixelCount(levelShapes(FULL_IMAGE))).toBe(22400);
+  });
+
+  it('charges each head the hand-computed full cost, within 1% of the official table', () => {
+    const byName = new Map(headVariants(256).map((v) => [v.name, v.config]));
+    const gflops = (name: string) => toGFlops(fullCostPerPixel(byName.get(name)!) * 22400);
+    // conv unit 256*256*9 + 256 = 590080; depthwise path 256*9 + 256 = 2560, + its gate conv 256*9
+    // in the dynamic head = 4864.
+    expect(gflops('FCOS (4 conv)')).toBeCloseTo((8 * 590080 * 22400) / 2 ** 30, 9); // 98.48
+    expect(gflops('Fix D4')).toBeCloseTo((8 * (2 * 2560 + 2 * 590080) * 22400) / 2 ** 30, 9); // 197.82
+    expect(gflops('Fix D8')).toBeCloseTo((16 * (2 * 2560 + 2 * 590080) * 22400) / 2 ** 30, 9); // 395.63
+    expect(gflops('Dynamic D8 Mid')).toBeCloseTo((16 * (2 * 4864 + 2 * 590080) * 22400) / 2 ** 30, 9); // 397.17
+    // Official: FCOS D2 98.0, Fix D4 198.6, Fix D8 397.2 (averaged over COCO val sizes).
+    expect(Math.abs(gflops('FCOS (4 conv)') / 98.0 - 1)).toBeLessThan(0.01);
+    expect(Math.abs(gflops('Fix D4') / 198.6 - 1)).toBeLessThan(0.01);
+    expect(Math.abs(gflops('Fix D8') / 397.2 - 1)).toBeLessThan(0.01);
+  });
+
+  it('equals the official full cost of the golden D4 head (C=64, 256x320 input)', () => {
+    const d4 = headVariants(64).find((v) => v.name === 'Dynamic D4 Mid')!.config;
+    const pixels = pixelCount(levelShapes({ height: 256, width: 320 }));
+    expect(pixels).toBe(1280 + 320 + 80 + 20 + 6);
+    // golden/fcos-dynhead-d4-c64.safetensors: train.cost.full = eval.cost.full = 1041178624 per image.
+    expect(fullCostPerPixel(d4) * pixels).toBe(1041178624);
+  });
+
+  it('benchmarks nine heads: FCOS, Fix D4/D8, dynamic D4/D8 at Low/Mid/High', () => {
+    const names = headVariants(64).map((v) => v.name);
+    expect(names).toEqual([
+      'FCOS (4 conv)',
+      'Fix D4',
+      'Fix D8',
+      'Dynamic D4 Low',
+      'Dynamic D4 Mid',
+      'Dynamic D4 High',
+      'Dynamic D8 Low',
+      'Dynamic D8 Mid',
+      'Dynamic D8 High',
+    ]);
+  });
+});
+
+describe('measurement helpers', () => {
+  it('median of odd and even samples', () => {
+    expect(median([5, 1, 3])).toBe(3);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(() => median([])).toThrow(/no samples/);
+  });
+
+  it('rounds axes up to a nice number at least 5% above the largest value', () => {
+    expect(niceMax(10)).toBe(12);
+    expect(niceMax(0.9)).toBe(1);
+    expect(niceMax(97)).toBe(120);
+    expect(niceMax(0)).toBe(1);
+  });
+});
+
+describe('latency-vs-FLOPs chart', () => {
+  it('draws each point at its (GFLOPs, ms) position in its series colour', () => {
+    const bytes = latencyFlopsChart(
+      [
+        { label: 'FCOS', x: 10, y: 100, series: 'FCOS (4 conv)' },
+        { label: 'mid', x: 5, y: 40, series: 'Dynamic D8' },
+      ],
+      { width: 600, height: 400, title: 'test' },
+    );
+    const png = PNG.sync.read(bytes);
+    expect([png.width, png.height]).toEqual([600, 400]);
+    const at = (x: number, y: number) => {
+      const i = (y * png.width + x) * 4;
+      return [png.data[i], png.data[i + 1], png.data[i + 2]];
+    };
+    const plotW = 600 - PLOT_MARGIN.left - PLOT_MARGIN.right;
+    const plotH = 400 - PLOT_MARGIN.top - PLOT_MARGIN.bottom;
+    // Axes run to niceMax: x to 12 GFLOPs, y to 120 ms.
+    const pos = (x: number, y: number) => [Math.round(PLOT_MARGIN.left + (x / 12) * plotW), Math.round(PLOT_MARGIN.top + plotH - (y / 120) * plotH)];
+    const [fx, fy] = pos(10, 100);
+    const [dx, dy] = pos(5, 40);
+    expect(at(fx, fy)).toEqual(HEAD_SERIES_COLORS['FCOS (4 conv)']);
+    expect(at(dx, dy)).toEqual(HEAD_SERIES_COLORS['Dynamic D8']);
+    expect(at(5, png.height - 5)).toEqual([255, 255, 255]);
+  });
+});
+
+describe('results', () => {
+  const machine: Machine = { cpu: 'test cpu', cores: 2, memoryGiB: 4, os: 'Linux', node: 'v20', tfjs: '4.22.0', backend: 'cpu', backendDetail: 'cpu' };
+
+  it('keeps one file per backend and day with one entry per bench', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bench-results-'));
+    try {
+      const a = recordResult('head', machine, { rows: [1] }, dir, '2026-01-02');
+      const b = recordResult('train-step', machine, { ms: 3 }, dir, '2026-01-02');
+      recordResult('head', machine, { rows: [2] }, dir, '2026-01-02');
+      expect(a).toBe(join(dir, 'cpu-2026-01-02.json'));
+      expect(b).toBe(a);
+      const file = JSON.parse(readFileSync(a, 'utf8'));
+      expect(file.runs).toEqual({ head: { rows: [2] }, 'train-step': { ms: 3 } });
+      expect(file.machine.cpu).toBe('test cpu');
+      writeFileSync(join(dir, 'cpu-2026-01-03.json'), 'not json');
+      expect(() => recordResult('head', machine, {}, dir, '2026-01-03')).toThrow(/cpu-2026-01-03\.json: not a results file/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('replaces only the marked README section', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bench-readme-'));
+    try {
+      const path = join(dir, 'README.md');
+      writeFileSync(path, '# B\n\nintro\n');
+      updateReadmeSection(path, 'head:cpu', '| a |\n| 1 |');
+      updateReadmeSection(path, 'head:cpu', '| a |\n| 2 |');
+      expect(readFileSync(path, 'utf8')).toBe('# B\n\nintro\n\n<!-- results:head:cpu -->\n| a |\n| 2 |\n<!-- /results:head:cpu -->\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('tabulates speed relative to the conventional head of the same batch', () => {
+    const row = { kind: 'fix' as const, blocks: 4, density: null, gateBias: null, usedRatio: 1, minMs: 0, peakMiB: 10 };
+    const result: HeadBenchResult = {
+      bench: 'head',
+      image: { height: 64, width: 64 },
+      levels: [],
+      channels: 8,
+      repeats: 1,
+      rows: [
+        { ...row, head: 'FCOS (4 conv)', kind: 'conventional', batch: 1, medianMs: 30, usedGFlops: { avg: 1, min: 1, max: 1 }, fullGFlops: 1 },
+        { ...row, head: 'Dynamic D8 Mid', kind: 'dynamic', blocks: 8, density: 'mid', batch: 1, medianMs: 20, usedRatio: 0.25, usedGFlops: { avg: 1, min: 0.5, max: 1.5 }, fullGFlops: 4 },
+      ],
+    };
+    const lines = headTable(result).split('\n');
+    expect(lines[2]).toBe('| FCOS (4 conv) | 1 | 30.0 | 1.00x | 1.000 | 1.000 | 1.000 | 10.0 |');
+    expect(lines[3]).toBe('| Dynamic D8 Mid | 1 | 20.0 | 1.50x | 1.000 (0.500-1.500) | 4.000 | 0.250 | 10.0 |');
+  });
+});

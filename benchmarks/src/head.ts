@@ -1,0 +1,165 @@
+import { DynamicHead } from '@dynhead/router';
+import * as tf from '@tensorflow/tfjs-core';
+import { syntheticFeatures } from './features';
+import { calibrateGateBias } from './gate-density';
+import { disposeOutputs, readCosts, settle } from './head-outputs';
+import { FULL_IMAGE, type ImageSize, levelShapes, pixelCount } from './levels';
+import { peakTensorMiB, timeIt } from './measure';
+import { DENSITY_TARGETS, type Density, fullCostPerPixel, headVariants, toGFlops } from './variants';
+
+export interface HeadBenchOptions {
+  image: ImageSize;
+  batches: number[];
+  channels: number;
+  /** Timed runs per row (the median is reported) after `warmup` untimed runs. */
+  repeats: number;
+  warmup: number;
+  /** Only the heads whose name contains one of these (case-insensitive); empty: all. */
+  only: string[];
+  /** Image on which the gate biases are calibrated to each density (small: one head pass per step). */
+  calibrationImage: ImageSize;
+  /** Bisection steps of the gate-bias calibration. */
+  calibrationSteps: number;
+  seed: number;
+  log: (line: string) => void;
+}
+
+/** The issue's setting: P3..P7 of an 800x1333 image at 256 channels, batch 1 and 8. */
+export const HEAD_BENCH_DEFAULTS: HeadBenchOptions = {
+  image: FULL_IMAGE,
+  batches: [1, 8],
+  channels: 256,
+  repeats: 5,
+  warmup: 1,
+  only: [],
+  calibrationImage: { height: 128, width: 160 },
+  calibrationSteps: 10,
+  seed: 1,
+  log: () => {},
+};
+
+/** A size a 2-core CPU finishes in minutes: a 256x320 image (P3 32x40) at 64 channels. */
+export const HEAD_BENCH_QUICK: Partial<HeadBenchOptions> = { image: { height: 256, width: 320 }, channels: 64, batches: [1, 8], repeats: 3 };
+
+export interface HeadBenchRow {
+  head: string;
+  kind: 'dynamic' | 'fix' | 'conventional';
+  blocks: number;
+  density: Density | null;
+  batch: number;
+  /** The common gate bias set for this density (dynamic heads). */
+  gateBias: number | null;
+  /** Used GFLOPs (multiply-adds / 2^30) per image: mean, min and max over the batch. */
+  usedGFlops: { avg: number; min: number; max: number };
+  fullGFlops: number;
+  /** used / full over the batch. */
+  usedRatio: number;
+  medianMs: number;
+  minMs: number;
+  /** Peak bytes of live tensors (weights and inputs included) during one pass, MiB. */
+  peakMiB: number;
+}
+
+export interface HeadBenchResult {
+  bench: 'head';
+  image: ImageSize;
+  levels: [number, number][];
+  channels: number;
+  repeats: number;
+  rows: HeadBenchRow[];
+}
+
+function matches(name: string, only: string[]): boolean {
+  return only.length === 0 || only.some((o) => name.toLowerCase().includes(o.toLowerCase()));
+}
+
+/**
+ * Latency, used FLOPs and peak memory of each head on synthetic P3..P7 features, in inference mode
+ * (the dynamic head runs its sparse path). The active tfjs backend is used as it is.
+ */
+export async function runHeadBench(options: Partial<HeadBenchOptions> = {}): Promise<HeadBenchResult> {
+  const o: HeadBenchOptions = { ...HEAD_BENCH_DEFAULTS, ...options };
+  if (o.batches.length === 0 || o.batches.some((b) => !(Number.isInteger(b) && b >= 1))) {
+    throw new Error(`bench head: batches must be positive integers, got ${o.batches.join(',')}`);
+  }
+  const shapes = levelShapes(o.image);
+  const pixels = pixelCount(shapes);
+  const variants = headVariants(o.channels).filter((v) => matches(v.name, o.only));
+  if (variants.length === 0) throw new Error(`bench head: --only ${o.only.join(',')} matches no head`);
+  const calibration = syntheticFeatures(levelShapes(o.calibrationImage), 1, o.channels, o.seed + 1000);
+  const rows: HeadBenchRow[] = [];
+  try {
+    for (const variant of variants) {
+      const head = new DynamicHead(variant.config, o.seed);
+      try {
+        let gateBias: number | null = null;
+        if (variant.density) {
+          const c = await calibrateGateBias(head, calibration, DENSITY_TARGETS[variant.density], { iterations: o.calibrationSteps });
+          gateBias = c.bias;
+          o.log(`${variant.name}: gate bias ${c.bias.toFixed(3)} gives used/full ${c.ratio.toFixed(3)} on the calibration image`);
+        }
+        const fullPerImage = fullCostPerPixel(variant.config) * pixels;
+        for (const batch of o.batches) {
+          const features = syntheticFeatures(shapes, batch, o.channels, o.seed);
+          try {
+            const pass = async () => {
+              const out = await head.infer(features, { recordGates: false });
+              await settle(out);
+              disposeOutputs(out);
+            };
+            const timing = await timeIt(pass, o.repeats, o.warmup);
+            const peakMiB = await peakTensorMiB(pass);
+            const out = await head.infer(features, { recordGates: false });
+            const costs = await readCosts(out);
+            disposeOutputs(out);
+            // Heads without gates charge nothing as "used": everything they compute is.
+            const used = variant.config.kind === 'dynamic' ? costs.used : costs.used.map(() => fullPerImage);
+            const g = used.map(toGFlops);
+            const row: HeadBenchRow = {
+              head: variant.name,
+              kind: variant.config.kind,
+              blocks: variant.config.blocks,
+              density: variant.density,
+              batch,
+              gateBias,
+              usedGFlops: { avg: g.reduce((a, b) => a + b, 0) / g.length, min: Math.min(...g), max: Math.max(...g) },
+              fullGFlops: toGFlops(fullPerImage),
+              usedRatio: used.reduce((a, b) => a + b, 0) / (fullPerImage * batch),
+              medianMs: timing.medianMs,
+              minMs: timing.minMs,
+              peakMiB,
+            };
+            rows.push(row);
+            o.log(`${row.head} batch ${batch}: ${row.medianMs.toFixed(1)} ms, ${row.usedGFlops.avg.toFixed(3)} GFLOPs, ${row.peakMiB.toFixed(1)} MiB`);
+          } finally {
+            tf.dispose(features);
+          }
+        }
+      } finally {
+        head.dispose();
+      }
+    }
+  } finally {
+    tf.dispose(calibration);
+  }
+  return { bench: 'head', image: o.image, levels: shapes, channels: o.channels, repeats: o.repeats, rows };
+}
+
+
+const fmt = (x: number, digits: number) => (Number.isFinite(x) ? x.toFixed(digits) : '-');
+
+/** The result as a markdown table: one row per head and batch, speed relative to the conventional head. */
+export function headTable(result: HeadBenchResult): string {
+  const base = new Map(result.rows.filter((r) => r.kind === 'conventional').map((r) => [r.batch, r.medianMs]));
+  const lines = [
+    '| head | batch | median ms | vs FCOS head | used GFLOPs avg (min-max) / image | full GFLOPs / image | used/full | peak MiB |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const r of result.rows) {
+    const b = base.get(r.batch);
+    const speed = b ? `${fmt(b / r.medianMs, 2)}x` : '-';
+    const used = r.kind === 'dynamic' ? `${fmt(r.usedGFlops.avg, 3)} (${fmt(r.usedGFlops.min, 3)}-${fmt(r.usedGFlops.max, 3)})` : fmt(r.usedGFlops.avg, 3);
+    lines.push(`| ${r.head} | ${r.batch} | ${fmt(r.medianMs, 1)} | ${speed} | ${used} | ${fmt(r.fullGFlops, 3)} | ${fmt(r.usedRatio, 3)} | ${fmt(r.peakMiB, 1)} |`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,38 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+export function median(xs: number[]): number {
+  if (xs.length === 0) throw new Error('median: no samples');
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+export interface Timing {
+  medianMs: number;
+  minMs: number;
+  samplesMs: number[];
+}
+
+/**
+ * Times `run` (which must read its outputs back, so that asynchronous backends finish) `repeats`
+ * times after `warmup` untimed runs, and reports the median.
+ */
+export async function timeIt(run: () => Promise<void>, repeats: number, warmup: number): Promise<Timing> {
+  if (!(Number.isInteger(repeats) && repeats >= 1)) throw new Error(`timeIt: repeats must be a positive integer, got ${repeats}`);
+  for (let i = 0; i < warmup; i++) await run();
+  const samplesMs: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const t0 = performance.now();
+    await run();
+    samplesMs.push(performance.now() - t0);
+  }
+  return { medianMs: median(samplesMs), minMs: Math.min(...samplesMs), samplesMs };
+}
+
+/** Peak bytes of live tensors while `run` executes (tfjs's profiler), in MiB. */
+export async function peakTensorMiB(run: () => Promise<void>): Promise<number> {
+  const info = await tf.profile(async () => {
+    await run();
+  });
+  return info.peakBytes / 2 ** 20;
+}

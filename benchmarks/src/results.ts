@@ -1,0 +1,56 @@
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Machine } from './machine';
+
+/** benchmarks/results (from src/ in tests and from dist/ when built alike). */
+export const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url));
+export const README_PATH = fileURLToPath(new URL('../README.md', import.meta.url));
+
+export interface ResultsFile {
+  backend: string;
+  date: string;
+  machine: Machine;
+  /** One entry per bench name (head, train-step, sparse-conv); a later run of a bench replaces it. */
+  runs: Record<string, unknown>;
+}
+
+export const today = () => new Date().toISOString().slice(0, 10);
+
+/**
+ * Adds a bench's result to `<dir>/<backend>-<date>.json` (one file per backend and day, one entry
+ * per bench) and returns the path. Written through a temporary file so that an interrupted run
+ * leaves the previous file intact.
+ */
+export function recordResult(bench: string, machine: Machine, result: unknown, dir = RESULTS_DIR, date = today()): string {
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `${machine.backend}-${date}.json`);
+  let file: ResultsFile = { backend: machine.backend, date, machine, runs: {} };
+  if (existsSync(path)) {
+    try {
+      const old = JSON.parse(readFileSync(path, 'utf8')) as ResultsFile;
+      file = { ...old, machine, runs: { ...old.runs } };
+    } catch (e) {
+      throw new Error(`${path}: not a results file (${(e as Error).message}); move it away to record new results`);
+    }
+  }
+  file.runs[bench] = result;
+  writeFileSync(`${path}.tmp`, `${JSON.stringify(file, null, 2)}\n`);
+  renameSync(`${path}.tmp`, path);
+  return path;
+}
+
+/**
+ * Replaces the text between `<!-- results:KEY -->` and `<!-- /results:KEY -->` in a README (appends
+ * the marked section when absent), so the README always shows the latest table of each bench.
+ */
+export function updateReadmeSection(path: string, key: string, markdown: string): void {
+  const open = `<!-- results:${key} -->`;
+  const close = `<!-- /results:${key} -->`;
+  const text = existsSync(path) ? readFileSync(path, 'utf8') : '';
+  const block = `${open}\n${markdown.trim()}\n${close}`;
+  const start = text.indexOf(open);
+  const end = text.indexOf(close);
+  const next = start >= 0 && end > start ? text.slice(0, start) + block + text.slice(end + close.length) : `${text.trimEnd()}\n\n${block}\n`;
+  writeFileSync(path, next);
+}

@@ -1,0 +1,98 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type ChartPoint, HEAD_SERIES_COLORS, latencyFlopsChart } from './chart';
+import { HEAD_BENCH_QUICK, type HeadBenchOptions, type HeadBenchResult, headTable, runHeadBench } from './head';
+import { describeMachine, type Machine, machineLine } from './machine';
+import { README_PATH, RESULTS_DIR, recordResult, today, updateReadmeSection } from './results';
+import { runTrainStepBench, type TrainStepOptions, TRAIN_STEP_QUICK, trainStepTable } from './train-step';
+
+export const BENCH_NAMES = ['head', 'train-step', 'sparse-conv'] as const;
+export type BenchName = (typeof BENCH_NAMES)[number];
+
+export interface BenchRunOptions {
+  /** The active backend (the caller activates it) and its description. */
+  backend: string;
+  backendDetail: string;
+  /** The small sizes this 2-core CPU machine finishes in minutes, instead of the paper's. */
+  quick: boolean;
+  batches?: number[];
+  repeats?: number;
+  channels?: number;
+  only?: string[];
+  /** Results directory (default benchmarks/results); JSON, and the chart PNG for the head bench. */
+  outDir: string;
+  /** Write the JSON result and chart (default true). */
+  write: boolean;
+  /** Put the table into benchmarks/README.md (default false). */
+  readme: boolean;
+  log: (line: string) => void;
+}
+
+export interface BenchReport {
+  name: BenchName;
+  machine: Machine;
+  markdown: string;
+  result: unknown;
+  resultsPath: string | null;
+  chartPath: string | null;
+}
+
+export function parseBenchName(name: string): BenchName {
+  if ((BENCH_NAMES as readonly string[]).includes(name)) return name as BenchName;
+  throw new Error(`unknown bench '${name}': expected one of ${BENCH_NAMES.join(', ')}`);
+}
+
+function headChartPoints(result: HeadBenchResult, batch: number): ChartPoint[] {
+  return result.rows
+    .filter((r) => r.batch === batch)
+    .map((r) => ({
+      label: r.kind === 'dynamic' ? (r.density ?? '') : r.head.replace('FCOS (4 conv)', 'FCOS'),
+      x: r.usedGFlops.avg,
+      y: r.medianMs,
+      series: r.kind === 'conventional' ? 'FCOS (4 conv)' : r.kind === 'fix' ? 'Fix' : `Dynamic D${r.blocks}`,
+    }));
+}
+
+/** Runs one bench on the active backend, records its JSON (and chart), and returns its table. */
+export async function runBench(name: BenchName, options: Partial<BenchRunOptions> & Pick<BenchRunOptions, 'backend' | 'backendDetail'>): Promise<BenchReport> {
+  // Options left undefined by the caller (unset CLI flags) keep their defaults.
+  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as typeof options;
+  const o: BenchRunOptions = { quick: false, outDir: RESULTS_DIR, write: true, readme: false, log: () => {}, ...given };
+  const machine = describeMachine(o.backend, o.backendDetail);
+  const date = today();
+  let result: unknown;
+  let markdown: string;
+  let chartPath: string | null = null;
+  if (name === 'head') {
+    const head: Partial<HeadBenchOptions> = { ...(o.quick ? HEAD_BENCH_QUICK : {}), log: o.log };
+    if (o.batches) head.batches = o.batches;
+    if (o.repeats) head.repeats = o.repeats;
+    if (o.channels) head.channels = o.channels;
+    if (o.only) head.only = o.only;
+    const r = await runHeadBench(head);
+    result = r;
+    markdown = headTable(r);
+    if (o.write) {
+      const batch = Math.min(...r.rows.map((row) => row.batch));
+      const png = latencyFlopsChart(headChartPoints(r, batch), {
+        title: `head latency vs GFLOPs, ${o.backend}, batch ${batch}, ${r.image.height}x${r.image.width}, C=${r.channels}`,
+        colors: HEAD_SERIES_COLORS,
+      });
+      chartPath = join(o.outDir, `head-${o.backend}-${date}.png`);
+      writeFileSync(chartPath, png);
+    }
+  } else if (name === 'train-step') {
+    const t: Partial<TrainStepOptions> = { ...(o.quick ? TRAIN_STEP_QUICK : {}), log: o.log };
+    if (o.batches) t.batch = o.batches[0];
+    if (o.repeats) t.repeats = o.repeats;
+    const r = await runTrainStepBench(t);
+    result = r;
+    markdown = trainStepTable(r);
+  } else {
+    throw new Error(`bench '${name}' is not wired in yet`);
+  }
+  const resultsPath = o.write ? recordResult(name, machine, result, o.outDir, date) : null;
+  const table = `${markdown}\n\nMachine: ${machineLine(machine)}; ${date}${o.quick ? ' (--quick sizes)' : ''}.`;
+  if (o.readme) updateReadmeSection(README_PATH, `${name}:${o.backend}`, table);
+  return { name, machine, markdown: table, result, resultsPath, chartPath };
+}

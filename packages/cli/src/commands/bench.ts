@@ -1,0 +1,106 @@
+import type { Command } from 'commander';
+import { activateBackend, globalOptions, note, report, UserError } from '../context';
+
+const BENCHES = ['head', 'train-step', 'sparse-conv'] as const;
+
+/** What the CLI uses of @dynhead/benchmarks (private: it lives in the repository, never published). */
+interface BenchmarksModule {
+  runBench(
+    name: string,
+    options: {
+      backend: string;
+      backendDetail: string;
+      quick: boolean;
+      batches?: number[];
+      repeats?: number;
+      channels?: number;
+      only?: string[];
+      outDir?: string;
+      write: boolean;
+      readme: boolean;
+      log: (line: string) => void;
+    },
+  ): Promise<{ markdown: string; result: unknown; resultsPath: string | null; chartPath: string | null }>;
+}
+
+async function loadBenchmarks(): Promise<BenchmarksModule> {
+  const specifier = '@dynhead/benchmarks';
+  try {
+    return (await import(/* @vite-ignore */ specifier)) as BenchmarksModule;
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
+      throw new UserError(
+        'dynhead bench runs in a dynhead checkout: @dynhead/benchmarks (benchmarks/) is not published; build it there with `npx turbo run build`',
+      );
+    }
+    throw e;
+  }
+}
+
+function positiveInts(flag: string) {
+  return (value: string): number[] => {
+    const xs = value.split(',').map((s) => Number(s.trim()));
+    if (xs.length === 0 || xs.some((x) => !Number.isInteger(x) || x < 1)) {
+      throw new UserError(`${flag}: expected positive integers separated by commas, got '${value}'`);
+    }
+    return xs;
+  };
+}
+
+function positiveInt(flag: string) {
+  return (value: string): number => positiveInts(flag)(value)[0];
+}
+
+interface BenchFlags {
+  quick: boolean;
+  batch?: number[];
+  repeats?: number;
+  channels?: number;
+  only?: string;
+  out?: string;
+  write: boolean;
+  readme: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('bench')
+    .description('benchmarks: head (latency / GFLOPs / memory of every head), train-step (one FCOS step), sparse-conv')
+    .argument('<name>', `one of ${BENCHES.join(', ')}`)
+    .option('--quick', 'small sizes that a 2-core CPU finishes in minutes', false)
+    .option('--batch <list>', 'batch sizes, e.g. 1,8 (train-step: the first)', positiveInts('--batch'))
+    .option('--repeats <n>', 'timed runs per measurement (median reported)', positiveInt('--repeats'))
+    .option('--channels <n>', 'head channels (head bench)', positiveInt('--channels'))
+    .option('--only <names>', "only heads whose name contains one of these, e.g. 'FCOS,D8 Mid'")
+    .option('--out <dir>', 'results directory (default benchmarks/results)')
+    .option('--no-write', 'do not write the JSON result and chart')
+    .option('--readme', 'put the table into benchmarks/README.md', false)
+    .addHelpText('after', '\nResults go to benchmarks/results/<backend>-<date>.json (and head-<backend>-<date>.png).')
+    .action(async (name: string, flags: BenchFlags, cmd: Command) => {
+      if (!(BENCHES as readonly string[]).includes(name)) {
+        throw new UserError(`unknown bench '${name}': expected one of ${BENCHES.join(', ')}`);
+      }
+      const benchmarks = await loadBenchmarks();
+      const backend = await activateBackend(cmd);
+      note(cmd, `bench ${name} on ${backend.name} (${backend.detail})${flags.quick ? ', quick sizes' : ''}`);
+      const r = await benchmarks.runBench(name, {
+        backend: backend.name,
+        backendDetail: backend.detail,
+        quick: flags.quick,
+        batches: flags.batch,
+        repeats: flags.repeats,
+        channels: flags.channels,
+        only: flags.only?.split(',').map((s) => s.trim()).filter(Boolean),
+        outDir: flags.out,
+        write: flags.write,
+        readme: flags.readme,
+        log: (line) => note(cmd, line),
+      });
+      const written = [r.resultsPath, r.chartPath].filter(Boolean).join(', ');
+      report(cmd, { bench: name, backend: backend.name, resultsPath: r.resultsPath, chartPath: r.chartPath, result: r.result }, () =>
+        written ? `${r.markdown}\n\nwrote ${written}` : r.markdown,
+      );
+      if (globalOptions(cmd).json && written) note(cmd, `wrote ${written}`);
+    });
+}
