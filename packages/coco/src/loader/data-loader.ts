@@ -170,7 +170,8 @@ export class DataLoader implements AsyncIterable<DetectionBatch> {
         yield await current;
       }
     } finally {
-      for (const p of pending.splice(0)) p.then((b) => b.dispose(), () => {});
+      // Left early (break / error): release what was prefetched before returning.
+      await Promise.allSettled(pending.splice(0).map((p) => p.then((b) => b.dispose())));
     }
   }
 
