@@ -1,0 +1,100 @@
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { type StoredTensor, parseSafetensors, serializeSafetensors } from '@dynhead/safetensors';
+
+/** The small JSON beside each checkpoint's tensors. */
+export interface CheckpointMeta {
+  /** Format tag, for a clear error on foreign files. */
+  format: 'dynhead-checkpoint/1';
+  /** Iterations completed: training resumes at this iteration. */
+  iteration: number;
+  /** The detector config the weights belong to. */
+  config: unknown;
+  /** Name of the safetensors file (in the same directory). */
+  weights: string;
+  optimizer: { kind: 'sgd'; momentum: number; weightDecay: number; clipNorm: number; buffers: string[] };
+  /** The data order and flips are a pure function of seed and iteration. */
+  rng: { seed: number; iteration: number };
+  /** Losses of the last iteration, for the log. */
+  lastLoss?: number;
+  time: string;
+}
+
+export const CHECKPOINT_JSON = 'checkpoint.json';
+const MODEL_PREFIX = 'model.';
+const MOMENTUM_PREFIX = 'optimizer.momentum.';
+
+/** Writes bytes to a temp file, fsyncs it, then renames it over `path` (atomic on POSIX). */
+export function writeFileAtomic(path: string, bytes: Uint8Array | string): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  const fd = openSync(tmp, 'w');
+  try {
+    const buf = typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes;
+    let off = 0;
+    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}
+
+/**
+ * Saves model weights and optimizer buffers as safetensors, then the JSON that points to them.
+ * The JSON is replaced last, so a crash at any moment leaves the previous checkpoint readable.
+ * Older weight files beyond `keep` are removed afterwards.
+ */
+export function saveCheckpoint(
+  dir: string,
+  model: Map<string, StoredTensor>,
+  momentum: Map<string, StoredTensor>,
+  meta: Omit<CheckpointMeta, 'format' | 'weights' | 'time'>,
+  keep = 2,
+): CheckpointMeta {
+  const weights = `model_${String(meta.iteration).padStart(7, '0')}.safetensors`;
+  const all = new Map<string, StoredTensor>();
+  for (const [k, v] of model) all.set(MODEL_PREFIX + k, v);
+  for (const [k, v] of momentum) all.set(MOMENTUM_PREFIX + k, v);
+  writeFileAtomic(join(dir, weights), serializeSafetensors(all, { format: 'dynhead-checkpoint/1', iteration: String(meta.iteration) }));
+  const full: CheckpointMeta = { format: 'dynhead-checkpoint/1', weights, time: new Date().toISOString(), ...meta };
+  writeFileAtomic(join(dir, CHECKPOINT_JSON), `${JSON.stringify(full, null, 2)}\n`);
+  const old = readdirSync(dir)
+    .filter((f) => /^model_\d{7}\.safetensors$/.test(f) && f !== weights)
+    .sort();
+  for (const f of old.slice(0, Math.max(0, old.length - (keep - 1)))) unlinkSync(join(dir, f));
+  return full;
+}
+
+export interface LoadedCheckpoint {
+  meta: CheckpointMeta;
+  model: Map<string, StoredTensor>;
+  momentum: Map<string, StoredTensor>;
+}
+
+export function hasCheckpoint(dir: string): boolean {
+  return existsSync(join(dir, CHECKPOINT_JSON));
+}
+
+/** Reads the checkpoint a directory's checkpoint.json points to; errors name the file at fault. */
+export function loadCheckpoint(dir: string): LoadedCheckpoint {
+  const jsonPath = join(dir, CHECKPOINT_JSON);
+  if (!existsSync(jsonPath)) throw new Error(`${jsonPath}: no checkpoint here (expected ${CHECKPOINT_JSON} written by dynhead train)`);
+  let meta: CheckpointMeta;
+  try {
+    meta = JSON.parse(readFileSync(jsonPath, 'utf8'));
+  } catch (e) {
+    throw new Error(`${jsonPath}: not valid JSON (${(e as Error).message})`);
+  }
+  if (meta.format !== 'dynhead-checkpoint/1') throw new Error(`${jsonPath}: field "format" is ${JSON.stringify(meta.format)}, expected "dynhead-checkpoint/1"`);
+  if (!Number.isInteger(meta.iteration) || meta.iteration < 0) throw new Error(`${jsonPath}: field "iteration" must be a non-negative integer`);
+  const weightsPath = join(dir, meta.weights);
+  if (!existsSync(weightsPath)) throw new Error(`${jsonPath}: field "weights" names ${meta.weights}, which does not exist in ${dir}`);
+  const file = parseSafetensors(new Uint8Array(readFileSync(weightsPath)), weightsPath);
+  const model = new Map<string, StoredTensor>();
+  const momentum = new Map<string, StoredTensor>();
+  for (const [k, v] of file.tensors) {
+    if (k.startsWith(MODEL_PREFIX)) model.set(k.slice(MODEL_PREFIX.length), v);
+    else if (k.startsWith(MOMENTUM_PREFIX)) momentum.set(k.slice(MOMENTUM_PREFIX.length), v);
+  }
+  return { meta, model, momentum };
+}

@@ -1,0 +1,70 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+export interface SgdOptions {
+  momentum: number;
+  weightDecay: number;
+  /** Clip the global L2 norm of all gradients to this; 0 = off. */
+  clipNorm: number;
+}
+
+export const sgdDefaults: SgdOptions = { momentum: 0.9, weightDecay: 1e-4, clipNorm: 0 };
+
+/**
+ * SGD with momentum exactly as torch.optim.SGD (dampening 0, no Nesterov):
+ * g' = g + wd * p; buf = momentum * buf + g' (buf = g' on the first step); p -= lr * buf.
+ * Weight decay is skipped for the variables named in `noDecay` (norm scales and shifts).
+ */
+export class MomentumSgd {
+  readonly options: SgdOptions;
+  private readonly buffers = new Map<string, tf.Variable>();
+
+  constructor(options: Partial<SgdOptions> = {}, private readonly noDecay: (name: string) => boolean = () => false) {
+    this.options = { ...sgdDefaults, ...options };
+  }
+
+  /** Applies one update; returns the global gradient norm before clipping. */
+  async step(params: Map<string, tf.Variable>, grads: Record<string, tf.Tensor>, lr: number): Promise<number> {
+    const { momentum, weightDecay, clipNorm } = this.options;
+    const names = [...params.keys()].filter((n) => grads[n] !== undefined);
+    const normT = tf.tidy(() => tf.sqrt(tf.addN(names.map((n) => tf.sum(tf.square(grads[n]))))));
+    const gradNorm = (await normT.data())[0];
+    normT.dispose();
+    const clipScale = clipNorm > 0 && gradNorm > clipNorm ? clipNorm / (gradNorm + 1e-6) : 1;
+    tf.tidy(() => {
+      for (const name of names) {
+        const p = params.get(name) as tf.Variable;
+        let g = clipScale === 1 ? grads[name] : tf.mul(grads[name], clipScale);
+        if (weightDecay > 0 && !this.noDecay(name)) g = tf.add(g, tf.mul(p, weightDecay));
+        let buf = this.buffers.get(name);
+        if (momentum > 0) {
+          if (!buf) {
+            buf = tf.variable(g, false, `momentum/${name}/${Math.random().toString(36).slice(2)}`);
+            this.buffers.set(name, buf);
+          } else {
+            buf.assign(tf.add(tf.mul(buf, momentum), g));
+          }
+          g = buf;
+        }
+        p.assign(tf.sub(p, tf.mul(g, lr)));
+      }
+    });
+    return gradNorm;
+  }
+
+  /** Momentum buffers by parameter name (for checkpoints). */
+  state(): Map<string, tf.Variable> {
+    return this.buffers;
+  }
+
+  loadState(buffers: Map<string, { shape: number[]; data: Float32Array }>): void {
+    this.dispose();
+    for (const [name, b] of buffers) {
+      this.buffers.set(name, tf.variable(tf.tensor(b.data, b.shape, 'float32'), false, `momentum/${name}/${Math.random().toString(36).slice(2)}`));
+    }
+  }
+
+  dispose(): void {
+    for (const b of this.buffers.values()) b.dispose();
+    this.buffers.clear();
+  }
+}

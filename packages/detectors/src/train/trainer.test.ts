@@ -1,0 +1,82 @@
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { activate } from '../../../../test/backends';
+import { type DetectorConfig, fcosDynamicTiny } from '../config';
+import { BatchSource } from '../data/batch-source';
+import { syntheticDataset } from '../data/synthetic';
+import { loadCheckpoint } from './checkpoint';
+import { NonFiniteLossError, train } from './trainer';
+
+const dirs: string[] = [];
+const tmp = () => {
+  const d = mkdtempSync(join(tmpdir(), 'dynhead-train-'));
+  dirs.push(d);
+  return d;
+};
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function source(config: DetectorConfig, count = 8) {
+  const { samples, decode } = syntheticDataset(count, 128, 96, 3);
+  return new BatchSource(samples, { imagesDir: '/synthetic', input: config.input, batchSize: config.solver.batchSize, hflipProb: 0.5, seed: 1, decode, cache: true });
+}
+
+describe('trainer on cpu', () => {
+  it('resume from a checkpoint gives the same losses as an uninterrupted run', async () => {
+    await activate('cpu');
+    const config: DetectorConfig = { ...fcosDynamicTiny, solver: { ...fcosDynamicTiny.solver, checkpointPeriod: 3 } };
+    const full = await train(config, source(config), { outDir: tmp(), maxIters: 6, logFormat: 'none' });
+    full.detector.dispose();
+    const dir = tmp();
+    const first = await train(config, source(config), { outDir: dir, maxIters: 6, logFormat: 'none', stopAfter: 3 });
+    first.detector.dispose();
+    expect(loadCheckpoint(dir).meta.iteration).toBe(3);
+    const second = await train(config, source(config), { outDir: dir, maxIters: 6, logFormat: 'none', resume: true });
+    second.detector.dispose();
+    const resumed = [...first.records, ...second.records].map((r) => r.loss);
+    expect(resumed).toHaveLength(6);
+    expect(resumed).toEqual(full.records.map((r) => r.loss));
+    const lines = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.iter)).toEqual([0, 1, 2, 3, 4, 5]);
+    for (const key of ['iter', 'loss', 'losses', 'lr', 'budgetRatio', 'gflops', 'numTensors', 'msPerIter']) expect(lines[0]).toHaveProperty(key);
+    expect(Object.keys(lines[0].losses).sort()).toEqual(['budget', 'centerness', 'cls', 'reg']);
+  });
+
+  it('a non-finite loss stops training with a clear message and keeps the last good checkpoint', async () => {
+    await activate('cpu');
+    // lr 1e6 blows the weights up within a few steps.
+    const config: DetectorConfig = {
+      ...fcosDynamicTiny,
+      solver: { ...fcosDynamicTiny.solver, checkpointPeriod: 1, schedule: { ...fcosDynamicTiny.solver.schedule, baseLr: 1e8, warmupIters: 0 } },
+    };
+    const dir = tmp();
+    let error: unknown;
+    let seen = 0;
+    try {
+      await train(config, source(config), { outDir: dir, maxIters: 20, logFormat: 'none', onIteration: () => seen++ });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(NonFiniteLossError);
+    expect((error as Error).message).toMatch(/loss is (NaN|Infinity|-Infinity) at iteration \d+.*last good checkpoint is iteration \d+/);
+    const ck = loadCheckpoint(dir);
+    expect(ck.meta.iteration).toBe(seen);
+    expect(Number.isFinite(ck.meta.lastLoss)).toBe(true);
+    for (const t of ck.model.values()) for (const v of t.data) expect(Number.isFinite(v)).toBe(true);
+    expect(readdirSync(dir).filter((f) => f.includes('.tmp'))).toEqual([]);
+  });
+
+  it('numTensors is flat from iteration 2 on over 30 iterations', async () => {
+    await activate('cpu');
+    const config: DetectorConfig = { ...fcosDynamicTiny, solver: { ...fcosDynamicTiny.solver, checkpointPeriod: 1000 } };
+    const counts: number[] = [];
+    const r = await train(config, source(config), { outDir: tmp(), maxIters: 30, logFormat: 'none', onIteration: () => counts.push(tf.memory().numTensors) });
+    r.detector.dispose();
+    expect(counts).toHaveLength(30);
+    expect(new Set(counts.slice(1)).size).toBe(1);
+  });
+});

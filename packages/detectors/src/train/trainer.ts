@@ -1,0 +1,167 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { StoredTensor } from '@dynhead/safetensors';
+import * as tf from '@tensorflow/tfjs-core';
+import type { DetectorConfig } from '../config';
+import type { BatchSource } from '../data/batch-source';
+import { Detector, isNormParameter } from '../model/detector';
+import { detectorTargets } from '../model/kinds';
+import { type CheckpointMeta, hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint';
+import { type IterationRecord, type LogFormat, ProgressReporter } from './reporter';
+import { learningRate } from './schedule';
+import { MomentumSgd } from './sgd';
+
+export class NonFiniteLossError extends Error {
+  override name = 'NonFiniteLossError';
+}
+
+export interface TrainOptions {
+  outDir: string;
+  /** Overrides config.solver.maxIters. */
+  maxIters?: number;
+  /** Continue from outDir's checkpoint (error if there is none). */
+  resume?: boolean;
+  logFormat?: LogFormat;
+  /** Stop (as if interrupted) after this many iterations of this call; for tests. */
+  stopAfter?: number;
+  /** Periodic evaluation (every config.solver.evalPeriod iterations and at the end). */
+  evaluate?: (detector: Detector, iteration: number) => Promise<Record<string, number>>;
+  /** Called after each iteration with its record (tests, plots). */
+  onIteration?: (r: IterationRecord) => void;
+  /** Output stream for progress (default stdout). */
+  out?: NodeJS.WritableStream;
+}
+
+export interface TrainResult {
+  detector: Detector;
+  records: IterationRecord[];
+  /** Iterations completed in total (including resumed ones). */
+  iteration: number;
+  lastCheckpoint?: CheckpointMeta;
+  evaluations: { iteration: number; metrics: Record<string, number> }[];
+}
+
+async function storedOf(vars: Map<string, tf.Variable>): Promise<Map<string, StoredTensor>> {
+  const out = new Map<string, StoredTensor>();
+  for (const [k, v] of vars) out.set(k, { dtype: 'float32', shape: [...v.shape], data: (await v.data()) as Float32Array });
+  return out;
+}
+
+/**
+ * Trains a detector: SGD with momentum (no weight decay on norms unless configured), linear warmup,
+ * step decay, optional clipping; checkpoints every `checkpointPeriod` iterations and at the end;
+ * stops with NonFiniteLossError on a non-finite loss or gradient before touching the weights, so the
+ * last checkpoint stays the last good one. The caller owns (and disposes) the returned detector.
+ */
+export async function train(config: DetectorConfig, data: BatchSource, options: TrainOptions): Promise<TrainResult> {
+  const maxIters = options.maxIters ?? config.solver.maxIters;
+  mkdirSync(options.outDir, { recursive: true });
+  const detector = new Detector(config);
+  const params = detector.trainableVariables();
+  const sgd = new MomentumSgd({ ...config.solver.sgd }, (name) => isNormParameter(name) && config.solver.weightDecayNorm === 0);
+  let start = 0;
+  let lastCheckpoint: CheckpointMeta | undefined;
+  if (options.resume) {
+    if (!hasCheckpoint(options.outDir)) throw new Error(`--resume: ${options.outDir} holds no checkpoint.json to resume from`);
+    const ck = loadCheckpoint(options.outDir);
+    detector.loadStateDict(ck.model, join(options.outDir, ck.meta.weights));
+    const buffers = new Map<string, { shape: number[]; data: Float32Array }>();
+    for (const [k, v] of ck.momentum) buffers.set(k, { shape: v.shape, data: v.data as Float32Array });
+    sgd.loadState(buffers);
+    start = ck.meta.iteration;
+    lastCheckpoint = ck.meta;
+  }
+  const reporter = new ProgressReporter(maxIters, start, options.logFormat ?? 'bar', join(options.outDir, 'metrics.jsonl'), 20, options.out);
+  const records: IterationRecord[] = [];
+  const evaluations: TrainResult['evaluations'] = [];
+  const varList = [...params.values()];
+  const names = [...params.keys()];
+
+  const checkpoint = async (iteration: number, lastLoss?: number) => {
+    const { momentum, weightDecay, clipNorm } = sgd.options;
+    lastCheckpoint = saveCheckpoint(options.outDir, await detector.stateDict(), await storedOf(sgd.state()), {
+      iteration,
+      config,
+      optimizer: { kind: 'sgd', momentum, weightDecay, clipNorm, buffers: [...sgd.state().keys()] },
+      rng: { seed: config.solver.seed, iteration },
+      lastLoss,
+    });
+  };
+  const evaluate = async (iteration: number) => {
+    if (!options.evaluate) return;
+    reporter.message(`evaluating at iteration ${iteration}...`);
+    const metrics = await options.evaluate(detector, iteration);
+    evaluations.push({ iteration, metrics });
+    reporter.message(`eval @${iteration}: ${Object.entries(metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join('  ')}`);
+  };
+
+  let iter = start;
+  try {
+    const stopAt = options.stopAfter === undefined ? maxIters : Math.min(maxIters, start + options.stopAfter);
+    for (; iter < stopAt; iter++) {
+      const t0 = Date.now();
+      const batch = await data.trainBatch(iter);
+      const targets = detectorTargets(config, batch, detector.grids(batch));
+      const lr = learningRate(config.solver.schedule, iter);
+      let kept: tf.Tensor[] = [];
+      let termsT: Record<string, tf.Scalar> = {};
+      let stats: tf.Tensor[] = [];
+      const { value, grads } = tf.variableGrads(() => {
+        const r = detector.losses(batch, targets);
+        termsT = r.terms;
+        stats = [r.budgetRatio, r.used];
+        kept = [...Object.values(r.terms), r.budgetRatio, r.used, r.full];
+        for (const t of kept) tf.keep(t);
+        return r.total;
+      }, varList);
+      batch.images.dispose();
+      const termNames = Object.keys(termsT);
+      const [lossV, ratioV, usedV, ...termV] = await Promise.all([value.data(), stats[0].data(), stats[1].data(), ...termNames.map((k) => termsT[k].data())]);
+      const loss = lossV[0];
+      const gradsByName: Record<string, tf.Tensor> = {};
+      varList.forEach((v, i) => {
+        if (grads[v.name]) gradsByName[names[i]] = grads[v.name];
+      });
+      tf.dispose([value, ...kept]);
+      if (!Number.isFinite(loss)) {
+        tf.dispose(Object.values(grads));
+        const where = lastCheckpoint ? `the last good checkpoint is iteration ${lastCheckpoint.iteration} in ${options.outDir}` : 'no checkpoint was written yet';
+        throw new NonFiniteLossError(`training stopped: loss is ${loss} at iteration ${iter + 1} (${termNames.map((k, i) => `${k} ${termV[i][0]}`).join(', ')}); ${where}`);
+      }
+      let gradNorm: number;
+      try {
+        gradNorm = await sgd.step(params, gradsByName, lr);
+      } finally {
+        tf.dispose(Object.values(grads));
+      }
+      void gradNorm;
+      const ratio = ratioV.length ? Array.from(ratioV).reduce((a, b) => a + b, 0) / ratioV.length : 1;
+      const used = usedV.length ? Array.from(usedV).reduce((a, b) => a + b, 0) / usedV.length : 0;
+      const record: IterationRecord = {
+        iter,
+        loss,
+        losses: Object.fromEntries(termNames.map((k, i) => [k, termV[i][0]])),
+        lr,
+        budgetRatio: config.head.kind === 'dynamic' ? ratio : 1,
+        gflops: used / 2 ** 30,
+        numTensors: tf.memory().numTensors,
+        msPerIter: Date.now() - t0,
+      };
+      records.push(record);
+      reporter.record(record);
+      options.onIteration?.(record);
+      const done = iter + 1;
+      if (done % config.solver.checkpointPeriod === 0 || done === maxIters) await checkpoint(done, loss);
+      if (config.solver.evalPeriod > 0 && done % config.solver.evalPeriod === 0 && done !== maxIters) await evaluate(done);
+    }
+    if (iter === maxIters && options.evaluate) await evaluate(iter);
+  } catch (e) {
+    reporter.stop();
+    sgd.dispose();
+    detector.dispose();
+    throw e;
+  }
+  reporter.stop();
+  sgd.dispose();
+  return { detector, records, iteration: iter, lastCheckpoint, evaluations };
+}
