@@ -53,7 +53,7 @@ export function chargeCost(gate: tf.Tensor4D, unit: number, opts: { detachSoft?:
   return tf.tidy(() => {
     const sum = opts.detachSoft ? (detachedSum(gate) as tf.Tensor1D) : tf.sum(gate, [1, 2, 3]);
     const soft = tf.mul(sum, unit) as tf.Tensor1D;
-    const used = tf.mul(tf.sum(tf.cast(tf.notEqual(gate, 0), 'float32'), [1, 2, 3]), unit) as tf.Tensor1D;
+    const used = tf.mul(tf.sum(tf.step(tf.abs(gate), 0), [1, 2, 3]), unit) as tf.Tensor1D;
     const full = tf.fill([b], h * w * unit) as tf.Tensor1D;
     return { soft, used, full };
   });

@@ -10,7 +10,9 @@ export function gateMask(gate: tf.Tensor4D, opts: { dilate?: boolean } = {}): tf
     throw new Error(`gateMask: gate must be rank 4 [B,H,W,1], got shape [${gate.shape.join(',')}]`);
   }
   return tf.tidy(() => {
-    const mask = tf.cast(tf.greater(gate, 0), 'float32') as tf.Tensor4D;
+    // step, not cast(greater): on webgpu a bool->float32 cast only relabels the i32 buffer, which
+    // some tfjs-webgpu programs (Transpose) then mis-declare
+    const mask = tf.step(gate, 0) as tf.Tensor4D;
     return opts.dilate ? tf.maxPool(mask, 3, 1, 'same') : mask;
   });
 }

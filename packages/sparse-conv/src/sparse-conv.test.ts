@@ -123,6 +123,11 @@ describe.each(TEST_BACKENDS)('sparse conv on %s', (backend) => {
     want[0] = 1;
     want[13] = 1;
     expect(Array.from(plain)).toEqual(Array.from(want));
+    // a real float buffer: transposing it (a program that reads the raw buffer) keeps the values
+    const tr = await tf.transpose(gateMask(gate), [0, 2, 1, 3]).data();
+    expect(tr[0]).toBe(1);
+    expect(tr[3 * 4 + 2]).toBe(1);
+    expect(Array.from(tr).reduce((a, v) => a + v, 0)).toBe(2);
     const dil = await gateMask(gate, { dilate: true }).data();
     const wantDil = new Float32Array(20);
     for (let y = 0; y < 4; y++)

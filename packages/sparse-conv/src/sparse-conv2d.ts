@@ -2,8 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { type ActivePixels, readActivePixels } from './active-pixels';
 import { gatherConvRows, scatterRows } from './gather-conv';
 import { groupNormMasked, groupNormRows } from './group-norm';
-import { hasRowKernels } from './kernels/register';
-import { scatterRowsDense } from './kernels/row-ops';
+import { hasMaskedConvKernel, hasRowKernels } from './kernels/register';
+import { maskedConvKernel, scatterRowsDense } from './kernels/row-ops';
 import { denseConv } from './masked-conv2d';
 import { kernelConvRows } from './row-conv';
 import { denseFallbackDensity } from './thresholds';
@@ -20,6 +20,11 @@ export function chooseMethod(backend: string, density: number, depthwise: boolea
  * The inference form: conv (+bias) (+GroupNorm with statistics from each image's active pixels)
  * (+ReLU) computed only at mask>0 pixels; exact 0 elsewhere. `mask` must be 0/1 (see gateMask).
  * Not differentiable (maskedConv2d is the training form).
+ *
+ * method 'auto': on webgpu the on-GPU masked kernel (no mask readback); elsewhere the mask is read
+ * (and checked to be 0/1), then the row kernels (cpu, wasm) or the generic gather path run, or the
+ * dense conv above the backend's measured density threshold. 'dense' and webgpu's 'kernel' do not
+ * read the mask back, so they do not check its values either.
  */
 export async function sparseConv2d(
   x: tf.Tensor4D,
@@ -28,15 +33,17 @@ export async function sparseConv2d(
   opts: SparseConvOptions = {},
 ): Promise<tf.Tensor4D> {
   const { outChannels } = validateConvArgs('sparseConv2d', x, mask, filter, opts);
+  const depthwise = opts.depthwise ?? false;
+  let method = opts.method ?? 'auto';
+  if ((method === 'auto' || method === 'kernel') && hasMaskedConvKernel()) return onDeviceMasked(x, mask, filter, opts);
+  if (method === 'dense') return onDeviceMasked(x, mask, filter, opts);
   const active = await readActivePixels(mask);
   const [b, h, w] = x.shape;
   const n = active.indices.length;
   if (n === 0) return tf.zeros([b, h, w, outChannels]);
-  const depthwise = opts.depthwise ?? false;
-  let method = opts.method ?? 'auto';
   if (method === 'auto') method = chooseMethod(tf.getBackend(), n / (b * h * w), depthwise);
   if (method === 'kernel' && !hasRowKernels()) method = 'gather';
-  if (method === 'dense') return denseMasked(x, mask, filter, opts);
+  if (method === 'dense') return onDeviceMasked(x, mask, filter, { ...opts, method });
   return tf.tidy(() => {
     const useKernel = method === 'kernel';
     let rows = useKernel ? kernelConvRows(x, active.indices, filter, depthwise) : gatherConvRows(x, active, filter, depthwise);
@@ -55,13 +62,20 @@ function epilogueRows(rows: tf.Tensor2D, active: ActivePixels, opts: SparseConvO
   return y;
 }
 
-/** Dense conv, then the sparse form's epilogue in masked-dense form: the same numbers as the sparse paths. */
-function denseMasked(x: tf.Tensor4D, mask: tf.Tensor4D, filter: tf.Tensor4D, opts: SparseConvOptions): tf.Tensor4D {
+/**
+ * Without reading the mask back: the dense conv (method 'dense') or webgpu's masked kernel, then the
+ * sparse form's epilogue in masked-dense form (GN statistics over mask>0 pixels): the same numbers
+ * as the row paths.
+ */
+function onDeviceMasked(x: tf.Tensor4D, mask: tf.Tensor4D, filter: tf.Tensor4D, opts: SparseConvOptions): tf.Tensor4D {
   return tf.tidy(() => {
-    let y = denseConv(x, filter, opts);
-    if (opts.norm) y = groupNormMasked(y, mask, opts.norm);
+    const active = tf.step(mask, 0) as tf.Tensor4D; // not cast(greater): see gateMask
+    let y =
+      opts.method === 'dense' ? denseConv(x, filter, opts) : maskedConvKernel(x, active, filter, opts.depthwise ?? false);
+    if (opts.method !== 'dense' && opts.bias) y = tf.add(y, opts.bias);
+    if (opts.norm) y = groupNormMasked(y, active, opts.norm);
     if (opts.post === 'relu') y = tf.relu(y);
     // where, not y * mask: exact +0 off the mask (a product would leave -0 for negative y)
-    return tf.where(tf.cast(mask, 'bool'), y, tf.zerosLike(y));
+    return tf.where(tf.cast(active, 'bool'), y, tf.zerosLike(y));
   });
 }

@@ -10,3 +10,5 @@ export interface ScatterRowsAttrs {
   /** [B, H, W, C] of the dense output. */
   outShape: number[];
 }
+/** WebGPU: conv evaluated only where the mask (kept on the GPU) is positive. */
+export const MASKED_CONV = 'DynheadMaskedConv';

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { registerCpuKernels } from './cpu-kernels';
-import { SPARSE_IM2COL } from './kernel-names';
+import { MASKED_CONV, SPARSE_IM2COL } from './kernel-names';
 import { registerWasmKernels } from './wasm-kernels';
+import { registerWebGPUKernels } from './webgpu-kernels';
 
 let registered = false;
 
@@ -14,10 +15,17 @@ export function ensureKernels(): void {
   registered = true;
   registerCpuKernels();
   registerWasmKernels();
+  registerWebGPUKernels();
 }
 
 /** Whether the active backend has the row kernels (cpu, wasm); others use the generic gather path. */
 export function hasRowKernels(): boolean {
   ensureKernels();
   return tf.getKernel(SPARSE_IM2COL, tf.getBackend()) !== undefined;
+}
+
+/** Whether the active backend has the on-GPU masked conv (webgpu): sparse without a mask readback. */
+export function hasMaskedConvKernel(): boolean {
+  ensureKernels();
+  return tf.getKernel(MASKED_CONV, tf.getBackend()) !== undefined;
 }

@@ -1,0 +1,109 @@
+/** Pixels per side of the square tile one workgroup covers (one thread per pixel). */
+export const TILE = 8;
+
+/** The fields of tfjs-backend-webgpu's WebGPUProgram this package fills (the type is not exported at runtime). */
+export interface WebGPUProgramLike {
+  variableNames: string[];
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout: { x: number[]; y?: number[]; z?: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number];
+  uniforms?: string;
+  getUserCode(): string;
+}
+
+/** Largest of 8, 4, 2, 1 dividing n: output channels per thread, so no thread needs a bounds check. */
+export function channelsPerThread(n: number): number {
+  return [8, 4, 2, 1].find((c) => n % c === 0) ?? 1;
+}
+
+/**
+ * 'same', stride-1 k x k conv (regular or depthwise) evaluated only where Mask > 0, writing 0
+ * elsewhere; the mask stays on the GPU. One workgroup = one 8x8 pixel tile x CPT output channels,
+ * one thread per pixel, so a warp over an all-zero part of a blob mask retires at once (tile-level
+ * skipping falls out of the thread layout, with no compaction pass and no readback).
+ * Inputs: X [B,H,W,Cin], Filt [k,k,Cin,Cout] (depthwise [k,k,C,1]), Mask [B,H,W,1].
+ */
+export class MaskedConvProgram implements WebGPUProgramLike {
+  variableNames = ['X', 'Filt', 'Mask'];
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout = { x: [1, 2], y: [3], z: [0] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [TILE * TILE, 1, 1];
+  private readonly kernel: number;
+  private readonly depthwise: boolean;
+  private readonly cpt: number;
+
+  constructor(xShape: number[], outChannels: number, kernel: number, depthwise: boolean) {
+    const [b, h, w] = xShape;
+    this.outputShape = [b, h, w, outChannels];
+    this.kernel = kernel;
+    this.depthwise = depthwise;
+    this.cpt = channelsPerThread(outChannels);
+    // everything baked into the WGSL text goes into the key: shapes arrive as uniforms
+    this.shaderKey = `dynheadMaskedConv_k${kernel}_${depthwise ? 'dw' : 'conv'}_cpt${this.cpt}`;
+    this.dispatch = [Math.ceil(h / TILE) * Math.ceil(w / TILE), outChannels / this.cpt, b];
+  }
+
+  getUserCode(): string {
+    const k = this.kernel;
+    const p = (k - 1) / 2;
+    const cpt = this.cpt;
+    const accumulate = this.depthwise
+      ? `for (var j = 0; j < ${cpt}; j++) {
+            acc[j] = fma(X[xBase + co0 + j], Filt[tap * cin + co0 + j], acc[j]);
+          }`
+      : `for (var ci = 0; ci < cin; ci++) {
+            let xv = X[xBase + ci];
+            let wBase = (tap * cin + ci) * cout + co0;
+            for (var j = 0; j < ${cpt}; j++) {
+              acc[j] = fma(xv, Filt[wBase + j], acc[j]);
+            }
+          }`;
+    return `
+fn main() {
+  let h = uniforms.xShape[1];
+  let w = uniforms.xShape[2];
+  let cin = uniforms.xShape[3];
+  let cout = uniforms.outShape[3];
+  let tilesX = (w + ${TILE - 1}) / ${TILE};
+  let tile = i32(workgroupId.x);
+  let y = (tile / tilesX) * ${TILE} + i32(localId.x) / ${TILE};
+  let x = (tile % tilesX) * ${TILE} + i32(localId.x) % ${TILE};
+  let b = i32(workgroupId.z);
+  if (y >= h || x >= w) {
+    return;
+  }
+  let pix = (b * h + y) * w + x;
+  let co0 = i32(workgroupId.y) * ${cpt};
+  var acc : array<f32, ${cpt}>;
+  for (var j = 0; j < ${cpt}; j++) {
+    acc[j] = 0.0;
+  }
+  // f32(): the backend may store a mask made by cast(bool) as i32
+  if (f32(Mask[pix]) > 0.0) {
+    for (var ky = 0; ky < ${k}; ky++) {
+      let yy = y + ky - ${p};
+      if (yy < 0 || yy >= h) {
+        continue;
+      }
+      for (var kx = 0; kx < ${k}; kx++) {
+        let xx = x + kx - ${p};
+        if (xx < 0 || xx >= w) {
+          continue;
+        }
+        let xBase = ((b * h + yy) * w + xx) * cin;
+        let tap = ky * ${k} + kx;
+        ${accumulate}
+      }
+    }
+  }
+  for (var j = 0; j < ${cpt}; j++) {
+    setOutputAtIndex(pix * cout + co0 + j, acc[j]);
+  }
+}
+`;
+  }
+}

@@ -1,0 +1,27 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { MASKED_CONV } from './kernel-names';
+import { MaskedConvProgram, type WebGPUProgramLike } from './masked-conv-program';
+
+/** The slice of tfjs-backend-webgpu's WebGPUBackend used here (no dependency on the backend package). */
+interface WebGPUBackendLike {
+  runWebGPUProgram(program: WebGPUProgramLike, inputs: tf.TensorInfo[], outputDtype: tf.DataType): tf.TensorInfo;
+}
+
+export interface MaskedConvAttrs {
+  depthwise: boolean;
+}
+
+export function registerWebGPUKernels(): void {
+  tf.registerKernel({
+    kernelName: MASKED_CONV,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, attrs, backend }) => {
+      const { x, filter, mask } = inputs as { x: tf.TensorInfo; filter: tf.TensorInfo; mask: tf.TensorInfo };
+      const { depthwise } = attrs as unknown as MaskedConvAttrs;
+      const outChannels = depthwise ? x.shape[3] : filter.shape[3];
+      // a fresh program per call: runWebGPUProgram rewrites the program's shaderKey in place
+      const program = new MaskedConvProgram(x.shape, outChannels, filter.shape[0], depthwise);
+      return (backend as unknown as WebGPUBackendLike).runWebGPUProgram(program, [x, filter, mask], 'float32');
+    },
+  });
+}
