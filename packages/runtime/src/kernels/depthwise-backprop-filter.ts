@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { depthwiseGeometry } from './depthwise-geometry';
-import { attrsOf, backendOf, inputsOf, type KernelArgs, readValues, writeOutput } from './kernel-call';
+import { attrsOf, backendOf, callKernel, inputsOf, type KernelArgs, readValues, release, writeOutput } from './kernel-call';
 
 /**
  * dW[a, b, c, m] = sum_{n,h,w} x[n, h*sh - top + a*dh, w*sw - left + b*dw, c] * dy[n, h, w, c*M + m].
@@ -41,6 +41,48 @@ export function depthwiseBackpropFilter(args: KernelArgs): tf.TensorInfo {
   return writeOutput(backend, [...attrs.filterShape], 'float32', Float32Array.from(dW));
 }
 
-export function depthwiseBackpropFilterConfig(backendName: string): tf.KernelConfig {
-  return { kernelName: tf.DepthwiseConv2dNativeBackpropFilter, backendName, kernelFunc: depthwiseBackpropFilter };
+/**
+ * Multiplier 1, dilation 1: dW[a, b, c] = sum_n (x_n[c] correlated with dy_n[c])[a, b] is a
+ * depthwise conv of x as [1, H, W, N*C] with dy as the filter [Ho, Wo, N*C, 1] (dilation = the
+ * stride), summed over the batch: about 2x faster than the JS loop on wasm. Null where it does not apply.
+ */
+export function depthwiseBackpropFilterComposed(args: KernelArgs, backendName: string): tf.TensorInfo | null {
+  const { x, dy } = inputsOf(args, tf.DepthwiseConv2dNativeBackpropFilter, 'x', 'dy');
+  const attrs = attrsOf<tf.DepthwiseConv2dNativeBackpropFilterAttrs>(args);
+  const g = depthwiseGeometry(x.shape, attrs.filterShape, attrs);
+  if (g.multiplier !== 1 || g.dilationH !== 1 || g.dilationW !== 1) return null;
+  const backend = backendOf(args);
+  const run = (name: string, ins: tf.NamedTensorInfoMap, at: object) => callKernel(name, backendName, backend, ins, at);
+  const { batch: N, channels: C, kh, kw } = g;
+  const xT = run('Transpose', { x }, { perm: [1, 2, 0, 3] }); // [H, W, N, C]
+  const xR = run('Reshape', { x: xT }, { shape: [1, g.inH, g.inW, N * C] });
+  const dyT = run('Transpose', { x: dy }, { perm: [1, 2, 0, 3] }); // [Ho, Wo, N, C]
+  const dyR = run('Reshape', { x: dyT }, { shape: [g.outH, g.outW, N * C, 1] });
+  const padBottom = Math.max(0, (g.outH - 1) * g.strideH + kh - g.inH - g.padTop);
+  const padRight = Math.max(0, (g.outW - 1) * g.strideW + kw - g.inW - g.padLeft);
+  const corr = run('DepthwiseConv2dNative', { x: xR, filter: dyR }, {
+    strides: [1, 1],
+    dilations: [g.strideH, g.strideW],
+    pad: [
+      [0, 0],
+      [g.padTop, padBottom],
+      [g.padLeft, padRight],
+      [0, 0],
+    ],
+  }); // [1, >=kh, >=kw, N*C]
+  const cut = run('Slice', { x: corr }, { begin: [0, 0, 0, 0], size: [1, kh, kw, N * C] });
+  const perImage = run('Reshape', { x: cut }, { shape: [kh, kw, N, C] });
+  const summed = run('Sum', { x: perImage }, { axis: [2], keepDims: false }); // [kh, kw, C]
+  const dW = run('Reshape', { x: summed }, { shape: [kh, kw, C, 1] });
+  release(backend, xT, xR, dyT, dyR, corr, cut, perImage, summed);
+  return dW;
+}
+
+/** `composed`: try the forward-conv form first (backends with a fast depthwise kernel). */
+export function depthwiseBackpropFilterConfig(backendName: string, composed = false): tf.KernelConfig {
+  return {
+    kernelName: tf.DepthwiseConv2dNativeBackpropFilter,
+    backendName,
+    kernelFunc: (args) => (composed ? depthwiseBackpropFilterComposed(args, backendName) : null) ?? depthwiseBackpropFilter(args),
+  };
 }

@@ -24,8 +24,8 @@ export function registerKernelFixes(backendName: string): void {
     replaceKernel(depthwiseBackpropInputConfig('cpu'));
   } else if (backendName === 'wasm') {
     replaceKernel(conv2dBackpropFilterConfig('wasm'));
-    replaceKernel(depthwiseBackpropFilterConfig('wasm'));
-    replaceKernel(depthwiseBackpropInputConfig('wasm'));
+    replaceKernel(depthwiseBackpropFilterConfig('wasm', true));
+    replaceKernel(depthwiseBackpropInputConfig('wasm', true));
     replaceKernel(unsortedSegmentSumConfig('wasm'));
     const builtin = tf.getKernel(tf.Conv2DBackpropInput, 'wasm');
     if (builtin) replaceKernel(conv2dBackpropInputConfig('wasm', builtin));
@@ -34,6 +34,6 @@ export function registerKernelFixes(backendName: string): void {
 
 export { conv2dBackpropFilterComposed, conv2dBackpropFilterConfig } from './conv2d-backprop-filter';
 export { conv2dBackpropInputComposed, conv2dBackpropInputConfig } from './conv2d-backprop-input';
-export { depthwiseBackpropFilter, depthwiseBackpropFilterConfig } from './depthwise-backprop-filter';
-export { depthwiseBackpropInput, depthwiseBackpropInputConfig } from './depthwise-backprop-input';
+export { depthwiseBackpropFilter, depthwiseBackpropFilterComposed, depthwiseBackpropFilterConfig } from './depthwise-backprop-filter';
+export { depthwiseBackpropInput, depthwiseBackpropInputComposed, depthwiseBackpropInputConfig } from './depthwise-backprop-input';
 export { unsortedSegmentSum, unsortedSegmentSumConfig } from './unsorted-segment-sum';
