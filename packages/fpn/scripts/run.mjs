@@ -33,5 +33,7 @@ await build({
     },
   ],
 });
+// Scripts name their output files relative to the repository root.
+process.chdir(root);
 process.argv = [process.argv[0], outfile, ...args];
 await import(pathToFileURL(outfile).href);

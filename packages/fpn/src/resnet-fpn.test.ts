@@ -160,7 +160,7 @@ describe.each(TEST_BACKENDS.filter((b) => b !== 'webgpu'))('normalizeImage on %s
     const tv = await normalizeImage(x, 'torchvision').data();
     const mean = [0.485, 0.456, 0.406];
     const std = [0.229, 0.224, 0.225];
-    rgb.forEach((v, i) => expect(Math.abs(tv[i] - (v / 255 - mean[i % 3]) / std[i % 3])).toBeLessThan(1e-6));
+    for (const [i, v] of rgb.entries()) expect(Math.abs(tv[i] - (v / 255 - mean[i % 3]) / std[i % 3])).toBeLessThan(1e-6);
     const msra = await normalizeImage(x, 'msra').data();
     const bgrMean = [103.53, 116.28, 123.675];
     rgb.forEach((_, i) => {
