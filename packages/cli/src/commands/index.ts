@@ -3,3 +3,5 @@
 // line `export * as NAME from './NAME';` below (keep one line per command).
 export * as backends from './backends';
 export * as bench from './bench';
+export * as cocoeval from './cocoeval';
+export * as validate from './validate';
