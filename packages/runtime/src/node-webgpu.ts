@@ -23,6 +23,18 @@ export async function installNodeWebGPU(): Promise<void> {
       process.env.VK_ICD_FILENAMES = swiftshader;
     }
   }
+  if (!process.env.XDG_RUNTIME_DIR) {
+    // Dawn's Vulkan loader prints 'XDG_RUNTIME_DIR is invalid or not set' on every start without one.
+    const [fs, os, path] = await Promise.all([import('node:fs'), import('node:os'), import('node:path')]);
+    const dir = path.join(os.tmpdir(), `dynhead-xdg-${process.getuid?.() ?? 'user'}`);
+    try {
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      fs.chmodSync(dir, 0o700);
+      process.env.XDG_RUNTIME_DIR = dir;
+    } catch {
+      // Only a warning from Dawn follows; not worth failing the backend for.
+    }
+  }
   Object.assign(globalThis, dawn.globals);
   const gpu = dawn.create([]);
   if (g.navigator) {
