@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { nchwToNhwc, type StoredTensor } from '@dynhead/safetensors';
 import { describe, expect, it } from 'vitest';
-import { activate, seededRandom } from '../../../test/backends';
+import { TEST_BACKENDS, activate, seededRandom } from '../../../test/backends';
 import { type BackboneConfig, ResNetFPN } from './index';
 import { type Map3, type RefSpec, randomCheckpoint, referenceForward } from './torch-reference.fixture';
 
@@ -46,9 +46,10 @@ function torchIndex(tfjsShape: number[], j: number, torchShape: number[]): numbe
   return ((o * torchShape[1] + i) * torchShape[2] + ky) * torchShape[3] + kx;
 }
 
-describe('ResNet + FPN gradients (cpu)', () => {
+// wasm trains through @dynhead/runtime's Conv2DBackpropFilter; webgpu (SwiftShader) is left to the golden parity test.
+describe.each(TEST_BACKENDS.filter((b) => b !== 'webgpu'))('ResNet + FPN gradients on %s', (backend) => {
   it('equal float64 central differences of the reference, and frozen stages get none', async () => {
-    await activate('cpu');
+    await activate(backend);
     const spec: RefSpec = { base: 8, fpnChannels: 8, gnGroups: 4, depth: 18, layout: 'torchvision', norm: 'frozenbn', p6From: 'p5', withRunningStats: true };
     const { sd, model, objective, objective64, dispose } = setup(spec, { depth: 18, widthMultiplier: 0.125, fpnChannels: 8, freezeAt: 2 }, 21);
     const named = model.namedWeights();
@@ -83,7 +84,7 @@ describe('ResNet + FPN gradients (cpu)', () => {
   });
 
   it('SGD steps leak no tensors (GroupNorm model, nothing frozen)', async () => {
-    await activate('cpu');
+    await activate(backend);
     const spec: RefSpec = { base: 8, fpnChannels: 8, gnGroups: 4, depth: 18, layout: 'torchvision', norm: 'gn', p6From: 'c5', withRunningStats: false };
     const { model, objective, dispose } = setup(spec, { depth: 18, widthMultiplier: 0.125, fpnChannels: 8, norm: 'gn', gnGroups: 4, freezeAt: 0, p6From: 'c5' }, 22);
     const optimizer = tf.train.sgd(1e-4);
