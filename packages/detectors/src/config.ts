@@ -134,22 +134,22 @@ export const fcosDynamicD8High: DetectorConfig = { ...fcos, name: 'fcos-dynamic-
 
 /**
  * A tiny FCOS for tests and smoke runs: an eighth-width GN ResNet-18 from scratch, 16-channel
- * head with 2 blocks, 3 classes, 128-pixel input; one training step takes about a second on cpu.
+ * head with 2 blocks, 3 classes, 64-pixel input (P7 is 1x1); one training step takes about a second on cpu.
  */
 export const fcosDynamicTiny: DetectorConfig = {
   ...fcos,
   name: 'fcos-dynamic-tiny',
   backbone: { ...scratchResNetFpn, widthMultiplier: 0.125, gnGroups: 4, fpnChannels: 16 },
   head: { ...dynamic, channels: 16, blocks: 2, gnGroups: 4, numClasses: 3, lambda: 0.1 },
-  input: { shortestEdge: 96, maxSize: 128, sizeDivisibility: 128, hflipProb: 0.5 },
+  input: { shortestEdge: 48, maxSize: 64, sizeDivisibility: 32, hflipProb: 0.5 },
   fcos: {
     ...fcos.fcos,
     sizesOfInterest: [
-      [-1, 16],
+      [-1, 8],
+      [8, 16],
       [16, 32],
       [32, 64],
-      [64, 128],
-      [128, Number.POSITIVE_INFINITY],
+      [64, Number.POSITIVE_INFINITY],
     ],
   },
   solver: {
@@ -184,7 +184,7 @@ export const freeAnchorDynamic: DetectorConfig = { ...freeAnchor, name: 'freeanc
 export function tinyConfig(detector: DetectorKind, head: HeadChoice['kind'] = 'dynamic'): DetectorConfig {
   const base = { retinanet, atss, freeanchor: freeAnchor, fcos }[detector];
   const h = { ...fcosDynamicTiny.head, kind: head, lambda: head === 'dynamic' ? 0.1 : 0 };
-  return { ...fcosDynamicTiny, name: `${detector}-${head}-tiny`, detector, head: h, test: base.test, anchors: { ...base.anchors, sizes: base.anchors.sizes.map((s) => s / 8) } };
+  return { ...fcosDynamicTiny, name: `${detector}-${head}-tiny`, detector, head: h, test: base.test, anchors: { ...base.anchors, sizes: base.anchors.sizes.map((s) => s / 16) } };
 }
 
 export const detectorConfigs: Record<string, DetectorConfig> = Object.fromEntries(
