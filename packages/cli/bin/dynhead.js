@@ -1,5 +1,11 @@
 #!/usr/bin/env node
-// The `dynhead` command: runs the built CLI (npm run build in packages/cli first).
-import { main } from '../dist/index.js';
-
-process.exitCode = await main(process.argv.slice(2));
+// The `dynhead` command: runs the built CLI (dist/, made by `npm run build`).
+let cli;
+try {
+  cli = await import('../dist/index.js');
+} catch (e) {
+  if (e?.code !== 'ERR_MODULE_NOT_FOUND' || !String(e.message).includes('dist')) throw e;
+  process.stderr.write('dynhead: the CLI is not built yet: run `npm run build` (or `bash scripts/setup.sh`) in the dynhead repository\n');
+  process.exit(1);
+}
+process.exitCode = await cli.main(process.argv.slice(2));

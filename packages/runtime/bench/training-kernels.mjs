@@ -58,7 +58,7 @@ for (const name of ['wasm', 'cpu']) {
     const iAttrs = { strides: c.stride, pad: 'same', dataFormat: 'NHWC', inputShape: c.x };
     record(name, 'Conv2D (forward, for scale)', shape, time(() => tf.dispose(tf.conv2d(x, f, c.stride, 'same')), reps), gmac);
     record(name, 'Conv2DBackpropFilter dynhead', shape, time(() => runEngine('Conv2DBackpropFilter', { x, dy }, fAttrs), reps), gmac);
-    record(name, 'Conv2DBackpropInput ' + (name === 'wasm' ? 'dynhead' : 'built-in'), shape, time(() => runEngine('Conv2DBackpropInput', { dy, filter: f }, iAttrs), reps), gmac);
+    record(name, `Conv2DBackpropInput ${name === 'wasm' ? 'dynhead' : 'built-in'}`, shape, time(() => runEngine('Conv2DBackpropInput', { dy, filter: f }, iAttrs), reps), gmac);
     if (name === 'wasm') {
       record(name, 'Conv2DBackpropInput built-in', shape, time(() => runRaw(builtin.wasm.Conv2DBackpropInput, { dy, filter: f }, iAttrs), reps), gmac);
     }
