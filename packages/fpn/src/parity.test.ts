@@ -19,7 +19,8 @@ describe('backbone golden metadata', () => {
   });
 });
 
-// SwiftShader runs the whole ResNet-18 + FPN at 200x264 in well under a minute.
+// SwiftShader runs the whole ResNet-18 + FPN at 200x264 in about 35 s on an idle 2-core machine;
+// the longer timeout is for shared machines.
 describe.each(TEST_BACKENDS)('torchvision ResNet-18 + FPN parity on %s', (backend) => {
   it('C3..C5 and P3..P7 equal the PyTorch golden outputs', async () => {
     await activate(backend);
@@ -31,5 +32,5 @@ describe.each(TEST_BACKENDS)('torchvision ResNet-18 + FPN parity on %s', (backen
     expect(report.groups.fpn.count).toBe(5);
     expect(report.ok).toBe(true);
     expect(tf.memory().numTensors).toBe(before);
-  });
+  }, 300_000);
 });
