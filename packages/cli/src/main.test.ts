@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildProgram, type CliIO, main, UserError } from './index';
 import * as commands from './commands/index';
@@ -89,6 +90,13 @@ describe('dynhead main(argv)', () => {
     expect(io.stderr.trim().split('\n')).toHaveLength(1);
     expect(io.stderr).toMatch(/^dynhead: backend 'tensorflow' is not available: .*@tensorflow\/tfjs-node-gpu/);
   });
+});
+
+it('--version prints the package version', async () => {
+  const io = capture();
+  expect(await main(['--version'], io)).toBe(0);
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  expect(io.stdout).toBe(`${pkg.version}\n`);
 });
 
 describe('errors thrown by commands', () => {

@@ -2,8 +2,10 @@ import { Command, CommanderError, Option } from 'commander';
 import { BackendUnavailableError, BACKEND_NAMES, parseBackendName } from '@dynhead/runtime';
 import * as commands from './commands/index';
 import { attachIO, type CliIO, processIO, UserError } from './context';
+import packageJson from '../package.json';
 
-export const VERSION = '0.1.0';
+/** This package's version (bundled from package.json, so changesets' bumps show in --version). */
+export const VERSION: string = packageJson.version;
 
 /** The `dynhead` program with every command of ./commands registered; nothing is parsed yet. */
 export function buildProgram(): Command {
