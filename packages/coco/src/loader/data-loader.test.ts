@@ -11,7 +11,7 @@ const SHORT = 48;
 const full: CocoJson = JSON.parse(readFileSync(BCCD_TRAIN, 'utf8'));
 const ids = new Set(full.images.slice(0, 7).map((im) => im.id));
 const subset: CocoJson = { ...full, images: full.images.filter((im) => ids.has(im.id)), annotations: full.annotations.filter((a) => ids.has(a.image_id)) };
-const dataset = new CocoDataset(subset, { source: 'bccd-subset', imagesDir: BCCD_IMAGES });
+const dataset = new CocoDataset(full, { source: 'bccd-train', imagesDir: BCCD_IMAGES }).subset(ids);
 
 /** Boxes of one image in float64 from the JSON: [x1, y1, x2, y2] scaled, then mirrored when flipped. */
 function expectedBoxes(imageId: number, h: number, w: number, flipped: boolean): number[] {
@@ -106,6 +106,13 @@ describe.each(['cpu', 'wasm'] as const)('DataLoader on %s', (backend) => {
 });
 
 describe('DataLoader plans', () => {
+  it('subset keeps the chosen images, their annotations and every category', () => {
+    expect(dataset.images.map((im) => im.id)).toEqual(subset.images.map((im) => im.id));
+    expect(dataset.json.annotations).toEqual(subset.annotations);
+    expect(dataset.numClasses).toBe(3);
+    expect(() => dataset.subset([123456])).toThrow(/unknown image id 123456/);
+  });
+
   it('are deterministic in the seed, cover each image once per epoch, and draw sizes from the list', () => {
     const cfg = { batchSize: 3, shortEdges: [32, 40, 48], seed: 9, dropLast: false };
     const a = new DataLoader(dataset, cfg).plan(0);

@@ -1,13 +1,10 @@
 // A prefetching loader: decoding (off the JS thread in sharp) and transforms of the next batches run
 // while the consumer works on the current one.
 
-import type * as tf from '@tensorflow/tfjs-core';
 import type { CocoDataset } from '../dataset';
 import { type ImageDecoder, loadImage } from '../image/decoder';
 import type { PixelLayout, PixelNormalization } from '../transforms/normalize';
-import { padToMultiple } from '../transforms/pad';
-import type { DetectionSample } from '../transforms/sample';
-import { type SamplePlan, prepareSample } from './prepare';
+import { type DetectionBatch, type SamplePlan, assembleBatch } from './prepare';
 import { mulberry32, shuffleInPlace } from './random';
 
 export interface LoaderConfig {
@@ -56,22 +53,6 @@ export const testLoaderConfig: LoaderConfig = {
   dropLast: false,
   skipEmpty: false,
 };
-
-export interface DetectionBatch {
-  /** [B, Hp, Wp, 3] normalised, zero-padded. */
-  images: tf.Tensor4D;
-  imageIds: number[];
-  /** [height, width] of each image after resizing, before padding. */
-  imageSizes: [number, number][];
-  originalSizes: [number, number][];
-  /** [sy, sx] per image: resized pixels per stored pixel (divide boxes by it to go back). */
-  scales: [number, number][];
-  flipped: boolean[];
-  /** Per image: [N * 4] corner boxes in resized (and flipped) pixels. */
-  boxes: Float32Array[];
-  labels: Int32Array[];
-  dispose(): void;
-}
 
 function checkConfig(c: LoaderConfig): void {
   const bad = (field: string, why: string) => {
@@ -127,27 +108,7 @@ export class DataLoader implements AsyncIterable<DetectionBatch> {
   async loadBatch(plans: SamplePlan[]): Promise<DetectionBatch> {
     const c = this.config;
     const decoded = await Promise.all(plans.map((p) => loadImage(this.dataset.imagePath(p.imageId), { decoder: c.decoder })));
-    const samples: DetectionSample[] = [];
-    try {
-      for (const [i, p] of plans.entries()) samples.push(prepareSample(this.dataset, decoded[i], p, { maxSize: c.maxSize, pixels: c.pixels, includeCrowd: c.includeCrowd }));
-      const { images, sizes } = padToMultiple(
-        samples.map((s) => s.image),
-        c.sizeDivisibility,
-      );
-      return {
-        images,
-        imageIds: samples.map((s) => s.imageId),
-        imageSizes: sizes,
-        originalSizes: samples.map((s) => s.originalSize),
-        scales: samples.map((s) => s.scale),
-        flipped: samples.map((s) => s.flipped),
-        boxes: samples.map((s) => s.boxes),
-        labels: samples.map((s) => s.labels),
-        dispose: () => images.dispose(),
-      };
-    } finally {
-      for (const s of samples) s.image.dispose();
-    }
+    return assembleBatch(this.dataset, decoded, plans, c);
   }
 
   /** One epoch of batches; the consumer disposes each batch. Leaving early disposes the prefetched ones. */

@@ -1,12 +1,12 @@
-// One decoded image -> a transformed sample: resize, flip, normalise (tensors), boxes along.
+// Decoded images -> one padded, normalised batch with targets that followed resize and flip.
 
 import * as tf from '@tensorflow/tfjs-core';
 import type { CocoDataset } from '../dataset';
 import type { RgbImage } from '../image/decoder';
-import { hflip } from '../transforms/flip';
-import { type PixelLayout, type PixelNormalization, normalizePixels } from '../transforms/normalize';
-import { resizeShortestEdge } from '../transforms/resize';
-import type { DetectionSample } from '../transforms/sample';
+import { flipBoxes } from '../transforms/flip';
+import { writeImage } from '../transforms/fused';
+import type { PixelLayout, PixelNormalization } from '../transforms/normalize';
+import { scaleBoxes, shortestEdgeSize } from '../transforms/resize';
 
 export interface SamplePlan {
   imageId: number;
@@ -18,26 +18,63 @@ export interface PrepareOptions {
   maxSize: number;
   pixels: PixelLayout | PixelNormalization;
   includeCrowd: boolean;
+  /** Batch height and width are rounded up to a multiple of this. */
+  sizeDivisibility: number;
 }
 
-export function prepareSample(dataset: CocoDataset, decoded: RgbImage, plan: SamplePlan, opts: PrepareOptions): DetectionSample {
-  const info = dataset.image(plan.imageId);
-  if (decoded.width !== info.width || decoded.height !== info.height)
-    throw new Error(`${dataset.imagePath(plan.imageId)}: decoded ${decoded.width}x${decoded.height}, ${dataset.source} declares ${info.width}x${info.height}`);
-  const targets = dataset.targets(plan.imageId, { includeCrowd: opts.includeCrowd });
-  return tf.tidy(() => {
-    const pixels = tf.tensor3d(Float32Array.from(decoded.data), [decoded.height, decoded.width, 3], 'float32');
-    let sample: DetectionSample = {
-      imageId: plan.imageId,
-      image: pixels,
-      boxes: targets.boxes,
-      labels: targets.labels,
-      originalSize: [info.height, info.width],
-      scale: [1, 1],
-      flipped: false,
-    };
-    sample = resizeShortestEdge(sample, { shortEdge: plan.shortEdge, maxSize: opts.maxSize });
-    if (plan.flip) sample = hflip(sample);
-    return { ...sample, image: normalizePixels(sample.image, opts.pixels) };
+export interface DetectionBatch {
+  /** [B, Hp, Wp, 3] normalised, zero-padded at the bottom and right. */
+  images: tf.Tensor4D;
+  imageIds: number[];
+  /** [height, width] of each image after resizing, before padding. */
+  imageSizes: [number, number][];
+  originalSizes: [number, number][];
+  /** [sy, sx] per image: resized pixels per stored pixel (divide boxes by it to go back). */
+  scales: [number, number][];
+  flipped: boolean[];
+  /** Per image: [N * 4] corner boxes in resized (and flipped) pixels. */
+  boxes: Float32Array[];
+  labels: Int32Array[];
+  dispose(): void;
+}
+
+const roundUp = (n: number, m: number) => Math.ceil(n / m) * m;
+
+export function assembleBatch(dataset: CocoDataset, decoded: RgbImage[], plans: SamplePlan[], opts: PrepareOptions): DetectionBatch {
+  if (decoded.length !== plans.length || plans.length === 0) throw new Error(`assembleBatch: ${decoded.length} images for ${plans.length} plans`);
+  const sizes = plans.map((p, i) => {
+    const info = dataset.image(p.imageId);
+    const im = decoded[i];
+    if (im.width !== info.width || im.height !== info.height)
+      throw new Error(`${dataset.imagePath(p.imageId)}: decoded ${im.width}x${im.height}, ${dataset.source} declares ${info.width}x${info.height}`);
+    return shortestEdgeSize(im.height, im.width, p.shortEdge, opts.maxSize);
   });
+  const H = roundUp(Math.max(...sizes.map((s) => s[0])), opts.sizeDivisibility);
+  const W = roundUp(Math.max(...sizes.map((s) => s[1])), opts.sizeDivisibility);
+  const pixels = new Float32Array(plans.length * H * W * 3);
+  const boxes: Float32Array[] = [];
+  const labels: Int32Array[] = [];
+  const scales: [number, number][] = [];
+  plans.forEach((p, i) => {
+    const im = decoded[i];
+    const [h, w] = sizes[i];
+    writeImage(im, { size: [h, w], flip: p.flip, pixels: opts.pixels }, pixels, i * H * W * 3, W * 3);
+    const t = dataset.targets(p.imageId, { includeCrowd: opts.includeCrowd });
+    const scaled = scaleBoxes(t.boxes, w / im.width, h / im.height);
+    boxes.push(p.flip ? flipBoxes(scaled, w) : scaled);
+    labels.push(t.labels);
+    scales.push([h / im.height, w / im.width]);
+  });
+  const images = tf.tensor4d(pixels, [plans.length, H, W, 3]);
+  return {
+    images,
+    imageIds: plans.map((p) => p.imageId),
+    imageSizes: sizes,
+    originalSizes: decoded.map((im) => [im.height, im.width]),
+    scales,
+    flipped: plans.map((p) => p.flip),
+    boxes,
+    labels,
+    dispose: () => images.dispose(),
+  };
 }

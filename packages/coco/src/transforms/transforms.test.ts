@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { TEST_BACKENDS, activate, relL2, seededRandom } from '../../../../test/backends';
-import { type DetectionSample, flipBoxes, hflip, normalizePixels, padToMultiple, pixelLayouts, resizeShortestEdge, scaleBoxes, shortestEdgeSize } from '../index';
+import { type DetectionSample, flipBoxes, writeImage, hflip, normalizePixels, padToMultiple, pixelLayouts, resizeShortestEdge, scaleBoxes, shortestEdgeSize } from '../index';
 import { bilinearResize, flipHwc, normalizeHwc } from '../test-support/reference';
 
 describe('box and size arithmetic (hand-computed)', () => {
@@ -21,6 +21,39 @@ describe('box and size arithmetic (hand-computed)', () => {
     expect(Array.from(flipBoxes(b, 64))).toEqual([34, 20, 54, 60, 0, 0, 64, 48]);
     // Flipping twice is the identity.
     expect(Array.from(flipBoxes(flipBoxes(b, 100), 100))).toEqual(Array.from(b));
+  });
+});
+
+describe('writeImage (the loader\'s fused pass)', () => {
+  it('equals float64 resize -> flip -> normalise into a padded row layout, up- and down-scaling', () => {
+    const rand = seededRandom(11);
+    const [h, w] = [7, 10];
+    const data = Uint8Array.from({ length: h * w * 3 }, () => Math.floor(rand(0, 256)));
+    for (const [nh, nw] of [
+      [11, 16],
+      [4, 5],
+    ]) {
+      for (const flip of [false, true]) {
+        for (const layout of ['msra', 'torchvision'] as const) {
+          const W = 20;
+          const dst = new Float32Array(2 * 12 * W * 3).fill(Number.NaN);
+          const offset = 12 * W * 3; // second image of a batch
+          writeImage({ data, width: w, height: h }, { size: [nh, nw], flip, pixels: layout }, dst, offset, W * 3);
+          const p = pixelLayouts[layout];
+          let ref = bilinearResize(data, h, w, 3, nh, nw);
+          if (flip) ref = flipHwc(ref, nh, nw, 3);
+          ref = normalizeHwc(ref, nh * nw, p.channelOrder === 'bgr', p.mean, p.std);
+          const got: number[] = [];
+          for (let y = 0; y < nh; y++) for (let x = 0; x < nw * 3; x++) got.push(dst[offset + y * W * 3 + x]);
+          expect(relL2(got, ref)).toBeLessThan(1e-6);
+          expect(Number.isNaN(dst[offset + nw * 3])).toBe(true); // padding untouched
+          expect(Number.isNaN(dst[0])).toBe(true);
+        }
+      }
+    }
+    expect(() => writeImage({ data, width: w, height: h }, { size: [4, 30], flip: false, pixels: 'msra' }, new Float32Array(1000), 0, 60)).toThrow(
+      /width 30 does not fit rows of 20 pixels/,
+    );
   });
 });
 
@@ -63,7 +96,7 @@ describe.each(TEST_BACKENDS)('image transforms on %s', (backend) => {
   it('normalizePixels: msra is BGR minus mean, torchvision is RGB (x - mean) / std', async () => {
     await activate(backend);
     const x = tf.tensor3d(pixels, [H, W, 3]);
-    for (const layout of ['msra', 'torchvision'] as const) {
+    for (const layout of ['msra', 'torchvision', 'none'] as const) {
       const p = pixelLayouts[layout];
       const y = normalizePixels(x, layout);
       const ref = normalizeHwc(pixels, H * W, p.channelOrder === 'bgr', p.mean, p.std);
