@@ -1,16 +1,19 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { sparseDepthwise, sparseIm2col } from './kernels/row-ops';
+import { SPARSE_CONV_ROWS } from './kernels/kernel-names';
+import { sparseConvRows, sparseDepthwise, sparseIm2col } from './kernels/row-ops';
 
 /** Upper bound on one im2col block, in floats (32 MB), so dense-ish masks on big maps fit in memory. */
 const MAX_BLOCK_FLOATS = 1 << 23;
 
 /**
- * Conv rows [N, Cout] at the active pixels through the cpu/wasm row kernels: im2col of the active
- * pixels only, then one matMul per block; depthwise convolves the rows directly.
+ * Conv rows [N, Cout] at the active pixels through the cpu/wasm row kernels: a direct loop on cpu;
+ * on wasm im2col of the active pixels only, then one matMul per block (XNNPACK-speed GEMM);
+ * depthwise convolves the rows directly.
  */
 export function kernelConvRows(x: tf.Tensor4D, indices: Int32Array, filter: tf.Tensor4D, depthwise: boolean): tf.Tensor2D {
   return tf.tidy(() => {
     if (depthwise) return sparseDepthwise(x, tf.tensor1d(indices, 'int32'), filter);
+    if (tf.getKernel(SPARSE_CONV_ROWS, tf.getBackend())) return sparseConvRows(x, tf.tensor1d(indices, 'int32'), filter);
     const [k, , cin, cout] = filter.shape;
     const weights = tf.reshape(filter, [k * k * cin, cout]) as tf.Tensor2D;
     const blockRows = Math.max(1, Math.floor(MAX_BLOCK_FLOATS / (k * k * cin)));

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type Im2ColAttrs, SCATTER_ROWS, SPARSE_DEPTHWISE, SPARSE_IM2COL, type ScatterRowsAttrs } from './kernel-names';
-import { depthwiseRows, im2colRows, scatterRowsInto } from './row-loops';
+import { type Im2ColAttrs, SCATTER_ROWS, SPARSE_CONV_ROWS, SPARSE_DEPTHWISE, SPARSE_IM2COL, type ScatterRowsAttrs } from './kernel-names';
+import { convRows, depthwiseRows, im2colRows, scatterRowsInto } from './row-loops';
 
 /** The slice of MathBackendCPU these kernels use (no dependency on the backend package). */
 interface CpuBackend {
@@ -23,6 +23,22 @@ export function registerCpuKernels(): void {
       const out = new Float32Array(n * kernel * kernel * c);
       im2colRows(vals(b, x) as Float32Array, vals(b, indices) as Int32Array, { height: h, width: w, channels: c, kernel }, out);
       return b.makeTensorInfo([n, kernel * kernel * c], 'float32', out);
+    },
+  });
+  // On cpu a direct loop beats im2col + tfjs-cpu's matMul (about 1.6x in process CPU time).
+  tf.registerKernel({
+    kernelName: SPARSE_CONV_ROWS,
+    backendName: 'cpu',
+    kernelFunc: ({ inputs, backend }) => {
+      const b = backend as unknown as CpuBackend;
+      const { x, indices, filter } = inputs as { x: tf.TensorInfo; indices: tf.TensorInfo; filter: tf.TensorInfo };
+      const [, h, w, c] = x.shape;
+      const [kernel, , , cout] = filter.shape;
+      const n = indices.shape[0];
+      const out = new Float32Array(n * cout);
+      const win = { height: h, width: w, channels: c, kernel };
+      convRows(vals(b, x) as Float32Array, vals(b, indices) as Int32Array, vals(b, filter) as Float32Array, win, cout, out);
+      return b.makeTensorInfo([n, cout], 'float32', out);
     },
   });
   tf.registerKernel({

@@ -12,3 +12,5 @@ export interface ScatterRowsAttrs {
 }
 /** WebGPU: conv evaluated only where the mask (kept on the GPU) is positive. */
 export const MASKED_CONV = 'DynheadMaskedConv';
+/** cpu: regular conv straight from the active pixels (no im2col buffer). */
+export const SPARSE_CONV_ROWS = 'DynheadSparseConvRows';

@@ -78,3 +78,49 @@ export function depthwiseRows(x: Float32Array, indices: Int32Array, filter: Floa
 export function scatterRowsInto(rows: Float32Array, indices: Int32Array, c: number, out: Float32Array): void {
   for (let i = 0; i < indices.length; i++) out.set(rows.subarray(i * c, (i + 1) * c), indices[i] * c);
 }
+
+/** Pixels convolved together, so each weight row read from memory serves this many pixels. */
+const PIXEL_BLOCK = 8;
+
+/**
+ * Regular k x k conv at the active pixels: out [N, Cout] (zeroed by the caller), filter
+ * [k, k, Cin, Cout] flattened. Pixels go in blocks of PIXEL_BLOCK so the Cout-long weight row stays
+ * in L1 across the block; the innermost loop runs over contiguous output channels.
+ */
+export function convRows(x: Float32Array, indices: Int32Array, filter: Float32Array, win: Window, cout: number, out: Float32Array): void {
+  const { height: h, width: w, channels: cin, kernel: k } = win;
+  const p = (k - 1) / 2;
+  const plane = h * w;
+  const src = new Int32Array(PIXEL_BLOCK);
+  const dst = new Int32Array(PIXEL_BLOCK);
+  for (let start = 0; start < indices.length; start += PIXEL_BLOCK) {
+    const count = Math.min(PIXEL_BLOCK, indices.length - start);
+    for (let dy = -p; dy <= p; dy++) {
+      for (let dx = -p; dx <= p; dx++) {
+        // the block's pixels whose tap (dy, dx) is inside the image
+        let m = 0;
+        for (let j = 0; j < count; j++) {
+          const f = indices[start + j];
+          const b = (f / plane) | 0;
+          const pix = f - b * plane;
+          const y = ((pix / w) | 0) + dy;
+          const xx = pix - ((pix / w) | 0) * w + dx;
+          if (y < 0 || y >= h || xx < 0 || xx >= w) continue;
+          src[m] = ((b * h + y) * w + xx) * cin;
+          dst[m] = (start + j) * cout;
+          m++;
+        }
+        const tap = ((dy + p) * k + (dx + p)) * cin;
+        for (let ci = 0; ci < cin; ci++) {
+          const wo = (tap + ci) * cout;
+          for (let j = 0; j < m; j++) {
+            const xv = x[src[j] + ci];
+            if (xv === 0) continue;
+            const o = dst[j];
+            for (let co = 0; co < cout; co++) out[o + co] += xv * filter[wo + co];
+          }
+        }
+      }
+    }
+  }
+}

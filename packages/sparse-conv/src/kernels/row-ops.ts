@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type Im2ColAttrs, MASKED_CONV, SCATTER_ROWS, SPARSE_DEPTHWISE, SPARSE_IM2COL, type ScatterRowsAttrs } from './kernel-names';
+import { type Im2ColAttrs, MASKED_CONV, SCATTER_ROWS, SPARSE_CONV_ROWS, SPARSE_DEPTHWISE, SPARSE_IM2COL, type ScatterRowsAttrs } from './kernel-names';
 
 // Inference-only ops (no gradients): the training form is maskedConv2d.
 
@@ -24,4 +24,9 @@ export function scatterRowsDense(rows: tf.Tensor2D, indices: tf.Tensor1D, outSha
 /** Dense [B,H,W,Cout]: conv (no bias) where mask > 0, exact 0 elsewhere, without reading the mask back (webgpu). */
 export function maskedConvKernel(x: tf.Tensor4D, mask: tf.Tensor4D, filter: tf.Tensor4D, depthwise: boolean): tf.Tensor4D {
   return tf.engine().runKernel(MASKED_CONV, { x, filter, mask }, { depthwise } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+}
+
+/** [N, Cout]: regular conv (filter [k,k,Cin,Cout]) at the pixels at flat indices, without an im2col buffer. */
+export function sparseConvRows(x: tf.Tensor4D, indices: tf.Tensor1D, filter: tf.Tensor4D): tf.Tensor2D {
+  return tf.engine().runKernel(SPARSE_CONV_ROWS, { x, indices, filter }) as tf.Tensor2D;
 }
