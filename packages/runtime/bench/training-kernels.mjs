@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Times dynhead's training kernels against the backends' built-in ones (where one exists).
 // Run from the repo root after `cd packages/runtime && npx tsup`:
-//   node packages/runtime/bench/training-kernels.mjs [--json out.json]
+//   node packages/runtime/bench/training-kernels.mjs [--backends wasm,cpu,webgpu] [--json out.json]
+// webgpu (SwiftShader without a GPU) compares its built-in Conv2DBackpropFilter with the composed one.
 import { writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
@@ -12,7 +13,9 @@ const builtin = {
   cpu: { Conv2DBackpropFilter: tf.getKernel('Conv2DBackpropFilter', 'cpu') },
   wasm: { Conv2DBackpropInput: tf.getKernel('Conv2DBackpropInput', 'wasm') },
 };
-const { useBackend } = await import('../dist/index.js');
+const { useBackend, conv2dBackpropFilterComposed } = await import('../dist/index.js');
+const arg = (name, fallback) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : fallback);
+const backends = arg('--backends', 'wasm,cpu').split(',');
 
 function time(fn, reps) {
   fn(); // warm-up (XNNPACK operator creation, JIT)
@@ -42,7 +45,34 @@ const cases = [
   { x: [1, 32, 32, 128], k: 3, cout: 128, stride: 2 },
   { x: [2, 64, 64, 64], k: 3, cout: 64, stride: 1 },
 ];
-for (const name of ['wasm', 'cpu']) {
+async function timeAsync(fn, reps) {
+  await fn();
+  const t0 = performance.now();
+  for (let i = 0; i < reps; i++) await fn();
+  return (performance.now() - t0) / reps;
+}
+
+if (backends.includes('webgpu')) {
+  await useBackend('webgpu');
+  for (const [xs, s] of [[[1, 16, 16, 64], 1], [[1, 32, 32, 64], 1], [[1, 32, 32, 64], 2]]) {
+    const x = tf.randomUniform(xs);
+    const ho = Math.ceil(xs[1] / s);
+    const dy = tf.randomUniform([xs[0], ho, ho, 64]);
+    const attrs = { strides: s, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, xs[3], 64] };
+    const gmac = (ho * ho * 9 * xs[3] * 64) / 1e9;
+    const shape = `x[${xs}] f[3,3,${xs[3]},64] s${s}`;
+    const read = async (t) => {
+      await t.data();
+      t.dispose();
+    };
+    record('webgpu', 'Conv2DBackpropFilter built-in', shape, await timeAsync(() => read(tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs)), 1), gmac);
+    const composed = () => tf.engine().makeTensorFromTensorInfo(conv2dBackpropFilterComposed({ inputs: { x, dy }, backend: tf.backend(), attrs }, 'webgpu'));
+    record('webgpu', 'Conv2DBackpropFilter composed', shape, await timeAsync(() => read(composed()), 1), gmac);
+    tf.dispose([x, dy]);
+  }
+}
+
+for (const name of backends.filter((b) => b !== 'webgpu')) {
   await useBackend(name);
   for (const c of cases) {
     const [n, h, w, cin] = c.x;
@@ -82,5 +112,6 @@ for (const name of ['wasm', 'cpu']) {
 console.log('| backend | op | shape | ms | GFLOP/s |');
 console.log('|---|---|---|---|---|');
 for (const r of rows) console.log(`| ${r.backend} | ${r.op} | ${r.shape} | ${r.ms} | ${r.gflops} |`);
-const jsonAt = process.argv.indexOf('--json');
-if (jsonAt > 0) writeFileSync(process.argv[jsonAt + 1], JSON.stringify({ node: process.version, rows }, null, 2));
+const jsonPath = arg('--json');
+if (jsonPath) writeFileSync(jsonPath, JSON.stringify({ node: process.version, rows }, null, 2));
+process.exit(0); // Dawn keeps the event loop alive
