@@ -28,8 +28,9 @@ export { resizeShortestEdge, scaleBoxes, shortestEdgeSize } from './transforms/r
 export { flipBoxes, hflip } from './transforms/flip';
 export { normalizePixels, pixelLayouts, resolvePixels, type PixelLayout, type PixelNormalization } from './transforms/normalize';
 export { padToMultiple, type PaddedBatch } from './transforms/pad';
-export { writeImage, type ImageTarget } from './transforms/fused';
-export { assembleBatch, type DetectionBatch, type PrepareOptions, type SamplePlan } from './loader/prepare';
+export { writeImage, writeImageKernel, type ImageTarget } from './transforms/fused';
+export { startPixelWorkers, type PixelJob, type PixelWorkers } from './loader/pixel-workers';
+export { assembleBatch, assembleBatchInWorkers, type DetectionBatch, type PrepareOptions, type SamplePlan } from './loader/prepare';
 export { DataLoader, testLoaderConfig, trainLoaderConfig, type LoaderConfig } from './loader/data-loader';
 export { runValidate, type ValidateCommandOptions } from './cli/validate-command';
 export { runCocoEval, type CocoEvalCommandOptions } from './cli/cocoeval-command';

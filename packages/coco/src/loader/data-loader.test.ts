@@ -28,10 +28,14 @@ function expectedBoxes(imageId: number, h: number, w: number, flipped: boolean):
     });
 }
 
-describe.each(['cpu', 'wasm'] as const)('DataLoader on %s', (backend) => {
+// The pixel pass in a worker thread (default) and inline.
+describe.each([
+  { backend: 'cpu', workers: 1 },
+  { backend: 'wasm', workers: 0 },
+] as const)('DataLoader on $backend, $workers pixel worker(s)', ({ backend, workers }) => {
   it('batches: padded shape, true sizes, labels, boxes following resize and flip', async () => {
     await activate(backend);
-    const loader = new DataLoader(dataset, { batchSize: 2, shortEdges: [SHORT], seed: 5, prefetchBatches: 2 });
+    const loader = new DataLoader(dataset, { batchSize: 2, shortEdges: [SHORT], seed: 5, prefetchBatches: 2, workers });
     expect(loader.batchesPerEpoch).toBe(3); // 7 images, drop last
     const [h, w] = shortestEdgeSize(480, 640, SHORT, 1333); // 48 x 64
     let flips = 0;
@@ -57,11 +61,12 @@ describe.each(['cpu', 'wasm'] as const)('DataLoader on %s', (backend) => {
     expect(seen).toBe(6);
     expect(flips).toBeGreaterThan(0);
     expect(flips).toBeLessThan(6);
+    await loader.close();
   });
 
   it('pixels equal decode -> float64 bilinear -> flip -> msra normalisation, zero padding', async () => {
     await activate(backend);
-    const loader = new DataLoader(dataset, { batchSize: 1, shortEdges: [SHORT], seed: 1, flipProbability: 1, shuffle: false });
+    const loader = new DataLoader(dataset, { batchSize: 1, shortEdges: [SHORT], seed: 1, flipProbability: 1, shuffle: false, workers });
     const it = loader.epoch(0);
     const b = (await it.next()).value as DetectionBatch;
     await it.return(undefined);
@@ -83,11 +88,12 @@ describe.each(['cpu', 'wasm'] as const)('DataLoader on %s', (backend) => {
     expect(relL2(inside, ref)).toBeLessThan(1e-5);
     expect(padding).toBe(0);
     b.dispose();
+    await loader.close();
   });
 
   it('is leak-free: tensors after N batches equal those after one, and leaving early releases prefetched batches', async () => {
     await activate(backend);
-    const loader = new DataLoader(dataset, { batchSize: 1, shortEdges: [SHORT, 40], seed: 2, prefetchBatches: 3 });
+    const loader = new DataLoader(dataset, { batchSize: 1, shortEdges: [SHORT, 40], seed: 2, prefetchBatches: 3, workers });
     const before = tf.memory().numTensors;
     const counts: number[] = [];
     for await (const b of loader.epoch(0)) {
@@ -102,6 +108,7 @@ describe.each(['cpu', 'wasm'] as const)('DataLoader on %s', (backend) => {
       break;
     }
     expect(tf.memory().numTensors).toBe(before);
+    await loader.close();
   });
 });
 
@@ -131,5 +138,6 @@ describe('DataLoader plans', () => {
     expect(() => new DataLoader(dataset, { batchSize: 0 })).toThrow(/config\.batchSize must be a positive integer, got 0/);
     expect(() => new DataLoader(dataset, { flipProbability: 2 })).toThrow(/config\.flipProbability must be in \[0, 1\], got 2/);
     expect(() => new DataLoader(dataset, { shortEdges: [] })).toThrow(/config\.shortEdges/);
+    expect(() => new DataLoader(dataset, { workers: -1 })).toThrow(/config\.workers must be an integer >= 0, got -1/);
   });
 });

@@ -4,7 +4,8 @@
 import type { CocoDataset } from '../dataset';
 import { type ImageDecoder, loadImage } from '../image/decoder';
 import type { PixelLayout, PixelNormalization } from '../transforms/normalize';
-import { type DetectionBatch, type SamplePlan, assembleBatch } from './prepare';
+import { type PixelWorkers, startPixelWorkers } from './pixel-workers';
+import { type DetectionBatch, type SamplePlan, assembleBatch, assembleBatchInWorkers } from './prepare';
 import { mulberry32, shuffleInPlace } from './random';
 
 export interface LoaderConfig {
@@ -25,6 +26,8 @@ export interface LoaderConfig {
   /** Skip images without (non-crowd) boxes, as detectron2 does for training. */
   skipEmpty: boolean;
   includeCrowd: boolean;
+  /** Worker threads for the resize / flip / normalise pass (Node); 0 runs it on the calling thread. */
+  workers: number;
   decoder?: ImageDecoder;
 }
 
@@ -42,6 +45,7 @@ export const trainLoaderConfig: LoaderConfig = {
   dropLast: true,
   skipEmpty: true,
   includeCrowd: false,
+  workers: 1,
 };
 
 /** Evaluation input: every image once, in file order, no flip. */
@@ -62,6 +66,7 @@ function checkConfig(c: LoaderConfig): void {
   if (!(Number.isInteger(c.prefetchBatches) && c.prefetchBatches >= 1)) bad('prefetchBatches', `must be an integer >= 1, got ${c.prefetchBatches}`);
   if (!c.shortEdges.length || !c.shortEdges.every((s) => s > 0)) bad('shortEdges', `must be positive sizes, got [${c.shortEdges}]`);
   if (!(c.maxSize > 0)) bad('maxSize', `must be > 0, got ${c.maxSize}`);
+  if (!(Number.isInteger(c.workers) && c.workers >= 0)) bad('workers', `must be an integer >= 0, got ${c.workers}`);
   if (!(c.flipProbability >= 0 && c.flipProbability <= 1)) bad('flipProbability', `must be in [0, 1], got ${c.flipProbability}`);
 }
 
@@ -104,11 +109,22 @@ export class DataLoader implements AsyncIterable<DetectionBatch> {
     return batches;
   }
 
+  private workers: Promise<PixelWorkers | null> | null = null;
+
   /** Decodes and transforms one planned batch. */
   async loadBatch(plans: SamplePlan[]): Promise<DetectionBatch> {
     const c = this.config;
+    this.workers ??= startPixelWorkers(c.workers);
     const decoded = await Promise.all(plans.map((p) => loadImage(this.dataset.imagePath(p.imageId), { decoder: c.decoder })));
-    return assembleBatch(this.dataset, decoded, plans, c);
+    const workers = await this.workers;
+    return workers ? assembleBatchInWorkers(this.dataset, decoded, plans, c, workers) : assembleBatch(this.dataset, decoded, plans, c);
+  }
+
+  /** Stops the worker threads (idle workers never keep a process alive; this frees them early). */
+  async close(): Promise<void> {
+    const workers = await this.workers;
+    this.workers = null;
+    await workers?.close();
   }
 
   /** One epoch of batches; the consumer disposes each batch. Leaving early disposes the prefetched ones. */

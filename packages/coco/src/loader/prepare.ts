@@ -5,7 +5,8 @@ import type { CocoDataset } from '../dataset';
 import type { RgbImage } from '../image/decoder';
 import { flipBoxes } from '../transforms/flip';
 import { writeImage } from '../transforms/fused';
-import type { PixelLayout, PixelNormalization } from '../transforms/normalize';
+import { type PixelLayout, type PixelNormalization, resolvePixels } from '../transforms/normalize';
+import type { PixelWorkers } from './pixel-workers';
 import { scaleBoxes, shortestEdgeSize } from '../transforms/resize';
 
 export interface SamplePlan {
@@ -40,7 +41,17 @@ export interface DetectionBatch {
 
 const roundUp = (n: number, m: number) => Math.ceil(n / m) * m;
 
-export function assembleBatch(dataset: CocoDataset, decoded: RgbImage[], plans: SamplePlan[], opts: PrepareOptions): DetectionBatch {
+interface BatchLayout {
+  sizes: [number, number][];
+  height: number;
+  width: number;
+  boxes: Float32Array[];
+  labels: Int32Array[];
+  scales: [number, number][];
+}
+
+/** Sizes, padded shape and targets of a batch (everything but the pixels). */
+function layoutBatch(dataset: CocoDataset, decoded: RgbImage[], plans: SamplePlan[], opts: PrepareOptions): BatchLayout {
   if (decoded.length !== plans.length || plans.length === 0) throw new Error(`assembleBatch: ${decoded.length} images for ${plans.length} plans`);
   const sizes = plans.map((p, i) => {
     const info = dataset.image(p.imageId);
@@ -49,32 +60,66 @@ export function assembleBatch(dataset: CocoDataset, decoded: RgbImage[], plans: 
       throw new Error(`${dataset.imagePath(p.imageId)}: decoded ${im.width}x${im.height}, ${dataset.source} declares ${info.width}x${info.height}`);
     return shortestEdgeSize(im.height, im.width, p.shortEdge, opts.maxSize);
   });
-  const H = roundUp(Math.max(...sizes.map((s) => s[0])), opts.sizeDivisibility);
-  const W = roundUp(Math.max(...sizes.map((s) => s[1])), opts.sizeDivisibility);
-  const pixels = new Float32Array(plans.length * H * W * 3);
   const boxes: Float32Array[] = [];
   const labels: Int32Array[] = [];
   const scales: [number, number][] = [];
   plans.forEach((p, i) => {
     const im = decoded[i];
     const [h, w] = sizes[i];
-    writeImage(im, { size: [h, w], flip: p.flip, pixels: opts.pixels }, pixels, i * H * W * 3, W * 3);
     const t = dataset.targets(p.imageId, { includeCrowd: opts.includeCrowd });
     const scaled = scaleBoxes(t.boxes, w / im.width, h / im.height);
     boxes.push(p.flip ? flipBoxes(scaled, w) : scaled);
     labels.push(t.labels);
     scales.push([h / im.height, w / im.width]);
   });
-  const images = tf.tensor4d(pixels, [plans.length, H, W, 3]);
+  return {
+    sizes,
+    height: roundUp(Math.max(...sizes.map((s) => s[0])), opts.sizeDivisibility),
+    width: roundUp(Math.max(...sizes.map((s) => s[1])), opts.sizeDivisibility),
+    boxes,
+    labels,
+    scales,
+  };
+}
+
+function toBatch(l: BatchLayout, pixels: Float32Array, plans: SamplePlan[], originalSizes: [number, number][]): DetectionBatch {
+  const images = tf.tensor4d(pixels, [plans.length, l.height, l.width, 3]);
   return {
     images,
     imageIds: plans.map((p) => p.imageId),
-    imageSizes: sizes,
-    originalSizes: decoded.map((im) => [im.height, im.width]),
-    scales,
+    imageSizes: l.sizes,
+    originalSizes,
+    scales: l.scales,
     flipped: plans.map((p) => p.flip),
-    boxes,
-    labels,
+    boxes: l.boxes,
+    labels: l.labels,
     dispose: () => images.dispose(),
   };
+}
+
+/** Resizes, flips and normalises decoded images into one padded batch, on the calling thread. */
+export function assembleBatch(dataset: CocoDataset, decoded: RgbImage[], plans: SamplePlan[], opts: PrepareOptions): DetectionBatch {
+  const l = layoutBatch(dataset, decoded, plans, opts);
+  const pixels = new Float32Array(plans.length * l.height * l.width * 3);
+  plans.forEach((p, i) => writeImage(decoded[i], { size: l.sizes[i], flip: p.flip, pixels: opts.pixels }, pixels, i * l.height * l.width * 3, l.width * 3));
+  return toBatch(l, pixels, plans, decoded.map((im) => [im.height, im.width]));
+}
+
+/** assembleBatch with the pixel pass in worker threads (the decoded buffers are handed over). */
+export async function assembleBatchInWorkers(
+  dataset: CocoDataset,
+  decoded: RgbImage[],
+  plans: SamplePlan[],
+  opts: PrepareOptions,
+  workers: PixelWorkers,
+): Promise<DetectionBatch> {
+  const l = layoutBatch(dataset, decoded, plans, opts);
+  const originalSizes = decoded.map((im) => [im.height, im.width] as [number, number]);
+  const pixels = await workers.run({
+    images: plans.map((p, i) => ({ image: decoded[i], size: l.sizes[i], flip: p.flip })),
+    height: l.height,
+    width: l.width,
+    pixels: resolvePixels(opts.pixels),
+  });
+  return toBatch(l, pixels, plans, originalSizes);
 }

@@ -25,10 +25,36 @@ export function writeImage(src: RgbImage, target: ImageTarget, dst: Float32Array
   if (offset + (nh - 1) * rowStride + nw * 3 > dst.length) throw new Error(`writeImage: a ${nh}x${nw} image does not fit the output at offset ${offset}`);
   const p = resolvePixels(target.pixels);
   const order = p.channelOrder === 'bgr' ? [2, 1, 0] : [0, 1, 2];
-  const [c0, c1, c2] = order;
-  const [m0, m1, m2] = p.mean;
-  const [s0, s1, s2] = p.std;
+  writeImageKernel(data, w, h, nh, nw, target.flip, order, p.mean, p.std, dst, offset, rowStride);
+}
 
+/**
+ * The pass itself, self-contained (no imports, no closures) so that worker threads can run its source.
+ * `order[c]` is the RGB channel written to output channel c.
+ */
+export function writeImageKernel(
+  data: Uint8Array,
+  w: number,
+  h: number,
+  nh: number,
+  nw: number,
+  flip: boolean,
+  order: number[],
+  mean: number[],
+  std: number[],
+  dst: Float32Array,
+  offset: number,
+  rowStride: number,
+): void {
+  const c0 = order[0];
+  const c1 = order[1];
+  const c2 = order[2];
+  const m0 = mean[0];
+  const m1 = mean[1];
+  const m2 = mean[2];
+  const s0 = std[0];
+  const s1 = std[1];
+  const s2 = std[2];
   // Column tables: source offsets and weights per output column (already mirrored when flipping).
   const sx = w / nw;
   const xa = new Int32Array(nw);
@@ -37,7 +63,7 @@ export function writeImage(src: RgbImage, target: ImageTarget, dst: Float32Array
   for (let x = 0; x < nw; x++) {
     const fx = Math.min(Math.max((x + 0.5) * sx - 0.5, 0), w - 1);
     const x0 = Math.floor(fx);
-    const to = target.flip ? nw - 1 - x : x;
+    const to = flip ? nw - 1 - x : x;
     xa[to] = x0 * 3;
     xb[to] = Math.min(x0 + 1, w - 1) * 3;
     xf[to] = fx - x0;
@@ -54,18 +80,16 @@ export function writeImage(src: RgbImage, target: ImageTarget, dst: Float32Array
       const a = xa[x];
       const b = xb[x];
       const dx = xf[x];
-      const tl = r0 + a;
-      const tr = r0 + b;
-      const bl = r1 + a;
-      const br = r1 + b;
-      const lerp = (c: number) => {
-        const top = data[tl + c] + (data[tr + c] - data[tl + c]) * dx;
-        const bottom = data[bl + c] + (data[br + c] - data[bl + c]) * dx;
-        return top + (bottom - top) * dy;
-      };
-      dst[o] = (lerp(c0) - m0) / s0;
-      dst[o + 1] = (lerp(c1) - m1) / s1;
-      dst[o + 2] = (lerp(c2) - m2) / s2;
+      // Channel by channel, written out: a closure here costs more than the arithmetic.
+      let t = data[r0 + a + c0] + (data[r0 + b + c0] - data[r0 + a + c0]) * dx;
+      let u = data[r1 + a + c0] + (data[r1 + b + c0] - data[r1 + a + c0]) * dx;
+      dst[o] = (t + (u - t) * dy - m0) / s0;
+      t = data[r0 + a + c1] + (data[r0 + b + c1] - data[r0 + a + c1]) * dx;
+      u = data[r1 + a + c1] + (data[r1 + b + c1] - data[r1 + a + c1]) * dx;
+      dst[o + 1] = (t + (u - t) * dy - m1) / s1;
+      t = data[r0 + a + c2] + (data[r0 + b + c2] - data[r0 + a + c2]) * dx;
+      u = data[r1 + a + c2] + (data[r1 + b + c2] - data[r1 + a + c2]) * dx;
+      dst[o + 2] = (t + (u - t) * dy - m2) / s2;
     }
   }
 }
