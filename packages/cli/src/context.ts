@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { type ActiveBackend, useBackend } from '@dynhead/runtime';
+import { type ActiveBackend, BackendUnavailableError, useBackend } from '@dynhead/runtime';
+import { availableHint } from './probe';
 
 /** A mistake by the user (bad argument, missing file, unavailable backend): one line, exit 1, no stack. */
 export class UserError extends Error {
@@ -68,7 +69,15 @@ export function note(cmd: Command, text: string): void {
   cliIO(cmd).err(text.endsWith('\n') ? text : `${text}\n`);
 }
 
-/** Activates the backend chosen by --backend / DYNHEAD_BACKEND (else the default). */
+/**
+ * Activates the backend chosen by --backend / DYNHEAD_BACKEND (else the default); when it does not
+ * load, a UserError says why and which backends do load here.
+ */
 export async function activateBackend(cmd: Command): Promise<ActiveBackend> {
-  return useBackend(globalOptions(cmd).backend);
+  try {
+    return await useBackend(globalOptions(cmd).backend);
+  } catch (e) {
+    if (!(e instanceof BackendUnavailableError)) throw e;
+    throw new UserError(`${e.message}; ${await availableHint()}`);
+  }
 }

@@ -11,4 +11,4 @@ export {
   type CliIO,
   type GlobalOptions,
 } from './context';
-export { probeBackends, type BackendProbe, type BackendsReport } from './commands/backends';
+export { availableHint, probeBackends, type BackendProbe, type BackendsReport } from './probe';

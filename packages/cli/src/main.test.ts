@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildProgram, type CliIO, main, UserError } from './index';
+import type { Command } from 'commander';
+import { activateBackend, buildProgram, type CliIO, main, UserError } from './index';
 import * as commands from './commands/index';
 
 function capture(): CliIO & { stdout: string; stderr: string } {
@@ -88,7 +89,7 @@ describe('dynhead main(argv)', () => {
     const io = capture();
     expect(await main(['--backend', 'tensorflow', 'backends'], io)).toBe(1);
     expect(io.stderr.trim().split('\n')).toHaveLength(1);
-    expect(io.stderr).toMatch(/^dynhead: backend 'tensorflow' is not available: .*@tensorflow\/tfjs-node-gpu/);
+    expect(io.stderr).toMatch(/^dynhead: backend 'tensorflow' is not available: .*@tensorflow\/tfjs-node-gpu.*; available here: cpu, wasm/);
   });
 });
 
@@ -130,6 +131,17 @@ describe('errors thrown by commands', () => {
     const debug = await failWith(new TypeError('x is undefined'));
     expect(debug.code).toBe(70);
     expect(debug.io.stderr).toMatch(/^dynhead: internal error: x is undefined\nTypeError: x is undefined\n\s+at /);
+  });
+
+  it('activateBackend turns an unavailable backend into one line naming what loads here', async () => {
+    const program = buildProgram();
+    program.command('needs-backend').action(async (_o: unknown, cmd: Command) => {
+      await activateBackend(cmd);
+    });
+    const io = capture();
+    expect(await main(['--backend', 'tensorflow', 'needs-backend'], io, program)).toBe(1);
+    expect(io.stderr).toMatch(/^dynhead: backend 'tensorflow' needs @tensorflow\/tfjs-node-gpu .*; available here: cpu, wasm/);
+    expect(io.stderr.trim().split('\n')).toHaveLength(1);
   });
 
   it('a UserError can carry its own exit code', async () => {

@@ -16,7 +16,7 @@ describe('useBackend', () => {
   }
 
   it('names the package to install for tensorflow', async () => {
-    await expect(useBackend('tensorflow')).rejects.toThrow(/@tensorflow\/tfjs-node-gpu/);
+    await expect(useBackend('tensorflow')).rejects.toThrow(/^backend 'tensorflow' needs @tensorflow\/tfjs-node-gpu \(CUDA\) or @tensorflow\/tfjs-node: npm install @tensorflow\/tfjs-node-gpu$/);
   });
 
   it('lists the available backends for an unknown name', async () => {

@@ -34,6 +34,13 @@ async function loadWebGPU(): Promise<void> {
   await import('@tensorflow/tfjs-backend-webgpu');
 }
 
+/** Node says ERR_MODULE_NOT_FOUND; bundlers and vite say it in words only. */
+function isNotInstalled(e: unknown, pkg: string): boolean {
+  const { code, message = '' } = e as { code?: string; message?: string };
+  if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') return true;
+  return message.includes(pkg) && /cannot find|could not resolve|failed to (load|resolve)|not found/i.test(message);
+}
+
 async function loadTensorflow(): Promise<void> {
   // Optional peers that cannot be installed everywhere: resolved at run time only, never bundled.
   for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
@@ -41,8 +48,7 @@ async function loadTensorflow(): Promise<void> {
       await import(/* @vite-ignore */ pkg);
       return;
     } catch (e) {
-      const code = (e as { code?: string }).code;
-      if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') throw e;
+      if (!isNotInstalled(e, pkg)) throw e;
     }
   }
   throw new BackendUnavailableError(
