@@ -4,12 +4,13 @@ import { DynamicBottleneck } from './dynamic-bottleneck';
 import { DynamicConv2D } from './dynamic-conv2d';
 import type { ForwardContext } from './forward-context';
 import type { ParamScope } from './param-scope';
+import { resizeAlignCorners } from './resize-align-corners';
 
 /** Bilinear resize with align_corners=True (the official scale paths), skipped when sizes agree. */
 function resizeTo(x: tf.Tensor4D, like: tf.Tensor4D): tf.Tensor4D {
   const [h, w] = [like.shape[1], like.shape[2]];
   if (x.shape[1] === h && x.shape[2] === w) return x;
-  return tf.image.resizeBilinear(x, [h, w], true);
+  return resizeAlignCorners(x, [h, w]);
 }
 
 /**

@@ -20,3 +20,13 @@ export { ForwardContext } from './forward-context';
 export { ParamScope, torchShape, type HeadParam, type ParamInit, type ParamLayout } from './param-scope';
 export type { LoadStateDictOptions } from './state-dict';
 export type { CostTerms } from '@dynhead/sparse-conv';
+export { headConfigFromMetadata } from './golden-config';
+export {
+  defaultTolerances,
+  headParity,
+  type ParityGroup,
+  type ParityGroupName,
+  type ParityOptions,
+  type ParityReport,
+  type ParityTolerances,
+} from './parity';
