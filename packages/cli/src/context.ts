@@ -24,6 +24,21 @@ export const processIO: CliIO = {
   err: (text) => process.stderr.write(text),
 };
 
+/** Writers that keep what the CLI prints, for tests: `const io = bufferIO(); await main(argv, io); io.stdout`. */
+export function bufferIO(): CliIO & { stdout: string; stderr: string } {
+  const io = {
+    stdout: '',
+    stderr: '',
+    out(text: string) {
+      io.stdout += text;
+    },
+    err(text: string) {
+      io.stderr += text;
+    },
+  };
+  return io;
+}
+
 /** The options every command sees (declared on the root program). */
 export interface GlobalOptions {
   /** --backend or DYNHEAD_BACKEND; undefined: the runtime's default. */

@@ -2,6 +2,7 @@
 export { buildProgram, main, reportError, VERSION } from './main';
 export {
   activateBackend,
+  bufferIO,
   cliIO,
   globalOptions,
   note,

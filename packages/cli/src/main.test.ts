@@ -1,22 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Command } from 'commander';
-import { activateBackend, buildProgram, type CliIO, main, UserError } from './index';
+import { activateBackend, bufferIO, buildProgram, type CliIO, main, UserError } from './index';
 import * as commands from './commands/index';
 
-function capture(): CliIO & { stdout: string; stderr: string } {
-  const io = {
-    stdout: '',
-    stderr: '',
-    out(text: string) {
-      io.stdout += text;
-    },
-    err(text: string) {
-      io.stderr += text;
-    },
-  };
-  return io;
-}
+const capture = bufferIO;
 
 const savedEnv = { ...process.env };
 afterEach(() => {
