@@ -62,7 +62,7 @@ export interface SparseConvBenchResult {
   rows: SparseConvBenchRow[];
 }
 
-const METHODS: Exclude<SparseConvMethod, 'auto'>[] = ['kernel', 'gather', 'dense'];
+const METHODS: Exclude<SparseConvMethod, 'auto'>[] = ['kernel', 'compact', 'gather', 'dense'];
 
 type Run = () => tf.Tensor | Promise<tf.Tensor>;
 

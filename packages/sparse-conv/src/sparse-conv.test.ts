@@ -69,7 +69,7 @@ const DENSITIES: (number | 'one')[] = [0, 'one', 0.01, 0.5, 1];
 describe.each(TEST_BACKENDS)('sparse conv on %s', (backend) => {
   const tol = backend === 'webgpu' ? 1e-4 : 1e-5;
 
-  const METHODS: SparseConvMethod[] = ['auto', 'gather', 'kernel', 'dense'];
+  const METHODS: SparseConvMethod[] = ['auto', 'gather', 'kernel', 'compact', 'dense'];
   it.each(CASES)('sparseConv2d equals the float64 reference (active-pixel GN), every method: $name', async (c) => {
     await activate(backend);
     for (const [i, density] of DENSITIES.entries()) for (const method of METHODS) {

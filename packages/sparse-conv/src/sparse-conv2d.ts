@@ -3,7 +3,7 @@ import { type ActivePixels, readActivePixels } from './active-pixels';
 import { gatherConvRows, scatterRows } from './gather-conv';
 import { groupNormMasked, groupNormRows } from './group-norm';
 import { hasMaskedConvKernel, hasRowKernels } from './kernels/register';
-import { maskedConvKernel, scatterRowsDense } from './kernels/row-ops';
+import { compactConvRows, maskedConvKernel, scatterRowsDense } from './kernels/row-ops';
 import { denseConv } from './masked-conv2d';
 import { kernelConvRows } from './row-conv';
 import { denseFallbackDensity } from './thresholds';
@@ -42,14 +42,18 @@ export async function sparseConv2d(
   const n = active.indices.length;
   if (n === 0) return tf.zeros([b, h, w, outChannels]);
   if (method === 'auto') method = chooseMethod(tf.getBackend(), n / (b * h * w), depthwise);
+  if (method === 'compact' && !hasMaskedConvKernel()) method = 'kernel';
   if (method === 'kernel' && !hasRowKernels()) method = 'gather';
   if (method === 'dense') return onDeviceMasked(x, mask, filter, { ...opts, method });
   return tf.tidy(() => {
-    const useKernel = method === 'kernel';
-    let rows = useKernel ? kernelConvRows(x, active.indices, filter, depthwise) : gatherConvRows(x, active, filter, depthwise);
+    const idx = () => tf.tensor1d(active.indices, 'int32');
+    let rows: tf.Tensor2D;
+    if (method === 'compact') rows = compactConvRows(x, idx(), filter, depthwise);
+    else if (method === 'kernel') rows = kernelConvRows(x, active.indices, filter, depthwise);
+    else rows = gatherConvRows(x, active, filter, depthwise);
     rows = epilogueRows(rows, active, opts);
-    if (!useKernel) return scatterRows(rows, active);
-    return scatterRowsDense(rows, tf.tensor1d(active.indices, 'int32'), [b, h, w, outChannels]);
+    if (method === 'kernel') return scatterRowsDense(rows, idx(), [b, h, w, outChannels]);
+    return scatterRows(rows, active);
   });
 }
 

@@ -8,8 +8,16 @@ export interface GroupNormParams {
   eps?: number;
 }
 
-/** Which implementation sparseConv2d uses; 'auto' picks per backend and density. */
-export type SparseConvMethod = 'auto' | 'dense' | 'gather' | 'kernel';
+/**
+ * Which implementation sparseConv2d uses; 'auto' picks per backend and density.
+ * - 'kernel': the backend's sparse kernel: cpu/wasm row kernels; webgpu's masked WGSL program (tile
+ *   skipping, no mask readback).
+ * - 'compact': webgpu's compacted-index-list WGSL program (mask readback, one thread per active
+ *   pixel, then scatter); 'kernel' elsewhere.
+ * - 'gather': the generic tfjs-ops path (gather, matMul, scatterND) on any backend.
+ * - 'dense': dense conv, then masked (the fallback).
+ */
+export type SparseConvMethod = 'auto' | 'dense' | 'gather' | 'kernel' | 'compact';
 
 export interface SparseConvOptions {
   bias?: tf.Tensor1D;

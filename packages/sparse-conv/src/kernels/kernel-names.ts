@@ -14,3 +14,5 @@ export interface ScatterRowsAttrs {
 export const MASKED_CONV = 'DynheadMaskedConv';
 /** cpu: regular conv straight from the active pixels (no im2col buffer). */
 export const SPARSE_CONV_ROWS = 'DynheadSparseConvRows';
+/** WebGPU: conv at a compacted list of active pixels, rows [N, Cout]. */
+export const COMPACT_CONV = 'DynheadCompactConv';

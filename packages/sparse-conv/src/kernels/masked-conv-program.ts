@@ -19,6 +19,40 @@ export function channelsPerThread(n: number): number {
 }
 
 /**
+ * WGSL accumulating the k x k conv at pixel (b, y, x) into acc[0..cpt) for output channels
+ * co0..co0+cpt, given h, w, cin, cout in scope. Regular: Filt [k,k,Cin,Cout]; depthwise [k,k,C,1].
+ */
+export function convAtPixelSnippet(k: number, cpt: number, depthwise: boolean): string {
+  const p = (k - 1) / 2;
+  const accumulate = depthwise
+    ? `for (var j = 0; j < ${cpt}; j++) {
+            acc[j] = fma(X[xBase + co0 + j], Filt[tap * cin + co0 + j], acc[j]);
+          }`
+    : `for (var ci = 0; ci < cin; ci++) {
+            let xv = X[xBase + ci];
+            let wBase = (tap * cin + ci) * cout + co0;
+            for (var j = 0; j < ${cpt}; j++) {
+              acc[j] = fma(xv, Filt[wBase + j], acc[j]);
+            }
+          }`;
+  return `for (var ky = 0; ky < ${k}; ky++) {
+      let yy = y + ky - ${p};
+      if (yy < 0 || yy >= h) {
+        continue;
+      }
+      for (var kx = 0; kx < ${k}; kx++) {
+        let xx = x + kx - ${p};
+        if (xx < 0 || xx >= w) {
+          continue;
+        }
+        let xBase = ((b * h + yy) * w + xx) * cin;
+        let tap = ky * ${k} + kx;
+        ${accumulate}
+      }
+    }`;
+}
+
+/**
  * 'same', stride-1 k x k conv (regular or depthwise) evaluated only where Mask > 0, writing 0
  * elsewhere; the mask stays on the GPU. One workgroup = one 8x8 pixel tile x CPT output channels,
  * one thread per pixel, so a warp over an all-zero part of a blob mask retires at once (tile-level
@@ -49,19 +83,7 @@ export class MaskedConvProgram implements WebGPUProgramLike {
 
   getUserCode(): string {
     const k = this.kernel;
-    const p = (k - 1) / 2;
     const cpt = this.cpt;
-    const accumulate = this.depthwise
-      ? `for (var j = 0; j < ${cpt}; j++) {
-            acc[j] = fma(X[xBase + co0 + j], Filt[tap * cin + co0 + j], acc[j]);
-          }`
-      : `for (var ci = 0; ci < cin; ci++) {
-            let xv = X[xBase + ci];
-            let wBase = (tap * cin + ci) * cout + co0;
-            for (var j = 0; j < ${cpt}; j++) {
-              acc[j] = fma(xv, Filt[wBase + j], acc[j]);
-            }
-          }`;
     return `
 fn main() {
   let h = uniforms.xShape[1];
@@ -84,21 +106,7 @@ fn main() {
   }
   // f32(): the backend may store a mask made by cast(bool) as i32
   if (f32(Mask[pix]) > 0.0) {
-    for (var ky = 0; ky < ${k}; ky++) {
-      let yy = y + ky - ${p};
-      if (yy < 0 || yy >= h) {
-        continue;
-      }
-      for (var kx = 0; kx < ${k}; kx++) {
-        let xx = x + kx - ${p};
-        if (xx < 0 || xx >= w) {
-          continue;
-        }
-        let xBase = ((b * h + yy) * w + xx) * cin;
-        let tap = ky * ${k} + kx;
-        ${accumulate}
-      }
-    }
+    ${convAtPixelSnippet(k, cpt, this.depthwise)}
   }
   for (var j = 0; j < ${cpt}; j++) {
     setOutputAtIndex(pix * cout + co0 + j, acc[j]);

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type Im2ColAttrs, MASKED_CONV, SCATTER_ROWS, SPARSE_CONV_ROWS, SPARSE_DEPTHWISE, SPARSE_IM2COL, type ScatterRowsAttrs } from './kernel-names';
+import { COMPACT_CONV, type Im2ColAttrs, MASKED_CONV, SCATTER_ROWS, SPARSE_CONV_ROWS, SPARSE_DEPTHWISE, SPARSE_IM2COL, type ScatterRowsAttrs } from './kernel-names';
 
 // Inference-only ops (no gradients): the training form is maskedConv2d.
 
@@ -29,4 +29,9 @@ export function maskedConvKernel(x: tf.Tensor4D, mask: tf.Tensor4D, filter: tf.T
 /** [N, Cout]: regular conv (filter [k,k,Cin,Cout]) at the pixels at flat indices, without an im2col buffer. */
 export function sparseConvRows(x: tf.Tensor4D, indices: tf.Tensor1D, filter: tf.Tensor4D): tf.Tensor2D {
   return tf.engine().runKernel(SPARSE_CONV_ROWS, { x, indices, filter }) as tf.Tensor2D;
+}
+
+/** [N, Cout]: conv at the pixels at flat indices (int32 [N]) by the webgpu compacted-list program. */
+export function compactConvRows(x: tf.Tensor4D, indices: tf.Tensor1D, filter: tf.Tensor4D, depthwise: boolean): tf.Tensor2D {
+  return tf.engine().runKernel(COMPACT_CONV, { x, filter, indices }, { depthwise } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
 }

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { MASKED_CONV } from './kernel-names';
+import { CompactConvProgram } from './compact-conv-program';
+import { COMPACT_CONV, MASKED_CONV } from './kernel-names';
 import { MaskedConvProgram, type WebGPUProgramLike } from './masked-conv-program';
 
 /** The slice of tfjs-backend-webgpu's WebGPUBackend used here (no dependency on the backend package). */
@@ -22,6 +23,17 @@ export function registerWebGPUKernels(): void {
       // a fresh program per call: runWebGPUProgram rewrites the program's shaderKey in place
       const program = new MaskedConvProgram(x.shape, outChannels, filter.shape[0], depthwise);
       return (backend as unknown as WebGPUBackendLike).runWebGPUProgram(program, [x, filter, mask], 'float32');
+    },
+  });
+  tf.registerKernel({
+    kernelName: COMPACT_CONV,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, attrs, backend }) => {
+      const { x, filter, indices } = inputs as { x: tf.TensorInfo; filter: tf.TensorInfo; indices: tf.TensorInfo };
+      const { depthwise } = attrs as unknown as MaskedConvAttrs;
+      const outChannels = depthwise ? x.shape[3] : filter.shape[3];
+      const program = new CompactConvProgram(indices.shape[0], outChannels, filter.shape[0], depthwise);
+      return (backend as unknown as WebGPUBackendLike).runWebGPUProgram(program, [x, filter, indices], 'float32');
     },
   });
 }
