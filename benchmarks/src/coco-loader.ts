@@ -5,6 +5,10 @@
 // Run (from the repository root, after `cd packages/coco && npx tsup`):
 //   npx esbuild benchmarks/src/coco-loader.ts --bundle --platform=node --format=esm --packages=external \
 //     --outfile=benchmarks/dist/coco-loader.mjs && node benchmarks/dist/coco-loader.mjs --backend wasm
+// Flags: --backend cpu|wasm|webgpu, --batch N, --prefetch N, --short-edge PX, --limit IMAGES,
+// --consumer-ms MS (0 skips the busy-consumer row), --ann FILE, --images DIR, --no-write, --out FILE.
+import { writeFileSync } from 'node:fs';
+import * as os from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CocoDataset, DataLoader, type LoaderConfig, loadImage } from '@dynhead/coco';
 import { useBackend } from '@dynhead/runtime';
@@ -48,6 +52,8 @@ export interface CocoLoaderRow {
   seconds: number;
   imagesPerSecond: number;
   msPerImage: number;
+  /** CPU time of the whole process (all threads: libvips, pixel worker, main) per image. */
+  cpuMsPerImage?: number;
   /** Busy-consumer row: mean time the consumer waited for each batch. */
   waitMsPerBatch?: number;
 }
@@ -57,16 +63,24 @@ export interface CocoLoaderBenchResult {
   machine: Machine;
   config: Omit<CocoLoaderBenchOptions, 'log'>;
   batchShape: number[];
+  /** 1-minute load average before and after: other processes share these cores. */
+  loadAverage: [number, number];
   rows: CocoLoaderRow[];
   leakedTensors: number;
 }
 
-const row = (stage: string, images: number, ms: number, extra: Partial<CocoLoaderRow> = {}): CocoLoaderRow => ({
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+const row = (stage: string, images: number, ms: number, cpu: number | undefined, extra: Partial<CocoLoaderRow> = {}): CocoLoaderRow => ({
   stage,
   images,
   seconds: ms / 1000,
   imagesPerSecond: images / (ms / 1000),
   msPerImage: ms / images,
+  cpuMsPerImage: cpu === undefined ? undefined : cpu / images,
   ...extra,
 });
 
@@ -87,10 +101,12 @@ export async function runCocoLoaderBench(options: Partial<CocoLoaderBenchOptions
   const rows: CocoLoaderRow[] = [];
 
   // Stage 1: decode alone (sharp), as many at once as the loader keeps in flight.
+  const load0 = os.loadavg()[0];
   let t = performance.now();
+  let c = cpuMs();
   const inFlight = o.batchSize * o.prefetchBatches;
   for (let i = 0; i < ids.length; i += inFlight) await Promise.all(ids.slice(i, i + inFlight).map((id) => loadImage(subset.imagePath(id))));
-  rows.push(row('decode only (sharp)', ids.length, performance.now() - t));
+  rows.push(row('decode only (sharp)', ids.length, performance.now() - t, cpuMs() - c));
   o.log(`decode: ${rows[0].imagesPerSecond.toFixed(1)} images/s`);
 
   // Stage 2: the loader, one epoch, consumer only disposes.
@@ -104,12 +120,13 @@ export async function runCocoLoaderBench(options: Partial<CocoLoaderBenchOptions
   const before = tf.memory().numTensors;
   let images = 0;
   t = performance.now();
+  c = cpuMs();
   for await (const b of loader.epoch(0)) {
     images += b.imageIds.length;
     batchShape = b.images.shape;
     b.dispose();
   }
-  rows.push(row(`DataLoader: decode + resize ${o.shortEdge} + flip + normalise + pad, batch ${o.batchSize}, prefetch ${o.prefetchBatches}`, images, performance.now() - t));
+  rows.push(row(`DataLoader: decode + resize ${o.shortEdge} + flip + normalise + pad, batch ${o.batchSize}, prefetch ${o.prefetchBatches}`, images, performance.now() - t, cpuMs() - c));
   const leakedTensors = tf.memory().numTensors - before;
   o.log(`loader: ${rows[1].imagesPerSecond.toFixed(1)} images/s`);
 
@@ -134,24 +151,26 @@ export async function runCocoLoaderBench(options: Partial<CocoLoaderBenchOptions
       }
     }
     rows.push(
-      row(`DataLoader beside a ${o.consumerMs} ms synchronous step per batch`, images, performance.now() - t, {
+      row(`DataLoader beside a ${o.consumerMs} ms synchronous step per batch`, images, performance.now() - t, undefined, {
         waitMsPerBatch: batches > 1 ? waited / (batches - 1) : 0,
       }),
     );
   }
+  await loader.close();
   const { log: _log, ...config } = o;
-  return { bench: 'coco-loader', machine: describeMachine(options.backend, options.backendDetail), config, batchShape, rows, leakedTensors };
+  const loadAverage: [number, number] = [load0, os.loadavg()[0]];
+  return { bench: 'coco-loader', machine: describeMachine(options.backend, options.backendDetail), config, batchShape, loadAverage, rows, leakedTensors };
 }
 
 export function cocoLoaderTable(r: CocoLoaderBenchResult): string {
   const lines = [
-    `coco-loader on ${machineLine(r.machine)}; batch shape [${r.batchShape}]`,
+    `coco-loader on ${machineLine(r.machine)}; batch shape [${r.batchShape}]; load average ${r.loadAverage.map((l) => l.toFixed(1)).join(' -> ')}`,
     '',
-    '| stage | images | s | images/s | ms/image | wait ms/batch |',
-    '|---|---:|---:|---:|---:|---:|',
+    '| stage | images | s | images/s | ms/image | CPU ms/image | wait ms/batch |',
+    '|---|---:|---:|---:|---:|---:|---:|',
     ...r.rows.map(
       (x) =>
-        `| ${x.stage} | ${x.images} | ${x.seconds.toFixed(2)} | ${x.imagesPerSecond.toFixed(1)} | ${x.msPerImage.toFixed(1)} | ${x.waitMsPerBatch === undefined ? '' : x.waitMsPerBatch.toFixed(1)} |`,
+        `| ${x.stage} | ${x.images} | ${x.seconds.toFixed(2)} | ${x.imagesPerSecond.toFixed(1)} | ${x.msPerImage.toFixed(1)} | ${x.cpuMsPerImage === undefined ? '' : x.cpuMsPerImage.toFixed(1)} | ${x.waitMsPerBatch === undefined ? '' : x.waitMsPerBatch.toFixed(1)} |`,
     ),
     '',
     `tensors leaked over the epoch: ${r.leakedTensors}`,
@@ -159,8 +178,17 @@ export function cocoLoaderTable(r: CocoLoaderBenchResult): string {
   return lines.join('\n');
 }
 
-function parseArgs(argv: string[]): { backend: string; options: Partial<CocoLoaderBenchOptions>; write: boolean } {
-  const out: { backend: string; options: Partial<CocoLoaderBenchOptions>; write: boolean } = { backend: 'wasm', options: {}, write: true };
+interface Args {
+  backend: string;
+  options: Partial<CocoLoaderBenchOptions>;
+  /** Record into benchmarks/results/<backend>-<date>.json (the benchmarks' shared results file). */
+  write: boolean;
+  /** Also write this run's JSON alone to this file. */
+  out?: string;
+}
+
+function parseArgs(argv: string[]): Args {
+  const out: Args = { backend: 'wasm', options: {}, write: true };
   const num = (flag: string, v: string | undefined) => {
     const n = Number(v);
     if (!Number.isFinite(n) || n < 0) throw new Error(`${flag}: expected a number, got '${v}'`);
@@ -177,6 +205,7 @@ function parseArgs(argv: string[]): { backend: string; options: Partial<CocoLoad
     else if (a === '--ann') out.options.annotations = argv[++i];
     else if (a === '--images') out.options.imagesDir = argv[++i];
     else if (a === '--no-write') out.write = false;
+    else if (a === '--out') out.out = argv[++i];
     else throw new Error(`coco-loader bench: unknown argument '${a}'`);
   }
   return out;
@@ -188,6 +217,10 @@ async function main(): Promise<void> {
   const result = await runCocoLoaderBench({ ...args.options, backend: active.name, backendDetail: active.detail, log: (l) => process.stderr.write(`${l}\n`) });
   process.stdout.write(`${cocoLoaderTable(result)}\n`);
   if (args.write) process.stdout.write(`wrote ${recordResult('coco-loader', result.machine, result, RESULTS_DIR)}\n`);
+  if (args.out) {
+    writeFileSync(args.out, `${JSON.stringify(result, null, 2)}\n`);
+    process.stdout.write(`wrote ${args.out}\n`);
+  }
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
