@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type ActivePixels, readActivePixels } from './active-pixels';
 import { gatherConvRows, scatterRows } from './gather-conv';
-import { groupNormMasked, groupNormRows } from './group-norm';
+import { groupNormDense, groupNormMasked, groupNormRows } from './group-norm';
 import { hasMaskedConvKernel, hasRowKernels } from './kernels/register';
 import { compactConvRows, maskedConvKernel, scatterRowsDense } from './kernels/row-ops';
 import { denseConv } from './masked-conv2d';
@@ -44,7 +44,7 @@ export async function sparseConv2d(
   if (method === 'auto') method = chooseMethod(tf.getBackend(), n / (b * h * w), depthwise);
   if (method === 'compact' && !hasMaskedConvKernel()) method = 'kernel';
   if (method === 'kernel' && !hasRowKernels()) method = 'gather';
-  if (method === 'dense') return onDeviceMasked(x, mask, filter, { ...opts, method });
+  if (method === 'dense') return onDeviceMasked(x, mask, filter, { ...opts, method }, n === b * h * w);
   return tf.tidy(() => {
     const idx = () => tf.tensor1d(active.indices, 'int32');
     let rows: tf.Tensor2D;
@@ -71,15 +71,22 @@ function epilogueRows(rows: tf.Tensor2D, active: ActivePixels, opts: SparseConvO
  * sparse form's epilogue in masked-dense form (GN statistics over mask>0 pixels): the same numbers
  * as the row paths.
  */
-function onDeviceMasked(x: tf.Tensor4D, mask: tf.Tensor4D, filter: tf.Tensor4D, opts: SparseConvOptions): tf.Tensor4D {
+function onDeviceMasked(x: tf.Tensor4D, mask: tf.Tensor4D, filter: tf.Tensor4D, opts: SparseConvOptions, allActive = false): tf.Tensor4D {
   return tf.tidy(() => {
+    if (allActive && opts.method === 'dense') {
+      // every pixel active (known from the readback): the plain dense layer, no masking passes
+      let y = denseConv(x, filter, opts);
+      if (opts.norm) y = groupNormDense(y, opts.norm);
+      return opts.post === 'relu' ? tf.relu(y) : y;
+    }
     const active = tf.step(mask, 0) as tf.Tensor4D; // not cast(greater): see gateMask
     let y =
       opts.method === 'dense' ? denseConv(x, filter, opts) : maskedConvKernel(x, active, filter, opts.depthwise ?? false);
     if (opts.method !== 'dense' && opts.bias) y = tf.add(y, opts.bias);
     if (opts.norm) y = groupNormMasked(y, active, opts.norm);
     if (opts.post === 'relu') y = tf.relu(y);
+    if (!opts.bias && !opts.norm && opts.method !== 'dense') return y; // the kernel already wrote exact 0 off the mask
     // where, not y * mask: exact +0 off the mask (a product would leave -0 for negative y)
-    return tf.where(tf.cast(active, 'bool'), y, tf.zerosLike(y));
+    return tf.where(tf.cast(active, 'bool'), y, tf.zeros([1, 1, 1, 1]) as tf.Tensor4D);
   });
 }
