@@ -82,7 +82,7 @@ export const fcos: DetectorConfig = {
   detector: 'fcos',
   backbone: msraResNet50Fpn,
   head: dynamic,
-  input: { shortestEdge: 800, maxSize: 1333, sizeDivisibility: 128, hflipProb: 0.5 },
+  input: { shortestEdge: 800, maxSize: 1333, sizeDivisibility: 32, hflipProb: 0.5 },
   focal: { alpha: 0.25, gamma: 2 },
   fcos: {
     sizesOfInterest: [

@@ -5,4 +5,8 @@ export * as backends from './backends';
 export * as bench from './bench';
 export * as cocoeval from './cocoeval';
 export * as validate from './validate';
+export * as train from './train';
+export * as eval from './eval';
+export * as infer from './infer';
+export * as flops from './flops';
 export * as parity from './parity';

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StoredTensor } from '@dynhead/safetensors';
 import * as tf from '@tensorflow/tfjs-core';
@@ -24,7 +24,7 @@ export interface TrainOptions {
   logFormat?: LogFormat;
   /** Stop (as if interrupted) after this many iterations of this call; for tests. */
   stopAfter?: number;
-  /** Periodic evaluation (every config.solver.evalPeriod iterations and at the end). */
+  /** Periodic evaluation (every config.solver.evalPeriod iterations, not at the end: the caller evaluates the result). */
   evaluate?: (detector: Detector, iteration: number) => Promise<Record<string, number>>;
   /** Called after each iteration with its record (tests, plots). */
   onIteration?: (r: IterationRecord) => void;
@@ -71,7 +71,13 @@ export async function train(config: DetectorConfig, data: BatchSource, options: 
     start = ck.meta.iteration;
     lastCheckpoint = ck.meta;
   }
-  const reporter = new ProgressReporter(maxIters, start, options.logFormat ?? 'bar', join(options.outDir, 'metrics.jsonl'), 20, options.out);
+  const jsonl = join(options.outDir, 'metrics.jsonl');
+  if (existsSync(jsonl)) {
+    // A fresh run starts a fresh log; a resumed one drops lines of iterations it will redo.
+    const keep = start === 0 ? [] : readFileSync(jsonl, 'utf8').split('\n').filter((l) => l && JSON.parse(l).iter < start);
+    writeFileSync(jsonl, keep.map((l) => `${l}\n`).join(''));
+  }
+  const reporter = new ProgressReporter(maxIters, start, options.logFormat ?? 'bar', jsonl, 20, options.out);
   const records: IterationRecord[] = [];
   const evaluations: TrainResult['evaluations'] = [];
   const varList = [...params.values()];
@@ -154,7 +160,6 @@ export async function train(config: DetectorConfig, data: BatchSource, options: 
       if (done % config.solver.checkpointPeriod === 0 || done === maxIters) await checkpoint(done, loss);
       if (config.solver.evalPeriod > 0 && done % config.solver.evalPeriod === 0 && done !== maxIters) await evaluate(done);
     }
-    if (iter === maxIters && options.evaluate) await evaluate(iter);
   } catch (e) {
     reporter.stop();
     sgd.dispose();

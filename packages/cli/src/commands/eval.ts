@@ -1,0 +1,35 @@
+import type { Command } from 'commander';
+import { formatEvaluation, runEval } from '@dynhead/detectors';
+import { activateBackend, note, report, UserError } from '../context';
+
+interface EvalFlags {
+  checkpoint: string;
+  ann: string;
+  images: string;
+  limit?: string;
+}
+
+export function register(program: Command): void {
+  program
+    .command('eval')
+    .description("evaluate a checkpoint: pycocotools' summary and head GFLOPs avg/min/max (--json for numbers)")
+    .requiredOption('--checkpoint <dir>', 'a training output folder (checkpoint.json + safetensors)')
+    .requiredOption('--ann <file>', 'annotations (COCO JSON)')
+    .requiredOption('--images <dir>', 'images folder')
+    .option('--limit <n>', 'evaluate the first n images only')
+    .action(async (f: EvalFlags, cmd: Command) => {
+      const limit = f.limit === undefined ? undefined : Number(f.limit);
+      if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new UserError(`--limit: expected a positive integer, got '${f.limit}'`);
+      const backend = await activateBackend(cmd);
+      note(cmd, `backend: ${backend.name} (${backend.detail})`);
+      let ev: Awaited<ReturnType<typeof runEval>>;
+      try {
+        ev = await runEval({ checkpoint: f.checkpoint, ann: f.ann, images: f.images, limit });
+      } catch (e) {
+        const m = (e as Error).message;
+        if (/does not exist|no checkpoint|: field|not valid JSON|do not fit|categories/.test(m)) throw new UserError(m);
+        throw e;
+      }
+      report(cmd, { stats: ev.stats, flops: ev.flops, perCategoryAP: ev.perCategoryAP, msPerImage: ev.msPerImage }, () => formatEvaluation(ev));
+    });
+}

@@ -1,0 +1,94 @@
+import { existsSync, writeFileSync } from 'node:fs';
+import { loadImage } from '@dynhead/coco';
+import * as tf from '@tensorflow/tfjs-core';
+import { assembleBatch, resizeImage, resizedSize } from '../data/batch';
+import type { Detections } from '../postprocess/detections';
+import { Canvas, PALETTE, heat } from '../plot/canvas';
+import { detectorFromCheckpoint } from './eval-command';
+
+export interface InferCommandOptions {
+  checkpoint: string;
+  image: string;
+  out: string;
+  /** Draw boxes scoring at least this. */
+  scoreThreshold?: number;
+  classNames?: string[];
+}
+
+export interface InferResult {
+  detections: Detections;
+  gflops: number;
+  fullGflops: number;
+  /** Fraction of gate pixels that are exactly zero, per level (P3 first). */
+  gateSparsity: number[];
+}
+
+/**
+ * `dynhead infer`: detects objects in one image and writes a PNG with the boxes on top and, below,
+ * one panel per pyramid level with the mean spatial gate over every gate of the head (the paper's
+ * Fig. 4): bright where the head spends computation.
+ */
+export async function runInfer(o: InferCommandOptions): Promise<InferResult> {
+  if (!existsSync(o.image)) throw new Error(`--image: ${o.image} does not exist`);
+  const detector = detectorFromCheckpoint(o.checkpoint);
+  try {
+    const img = await loadImage(o.image);
+    const size = resizedSize(img.height, img.width, detector.config.input);
+    const resized = await resizeImage(img, size.height, size.width);
+    const sample = { imageId: 0, file: o.image, width: img.width, height: img.height, boxes: new Float32Array(0), labels: new Int32Array(0) };
+    const batch = assembleBatch([{ image: resized, sample, flip: false }], detector.config.input.sizeDivisibility);
+    const r = await detector.detect(batch, { recordGates: true });
+    batch.images.dispose();
+    const dets = r.detections[0];
+    const gates = r.gates ?? {};
+    const levels = detector.config.head.strides.length;
+    const maps: { data: Float32Array; h: number; w: number }[] = [];
+    const sparsity: number[] = [];
+    for (let l = 0; l < levels; l++) {
+      const per = Object.values(gates).map((g) => g[l]).filter(Boolean);
+      if (!per.length) continue;
+      const mean = tf.tidy(() => tf.mean(tf.stack(per.map((g) => tf.squeeze(g, [0, 3]))), 0));
+      const zeros = tf.tidy(() => tf.mean(tf.stack(per.map((g) => tf.cast(tf.equal(g, 0), 'float32')))));
+      maps.push({ data: (await mean.data()) as Float32Array, h: mean.shape[0] as number, w: mean.shape[1] as number });
+      sparsity.push((await zeros.data())[0]);
+      tf.dispose([mean, zeros]);
+    }
+    for (const g of Object.values(gates)) tf.dispose(g);
+    writeFileSync(o.out, drawFigure(img, dets, maps, o.scoreThreshold ?? 0.3, o.classNames));
+    const g = 2 ** 30;
+    return { detections: dets, gflops: r.used[0] / g, fullGflops: r.full[0] / g, gateSparsity: sparsity };
+  } finally {
+    detector.dispose();
+  }
+}
+
+function drawFigure(img: { data: Uint8Array; width: number; height: number }, dets: Detections, maps: { data: Float32Array; h: number; w: number }[], threshold: number, names?: string[]): Buffer {
+  const W = img.width;
+  const panel = maps.length ? Math.floor(W / maps.length) : 0;
+  const panelH = maps.length ? Math.max(...maps.map((m) => Math.round((panel * m.h) / m.w))) : 0;
+  const c = new Canvas(W, img.height + (maps.length ? panelH + 24 : 0), [255, 255, 255]);
+  c.blitRgb(img.data, img.width, img.height, 0, 0);
+  for (let k = 0; k < dets.scores.length; k++) {
+    if (dets.scores[k] < threshold) continue;
+    const [x1, y1, x2, y2] = dets.boxes.subarray(4 * k, 4 * k + 4);
+    const col = PALETTE[dets.labels[k] % PALETTE.length];
+    c.rect(x1, y1, x2, y2, col, 2);
+    const label = `${names?.[dets.labels[k]] ?? dets.labels[k]} ${dets.scores[k].toFixed(2)}`;
+    c.fill(x1, y1 - 12, x1 + label.length * 8 + 2, y1, col);
+    c.text(label, x1 + 1, y1 - 11, [255, 255, 255]);
+  }
+  maps.forEach((m, l) => {
+    const x0 = l * panel;
+    const y0 = img.height + 20;
+    const h = Math.round((panel * m.h) / m.w);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < panel - 4; x++) {
+        const sy = Math.min(m.h - 1, Math.floor((y * m.h) / h));
+        const sx = Math.min(m.w - 1, Math.floor((x * m.w) / (panel - 4)));
+        c.set(x0 + x, y0 + y, heat(m.data[sy * m.w + sx]));
+      }
+    }
+    c.text(`P${l + 3}`, x0 + 2, img.height + 4, [0, 0, 0]);
+  });
+  return c.png();
+}

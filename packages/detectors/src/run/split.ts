@@ -1,0 +1,34 @@
+import { loadImage } from '@dynhead/coco';
+import type { DetectorConfig } from '../config';
+import { BatchSource } from '../data/batch-source';
+import { type CocoSamples, readCocoSamples } from '../data/coco-samples';
+
+export interface CocoSplit extends CocoSamples {
+  source: BatchSource;
+}
+
+/** A COCO annotation file + image folder as batches for the config's input size. */
+export function openCocoSplit(config: DetectorConfig, annPath: string, imagesDir: string, train: boolean): CocoSplit {
+  const samples = readCocoSamples(annPath);
+  if (samples.categoryIds.length !== config.head.numClasses) {
+    throw new Error(`${annPath}: ${samples.categoryIds.length} categories, but config '${config.name}' has head.numClasses ${config.head.numClasses}`);
+  }
+  const source = new BatchSource(samples.samples, {
+    imagesDir,
+    input: config.input,
+    batchSize: config.solver.batchSize,
+    hflipProb: train ? config.input.hflipProb : 0,
+    seed: config.solver.seed,
+    decode: (path) => loadImage(path),
+    cache: samples.samples.length <= 2000,
+  });
+  return { ...samples, source };
+}
+
+/** A config read back from JSON: Infinity does not survive JSON (it becomes null). */
+export function reviveConfig(raw: unknown): DetectorConfig {
+  const c = raw as DetectorConfig;
+  if (!c || typeof c !== 'object' || !c.head || !c.backbone || !c.fcos) throw new Error('checkpoint config: not a detector config (missing head, backbone or fcos)');
+  const sizes = c.fcos.sizesOfInterest.map(([lo, hi]) => [lo, hi === null ? Number.POSITIVE_INFINITY : hi] as [number, number]);
+  return { ...c, fcos: { ...c.fcos, sizesOfInterest: sizes } };
+}

@@ -1,0 +1,118 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type DetectorConfig, getConfig } from '../config';
+import { type Series, lineChart, smooth } from '../plot/charts';
+import type { IterationRecord, LogFormat } from '../train/reporter';
+import { type TrainResult, train } from '../train/trainer';
+import { evaluateDetector } from './evaluate';
+import { openCocoSplit } from './split';
+
+export interface TrainCommandOptions {
+  /** A config name (see detectorConfigs) or a config object. */
+  config: string | DetectorConfig;
+  ann: string;
+  images: string;
+  out: string;
+  iters?: number;
+  resume?: boolean;
+  logFormat?: LogFormat;
+  /** Validation split for periodic and final evaluation. */
+  valAnn?: string;
+  valImages?: string;
+  /** Evaluate every N iterations (0: only at the end). */
+  evalPeriod?: number;
+  /** Evaluate on at most this many val images (periodic evaluations only). */
+  evalLimit?: number;
+  batchSize?: number;
+  lr?: number;
+  out_?: NodeJS.WritableStream;
+}
+
+export interface TrainCommandResult {
+  iteration: number;
+  final?: { stats: number[]; flops: { avg: number; min: number; max: number; fullAvg: number } };
+}
+
+/** `dynhead train`: trains, checkpoints, evaluates on val and draws the loss / AP plots into `out`. */
+export async function runTrain(o: TrainCommandOptions): Promise<TrainCommandResult> {
+  let config = typeof o.config === 'string' ? getConfig(o.config) : o.config;
+  if (o.batchSize || o.lr !== undefined || o.evalPeriod !== undefined) {
+    config = {
+      ...config,
+      solver: {
+        ...config.solver,
+        batchSize: o.batchSize ?? config.solver.batchSize,
+        evalPeriod: o.evalPeriod ?? config.solver.evalPeriod,
+        schedule: { ...config.solver.schedule, baseLr: o.lr ?? config.solver.schedule.baseLr },
+      },
+    };
+  }
+  for (const [flag, path] of [
+    ['--ann', o.ann],
+    ['--images', o.images],
+    ['--val-ann', o.valAnn],
+    ['--val-images', o.valImages],
+  ] as const) {
+    if (path !== undefined && !existsSync(path)) throw new Error(`${flag}: ${path} does not exist`);
+  }
+  const trainSplit = openCocoSplit(config, o.ann, o.images, true);
+  const val = o.valAnn ? openCocoSplit(config, o.valAnn, o.valImages ?? o.images, false) : undefined;
+  const maxIters = o.iters ?? config.solver.maxIters;
+  const evaluate = val
+    ? async (detector: Parameters<typeof evaluateDetector>[0], iteration: number) => {
+        const limit = iteration < maxIters ? o.evalLimit : undefined;
+        const ev = await evaluateDetector(detector, val.source, val.json, val.categoryIds, { limit });
+        return { AP: ev.stats[0], AP50: ev.stats[1], AP75: ev.stats[2], gflopsAvg: ev.flops.avg, gflopsMin: ev.flops.min, gflopsMax: ev.flops.max };
+      }
+    : undefined;
+  let result: TrainResult;
+  try {
+    result = await train(config, trainSplit.source, { outDir: o.out, maxIters, resume: o.resume, logFormat: o.logFormat, evaluate, out: o.out_ });
+  } finally {
+    writePlots(o.out);
+  }
+  const out: TrainCommandResult = { iteration: result.iteration };
+  if (val) {
+    const ev = await evaluateDetector(result.detector, val.source, val.json, val.categoryIds);
+    result.evaluations.push({ iteration: result.iteration, metrics: { AP: ev.stats[0], AP50: ev.stats[1], AP75: ev.stats[2], gflopsAvg: ev.flops.avg, gflopsMin: ev.flops.min, gflopsMax: ev.flops.max } });
+    writeFileSync(join(o.out, 'eval.json'), `${JSON.stringify({ iteration: result.iteration, config: config.name, stats: ev.stats, flops: ev.flops, perCategoryAP: ev.perCategoryAP, msPerImage: ev.msPerImage }, null, 2)}\n`);
+    writeFileSync(join(o.out, 'eval-summary.txt'), `${ev.summary}\n`);
+    writeFileSync(join(o.out, 'results.json'), JSON.stringify(ev.results));
+    out.final = { stats: ev.stats, flops: ev.flops };
+  }
+  writeFileSync(join(o.out, 'evaluations.json'), `${JSON.stringify(result.evaluations, null, 2)}\n`);
+  writePlots(o.out, result.evaluations);
+  result.detector.dispose();
+  return out;
+}
+
+/** loss.png from metrics.jsonl and ap.png from the evaluations, in `dir`. */
+export function writePlots(dir: string, evaluations: { iteration: number; metrics: Record<string, number> }[] = []): void {
+  const jsonl = join(dir, 'metrics.jsonl');
+  if (!existsSync(jsonl)) return;
+  const recs: IterationRecord[] = readFileSync(jsonl, 'utf8')
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+  if (!recs.length) return;
+  const names = Object.keys(recs[recs.length - 1].losses);
+  const window = Math.max(1, Math.round(recs.length / 50));
+  const series: Series[] = [
+    { name: 'total', points: smooth(recs.map((r) => [r.iter + 1, r.loss]), window) },
+    ...names.map((n) => ({ name: n, points: smooth(recs.map((r) => [r.iter + 1, r.losses[n]]), window) })),
+  ];
+  writeFileSync(join(dir, 'loss.png'), lineChart(series, { title: 'training loss', xLabel: 'iteration', yLabel: 'loss', logY: true }));
+  if (evaluations.length) {
+    writeFileSync(
+      join(dir, 'ap.png'),
+      lineChart(
+        [
+          { name: 'AP', points: evaluations.map((e) => [e.iteration, e.metrics.AP]) },
+          { name: 'AP50', points: evaluations.map((e) => [e.iteration, e.metrics.AP50]) },
+        ],
+        { title: 'val AP', xLabel: 'iteration', yLabel: 'AP' },
+      ),
+    );
+  }
+}
