@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Command } from 'commander';
-import { activateBackend, bufferIO, buildProgram, type CliIO, main, UserError } from './index';
+import { activateBackend, bufferIO, buildProgram, main, UserError } from './index';
 import * as commands from './commands/index';
 
 const capture = bufferIO;
