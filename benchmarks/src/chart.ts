@@ -95,7 +95,7 @@ export function latencyFlopsChart(points: ChartPoint[], options: Partial<ChartOp
   line(m.left, m.top + plotH, m.left + plotW, m.top + plotH, [0, 0, 0]);
   text(o.title, m.left, 12);
   text('used GFLOPs / image', m.left + plotW / 2 - 114, o.height - 22);
-  text('ms', 12, m.top - 2);
+  text('ms', 12, m.top - 26);
 
   const colorOf = (series: string): RGB => o.colors[series] ?? [128, 128, 128];
   const series = [...new Set(points.map((p) => p.series))];

@@ -33,14 +33,14 @@ export const HEAD_BENCH_DEFAULTS: HeadBenchOptions = {
   warmup: 1,
   only: [],
   calibrationImage: { height: 128, width: 160 },
-  calibrationSteps: 10,
+  calibrationSteps: 14,
   seed: 1,
   log: () => {},
 };
 
 /**
  * A size a shared 2-core CPU finishes in minutes on tfjs-backend-cpu: a 128x160 image (P3 16x20)
- * at 64 channels, batch 1 and 2, gate biases calibrated on 64x96.
+ * at 64 channels, batch 1 and 2, gate biases calibrated on 64x96 (12 bisection steps).
  */
 export const HEAD_BENCH_QUICK: Partial<HeadBenchOptions> = {
   image: { height: 128, width: 160 },
@@ -48,7 +48,7 @@ export const HEAD_BENCH_QUICK: Partial<HeadBenchOptions> = {
   batches: [1, 2],
   repeats: 3,
   calibrationImage: { height: 64, width: 96 },
-  calibrationSteps: 8,
+  calibrationSteps: 12,
 };
 
 export interface HeadBenchRow {

@@ -4,6 +4,7 @@ import { type ChartPoint, HEAD_SERIES_COLORS, latencyFlopsChart } from './chart'
 import { HEAD_BENCH_QUICK, type HeadBenchOptions, type HeadBenchResult, headTable, runHeadBench } from './head';
 import { describeMachine, type Machine, machineLine } from './machine';
 import { README_PATH, RESULTS_DIR, recordResult, today, updateReadmeSection } from './results';
+import { runSparseConvBench, SPARSE_CONV_BENCH_QUICK, type SparseConvBenchOptions, sparseConvTable } from './sparse-conv';
 import { runTrainStepBench, type TrainStepOptions, TRAIN_STEP_QUICK, trainStepTable } from './train-step';
 
 export const BENCH_NAMES = ['head', 'train-step', 'sparse-conv'] as const;
@@ -89,7 +90,13 @@ export async function runBench(name: BenchName, options: Partial<BenchRunOptions
     result = r;
     markdown = trainStepTable(r);
   } else {
-    throw new Error(`bench '${name}' is not wired in yet`);
+    const s: Partial<SparseConvBenchOptions> = { ...(o.quick ? SPARSE_CONV_BENCH_QUICK : {}), log: o.log };
+    if (o.batches) s.batches = o.batches;
+    if (o.repeats) s.repeats = o.repeats;
+    if (o.channels) s.channels = o.channels;
+    const r = await runSparseConvBench(s);
+    result = r;
+    markdown = sparseConvTable(r);
   }
   const resultsPath = o.write ? recordResult(name, machine, result, o.outDir, date) : null;
   const table = `${markdown}\n\nMachine: ${machineLine(machine)}; ${date}${o.quick ? ' (--quick sizes)' : ''}.`;

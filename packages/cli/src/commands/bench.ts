@@ -71,7 +71,7 @@ export function register(program: Command): void {
     .option('--quick', 'small sizes that a 2-core CPU finishes in minutes', false)
     .option('--batch <list>', 'batch sizes, e.g. 1,8 (train-step: the first)', positiveInts('--batch'))
     .option('--repeats <n>', 'timed runs per measurement (median reported)', positiveInt('--repeats'))
-    .option('--channels <n>', 'head channels (head bench)', positiveInt('--channels'))
+    .option('--channels <n>', 'head channels, a multiple of 32 (GroupNorm groups)', positiveInt('--channels'))
     .option('--only <names>', "only heads whose name contains one of these, e.g. 'FCOS,D8 Mid'")
     .option('--out <dir>', 'results directory (default benchmarks/results)')
     .option('--no-write', 'do not write the JSON result and chart')
