@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { activate, relL2 } from '../../../../test/backends';
-import { CocoDataset, type CocoJson, DataLoader, type DetectionBatch, loadImage, pixelLayouts, shortestEdgeSize } from '../index';
+import { CocoDataset, type CocoJson, DataLoader, type DetectionBatch, loadImage, pixelLayouts, sharpImageDecoder, shortestEdgeSize, startPixelWorkers } from '../index';
 import { bilinearResize, flipHwc, normalizeHwc } from '../test-support/reference';
 import { BCCD_IMAGES, BCCD_TRAIN } from '../test-support/shared';
 
@@ -28,14 +28,16 @@ function expectedBoxes(imageId: number, h: number, w: number, flipped: boolean):
     });
 }
 
-// The pixel pass in a worker thread (default) and inline.
+// Three paths: a worker that reads + decodes + transforms (default), main-thread decoding (an injected
+// decoder) with the pixel pass in a worker, and everything inline.
 describe.each([
-  { backend: 'cpu', workers: 1 },
-  { backend: 'wasm', workers: 0 },
-] as const)('DataLoader on $backend, $workers pixel worker(s)', ({ backend, workers }) => {
+  { backend: 'cpu', workers: 1, decoder: undefined },
+  { backend: 'cpu', workers: 1, decoder: sharpImageDecoder },
+  { backend: 'wasm', workers: 0, decoder: undefined },
+] as const)('DataLoader on $backend, $workers worker(s), decoder $decoder', ({ backend, workers, decoder }) => {
   it('batches: padded shape, true sizes, labels, boxes following resize and flip', async () => {
     await activate(backend);
-    const loader = new DataLoader(dataset, { batchSize: 2, shortEdges: [SHORT], seed: 5, prefetchBatches: 2, workers });
+    const loader = new DataLoader(dataset, { batchSize: 2, shortEdges: [SHORT], seed: 5, prefetchBatches: 2, workers, decoder });
     expect(loader.batchesPerEpoch).toBe(3); // 7 images, drop last
     const [h, w] = shortestEdgeSize(480, 640, SHORT, 1333); // 48 x 64
     let flips = 0;
@@ -66,7 +68,7 @@ describe.each([
 
   it('pixels equal decode -> float64 bilinear -> flip -> msra normalisation, zero padding', async () => {
     await activate(backend);
-    const loader = new DataLoader(dataset, { batchSize: 1, shortEdges: [SHORT], seed: 1, flipProbability: 1, shuffle: false, workers });
+    const loader = new DataLoader(dataset, { batchSize: 1, shortEdges: [SHORT], seed: 1, flipProbability: 1, shuffle: false, workers, decoder });
     const it = loader.epoch(0);
     const b = (await it.next()).value as DetectionBatch;
     await it.return(undefined);
@@ -93,7 +95,7 @@ describe.each([
 
   it('is leak-free: tensors after N batches equal those after one, and leaving early releases prefetched batches', async () => {
     await activate(backend);
-    const loader = new DataLoader(dataset, { batchSize: 1, shortEdges: [SHORT, 40], seed: 2, prefetchBatches: 3, workers });
+    const loader = new DataLoader(dataset, { batchSize: 1, shortEdges: [SHORT, 40], seed: 2, prefetchBatches: 3, workers, decoder });
     const before = tf.memory().numTensors;
     const counts: number[] = [];
     for await (const b of loader.epoch(0)) {
@@ -108,6 +110,21 @@ describe.each([
       break;
     }
     expect(tf.memory().numTensors).toBe(before);
+    await loader.close();
+  });
+});
+
+describe('DataLoader errors', () => {
+  it('the workers find sharp and decode themselves', async () => {
+    const w = await startPixelWorkers(1);
+    expect(w?.decodes).toBe(true);
+    await w?.close();
+  });
+
+  it('a file that fails to decode in the worker rejects that batch with the file named', async () => {
+    const broken = new CocoDataset(subset, { imagesDir: '/nonexistent-dir' });
+    const loader = new DataLoader(broken, { batchSize: 1, shortEdges: [SHORT], workers: 1 });
+    await expect(loader.epoch(0).next()).rejects.toThrow(/nonexistent-dir\/BloodImage_\d+\.jpg/);
     await loader.close();
   });
 });

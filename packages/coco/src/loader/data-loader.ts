@@ -1,5 +1,5 @@
-// A prefetching loader: decoding (off the JS thread in sharp) and transforms of the next batches run
-// while the consumer works on the current one.
+// A prefetching loader: the next batches are read, decoded and transformed (in a worker thread in
+// Node) while the consumer works on the current one.
 
 import type { CocoDataset } from '../dataset';
 import { type ImageDecoder, loadImage } from '../image/decoder';
@@ -26,7 +26,7 @@ export interface LoaderConfig {
   /** Skip images without (non-crowd) boxes, as detectron2 does for training. */
   skipEmpty: boolean;
   includeCrowd: boolean;
-  /** Worker threads for the resize / flip / normalise pass (Node); 0 runs it on the calling thread. */
+  /** Worker threads that read, decode, resize, flip and normalise (Node); 0: all on the calling thread. */
   workers: number;
   decoder?: ImageDecoder;
 }
@@ -111,12 +111,13 @@ export class DataLoader implements AsyncIterable<DetectionBatch> {
 
   private workers: Promise<PixelWorkers | null> | null = null;
 
-  /** Decodes and transforms one planned batch. */
+  /** Decodes and transforms one planned batch (in the worker threads when there are any). */
   async loadBatch(plans: SamplePlan[]): Promise<DetectionBatch> {
     const c = this.config;
-    this.workers ??= startPixelWorkers(c.workers);
-    const decoded = await Promise.all(plans.map((p) => loadImage(this.dataset.imagePath(p.imageId), { decoder: c.decoder })));
+    this.workers ??= startPixelWorkers(c.workers, { decode: !c.decoder });
     const workers = await this.workers;
+    if (workers?.decodes && !c.decoder) return assembleBatchInWorkers(this.dataset, null, plans, c, workers);
+    const decoded = await Promise.all(plans.map((p) => loadImage(this.dataset.imagePath(p.imageId), { decoder: c.decoder })));
     return workers ? assembleBatchInWorkers(this.dataset, decoded, plans, c, workers) : assembleBatch(this.dataset, decoded, plans, c);
   }
 

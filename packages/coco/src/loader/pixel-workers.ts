@@ -1,13 +1,16 @@
-// Worker threads (Node) for the fused pixel pass, so that a consumer blocking the JS thread (a
-// training step on the cpu or wasm backend) does not stall preprocessing. The worker runs the
-// source of writeImageKernel; decoded pixels go in and the padded batch comes back, both transferred.
+// Worker threads (Node) that read, decode (sharp), resize, flip and normalise whole batches, so that
+// a consumer blocking the JS thread (a training step on the cpu or wasm backend) does not stall the
+// input pipeline: the main thread only posts a job and wraps the returned floats in a tensor. The
+// pixel pass is the source of writeImageKernel; with an injected decoder, decoding stays on the
+// main thread and only the pixel pass moves.
 
 import type { RgbImage } from '../image/decoder';
 import { writeImageKernel } from '../transforms/fused';
 import type { PixelNormalization } from '../transforms/normalize';
 
 export interface PixelJobImage {
-  image: RgbImage;
+  /** Decoded pixels, or the file for the worker to read and decode. */
+  image: RgbImage | { path: string; width: number; height: number };
   size: [number, number];
   flip: boolean;
 }
@@ -21,6 +24,8 @@ export interface PixelJob {
 }
 
 export interface PixelWorkers {
+  /** Whether jobs may name files (the workers could load sharp). */
+  readonly decodes: boolean;
   /** The padded [B, H, W, 3] batch as floats. */
   run(job: PixelJob): Promise<Float32Array>;
   close(): Promise<void>;
@@ -35,19 +40,38 @@ interface NodeWorker {
 }
 
 const workerSource = `
-const { parentPort } = require('node:worker_threads');
+const { parentPort, workerData } = require('node:worker_threads');
+const { readFile } = require('node:fs/promises');
 const writeImageKernel = (${writeImageKernel.toString()});
-parentPort.on('message', (job) => {
+const sharpReady = workerData.sharpUrl ? import(workerData.sharpUrl).then((m) => m.default || m) : Promise.resolve(null);
+async function decode(it) {
+  if (it.data) return it;
+  const sharp = await sharpReady;
+  if (!sharp) throw new Error('no decoder in the worker');
+  let out;
   try {
+    out = await sharp(await readFile(it.path)).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  } catch (err) {
+    const why = String(err && err.message || err);
+    throw new Error('cannot decode image ' + it.path + ': ' + (/failOn/.test(why) ? 'corrupt or truncated image data' : why));
+  }
+  if (out.info.width !== it.width || out.info.height !== it.height || out.info.channels !== 3)
+    throw new Error(it.path + ': decoded ' + out.info.width + 'x' + out.info.height + ', the dataset declares ' + it.width + 'x' + it.height);
+  return { data: out.data, width: it.width, height: it.height };
+}
+parentPort.on('message', async (job) => {
+  try {
+    const decoded = await Promise.all(job.images.map(decode));
     const out = new Float32Array(job.images.length * job.height * job.width * 3);
     const order = job.pixels.channelOrder === 'bgr' ? [2, 1, 0] : [0, 1, 2];
     job.images.forEach((it, i) => {
-      writeImageKernel(it.data, it.width, it.height, it.size[0], it.size[1], it.flip, order, job.pixels.mean, job.pixels.std,
+      const d = decoded[i];
+      writeImageKernel(d.data, d.width, d.height, it.size[0], it.size[1], it.flip, order, job.pixels.mean, job.pixels.std,
         out, i * job.height * job.width * 3, job.width * 3);
     });
     parentPort.postMessage({ id: job.id, out }, [out.buffer]);
   } catch (err) {
-    parentPort.postMessage({ id: job.id, error: String(err && err.stack || err) });
+    parentPort.postMessage({ id: job.id, error: String(err && err.message || err) });
   }
 });
 `;
@@ -57,22 +81,46 @@ function ownBuffer(data: Uint8Array): Uint8Array {
   return data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer ? data : data.slice();
 }
 
+/** Where sharp lives, as a file URL the workers can import; null when it cannot be found. */
+async function resolveSharpUrl(): Promise<string | null> {
+  try {
+    const { createRequire } = await import('node:module');
+    const { pathToFileURL } = await import('node:url');
+    // The package's own location first (CJS: __filename; ESM: import.meta.url), then the working directory.
+    const here = typeof __filename === 'string' ? __filename : (import.meta as { url?: string }).url;
+    const bases = [here, `${process.cwd()}/noop.js`].filter((b): b is string => !!b);
+    for (const base of bases) {
+      try {
+        return pathToFileURL(createRequire(base).resolve('sharp')).href;
+      } catch {
+        // try the next base
+      }
+    }
+  } catch {
+    // not Node
+  }
+  return null;
+}
+
+declare const __filename: string | undefined;
+
 /** Starts `count` workers; null where worker_threads is unavailable (browsers: the loader works inline). */
-export async function startPixelWorkers(count: number): Promise<PixelWorkers | null> {
+export async function startPixelWorkers(count: number, opts: { decode?: boolean } = {}): Promise<PixelWorkers | null> {
   if (count < 1 || typeof process === 'undefined' || !process.versions?.node) return null;
-  let Worker: new (src: string, opts: { eval: boolean }) => NodeWorker;
+  let Worker: new (src: string, opts: { eval: boolean; workerData: unknown }) => NodeWorker;
   try {
     ({ Worker } = (await import('node:worker_threads')) as unknown as { Worker: typeof Worker });
   } catch {
     return null;
   }
+  const sharpUrl = opts.decode === false ? null : await resolveSharpUrl();
   const pending = new Map<number, { resolve: (a: Float32Array) => void; reject: (e: Error) => void; worker: number }>();
   const busy = new Array(count).fill(0);
   const workers: NodeWorker[] = [];
   let nextId = 0;
   let failure: Error | null = null;
   for (let i = 0; i < count; i++) {
-    const w = new Worker(workerSource, { eval: true });
+    const w = new Worker(workerSource, { eval: true, workerData: { sharpUrl } });
     w.unref(); // idle workers never keep the process alive
     w.on('message', (msg: never) => {
       const { id, out, error } = msg as { id: number; out?: Float32Array; error?: string };
@@ -80,7 +128,7 @@ export async function startPixelWorkers(count: number): Promise<PixelWorkers | n
       if (!job) return;
       pending.delete(id);
       if (--busy[job.worker] === 0) w.unref();
-      if (error || !out) job.reject(new Error(`pixel worker: ${error}`));
+      if (error || !out) job.reject(new Error(error));
       else job.resolve(out);
     });
     const fail = (err: Error) => {
@@ -98,21 +146,23 @@ export async function startPixelWorkers(count: number): Promise<PixelWorkers | n
     workers.push(w);
   }
   return {
+    decodes: sharpUrl !== null,
     run(job) {
       if (failure) return Promise.reject(failure);
       const k = busy.indexOf(Math.min(...busy));
       const id = nextId++;
+      const transfer: ArrayBuffer[] = [];
       const images = job.images.map((it) => {
-        const data = ownBuffer(it.image.data);
-        return { data, width: it.image.width, height: it.image.height, size: it.size, flip: it.flip };
+        const im = it.image;
+        if (!('data' in im)) return { path: im.path, width: im.width, height: im.height, size: it.size, flip: it.flip };
+        const data = ownBuffer(im.data);
+        transfer.push(data.buffer as ArrayBuffer);
+        return { data, width: im.width, height: im.height, size: it.size, flip: it.flip };
       });
       return new Promise<Float32Array>((resolve, reject) => {
         pending.set(id, { resolve, reject, worker: k });
         if (busy[k]++ === 0) workers[k].ref();
-        workers[k].postMessage(
-          { id, images, height: job.height, width: job.width, pixels: job.pixels },
-          images.map((it) => it.data.buffer as ArrayBuffer),
-        );
+        workers[k].postMessage({ id, images, height: job.height, width: job.width, pixels: job.pixels }, transfer);
       });
     },
     async close() {

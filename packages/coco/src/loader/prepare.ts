@@ -50,27 +50,21 @@ interface BatchLayout {
   scales: [number, number][];
 }
 
-/** Sizes, padded shape and targets of a batch (everything but the pixels). */
-function layoutBatch(dataset: CocoDataset, decoded: RgbImage[], plans: SamplePlan[], opts: PrepareOptions): BatchLayout {
-  if (decoded.length !== plans.length || plans.length === 0) throw new Error(`assembleBatch: ${decoded.length} images for ${plans.length} plans`);
-  const sizes = plans.map((p, i) => {
-    const info = dataset.image(p.imageId);
-    const im = decoded[i];
-    if (im.width !== info.width || im.height !== info.height)
-      throw new Error(`${dataset.imagePath(p.imageId)}: decoded ${im.width}x${im.height}, ${dataset.source} declares ${info.width}x${info.height}`);
-    return shortestEdgeSize(im.height, im.width, p.shortEdge, opts.maxSize);
-  });
+/** Sizes, padded shape and targets of a batch (everything but the pixels), from the declared image sizes. */
+function layoutBatch(dataset: CocoDataset, plans: SamplePlan[], opts: PrepareOptions): BatchLayout {
+  if (plans.length === 0) throw new Error('assembleBatch: no images');
   const boxes: Float32Array[] = [];
   const labels: Int32Array[] = [];
   const scales: [number, number][] = [];
-  plans.forEach((p, i) => {
-    const im = decoded[i];
-    const [h, w] = sizes[i];
+  const sizes = plans.map((p) => {
+    const { width, height } = dataset.image(p.imageId);
+    const [h, w] = shortestEdgeSize(height, width, p.shortEdge, opts.maxSize);
     const t = dataset.targets(p.imageId, { includeCrowd: opts.includeCrowd });
-    const scaled = scaleBoxes(t.boxes, w / im.width, h / im.height);
+    const scaled = scaleBoxes(t.boxes, w / width, h / height);
     boxes.push(p.flip ? flipBoxes(scaled, w) : scaled);
     labels.push(t.labels);
-    scales.push([h / im.height, w / im.width]);
+    scales.push([h / height, w / width]);
+    return [h, w] as [number, number];
   });
   return {
     sizes,
@@ -81,6 +75,22 @@ function layoutBatch(dataset: CocoDataset, decoded: RgbImage[], plans: SamplePla
     scales,
   };
 }
+
+function checkDecoded(dataset: CocoDataset, decoded: RgbImage[], plans: SamplePlan[]): void {
+  if (decoded.length !== plans.length) throw new Error(`assembleBatch: ${decoded.length} images for ${plans.length} plans`);
+  plans.forEach((p, i) => {
+    const info = dataset.image(p.imageId);
+    const im = decoded[i];
+    if (im.width !== info.width || im.height !== info.height)
+      throw new Error(`${dataset.imagePath(p.imageId)}: decoded ${im.width}x${im.height}, ${dataset.source} declares ${info.width}x${info.height}`);
+  });
+}
+
+const originalSizes = (dataset: CocoDataset, plans: SamplePlan[]) =>
+  plans.map((p) => {
+    const im = dataset.image(p.imageId);
+    return [im.height, im.width] as [number, number];
+  });
 
 function toBatch(l: BatchLayout, pixels: Float32Array, plans: SamplePlan[], originalSizes: [number, number][]): DetectionBatch {
   const images = tf.tensor4d(pixels, [plans.length, l.height, l.width, 3]);
@@ -99,27 +109,36 @@ function toBatch(l: BatchLayout, pixels: Float32Array, plans: SamplePlan[], orig
 
 /** Resizes, flips and normalises decoded images into one padded batch, on the calling thread. */
 export function assembleBatch(dataset: CocoDataset, decoded: RgbImage[], plans: SamplePlan[], opts: PrepareOptions): DetectionBatch {
-  const l = layoutBatch(dataset, decoded, plans, opts);
+  checkDecoded(dataset, decoded, plans);
+  const l = layoutBatch(dataset, plans, opts);
   const pixels = new Float32Array(plans.length * l.height * l.width * 3);
   plans.forEach((p, i) => writeImage(decoded[i], { size: l.sizes[i], flip: p.flip, pixels: opts.pixels }, pixels, i * l.height * l.width * 3, l.width * 3));
-  return toBatch(l, pixels, plans, decoded.map((im) => [im.height, im.width]));
+  return toBatch(l, pixels, plans, originalSizes(dataset, plans));
 }
 
-/** assembleBatch with the pixel pass in worker threads (the decoded buffers are handed over). */
+/**
+ * assembleBatch in worker threads: they read and decode the files themselves when `decoded` is
+ * omitted (and they can load sharp), else they take the decoded buffers (handed over, not copied).
+ */
 export async function assembleBatchInWorkers(
   dataset: CocoDataset,
-  decoded: RgbImage[],
+  decoded: RgbImage[] | null,
   plans: SamplePlan[],
   opts: PrepareOptions,
   workers: PixelWorkers,
 ): Promise<DetectionBatch> {
-  const l = layoutBatch(dataset, decoded, plans, opts);
-  const originalSizes = decoded.map((im) => [im.height, im.width] as [number, number]);
+  if (decoded) checkDecoded(dataset, decoded, plans);
+  else if (!workers.decodes) throw new Error('assembleBatchInWorkers: the workers cannot decode (sharp not found); pass decoded images');
+  const l = layoutBatch(dataset, plans, opts);
   const pixels = await workers.run({
-    images: plans.map((p, i) => ({ image: decoded[i], size: l.sizes[i], flip: p.flip })),
+    images: plans.map((p, i) => {
+      const info = dataset.image(p.imageId);
+      const image = decoded ? decoded[i] : { path: dataset.imagePath(p.imageId), width: info.width, height: info.height };
+      return { image, size: l.sizes[i], flip: p.flip };
+    }),
     height: l.height,
     width: l.width,
     pixels: resolvePixels(opts.pixels),
   });
-  return toBatch(l, pixels, plans, originalSizes);
+  return toBatch(l, pixels, plans, originalSizes(dataset, plans));
 }
