@@ -139,7 +139,7 @@ describe('results', () => {
   });
 
   it('tabulates speed relative to the conventional head of the same batch', () => {
-    const row = { kind: 'fix' as const, blocks: 4, density: null, gateBias: null, usedRatio: 1, minMs: 0, peakMiB: 10 };
+    const row = { kind: 'fix' as const, blocks: 4, density: null, gateBias: null, usedRatio: 1, minMs: 0, peakMiB: 10, medianCpuMs: 40 };
     const result: HeadBenchResult = {
       bench: 'head',
       image: { height: 64, width: 64 },
@@ -148,11 +148,11 @@ describe('results', () => {
       repeats: 1,
       rows: [
         { ...row, head: 'FCOS (4 conv)', kind: 'conventional', batch: 1, medianMs: 30, usedGFlops: { avg: 1, min: 1, max: 1 }, fullGFlops: 1 },
-        { ...row, head: 'Dynamic D8 Mid', kind: 'dynamic', blocks: 8, density: 'mid', batch: 1, medianMs: 20, usedRatio: 0.25, usedGFlops: { avg: 1, min: 0.5, max: 1.5 }, fullGFlops: 4 },
+        { ...row, head: 'Dynamic D8 Mid', kind: 'dynamic', blocks: 8, density: 'mid', batch: 1, medianMs: 20, medianCpuMs: 80, usedRatio: 0.25, usedGFlops: { avg: 1, min: 0.5, max: 1.5 }, fullGFlops: 4 },
       ],
     };
     const lines = headTable(result).split('\n');
-    expect(lines[2]).toBe('| FCOS (4 conv) | 1 | 30.0 | 1.00x | 1.000 | 1.000 | 1.000 | 10.0 |');
-    expect(lines[3]).toBe('| Dynamic D8 Mid | 1 | 20.0 | 1.50x | 1.000 (0.500-1.500) | 4.000 | 0.250 | 10.0 |');
+    expect(lines[2]).toBe('| FCOS (4 conv) | 1 | 30.0 | 1.00x | 40.0 | 1.00x | 1.000 | 1.000 | 1.000 | 10.0 |');
+    expect(lines[3]).toBe('| Dynamic D8 Mid | 1 | 20.0 | 1.50x | 80.0 | 0.50x | 1.000 (0.500-1.500) | 4.000 | 0.250 | 10.0 |');
   });
 });

@@ -66,6 +66,8 @@ export interface HeadBenchRow {
   usedRatio: number;
   medianMs: number;
   minMs: number;
+  /** Median process CPU ms per run (see Timing.medianCpuMs). */
+  medianCpuMs: number;
   /** Peak bytes of live tensors (weights and inputs included) during one pass, MiB. */
   peakMiB: number;
 }
@@ -137,6 +139,7 @@ export async function runHeadBench(options: Partial<HeadBenchOptions> = {}): Pro
               usedRatio: used.reduce((a, b) => a + b, 0) / (fullPerImage * batch),
               medianMs: timing.medianMs,
               minMs: timing.minMs,
+              medianCpuMs: timing.medianCpuMs,
               peakMiB,
             };
             rows.push(row);
@@ -158,18 +161,24 @@ export async function runHeadBench(options: Partial<HeadBenchOptions> = {}): Pro
 
 const fmt = (x: number, digits: number) => (Number.isFinite(x) ? x.toFixed(digits) : '-');
 
-/** The result as a markdown table: one row per head and batch, speed relative to the conventional head. */
+/**
+ * The result as a markdown table: one row per head and batch, speed relative to the conventional
+ * head of the same batch in wall time and in process CPU time.
+ */
 export function headTable(result: HeadBenchResult): string {
-  const base = new Map(result.rows.filter((r) => r.kind === 'conventional').map((r) => [r.batch, r.medianMs]));
+  const conventional = result.rows.filter((r) => r.kind === 'conventional');
+  const wall = new Map(conventional.map((r) => [r.batch, r.medianMs]));
+  const cpu = new Map(conventional.map((r) => [r.batch, r.medianCpuMs]));
   const lines = [
-    '| head | batch | median ms | vs FCOS head | used GFLOPs avg (min-max) / image | full GFLOPs / image | used/full | peak MiB |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| head | batch | median ms | vs FCOS head | median CPU ms | vs FCOS (CPU) | used GFLOPs avg (min-max) / image | full GFLOPs / image | used/full | peak MiB |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
+  const ratio = (base: number | undefined, x: number) => (base ? `${fmt(base / x, 2)}x` : '-');
   for (const r of result.rows) {
-    const b = base.get(r.batch);
-    const speed = b ? `${fmt(b / r.medianMs, 2)}x` : '-';
     const used = r.kind === 'dynamic' ? `${fmt(r.usedGFlops.avg, 3)} (${fmt(r.usedGFlops.min, 3)}-${fmt(r.usedGFlops.max, 3)})` : fmt(r.usedGFlops.avg, 3);
-    lines.push(`| ${r.head} | ${r.batch} | ${fmt(r.medianMs, 1)} | ${speed} | ${used} | ${fmt(r.fullGFlops, 3)} | ${fmt(r.usedRatio, 3)} | ${fmt(r.peakMiB, 1)} |`);
+    lines.push(
+      `| ${r.head} | ${r.batch} | ${fmt(r.medianMs, 1)} | ${ratio(wall.get(r.batch), r.medianMs)} | ${fmt(r.medianCpuMs, 1)} | ${ratio(cpu.get(r.batch), r.medianCpuMs)} | ${used} | ${fmt(r.fullGFlops, 3)} | ${fmt(r.usedRatio, 3)} | ${fmt(r.peakMiB, 1)} |`,
+    );
   }
   return lines.join('\n');
 }

@@ -11,6 +11,11 @@ export interface Timing {
   medianMs: number;
   minMs: number;
   samplesMs: number[];
+  /**
+   * Median process CPU time (user + system) per run, ms: steadier than wall time when other
+   * processes share the cores (cpu, wasm); on webgpu it is only the host's share of the work.
+   */
+  medianCpuMs: number;
 }
 
 /**
@@ -21,12 +26,16 @@ export async function timeIt(run: () => Promise<void>, repeats: number, warmup: 
   if (!(Number.isInteger(repeats) && repeats >= 1)) throw new Error(`timeIt: repeats must be a positive integer, got ${repeats}`);
   for (let i = 0; i < warmup; i++) await run();
   const samplesMs: number[] = [];
+  const cpuMs: number[] = [];
   for (let i = 0; i < repeats; i++) {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     await run();
     samplesMs.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpuMs.push((c.user + c.system) / 1000);
   }
-  return { medianMs: median(samplesMs), minMs: Math.min(...samplesMs), samplesMs };
+  return { medianMs: median(samplesMs), minMs: Math.min(...samplesMs), samplesMs, medianCpuMs: median(cpuMs) };
 }
 
 /** Peak bytes of live tensors while `run` executes (tfjs's profiler), in MiB. */
