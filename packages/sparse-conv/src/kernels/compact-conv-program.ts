@@ -1,4 +1,12 @@
-import { channelsPerThread, convAtPixelSnippet, type WebGPUProgramLike } from './masked-conv-program';
+import {
+  accDeclSnippet,
+  accWriteSnippet,
+  type ChannelLayout,
+  channelLayout,
+  convAtPixelSnippet,
+  inputComponents,
+  type WebGPUProgramLike,
+} from './masked-conv-program';
 
 const ROWS_PER_WORKGROUP = 64;
 
@@ -15,21 +23,23 @@ export class CompactConvProgram implements WebGPUProgramLike {
   dispatchLayout = { x: [0], y: [1] };
   dispatch: [number, number, number];
   workgroupSize: [number, number, number] = [ROWS_PER_WORKGROUP, 1, 1];
+  variableComponents?: number[];
   private readonly kernel: number;
   private readonly depthwise: boolean;
-  private readonly cpt: number;
+  private readonly layout: ChannelLayout;
 
   constructor(rows: number, outChannels: number, kernel: number, depthwise: boolean) {
     this.outputShape = [rows, outChannels];
     this.kernel = kernel;
     this.depthwise = depthwise;
-    this.cpt = channelsPerThread(outChannels);
-    this.shaderKey = `dynheadCompactConv_k${kernel}_${depthwise ? 'dw' : 'conv'}_cpt${this.cpt}`;
-    this.dispatch = [Math.ceil(rows / ROWS_PER_WORKGROUP), outChannels / this.cpt, 1];
+    this.layout = channelLayout(outChannels);
+    this.variableComponents = inputComponents(this.layout, depthwise);
+    this.shaderKey = `dynheadCompactConv_k${kernel}_${depthwise ? 'dw' : 'conv'}_cpt${this.layout.cpt}_v${this.layout.vec4 ? 4 : 1}`;
+    this.dispatch = [Math.ceil(rows / ROWS_PER_WORKGROUP), outChannels / this.layout.cpt, 1];
   }
 
   getUserCode(): string {
-    const cpt = this.cpt;
+    const cpt = this.layout.cpt;
     return `
 fn main() {
   let h = uniforms.xShape[1];
@@ -45,14 +55,9 @@ fn main() {
   let y = (pix - b * h * w) / w;
   let x = pix - (b * h + y) * w;
   let co0 = i32(workgroupId.y) * ${cpt};
-  var acc : array<f32, ${cpt}>;
-  for (var j = 0; j < ${cpt}; j++) {
-    acc[j] = 0.0;
-  }
-  ${convAtPixelSnippet(this.kernel, cpt, this.depthwise)}
-  for (var j = 0; j < ${cpt}; j++) {
-    setOutputAtIndex(row * cout + co0 + j, acc[j]);
-  }
+  ${accDeclSnippet(this.layout)}
+  ${convAtPixelSnippet(this.kernel, this.layout, this.depthwise)}
+  ${accWriteSnippet('row * cout + co0', this.layout)}
 }
 `;
   }

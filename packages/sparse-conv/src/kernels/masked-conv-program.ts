@@ -10,6 +10,7 @@ export interface WebGPUProgramLike {
   dispatch: [number, number, number];
   workgroupSize: [number, number, number];
   uniforms?: string;
+  variableComponents?: number[];
   getUserCode(): string;
 }
 
@@ -19,22 +20,84 @@ export function channelsPerThread(n: number): number {
 }
 
 /**
- * WGSL accumulating the k x k conv at pixel (b, y, x) into acc[0..cpt) for output channels
- * co0..co0+cpt, given h, w, cin, cout in scope. Regular: Filt [k,k,Cin,Cout]; depthwise [k,k,C,1].
+ * How a thread holds its cpt output channels: as vec4s when cpt is a multiple of 4 (the filter,
+ * and for depthwise the input, are then read as vec4<f32>), else as scalars.
  */
-export function convAtPixelSnippet(k: number, cpt: number, depthwise: boolean): string {
+export interface ChannelLayout {
+  cpt: number;
+  vec4: boolean;
+}
+
+export function channelLayout(outChannels: number): ChannelLayout {
+  const cpt = channelsPerThread(outChannels);
+  return { cpt, vec4: cpt % 4 === 0 };
+}
+
+/** `variableComponents` for inputs [X, Filt, third]: Filt as vec4 (and X too for depthwise) in the vec4 layout. */
+export function inputComponents(layout: ChannelLayout, depthwise: boolean): number[] | undefined {
+  if (!layout.vec4) return undefined;
+  return [depthwise ? 4 : 1, 4, 1];
+}
+
+/** Declares and zeroes `acc`. */
+export function accDeclSnippet({ cpt, vec4 }: ChannelLayout): string {
+  return vec4
+    ? `var acc : array<vec4<f32>, ${cpt / 4}>;
+  for (var q = 0; q < ${cpt / 4}; q++) {
+    acc[q] = vec4<f32>(0.0);
+  }`
+    : `var acc : array<f32, ${cpt}>;
+  for (var j = 0; j < ${cpt}; j++) {
+    acc[j] = 0.0;
+  }`;
+}
+
+/** Writes acc to the output at flat index base + j. */
+export function accWriteSnippet(base: string, { cpt, vec4 }: ChannelLayout): string {
+  return vec4
+    ? `for (var q = 0; q < ${cpt / 4}; q++) {
+    for (var c = 0; c < 4; c++) {
+      setOutputAtIndex(${base} + q * 4 + c, acc[q][c]);
+    }
+  }`
+    : `for (var j = 0; j < ${cpt}; j++) {
+    setOutputAtIndex(${base} + j, acc[j]);
+  }`;
+}
+
+/**
+ * WGSL accumulating the k x k conv at pixel (b, y, x) into acc for output channels co0..co0+cpt,
+ * given h, w, cin, cout in scope. Regular: Filt [k,k,Cin,Cout]; depthwise [k,k,C,1].
+ */
+export function convAtPixelSnippet(k: number, layout: ChannelLayout, depthwise: boolean): string {
   const p = (k - 1) / 2;
-  const accumulate = depthwise
-    ? `for (var j = 0; j < ${cpt}; j++) {
+  const { cpt, vec4 } = layout;
+  let accumulate: string;
+  if (depthwise && vec4) {
+    accumulate = `for (var q = 0; q < ${cpt / 4}; q++) {
+            acc[q] = fma(X[(xBase + co0) / 4 + q], Filt[(tap * cin + co0) / 4 + q], acc[q]);
+          }`;
+  } else if (depthwise) {
+    accumulate = `for (var j = 0; j < ${cpt}; j++) {
             acc[j] = fma(X[xBase + co0 + j], Filt[tap * cin + co0 + j], acc[j]);
-          }`
-    : `for (var ci = 0; ci < cin; ci++) {
+          }`;
+  } else if (vec4) {
+    accumulate = `for (var ci = 0; ci < cin; ci++) {
+            let xv = vec4<f32>(X[xBase + ci]);
+            let wBase = ((tap * cin + ci) * cout + co0) / 4;
+            for (var q = 0; q < ${cpt / 4}; q++) {
+              acc[q] = fma(xv, Filt[wBase + q], acc[q]);
+            }
+          }`;
+  } else {
+    accumulate = `for (var ci = 0; ci < cin; ci++) {
             let xv = X[xBase + ci];
             let wBase = (tap * cin + ci) * cout + co0;
             for (var j = 0; j < ${cpt}; j++) {
               acc[j] = fma(xv, Filt[wBase + j], acc[j]);
             }
           }`;
+  }
   return `for (var ky = 0; ky < ${k}; ky++) {
       let yy = y + ky - ${p};
       if (yy < 0 || yy >= h) {
@@ -66,24 +129,25 @@ export class MaskedConvProgram implements WebGPUProgramLike {
   dispatchLayout = { x: [1, 2], y: [3], z: [0] };
   dispatch: [number, number, number];
   workgroupSize: [number, number, number] = [TILE * TILE, 1, 1];
+  variableComponents?: number[];
   private readonly kernel: number;
   private readonly depthwise: boolean;
-  private readonly cpt: number;
+  private readonly layout: ChannelLayout;
 
   constructor(xShape: number[], outChannels: number, kernel: number, depthwise: boolean) {
     const [b, h, w] = xShape;
     this.outputShape = [b, h, w, outChannels];
     this.kernel = kernel;
     this.depthwise = depthwise;
-    this.cpt = channelsPerThread(outChannels);
+    this.layout = channelLayout(outChannels);
+    this.variableComponents = inputComponents(this.layout, depthwise);
     // everything baked into the WGSL text goes into the key: shapes arrive as uniforms
-    this.shaderKey = `dynheadMaskedConv_k${kernel}_${depthwise ? 'dw' : 'conv'}_cpt${this.cpt}`;
-    this.dispatch = [Math.ceil(h / TILE) * Math.ceil(w / TILE), outChannels / this.cpt, b];
+    this.shaderKey = `dynheadMaskedConv_k${kernel}_${depthwise ? 'dw' : 'conv'}_cpt${this.layout.cpt}_v${this.layout.vec4 ? 4 : 1}`;
+    this.dispatch = [Math.ceil(h / TILE) * Math.ceil(w / TILE), outChannels / this.layout.cpt, b];
   }
 
   getUserCode(): string {
-    const k = this.kernel;
-    const cpt = this.cpt;
+    const cpt = this.layout.cpt;
     return `
 fn main() {
   let h = uniforms.xShape[1];
@@ -100,17 +164,12 @@ fn main() {
   }
   let pix = (b * h + y) * w + x;
   let co0 = i32(workgroupId.y) * ${cpt};
-  var acc : array<f32, ${cpt}>;
-  for (var j = 0; j < ${cpt}; j++) {
-    acc[j] = 0.0;
-  }
+  ${accDeclSnippet(this.layout)}
   // f32(): the backend may store a mask made by cast(bool) as i32
   if (f32(Mask[pix]) > 0.0) {
-    ${convAtPixelSnippet(k, cpt, this.depthwise)}
+    ${convAtPixelSnippet(this.kernel, this.layout, this.depthwise)}
   }
-  for (var j = 0; j < ${cpt}; j++) {
-    setOutputAtIndex(pix * cout + co0 + j, acc[j]);
-  }
+  ${accWriteSnippet('pix * cout + co0', this.layout)}
 }
 `;
   }
