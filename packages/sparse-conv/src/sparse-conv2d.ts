@@ -3,12 +3,15 @@ import { type ActivePixels, readActivePixels } from './active-pixels';
 import { gatherConvRows, scatterRows } from './gather-conv';
 import { groupNormDense, groupNormMasked, groupNormRows } from './group-norm';
 import { hasMaskedConvKernel, hasRowKernels } from './kernels/register';
-import { compactConvRows, maskedConvKernel, scatterRowsDense } from './kernels/row-ops';
+import { compactMaskedConv, maskedConvKernel, scatterRowsDense } from './kernels/row-ops';
 import { denseConv } from './masked-conv2d';
 import { kernelConvRows } from './row-conv';
 import { denseFallbackDensity } from './thresholds';
 import type { SparseConvMethod, SparseConvOptions } from './types';
 import { validateConvArgs } from './validate';
+
+/** What 'auto' runs on webgpu (no density known without a readback): measured to win on SwiftShader, see README. */
+const WEBGPU_AUTO: SparseConvMethod = 'compact';
 
 /** The implementation 'auto' resolves to for this backend and mask density. */
 export function chooseMethod(backend: string, density: number, depthwise: boolean): Exclude<SparseConvMethod, 'auto'> {
@@ -35,22 +38,21 @@ export async function sparseConv2d(
   const { outChannels } = validateConvArgs('sparseConv2d', x, mask, filter, opts);
   const depthwise = opts.depthwise ?? false;
   let method = opts.method ?? 'auto';
-  if ((method === 'auto' || method === 'kernel') && hasMaskedConvKernel()) return onDeviceMasked(x, mask, filter, opts);
+  if ((method === 'auto' || method === 'kernel' || method === 'compact') && hasMaskedConvKernel()) {
+    return onDeviceMasked(x, mask, filter, { ...opts, method: method === 'auto' ? WEBGPU_AUTO : method });
+  }
   if (method === 'dense') return onDeviceMasked(x, mask, filter, opts);
   const active = await readActivePixels(mask);
   const [b, h, w] = x.shape;
   const n = active.indices.length;
   if (n === 0) return tf.zeros([b, h, w, outChannels]);
   if (method === 'auto') method = chooseMethod(tf.getBackend(), n / (b * h * w), depthwise);
-  if (method === 'compact' && !hasMaskedConvKernel()) method = 'kernel';
+  if (method === 'compact') method = 'kernel';
   if (method === 'kernel' && !hasRowKernels()) method = 'gather';
   if (method === 'dense') return onDeviceMasked(x, mask, filter, { ...opts, method }, n === b * h * w);
   return tf.tidy(() => {
     const idx = () => tf.tensor1d(active.indices, 'int32');
-    let rows: tf.Tensor2D;
-    if (method === 'compact') rows = compactConvRows(x, idx(), filter, depthwise);
-    else if (method === 'kernel') rows = kernelConvRows(x, active.indices, filter, depthwise);
-    else rows = gatherConvRows(x, active, filter, depthwise);
+    let rows = method === 'kernel' ? kernelConvRows(x, active.indices, filter, depthwise) : gatherConvRows(x, active, filter, depthwise);
     rows = epilogueRows(rows, active, opts);
     if (method === 'kernel') return scatterRowsDense(rows, idx(), [b, h, w, outChannels]);
     return scatterRows(rows, active);
@@ -67,7 +69,8 @@ function epilogueRows(rows: tf.Tensor2D, active: ActivePixels, opts: SparseConvO
 }
 
 /**
- * Without reading the mask back: the dense conv (method 'dense') or webgpu's masked kernel, then the
+ * Without reading the mask back: the dense conv (method 'dense') or a webgpu program (masked
+ * 'kernel' or 'compact'), then the
  * sparse form's epilogue in masked-dense form (GN statistics over mask>0 pixels): the same numbers
  * as the row paths.
  */
@@ -80,8 +83,11 @@ function onDeviceMasked(x: tf.Tensor4D, mask: tf.Tensor4D, filter: tf.Tensor4D, 
       return opts.post === 'relu' ? tf.relu(y) : y;
     }
     const active = tf.step(mask, 0) as tf.Tensor4D; // not cast(greater): see gateMask
-    let y =
-      opts.method === 'dense' ? denseConv(x, filter, opts) : maskedConvKernel(x, active, filter, opts.depthwise ?? false);
+    const depthwise = opts.depthwise ?? false;
+    let y: tf.Tensor4D;
+    if (opts.method === 'dense') y = denseConv(x, filter, opts);
+    else if (opts.method === 'compact') y = compactMaskedConv(x, active, filter, depthwise);
+    else y = maskedConvKernel(x, active, filter, depthwise);
     if (opts.method !== 'dense' && opts.bias) y = tf.add(y, opts.bias);
     if (opts.norm) y = groupNormMasked(y, active, opts.norm);
     if (opts.post === 'relu') y = tf.relu(y);

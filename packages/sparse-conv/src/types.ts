@@ -12,8 +12,8 @@ export interface GroupNormParams {
  * Which implementation sparseConv2d uses; 'auto' picks per backend and density.
  * - 'kernel': the backend's sparse kernel: cpu/wasm row kernels; webgpu's masked WGSL program (tile
  *   skipping, no mask readback).
- * - 'compact': webgpu's compacted-index-list WGSL program (mask readback, one thread per active
- *   pixel, then scatter); 'kernel' elsewhere.
+ * - 'compact': webgpu's compacted-index-list WGSL programs (the list is built on the GPU from a
+ *   prefix sum of the mask, no readback; one thread per active pixel); 'kernel' elsewhere.
  * - 'gather': the generic tfjs-ops path (gather, matMul, scatterND) on any backend.
  * - 'dense': dense conv, then masked (the fallback).
  */

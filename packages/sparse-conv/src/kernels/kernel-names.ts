@@ -14,5 +14,7 @@ export interface ScatterRowsAttrs {
 export const MASKED_CONV = 'DynheadMaskedConv';
 /** cpu: regular conv straight from the active pixels (no im2col buffer). */
 export const SPARSE_CONV_ROWS = 'DynheadSparseConvRows';
-/** WebGPU: conv at a compacted list of active pixels, rows [N, Cout]. */
+/** WebGPU, compacted-index-list path: list the active pixels, conv them, expand to the dense map. */
+export const COMPACT_INDEX = 'DynheadCompactIndex';
 export const COMPACT_CONV = 'DynheadCompactConv';
+export const EXPAND_ROWS = 'DynheadExpandRows';

@@ -33,10 +33,10 @@ export function channelLayout(outChannels: number): ChannelLayout {
   return { cpt, vec4: cpt % 4 === 0 };
 }
 
-/** `variableComponents` for inputs [X, Filt, third]: Filt as vec4 (and X too for depthwise) in the vec4 layout. */
-export function inputComponents(layout: ChannelLayout, depthwise: boolean): number[] | undefined {
+/** `variableComponents` for inputs [X, Filt, ...others]: Filt as vec4 (and X too for depthwise) in the vec4 layout. */
+export function inputComponents(layout: ChannelLayout, depthwise: boolean, others = 1): number[] | undefined {
   if (!layout.vec4) return undefined;
-  return [depthwise ? 4 : 1, 4, 1];
+  return [depthwise ? 4 : 1, 4, ...new Array<number>(others).fill(1)];
 }
 
 /** Declares and zeroes `acc`. */

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { COMPACT_CONV, type Im2ColAttrs, MASKED_CONV, SCATTER_ROWS, SPARSE_CONV_ROWS, SPARSE_DEPTHWISE, SPARSE_IM2COL, type ScatterRowsAttrs } from './kernel-names';
+import { COMPACT_CONV, COMPACT_INDEX, EXPAND_ROWS, type Im2ColAttrs, MASKED_CONV, SCATTER_ROWS, SPARSE_CONV_ROWS, SPARSE_DEPTHWISE, SPARSE_IM2COL, type ScatterRowsAttrs } from './kernel-names';
 
 // Inference-only ops (no gradients): the training form is maskedConv2d.
 
@@ -31,7 +31,21 @@ export function sparseConvRows(x: tf.Tensor4D, indices: tf.Tensor1D, filter: tf.
   return tf.engine().runKernel(SPARSE_CONV_ROWS, { x, indices, filter }) as tf.Tensor2D;
 }
 
-/** [N, Cout]: conv at the pixels at flat indices (int32 [N]) by the webgpu compacted-list program. */
-export function compactConvRows(x: tf.Tensor4D, indices: tf.Tensor1D, filter: tf.Tensor4D, depthwise: boolean): tf.Tensor2D {
-  return tf.engine().runKernel(COMPACT_CONV, { x, filter, indices }, { depthwise } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+/**
+ * Dense [B,H,W,Cout]: conv (no bias) where mask > 0, exact 0 elsewhere, through a compacted list of
+ * the active pixels built on the GPU (prefix sum of the mask): no readback, no idle threads (webgpu).
+ */
+export function compactMaskedConv(x: tf.Tensor4D, mask: tf.Tensor4D, filter: tf.Tensor4D, depthwise: boolean): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [b, h, w, cin] = x.shape;
+    const pixels = b * h * w;
+    const flat = tf.reshape(mask, [pixels]);
+    // float prefix sums are exact integers up to 2^24 pixels
+    const pos = tf.cumsum(flat);
+    const count = tf.slice(pos, [pixels - 1], [1]);
+    const indices = tf.engine().runKernel(COMPACT_INDEX, { mask: flat, pos }) as tf.Tensor1D;
+    const rows = tf.engine().runKernel(COMPACT_CONV, { x, filter, indices, count }, { depthwise } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+    const outShape = [b, h, w, depthwise ? cin : filter.shape[3]];
+    return tf.engine().runKernel(EXPAND_ROWS, { rows, mask: flat, pos }, { outShape } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+  });
 }
