@@ -1,19 +1,19 @@
 /** Seeded uniform [0, 1) numbers (mulberry32): the same seed gives the same epochs everywhere. */
 export function mulberry32(seed: number): () => number {
-	let s = seed >>> 0;
-	return () => {
-		s = (s + 0x6d2b79f5) >>> 0;
-		let t = s;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 export function shuffleInPlace<T>(xs: T[], rand: () => number): T[] {
-	for (let i = xs.length - 1; i > 0; i--) {
-		const j = Math.floor(rand() * (i + 1));
-		[xs[i], xs[j]] = [xs[j], xs[i]];
-	}
-	return xs;
+  for (let i = xs.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [xs[i], xs[j]] = [xs[j], xs[i]];
+  }
+  return xs;
 }
