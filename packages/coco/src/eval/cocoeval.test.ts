@@ -87,6 +87,28 @@ describe('COCOEvaluator against pycocotools', () => {
     expect(r.stats[10]).toBe(-1);
   });
 
+  it('detections of categories outside the GT are never evaluated', () => {
+    const c = load('case-edge.json');
+    const extra = c.detections.map((d) => ({ ...d, category_id: 99, score: 0.999 }));
+    const { stats } = new COCOEvaluator().evaluate(c.gt, [...extra, ...c.detections]);
+    stats.forEach((s, i) => {
+      expect(Math.abs(s - c.stats[i])).toBeLessThan(1e-9);
+    });
+  });
+
+  it('a GT whose id is 0 never counts as matched, as in pycocotools (dtMatches stores GT ids, 0 = none)', () => {
+    const gt: CocoJson = {
+      images: [{ id: 1, width: 100, height: 100, file_name: 'a.jpg' }],
+      categories: [{ id: 1, name: 'x' }],
+      annotations: [{ id: 0, image_id: 1, category_id: 1, bbox: [0, 0, 10, 10], area: 100, iscrowd: 0 }],
+    };
+    const det = [{ image_id: 1, category_id: 1, bbox: [0, 0, 10, 10] as [number, number, number, number], score: 0.9 }];
+    expect(new COCOEvaluator().evaluate(gt, det).stats.slice(0, 3)).toEqual([0, 0, 0]);
+    gt.annotations[0].id = 5;
+    // 1 / (1 + numpy's spacing(1)): pycocotools' own rounding of a perfect match.
+    for (const v of new COCOEvaluator().evaluate(gt, det).stats.slice(0, 3)) expect(v).toBeCloseTo(1, 14);
+  });
+
   it('an empty detection list scores 0 where there is GT', () => {
     const c = load('case-edge.json');
     const { stats } = new COCOEvaluator().evaluate(c.gt, []);
