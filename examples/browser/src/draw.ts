@@ -31,10 +31,13 @@ export function drawDetections(canvas: HTMLCanvasElement, image: RgbImage, detec
   }
 }
 
-/** Gate value 0 -> near black, 1 -> yellow (a short inferno-like ramp); exact zeros stay black. */
+/**
+ * Gate value 0 -> black, 1 -> yellow (a short inferno-like ramp, on sqrt(v) so that small but
+ * non-zero gates stay visible); exact zeros, the skipped pixels, stay black.
+ */
 function heat(v: number): [number, number, number] {
   if (v <= 0) return [0, 0, 0];
-  const t = Math.min(1, v);
+  const t = Math.sqrt(Math.min(1, v));
   return [Math.round(40 + 215 * Math.min(1, t * 1.6)), Math.round(20 + 200 * t * t), Math.round(90 * (1 - t) + 30 * t)];
 }
 

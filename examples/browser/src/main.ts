@@ -5,6 +5,7 @@
 import type { RgbImage } from '@dynhead/detectors';
 import { useBackend } from '@dynhead/runtime';
 import { drawDetections, gateTable } from './draw';
+import { chunkWebGPUAddN } from './webgpu-addn';
 import { createDetector, DEFAULT_CONFIG, type DemoResult, defaultImage, demoConfig, demoConfigs, detectImage, detectionsToJson } from './pipeline';
 
 /** What the page reports to scripts (the browser test reads it). */
@@ -56,6 +57,7 @@ async function chooseBackend(): Promise<string> {
   const wanted = params.get('backend') ?? 'webgpu';
   try {
     const b = await useBackend(wanted);
+    if (b.name === 'webgpu') chunkWebGPUAddN();
     return `${b.name} (${b.detail})`;
   } catch (e) {
     if (wanted !== 'webgpu') throw e;

@@ -101,24 +101,29 @@ describe('browser demo (Chromium, WebGPU)', () => {
     expect(got.status).toBe('done');
     expect(got.backend).toMatch(/^webgpu/);
 
-    const want = detectionsToJson(reference.detections);
-    expect(want.length).toBeGreaterThan(0);
-    const dets = got.detections ?? [];
+    // Boxes clipped to zero width or height at the image border carry no information (and their
+    // NaN IoUs make NMS order-dependent): both sides are compared without them.
+    const proper = (d: { box: number[] }) => d.box[2] - d.box[0] >= 1 && d.box[3] - d.box[1] >= 1;
+    const want = detectionsToJson(reference.detections).filter(proper);
+    const dets = (got.detections ?? []).filter(proper);
+    expect(want.length).toBeGreaterThan(10);
     expect(dets).toHaveLength(want.length);
-    // Boxes in image-size units, scores as they are: every difference within 1e-3.
+    // Each Node detection has its twin on the page: same class, score within 1e-3, box corners
+    // within 1e-3 of the image size (matched as a set: equal scores may swap places).
     const scale = Math.max(imageSize.width, imageSize.height);
-    let worstBox = 0;
-    let worstScore = 0;
-    for (let k = 0; k < want.length; k++) {
-      expect(dets[k].label, `detection ${k} label`).toBe(want[k].label);
-      worstScore = Math.max(worstScore, Math.abs(dets[k].score - want[k].score));
-      for (let j = 0; j < 4; j++) worstBox = Math.max(worstBox, Math.abs(dets[k].box[j] - want[k].box[j]) / scale);
+    const left = [...dets];
+    const unmatched: string[] = [];
+    for (const w of want) {
+      const i = left.findIndex(
+        (d) => d.label === w.label && Math.abs(d.score - w.score) <= 1e-3 && d.box.every((v, j) => Math.abs(v - w.box[j]) / scale <= 1e-3),
+      );
+      if (i < 0) unmatched.push(JSON.stringify(w));
+      else left.splice(i, 1);
     }
-    expect(worstScore).toBeLessThanOrEqual(1e-3);
-    expect(worstBox).toBeLessThanOrEqual(1e-3);
+    expect(unmatched).toEqual([]);
 
     // Same FLOPs: the same gates are exactly zero on both.
-    expect(got.full).toBe(reference.full);
+    expect(got.full, logs.join('\n')).toBe(reference.full);
     expect(Math.abs((got.used ?? 0) - reference.used) / reference.full).toBeLessThanOrEqual(1e-3);
     expect(reference.used).toBeLessThan(reference.full);
     const gateCount = reference.gates.length;
