@@ -30,7 +30,7 @@ export const bccdBase: DetectorConfig = {
     schedule: { baseLr: 0.01, steps: [], gamma: 0.1, warmupIters: 50, warmupFactor: 0.001 },
     sgd: { momentum: 0.9, weightDecay: 1e-4, clipNorm: 10 },
     batchSize: 2,
-    maxIters: 360,
+    maxIters: 160,
     checkpointPeriod: 100,
     evalPeriod: 0,
     seed: 0,

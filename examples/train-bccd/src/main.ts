@@ -17,6 +17,7 @@ const { values: args } = parseArgs({
     data: { type: 'string' },
     out: { type: 'string' },
     all: { type: 'boolean', default: false },
+    report: { type: 'boolean', default: false },
     lambdas: { type: 'string', default: '0.8,0.1' },
     'log-format': { type: 'string', default: 'bar' },
     'eval-period': { type: 'string', default: '0' },
@@ -93,14 +94,9 @@ async function runOne(kind: HeadKind, lam: number, n: number | undefined): Promi
   return s;
 }
 
-if (args.all) {
-  const lams = (args.lambdas ?? '').split(',').map(Number);
-  const plan: [HeadKind, number][] = [['conventional', 0], ['fix', 0], ...lams.map((l) => ['dynamic', l] as [HeadKind, number])];
-  const results: RunSummary[] = [];
-  for (const [kind, lam] of plan) {
-    results.push(await runOne(kind, lam, iters ?? 360));
-    writeFileSync(join(runsDir, 'experiment.json'), `${JSON.stringify(results, null, 2)}\n`);
-  }
+/** The comparison table and FLOPs-vs-AP plot from every run folder's eval.json. */
+function writeReport(results: RunSummary[]): void {
+  writeFileSync(join(runsDir, 'experiment.json'), `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(
     join(runsDir, 'flops-vs-ap.png'),
     lineChart(
@@ -114,6 +110,30 @@ if (args.all) {
   }
   writeFileSync(join(runsDir, 'experiment.md'), `${table.join('\n')}\n`);
   process.stdout.write(`${table.join('\n')}\n`);
+}
+
+if (args.report) {
+  const { readdirSync, readFileSync } = await import('node:fs');
+  const results: RunSummary[] = [];
+  for (const dir of readdirSync(runsDir).sort()) {
+    const evalPath = join(runsDir, dir, 'eval.json');
+    const ckPath = join(runsDir, dir, 'checkpoint.json');
+    if (!existsSync(evalPath) || !existsSync(ckPath)) continue;
+    const ev = JSON.parse(readFileSync(evalPath, 'utf8'));
+    const head = JSON.parse(readFileSync(ckPath, 'utf8')).config.head;
+    results.push({ name: dir, head: head.kind, lambda: head.lambda, iters: ev.iteration, AP: ev.stats[0], AP50: ev.stats[1], gflopsAvg: ev.flops.avg, gflopsMin: ev.flops.min, gflopsMax: ev.flops.max, fullGflops: ev.flops.fullAvg, minutes: Number.NaN });
+  }
+  const order = { conventional: 0, fix: 1, dynamic: 2 } as Record<string, number>;
+  results.sort((a, b) => order[a.head] - order[b.head] || b.lambda - a.lambda);
+  writeReport(results);
+} else if (args.all) {
+  const lams = (args.lambdas ?? '').split(',').map(Number);
+  const plan: [HeadKind, number][] = [['conventional', 0], ['fix', 0], ...lams.map((l) => ['dynamic', l] as [HeadKind, number])];
+  const results: RunSummary[] = [];
+  for (const [kind, lam] of plan) {
+    results.push(await runOne(kind, lam, iters ?? 160));
+  }
+  writeReport(results);
 } else {
   await runOne(args.head as HeadKind, lambda, iters);
 }

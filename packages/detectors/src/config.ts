@@ -165,25 +165,25 @@ export const retinanet: DetectorConfig = {
   ...fcos,
   name: 'retinanet-d2',
   detector: 'retinanet',
-  head: { ...conventional },
+  head: { ...conventional, normRegTargets: false },
   test: { ...fcos.test, nmsThreshold: 0.5 },
 };
-export const retinanetDynamic: DetectorConfig = { ...retinanet, name: 'retinanet-dynamic-d8-mid', head: { ...dynamic } };
+export const retinanetDynamic: DetectorConfig = { ...retinanet, name: 'retinanet-dynamic-d8-mid', head: { ...dynamic, normRegTargets: false } };
 export const atss: DetectorConfig = {
   ...fcos,
   name: 'atss-d2',
   detector: 'atss',
-  head: { ...conventional },
+  head: { ...conventional, normRegTargets: false },
   anchors: { ...fcos.anchors, sizes: [64, 128, 256, 512, 1024], scales: [1], aspectRatios: [1] },
 };
-export const atssDynamic: DetectorConfig = { ...atss, name: 'atss-dynamic-d8-mid', head: { ...dynamic } };
+export const atssDynamic: DetectorConfig = { ...atss, name: 'atss-dynamic-d8-mid', head: { ...dynamic, normRegTargets: false } };
 export const freeAnchor: DetectorConfig = { ...retinanet, name: 'freeanchor-d2', detector: 'freeanchor' };
-export const freeAnchorDynamic: DetectorConfig = { ...freeAnchor, name: 'freeanchor-dynamic-d8-mid', head: { ...dynamic } };
+export const freeAnchorDynamic: DetectorConfig = { ...freeAnchor, name: 'freeanchor-dynamic-d8-mid', head: { ...dynamic, normRegTargets: false } };
 
 /** The tiny config for any detector kind. */
 export function tinyConfig(detector: DetectorKind, head: HeadChoice['kind'] = 'dynamic'): DetectorConfig {
   const base = { retinanet, atss, freeanchor: freeAnchor, fcos }[detector];
-  const h = { ...fcosDynamicTiny.head, kind: head, lambda: head === 'dynamic' ? 0.1 : 0 };
+  const h = { ...fcosDynamicTiny.head, kind: head, lambda: head === 'dynamic' ? 0.1 : 0, normRegTargets: detector === 'fcos' };
   return { ...fcosDynamicTiny, name: `${detector}-${head}-tiny`, detector, head: h, test: base.test, anchors: { ...base.anchors, sizes: base.anchors.sizes.map((s) => s / 16) } };
 }
 
