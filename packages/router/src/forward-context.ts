@@ -1,5 +1,6 @@
 import { type CostTerms, chargeCost } from '@dynhead/sparse-conv';
 import * as tf from '@tensorflow/tfjs-core';
+import { sumTensors } from './sum-tensors';
 
 /**
  * What one forward pass collects besides the features: the cost charges of every gated conv and,
@@ -45,8 +46,7 @@ export class ForwardContext {
         const zero = tf.zeros([batch]) as tf.Tensor1D;
         return { soft: zero, used: tf.clone(zero), full: tf.clone(zero) };
       }
-      const sum = (key: keyof CostTerms) =>
-        (this.charges.length === 1 ? tf.clone(this.charges[0][key]) : tf.addN(this.charges.map((c) => c[key]))) as tf.Tensor1D;
+      const sum = (key: keyof CostTerms) => sumTensors(this.charges.map((c) => c[key]));
       return { soft: sum('soft'), used: sum('used'), full: sum('full') };
     });
   }

@@ -5,6 +5,7 @@ import type { HeadConfig } from './config';
 import { DynamicHead, type HeadOutputs } from './dynamic-head';
 import { headConfigFromMetadata } from './golden-config';
 import type { HeadParam } from './param-scope';
+import { sumTensors } from './sum-tensors';
 
 /** The groups a golden file is compared in; each has its own tolerance (relative L2 error). */
 export type ParityGroupName =
@@ -256,7 +257,7 @@ export async function headParity(file: SafetensorsFile, options: ParityOptions =
       let total = tf.mul(tf.mean(r), lambda) as tf.Scalar;
       if (weights.length > 0) {
         const terms = ordered.map((o, j) => tf.sum(tf.mul(o, weights[j])));
-        total = tf.add(tf.addN(terms), total) as tf.Scalar;
+        total = tf.add(sumTensors(terms), total) as tf.Scalar;
       }
       train = out;
       ratio = r;
