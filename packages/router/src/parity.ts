@@ -237,11 +237,11 @@ export async function headParity(file: SafetensorsFile, options: ParityOptions =
   try {
     head.loadStateDict(file, 'param.', { source });
     for (const name of head.parameters().keys()) cmp.compared.add(`param.${name}`);
-    levels.forEach((l) => cmp.compared.add(`input.${l}`));
+    for (const l of levels) cmp.compared.add(`input.${l}`);
 
     const weights: tf.Tensor4D[] = [];
     for (let j = 0; file.tensors.has(`objective.weight.${j}`); j++) weights.push(nhwcTensor(required(file, `objective.weight.${j}`, source)));
-    weights.forEach((_, j) => cmp.compared.add(`objective.weight.${j}`));
+    for (let j = 0; j < weights.length; j++) cmp.compared.add(`objective.weight.${j}`);
     const expected = 3 * levels.length;
     if (weights.length > 0 && weights.length !== expected) {
       throw new Error(`${source}: ${weights.length} objective.weight.* tensors, expected ${expected} (logits, bbox_reg, centerness per level)`);
