@@ -92,7 +92,8 @@ function onDeviceMasked(x: tf.Tensor4D, mask: tf.Tensor4D, filter: tf.Tensor4D, 
     if (opts.norm) y = groupNormMasked(y, active, opts.norm);
     if (opts.post === 'relu') y = tf.relu(y);
     if (!opts.bias && !opts.norm && opts.method !== 'dense') return y; // the kernel already wrote exact 0 off the mask
-    // where, not y * mask: exact +0 off the mask (a product would leave -0 for negative y)
-    return tf.where(tf.cast(active, 'bool'), y, tf.zeros([1, 1, 1, 1]) as tf.Tensor4D);
+    // y * mask leaves -0 where y < 0; adding 0 turns it into exact +0. (A broadcast tf.where
+    // does the same but costs ~90x more on wasm.)
+    return tf.add(tf.mul(y, active), 0);
   });
 }
