@@ -11,6 +11,12 @@ import { median } from './measure';
 import { recordResult, updateReadmeSection } from './results';
 import { fullCostPerPixel, headVariants, toGFlops } from './variants';
 
+function variant(channels: number, name: string) {
+  const v = headVariants(channels).find((x) => x.name === name);
+  if (!v) throw new Error(`no head variant '${name}'`);
+  return v.config;
+}
+
 describe('head FLOPs at the paper setting (800x1333, C=256)', () => {
   it('has the FCOS level sizes of a 800x1344 padded input', () => {
     expect(levelShapes(FULL_IMAGE)).toEqual([
@@ -24,8 +30,7 @@ describe('head FLOPs at the paper setting (800x1333, C=256)', () => {
   });
 
   it('charges each head the hand-computed full cost, within 1% of the official table', () => {
-    const byName = new Map(headVariants(256).map((v) => [v.name, v.config]));
-    const gflops = (name: string) => toGFlops(fullCostPerPixel(byName.get(name)!) * 22400);
+    const gflops = (name: string) => toGFlops(fullCostPerPixel(variant(256, name)) * 22400);
     // conv unit 256*256*9 + 256 = 590080; depthwise path 256*9 + 256 = 2560, + its gate conv 256*9
     // in the dynamic head = 4864.
     expect(gflops('FCOS (4 conv)')).toBeCloseTo((8 * 590080 * 22400) / 2 ** 30, 9); // 98.48
@@ -39,7 +44,7 @@ describe('head FLOPs at the paper setting (800x1333, C=256)', () => {
   });
 
   it('equals the official full cost of the golden D4 head (C=64, 256x320 input)', () => {
-    const d4 = headVariants(64).find((v) => v.name === 'Dynamic D4 Mid')!.config;
+    const d4 = variant(64, 'Dynamic D4 Mid');
     const pixels = pixelCount(levelShapes({ height: 256, width: 320 }));
     expect(pixels).toBe(1280 + 320 + 80 + 20 + 6);
     // golden/fcos-dynhead-d4-c64.safetensors: train.cost.full = eval.cost.full = 1041178624 per image.

@@ -36,7 +36,7 @@ export const TRAIN_STEP_DEFAULTS: TrainStepOptions = {
   log: () => {},
 };
 
-/** The tiny FCOS of @dynhead/detectors (GN ResNet-18 at 1/8 width, 16-channel D2 head) on 128x128. */
+/** The tiny FCOS of @dynhead/detectors (fcos-dynamic-tiny: a narrow GN ResNet-18 and a small dynamic head). */
 export const TRAIN_STEP_QUICK: Partial<TrainStepOptions> = { config: fcosDynamicTiny.name, batch: 2, image: { height: 96, width: 128 } };
 
 export interface TrainStepResult {
