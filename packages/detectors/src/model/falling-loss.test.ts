@@ -15,12 +15,12 @@ afterAll(() => {
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
-// Each detector (tiny: 64-pixel synthetic rectangles, 2 images) overfits for 20 iterations on cpu.
+// Each detector (tiny: 64-pixel synthetic rectangles, 2 images, batch 1) overfits for 20 iterations on cpu.
 const cases: [DetectorKind, 'dynamic' | 'fix' | 'conventional'][] = [
   ['fcos', 'dynamic'],
   ['retinanet', 'conventional'],
-  ['atss', 'fix'],
-  ['freeanchor', 'conventional'],
+  ['atss', 'conventional'],
+  ['freeanchor', 'fix'],
 ];
 
 describe.each(cases)('%s with the %s head on cpu', (detector, head) => {
@@ -32,7 +32,7 @@ describe.each(cases)('%s with the %s head on cpu', (detector, head) => {
       solver: { ...base.solver, checkpointPeriod: 1000, schedule: { ...base.solver.schedule, baseLr: 0.01, warmupIters: 3 } },
     };
     const { samples, decode } = syntheticDataset(2, 64, 48, 11);
-    const data = new BatchSource(samples, { imagesDir: '/synthetic', input: config.input, batchSize: 2, hflipProb: 0, seed: 2, decode, cache: true });
+    const data = new BatchSource(samples, { imagesDir: '/synthetic', input: config.input, batchSize: 1, hflipProb: 0, seed: 2, decode, cache: true });
     const dir = mkdtempSync(join(tmpdir(), 'dynhead-fall-'));
     dirs.push(dir);
     const r = await train(config, data, { outDir: dir, maxIters: 20, logFormat: 'none' });
@@ -41,5 +41,5 @@ describe.each(cases)('%s with the %s head on cpu', (detector, head) => {
     expect(losses).toHaveLength(20);
     for (const rec of r.records) for (const v of Object.values(rec.losses)) expect(Number.isFinite(v)).toBe(true);
     expect(mean(losses.slice(-5))).toBeLessThan(0.9 * mean(losses.slice(0, 5)));
-  });
+  }, 300_000);
 });
