@@ -159,5 +159,6 @@ describe('results', () => {
     const lines = headTable(result).split('\n');
     expect(lines[2]).toBe('| FCOS (4 conv) | 1 | 30.0 | 1.00x | 40.0 | 1.00x | 1.000 | 1.000 | 1.000 | 10.0 |');
     expect(lines[3]).toBe('| Dynamic D8 Mid | 1 | 20.0 | 1.50x | 80.0 | 0.50x | 1.000 (0.500-1.500) | 4.000 | 0.250 | 10.0 |');
+    expect(lines[5]).toBe('Goal, Dynamic D8 Mid faster than the FCOS head (wall time): batch 1: 1.50x (met).');
   });
 });

@@ -180,5 +180,14 @@ export function headTable(result: HeadBenchResult): string {
       `| ${r.head} | ${r.batch} | ${fmt(r.medianMs, 1)} | ${ratio(wall.get(r.batch), r.medianMs)} | ${fmt(r.medianCpuMs, 1)} | ${ratio(cpu.get(r.batch), r.medianCpuMs)} | ${used} | ${fmt(r.fullGFlops, 3)} | ${fmt(r.usedRatio, 3)} | ${fmt(r.peakMiB, 1)} |`,
     );
   }
+  // The issue's goal: the dynamic D8 head at Mid density faster than the conventional head.
+  const goal = result.rows.filter((r) => r.head === 'Dynamic D8 Mid' && wall.has(r.batch));
+  if (goal.length > 0) {
+    const verdicts = goal.map((r) => {
+      const w = (wall.get(r.batch) as number) / r.medianMs;
+      return `batch ${r.batch}: ${fmt(w, 2)}x (${w > 1 ? 'met' : 'not met'})`;
+    });
+    lines.push('', `Goal, Dynamic D8 Mid faster than the FCOS head (wall time): ${verdicts.join('; ')}.`);
+  }
   return lines.join('\n');
 }

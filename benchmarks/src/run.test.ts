@@ -20,7 +20,8 @@ describe('runBench (what `dynhead bench NAME` calls)', () => {
       const file = JSON.parse(readFileSync(r.resultsPath as string, 'utf8'));
       expect(file.backend).toBe('cpu');
       expect(file.machine.cores).toBeGreaterThan(0);
-      const head = file.runs.head as HeadBenchResult;
+      const head = file.runs['head-quick'] as HeadBenchResult;
+      expect(r.chartPath).toMatch(/head-quick-cpu-\d{4}-\d{2}-\d{2}\.png$/);
       expect(head.image).toEqual({ height: 128, width: 160 });
       expect(head.levels).toEqual([
         [16, 20],

@@ -61,6 +61,8 @@ export async function runBench(name: BenchName, options: Partial<BenchRunOptions
   const o: BenchRunOptions = { quick: false, outDir: RESULTS_DIR, write: true, readme: false, log: () => {}, ...given };
   const machine = describeMachine(o.backend, o.backendDetail);
   const date = today();
+  // Quick runs are kept apart from runs at the paper's sizes (results key, chart, README section).
+  const key = o.quick ? `${name}-quick` : name;
   let result: unknown;
   let markdown: string;
   let chartPath: string | null = null;
@@ -79,7 +81,7 @@ export async function runBench(name: BenchName, options: Partial<BenchRunOptions
         title: `head latency vs GFLOPs, ${o.backend}, batch ${batch}, ${r.image.height}x${r.image.width}, C=${r.channels}`,
         colors: HEAD_SERIES_COLORS,
       });
-      chartPath = join(o.outDir, `head-${o.backend}-${date}.png`);
+      chartPath = join(o.outDir, `${key}-${o.backend}-${date}.png`);
       writeFileSync(chartPath, png);
     }
   } else if (name === 'train-step') {
@@ -98,8 +100,8 @@ export async function runBench(name: BenchName, options: Partial<BenchRunOptions
     result = r;
     markdown = sparseConvTable(r);
   }
-  const resultsPath = o.write ? recordResult(name, machine, result, o.outDir, date) : null;
+  const resultsPath = o.write ? recordResult(key, machine, result, o.outDir, date) : null;
   const table = `${markdown}\n\nMachine: ${machineLine(machine)}; ${date}${o.quick ? ' (--quick sizes)' : ''}.`;
-  if (o.readme) updateReadmeSection(README_PATH, `${name}:${o.backend}`, table);
+  if (o.readme) updateReadmeSection(README_PATH, `${key}:${o.backend}`, table);
   return { name, machine, markdown: table, result, resultsPath, chartPath };
 }
