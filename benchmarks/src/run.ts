@@ -5,6 +5,7 @@ import { HEAD_BENCH_QUICK, type HeadBenchOptions, type HeadBenchResult, headTabl
 import { describeMachine, type Machine, machineLine } from './machine';
 import { README_PATH, RESULTS_DIR, recordResult, today, updateReadmeSection } from './results';
 import { runSparseConvBench, SPARSE_CONV_BENCH_QUICK, type SparseConvBenchOptions, sparseConvTable } from './sparse-conv';
+import { chunkWebGPUAddN } from './webgpu-addn';
 import { runTrainStepBench, type TrainStepOptions, TRAIN_STEP_QUICK, trainStepTable } from './train-step';
 
 export const BENCH_NAMES = ['head', 'train-step', 'sparse-conv'] as const;
@@ -60,6 +61,7 @@ export async function runBench(name: BenchName, options: Partial<BenchRunOptions
   const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as typeof options;
   const o: BenchRunOptions = { quick: false, outDir: RESULTS_DIR, write: true, readme: false, log: () => {}, ...given };
   const machine = describeMachine(o.backend, o.backendDetail);
+  if (o.backend === 'webgpu') chunkWebGPUAddN();
   const date = today();
   // Quick runs are kept apart from runs at the paper's sizes (results key, chart, README section).
   const key = o.quick ? `${name}-quick` : name;

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 
 /**
  * tfjs-backend-webgpu's AddN binds every input as its own storage buffer, and browsers allow 8 per
- * shader stage (Dawn in Node allows more, so Node tests do not see it): summing the dynamic head's
+ * shader stage by default (in Node's Dawn too; it prints a validation error, no exception): the head's
  * ~80 cost charges gave a failed pipeline and zeros. This wraps the kernel to add at most
  * `maxInputs` tensors per dispatch, in rounds.
  */
