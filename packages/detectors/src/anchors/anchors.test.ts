@@ -44,7 +44,9 @@ describe.each(TEST_BACKENDS)('anchor losses on %s', (backend) => {
   it('decoding inverts the encoding', async () => {
     await activate(backend);
     const got = await decodeBoxes(tf.tensor2d([[1, 0.5, Math.LN2, 0]]), tf.tensor2d([[0, 0, 10, 10]])).data();
-    [5, 5, 25, 15].forEach((v, i) => expect(got[i]).toBeCloseTo(v, 4));
+    [5, 5, 25, 15].forEach((v, i) => {
+      expect(got[i]).toBeCloseTo(v, 4);
+    });
   });
 
   it('RetinaNet losses: focal over non-ignored anchors, smooth L1 over foreground, / #fg', async () => {

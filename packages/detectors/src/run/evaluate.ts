@@ -36,7 +36,9 @@ export async function evaluateDetector(
     }
     try {
       const r = await detector.detect(batch);
-      r.detections.forEach((d, b) => results.push(...toCocoResults(d, batch.infos[b].imageId, categoryIds)));
+      r.detections.forEach((d, b) => {
+        results.push(...toCocoResults(d, batch.infos[b].imageId, categoryIds));
+      });
       used.push(...r.used);
       full.push(...r.full);
     } finally {
