@@ -45,7 +45,8 @@ export async function sparseConv2d(
   const active = await readActivePixels(mask);
   const [b, h, w] = x.shape;
   const n = active.indices.length;
-  if (n === 0) return tf.zeros([b, h, w, outChannels]);
+  // fill, not zeros: zeros builds the array in JS and uploads it (wasm, webgpu)
+  if (n === 0) return tf.fill([b, h, w, outChannels], 0);
   if (method === 'auto') method = chooseMethod(tf.getBackend(), n / (b * h * w), depthwise);
   if (method === 'compact') method = 'kernel';
   if (method === 'kernel' && !hasRowKernels()) method = 'gather';
