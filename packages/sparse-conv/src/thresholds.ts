@@ -1,6 +1,10 @@
 /**
- * Active-pixel density above which sparseConv2d runs the dense conv instead (then masks): where the
- * sparse kernel stops paying. Measured with benchmarks/src/sparse-conv.ts (see README), per backend.
+ * Active-pixel density above which sparseConv2d (method 'auto', cpu and wasm: the backends that read
+ * the mask anyway) runs the dense conv instead, then masks. Measured with benchmarks/src/sparse-conv.ts
+ * (README, "Measured"): on cpu the row kernels beat tfjs-cpu's dense conv even at density 1, so
+ * they never fall back; on wasm the im2col + matMul path costs ~1.05x XNNPACK's dense conv per pixel,
+ * and the JS depthwise loop matches XNNPACK's depthwise at about 0.3. WebGPU decides without a
+ * readback (always the on-GPU compacted path), so it has no entry.
  */
 export interface DenseFallback {
   conv: number;
@@ -8,9 +12,8 @@ export interface DenseFallback {
 }
 
 export const DENSE_FALLBACK_DENSITY: Record<string, DenseFallback> = {
-  cpu: { conv: 0.9, depthwise: 0.9 },
-  wasm: { conv: 0.9, depthwise: 0.9 },
-  webgpu: { conv: 0.9, depthwise: 0.9 },
+  cpu: { conv: 1, depthwise: 1 },
+  wasm: { conv: 0.9, depthwise: 0.3 },
 };
 
 /** Backends not in the table (webgl, tensorflow) use the generic gather path up to this density. */
