@@ -2,7 +2,7 @@ import { Detector, fcosDynamicTiny } from '@dynhead/detectors';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { activate } from '../../test/backends';
-import { runTrainStepBench, TRAIN_STEP_QUICK, trainStepTable } from './train-step';
+import { runTrainStepBench, syntheticBatch, TRAIN_STEP_DEFAULTS, TRAIN_STEP_QUICK, trainStepTable } from './train-step';
 
 describe('train-step bench on cpu', () => {
   beforeAll(async () => {
@@ -18,6 +18,15 @@ describe('train-step bench on cpu', () => {
     expect(r.samplesMs).toHaveLength(1);
     expect(r.medianMs).toBeGreaterThan(0);
     expect(Number.isFinite(r.loss)).toBe(true);
+    // The first step's loss is the detector's loss on the same batch with the seeded weights.
+    const fresh = new Detector(fcosDynamicTiny);
+    const batch = syntheticBatch({ ...TRAIN_STEP_DEFAULTS, ...TRAIN_STEP_QUICK }, fcosDynamicTiny);
+    const total = tf.tidy(() => fresh.losses(batch).total);
+    expect(r.firstLoss).toBeCloseTo((await total.data())[0], 5);
+    tf.dispose([total, batch.images]);
+    fresh.dispose();
+    // ...and the SGD steps changed the weights.
+    expect(r.loss).not.toBe(r.firstLoss);
     const div = fcosDynamicTiny.input.sizeDivisibility;
     expect(r.image).toEqual({ height: Math.ceil(96 / div) * div, width: Math.ceil(128 / div) * div });
     // Every trainable variable of the detector is counted.

@@ -52,6 +52,9 @@ export interface TrainStepResult {
   peakMiB: number;
   /** Tensors alive after the timed steps minus after the first: 0 when the step does not leak. */
   leakedTensors: number;
+  /** Loss of the first step (the seeded initial weights): the same on every backend up to rounding. */
+  firstLoss: number;
+  /** Loss of the last step. */
   loss: number;
   parameters: number;
 }
@@ -64,7 +67,7 @@ function lookupConfig(name: string): DetectorConfig {
 }
 
 /** Seeded random images with a few random boxes of random classes. */
-function syntheticBatch(o: TrainStepOptions, config: DetectorConfig): DetectionBatch {
+export function syntheticBatch(o: TrainStepOptions, config: DetectorConfig): DetectionBatch {
   let s = o.seed >>> 0;
   const rand = () => {
     s = (s + 0x6d2b79f5) >>> 0;
@@ -117,6 +120,7 @@ export async function runTrainStepBench(options: Partial<TrainStepOptions> = {})
   try {
     o.log(`train-step: ${config.name}, batch ${o.batch}, ${batch.images.shape[1]}x${batch.images.shape[2]}`);
     await step();
+    const firstLoss = loss;
     const afterFirst = tf.memory().numTensors;
     const timing = await timeIt(step, o.repeats, Math.max(0, o.warmup - 1));
     const leakedTensors = tf.memory().numTensors - afterFirst;
@@ -132,6 +136,7 @@ export async function runTrainStepBench(options: Partial<TrainStepOptions> = {})
       samplesMs: timing.samplesMs,
       peakMiB,
       leakedTensors,
+      firstLoss,
       loss,
       parameters,
     };
@@ -144,8 +149,8 @@ export async function runTrainStepBench(options: Partial<TrainStepOptions> = {})
 
 export function trainStepTable(r: TrainStepResult): string {
   return [
-    '| config | batch | input | median ms / step | min ms | peak MiB | leaked tensors | parameters | loss |',
-    '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
-    `| ${r.config} | ${r.batch} | ${r.image.height}x${r.image.width} | ${r.medianMs.toFixed(1)} | ${r.minMs.toFixed(1)} | ${r.peakMiB.toFixed(1)} | ${r.leakedTensors} | ${r.parameters} | ${r.loss.toFixed(4)} |`,
+    '| config | batch | input | median ms / step | min ms | peak MiB | leaked tensors | parameters | first loss | last loss |',
+    '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    `| ${r.config} | ${r.batch} | ${r.image.height}x${r.image.width} | ${r.medianMs.toFixed(1)} | ${r.minMs.toFixed(1)} | ${r.peakMiB.toFixed(1)} | ${r.leakedTensors} | ${r.parameters} | ${r.firstLoss.toFixed(5)} | ${r.loss.toFixed(5)} |`,
   ].join('\n');
 }
