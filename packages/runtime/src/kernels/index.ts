@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { addNInChunksConfig } from './add-n-in-chunks';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input';
 import { depthwiseBackpropFilterConfig } from './depthwise-backprop-filter';
@@ -12,7 +13,7 @@ const done = new Set<string>();
  * Training kernels per backend, registered once after the backend's module is imported (before
  * it initialises, so set-up functions run): wasm lacks Conv2DBackpropFilter, the depthwise
  * backprops and UnsortedSegmentSum; cpu's Conv2DBackpropFilter is a ~100x slower loop than a
- * forward conv; wasm's Conv2DBackpropInput is a naive loop.
+ * forward conv; wasm's Conv2DBackpropInput is a naive loop; webgpu's AddN fails beyond 8 inputs.
  */
 export function registerKernelFixes(backendName: string): void {
   if (done.has(backendName)) return;
@@ -29,6 +30,9 @@ export function registerKernelFixes(backendName: string): void {
     replaceKernel(unsortedSegmentSumConfig('wasm'));
     const builtin = tf.getKernel(tf.Conv2DBackpropInput, 'wasm');
     if (builtin) replaceKernel(conv2dBackpropInputConfig('wasm', builtin));
+  } else if (backendName === 'webgpu') {
+    const addN = tf.getKernel(tf.AddN, 'webgpu');
+    if (addN) replaceKernel(addNInChunksConfig(addN));
   }
 }
 
@@ -37,3 +41,4 @@ export { conv2dBackpropInputComposed, conv2dBackpropInputConfig } from './conv2d
 export { depthwiseBackpropFilter, depthwiseBackpropFilterComposed, depthwiseBackpropFilterConfig } from './depthwise-backprop-filter';
 export { depthwiseBackpropInput, depthwiseBackpropInputComposed, depthwiseBackpropInputConfig } from './depthwise-backprop-input';
 export { unsortedSegmentSum, unsortedSegmentSumConfig } from './unsorted-segment-sum';
+export { addNInChunksConfig } from './add-n-in-chunks';
