@@ -16,7 +16,7 @@ export function register(program: Command): void {
     .requiredOption('--checkpoint <dir>', 'a training output folder')
     .requiredOption('--image <file>', 'input image (JPEG or PNG)')
     .requiredOption('--out <file>', 'output PNG')
-    .option('--threshold <x>', 'draw boxes scoring at least x', '0.3')
+    .option('--threshold <x>', 'draw boxes scoring at least x', '0.5')
     .action(async (f: InferFlags, cmd: Command) => {
       const threshold = Number(f.threshold);
       if (!(threshold >= 0 && threshold <= 1)) throw new UserError(`--threshold: expected a number in [0, 1], got '${f.threshold}'`);

@@ -25,8 +25,8 @@ export interface InferResult {
 
 /**
  * `dynhead infer`: detects objects in one image and writes a PNG with the boxes on top and, below,
- * one panel per pyramid level with the mean spatial gate over every gate of the head (the paper's
- * Fig. 4): bright where the head spends computation.
+ * one panel per pyramid level with the mean of the depth nodes' spatial gates (both towers, all
+ * blocks; the paper's Fig. 4): bright where the head spends computation, black where it skips.
  */
 export async function runInfer(o: InferCommandOptions): Promise<InferResult> {
   if (!existsSync(o.image)) throw new Error(`--image: ${o.image} does not exist`);
@@ -45,7 +45,10 @@ export async function runInfer(o: InferCommandOptions): Promise<InferResult> {
     const maps: { data: Float32Array; h: number; w: number }[] = [];
     const sparsity: number[] = [];
     for (let l = 0; l < levels; l++) {
-      const per = Object.values(gates).map((g) => g[l]).filter(Boolean);
+      // The depth nodes' gates are where the budget bites (the scale paths are charged detached).
+      const names = Object.keys(gates);
+      const depth = names.filter((n) => n.includes('depth'));
+      const per = (depth.length ? depth : names).map((n) => gates[n][l]).filter(Boolean);
       if (!per.length) continue;
       const mean = tf.tidy(() => tf.mean(tf.stack(per.map((g) => tf.squeeze(g, [0, 3]))), 0));
       const zeros = tf.tidy(() => tf.mean(tf.stack(per.map((g) => tf.cast(tf.equal(g, 0), 'float32')))));
@@ -54,7 +57,7 @@ export async function runInfer(o: InferCommandOptions): Promise<InferResult> {
       tf.dispose([mean, zeros]);
     }
     for (const g of Object.values(gates)) tf.dispose(g);
-    writeFileSync(o.out, drawFigure(img, dets, maps, o.scoreThreshold ?? 0.3, o.classNames));
+    writeFileSync(o.out, drawFigure(img, dets, maps, o.scoreThreshold ?? 0.5, o.classNames));
     const g = 2 ** 30;
     return { detections: dets, gflops: r.used[0] / g, fullGflops: r.full[0] / g, gateSparsity: sparsity };
   } finally {
