@@ -118,7 +118,7 @@ export async function runSparseConvBench(options: Partial<SparseConvBenchOptions
         for (const density of o.densities) {
           const planes = Array.from({ length: batch }, (_, b) => benchMask(h, w, density, pattern, o.seed * 1000 + b));
           const data = new Float32Array(batch * h * w);
-          planes.forEach((p, b) => data.set(p, b * h * w));
+          for (const [b, p] of planes.entries()) data.set(p, b * h * w);
           const mask = tf.tensor4d(data, [batch, h, w, 1]);
           const runs: Run[] = [dense, () => sparseConv2d(x, mask, filter, { depthwise })];
           if (o.compareMethods) for (const method of METHODS) runs.push(() => sparseConv2d(x, mask, filter, { depthwise, method }));
