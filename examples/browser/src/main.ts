@@ -1,12 +1,24 @@
 // The demo page: loads a checkpoint (or seeded random weights) and an image, runs FCOS with the
 // fine-grained dynamic head on WebGPU, and shows boxes, gate maps, used vs full FLOPs and latency.
-// URL parameters (all optional): config, weights (URL of a .safetensors), image (URL), classes
-// (comma-separated names), backend (default webgpu).
+// URL parameters (all optional): checkpoint (URL of a `dynhead train` output directory: its
+// checkpoint.json gives config and weights), or config + weights (URL of a .safetensors), image
+// (URL), classes (comma-separated names), backend (default webgpu).
 import type { RgbImage } from '@dynhead/detectors';
 import { useBackend } from '@dynhead/runtime';
 import { drawDetections, gateTable } from './draw';
 import { chunkWebGPUAddN } from './webgpu-addn';
-import { createDetector, DEFAULT_CONFIG, type DemoResult, defaultImage, demoConfig, demoConfigs, detectImage, detectionsToJson } from './pipeline';
+import type { DetectorConfig } from '@dynhead/detectors';
+import {
+  createDetector,
+  DEFAULT_CONFIG,
+  type DemoResult,
+  defaultImage,
+  demoConfig,
+  demoConfigs,
+  detectImage,
+  detectionsToJson,
+  readCheckpointJson,
+} from './pipeline';
 
 /** What the page reports to scripts (the browser test reads it). */
 interface PageResult {
@@ -67,12 +79,30 @@ async function chooseBackend(): Promise<string> {
   }
 }
 
-async function loadInputs(): Promise<{ image: RgbImage; checkpoint?: { bytes: Uint8Array; source: string } }> {
-  const weightsFile = $<HTMLInputElement>('weights').files?.[0];
+interface Inputs {
+  image: RgbImage;
+  checkpoint?: { bytes: Uint8Array; source: string };
+  /** From a checkpoint.json, overriding the config selector. */
+  config?: DetectorConfig;
+}
+
+async function loadInputs(): Promise<Inputs> {
+  const files = Array.from($<HTMLInputElement>('weights').files ?? []);
+  const weightsFile = files.find((f) => f.name.endsWith('.safetensors'));
+  const jsonFile = files.find((f) => f.name.endsWith('.json'));
   const imageFile = $<HTMLInputElement>('imageFile').files?.[0];
   let checkpoint: { bytes: Uint8Array; source: string } | undefined;
+  let config: DetectorConfig | undefined;
+  if (jsonFile) config = readCheckpointJson(await jsonFile.text(), jsonFile.name).config;
   if (weightsFile) checkpoint = { bytes: new Uint8Array(await weightsFile.arrayBuffer()), source: weightsFile.name };
-  else if (params.get('weights')) checkpoint = { bytes: await fetchBytes(params.get('weights') as string), source: params.get('weights') as string };
+  else if (params.get('checkpoint')) {
+    const dir = (params.get('checkpoint') as string).replace(/\/$/, '');
+    const res = await fetch(`${dir}/checkpoint.json`);
+    if (!res.ok) throw new Error(`${dir}/checkpoint.json: HTTP ${res.status}`);
+    const meta = readCheckpointJson(await res.text(), `${dir}/checkpoint.json`);
+    config = meta.config;
+    checkpoint = { bytes: await fetchBytes(`${dir}/${meta.weights}`), source: `${dir}/${meta.weights}` };
+  } else if (params.get('weights')) checkpoint = { bytes: await fetchBytes(params.get('weights') as string), source: params.get('weights') as string };
   let image: RgbImage;
   if (imageFile) image = await decodeImage(imageFile, imageFile.name);
   else if (params.get('image')) {
@@ -81,7 +111,7 @@ async function loadInputs(): Promise<{ image: RgbImage; checkpoint?: { bytes: Ui
     if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
     image = await decodeImage(await res.blob(), url);
   } else image = await defaultImage();
-  return { image, checkpoint };
+  return { image, checkpoint, config };
 }
 
 function showStats(backend: string, config: string, r: DemoResult, weights: string): void {
@@ -126,9 +156,12 @@ async function run(): Promise<void> {
   status.textContent = 'running...';
   try {
     const backend = await chooseBackend();
-    const configName = $<HTMLSelectElement>('config').value;
-    const config = demoConfig(configName);
-    const { image, checkpoint } = await loadInputs();
+    const inputs = await loadInputs();
+    const { image, checkpoint } = inputs;
+    const config = inputs.config ?? demoConfig($<HTMLSelectElement>('config').value);
+    const configName = config.name;
+    if (inputs.config && !Array.from(select.options).some((o) => o.value === configName)) select.add(new Option(`${configName} (checkpoint)`, configName));
+    select.value = configName;
     const detector = createDetector(config, checkpoint);
     let result: DemoResult;
     try {

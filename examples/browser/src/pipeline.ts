@@ -39,6 +39,26 @@ export function checkpointWeights(bytes: Uint8Array, source: string): Map<string
   return new Map([...file.tensors].filter(([name]) => !name.startsWith('optimizer.')));
 }
 
+/**
+ * The config a `dynhead train` checkpoint directory was trained with (its checkpoint.json carries the
+ * whole DetectorConfig) and the name of its weights file.
+ */
+export function readCheckpointJson(text: string, source: string): { config: DetectorConfig; weights: string } {
+  let meta: { format?: string; weights?: string; config?: DetectorConfig };
+  try {
+    meta = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${source}: not JSON (${(e as Error).message})`);
+  }
+  if (meta.format !== 'dynhead-checkpoint/1') throw new Error(`${source}: format is ${JSON.stringify(meta.format)}, expected "dynhead-checkpoint/1"`);
+  if (typeof meta.weights !== 'string') throw new Error(`${source}: field "weights" (the safetensors file name) is missing`);
+  const c = meta.config;
+  if (!c || typeof c !== 'object' || !c.head || !c.backbone || !c.input || !c.test) {
+    throw new Error(`${source}: field "config" must be a detector config with head, backbone, input and test`);
+  }
+  return { config: c, weights: meta.weights };
+}
+
 /** A detector with seeded random weights (its constructor's), or the weights of a checkpoint. */
 export function createDetector(config: DetectorConfig, checkpoint?: { bytes: Uint8Array; source: string }): Detector {
   const detector = new Detector(config);
