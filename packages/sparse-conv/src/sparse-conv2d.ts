@@ -10,8 +10,12 @@ import { denseFallbackDensity } from './thresholds';
 import type { SparseConvMethod, SparseConvOptions } from './types';
 import { validateConvArgs } from './validate';
 
-/** What 'auto' runs on webgpu (no density known without a readback): measured to win on SwiftShader, see README. */
-const WEBGPU_AUTO: SparseConvMethod = 'compact';
+/**
+ * What 'auto' runs on webgpu, where no density is known without a readback (README, "Measured"):
+ * for regular convs the on-GPU compacted list beat tile skipping and the dense conv below density
+ * ~0.75; a depthwise conv is too cheap for the list's four extra dispatches to pay, so it stays dense.
+ */
+const WEBGPU_AUTO = { conv: 'compact', depthwise: 'dense' } as const;
 
 /** The implementation 'auto' resolves to for this backend and mask density. */
 export function chooseMethod(backend: string, density: number, depthwise: boolean): Exclude<SparseConvMethod, 'auto'> {
@@ -39,7 +43,8 @@ export async function sparseConv2d(
   const depthwise = opts.depthwise ?? false;
   let method = opts.method ?? 'auto';
   if ((method === 'auto' || method === 'kernel' || method === 'compact') && hasMaskedConvKernel()) {
-    return onDeviceMasked(x, mask, filter, { ...opts, method: method === 'auto' ? WEBGPU_AUTO : method });
+    const resolved = method === 'auto' ? WEBGPU_AUTO[depthwise ? 'depthwise' : 'conv'] : method;
+    return onDeviceMasked(x, mask, filter, { ...opts, method: resolved });
   }
   if (method === 'dense') return onDeviceMasked(x, mask, filter, opts);
   const active = await readActivePixels(mask);
