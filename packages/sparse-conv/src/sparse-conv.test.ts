@@ -143,7 +143,12 @@ describe.each(TEST_BACKENDS)('sparse conv on %s', (backend) => {
     const c: Case = { name: 'leak', shape: [2, 5, 6, 4], k: 3, cout: 4, bias: true, norm: 2, relu: true };
     const d = makeCase(c, 0.4, 11);
     const t = tensors(c, d);
+    const dwFilter = tf.tensor4d(d.filter.slice(0, 36), [3, 3, 4, 1]);
     const step = async () => {
+      for (const method of ['kernel', 'compact', 'gather', 'dense'] as const) {
+        tf.dispose(await sparseConv2d(t.x, t.mask, t.filter, { ...t.opts, method }));
+        tf.dispose(await sparseConv2d(t.x, t.mask, dwFilter, { ...t.opts, method, depthwise: true }));
+      }
       const y = await sparseConv2d(t.x, t.mask, t.filter, t.opts);
       const z = maskedConv2d(t.x, t.mask, t.filter, t.opts);
       const m = gateMask(t.mask, { dilate: true });
