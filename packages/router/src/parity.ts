@@ -73,6 +73,8 @@ export interface ParityOptions {
   tolerances?: Partial<ParityTolerances>;
   /** Default true: also compare the gradients of the objective (the slowest part). */
   gradients?: boolean;
+  /** Default true: run training mode and compare `train.*` (and, with `gradients`, `grad.*`). */
+  training?: boolean;
   /** Default true: also run inference mode on the first image and compare `eval.*`. */
   inference?: boolean;
 }
@@ -234,12 +236,12 @@ export async function headParity(file: SafetensorsFile, options: ParityOptions =
   const cmp = new Comparison(tolerances, source);
   const head = new DynamicHead(config);
   const features = levels.map((l) => nhwcTensor(required(file, `input.${l}`, source)));
+  const weights: tf.Tensor4D[] = [];
   try {
     head.loadStateDict(file, 'param.', { source });
     for (const name of head.parameters().keys()) cmp.compared.add(`param.${name}`);
     for (const l of levels) cmp.compared.add(`input.${l}`);
 
-    const weights: tf.Tensor4D[] = [];
     for (let j = 0; file.tensors.has(`objective.weight.${j}`); j++) weights.push(nhwcTensor(required(file, `objective.weight.${j}`, source)));
     for (let j = 0; j < weights.length; j++) cmp.compared.add(`objective.weight.${j}`);
     const expected = 3 * levels.length;
@@ -265,34 +267,35 @@ export async function headParity(file: SafetensorsFile, options: ParityOptions =
       for (const t of [...ordered, out.cost.soft, out.cost.used, out.cost.full]) tf.keep(t);
       return total;
     };
-    const variables = [...head.parameters()];
-    if (options.gradients !== false && file.tensors.has(`grad.${variables[0][0]}`)) {
-      const { value, grads } = tf.variableGrads(objective, variables.map(([, p]) => p.variable));
-      for (const [name, param] of variables) {
-        const key = `grad.${name}`;
-        const want = file.tensors.get(key);
-        if (!want) continue;
-        const g = grads[param.variable.name];
-        const got = g ? torchValues(param, (await g.data()) as Float32Array) : new Float32Array(want.data.length);
-        cmp.add('grad', key, got, want);
+    if (options.training !== false) {
+      const variables = [...head.parameters()];
+      if (options.gradients !== false && file.tensors.has(`grad.${variables[0][0]}`)) {
+        const { value, grads } = tf.variableGrads(objective, variables.map(([, p]) => p.variable));
+        for (const [name, param] of variables) {
+          const key = `grad.${name}`;
+          const want = file.tensors.get(key);
+          if (!want) continue;
+          const g = grads[param.variable.name];
+          const got = g ? torchValues(param, (await g.data()) as Float32Array) : new Float32Array(want.data.length);
+          cmp.add('grad', key, got, want);
+        }
+        if (file.tensors.has('train.objective')) cmp.add('train.objective', 'train.objective', await value.data(), required(file, 'train.objective', source));
+        tf.dispose([value, ...Object.values(grads)]);
+      } else {
+        const value = tf.tidy(objective);
+        if (file.tensors.has('train.objective')) cmp.add('train.objective', 'train.objective', await value.data(), required(file, 'train.objective', source));
+        value.dispose();
       }
-      if (file.tensors.has('train.objective')) cmp.add('train.objective', 'train.objective', await value.data(), required(file, 'train.objective', source));
-      tf.dispose([value, ...Object.values(grads)]);
-    } else {
-      const value = tf.tidy(objective);
-      if (file.tensors.has('train.objective')) cmp.add('train.objective', 'train.objective', await value.data(), required(file, 'train.objective', source));
-      value.dispose();
-    }
-    tf.dispose(weights);
-    const trained = train as unknown as HeadOutputs;
-    try {
-      await compareOutputs(cmp, file, 'train', trained, levels, source);
-      if (file.tensors.has('train.budget_ratio')) {
-        cmp.add('train.budget_ratio', 'train.budget_ratio', await (ratio as tf.Tensor1D).data(), required(file, 'train.budget_ratio', source));
+      const trained = train as unknown as HeadOutputs;
+      try {
+        await compareOutputs(cmp, file, 'train', trained, levels, source);
+        if (file.tensors.has('train.budget_ratio')) {
+          cmp.add('train.budget_ratio', 'train.budget_ratio', await (ratio as tf.Tensor1D).data(), required(file, 'train.budget_ratio', source));
+        }
+      } finally {
+        disposeOutputs(trained);
+        ratio?.dispose();
       }
-    } finally {
-      disposeOutputs(trained);
-      ratio?.dispose();
     }
 
     if (options.inference !== false && file.tensors.has(`eval.logits.${levels[0]}`)) {
@@ -306,7 +309,7 @@ export async function headParity(file: SafetensorsFile, options: ParityOptions =
       }
     }
   } finally {
-    tf.dispose(features);
+    tf.dispose([...features, ...weights]);
     head.dispose();
   }
   const groups = cmp.groups;
