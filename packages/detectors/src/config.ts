@@ -134,7 +134,7 @@ export const fcosDynamicD8High: DetectorConfig = { ...fcos, name: 'fcos-dynamic-
 
 /**
  * A tiny FCOS for tests and smoke runs: an eighth-width GN ResNet-18 from scratch, 16-channel
- * head with 2 blocks, 3 classes, 64-pixel input (P7 is 1x1); one training step takes about a second on cpu.
+ * head with 2 blocks, 3 classes, 64-pixel input (P7 is 1x1); a training step takes 1-3 s on cpu.
  */
 export const fcosDynamicTiny: DetectorConfig = {
   ...fcos,
