@@ -1,4 +1,4 @@
-import { convCost, maskedConv2d } from '@dynhead/sparse-conv';
+import { convCost, convLayer, maskedConv2d } from '@dynhead/sparse-conv';
 import * as tf from '@tensorflow/tfjs-core';
 import type { ForwardContext } from './forward-context';
 import { Conv3x3, GroupNorm } from './layers';
@@ -31,6 +31,20 @@ export class ConventionalTower {
         for (const { conv, norm } of this.layers) {
           ctx.chargeDense(y, this.unit);
           y = maskedConv2d(y, everywhere, conv.weight, { bias: conv.bias, norm: norm.params, post: 'relu' });
+        }
+        return y;
+      }),
+    );
+  }
+
+  /** Inference: the same numbers through the fused inference layer (no mask, GN fused on cpu and wasm). */
+  infer(xs: tf.Tensor4D[], ctx: ForwardContext): tf.Tensor4D[] {
+    return tf.tidy(() =>
+      xs.map((x) => {
+        let y = x;
+        for (const { conv, norm } of this.layers) {
+          ctx.chargeDense(y, this.unit);
+          y = convLayer(y, conv.weight, { bias: conv.bias, norm: norm.params, post: 'relu' });
         }
         return y;
       }),

@@ -1,4 +1,4 @@
-import { convCost, gateMask, maskedConv2d, sparseConv2d } from '@dynhead/sparse-conv';
+import { convCost, convLayer, gateMask, maskedConv2d, sparseConv2d } from '@dynhead/sparse-conv';
 import * as tf from '@tensorflow/tfjs-core';
 import type { GateConfig } from './config';
 import type { ForwardContext } from './forward-context';
@@ -51,9 +51,16 @@ export class DynamicBottleneck {
    * gate > 0, GN statistics from those pixels of each image alone, zeros elsewhere.
    */
   async infer(x: tf.Tensor4D, ctx: ForwardContext): Promise<tf.Tensor4D> {
-    if (!this.gate) return tf.tidy(() => this.apply(x, ctx));
+    if (!this.gate) {
+      return tf.tidy(() => {
+        ctx.chargeDense(x, this.unit);
+        ctx.chargeDense(x, this.unit);
+        const t = convLayer(x, this.conv1.weight, { norm: this.norm1.params, post: 'relu' });
+        return tf.relu(tf.add(convLayer(t, this.conv2.weight, { norm: this.norm2.params }), x)) as tf.Tensor4D;
+      });
+    }
     const g = tf.tidy(() => {
-      const gate = (this.gate as SpatialGate).apply(x);
+      const gate = (this.gate as SpatialGate).infer(x);
       this.chargeGated(gate, ctx);
       return gate;
     });

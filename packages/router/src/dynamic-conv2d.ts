@@ -1,4 +1,4 @@
-import { convCost, maskedConv2d } from '@dynhead/sparse-conv';
+import { convCost, convLayer, maskedConv2d } from '@dynhead/sparse-conv';
 import * as tf from '@tensorflow/tfjs-core';
 import type { GateConfig } from './config';
 import type { ForwardContext } from './forward-context';
@@ -43,5 +43,18 @@ export class DynamicConv2D {
     ctx.record(this.gate.name, g);
     ctx.charge(g, this.unit, !ctx.budgetOnScalePaths);
     return maskedConv2d(x, g, this.conv.weight, opts);
+  }
+
+  /** Inference: the same numbers (GN over the whole map), with the fused inference kernels. */
+  infer(x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor4D {
+    const opts = { depthwise: true, bias: this.conv.bias, norm: this.norm.params };
+    if (!this.gate) {
+      ctx.chargeDense(x, this.unit);
+      return convLayer(x, this.conv.weight, opts);
+    }
+    const g = this.gate.infer(x);
+    ctx.record(this.gate.name, g);
+    ctx.charge(g, this.unit, true);
+    return tf.tidy(() => tf.mul(convLayer(x, this.conv.weight, opts), g) as tf.Tensor4D);
   }
 }

@@ -141,7 +141,7 @@ export class DynamicHead {
   }
 
   private async inferTower(tower: Tower, xs: tf.Tensor4D[], ctx: ForwardContext): Promise<tf.Tensor4D[]> {
-    if (tower.kind === 'conventional') return tower.tower.apply(xs, ctx);
+    if (tower.kind === 'conventional') return tower.tower.infer(xs, ctx);
     let ys = xs;
     for (const block of tower.blocks) {
       const next = await block.infer(ys, ctx);

@@ -33,11 +33,11 @@ export class DynamicScale {
     this.depth = new DynamicBottleneck(scope.child('depth_module'), channels, gnGroups, gate);
   }
 
-  /** The scale node of every level (dense in both modes, as the official code). */
+  /** The scale node of every level (dense in both modes, as the official code; fused kernels at inference). */
   private mix(xs: tf.Tensor4D[], ctx: ForwardContext): tf.Tensor4D[] {
     return tf.tidy(() => {
       // Every path runs on every level, edge levels included: their cost is charged too.
-      const moved = xs.map((x) => this.paths.map((p) => p.apply(x, ctx)));
+      const moved = xs.map((x) => this.paths.map((p) => (ctx.mode === 'infer' ? p.infer(x, ctx) : p.apply(x, ctx))));
       return xs.map((x, l) => {
         const gathered: tf.Tensor4D[] = [];
         if (l > 0) gathered.push(resizeTo(moved[l - 1][0], x));

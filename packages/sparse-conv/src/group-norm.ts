@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { ensureKernels } from './kernels/register';
+import { GROUP_NORM_ROWS, type GroupNormRowsAttrs } from './kernels/kernel-names';
 import type { GroupNormParams } from './types';
 
 /** GroupNorm over the whole map of each image (training form), as torch.nn.GroupNorm (biased variance). */
@@ -53,5 +55,38 @@ export function groupNormMasked(x: tf.Tensor4D, mask: tf.Tensor4D, norm: GroupNo
     const variance = tf.div(tf.sum(tf.square(centred), [1, 2, 4], true), count);
     const normed = tf.div(tf.sub(grouped, mean), tf.sqrt(tf.add(variance, norm.eps ?? 1e-5)));
     return tf.add(tf.mul(tf.reshape(normed, [b, h, w, c]), norm.gamma), norm.beta) as tf.Tensor4D;
+  });
+}
+
+export interface GroupNormInferenceOptions {
+  /** Per-channel bias added before the statistics (a conv's bias). */
+  bias?: tf.Tensor1D;
+  relu?: boolean;
+}
+
+/**
+ * Inference GroupNorm (not differentiable) of `x` ([N, C] rows or an NHWC map), its rows grouped
+ * into images by `counts` (rows per image, in order; for a map, H*W each): `GN(x + bias)`, then
+ * ReLU. cpu and wasm run one fused two-pass kernel; other backends the tfjs ops of groupNormRows.
+ */
+export function groupNormInference<T extends tf.Tensor>(x: T, counts: number[], norm: GroupNormParams, opts: GroupNormInferenceOptions = {}): T {
+  const c = x.shape[x.shape.length - 1];
+  const rows = x.size / c;
+  if (counts.reduce((a, b) => a + b, 0) !== rows) {
+    throw new Error(`groupNormInference: counts [${counts.join(',')}] must sum to the ${rows} rows of x [${x.shape.join(',')}]`);
+  }
+  ensureKernels();
+  if (tf.getKernel(GROUP_NORM_ROWS, tf.getBackend()) !== undefined) {
+    const attrs: GroupNormRowsAttrs = { counts, groups: norm.groups, eps: norm.eps ?? 1e-5, relu: opts.relu ?? false };
+    const inputs: tf.NamedTensorMap = { x, gamma: norm.gamma, beta: norm.beta };
+    if (opts.bias) inputs.bias = opts.bias;
+    return tf.engine().runKernel(GROUP_NORM_ROWS, inputs, attrs as unknown as tf.NamedAttrMap) as T;
+  }
+  return tf.tidy(() => {
+    let y = tf.reshape(x, [rows, c]) as tf.Tensor2D;
+    if (opts.bias) y = tf.add(y, opts.bias);
+    y = groupNormRows(y, counts, norm);
+    if (opts.relu) y = tf.relu(y);
+    return tf.reshape(y, x.shape) as T;
   });
 }

@@ -5,5 +5,7 @@ export { maskedConv2d } from './masked-conv2d';
 export { chooseMethod, sparseConv2d } from './sparse-conv2d';
 export { DENSE_FALLBACK_DENSITY, denseFallbackDensity, type DenseFallback } from './thresholds';
 export { convCost, chargeCost, addCosts, type ConvSpec, type CostTerms } from './cost';
-export { groupNormDense, groupNormMasked } from './group-norm';
+export { groupNormDense, groupNormMasked, groupNormInference, type GroupNormInferenceOptions } from './group-norm';
+export { convLayer } from './conv-layer';
+export { conv2dFewOutputs } from './few-output-conv';
 export { readActivePixels, type ActivePixels } from './active-pixels';

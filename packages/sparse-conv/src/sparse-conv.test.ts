@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { TEST_BACKENDS, activate, relL2, seededRandom } from '../../../test/backends';
-import { type SparseConvMethod, gateMask, maskedConv2d, sparseConv2d } from './index';
+import { type SparseConvMethod, conv2dFewOutputs, convLayer, gateMask, groupNormInference, maskedConv2d, sparseConv2d } from './index';
 import { randomMask, refConv, refGroupNorm, refPostMask } from './reference.test-util';
 
 type Shape4 = [number, number, number, number];
@@ -99,6 +99,64 @@ describe.each(TEST_BACKENDS)('sparse conv on %s', (backend) => {
     },
   );
 
+  it.each(CASES)('convLayer (the dense inference layer) equals the float64 reference (whole-map GN): $name', async (c) => {
+    await activate(backend);
+    const d = makeCase(c, 1, 21);
+    const t = tensors(c, d);
+    const y = convLayer(t.x, t.filter, t.opts);
+    expect(relL2(await y.data(), reference(c, d, false))).toBeLessThan(tol);
+    tf.dispose([y, t.x, t.mask, t.filter, t.opts.bias, t.opts.norm?.gamma, t.opts.norm?.beta].filter(Boolean) as tf.Tensor[]);
+  });
+
+  it('groupNormInference: statistics per image from its rows (an empty image, far-from-zero means), bias before, ReLU after', async () => {
+    await activate(backend);
+    const rand = seededRandom(5);
+    const c = 8;
+    const counts = [5, 0, 12, 1];
+    const rows = counts.reduce((a, b) => a + b, 0);
+    // a large common offset: a one-pass float32 variance would lose every digit here
+    const x = Array.from({ length: rows * c }, () => Math.fround(300 + rand(-1, 1)));
+    const bias = Array.from({ length: c }, () => Math.fround(rand(-0.5, 0.5)));
+    const gamma = Array.from({ length: c }, () => rand(0.5, 1.5));
+    const beta = Array.from({ length: c }, () => rand(-0.5, 0.5));
+    const want = new Float64Array(rows * c);
+    let start = 0;
+    for (const n of counts) {
+      if (n > 0) {
+        const seg = Float64Array.from(x.slice(start * c, (start + n) * c), (v, i) => v + bias[i % c]);
+        const normed = refGroupNorm(seg, [1, n, 1, c], 4, gamma, beta);
+        want.set(normed.map((v) => Math.max(0, v)), start * c);
+      }
+      start += n;
+    }
+    const [xt, bt, gt, et] = [tf.tensor2d(x, [rows, c]), tf.tensor1d(bias), tf.tensor1d(gamma), tf.tensor1d(beta)];
+    const y = groupNormInference(xt, counts, { groups: 4, gamma: gt, beta: et }, { bias: bt, relu: true });
+    expect(y.shape).toEqual([rows, c]);
+    const got = await y.data();
+    expect(relL2(got, want)).toBeLessThan(backend === 'webgpu' ? 1e-3 : 1e-5);
+    expect(Array.from(got).every((v) => !Object.is(v, -0))).toBe(true);
+    expect(() => groupNormInference(xt, [5, 12], { groups: 4, gamma: gt, beta: et })).toThrow(/counts \[5,12\] must sum to the 18 rows of x \[18,8\]/);
+    tf.dispose([y, xt, bt, gt, et]);
+  });
+
+  it('conv2dFewOutputs (gates, predictors) equals the float64 reference conv', async () => {
+    await activate(backend);
+    for (const [shape, k, cout] of [
+      [[2, 7, 9, 16], 3, 1],
+      [[1, 5, 4, 8], 3, 4],
+      [[2, 6, 5, 8], 1, 2],
+    ] as [Shape4, number, number][]) {
+      const rand = seededRandom(cout * 10 + k);
+      const x = Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rand(-1, 1));
+      const filter = Array.from({ length: k * k * shape[3] * cout }, () => rand(-0.5, 0.5));
+      const [xt, ft] = [tf.tensor4d(x, shape), tf.tensor4d(filter, [k, k, shape[3], cout])];
+      const y = conv2dFewOutputs(xt, ft);
+      expect(y.shape).toEqual([shape[0], shape[1], shape[2], cout]);
+      expect(relL2(await y.data(), refConv({ x, shape, filter, k, cout })), `k ${k}, cout ${cout}`).toBeLessThan(tol);
+      tf.dispose([y, xt, ft]);
+    }
+  });
+
   it('sparseConv2d equals maskedConv2d at active pixels without norm', async () => {
     await activate(backend);
     const c: Case = { name: 'eq', shape: [3, 7, 5, 4], k: 3, cout: 5, bias: true, relu: true };
@@ -144,6 +202,7 @@ describe.each(TEST_BACKENDS)('sparse conv on %s', (backend) => {
     const d = makeCase(c, 0.4, 11);
     const t = tensors(c, d);
     const dwFilter = tf.tensor4d(d.filter.slice(0, 36), [3, 3, 4, 1]);
+    const gateFilter = tf.tensor4d(d.filter.slice(0, 36), [3, 3, 4, 1]);
     const step = async () => {
       for (const method of ['kernel', 'compact', 'gather', 'dense'] as const) {
         tf.dispose(await sparseConv2d(t.x, t.mask, t.filter, { ...t.opts, method }));
@@ -152,7 +211,9 @@ describe.each(TEST_BACKENDS)('sparse conv on %s', (backend) => {
       const y = await sparseConv2d(t.x, t.mask, t.filter, t.opts);
       const z = maskedConv2d(t.x, t.mask, t.filter, t.opts);
       const m = gateMask(t.mask, { dilate: true });
-      tf.dispose([y, z, m]);
+      const layer = convLayer(t.x, t.filter, t.opts);
+      const gate = conv2dFewOutputs(t.x, gateFilter);
+      tf.dispose([y, z, m, layer, gate]);
     };
     await step();
     const after1 = tf.memory().numTensors;

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type ActivePixels, readActivePixels } from './active-pixels';
 import { gatherConvRows, scatterRows } from './gather-conv';
-import { groupNormDense, groupNormMasked, groupNormRows } from './group-norm';
+import { convLayer } from './conv-layer';
+import { groupNormInference, groupNormMasked } from './group-norm';
 import { hasMaskedConvKernel, hasRowKernels } from './kernels/register';
 import { compactMaskedConv, maskedConvKernel, scatterRowsDense } from './kernels/row-ops';
 import { denseConv } from './masked-conv2d';
@@ -67,11 +68,11 @@ export async function sparseConv2d(
 
 /** bias, GN (per-image statistics over the rows), ReLU on compacted rows. */
 function epilogueRows(rows: tf.Tensor2D, active: ActivePixels, opts: SparseConvOptions): tf.Tensor2D {
+  const relu = opts.post === 'relu';
+  if (opts.norm) return groupNormInference(rows, active.counts, opts.norm, { bias: opts.bias, relu });
   let y = rows;
   if (opts.bias) y = tf.add(y, opts.bias);
-  if (opts.norm) y = groupNormRows(y, active.counts, opts.norm);
-  if (opts.post === 'relu') y = tf.relu(y);
-  return y;
+  return relu ? tf.relu(y) : y;
 }
 
 /**
@@ -82,12 +83,8 @@ function epilogueRows(rows: tf.Tensor2D, active: ActivePixels, opts: SparseConvO
  */
 function onDeviceMasked(x: tf.Tensor4D, mask: tf.Tensor4D, filter: tf.Tensor4D, opts: SparseConvOptions, allActive = false): tf.Tensor4D {
   return tf.tidy(() => {
-    if (allActive && opts.method === 'dense') {
-      // every pixel active (known from the readback): the plain dense layer, no masking passes
-      let y = denseConv(x, filter, opts);
-      if (opts.norm) y = groupNormDense(y, opts.norm);
-      return opts.post === 'relu' ? tf.relu(y) : y;
-    }
+    // every pixel active (known from the readback): the plain dense layer, no masking passes
+    if (allActive && opts.method === 'dense') return convLayer(x, filter, opts);
     const active = tf.step(mask, 0) as tf.Tensor4D; // not cast(greater): see gateMask
     const depthwise = opts.depthwise ?? false;
     let y: tf.Tensor4D;

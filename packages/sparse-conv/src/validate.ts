@@ -3,19 +3,19 @@ import type { SparseConvOptions } from './types';
 
 const shapeOf = (t: tf.Tensor) => `[${t.shape.join(',')}]`;
 
-/** Shape checks shared by maskedConv2d and sparseConv2d; throws naming the argument at fault. */
+/** Shape checks shared by maskedConv2d, sparseConv2d and convLayer (no mask); throws naming the argument at fault. */
 export function validateConvArgs(
   fn: string,
   x: tf.Tensor,
-  mask: tf.Tensor,
+  mask: tf.Tensor | null,
   filter: tf.Tensor,
   opts: SparseConvOptions,
 ): { kernel: number; inChannels: number; outChannels: number } {
   if (x.rank !== 4) throw new Error(`${fn}: x must be rank 4 [B,H,W,C] (NHWC), got shape ${shapeOf(x)}`);
-  if (mask.rank !== 4 || mask.shape[3] !== 1) {
+  if (mask && (mask.rank !== 4 || mask.shape[3] !== 1)) {
     throw new Error(`${fn}: mask must be rank 4 [B,H,W,1], got shape ${shapeOf(mask)}`);
   }
-  if (mask.shape[0] !== x.shape[0] || mask.shape[1] !== x.shape[1] || mask.shape[2] !== x.shape[2]) {
+  if (mask && (mask.shape[0] !== x.shape[0] || mask.shape[1] !== x.shape[1] || mask.shape[2] !== x.shape[2])) {
     throw new Error(`${fn}: mask shape ${shapeOf(mask)} does not match x shape ${shapeOf(x)} in batch and spatial size`);
   }
   if (filter.rank !== 4) throw new Error(`${fn}: filter must be rank 4 [kh,kw,Cin,Cout], got shape ${shapeOf(filter)}`);

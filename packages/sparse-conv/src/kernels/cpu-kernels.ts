@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type Im2ColAttrs, SCATTER_ROWS, SPARSE_CONV_ROWS, SPARSE_DEPTHWISE, SPARSE_IM2COL, type ScatterRowsAttrs } from './kernel-names';
+import { GROUP_NORM_ROWS, type GroupNormRowsAttrs, type Im2ColAttrs, SCATTER_ROWS, SPARSE_CONV_ROWS, SPARSE_DEPTHWISE, SPARSE_IM2COL, type ScatterRowsAttrs } from './kernel-names';
+import { groupNormLoop } from './group-norm-loop';
 import { convRows, depthwiseRows, im2colRows, scatterRowsInto } from './row-loops';
 
 /** The slice of MathBackendCPU these kernels use (no dependency on the backend package). */
@@ -67,6 +68,20 @@ export function registerCpuKernels(): void {
       const out = new Float32Array(outShape[0] * outShape[1] * outShape[2] * c);
       scatterRowsInto(vals(b, rows) as Float32Array, vals(b, indices) as Int32Array, c, out);
       return b.makeTensorInfo(outShape, 'float32', out);
+    },
+  });
+  tf.registerKernel({
+    kernelName: GROUP_NORM_ROWS,
+    backendName: 'cpu',
+    kernelFunc: ({ inputs, attrs, backend }) => {
+      const b = backend as unknown as CpuBackend;
+      const { x, gamma, beta, bias } = inputs as { x: tf.TensorInfo; gamma: tf.TensorInfo; beta: tf.TensorInfo; bias?: tf.TensorInfo };
+      const { counts, groups, eps, relu } = attrs as unknown as GroupNormRowsAttrs;
+      const out = new Float32Array(tf.util.sizeFromShape(x.shape));
+      const channels = x.shape[x.shape.length - 1];
+      const f32 = (t: tf.TensorInfo) => vals(b, t) as Float32Array;
+      groupNormLoop(f32(x), { counts, channels, groups, eps, relu, gamma: f32(gamma), beta: f32(beta), bias: bias ? f32(bias) : null }, out);
+      return b.makeTensorInfo(x.shape, 'float32', out);
     },
   });
 }

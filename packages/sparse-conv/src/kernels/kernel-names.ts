@@ -18,3 +18,13 @@ export const SPARSE_CONV_ROWS = 'DynheadSparseConvRows';
 export const COMPACT_INDEX = 'DynheadCompactIndex';
 export const COMPACT_CONV = 'DynheadCompactConv';
 export const EXPAND_ROWS = 'DynheadExpandRows';
+/** cpu, wasm: GroupNorm (+bias before, +ReLU after) of rows grouped into images, in two passes. */
+export const GROUP_NORM_ROWS = 'DynheadGroupNormRows';
+
+export interface GroupNormRowsAttrs {
+  /** Rows of each image, in order. */
+  counts: number[];
+  groups: number;
+  eps: number;
+  relu: boolean;
+}

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type Im2ColAttrs, SCATTER_ROWS, SPARSE_DEPTHWISE, SPARSE_IM2COL, type ScatterRowsAttrs } from './kernel-names';
+import { GROUP_NORM_ROWS, type GroupNormRowsAttrs, type Im2ColAttrs, SCATTER_ROWS, SPARSE_DEPTHWISE, SPARSE_IM2COL, type ScatterRowsAttrs } from './kernel-names';
+import { groupNormLoop } from './group-norm-loop';
 import { depthwiseRows, im2colRows, scatterRowsInto } from './row-loops';
 
 /** The slice of BackendWasm these kernels use (no dependency on the backend package). */
@@ -52,6 +53,20 @@ export function registerWasmKernels(): void {
       const outView = b.typedArrayFromHeap(out) as Float32Array;
       outView.fill(0);
       scatterRowsInto(b.typedArrayFromHeap(rows) as Float32Array, b.typedArrayFromHeap(indices) as Int32Array, outShape[3], outView);
+      return out;
+    },
+  });
+  tf.registerKernel({
+    kernelName: GROUP_NORM_ROWS,
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, attrs, backend }) => {
+      const b = backend as unknown as WasmBackend;
+      const { x, gamma, beta, bias } = inputs as { x: tf.TensorInfo; gamma: tf.TensorInfo; beta: tf.TensorInfo; bias?: tf.TensorInfo };
+      const { counts, groups, eps, relu } = attrs as unknown as GroupNormRowsAttrs;
+      const out = b.makeOutput(x.shape, 'float32');
+      const f32 = (t: tf.TensorInfo) => b.typedArrayFromHeap(t) as Float32Array;
+      const channels = x.shape[x.shape.length - 1];
+      groupNormLoop(f32(x), { counts, channels, groups, eps, relu, gamma: f32(gamma), beta: f32(beta), bias: bias ? f32(bias) : null }, f32(out));
       return out;
     },
   });
