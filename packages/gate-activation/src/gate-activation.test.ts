@@ -60,7 +60,7 @@ describe.each(TEST_BACKENDS)('gate activations on %s', (backend) => {
   it('sigmoid and softmax gates equal their formulas, softmax over any axis', async () => {
     await activate(backend);
     const s = await sigmoidGate(tf.tensor1d([-2, 0, 3])).data();
-    [-2, 0, 3].forEach((v, i) => expect(Math.abs(s[i] - 1 / (1 + Math.exp(-v)))).toBeLessThan(2e-6));
+    for (const [i, v] of [-2, 0, 3].entries()) expect(Math.abs(s[i] - 1 / (1 + Math.exp(-v)))).toBeLessThan(2e-6);
     const logits = [
       [1, 2, 3],
       [0, 0, -1],

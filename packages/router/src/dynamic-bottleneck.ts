@@ -67,9 +67,9 @@ export class DynamicBottleneck {
     const around = gateMask(g, { dilate: true });
     const on = gateMask(g);
     const t = await sparseConv2d(x, around, this.conv1.weight, { norm: this.norm1.params, post: 'relu' });
-    const branch = await sparseConv2d(t, on, this.conv2.weight, { norm: this.norm2.params });
-    const out = tf.tidy(() => tf.relu(tf.add(tf.mul(branch, g), x)) as tf.Tensor4D);
-    tf.dispose([around, on, t, branch, g]);
+    // ReLU(g * branch + x), fused with conv2's scatter where the backend can
+    const out = await sparseConv2d(t, on, this.conv2.weight, { norm: this.norm2.params, gatedResidual: { input: x, gate: g } });
+    tf.dispose([around, on, t, g]);
     return out;
   }
 

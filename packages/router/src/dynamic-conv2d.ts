@@ -45,16 +45,21 @@ export class DynamicConv2D {
     return maskedConv2d(x, g, this.conv.weight, opts);
   }
 
-  /** Inference: the same numbers (GN over the whole map), with the fused inference kernels. */
-  infer(x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor4D {
+  /**
+   * Inference: the same numbers (GN over the whole map), with the fused inference kernels. With
+   * `needed` false (an edge level's path that no level gathers) only the gate runs, for its cost
+   * and map, and the result is null: the official code computes that output and throws it away.
+   */
+  infer(x: tf.Tensor4D, ctx: ForwardContext, needed = true): tf.Tensor4D | null {
     const opts = { depthwise: true, bias: this.conv.bias, norm: this.norm.params };
     if (!this.gate) {
       ctx.chargeDense(x, this.unit);
-      return convLayer(x, this.conv.weight, opts);
+      return needed ? convLayer(x, this.conv.weight, opts) : null;
     }
     const g = this.gate.infer(x);
     ctx.record(this.gate.name, g);
     ctx.charge(g, this.unit, true);
-    return tf.tidy(() => tf.mul(convLayer(x, this.conv.weight, opts), g) as tf.Tensor4D);
+    if (!needed) return null;
+    return convLayer(x, this.conv.weight, opts, g);
   }
 }

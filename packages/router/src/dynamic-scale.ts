@@ -36,8 +36,13 @@ export class DynamicScale {
   /** The scale node of every level (dense in both modes, as the official code; fused kernels at inference). */
   private mix(xs: tf.Tensor4D[], ctx: ForwardContext): tf.Tensor4D[] {
     return tf.tidy(() => {
-      // Every path runs on every level, edge levels included: their cost is charged too.
-      const moved = xs.map((x) => this.paths.map((p) => (ctx.mode === 'infer' ? p.infer(x, ctx) : p.apply(x, ctx))));
+      // Every path runs on every level, edge levels included: their cost is charged too. At
+      // inference the outputs nobody gathers (path 0 of the coarsest level, path 1 of the finest)
+      // are not computed: the finest level holds most of the pixels.
+      const used = (s: number, l: number) => (s === 0 ? l + 1 < xs.length : l > 0);
+      const moved = xs.map((x, l) =>
+        this.paths.map((p, s) => (ctx.mode === 'infer' ? p.infer(x, ctx, used(s, l)) : p.apply(x, ctx))),
+      ) as tf.Tensor4D[][];
       return xs.map((x, l) => {
         const gathered: tf.Tensor4D[] = [];
         if (l > 0) gathered.push(resizeTo(moved[l - 1][0], x));

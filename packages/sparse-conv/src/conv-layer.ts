@@ -2,23 +2,25 @@ import * as tf from '@tensorflow/tfjs-core';
 import { groupNormInference } from './group-norm';
 import { denseConv } from './masked-conv2d';
 import type { SparseConvOptions } from './types';
-import { validateConvArgs } from './validate';
+import { checkGate, validateConvArgs } from './validate';
 
 /**
  * The inference form of a dense layer: 'same' conv (regular or depthwise) (+bias) (+GroupNorm,
- * statistics per image) (+ReLU), with bias, GN and ReLU fused into one kernel on cpu and wasm.
- * Not differentiable: maskedConv2d with an all-ones mask is its training form.
+ * statistics per image) (+ReLU) (times a [B,H,W,1] `gate`: a gated path), with bias, GN, ReLU and
+ * gate fused into one kernel on cpu and wasm. Not differentiable: maskedConv2d is its training form.
  */
-export function convLayer(x: tf.Tensor4D, filter: tf.Tensor4D, opts: Omit<SparseConvOptions, 'method'> = {}): tf.Tensor4D {
+export function convLayer(x: tf.Tensor4D, filter: tf.Tensor4D, opts: Omit<SparseConvOptions, 'method' | 'gatedResidual'> = {}, gate?: tf.Tensor4D): tf.Tensor4D {
   validateConvArgs('convLayer', x, null, filter, opts);
+  if (gate) checkGate('convLayer', 'gate', gate, x);
   const relu = opts.post === 'relu';
   return tf.tidy(() => {
     const [b, h, w] = x.shape;
     if (opts.norm) {
       const y = denseConv(x, filter, { ...opts, bias: undefined });
-      return groupNormInference(y, new Array<number>(b).fill(h * w), opts.norm, { bias: opts.bias, relu });
+      return groupNormInference(y, new Array<number>(b).fill(h * w), opts.norm, { bias: opts.bias, relu, rowScale: gate });
     }
     const y = denseConv(x, filter, opts);
-    return relu ? tf.relu(y) : y;
+    const activated = relu ? tf.relu(y) : y;
+    return gate ? tf.mul(activated, gate) : activated;
   });
 }

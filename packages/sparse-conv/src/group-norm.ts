@@ -62,12 +62,14 @@ export interface GroupNormInferenceOptions {
   /** Per-channel bias added before the statistics (a conv's bias). */
   bias?: tf.Tensor1D;
   relu?: boolean;
+  /** One factor per row (for a map [B,H,W,C]: a [B,H,W,1] gate) multiplying the result. */
+  rowScale?: tf.Tensor;
 }
 
 /**
  * Inference GroupNorm (not differentiable) of `x` ([N, C] rows or an NHWC map), its rows grouped
  * into images by `counts` (rows per image, in order; for a map, H*W each): `GN(x + bias)`, then
- * ReLU. cpu and wasm run one fused two-pass kernel; other backends the tfjs ops of groupNormRows.
+ * ReLU, then times rowScale. cpu and wasm run one fused two-pass kernel; other backends the tfjs ops of groupNormRows.
  */
 export function groupNormInference<T extends tf.Tensor>(x: T, counts: number[], norm: GroupNormParams, opts: GroupNormInferenceOptions = {}): T {
   const c = x.shape[x.shape.length - 1];
@@ -75,11 +77,15 @@ export function groupNormInference<T extends tf.Tensor>(x: T, counts: number[], 
   if (counts.reduce((a, b) => a + b, 0) !== rows) {
     throw new Error(`groupNormInference: counts [${counts.join(',')}] must sum to the ${rows} rows of x [${x.shape.join(',')}]`);
   }
+  if (opts.rowScale && opts.rowScale.size !== rows) {
+    throw new Error(`groupNormInference: rowScale [${opts.rowScale.shape.join(',')}] must hold one factor per row of x [${x.shape.join(',')}]`);
+  }
   ensureKernels();
   if (tf.getKernel(GROUP_NORM_ROWS, tf.getBackend()) !== undefined) {
     const attrs: GroupNormRowsAttrs = { counts, groups: norm.groups, eps: norm.eps ?? 1e-5, relu: opts.relu ?? false };
     const inputs: tf.NamedTensorMap = { x, gamma: norm.gamma, beta: norm.beta };
     if (opts.bias) inputs.bias = opts.bias;
+    if (opts.rowScale) inputs.rowScale = opts.rowScale;
     return tf.engine().runKernel(GROUP_NORM_ROWS, inputs, attrs as unknown as tf.NamedAttrMap) as T;
   }
   return tf.tidy(() => {
@@ -87,6 +93,7 @@ export function groupNormInference<T extends tf.Tensor>(x: T, counts: number[], 
     if (opts.bias) y = tf.add(y, opts.bias);
     y = groupNormRows(y, counts, norm);
     if (opts.relu) y = tf.relu(y);
+    if (opts.rowScale) y = tf.mul(y, tf.reshape(opts.rowScale, [rows, 1]));
     return tf.reshape(y, x.shape) as T;
   });
 }

@@ -87,6 +87,25 @@ describe.each(TEST_BACKENDS)('sparse conv on %s', (backend) => {
     }
   });
 
+  it.each([CASES[1], CASES[3]])('sparseConv2d with gatedResidual equals ReLU(input + gate * reference), every method: $name', async (c) => {
+    await activate(backend);
+    for (const [i, density] of DENSITIES.entries()) for (const method of METHODS) {
+      const d = makeCase(c, density, 300 + i);
+      const t = tensors(c, d);
+      const rand = seededRandom(400 + i);
+      const input = Array.from({ length: d.mask.length * d.co }, () => rand(-1, 1));
+      const gate = Array.from(d.mask, (m) => (m ? rand(0.05, 1) : 0));
+      const [b, h, w] = c.shape;
+      const inputT = tf.tensor4d(input, [b, h, w, d.co]);
+      const gateT = tf.tensor4d(gate, [b, h, w, 1]);
+      const y = await sparseConv2d(t.x, t.mask, t.filter, { ...t.opts, method, gatedResidual: { input: inputT, gate: gateT } });
+      const ref = reference(c, d, true);
+      const want = ref.map((v, k) => Math.max(0, input[k] + gate[Math.floor(k / d.co)] * v));
+      expect(relL2(await y.data(), want), `density ${density}, ${method}`).toBeLessThan(tol);
+      tf.dispose([y, inputT, gateT, t.x, t.mask, t.filter, t.opts.bias, t.opts.norm?.gamma, t.opts.norm?.beta].filter(Boolean) as tf.Tensor[]);
+    }
+  });
+
   it.each(CASES.filter((c) => backend === 'cpu' || c === CASES[0] || c === CASES[1]))(
     'maskedConv2d equals the float64 reference (whole-map GN): $name',
     async (c) => {
@@ -104,8 +123,15 @@ describe.each(TEST_BACKENDS)('sparse conv on %s', (backend) => {
     const d = makeCase(c, 1, 21);
     const t = tensors(c, d);
     const y = convLayer(t.x, t.filter, t.opts);
-    expect(relL2(await y.data(), reference(c, d, false))).toBeLessThan(tol);
-    tf.dispose([y, t.x, t.mask, t.filter, t.opts.bias, t.opts.norm?.gamma, t.opts.norm?.beta].filter(Boolean) as tf.Tensor[]);
+    const want = reference(c, d, false);
+    expect(relL2(await y.data(), want)).toBeLessThan(tol);
+    // a gated path: times a per-pixel gate
+    const rand = seededRandom(22);
+    const gate = Array.from({ length: d.mask.length }, () => rand(0, 1));
+    const gateT = tf.tensor4d(gate, [c.shape[0], c.shape[1], c.shape[2], 1]);
+    const gated = convLayer(t.x, t.filter, t.opts, gateT);
+    expect(relL2(await gated.data(), want.map((v, k) => v * gate[Math.floor(k / d.co)]))).toBeLessThan(tol);
+    tf.dispose([y, gated, gateT, t.x, t.mask, t.filter, t.opts.bias, t.opts.norm?.gamma, t.opts.norm?.beta].filter(Boolean) as tf.Tensor[]);
   });
 
   it('groupNormInference: statistics per image from its rows (an empty image, far-from-zero means), bias before, ReLU after', async () => {
@@ -136,7 +162,13 @@ describe.each(TEST_BACKENDS)('sparse conv on %s', (backend) => {
     expect(relL2(got, want)).toBeLessThan(backend === 'webgpu' ? 1e-3 : 1e-5);
     expect(Array.from(got).every((v) => !Object.is(v, -0))).toBe(true);
     expect(() => groupNormInference(xt, [5, 12], { groups: 4, gamma: gt, beta: et })).toThrow(/counts \[5,12\] must sum to the 18 rows of x \[18,8\]/);
-    tf.dispose([y, xt, bt, gt, et]);
+    // one factor per row after the ReLU (a gated path)
+    const factors = Array.from({ length: rows }, () => rand(0, 2));
+    const ft = tf.tensor1d(factors);
+    const scaled = groupNormInference(xt, counts, { groups: 4, gamma: gt, beta: et }, { bias: bt, relu: true, rowScale: ft });
+    expect(relL2(await scaled.data(), want.map((v, k) => v * factors[Math.floor(k / c)]))).toBeLessThan(backend === 'webgpu' ? 1e-3 : 1e-5);
+    expect(() => groupNormInference(xt, counts, { groups: 4, gamma: gt, beta: et }, { rowScale: gt })).toThrow(/rowScale \[8\] must hold one factor per row of x \[18,8\]/);
+    tf.dispose([y, scaled, ft, xt, bt, gt, et]);
   });
 
   it('conv2dFewOutputs (gates, predictors) equals the float64 reference conv', async () => {
@@ -207,6 +239,7 @@ describe.each(TEST_BACKENDS)('sparse conv on %s', (backend) => {
       for (const method of ['kernel', 'compact', 'gather', 'dense'] as const) {
         tf.dispose(await sparseConv2d(t.x, t.mask, t.filter, { ...t.opts, method }));
         tf.dispose(await sparseConv2d(t.x, t.mask, dwFilter, { ...t.opts, method, depthwise: true }));
+        tf.dispose(await sparseConv2d(t.x, t.mask, dwFilter, { ...t.opts, method, depthwise: true, gatedResidual: { input: t.x, gate: t.mask } }));
       }
       const y = await sparseConv2d(t.x, t.mask, t.filter, t.opts);
       const z = maskedConv2d(t.x, t.mask, t.filter, t.opts);
@@ -240,6 +273,8 @@ describe('bad input', () => {
     const gamma = tf.ones([4]) as tf.Tensor1D;
     await expect(sparseConv2d(x, m, f, { norm: { groups: 2, gamma, beta: gamma } })).rejects.toThrow(/norm.groups must divide the 3 output channels/);
     expect(() => gateMask(x)).toThrow(/gate must be rank 4 \[B,H,W,1\], got shape \[1,4,4,2\]/);
+    await expect(sparseConv2d(x, m, f, { gatedResidual: { input: x, gate: m } })).rejects.toThrow(/gatedResidual.input must be \[1,4,4,3\], got shape \[1,4,4,2\]/);
+    expect(() => convLayer(x, f, {}, x)).toThrow(/convLayer: gate must be \[1,4,4,1\], got shape \[1,4,4,2\]/);
     tf.dispose([x, m, f, gamma]);
     // the rejected calls allocated only the throwaway arguments above, nothing inside
     expect(tf.memory().numTensors).toBeLessThanOrEqual(before + 8);

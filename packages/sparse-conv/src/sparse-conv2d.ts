@@ -3,8 +3,8 @@ import { type ActivePixels, readActivePixels } from './active-pixels';
 import { gatherConvRows, scatterRows } from './gather-conv';
 import { convLayer } from './conv-layer';
 import { groupNormInference, groupNormMasked } from './group-norm';
-import { hasMaskedConvKernel, hasRowKernels } from './kernels/register';
-import { compactMaskedConv, maskedConvKernel, scatterRowsDense } from './kernels/row-ops';
+import { hasGatedResidualKernel, hasMaskedConvKernel, hasRowKernels } from './kernels/register';
+import { compactMaskedConv, gatedResidualRows, maskedConvKernel, scatterRowsDense } from './kernels/row-ops';
 import { denseConv } from './masked-conv2d';
 import { kernelConvRows } from './row-conv';
 import { denseFallbackDensity } from './thresholds';
@@ -33,6 +33,9 @@ export function chooseMethod(backend: string, density: number, depthwise: boolea
  * (and checked to be 0/1), then the row kernels (cpu, wasm) or the generic gather path run, or the
  * dense conv above the backend's measured density threshold. 'dense' and webgpu's 'kernel' do not
  * read the mask back, so they do not check its values either.
+ *
+ * With `gatedResidual` the result is `ReLU(input + gate * y)` over the whole map instead (the depth
+ * node's output), fused with the scatter on cpu and wasm.
  */
 export async function sparseConv2d(
   x: tf.Tensor4D,
@@ -42,28 +45,39 @@ export async function sparseConv2d(
 ): Promise<tf.Tensor4D> {
   const { outChannels } = validateConvArgs('sparseConv2d', x, mask, filter, opts);
   const depthwise = opts.depthwise ?? false;
+  const residual = opts.gatedResidual;
+  const finish = (y: tf.Tensor4D) => (residual ? addGatedResidual(y, residual) : y);
   let method = opts.method ?? 'auto';
   if ((method === 'auto' || method === 'kernel' || method === 'compact') && hasMaskedConvKernel()) {
     const resolved = method === 'auto' ? WEBGPU_AUTO[depthwise ? 'depthwise' : 'conv'] : method;
-    return onDeviceMasked(x, mask, filter, { ...opts, method: resolved });
+    return finish(onDeviceMasked(x, mask, filter, { ...opts, method: resolved }));
   }
-  if (method === 'dense') return onDeviceMasked(x, mask, filter, opts);
+  if (method === 'dense') return finish(onDeviceMasked(x, mask, filter, opts));
   const active = await readActivePixels(mask);
   const [b, h, w] = x.shape;
   const n = active.indices.length;
   // fill, not zeros: zeros builds the array in JS and uploads it (wasm, webgpu)
-  if (n === 0) return tf.fill([b, h, w, outChannels], 0);
+  if (n === 0) return residual ? tf.relu(residual.input) : tf.fill([b, h, w, outChannels], 0);
   if (method === 'auto') method = chooseMethod(tf.getBackend(), n / (b * h * w), depthwise);
   if (method === 'compact') method = 'kernel';
   if (method === 'kernel' && !hasRowKernels()) method = 'gather';
-  if (method === 'dense') return onDeviceMasked(x, mask, filter, { ...opts, method }, n === b * h * w);
-  return tf.tidy(() => {
+  if (method === 'dense') return finish(onDeviceMasked(x, mask, filter, { ...opts, method }, n === b * h * w));
+  const dense = tf.tidy(() => {
     const idx = () => tf.tensor1d(active.indices, 'int32');
     let rows = method === 'kernel' ? kernelConvRows(x, active.indices, filter, depthwise) : gatherConvRows(x, active, filter, depthwise);
     rows = epilogueRows(rows, active, opts);
-    if (method === 'kernel') return scatterRowsDense(rows, idx(), [b, h, w, outChannels]);
-    return scatterRows(rows, active);
+    if (method !== 'kernel') return scatterRows(rows, active);
+    if (residual && hasGatedResidualKernel()) return gatedResidualRows(rows, idx(), residual.gate, residual.input);
+    return scatterRowsDense(rows, idx(), [b, h, w, outChannels]);
   });
+  return residual && !(method === 'kernel' && hasGatedResidualKernel()) ? finish(dense) : dense;
+}
+
+/** `ReLU(input + gate * y)` by tfjs ops (y is disposed). */
+function addGatedResidual(y: tf.Tensor4D, { input, gate }: { input: tf.Tensor4D; gate: tf.Tensor4D }): tf.Tensor4D {
+  const out = tf.tidy(() => tf.relu(tf.add(input, tf.mul(y, gate))) as tf.Tensor4D);
+  y.dispose();
+  return out;
 }
 
 /** bias, GN (per-image statistics over the rows), ReLU on compacted rows. */

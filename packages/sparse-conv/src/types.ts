@@ -31,6 +31,12 @@ export interface SparseConvOptions {
   strides?: number;
   /** Only 'same' is supported. */
   pad?: 'same';
+  /**
+   * sparseConv2d only: the depth node's epilogue, `ReLU(input + gate * y)` over the whole map (so
+   * ReLU(input) where the mask is 0), fused with the scatter on cpu and wasm. input [B,H,W,Cout],
+   * gate [B,H,W,1], zero wherever the mask is.
+   */
+  gatedResidual?: { input: tf.Tensor4D; gate: tf.Tensor4D };
   /** sparseConv2d only: force an implementation (benchmarks, tests). Default 'auto'. */
   method?: SparseConvMethod;
 }

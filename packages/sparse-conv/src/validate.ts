@@ -46,5 +46,21 @@ export function validateConvArgs(
       if (t.rank !== 1 || t.shape[0] !== outChannels) throw new Error(`${fn}: ${name} must be [${outChannels}], got shape ${shapeOf(t)}`);
     }
   }
+  if (opts.gatedResidual) {
+    const { input, gate } = opts.gatedResidual;
+    const [b, h, w] = x.shape;
+    if (input.rank !== 4 || input.shape[0] !== b || input.shape[1] !== h || input.shape[2] !== w || input.shape[3] !== outChannels) {
+      throw new Error(`${fn}: gatedResidual.input must be [${b},${h},${w},${outChannels}], got shape ${shapeOf(input)}`);
+    }
+    checkGate(fn, 'gatedResidual.gate', gate, x);
+  }
   return { kernel: kh, inChannels: cin, outChannels };
+}
+
+/** A per-pixel factor [B,H,W,1] matching x's batch and spatial size. */
+export function checkGate(fn: string, name: string, gate: tf.Tensor, x: tf.Tensor): void {
+  const [b, h, w] = x.shape;
+  if (gate.rank !== 4 || gate.shape[0] !== b || gate.shape[1] !== h || gate.shape[2] !== w || gate.shape[3] !== 1) {
+    throw new Error(`${fn}: ${name} must be [${b},${h},${w},1], got shape ${shapeOf(gate)}`);
+  }
 }

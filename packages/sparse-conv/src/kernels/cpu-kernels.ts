@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { GROUP_NORM_ROWS, type GroupNormRowsAttrs, type Im2ColAttrs, SCATTER_ROWS, SPARSE_CONV_ROWS, SPARSE_DEPTHWISE, SPARSE_IM2COL, type ScatterRowsAttrs } from './kernel-names';
+import { GATED_RESIDUAL_ROWS, GROUP_NORM_ROWS, type GatedResidualInputs, type GroupNormRowsAttrs, type GroupNormRowsInputs, type Im2ColAttrs, SCATTER_ROWS, SPARSE_CONV_ROWS, SPARSE_DEPTHWISE, SPARSE_IM2COL, type ScatterRowsAttrs } from './kernel-names';
 import { groupNormLoop } from './group-norm-loop';
-import { convRows, depthwiseRows, im2colRows, scatterRowsInto } from './row-loops';
+import { convRows, depthwiseRows, gatedResidualRows, im2colRows, scatterRowsInto } from './row-loops';
 
 /** The slice of MathBackendCPU these kernels use (no dependency on the backend package). */
 interface CpuBackend {
@@ -75,13 +75,26 @@ export function registerCpuKernels(): void {
     backendName: 'cpu',
     kernelFunc: ({ inputs, attrs, backend }) => {
       const b = backend as unknown as CpuBackend;
-      const { x, gamma, beta, bias } = inputs as { x: tf.TensorInfo; gamma: tf.TensorInfo; beta: tf.TensorInfo; bias?: tf.TensorInfo };
+      const { x, gamma, beta, bias, rowScale } = inputs as GroupNormRowsInputs;
       const { counts, groups, eps, relu } = attrs as unknown as GroupNormRowsAttrs;
       const out = new Float32Array(tf.util.sizeFromShape(x.shape));
       const channels = x.shape[x.shape.length - 1];
-      const f32 = (t: tf.TensorInfo) => vals(b, t) as Float32Array;
-      groupNormLoop(f32(x), { counts, channels, groups, eps, relu, gamma: f32(gamma), beta: f32(beta), bias: bias ? f32(bias) : null }, out);
+      const f32 = (t: tf.TensorInfo | undefined) => (t ? (vals(b, t) as Float32Array) : null);
+      const loop = { counts, channels, groups, eps, relu, gamma: f32(gamma) as Float32Array, beta: f32(beta) as Float32Array };
+      groupNormLoop(f32(x) as Float32Array, { ...loop, bias: f32(bias), rowScale: f32(rowScale) }, out);
       return b.makeTensorInfo(x.shape, 'float32', out);
+    },
+  });
+  tf.registerKernel({
+    kernelName: GATED_RESIDUAL_ROWS,
+    backendName: 'cpu',
+    kernelFunc: ({ inputs, backend }) => {
+      const b = backend as unknown as CpuBackend;
+      const { rows, indices, gate, input } = inputs as GatedResidualInputs;
+      const out = new Float32Array(tf.util.sizeFromShape(input.shape));
+      const f32 = (t: tf.TensorInfo) => vals(b, t) as Float32Array;
+      gatedResidualRows(f32(rows), vals(b, indices) as Int32Array, f32(gate), f32(input), input.shape[3], out);
+      return b.makeTensorInfo(input.shape, 'float32', out);
     },
   });
 }

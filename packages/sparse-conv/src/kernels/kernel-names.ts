@@ -1,3 +1,5 @@
+import type { TensorInfo } from '@tensorflow/tfjs-core';
+
 /** Kernel names this package registers (per backend, on first use). */
 export const SPARSE_IM2COL = 'DynheadSparseIm2Col';
 export const SPARSE_DEPTHWISE = 'DynheadSparseDepthwise';
@@ -18,8 +20,17 @@ export const SPARSE_CONV_ROWS = 'DynheadSparseConvRows';
 export const COMPACT_INDEX = 'DynheadCompactIndex';
 export const COMPACT_CONV = 'DynheadCompactConv';
 export const EXPAND_ROWS = 'DynheadExpandRows';
-/** cpu, wasm: GroupNorm (+bias before, +ReLU after) of rows grouped into images, in two passes. */
+/** cpu, wasm: GroupNorm (+bias before, +ReLU, times a per-row factor after) of rows grouped into images, in two passes. */
 export const GROUP_NORM_ROWS = 'DynheadGroupNormRows';
+
+export interface GroupNormRowsInputs {
+  [name: string]: TensorInfo | undefined;
+  x: TensorInfo;
+  gamma: TensorInfo;
+  beta: TensorInfo;
+  bias?: TensorInfo;
+  rowScale?: TensorInfo;
+}
 
 export interface GroupNormRowsAttrs {
   /** Rows of each image, in order. */
@@ -27,4 +38,14 @@ export interface GroupNormRowsAttrs {
   groups: number;
   eps: number;
   relu: boolean;
+}
+/** cpu, wasm: ReLU(input + gate * scattered rows) over the whole map (the depth node's epilogue). */
+export const GATED_RESIDUAL_ROWS = 'DynheadGatedResidualRows';
+
+export interface GatedResidualInputs {
+  [name: string]: TensorInfo;
+  rows: TensorInfo;
+  indices: TensorInfo;
+  gate: TensorInfo;
+  input: TensorInfo;
 }

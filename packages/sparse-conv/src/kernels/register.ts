@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { registerCpuKernels } from './cpu-kernels';
-import { MASKED_CONV, SPARSE_IM2COL } from './kernel-names';
+import { GATED_RESIDUAL_ROWS, MASKED_CONV, SPARSE_IM2COL } from './kernel-names';
 import { registerWasmKernels } from './wasm-kernels';
 import { registerWebGPUKernels } from './webgpu-kernels';
 
@@ -28,4 +28,10 @@ export function hasRowKernels(): boolean {
 export function hasMaskedConvKernel(): boolean {
   ensureKernels();
   return tf.getKernel(MASKED_CONV, tf.getBackend()) !== undefined;
+}
+
+/** Whether the active backend fuses the depth node's epilogue with the scatter (cpu, wasm). */
+export function hasGatedResidualKernel(): boolean {
+  ensureKernels();
+  return tf.getKernel(GATED_RESIDUAL_ROWS, tf.getBackend()) !== undefined;
 }

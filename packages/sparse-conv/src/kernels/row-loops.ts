@@ -79,6 +79,27 @@ export function scatterRowsInto(rows: Float32Array, indices: Int32Array, c: numb
   for (let i = 0; i < indices.length; i++) out.set(rows.subarray(i * c, (i + 1) * c), indices[i] * c);
 }
 
+/**
+ * The depth node's epilogue fused with the scatter: `out = ReLU(input + gate * y)` over the whole
+ * [B,H,W,C] map, y being `rows` at the flat pixel `indices` and 0 elsewhere (so ReLU(input) there).
+ * One pass over the map instead of four (scatter, multiply, add, ReLU). ReLU as (v + |v|) / 2:
+ * exact, and branch-free, which V8 runs ~4x faster than a data-dependent branch.
+ */
+export function gatedResidualRows(rows: Float32Array, indices: Int32Array, gate: Float32Array, input: Float32Array, c: number, out: Float32Array): void {
+  for (let i = 0; i < input.length; i++) {
+    const v = input[i];
+    out[i] = (v + Math.abs(v)) * 0.5;
+  }
+  for (let r = 0; r < indices.length; r++) {
+    const o = indices[r] * c;
+    const g = gate[indices[r]];
+    for (let ch = 0, s = r * c; ch < c; ch++, s++) {
+      const v = input[o + ch] + g * rows[s];
+      out[o + ch] = (v + Math.abs(v)) * 0.5;
+    }
+  }
+}
+
 /** Pixels convolved together, so each weight row read from memory serves this many pixels. */
 const PIXEL_BLOCK = 8;
 

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { COMPACT_CONV, COMPACT_INDEX, EXPAND_ROWS, type Im2ColAttrs, MASKED_CONV, SCATTER_ROWS, SPARSE_CONV_ROWS, SPARSE_DEPTHWISE, SPARSE_IM2COL, type ScatterRowsAttrs } from './kernel-names';
+import { COMPACT_CONV, COMPACT_INDEX, EXPAND_ROWS, GATED_RESIDUAL_ROWS, type Im2ColAttrs, MASKED_CONV, SCATTER_ROWS, SPARSE_CONV_ROWS, SPARSE_DEPTHWISE, SPARSE_IM2COL, type ScatterRowsAttrs } from './kernel-names';
 
 // Inference-only ops (no gradients): the training form is maskedConv2d.
 
@@ -19,6 +19,11 @@ export function sparseDepthwise(x: tf.Tensor4D, indices: tf.Tensor1D, filter: tf
 export function scatterRowsDense(rows: tf.Tensor2D, indices: tf.Tensor1D, outShape: [number, number, number, number]): tf.Tensor4D {
   const attrs: ScatterRowsAttrs = { outShape };
   return tf.engine().runKernel(SCATTER_ROWS, { rows, indices }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+}
+
+/** `ReLU(input + gate * y)` over [B,H,W,C], y being `rows` at the flat pixel `indices` and 0 elsewhere. */
+export function gatedResidualRows(rows: tf.Tensor2D, indices: tf.Tensor1D, gate: tf.Tensor4D, input: tf.Tensor4D): tf.Tensor4D {
+  return tf.engine().runKernel(GATED_RESIDUAL_ROWS, { rows, indices, gate, input }) as tf.Tensor4D;
 }
 
 /** Dense [B,H,W,Cout]: conv (no bias) where mask > 0, exact 0 elsewhere, without reading the mask back (webgpu). */

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { GROUP_NORM_ROWS, type GroupNormRowsAttrs, type Im2ColAttrs, SCATTER_ROWS, SPARSE_DEPTHWISE, SPARSE_IM2COL, type ScatterRowsAttrs } from './kernel-names';
+import { GATED_RESIDUAL_ROWS, GROUP_NORM_ROWS, type GatedResidualInputs, type GroupNormRowsAttrs, type GroupNormRowsInputs, type Im2ColAttrs, SCATTER_ROWS, SPARSE_DEPTHWISE, SPARSE_IM2COL, type ScatterRowsAttrs } from './kernel-names';
 import { groupNormLoop } from './group-norm-loop';
-import { depthwiseRows, im2colRows, scatterRowsInto } from './row-loops';
+import { depthwiseRows, gatedResidualRows, im2colRows, scatterRowsInto } from './row-loops';
 
 /** The slice of BackendWasm these kernels use (no dependency on the backend package). */
 interface WasmBackend {
@@ -61,12 +61,25 @@ export function registerWasmKernels(): void {
     backendName: 'wasm',
     kernelFunc: ({ inputs, attrs, backend }) => {
       const b = backend as unknown as WasmBackend;
-      const { x, gamma, beta, bias } = inputs as { x: tf.TensorInfo; gamma: tf.TensorInfo; beta: tf.TensorInfo; bias?: tf.TensorInfo };
+      const { x, gamma, beta, bias, rowScale } = inputs as GroupNormRowsInputs;
       const { counts, groups, eps, relu } = attrs as unknown as GroupNormRowsAttrs;
       const out = b.makeOutput(x.shape, 'float32');
-      const f32 = (t: tf.TensorInfo) => b.typedArrayFromHeap(t) as Float32Array;
+      const f32 = (t: tf.TensorInfo | undefined) => (t ? (b.typedArrayFromHeap(t) as Float32Array) : null);
       const channels = x.shape[x.shape.length - 1];
-      groupNormLoop(f32(x), { counts, channels, groups, eps, relu, gamma: f32(gamma), beta: f32(beta), bias: bias ? f32(bias) : null }, f32(out));
+      const loop = { counts, channels, groups, eps, relu, gamma: f32(gamma) as Float32Array, beta: f32(beta) as Float32Array };
+      groupNormLoop(f32(x) as Float32Array, { ...loop, bias: f32(bias), rowScale: f32(rowScale) }, f32(out) as Float32Array);
+      return out;
+    },
+  });
+  tf.registerKernel({
+    kernelName: GATED_RESIDUAL_ROWS,
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend }) => {
+      const b = backend as unknown as WasmBackend;
+      const { rows, indices, gate, input } = inputs as GatedResidualInputs;
+      const out = b.makeOutput(input.shape, 'float32');
+      const f32 = (t: tf.TensorInfo) => b.typedArrayFromHeap(t) as Float32Array;
+      gatedResidualRows(f32(rows), b.typedArrayFromHeap(indices) as Int32Array, f32(gate), f32(input), input.shape[3], f32(out));
       return out;
     },
   });
