@@ -14,6 +14,8 @@ export {
   depthwiseBackpropInputComposed,
   depthwiseBackpropInputConfig,
   registerKernelFixes,
+  resizeNearestNeighborGrad,
+  resizeNearestNeighborGradConfig,
   unsortedSegmentSum,
   unsortedSegmentSumConfig,
 } from './kernels';

@@ -5,6 +5,7 @@ import { conv2dBackpropInputConfig } from './conv2d-backprop-input';
 import { depthwiseBackpropFilterConfig } from './depthwise-backprop-filter';
 import { depthwiseBackpropInputConfig } from './depthwise-backprop-input';
 import { replaceKernel } from './kernel-call';
+import { resizeNearestNeighborGradConfig } from './resize-nearest-neighbor-grad';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum';
 
 const done = new Set<string>();
@@ -13,7 +14,8 @@ const done = new Set<string>();
  * Training kernels per backend, registered once after the backend's module is imported (before
  * it initialises, so set-up functions run): wasm lacks Conv2DBackpropFilter, the depthwise
  * backprops and UnsortedSegmentSum; cpu's Conv2DBackpropFilter is a ~100x slower loop than a
- * forward conv; wasm's Conv2DBackpropInput is a naive loop; webgpu's AddN fails beyond 8 inputs.
+ * forward conv, its ResizeNearestNeighborGrad is wrong for batch > 1 (wasm's ignores
+ * halfPixelCenters); wasm's Conv2DBackpropInput is a naive loop; webgpu's AddN fails beyond 8 inputs.
  */
 export function registerKernelFixes(backendName: string): void {
   if (done.has(backendName)) return;
@@ -23,11 +25,13 @@ export function registerKernelFixes(backendName: string): void {
     // cpu's built-in depthwise backprops ignore dilations.
     replaceKernel(depthwiseBackpropFilterConfig('cpu'));
     replaceKernel(depthwiseBackpropInputConfig('cpu'));
+    replaceKernel(resizeNearestNeighborGradConfig('cpu'));
   } else if (backendName === 'wasm') {
     replaceKernel(conv2dBackpropFilterConfig('wasm'));
     replaceKernel(depthwiseBackpropFilterConfig('wasm', true));
     replaceKernel(depthwiseBackpropInputConfig('wasm', true));
     replaceKernel(unsortedSegmentSumConfig('wasm'));
+    replaceKernel(resizeNearestNeighborGradConfig('wasm'));
     const builtin = tf.getKernel(tf.Conv2DBackpropInput, 'wasm');
     if (builtin) replaceKernel(conv2dBackpropInputConfig('wasm', builtin));
   } else if (backendName === 'webgpu') {
@@ -41,4 +45,5 @@ export { conv2dBackpropInputComposed, conv2dBackpropInputConfig } from './conv2d
 export { depthwiseBackpropFilter, depthwiseBackpropFilterComposed, depthwiseBackpropFilterConfig } from './depthwise-backprop-filter';
 export { depthwiseBackpropInput, depthwiseBackpropInputComposed, depthwiseBackpropInputConfig } from './depthwise-backprop-input';
 export { unsortedSegmentSum, unsortedSegmentSumConfig } from './unsorted-segment-sum';
+export { resizeNearestNeighborGrad, resizeNearestNeighborGradConfig } from './resize-nearest-neighbor-grad';
 export { addNInChunksConfig } from './add-n-in-chunks';

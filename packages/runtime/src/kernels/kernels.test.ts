@@ -115,6 +115,36 @@ describe.each(BACKENDS)('training kernels on %s', (backend) => {
     tf.dispose([filter, dy, dx]);
   });
 
+  it.each([
+    { from: [4, 3], to: [8, 6], alignCorners: false, halfPixelCenters: false },
+    { from: [3, 5], to: [7, 4], alignCorners: false, halfPixelCenters: false },
+    { from: [4, 4], to: [7, 9], alignCorners: true, halfPixelCenters: false },
+    { from: [5, 3], to: [8, 7], alignCorners: false, halfPixelCenters: true },
+  ])('the gradient of resizeNearestNeighbor sums dy into each source pixel, every image of a batch: %o', async (c) => {
+    await activate(backend);
+    const [b, ch] = [3, 4];
+    const [h, w] = c.from;
+    const [oh, ow] = c.to;
+    const x = tf.tensor4d(random([b, h, w, ch], 5), [b, h, w, ch]);
+    const dyv = random([b, oh, ow, ch], 6);
+    const dy = tf.tensor4d(dyv, [b, oh, ow, ch]);
+    const grad = tf.grad((t: tf.Tensor4D) => tf.sum(tf.mul(tf.image.resizeNearestNeighbor(t, [oh, ow], c.alignCorners, c.halfPixelCenters), dy)))(x);
+    // the reference: the forward pass's source pixel of every output pixel, from the definition
+    const pick = (i: number, inSize: number, outSize: number) => {
+      const corners = c.alignCorners && outSize > 1;
+      const ratio = (corners ? inSize - 1 : inSize) / (corners ? outSize - 1 : outSize);
+      const frac = c.halfPixelCenters ? ratio * (i + 0.5) : ratio * i;
+      return Math.max(0, Math.min(inSize - 1, c.alignCorners ? Math.round(frac) : Math.floor(frac)));
+    };
+    const want = new Float64Array(b * h * w * ch);
+    for (let n = 0; n < b; n++)
+      for (let r = 0; r < oh; r++)
+        for (let q = 0; q < ow; q++)
+          for (let d = 0; d < ch; d++) want[((n * h + pick(r, h, oh)) * w + pick(q, w, ow)) * ch + d] += dyv[((n * oh + r) * ow + q) * ch + d];
+    expect(relL2(await grad.data(), want)).toBeLessThan(1e-6);
+    tf.dispose([x, dy, grad]);
+  });
+
   it('UnsortedSegmentSum adds rows per segment and drops ids outside [0, numSegments)', async () => {
     await activate(backend);
     const x = tf.tensor2d([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [5, 2]);
