@@ -128,7 +128,7 @@ describe.each(BACKENDS)('training kernels on %s', (backend) => {
     const x = tf.tensor4d(random([b, h, w, ch], 5), [b, h, w, ch]);
     const dyv = random([b, oh, ow, ch], 6);
     const dy = tf.tensor4d(dyv, [b, oh, ow, ch]);
-    const grad = tf.grad((t: tf.Tensor4D) => tf.sum(tf.mul(tf.image.resizeNearestNeighbor(t, [oh, ow], c.alignCorners, c.halfPixelCenters), dy)))(x);
+    const grad = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.image.resizeNearestNeighbor(t as tf.Tensor4D, [oh, ow], c.alignCorners, c.halfPixelCenters), dy)))(x);
     // the reference: the forward pass's source pixel of every output pixel, from the definition
     const pick = (i: number, inSize: number, outSize: number) => {
       const corners = c.alignCorners && outSize > 1;
