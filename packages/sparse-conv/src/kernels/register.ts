@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { registerCpuKernels } from './cpu-kernels';
+import { registerHostKernels } from './host-kernels';
 import { GATED_RESIDUAL_ROWS, MASKED_CONV, SPARSE_IM2COL } from './kernel-names';
-import { registerWasmKernels } from './wasm-kernels';
 import { registerWebGPUKernels } from './webgpu-kernels';
 
 let registered = false;
@@ -13,8 +12,7 @@ let registered = false;
 export function ensureKernels(): void {
   if (registered) return;
   registered = true;
-  registerCpuKernels();
-  registerWasmKernels();
+  registerHostKernels();
   registerWebGPUKernels();
 }
 

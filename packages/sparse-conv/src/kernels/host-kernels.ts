@@ -1,0 +1,148 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { groupNormLoop } from './group-norm-loop';
+import {
+  GATED_RESIDUAL_ROWS,
+  GROUP_NORM_ROWS,
+  type GatedResidualInputs,
+  type GroupNormRowsAttrs,
+  type GroupNormRowsInputs,
+  type Im2ColAttrs,
+  SCATTER_ROWS,
+  SPARSE_CONV_ROWS,
+  SPARSE_DEPTHWISE,
+  SPARSE_IM2COL,
+  type ScatterRowsAttrs,
+} from './kernel-names';
+import { convRows, depthwiseRows, gatedResidualRows, im2colRows, scatterRowsInto } from './row-loops';
+
+/**
+ * How a loop kernel reaches the data of a backend that keeps it in host memory: cpu's JS arrays or
+ * views of wasm's heap. Kernels allocate their output FIRST, then read: a wasm allocation may grow
+ * the heap and detach the views taken before it.
+ */
+export interface HostMemory {
+  /** A new float32 tensor and a view of its values (zeroed when asked). */
+  output(shape: number[], zeroed: boolean): { info: tf.TensorInfo; values: Float32Array };
+  read(t: tf.TensorInfo): Float32Array | Int32Array;
+}
+
+type HostKernel = (mem: HostMemory, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap) => tf.TensorInfo;
+
+const f32 = (mem: HostMemory, t: tf.TensorInfo) => mem.read(t) as Float32Array;
+const i32 = (mem: HostMemory, t: tf.TensorInfo) => mem.read(t) as Int32Array;
+
+const im2col: HostKernel = (mem, inputs, attrs) => {
+  const { x, indices } = inputs as { x: tf.TensorInfo; indices: tf.TensorInfo };
+  const { kernel } = attrs as unknown as Im2ColAttrs;
+  const [, height, width, channels] = x.shape;
+  const out = mem.output([indices.shape[0], kernel * kernel * channels], false);
+  im2colRows(f32(mem, x), i32(mem, indices), { height, width, channels, kernel }, out.values);
+  return out.info;
+};
+
+const depthwise: HostKernel = (mem, inputs, attrs) => {
+  const { x, indices, filter } = inputs as { x: tf.TensorInfo; indices: tf.TensorInfo; filter: tf.TensorInfo };
+  const { kernel } = attrs as unknown as Im2ColAttrs;
+  const [, height, width, channels] = x.shape;
+  const out = mem.output([indices.shape[0], channels], true);
+  depthwiseRows(f32(mem, x), i32(mem, indices), f32(mem, filter), { height, width, channels, kernel }, out.values);
+  return out.info;
+};
+
+const scatter: HostKernel = (mem, inputs, attrs) => {
+  const { rows, indices } = inputs as { rows: tf.TensorInfo; indices: tf.TensorInfo };
+  const { outShape } = attrs as unknown as ScatterRowsAttrs;
+  const out = mem.output(outShape, true);
+  scatterRowsInto(f32(mem, rows), i32(mem, indices), outShape[3], out.values);
+  return out.info;
+};
+
+const groupNormRows: HostKernel = (mem, inputs, attrs) => {
+  const { x, gamma, beta, bias, rowScale } = inputs as GroupNormRowsInputs;
+  const { counts, groups, eps, relu } = attrs as unknown as GroupNormRowsAttrs;
+  const out = mem.output(x.shape, false);
+  const optional = (t: tf.TensorInfo | undefined) => (t ? f32(mem, t) : null);
+  const channels = x.shape[x.shape.length - 1];
+  const loop = { counts, channels, groups, eps, relu, gamma: f32(mem, gamma), beta: f32(mem, beta), bias: optional(bias), rowScale: optional(rowScale) };
+  groupNormLoop(f32(mem, x), loop, out.values);
+  return out.info;
+};
+
+const gatedResidual: HostKernel = (mem, inputs) => {
+  const { rows, indices, gate, input } = inputs as GatedResidualInputs;
+  const out = mem.output(input.shape, false);
+  gatedResidualRows(f32(mem, rows), i32(mem, indices), f32(mem, gate), f32(mem, input), input.shape[3], out.values);
+  return out.info;
+};
+
+// On cpu a direct loop beats im2col + tfjs-cpu's matMul (about 1.6x in process CPU time); on wasm
+// im2col + XNNPACK's matMul wins, so wasm has no SPARSE_CONV_ROWS.
+const convRowsKernel: HostKernel = (mem, inputs) => {
+  const { x, indices, filter } = inputs as { x: tf.TensorInfo; indices: tf.TensorInfo; filter: tf.TensorInfo };
+  const [, height, width, channels] = x.shape;
+  const [kernel, , , cout] = filter.shape;
+  const out = mem.output([indices.shape[0], cout], true);
+  convRows(f32(mem, x), i32(mem, indices), f32(mem, filter), { height, width, channels, kernel }, cout, out.values);
+  return out.info;
+};
+
+const SHARED: Record<string, HostKernel> = {
+  [SPARSE_IM2COL]: im2col,
+  [SPARSE_DEPTHWISE]: depthwise,
+  [SCATTER_ROWS]: scatter,
+  [GROUP_NORM_ROWS]: groupNormRows,
+  [GATED_RESIDUAL_ROWS]: gatedResidual,
+};
+
+/** The slice of MathBackendCPU used here (no dependency on the backend package). */
+interface CpuBackend {
+  data: { get(id: tf.DataId): { values: tf.backend_util.BackendValues } };
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values: tf.backend_util.BackendValues): tf.TensorInfo;
+}
+
+/** The slice of BackendWasm used here. */
+interface WasmBackend {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array;
+}
+
+function cpuMemory(backend: tf.KernelBackend): HostMemory {
+  const b = backend as unknown as CpuBackend;
+  return {
+    // the cpu backend keeps the array it is given, so filling it after makeTensorInfo is seen
+    output: (shape) => {
+      const values = new Float32Array(tf.util.sizeFromShape(shape));
+      return { info: b.makeTensorInfo(shape, 'float32', values), values };
+    },
+    read: (t) => b.data.get(t.dataId).values as Float32Array | Int32Array,
+  };
+}
+
+function wasmMemory(backend: tf.KernelBackend): HostMemory {
+  const b = backend as unknown as WasmBackend;
+  return {
+    output: (shape, zeroed) => {
+      const info = b.makeOutput(shape, 'float32');
+      const values = b.typedArrayFromHeap(info) as Float32Array;
+      if (zeroed) values.fill(0);
+      return { info, values };
+    },
+    read: (t) => b.typedArrayFromHeap(t),
+  };
+}
+
+function register(backendName: string, memory: (backend: tf.KernelBackend) => HostMemory, kernels: Record<string, HostKernel>): void {
+  for (const [kernelName, kernel] of Object.entries(kernels)) {
+    tf.registerKernel({
+      kernelName,
+      backendName,
+      kernelFunc: ({ inputs, attrs, backend }) => kernel(memory(backend as tf.KernelBackend), inputs, attrs ?? {}),
+    });
+  }
+}
+
+/** The loop kernels of the host-memory backends: cpu (with its direct sparse conv) and wasm. */
+export function registerHostKernels(): void {
+  register('cpu', cpuMemory, { ...SHARED, [SPARSE_CONV_ROWS]: convRowsKernel });
+  register('wasm', wasmMemory, SHARED);
+}
