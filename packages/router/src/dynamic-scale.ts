@@ -40,13 +40,12 @@ export class DynamicScale {
       // inference the outputs nobody gathers (path 0 of the coarsest level, path 1 of the finest)
       // are not computed: the finest level holds most of the pixels.
       const used = (s: number, l: number) => (s === 0 ? l + 1 < xs.length : l > 0);
-      const moved = xs.map((x, l) =>
-        this.paths.map((p, s) => (ctx.mode === 'infer' ? p.infer(x, ctx, used(s, l)) : p.apply(x, ctx))),
-      ) as tf.Tensor4D[][];
+      const moved = xs.map((x, l) => this.paths.map((p, s) => (ctx.mode === 'infer' ? p.infer(x, ctx, used(s, l)) : p.apply(x, ctx))));
       return xs.map((x, l) => {
         const gathered: tf.Tensor4D[] = [];
-        if (l > 0) gathered.push(resizeTo(moved[l - 1][0], x));
-        if (l + 1 < xs.length) gathered.push(resizeTo(moved[l + 1][1], x));
+        // used() computed exactly these two
+        if (l > 0) gathered.push(resizeTo(moved[l - 1][0] as tf.Tensor4D, x));
+        if (l + 1 < xs.length) gathered.push(resizeTo(moved[l + 1][1] as tf.Tensor4D, x));
         const kept = tf.mul(x, this.outputWeight);
         if (gathered.length === 0) return kept as tf.Tensor4D;
         const sum = gathered.length === 1 ? gathered[0] : tf.add(gathered[0], gathered[1]);

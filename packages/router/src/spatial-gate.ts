@@ -36,17 +36,17 @@ export class SpatialGate {
 
   /** Gate map [B,H,W,1] of the path's input x [B,H,W,C]. */
   apply(x: tf.Tensor4D): tf.Tensor4D {
-    return this.activateLogits(tf.conv2d(x, this.weight, 1, 'same'));
+    return this.gateOf(() => tf.conv2d(x, this.weight, 1, 'same'));
   }
 
   /** The same map at inference, its C -> 1 conv in the form that is fastest on the backend (not differentiable). */
   infer(x: tf.Tensor4D): tf.Tensor4D {
-    return this.activateLogits(conv2dFewOutputs(x, this.weight));
+    return this.gateOf(() => conv2dFewOutputs(x, this.weight));
   }
 
-  private activateLogits(conv: tf.Tensor4D): tf.Tensor4D {
+  private gateOf(conv: () => tf.Tensor4D): tf.Tensor4D {
     return tf.tidy(() => {
-      const logits = tf.add(conv, this.bias) as tf.Tensor4D;
+      const logits = tf.add(conv(), this.bias) as tf.Tensor4D;
       if (!this.gate.coarse) return this.activate(logits) as tf.Tensor4D;
       const pooled = tf.mean(logits, [1, 2], true);
       return tf.broadcastTo(this.activate(pooled), logits.shape) as tf.Tensor4D;
