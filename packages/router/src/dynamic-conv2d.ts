@@ -1,4 +1,4 @@
-import { convCost, convLayer, maskedConv2d } from '@dynhead/sparse-conv';
+import { convCost, convLayer, maskedConv2d, masksStayOnDevice } from '@dynhead/sparse-conv';
 import * as tf from '@tensorflow/tfjs-core';
 import type { GateConfig } from './config';
 import type { ForwardContext } from './forward-context';
@@ -46,20 +46,32 @@ export class DynamicConv2D {
   }
 
   /**
-   * Inference: the same numbers (GN over the whole map), with the fused inference kernels. With
-   * `needed` false (an edge level's path that no level gathers) only the gate runs, for its cost
-   * and map, and the result is null: the official code computes that output and throws it away.
+   * Inference: the same numbers (GN over the whole map), with the fused inference kernels. Null
+   * where the output is not needed (an edge level's path that no level gathers: the official code
+   * computes it and throws it away) or is zero everywhere (the gate is off on every pixel of every
+   * image, known from a readback where masks are read anyway): only the gate runs, for its cost and map.
    */
-  infer(x: tf.Tensor4D, ctx: ForwardContext, needed = true): tf.Tensor4D | null {
+  async infer(x: tf.Tensor4D, ctx: ForwardContext, needed = true): Promise<tf.Tensor4D | null> {
     const opts = { depthwise: true, bias: this.conv.bias, norm: this.norm.params };
     if (!this.gate) {
       ctx.chargeDense(x, this.unit);
       return needed ? convLayer(x, this.conv.weight, opts) : null;
     }
     const g = this.gate.infer(x);
-    ctx.record(this.gate.name, g);
-    ctx.charge(g, this.unit, true);
-    if (!needed) return null;
-    return convLayer(x, this.conv.weight, opts, g);
+    try {
+      ctx.record(this.gate.name, g);
+      ctx.charge(g, this.unit, true);
+      if (!needed || (!masksStayOnDevice() && !(await anyPositive(g)))) return null;
+      return convLayer(x, this.conv.weight, opts, g);
+    } finally {
+      g.dispose();
+    }
   }
+}
+
+async function anyPositive(g: tf.Tensor): Promise<boolean> {
+  const max = tf.max(g);
+  const [value] = await max.data();
+  max.dispose();
+  return value > 0;
 }

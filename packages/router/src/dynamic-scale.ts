@@ -33,33 +33,43 @@ export class DynamicScale {
     this.depth = new DynamicBottleneck(scope.child('depth_module'), channels, gnGroups, gate);
   }
 
-  /** The scale node of every level (dense in both modes, as the official code; fused kernels at inference). */
-  private mix(xs: tf.Tensor4D[], ctx: ForwardContext): tf.Tensor4D[] {
-    return tf.tidy(() => {
-      // Every path runs on every level, edge levels included: their cost is charged too. At
-      // inference the outputs nobody gathers (path 0 of the coarsest level, path 1 of the finest)
-      // are not computed: the finest level holds most of the pixels.
-      const used = (s: number, l: number) => (s === 0 ? l + 1 < xs.length : l > 0);
-      const moved = xs.map((x, l) => this.paths.map((p, s) => (ctx.mode === 'infer' ? p.infer(x, ctx, used(s, l)) : p.apply(x, ctx))));
-      return xs.map((x, l) => {
+  /**
+   * Target l's input to its depth node: the neighbours' path outputs resized to x_l, times
+   * scale_weight, plus x_l times output_weight. A null path output (inference: a gate that is off
+   * everywhere) contributes exact zeros and is left out.
+   */
+  private combine(xs: tf.Tensor4D[], moved: (tf.Tensor4D | null)[][]): tf.Tensor4D[] {
+    return tf.tidy(() =>
+      xs.map((x, l) => {
         const gathered: tf.Tensor4D[] = [];
-        // used() computed exactly these two
-        if (l > 0) gathered.push(resizeTo(moved[l - 1][0] as tf.Tensor4D, x));
-        if (l + 1 < xs.length) gathered.push(resizeTo(moved[l + 1][1] as tf.Tensor4D, x));
+        const finer = l > 0 ? moved[l - 1][0] : null;
+        const coarser = l + 1 < xs.length ? moved[l + 1][1] : null;
+        if (finer) gathered.push(resizeTo(finer, x));
+        if (coarser) gathered.push(resizeTo(coarser, x));
         const kept = tf.mul(x, this.outputWeight);
         if (gathered.length === 0) return kept as tf.Tensor4D;
         const sum = gathered.length === 1 ? gathered[0] : tf.add(gathered[0], gathered[1]);
         return tf.add(this.scaleWeight ? tf.mul(sum, this.scaleWeight) : sum, kept) as tf.Tensor4D;
-      });
-    });
+      }),
+    );
   }
 
   apply(xs: tf.Tensor4D[], ctx: ForwardContext): tf.Tensor4D[] {
-    return tf.tidy(() => this.mix(xs, ctx).map((y) => this.depth.apply(y, ctx)));
+    return tf.tidy(() => {
+      // Every path runs on every level, edge levels included: their gates and costs count.
+      const moved = xs.map((x) => this.paths.map((p) => p.apply(x, ctx)));
+      return this.combine(xs, moved).map((y) => this.depth.apply(y, ctx));
+    });
   }
 
   async infer(xs: tf.Tensor4D[], ctx: ForwardContext): Promise<tf.Tensor4D[]> {
-    const ys = this.mix(xs, ctx);
+    // The outputs nobody gathers (path 0 of the coarsest level, path 1 of the finest, which holds
+    // most of the pixels) are not computed; their gates and costs still are.
+    const gathered = (s: number, l: number) => (s === 0 ? l + 1 < xs.length : l > 0);
+    const moved: (tf.Tensor4D | null)[][] = [];
+    for (const [l, x] of xs.entries()) moved.push(await Promise.all(this.paths.map((p, s) => p.infer(x, ctx, gathered(s, l)))));
+    const ys = this.combine(xs, moved);
+    tf.dispose(moved.flat().filter((t): t is tf.Tensor4D => t !== null));
     const outs: tf.Tensor4D[] = [];
     for (const y of ys) {
       outs.push(await this.depth.infer(y, ctx));

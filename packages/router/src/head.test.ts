@@ -276,6 +276,42 @@ describe.each(TEST_BACKENDS)('head building blocks on %s', (backend) => {
     head.dispose();
   });
 
+  it('a scale path whose gate is off everywhere adds exactly nothing at inference (skipped where masks are read back)', async () => {
+    await activate(backend);
+    // A: every scale-path gate off. B: the same head with those gates on but scale_weight 0, so the
+    // official formula sum * 0 + x * output_weight computes the paths and multiplies them away.
+    const variant = (scaleGateBias: number, scaleWeight: number) => {
+      const head = new DynamicHead({ ...dynamicHead, ...tiny, blocks: 2 }, 9);
+      // a fresh map each time: the cpu backend keeps the arrays it is given, so edits would reach A
+      const weights = randomStateDict(head, 12);
+      for (const [name, t] of weights) {
+        if (/dynamic_convs\.\d\.gate\.gate_conv\.bias$/.test(name)) t.data.fill(scaleGateBias);
+        else if (name.endsWith('depth_module.gate.gate_conv.bias')) t.data.fill(0.05);
+        else if (name.endsWith('scale_weight')) t.data.fill(scaleWeight);
+      }
+      head.loadStateDict(weights);
+      return head;
+    };
+    const [a, b] = [variant(-50, 0.7), variant(50, 0)];
+    const feats = tinyFeatures(2, 51);
+    const before = tf.memory().numTensors;
+    const outA = await a.infer(feats, { recordGates: false });
+    const outB = await b.infer(feats, { recordGates: false });
+    for (let l = 0; l < feats.length; l++) {
+      expect(relL2(await outA.logits[l].data(), await outB.logits[l].data()), `P${l + 3}`).toBeLessThan(1e-6);
+      expect(relL2(await outA.bboxReg[l].data(), await outB.bboxReg[l].data())).toBeLessThan(1e-6);
+    }
+    // the skipped paths still count in full, not in used
+    expect(Array.from(await outA.cost.full.data())).toEqual(Array.from(await outB.cost.full.data()));
+    const [usedA, usedB] = [await outA.cost.used.data(), await outB.cost.used.data()];
+    for (let n = 0; n < 2; n++) expect(usedA[n]).toBeLessThan(usedB[n]);
+    for (const out of [outA, outB]) tf.dispose([...out.logits, ...out.bboxReg, ...out.centerness, out.cost.soft, out.cost.used, out.cost.full]);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose(feats);
+    a.dispose();
+    b.dispose();
+  });
+
   it('inference mode is leak-free and batched: each image of a batch equals that image alone', async () => {
     await activate(backend);
     const head = new DynamicHead({ ...dynamicHead, ...tiny, blocks: 2 }, 9);

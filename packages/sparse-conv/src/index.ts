@@ -3,6 +3,7 @@ export type { GroupNormParams, SparseConvOptions, SparseConvMethod } from './typ
 export { gateMask } from './gate-mask';
 export { maskedConv2d } from './masked-conv2d';
 export { chooseMethod, sparseConv2d } from './sparse-conv2d';
+export { masksStayOnDevice } from './kernels/register';
 export { DENSE_FALLBACK_DENSITY, denseFallbackDensity, type DenseFallback } from './thresholds';
 export { convCost, chargeCost, addCosts, type ConvSpec, type CostTerms } from './cost';
 export { groupNormDense, groupNormMasked, groupNormInference, type GroupNormInferenceOptions } from './group-norm';

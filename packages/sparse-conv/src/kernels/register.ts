@@ -33,3 +33,12 @@ export function hasGatedResidualKernel(): boolean {
   ensureKernels();
   return tf.getKernel(GATED_RESIDUAL_ROWS, tf.getBackend()) !== undefined;
 }
+
+/**
+ * Whether sparse convs on the active backend keep their masks on the device (webgpu) instead of
+ * reading them back (cpu, wasm, and the generic path): a caller may then skip work on a readback
+ * of its own only where masks are read anyway.
+ */
+export function masksStayOnDevice(): boolean {
+  return hasMaskedConvKernel();
+}
