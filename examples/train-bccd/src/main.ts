@@ -108,7 +108,7 @@ function writeReport(results: RunSummary[]): void {
   writeFileSync(
     join(runsDir, 'flops-vs-ap.png'),
     lineChart(
-      results.map((r) => ({ name: r.head === 'dynamic' ? `DYN L${r.lambda}` : r.head, points: [[r.gflopsAvg, r.AP]] as [number, number][], markersOnly: true })),
+      results.map((r) => ({ name: `${r.head === 'dynamic' ? `DYN L${r.lambda}` : r.head} SEED ${r.seed}`, points: [[r.gflopsAvg, r.AP]] as [number, number][], markersOnly: true })),
       { title: 'BCCD VAL AP VS HEAD GFLOPS', xLabel: 'head GFLOPs (avg per image)', yLabel: 'AP' },
     ),
   );
