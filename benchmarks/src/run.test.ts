@@ -43,6 +43,26 @@ describe('runBench (what `dynhead bench NAME` calls)', () => {
     }
   });
 
+  it('runs the head bench on another image size under its own key', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bench-run-'));
+    try {
+      const r = await runBench('head', { backend: 'cpu', backendDetail: 'cpu', quick: false, image: { height: 64, width: 100 }, channels: 32, only: ['FCOS'], batches: [1], repeats: 1, outDir: dir });
+      const head = JSON.parse(readFileSync(r.resultsPath as string, 'utf8')).runs['head-64x100'] as HeadBenchResult;
+      // the detector pads to a multiple of 32: 64x128, so P3 is 8x16
+      expect(head.levels).toEqual([
+        [8, 16],
+        [4, 8],
+        [2, 4],
+        [1, 2],
+        [1, 1],
+      ]);
+      expect(r.chartPath).toMatch(/head-64x100-cpu-\d{4}-\d{2}-\d{2}\.png$/);
+      expect(r.markdown).toContain('(image 64x100).');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('names the benches when given an unknown one', () => {
     expect(parseBenchName('train-step')).toBe('train-step');
     expect(() => parseBenchName('speed')).toThrow("unknown bench 'speed': expected one of head, train-step, sparse-conv");

@@ -20,6 +20,8 @@ export interface BenchRunOptions {
   batches?: number[];
   repeats?: number;
   channels?: number;
+  /** head only: the image whose P3..P7 the heads run on, instead of 800x1333 (or --quick's). */
+  image?: { height: number; width: number };
   only?: string[];
   /** Results directory (default benchmarks/results); JSON, and the chart PNG for the head bench. */
   outDir: string;
@@ -63,8 +65,8 @@ export async function runBench(name: BenchName, options: Partial<BenchRunOptions
   const machine = describeMachine(o.backend, o.backendDetail);
   if (o.backend === 'webgpu') chunkWebGPUAddN();
   const date = today();
-  // Quick runs are kept apart from runs at the paper's sizes (results key, chart, README section).
-  const key = o.quick ? `${name}-quick` : name;
+  // Quick and other-size runs are kept apart from runs at the paper's sizes (results key, chart, README section).
+  const key = name === 'head' && o.image ? `${name}-${o.image.height}x${o.image.width}` : o.quick ? `${name}-quick` : name;
   let result: unknown;
   let markdown: string;
   let chartPath: string | null = null;
@@ -73,6 +75,7 @@ export async function runBench(name: BenchName, options: Partial<BenchRunOptions
     if (o.batches) head.batches = o.batches;
     if (o.repeats) head.repeats = o.repeats;
     if (o.channels) head.channels = o.channels;
+    if (o.image) head.image = o.image;
     if (o.only) head.only = o.only;
     const r = await runHeadBench(head);
     result = r;
@@ -103,7 +106,8 @@ export async function runBench(name: BenchName, options: Partial<BenchRunOptions
     markdown = sparseConvTable(r);
   }
   const resultsPath = o.write ? recordResult(key, machine, result, o.outDir, date) : null;
-  const table = `${markdown}\n\nMachine: ${machineLine(machine)}; ${date}${o.quick ? ' (--quick sizes)' : ''}.`;
+  const size = name === 'head' && o.image ? ` (image ${o.image.height}x${o.image.width})` : o.quick ? ' (--quick sizes)' : '';
+  const table = `${markdown}\n\nMachine: ${machineLine(machine)}; ${date}${size}.`;
   if (o.readme) updateReadmeSection(README_PATH, `${key}:${o.backend}`, table);
   return { name, machine, markdown: table, result, resultsPath, chartPath };
 }

@@ -14,6 +14,7 @@ interface BenchmarksModule {
       batches?: number[];
       repeats?: number;
       channels?: number;
+      image?: { height: number; width: number };
       only?: string[];
       outDir?: string;
       write: boolean;
@@ -48,6 +49,12 @@ function positiveInts(flag: string) {
   };
 }
 
+function imageSize(value: string): { height: number; width: number } {
+  const m = /^(\d+)x(\d+)$/.exec(value.trim());
+  if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new UserError(`--image: expected HEIGHTxWIDTH in pixels, e.g. 400x672, got '${value}'`);
+  return { height: Number(m[1]), width: Number(m[2]) };
+}
+
 function positiveInt(flag: string) {
   return (value: string): number => positiveInts(flag)(value)[0];
 }
@@ -57,6 +64,7 @@ interface BenchFlags {
   batch?: number[];
   repeats?: number;
   channels?: number;
+  image?: { height: number; width: number };
   only?: string;
   out?: string;
   write: boolean;
@@ -72,6 +80,7 @@ export function register(program: Command): void {
     .option('--batch <list>', 'batch sizes, e.g. 1,8 (train-step: the first)', positiveInts('--batch'))
     .option('--repeats <n>', 'timed runs per measurement (median reported)', positiveInt('--repeats'))
     .option('--channels <n>', 'head channels, a multiple of 32 (GroupNorm groups)', positiveInt('--channels'))
+    .option('--image <HxW>', 'head: run on the FPN levels of this image size instead of 800x1333', imageSize)
     .option('--only <names>', "only heads whose name contains one of these, e.g. 'FCOS,D8 Mid'")
     .option('--out <dir>', 'results directory (default benchmarks/results)')
     .option('--no-write', 'do not write the JSON result and chart')
@@ -91,6 +100,7 @@ export function register(program: Command): void {
         batches: flags.batch,
         repeats: flags.repeats,
         channels: flags.channels,
+        image: flags.image,
         only: flags.only?.split(',').map((s) => s.trim()).filter(Boolean),
         outDir: flags.out,
         write: flags.write,
