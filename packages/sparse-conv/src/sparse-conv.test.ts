@@ -171,7 +171,7 @@ describe.each(TEST_BACKENDS)('sparse conv on %s', (backend) => {
     tf.dispose([y, scaled, ft, xt, bt, gt, et]);
   });
 
-  it('conv2dFewOutputs (gates, predictors) equals the float64 reference conv', async () => {
+  it('conv2dFewOutputs (3x3 to a few channels, and the 1x1 fallback) equals the float64 reference conv', async () => {
     await activate(backend);
     for (const [shape, k, cout] of [
       [[2, 7, 9, 16], 3, 1],
