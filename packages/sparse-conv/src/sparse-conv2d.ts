@@ -62,15 +62,17 @@ export async function sparseConv2d(
   if (method === 'compact') method = 'kernel';
   if (method === 'kernel' && !hasRowKernels()) method = 'gather';
   if (method === 'dense') return finish(onDeviceMasked(x, mask, filter, { ...opts, method }, n === b * h * w));
-  const dense = tf.tidy(() => {
+  // the row kernels' backends write ReLU(input + gate * y) in the scatter itself
+  const fusedResidual = residual !== undefined && method === 'kernel' && hasGatedResidualKernel();
+  const y = tf.tidy(() => {
     const idx = () => tf.tensor1d(active.indices, 'int32');
     let rows = method === 'kernel' ? kernelConvRows(x, active.indices, filter, depthwise) : gatherConvRows(x, active, filter, depthwise);
     rows = epilogueRows(rows, active, opts);
     if (method !== 'kernel') return scatterRows(rows, active);
-    if (residual && hasGatedResidualKernel()) return gatedResidualRows(rows, idx(), residual.gate, residual.input);
+    if (fusedResidual) return gatedResidualRows(rows, idx(), residual.gate, residual.input);
     return scatterRowsDense(rows, idx(), [b, h, w, outChannels]);
   });
-  return residual && !(method === 'kernel' && hasGatedResidualKernel()) ? finish(dense) : dense;
+  return fusedResidual ? y : finish(y);
 }
 
 /** `ReLU(input + gate * y)` by tfjs ops (y is disposed). */
