@@ -1,4 +1,4 @@
-import { convCost, convLayer, maskedConv2d } from '@dynhead/sparse-conv';
+import { convCost, convLayer, maskedConv2d, type SparseConvOptions } from '@dynhead/sparse-conv';
 import * as tf from '@tensorflow/tfjs-core';
 import type { ForwardContext } from './forward-context';
 import { Conv3x3, GroupNorm } from './layers';
@@ -23,28 +23,24 @@ export class ConventionalTower {
     this.unit = convCost({ kind: 'conv', inChannels: channels, outChannels: channels, kernel: 3 });
   }
 
+  /** Training form: maskedConv2d with an all-ones mask (differentiable). */
   apply(xs: tf.Tensor4D[], ctx: ForwardContext): tf.Tensor4D[] {
-    return tf.tidy(() =>
-      xs.map((x) => {
-        const everywhere = tf.onesLike(tf.slice(x, [0, 0, 0, 0], [-1, -1, -1, 1])) as tf.Tensor4D;
-        let y = x;
-        for (const { conv, norm } of this.layers) {
-          ctx.chargeDense(y, this.unit);
-          y = maskedConv2d(y, everywhere, conv.weight, { bias: conv.bias, norm: norm.params, post: 'relu' });
-        }
-        return y;
-      }),
-    );
+    return this.run(xs, ctx, (y, opts, weight) => maskedConv2d(y, tf.onesLike(tf.slice(y, [0, 0, 0, 0], [-1, -1, -1, 1])) as tf.Tensor4D, weight, opts));
   }
 
   /** Inference: the same numbers through the fused inference layer (no mask, GN fused on cpu and wasm). */
   infer(xs: tf.Tensor4D[], ctx: ForwardContext): tf.Tensor4D[] {
+    return this.run(xs, ctx, (y, opts, weight) => convLayer(y, weight, opts));
+  }
+
+  /** Each level through every conv + GN + ReLU layer, each charged in full. */
+  private run(xs: tf.Tensor4D[], ctx: ForwardContext, layer: (y: tf.Tensor4D, opts: SparseConvOptions, weight: tf.Tensor4D) => tf.Tensor4D): tf.Tensor4D[] {
     return tf.tidy(() =>
       xs.map((x) => {
         let y = x;
         for (const { conv, norm } of this.layers) {
           ctx.chargeDense(y, this.unit);
-          y = convLayer(y, conv.weight, { bias: conv.bias, norm: norm.params, post: 'relu' });
+          y = layer(y, { bias: conv.bias, norm: norm.params, post: 'relu' }, conv.weight);
         }
         return y;
       }),
