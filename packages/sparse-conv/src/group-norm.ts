@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ensureKernels } from './kernels/register';
+import { hasKernel } from './kernels/register';
 import { GROUP_NORM_ROWS, type GroupNormRowsAttrs } from './kernels/kernel-names';
 import type { GroupNormParams } from './types';
 
@@ -80,8 +80,7 @@ export function groupNormInference<T extends tf.Tensor>(x: T, counts: number[], 
   if (opts.rowScale && opts.rowScale.size !== rows) {
     throw new Error(`groupNormInference: rowScale [${opts.rowScale.shape.join(',')}] must hold one factor per row of x [${x.shape.join(',')}]`);
   }
-  ensureKernels();
-  if (tf.getKernel(GROUP_NORM_ROWS, tf.getBackend()) !== undefined) {
+  if (hasKernel(GROUP_NORM_ROWS)) {
     const attrs: GroupNormRowsAttrs = { counts, groups: norm.groups, eps: norm.eps ?? 1e-5, relu: opts.relu ?? false };
     const inputs: tf.NamedTensorMap = { x, gamma: norm.gamma, beta: norm.beta };
     if (opts.bias) inputs.bias = opts.bias;

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { SPARSE_CONV_ROWS } from './kernels/kernel-names';
+import { hasKernel } from './kernels/register';
 import { sparseConvRows, sparseDepthwise, sparseIm2col } from './kernels/row-ops';
 
 /** Upper bound on one im2col block, in floats (32 MB), so dense-ish masks on big maps fit in memory. */
@@ -13,7 +14,7 @@ const MAX_BLOCK_FLOATS = 1 << 23;
 export function kernelConvRows(x: tf.Tensor4D, indices: Int32Array, filter: tf.Tensor4D, depthwise: boolean): tf.Tensor2D {
   return tf.tidy(() => {
     if (depthwise) return sparseDepthwise(x, tf.tensor1d(indices, 'int32'), filter);
-    if (tf.getKernel(SPARSE_CONV_ROWS, tf.getBackend())) return sparseConvRows(x, tf.tensor1d(indices, 'int32'), filter);
+    if (hasKernel(SPARSE_CONV_ROWS)) return sparseConvRows(x, tf.tensor1d(indices, 'int32'), filter);
     const [k, , cin, cout] = filter.shape;
     const weights = tf.reshape(filter, [k * k * cin, cout]) as tf.Tensor2D;
     const blockRows = Math.max(1, Math.floor(MAX_BLOCK_FLOATS / (k * k * cin)));

@@ -16,22 +16,25 @@ export function ensureKernels(): void {
   registerWebGPUKernels();
 }
 
+/** Whether the active backend has this package's kernel `name` (registering them on first use). */
+export function hasKernel(name: string): boolean {
+  ensureKernels();
+  return tf.getKernel(name, tf.getBackend()) !== undefined;
+}
+
 /** Whether the active backend has the row kernels (cpu, wasm); others use the generic gather path. */
 export function hasRowKernels(): boolean {
-  ensureKernels();
-  return tf.getKernel(SPARSE_IM2COL, tf.getBackend()) !== undefined;
+  return hasKernel(SPARSE_IM2COL);
 }
 
 /** Whether the active backend has the on-GPU masked conv (webgpu): sparse without a mask readback. */
 export function hasMaskedConvKernel(): boolean {
-  ensureKernels();
-  return tf.getKernel(MASKED_CONV, tf.getBackend()) !== undefined;
+  return hasKernel(MASKED_CONV);
 }
 
 /** Whether the active backend fuses the depth node's epilogue with the scatter (cpu, wasm). */
 export function hasGatedResidualKernel(): boolean {
-  ensureKernels();
-  return tf.getKernel(GATED_RESIDUAL_ROWS, tf.getBackend()) !== undefined;
+  return hasKernel(GATED_RESIDUAL_ROWS);
 }
 
 /**
