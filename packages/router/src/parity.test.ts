@@ -52,8 +52,23 @@ describe.each(TEST_BACKENDS.filter((b) => b === 'wasm'))('golden parity with gra
   }
 });
 
-// cpu's convolutions are ~25x slower than wasm's: there, inference mode on a batch of both images,
-// whose first image must give the official (single-image) eval outputs and costs.
+// On cpu every conv output is its exact sum rounded once (@dynhead/runtime's Conv2D), which puts
+// D4's one near-zero ReLU input on the official side: there the gradients meet SPEC's aim of 1e-4,
+// ten times inside the default tolerance. (D8 is checked on wasm above; on cpu five of its units
+// lie within 2e-6 of a ReLU kink and land on the other side: see the router README.)
+describe.each(TEST_BACKENDS.filter((b) => b === 'cpu'))('golden parity with gradients on %s', (backend) => {
+  it(`${D4}: every group within tolerance, gradients within SPEC's 1e-4`, async () => {
+    await activate(backend);
+    const before = tf.memory().numTensors;
+    const report = await headParity(load(D4), { source: D4, tolerances: { grad: 1e-4 } });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(report.groups.grad?.tensors).toBe([...load(D4).tensors.keys()].filter((k) => k.startsWith('grad.')).length);
+    expectPass(report);
+  });
+});
+
+// Inference mode on a batch of both images, whose first image must give the official
+// (single-image) eval outputs and costs.
 describe.each(TEST_BACKENDS.filter((b) => b === 'cpu'))('golden parity of inference on %s', (backend) => {
   it(`${D4}: image 0 of a batch of 2 equals the official eval outputs and costs`, async () => {
     await activate(backend);

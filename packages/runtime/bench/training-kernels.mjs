@@ -10,7 +10,7 @@ import '@tensorflow/tfjs-backend-wasm';
 
 // The built-ins, captured before useBackend replaces them.
 const builtin = {
-  cpu: { Conv2DBackpropFilter: tf.getKernel('Conv2DBackpropFilter', 'cpu') },
+  cpu: { Conv2DBackpropFilter: tf.getKernel('Conv2DBackpropFilter', 'cpu'), Conv2D: tf.getKernel('Conv2D', 'cpu') },
   wasm: { Conv2DBackpropInput: tf.getKernel('Conv2DBackpropInput', 'wasm') },
 };
 const { useBackend, conv2dBackpropFilterComposed } = await import('../dist/index.js');
@@ -86,7 +86,16 @@ for (const name of backends.filter((b) => b !== 'webgpu')) {
     const reps = name === 'cpu' ? 1 : 3;
     const fAttrs = { strides: c.stride, pad: 'same', dataFormat: 'NHWC', filterShape: [c.k, c.k, cin, c.cout] };
     const iAttrs = { strides: c.stride, pad: 'same', dataFormat: 'NHWC', inputShape: c.x };
-    record(name, 'Conv2D (forward, for scale)', shape, time(() => tf.dispose(tf.conv2d(x, f, c.stride, 'same')), reps), gmac);
+    record(name, `Conv2D (forward${name === 'cpu' ? ', dynhead exact sum' : ''})`, shape, time(() => tf.dispose(tf.conv2d(x, f, c.stride, 'same')), reps), gmac);
+    if (name === 'cpu') {
+      const cAttrs = { strides: c.stride, pad: 'same', dataFormat: 'NHWC', dilations: 1 };
+      record(name, 'Conv2D built-in', shape, time(() => runRaw(builtin.cpu.Conv2D, { x, filter: f }, cAttrs), reps), gmac);
+      // Half the inputs 0, as after a ReLU: the exact-sum kernel skips them.
+      const xr = tf.relu(tf.sub(x, 0.5));
+      record(name, 'Conv2D post-ReLU input, dynhead exact sum', shape, time(() => tf.dispose(tf.conv2d(xr, f, c.stride, 'same')), reps), gmac);
+      record(name, 'Conv2D post-ReLU input, built-in', shape, time(() => runRaw(builtin.cpu.Conv2D, { x: xr, filter: f }, cAttrs), reps), gmac);
+      xr.dispose();
+    }
     record(name, 'Conv2DBackpropFilter dynhead', shape, time(() => runEngine('Conv2DBackpropFilter', { x, dy }, fAttrs), reps), gmac);
     record(name, `Conv2DBackpropInput ${name === 'wasm' ? 'dynhead' : 'built-in'}`, shape, time(() => runEngine('Conv2DBackpropInput', { dy, filter: f }, iAttrs), reps), gmac);
     if (name === 'wasm') {

@@ -104,3 +104,15 @@ export function depthwiseInputGradRef(c: ConvCase, filter: ArrayLike<number>, dy
   });
   return dx;
 }
+
+export function conv2dRef(c: ConvCase, x: ArrayLike<number>, filter: ArrayLike<number>): Float64Array {
+  const [, H, W, Ci] = c.x;
+  const [, kw, , Co] = c.filter;
+  const { N, Ho, Wo } = geometry(c);
+  const y = new Float64Array(N * Ho * Wo * Co);
+  forEachTap(c, (n, h, w, a, b, i, j) => {
+    for (let ci = 0; ci < Ci; ci++)
+      for (let co = 0; co < Co; co++) y[((n * Ho + h) * Wo + w) * Co + co] += x[((n * H + i) * W + j) * Ci + ci] * filter[((a * kw + b) * Ci + ci) * Co + co];
+  });
+  return y;
+}

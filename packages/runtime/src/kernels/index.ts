@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { addNInChunksConfig } from './add-n-in-chunks';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input';
+import { conv2dFloat64SumConfig, fusedConv2dFloat64SumConfig } from './conv2d-float64-sum';
 import { depthwiseBackpropFilterConfig } from './depthwise-backprop-filter';
 import { depthwiseBackpropInputConfig } from './depthwise-backprop-input';
 import { replaceKernel } from './kernel-call';
@@ -15,7 +16,8 @@ const done = new Set<string>();
  * it initialises, so set-up functions run): wasm lacks Conv2DBackpropFilter, the depthwise
  * backprops and UnsortedSegmentSum; cpu's Conv2DBackpropFilter is a ~100x slower loop than a
  * forward conv, its ResizeNearestNeighborGrad is wrong for batch > 1 (wasm's ignores
- * halfPixelCenters); wasm's Conv2DBackpropInput is a naive loop; webgpu's AddN fails beyond 8 inputs.
+ * halfPixelCenters) and its Conv2D rounds after every term (see conv2d-float64-sum); wasm's
+ * Conv2DBackpropInput is a naive loop; webgpu's AddN fails beyond 8 inputs.
  */
 export function registerKernelFixes(backendName: string): void {
   if (done.has(backendName)) return;
@@ -26,6 +28,10 @@ export function registerKernelFixes(backendName: string): void {
     replaceKernel(depthwiseBackpropFilterConfig('cpu'));
     replaceKernel(depthwiseBackpropInputConfig('cpu'));
     replaceKernel(resizeNearestNeighborGradConfig('cpu'));
+    const conv = tf.getKernel(tf.Conv2D, 'cpu');
+    if (conv) replaceKernel(conv2dFloat64SumConfig(conv));
+    const fused = tf.getKernel(tf.FusedConv2D, 'cpu');
+    if (fused) replaceKernel(fusedConv2dFloat64SumConfig(fused));
   } else if (backendName === 'wasm') {
     replaceKernel(conv2dBackpropFilterConfig('wasm'));
     replaceKernel(depthwiseBackpropFilterConfig('wasm', true));
@@ -42,6 +48,7 @@ export function registerKernelFixes(backendName: string): void {
 
 export { conv2dBackpropFilterComposed, conv2dBackpropFilterConfig } from './conv2d-backprop-filter';
 export { conv2dBackpropInputComposed, conv2dBackpropInputConfig } from './conv2d-backprop-input';
+export { conv2dFloat64SumConfig, fusedConv2dFloat64SumConfig } from './conv2d-float64-sum';
 export { depthwiseBackpropFilter, depthwiseBackpropFilterComposed, depthwiseBackpropFilterConfig } from './depthwise-backprop-filter';
 export { depthwiseBackpropInput, depthwiseBackpropInputComposed, depthwiseBackpropInputConfig } from './depthwise-backprop-input';
 export { unsortedSegmentSum, unsortedSegmentSumConfig } from './unsorted-segment-sum';

@@ -5,6 +5,7 @@ import {
   type ConvCase,
   conv2dFilterGradRef,
   conv2dInputGradRef,
+  conv2dRef,
   depthwiseFilterGradRef,
   depthwiseInputGradRef,
   outShape,
@@ -213,6 +214,46 @@ describe.each(BACKENDS)('training kernels on %s', (backend) => {
     expect(tf.memory().numTensors).toBe(tensors);
     expect(tf.backend().numDataIds()).toBe(buffers);
     tf.dispose([x, f, dwf, table, idx]);
+  });
+});
+
+describe('Conv2D and FusedConv2D on cpu', () => {
+  const cases: ConvCase[] = [...conv2dCases, { x: [2, 9, 8, 3], filter: [3, 3, 3, 5], stride: 1, pad: 'same', dilation: 2 }, { x: [1, 6, 5, 70], filter: [3, 3, 70, 9], stride: 1, pad: 'same' }];
+
+  it.each(cases)('every output is the exact sum rounded once to float32: %o', async (c) => {
+    await activate('cpu');
+    const xv = random(c.x, 21).map((v) => (v < -0.5 ? 0 : v)); // zeros, as after a ReLU
+    const fv = random(c.filter, 22);
+    const x = tf.tensor4d(xv, c.x as [number, number, number, number]);
+    const f = tf.tensor4d(fv, c.filter as [number, number, number, number]);
+    const y = tf.conv2d(x, f, c.stride, c.pad, 'NHWC', c.dilation ?? 1);
+    const want = Float32Array.from(conv2dRef(c, xv, fv));
+    expect(y.shape, label(c)).toEqual(outShape(c, c.filter[3]));
+    expect(Array.from(await y.data()), label(c)).toEqual(Array.from(want));
+    tf.dispose([x, f, y]);
+  });
+
+  it.each([
+    { activation: 'relu', bias: 'channel' },
+    { activation: 'linear', bias: 'channel' },
+    { activation: 'relu', bias: 'broadcast' },
+    { activation: 'leakyrelu', bias: 'channel' },
+    { activation: 'sigmoid', bias: 'none' },
+  ] as const)('the fused conv adds the bias and applies the activation: %o', async ({ activation, bias }) => {
+    await activate('cpu');
+    const c: ConvCase = { x: [2, 7, 6, 4], filter: [3, 3, 4, 5], stride: 1, pad: 'same' };
+    const xv = random(c.x, 23);
+    const fv = random(c.filter, 24);
+    const bv = random([5], 25);
+    const x = tf.tensor4d(xv, c.x as [number, number, number, number]);
+    const f = tf.tensor4d(fv, c.filter as [number, number, number, number]);
+    const b = bias === 'none' ? undefined : bias === 'channel' ? tf.tensor1d(bv) : tf.tensor4d(bv, [1, 1, 1, 5]);
+    const y = tf.fused.conv2d({ x, filter: f, strides: 1, pad: 'same', bias: b, activation, leakyreluAlpha: 0.1 });
+    const act = (v: number) =>
+      activation === 'relu' ? Math.max(0, v) : activation === 'leakyrelu' ? (v < 0 ? 0.1 * v : v) : activation === 'sigmoid' ? 1 / (1 + Math.exp(-v)) : v;
+    const want = Array.from(conv2dRef(c, xv, fv), (v, i) => act(v + (b ? bv[i % 5] : 0)));
+    expect(relL2(await y.data(), want)).toBeLessThan(1e-6);
+    tf.dispose([x, f, y, ...(b ? [b] : [])]);
   });
 });
 
