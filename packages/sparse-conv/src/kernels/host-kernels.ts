@@ -81,7 +81,7 @@ const convRowsKernel: HostKernel = (mem, inputs) => {
   const { x, indices, filter } = inputs as { x: tf.TensorInfo; indices: tf.TensorInfo; filter: tf.TensorInfo };
   const [, height, width, channels] = x.shape;
   const [kernel, , , cout] = filter.shape;
-  const out = mem.output([indices.shape[0], cout], true);
+  const out = mem.output([indices.shape[0], cout], false);
   convRows(f32(mem, x), i32(mem, indices), f32(mem, filter), { height, width, channels, kernel }, cout, out.values);
   return out.info;
 };
