@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { addNInChunksConfig } from './add-n-in-chunks';
+import { type BroadcastOp, broadcastBinaryConfig } from './broadcast-binary';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input';
 import { conv2dFloat64SumConfig, fusedConv2dFloat64SumConfig } from './conv2d-float64-sum';
@@ -16,7 +17,8 @@ const done = new Set<string>();
  * it initialises, so set-up functions run): wasm lacks Conv2DBackpropFilter, the depthwise
  * backprops and UnsortedSegmentSum; cpu's Conv2DBackpropFilter is a ~100x slower loop than a
  * forward conv, its ResizeNearestNeighborGrad is wrong for batch > 1 (wasm's ignores
- * halfPixelCenters) and its Conv2D rounds after every term (see conv2d-float64-sum); wasm's
+ * halfPixelCenters), its Conv2D rounds after every term (see conv2d-float64-sum) and its
+ * broadcasting binary ops index every value through coordinates (broadcast-binary); wasm's
  * Conv2DBackpropInput is a naive loop; webgpu's AddN fails beyond 8 inputs.
  */
 export function registerKernelFixes(backendName: string): void {
@@ -32,6 +34,10 @@ export function registerKernelFixes(backendName: string): void {
     if (conv) replaceKernel(conv2dFloat64SumConfig(conv));
     const fused = tf.getKernel(tf.FusedConv2D, 'cpu');
     if (fused) replaceKernel(fusedConv2dFloat64SumConfig(fused));
+    for (const op of ['Add', 'Sub', 'Multiply', 'RealDiv'] as BroadcastOp[]) {
+      const builtin = tf.getKernel(op, 'cpu');
+      if (builtin) replaceKernel(broadcastBinaryConfig(op, builtin));
+    }
   } else if (backendName === 'wasm') {
     replaceKernel(conv2dBackpropFilterConfig('wasm'));
     replaceKernel(depthwiseBackpropFilterConfig('wasm', true));
@@ -54,3 +60,4 @@ export { depthwiseBackpropInput, depthwiseBackpropInputComposed, depthwiseBackpr
 export { unsortedSegmentSum, unsortedSegmentSumConfig } from './unsorted-segment-sum';
 export { resizeNearestNeighborGrad, resizeNearestNeighborGradConfig } from './resize-nearest-neighbor-grad';
 export { addNInChunksConfig } from './add-n-in-chunks';
+export { broadcastBinary, broadcastBinaryConfig, type BroadcastOp } from './broadcast-binary';

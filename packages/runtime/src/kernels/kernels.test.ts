@@ -257,6 +257,65 @@ describe('Conv2D and FusedConv2D on cpu', () => {
   });
 });
 
+describe('binary ops with broadcasting on cpu', () => {
+  // Reference: every output coordinate maps to each operand's coordinate (1-sized axes read index 0).
+  function reference(op: string, a: Float32Array, as: number[], b: Float32Array, bs: number[], out: number[]): Float32Array {
+    const size = out.reduce((p, d) => p * d, 1);
+    const index = (shape: number[], coords: number[]) => {
+      const padded = [...new Array(out.length - shape.length).fill(1), ...shape];
+      return padded.reduce((acc, d, i) => acc * d + (d === 1 ? 0 : coords[i]), 0);
+    };
+    const fns: Record<string, (x: number, y: number) => number> = { add: (x, y) => x + y, sub: (x, y) => x - y, mul: (x, y) => x * y, div: (x, y) => x / y };
+    return Float32Array.from({ length: size }, (_, flat) => {
+      const coords = out.map(() => 0);
+      for (let d = out.length - 1, rest = flat; d >= 0; d--) {
+        coords[d] = rest % out[d];
+        rest = Math.floor(rest / out[d]);
+      }
+      return fns[op](a[index(as, coords)], b[index(bs, coords)]);
+    });
+  }
+
+  it.each([
+    { a: [2, 5, 6, 8], b: [2, 5, 6, 8], out: [2, 5, 6, 8] },
+    { a: [2, 5, 6, 8], b: [], out: [2, 5, 6, 8] },
+    { a: [2, 5, 6, 8], b: [1], out: [2, 5, 6, 8] },
+    { a: [2, 5, 6, 8], b: [8], out: [2, 5, 6, 8] },
+    { a: [2, 5, 6, 8], b: [2, 5, 6, 1], out: [2, 5, 6, 8] },
+    { a: [2, 5, 1, 8], b: [1, 1, 6, 1], out: [2, 5, 6, 8] },
+    { a: [1], b: [3, 4], out: [3, 4] },
+    { a: [3, 1, 4], b: [1, 5, 1], out: [3, 5, 4] },
+    { a: [2, 3, 1, 4, 5], b: [3, 7, 1, 1], out: [2, 3, 7, 4, 5] },
+    { a: [], b: [], out: [] },
+    { a: [0, 3], b: [3], out: [0, 3] },
+  ])('add, sub, mul and div equal the float64 result rounded once: a %o', async ({ a: as, b: bs, out }) => {
+    await activate('cpu');
+    const av = random(as.length ? as : [1], 31).map((v) => (v === 0 ? 0.5 : v));
+    const bv = random(bs.length ? bs : [1], 32).map((v) => (v === 0 ? 0.25 : v));
+    const a = tf.tensor(av.subarray(0, as.reduce((p, d) => p * d, 1)), as);
+    const b = tf.tensor(bv.subarray(0, bs.reduce((p, d) => p * d, 1)), bs);
+    for (const op of ['add', 'sub', 'mul', 'div'] as const) {
+      const y = tf[op](a, b);
+      expect(y.shape, `${op} [${as}] [${bs}]`).toEqual(out);
+      expect(Array.from(await y.data()), `${op} [${as}] [${bs}]`).toEqual(Array.from(reference(op, await a.data() as Float32Array, as, await b.data() as Float32Array, bs, out)));
+      y.dispose();
+    }
+    tf.dispose([a, b]);
+  });
+
+  it('leaves int32 arithmetic to the built-in kernel and names incompatible shapes', async () => {
+    await activate('cpu');
+    const i = tf.tensor2d([1, 2, 3, 4], [2, 2], 'int32');
+    const sum = tf.add(i, tf.scalar(3, 'int32'));
+    expect(sum.dtype).toBe('int32');
+    expect(Array.from(await sum.data())).toEqual([4, 5, 6, 7]);
+    const a = tf.zeros([2, 3]);
+    const b = tf.zeros([4]);
+    expect(() => tf.mul(a, b)).toThrow(/2,3.*4|broadcast/);
+    tf.dispose([i, sum, a, b]);
+  });
+});
+
 describe('UnsortedSegmentSum errors', () => {
   it('names the shapes when segmentIds is not a prefix of x', async () => {
     await activate('wasm');
