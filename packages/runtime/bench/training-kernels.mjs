@@ -10,7 +10,7 @@ import '@tensorflow/tfjs-backend-wasm';
 
 // The built-ins, captured before useBackend replaces them.
 const builtin = {
-  cpu: { Conv2DBackpropFilter: tf.getKernel('Conv2DBackpropFilter', 'cpu'), Conv2D: tf.getKernel('Conv2D', 'cpu') },
+  cpu: { Conv2DBackpropFilter: tf.getKernel('Conv2DBackpropFilter', 'cpu'), Conv2D: tf.getKernel('Conv2D', 'cpu'), Conv2DBackpropInput: tf.getKernel('Conv2DBackpropInput', 'cpu') },
   wasm: { Conv2DBackpropInput: tf.getKernel('Conv2DBackpropInput', 'wasm') },
 };
 const { useBackend, conv2dBackpropFilterComposed } = await import('../dist/index.js');
@@ -97,9 +97,12 @@ for (const name of backends.filter((b) => b !== 'webgpu')) {
       xr.dispose();
     }
     record(name, 'Conv2DBackpropFilter dynhead', shape, time(() => runEngine('Conv2DBackpropFilter', { x, dy }, fAttrs), reps), gmac);
-    record(name, `Conv2DBackpropInput ${name === 'wasm' ? 'dynhead' : 'built-in'}`, shape, time(() => runEngine('Conv2DBackpropInput', { dy, filter: f }, iAttrs), reps), gmac);
+    record(name, `Conv2DBackpropInput ${c.stride === 1 ? 'dynhead' : 'built-in'}`, shape, time(() => runEngine('Conv2DBackpropInput', { dy, filter: f }, iAttrs), reps), gmac);
     if (name === 'wasm') {
       record(name, 'Conv2DBackpropInput built-in', shape, time(() => runRaw(builtin.wasm.Conv2DBackpropInput, { dy, filter: f }, iAttrs), reps), gmac);
+    }
+    if (name === 'cpu' && c.stride === 1) {
+      record(name, 'Conv2DBackpropInput built-in', shape, time(() => runRaw(builtin.cpu.Conv2DBackpropInput, { dy, filter: f }, iAttrs), reps), gmac);
     }
     if (name === 'cpu' && h <= 16) {
       record(name, 'Conv2DBackpropFilter built-in', shape, time(() => runRaw(builtin.cpu.Conv2DBackpropFilter, { x, dy }, fAttrs), 1), gmac);

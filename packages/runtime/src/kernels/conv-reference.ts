@@ -116,3 +116,15 @@ export function conv2dRef(c: ConvCase, x: ArrayLike<number>, filter: ArrayLike<n
   });
   return y;
 }
+
+export function depthwiseRef(c: ConvCase, x: ArrayLike<number>, filter: ArrayLike<number>): Float64Array {
+  const [, H, W, C] = c.x;
+  const [, kw, , M] = c.filter;
+  const { N, Ho, Wo } = geometry(c);
+  const y = new Float64Array(N * Ho * Wo * C * M);
+  forEachTap(c, (n, h, w, a, b, i, j) => {
+    for (let ch = 0; ch < C; ch++)
+      for (let m = 0; m < M; m++) y[((n * Ho + h) * Wo + w) * C * M + ch * M + m] += x[((n * H + i) * W + j) * C + ch] * filter[((a * kw + b) * C + ch) * M + m];
+  });
+  return y;
+}

@@ -5,6 +5,7 @@ import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input';
 import { conv2dFloat64SumConfig, fusedConv2dFloat64SumConfig } from './conv2d-float64-sum';
 import { depthwiseBackpropFilterConfig } from './depthwise-backprop-filter';
+import { depthwiseConv2dSumConfig } from './depthwise-conv2d';
 import { depthwiseBackpropInputConfig } from './depthwise-backprop-input';
 import { replaceKernel } from './kernel-call';
 import { resizeNearestNeighborGradConfig } from './resize-nearest-neighbor-grad';
@@ -17,7 +18,8 @@ const done = new Set<string>();
  * it initialises, so set-up functions run): wasm lacks Conv2DBackpropFilter, the depthwise
  * backprops and UnsortedSegmentSum; cpu's Conv2DBackpropFilter is a ~100x slower loop than a
  * forward conv, its ResizeNearestNeighborGrad is wrong for batch > 1 (wasm's ignores
- * halfPixelCenters), its Conv2D rounds after every term (see conv2d-float64-sum) and its
+ * halfPixelCenters), its Conv2D rounds after every term (see conv2d-float64-sum), its depthwise
+ * conv reads every value through a buffer accessor, and its
  * broadcasting binary ops index every value through coordinates (broadcast-binary); wasm's
  * Conv2DBackpropInput is a naive loop; webgpu's AddN fails beyond 8 inputs.
  */
@@ -34,6 +36,11 @@ export function registerKernelFixes(backendName: string): void {
     if (conv) replaceKernel(conv2dFloat64SumConfig(conv));
     const fused = tf.getKernel(tf.FusedConv2D, 'cpu');
     if (fused) replaceKernel(fusedConv2dFloat64SumConfig(fused));
+    // Stride 1 through the forward conv above (exact sums, ~2x faster); strided calls stay built-in.
+    const backpropInput = tf.getKernel(tf.Conv2DBackpropInput, 'cpu');
+    if (backpropInput) replaceKernel(conv2dBackpropInputConfig('cpu', backpropInput));
+    const depthwise = tf.getKernel(tf.DepthwiseConv2dNative, 'cpu');
+    if (depthwise) replaceKernel(depthwiseConv2dSumConfig(depthwise));
     for (const op of ['Add', 'Sub', 'Multiply', 'RealDiv'] as BroadcastOp[]) {
       const builtin = tf.getKernel(op, 'cpu');
       if (builtin) replaceKernel(broadcastBinaryConfig(op, builtin));
@@ -55,6 +62,7 @@ export function registerKernelFixes(backendName: string): void {
 export { conv2dBackpropFilterComposed, conv2dBackpropFilterConfig } from './conv2d-backprop-filter';
 export { conv2dBackpropInputComposed, conv2dBackpropInputConfig } from './conv2d-backprop-input';
 export { conv2dFloat64SumConfig, fusedConv2dFloat64SumConfig } from './conv2d-float64-sum';
+export { depthwiseConv2dSum, depthwiseConv2dSumConfig } from './depthwise-conv2d';
 export { depthwiseBackpropFilter, depthwiseBackpropFilterComposed, depthwiseBackpropFilterConfig } from './depthwise-backprop-filter';
 export { depthwiseBackpropInput, depthwiseBackpropInputComposed, depthwiseBackpropInputConfig } from './depthwise-backprop-input';
 export { unsortedSegmentSum, unsortedSegmentSumConfig } from './unsorted-segment-sum';

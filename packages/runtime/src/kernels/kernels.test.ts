@@ -6,6 +6,7 @@ import {
   conv2dFilterGradRef,
   conv2dInputGradRef,
   conv2dRef,
+  depthwiseRef,
   depthwiseFilterGradRef,
   depthwiseInputGradRef,
   outShape,
@@ -230,6 +231,18 @@ describe('Conv2D and FusedConv2D on cpu', () => {
     const want = Float32Array.from(conv2dRef(c, xv, fv));
     expect(y.shape, label(c)).toEqual(outShape(c, c.filter[3]));
     expect(Array.from(await y.data()), label(c)).toEqual(Array.from(want));
+    tf.dispose([x, f, y]);
+  });
+
+  it.each(depthwiseCases)('the depthwise conv: every output is the exact sum rounded once: %o', async (c) => {
+    await activate('cpu');
+    const xv = random(c.x, 26);
+    const fv = random(c.filter, 27);
+    const x = tf.tensor4d(xv, c.x as [number, number, number, number]);
+    const f = tf.tensor4d(fv, c.filter as [number, number, number, number]);
+    const y = tf.depthwiseConv2d(x, f, c.stride, c.pad, 'NHWC', c.dilation ?? 1);
+    expect(y.shape, label(c)).toEqual(outShape(c, c.filter[2] * c.filter[3]));
+    expect(Array.from(await y.data()), label(c)).toEqual(Array.from(Float32Array.from(depthwiseRef(c, xv, fv))));
     tf.dispose([x, f, y]);
   });
 
