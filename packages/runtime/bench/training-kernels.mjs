@@ -10,7 +10,7 @@ import '@tensorflow/tfjs-backend-wasm';
 
 // The built-ins, captured before useBackend replaces them.
 const builtin = {
-  cpu: { Conv2DBackpropFilter: tf.getKernel('Conv2DBackpropFilter', 'cpu'), Conv2D: tf.getKernel('Conv2D', 'cpu'), Conv2DBackpropInput: tf.getKernel('Conv2DBackpropInput', 'cpu') },
+  cpu: { Conv2DBackpropFilter: tf.getKernel('Conv2DBackpropFilter', 'cpu'), Conv2D: tf.getKernel('Conv2D', 'cpu'), Conv2DBackpropInput: tf.getKernel('Conv2DBackpropInput', 'cpu'), DepthwiseConv2dNative: tf.getKernel('DepthwiseConv2dNative', 'cpu') },
   wasm: { Conv2DBackpropInput: tf.getKernel('Conv2DBackpropInput', 'wasm') },
 };
 const { useBackend, conv2dBackpropFilterComposed } = await import('../dist/index.js');
@@ -115,7 +115,11 @@ for (const name of backends.filter((b) => b !== 'webgpu')) {
   const dy = tf.randomUniform([1, 64, 64, 256]);
   const gmac = (64 * 64 * 9 * 256) / 1e9;
   const shape = 'x[1,64,64,256] f[3,3,256,1] s1';
-  record(name, 'DepthwiseConv2dNative (forward)', shape, time(() => tf.dispose(tf.depthwiseConv2d(x, f, 1, 'same')), 3), gmac);
+  record(name, `DepthwiseConv2dNative (forward${name === 'cpu' ? ', dynhead' : ''})`, shape, time(() => tf.dispose(tf.depthwiseConv2d(x, f, 1, 'same')), 3), gmac);
+  if (name === 'cpu') {
+    const dAttrs = { strides: 1, dilations: 1, pad: 'same', dataFormat: 'NHWC' };
+    record(name, 'DepthwiseConv2dNative built-in', shape, time(() => runRaw(builtin.cpu.DepthwiseConv2dNative, { x, filter: f }, dAttrs), 3), gmac);
+  }
   record(name, 'DepthwiseBackpropFilter dynhead', shape, time(() => runEngine('DepthwiseConv2dNativeBackpropFilter', { x, dy }, { strides: 1, dilations: 1, pad: 'same', filterShape: [3, 3, 256, 1] }), 3), gmac);
   record(name, 'DepthwiseBackpropInput dynhead', shape, time(() => runEngine('DepthwiseConv2dNativeBackpropInput', { dy, filter: f }, { strides: 1, dilations: 1, pad: 'same', inputShape: [1, 64, 64, 256] }), 3), gmac);
   tf.dispose([x, f, dy]);
