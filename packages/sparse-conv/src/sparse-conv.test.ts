@@ -189,6 +189,19 @@ describe.each(TEST_BACKENDS)('sparse conv on %s', (backend) => {
     }
   });
 
+  it('conv2dFewOutputs has the gradients of tf.conv2d', async () => {
+    await activate(backend);
+    const rand = seededRandom(41);
+    const x = tf.tensor4d(Array.from({ length: 2 * 6 * 5 * 8 }, () => rand(-1, 1)), [2, 6, 5, 8]);
+    const f = tf.tensor4d(Array.from({ length: 9 * 8 }, () => rand(-0.5, 0.5)), [3, 3, 8, 1]);
+    const w = tf.tensor4d(Array.from({ length: 2 * 6 * 5 }, () => rand(-1, 1)), [2, 6, 5, 1]);
+    const loss = (op: (a: tf.Tensor4D, b: tf.Tensor4D) => tf.Tensor4D) => (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(op(a as tf.Tensor4D, b as tf.Tensor4D), w));
+    const got = tf.grads(loss(conv2dFewOutputs))([x, f]);
+    const want = tf.grads(loss((a, b) => tf.conv2d(a, b, 1, 'same')))([x, f]);
+    for (let i = 0; i < 2; i++) expect(relL2(await got[i].data(), await want[i].data()), i === 0 ? 'dx' : 'dfilter').toBeLessThan(tol);
+    tf.dispose([x, f, w, ...got, ...want]);
+  });
+
   it('sparseConv2d equals maskedConv2d at active pixels without norm', async () => {
     await activate(backend);
     const c: Case = { name: 'eq', shape: [3, 7, 5, 4], k: 3, cout: 5, bias: true, relu: true };

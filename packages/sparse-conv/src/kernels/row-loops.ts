@@ -196,3 +196,45 @@ export function convRows(x: Float32Array, indices: Int32Array, filter: Float32Ar
     out.set(acc.subarray(0, count * cout), start * cout);
   }
 }
+
+/**
+ * 'same' k x k conv of the whole map to `cout` channels (a spatial gate's C -> 1), out [B,H,W,cout]:
+ * per pixel and tap a dot product over contiguous input channels, summed in float64 and rounded
+ * once. With one output channel there is no weight row to reuse, so this beats the blocked conv.
+ */
+export function fewOutputConv(x: Float32Array, filter: Float32Array, win: Window & { batch: number }, cout: number, out: Float32Array): void {
+  const { height: h, width: w, channels: cin, kernel: k, batch } = win;
+  const p = (k - 1) / 2;
+  const acc = new Float64Array(cout);
+  for (let b = 0; b < batch; b++) {
+    for (let y = 0; y < h; y++) {
+      for (let xx = 0; xx < w; xx++) {
+        acc.fill(0);
+        for (let dy = -p; dy <= p; dy++) {
+          const sy = y + dy;
+          if (sy < 0 || sy >= h) continue;
+          for (let dx = -p; dx <= p; dx++) {
+            const sx = xx + dx;
+            if (sx < 0 || sx >= w) continue;
+            const xo = ((b * h + sy) * w + sx) * cin;
+            const wo = ((dy + p) * k + (dx + p)) * cin * cout;
+            if (cout === 1) acc[0] += dot(x, xo, filter, wo, cin);
+            else {
+              for (let c = 0; c < cin; c++) {
+                const v = x[xo + c];
+                for (let o = 0; o < cout; o++) acc[o] += v * filter[wo + c * cout + o];
+              }
+            }
+          }
+        }
+        out.set(acc, ((b * h + y) * w + xx) * cout);
+      }
+    }
+  }
+}
+
+function dot(a: Float32Array, ao: number, b: Float32Array, bo: number, n: number): number {
+  let s = 0;
+  for (let i = 0; i < n; i++) s += a[ao + i] * b[bo + i];
+  return s;
+}
