@@ -3,6 +3,13 @@ export { useBackend, type ActiveBackend, type UseBackendOptions } from './use-ba
 export { BACKEND_NAMES, BackendUnavailableError, defaultBackend, parseBackendName, type BackendName } from './backend-names';
 export { installNodeWebGPU } from './node-webgpu';
 export {
+  broadcastBinary,
+  broadcastBinaryConfig,
+  type BroadcastOp,
+  conv2dFloat64SumConfig,
+  fusedConv2dFloat64SumConfig,
+  depthwiseConv2dSum,
+  depthwiseConv2dSumConfig,
   conv2dBackpropFilterComposed,
   conv2dBackpropFilterConfig,
   conv2dBackpropInputComposed,
