@@ -18,10 +18,10 @@ const done = new Set<string>();
  * it initialises, so set-up functions run): wasm lacks Conv2DBackpropFilter, the depthwise
  * backprops and UnsortedSegmentSum; cpu's Conv2DBackpropFilter is a ~100x slower loop than a
  * forward conv, its ResizeNearestNeighborGrad is wrong for batch > 1 (wasm's ignores
- * halfPixelCenters), its Conv2D rounds after every term (see conv2d-float64-sum), its depthwise
- * conv reads every value through a buffer accessor, and its
- * broadcasting binary ops index every value through coordinates (broadcast-binary); wasm's
- * Conv2DBackpropInput is a naive loop; webgpu's AddN fails beyond 8 inputs.
+ * halfPixelCenters), its Conv2D rounds after every term (conv2d-float64-sum), its depthwise conv
+ * reads every value through a buffer accessor, and its broadcasting binary ops convert every index
+ * to coordinates (broadcast-binary); wasm's Conv2DBackpropInput is a naive loop; webgpu's AddN
+ * fails beyond 8 inputs.
  */
 export function registerKernelFixes(backendName: string): void {
   if (done.has(backendName)) return;
