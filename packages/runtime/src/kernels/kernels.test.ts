@@ -219,7 +219,12 @@ describe.each(BACKENDS)('training kernels on %s', (backend) => {
 });
 
 describe('Conv2D and FusedConv2D on cpu', () => {
-  const cases: ConvCase[] = [...conv2dCases, { x: [2, 9, 8, 3], filter: [3, 3, 3, 5], stride: 1, pad: 'same', dilation: 2 }, { x: [1, 6, 5, 70], filter: [3, 3, 70, 9], stride: 1, pad: 'same' }];
+  const cases: ConvCase[] = [...conv2dCases, { x: [2, 9, 8, 3], filter: [3, 3, 3, 5], stride: 1, pad: 'same', dilation: 2 }, { x: [1, 6, 5, 70], filter: [3, 3, 70, 9], stride: 1, pad: 'same' },
+    // one output channel (a spatial gate's conv) takes the dot-product path
+    { x: [2, 7, 9, 16], filter: [3, 3, 16, 1], stride: 1, pad: 'same' },
+    { x: [1, 9, 8, 5], filter: [3, 3, 5, 1], stride: 2, pad: 'valid', dilation: 1 },
+    { x: [2, 9, 8, 3], filter: [3, 3, 3, 1], stride: 1, pad: 'same', dilation: 2 },
+  ];
 
   it.each(cases)('every output is the exact sum rounded once to float32: %o', async (c) => {
     await activate('cpu');
@@ -247,24 +252,26 @@ describe('Conv2D and FusedConv2D on cpu', () => {
   });
 
   it.each([
-    { activation: 'relu', bias: 'channel' },
-    { activation: 'linear', bias: 'channel' },
-    { activation: 'relu', bias: 'broadcast' },
-    { activation: 'leakyrelu', bias: 'channel' },
-    { activation: 'sigmoid', bias: 'none' },
-  ] as const)('the fused conv adds the bias and applies the activation: %o', async ({ activation, bias }) => {
+    { activation: 'relu', bias: 'channel', cout: 5 },
+    { activation: 'linear', bias: 'channel', cout: 5 },
+    { activation: 'relu', bias: 'broadcast', cout: 5 },
+    { activation: 'leakyrelu', bias: 'channel', cout: 5 },
+    { activation: 'sigmoid', bias: 'none', cout: 5 },
+    { activation: 'relu', bias: 'channel', cout: 1 },
+    { activation: 'linear', bias: 'channel', cout: 1 },
+  ] as const)('the fused conv adds the bias and applies the activation: %o', async ({ activation, bias, cout }) => {
     await activate('cpu');
-    const c: ConvCase = { x: [2, 7, 6, 4], filter: [3, 3, 4, 5], stride: 1, pad: 'same' };
+    const c: ConvCase = { x: [2, 7, 6, 4], filter: [3, 3, 4, cout], stride: 1, pad: 'same' };
     const xv = random(c.x, 23);
     const fv = random(c.filter, 24);
-    const bv = random([5], 25);
+    const bv = random([cout], 25);
     const x = tf.tensor4d(xv, c.x as [number, number, number, number]);
     const f = tf.tensor4d(fv, c.filter as [number, number, number, number]);
-    const b = bias === 'none' ? undefined : bias === 'channel' ? tf.tensor1d(bv) : tf.tensor4d(bv, [1, 1, 1, 5]);
+    const b = bias === 'none' ? undefined : bias === 'channel' ? tf.tensor1d(bv) : tf.tensor4d(bv, [1, 1, 1, cout]);
     const y = tf.fused.conv2d({ x, filter: f, strides: 1, pad: 'same', bias: b, activation, leakyreluAlpha: 0.1 });
     const act = (v: number) =>
       activation === 'relu' ? Math.max(0, v) : activation === 'leakyrelu' ? (v < 0 ? 0.1 * v : v) : activation === 'sigmoid' ? 1 / (1 + Math.exp(-v)) : v;
-    const want = Array.from(conv2dRef(c, xv, fv), (v, i) => act(v + (b ? bv[i % 5] : 0)));
+    const want = Array.from(conv2dRef(c, xv, fv), (v, i) => act(v + (b ? bv[i % cout] : 0)));
     expect(relL2(await y.data(), want)).toBeLessThan(1e-6);
     tf.dispose([x, f, y, ...(b ? [b] : [])]);
   });

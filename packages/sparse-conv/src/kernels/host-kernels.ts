@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { groupNormLoop } from './group-norm-loop';
 import {
-  FEW_OUTPUT_CONV,
   GATED_RESIDUAL_ROWS,
   GROUP_NORM_ROWS,
   type GatedResidualInputs,
@@ -14,7 +13,7 @@ import {
   SPARSE_IM2COL,
   type ScatterRowsAttrs,
 } from './kernel-names';
-import { convRows, depthwiseRows, fewOutputConv, gatedResidualRows, im2colRows, scatterRowsInto } from './row-loops';
+import { convRows, depthwiseRows, gatedResidualRows, im2colRows, scatterRowsInto } from './row-loops';
 
 /**
  * How a loop kernel reaches the data of a backend that keeps it in host memory: cpu's JS arrays or
@@ -87,17 +86,6 @@ const convRowsKernel: HostKernel = (mem, inputs) => {
   return out.info;
 };
 
-// On cpu a gate's C -> 1 conv as dot products: 17 against 27 ms for the matMul + tap-sum form on a
-// 50x84x256 map. wasm keeps that form (XNNPACK's matMul wins there).
-const fewOutputConvKernel: HostKernel = (mem, inputs) => {
-  const { x, filter } = inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
-  const [batch, height, width, channels] = x.shape;
-  const [kernel, , , cout] = filter.shape;
-  const out = mem.output([batch, height, width, cout], false);
-  fewOutputConv(f32(mem, x), f32(mem, filter), { batch, height, width, channels, kernel }, cout, out.values);
-  return out.info;
-};
-
 const SHARED: Record<string, HostKernel> = {
   [SPARSE_IM2COL]: im2col,
   [SPARSE_DEPTHWISE]: depthwise,
@@ -155,6 +143,6 @@ function register(backendName: string, memory: (backend: tf.KernelBackend) => Ho
 
 /** The loop kernels of the host-memory backends: cpu (with its direct sparse conv) and wasm. */
 export function registerHostKernels(): void {
-  register('cpu', cpuMemory, { ...SHARED, [SPARSE_CONV_ROWS]: convRowsKernel, [FEW_OUTPUT_CONV]: fewOutputConvKernel });
+  register('cpu', cpuMemory, { ...SHARED, [SPARSE_CONV_ROWS]: convRowsKernel });
   register('wasm', wasmMemory, SHARED);
 }

@@ -14,8 +14,6 @@ export interface ScatterRowsAttrs {
 }
 /** WebGPU: conv evaluated only where the mask (kept on the GPU) is positive. */
 export const MASKED_CONV = 'DynheadMaskedConv';
-/** cpu: 'same' k x k conv to a few channels (spatial gates) as per-pixel dot products. */
-export const FEW_OUTPUT_CONV = 'DynheadFewOutputConv';
 /** cpu: regular conv straight from the active pixels (no im2col buffer). */
 export const SPARSE_CONV_ROWS = 'DynheadSparseConvRows';
 /** WebGPU, compacted-index-list path: list the active pixels, conv them, expand to the dense map. */
