@@ -1,3 +1,4 @@
+import { blendResized } from '@dynhead/sparse-conv';
 import * as tf from '@tensorflow/tfjs-core';
 import type { GateConfig } from './config';
 import { DynamicBottleneck } from './dynamic-bottleneck';
@@ -68,7 +69,13 @@ export class DynamicScale {
     const gathered = (s: number, l: number) => (s === 0 ? l + 1 < xs.length : l > 0);
     const moved: (tf.Tensor4D | null)[][] = [];
     for (const [l, x] of xs.entries()) moved.push(await Promise.all(this.paths.map((p, s) => p.infer(x, ctx, gathered(s, l)))));
-    const ys = this.combine(xs, moved);
+    const ys = xs.map((x, l) => {
+      const finer = l > 0 ? moved[l - 1][0] : null;
+      const coarser = l + 1 < xs.length ? moved[l + 1][1] : null;
+      const gathered = [finer, coarser].filter((t): t is tf.Tensor4D => t !== null);
+      // the same sum as combine(), in one pass over the map where the backend fuses it (wasm)
+      return blendResized(x, this.outputWeight, gathered, this.scaleWeight ?? null);
+    });
     tf.dispose(moved.flat().filter((t): t is tf.Tensor4D => t !== null));
     const outs: tf.Tensor4D[] = [];
     for (const y of ys) {

@@ -8,5 +8,6 @@ export { DENSE_FALLBACK_DENSITY, denseFallbackDensity, type DenseFallback } from
 export { convCost, chargeCost, addCosts, type ConvSpec, type CostTerms } from './cost';
 export { groupNormDense, groupNormMasked, groupNormInference, type GroupNormInferenceOptions } from './group-norm';
 export { convLayer } from './conv-layer';
+export { blendResized } from './blend-resized';
 export { conv2dFewOutputs } from './few-output-conv';
 export { readActivePixels, type ActivePixels } from './active-pixels';

@@ -134,10 +134,13 @@ describe.each(TEST_BACKENDS)('sparse conv on %s', (backend) => {
     tf.dispose([y, gated, gateT, t.x, t.mask, t.filter, t.opts.bias, t.opts.norm?.gamma, t.opts.norm?.beta].filter(Boolean) as tf.Tensor[]);
   });
 
-  it('groupNormInference: statistics per image from its rows (an empty image, far-from-zero means), bias before, ReLU after', async () => {
+  // 4 groups of 2 channels run the JavaScript loop on wasm, 2 groups of 8 its SIMD loop
+  it.each([
+    { c: 8, groups: 4 },
+    { c: 16, groups: 2 },
+  ])('groupNormInference: statistics per image from its rows (an empty image, far-from-zero means), bias before, ReLU after: C=$c, $groups groups', async ({ c, groups }) => {
     await activate(backend);
     const rand = seededRandom(5);
-    const c = 8;
     const counts = [5, 0, 12, 1];
     const rows = counts.reduce((a, b) => a + b, 0);
     // a large common offset: a one-pass float32 variance would lose every digit here
@@ -150,24 +153,24 @@ describe.each(TEST_BACKENDS)('sparse conv on %s', (backend) => {
     for (const n of counts) {
       if (n > 0) {
         const seg = Float64Array.from(x.slice(start * c, (start + n) * c), (v, i) => v + bias[i % c]);
-        const normed = refGroupNorm(seg, [1, n, 1, c], 4, gamma, beta);
+        const normed = refGroupNorm(seg, [1, n, 1, c], groups, gamma, beta);
         want.set(normed.map((v) => Math.max(0, v)), start * c);
       }
       start += n;
     }
     const [xt, bt, gt, et] = [tf.tensor2d(x, [rows, c]), tf.tensor1d(bias), tf.tensor1d(gamma), tf.tensor1d(beta)];
-    const y = groupNormInference(xt, counts, { groups: 4, gamma: gt, beta: et }, { bias: bt, relu: true });
+    const y = groupNormInference(xt, counts, { groups, gamma: gt, beta: et }, { bias: bt, relu: true });
     expect(y.shape).toEqual([rows, c]);
     const got = await y.data();
     expect(relL2(got, want)).toBeLessThan(backend === 'webgpu' ? 1e-3 : 1e-5);
     expect(Array.from(got).every((v) => !Object.is(v, -0))).toBe(true);
-    expect(() => groupNormInference(xt, [5, 12], { groups: 4, gamma: gt, beta: et })).toThrow(/counts \[5,12\] must sum to the 18 rows of x \[18,8\]/);
+    expect(() => groupNormInference(xt, [5, 12], { groups, gamma: gt, beta: et })).toThrow(`counts [5,12] must sum to the 18 rows of x [18,${c}]`);
     // one factor per row after the ReLU (a gated path)
     const factors = Array.from({ length: rows }, () => rand(0, 2));
     const ft = tf.tensor1d(factors);
-    const scaled = groupNormInference(xt, counts, { groups: 4, gamma: gt, beta: et }, { bias: bt, relu: true, rowScale: ft });
+    const scaled = groupNormInference(xt, counts, { groups, gamma: gt, beta: et }, { bias: bt, relu: true, rowScale: ft });
     expect(relL2(await scaled.data(), want.map((v, k) => v * factors[Math.floor(k / c)]))).toBeLessThan(backend === 'webgpu' ? 1e-3 : 1e-5);
-    expect(() => groupNormInference(xt, counts, { groups: 4, gamma: gt, beta: et }, { rowScale: gt })).toThrow(/rowScale \[8\] must hold one factor per row of x \[18,8\]/);
+    expect(() => groupNormInference(xt, counts, { groups, gamma: gt, beta: et }, { rowScale: gt })).toThrow(`rowScale [${c}] must hold one factor per row of x [18,${c}]`);
     tf.dispose([y, scaled, ft, xt, bt, gt, et]);
   });
 

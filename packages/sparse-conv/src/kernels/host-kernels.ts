@@ -1,6 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { blendResizedLoop, resizeTable } from './blend-loop';
 import { groupNormLoop } from './group-norm-loop';
 import {
+  BLEND_RESIZED,
+  type BlendResizedAttrs,
+  type BlendResizedInputs,
   GATED_RESIDUAL_ROWS,
   GROUP_NORM_ROWS,
   type GatedResidualInputs,
@@ -13,6 +17,7 @@ import {
   SPARSE_IM2COL,
   type ScatterRowsAttrs,
 } from './kernel-names';
+import { blendResizedSimd, gatedResidualSimd, groupNormRowsSimd, im2colSimd, type SimdKernel, scatterRowsSimd } from './simd/wasm-simd-kernels';
 import { convRows, depthwiseRows, gatedResidualRows, im2colRows, scatterRowsInto } from './row-loops';
 
 /**
@@ -86,7 +91,18 @@ const convRowsKernel: HostKernel = (mem, inputs) => {
   return out.info;
 };
 
+const blendResized: HostKernel = (mem, inputs, attrs) => {
+  const { x, xWeight, sourceWeight, a, b } = inputs as BlendResizedInputs;
+  const { alignCorners } = attrs as unknown as BlendResizedAttrs;
+  const [, h, w] = x.shape;
+  const out = mem.output(x.shape, false);
+  const sources = [a, b].filter((s): s is tf.TensorInfo => s !== undefined).map((s) => ({ data: f32(mem, s), plane: s.shape[1] * s.shape[2] * s.shape[3], table: resizeTable(s.shape, h, w, alignCorners) }));
+  blendResizedLoop(f32(mem, x), x.shape, f32(mem, xWeight)[0], sourceWeight ? f32(mem, sourceWeight)[0] : 1, sources, out.values);
+  return out.info;
+};
+
 const SHARED: Record<string, HostKernel> = {
+  [BLEND_RESIZED]: blendResized,
   [SPARSE_IM2COL]: im2col,
   [SPARSE_DEPTHWISE]: depthwise,
   [SCATTER_ROWS]: scatter,
@@ -131,18 +147,28 @@ function wasmMemory(backend: tf.KernelBackend): HostMemory {
   };
 }
 
-function register(backendName: string, memory: (backend: tf.KernelBackend) => HostMemory, kernels: Record<string, HostKernel>): void {
+function register(backendName: string, memory: (backend: tf.KernelBackend) => HostMemory, kernels: Record<string, HostKernel>, simd: Record<string, SimdKernel> = {}): void {
   for (const [kernelName, kernel] of Object.entries(kernels)) {
+    const fast = simd[kernelName];
     tf.registerKernel({
       kernelName,
       backendName,
-      kernelFunc: ({ inputs, attrs, backend }) => kernel(memory(backend as tf.KernelBackend), inputs, attrs ?? {}),
+      kernelFunc: ({ inputs, attrs, backend }) => (fast ? fast(backend, inputs, attrs ?? {}) : null) ?? kernel(memory(backend as tf.KernelBackend), inputs, attrs ?? {}),
     });
   }
 }
 
+/** wasm: the same loops in WebAssembly SIMD where the backend allows (see simd/host-loops.ts). */
+const WASM_SIMD: Record<string, SimdKernel> = {
+  [BLEND_RESIZED]: blendResizedSimd,
+  [SPARSE_IM2COL]: im2colSimd,
+  [SCATTER_ROWS]: scatterRowsSimd,
+  [GROUP_NORM_ROWS]: groupNormRowsSimd,
+  [GATED_RESIDUAL_ROWS]: gatedResidualSimd,
+};
+
 /** The loop kernels of the host-memory backends: cpu (with its direct sparse conv) and wasm. */
 export function registerHostKernels(): void {
   register('cpu', cpuMemory, { ...SHARED, [SPARSE_CONV_ROWS]: convRowsKernel });
-  register('wasm', wasmMemory, SHARED);
+  register('wasm', wasmMemory, SHARED, WASM_SIMD);
 }

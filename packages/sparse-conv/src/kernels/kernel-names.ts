@@ -49,3 +49,20 @@ export interface GatedResidualInputs {
   gate: TensorInfo;
   input: TensorInfo;
 }
+/** wasm: x * xWeight + (resized a + resized b) * sourceWeight in one pass (a scale node's combine). */
+export const BLEND_RESIZED = 'DynheadBlendResized';
+
+export interface BlendResizedAttrs {
+  alignCorners: boolean;
+  /** Whether inputs has a sourceWeight (otherwise the resized sum is added as it is). */
+  weighted: boolean;
+}
+
+export interface BlendResizedInputs {
+  [name: string]: TensorInfo | undefined;
+  x: TensorInfo;
+  xWeight: TensorInfo;
+  a: TensorInfo;
+  b?: TensorInfo;
+  sourceWeight?: TensorInfo;
+}

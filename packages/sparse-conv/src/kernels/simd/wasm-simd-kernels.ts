@@ -1,0 +1,158 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import { resizeTable } from '../blend-loop';
+import type { BlendResizedAttrs, BlendResizedInputs, GatedResidualInputs, GroupNormRowsAttrs, GroupNormRowsInputs, Im2ColAttrs, ScatterRowsAttrs } from '../kernel-names';
+import { type HostLoops, hostLoops, type WasmHeapBackend } from './host-loops';
+
+/**
+ * The wasm backend's row kernels as WebAssembly SIMD over its own heap: 5-8x faster than the
+ * JavaScript loops on the same views. Each returns null where it does not apply (no SIMD module for
+ * this backend, or channels not a multiple of 4) and the caller runs the JavaScript loop instead.
+ */
+export type SimdKernel = (backend: object, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap) => tf.TensorInfo | null;
+
+const F32 = 4;
+
+function setUp(backend: object, channels: number): { loops: HostLoops; b: WasmHeapBackend } | null {
+  if (channels % 4 !== 0) return null;
+  const loops = hostLoops(backend);
+  return loops ? { loops, b: backend as WasmHeapBackend } : null;
+}
+
+export const groupNormRowsSimd: SimdKernel = (backend, inputs, attrs) => {
+  const { x, gamma, beta, bias, rowScale } = inputs as GroupNormRowsInputs;
+  const { counts, groups, eps, relu } = attrs as unknown as GroupNormRowsAttrs;
+  const c = x.shape[x.shape.length - 1];
+  const cg = c / groups;
+  const env = cg % 4 === 0 ? setUp(backend, c) : null;
+  if (!env) return null;
+  const { loops, b } = env;
+  const out = b.makeOutput(x.shape, 'float32');
+  // scratch, float64: 4 per group (two lanes of each sum), then offset, scale and beta, C each; a zero bias (float32)
+  const accBytes = groups * 4 * 8;
+  const scratch = loops.malloc(accBytes + 3 * c * 8 + c * F32);
+  try {
+    // views only after the last allocation: an allocation may grow (and detach) the heap
+    const buffer = loops.memory.buffer;
+    const acc = new Float64Array(buffer, scratch, groups * 4);
+    const offsetPtr = scratch + accBytes;
+    const scalePtr = offsetPtr + c * 8;
+    const betaPtr = scalePtr + c * 8;
+    const zeroPtr = betaPtr + c * 8;
+    const offset = new Float64Array(buffer, offsetPtr, c);
+    const scale = new Float64Array(buffer, scalePtr, c);
+    new Float64Array(buffer, betaPtr, c).set(new Float32Array(buffer, loops.ptr(beta), c));
+    new Float32Array(buffer, zeroPtr, c).fill(0);
+    const biasPtr = bias ? loops.ptr(bias) : zeroPtr;
+    const biasV = new Float32Array(buffer, biasPtr, c);
+    const gammaV = new Float32Array(buffer, loops.ptr(gamma), c);
+    const xPtr = loops.ptr(x);
+    const outPtr = loops.ptr(out);
+    const rowScalePtr = rowScale ? loops.ptr(rowScale) : 0;
+    let start = 0;
+    for (const rows of counts) {
+      if (rows > 0) {
+        acc.fill(0);
+        loops.fn.gn_stats(xPtr + start * c * F32, rows, c, cg, biasPtr, scratch);
+        const n = rows * cg;
+        for (let g = 0; g < groups; g++) {
+          const mean = (acc[4 * g] + acc[4 * g + 1]) / n;
+          const meanSq = (acc[4 * g + 2] + acc[4 * g + 3]) / n;
+          const inv = 1 / Math.sqrt(Math.max(0, meanSq - mean * mean) + eps);
+          for (let ch = g * cg; ch < (g + 1) * cg; ch++) {
+            offset[ch] = biasV[ch] - mean;
+            scale[ch] = gammaV[ch] * inv;
+          }
+        }
+        const rs = rowScale ? rowScalePtr + start * F32 : 0;
+        loops.fn.gn_affine(xPtr + start * c * F32, rows, c, offsetPtr, scalePtr, betaPtr, rs, relu ? 1 : 0, outPtr + start * c * F32);
+      }
+      start += rows;
+    }
+  } finally {
+    loops.free(scratch);
+  }
+  return out;
+};
+
+export const gatedResidualSimd: SimdKernel = (backend, inputs) => {
+  const { rows, indices, gate, input } = inputs as GatedResidualInputs;
+  const c = input.shape[3];
+  const env = setUp(backend, c);
+  if (!env) return null;
+  const { loops, b } = env;
+  const out = b.makeOutput(input.shape, 'float32');
+  const total = input.shape.reduce((a, d) => a * d, 1);
+  loops.fn.gated_residual(loops.ptr(rows), loops.ptr(indices), indices.shape[0], loops.ptr(gate), loops.ptr(input), total, c, loops.ptr(out));
+  return out;
+};
+
+export const im2colSimd: SimdKernel = (backend, inputs, attrs) => {
+  const { x, indices } = inputs as { x: tf.TensorInfo; indices: tf.TensorInfo };
+  const { kernel } = attrs as unknown as Im2ColAttrs;
+  const [, h, w, c] = x.shape;
+  const env = setUp(backend, c);
+  if (!env) return null;
+  const { loops, b } = env;
+  const n = indices.shape[0];
+  const out = b.makeOutput([n, kernel * kernel * c], 'float32');
+  loops.fn.im2col_rows(loops.ptr(x), loops.ptr(indices), n, h, w, c, kernel, loops.ptr(out));
+  return out;
+};
+
+export const scatterRowsSimd: SimdKernel = (backend, inputs, attrs) => {
+  const { rows, indices } = inputs as { rows: tf.TensorInfo; indices: tf.TensorInfo };
+  const { outShape } = attrs as unknown as ScatterRowsAttrs;
+  const c = outShape[outShape.length - 1];
+  const env = setUp(backend, c);
+  if (!env) return null;
+  const { loops, b } = env;
+  const out = b.makeOutput(outShape, 'float32');
+  const total = outShape.reduce((a, d) => a * d, 1);
+  loops.fn.scatter_rows(loops.ptr(rows), loops.ptr(indices), indices.shape[0], c, total, loops.ptr(out));
+  return out;
+};
+
+export const blendResizedSimd: SimdKernel = (backend, inputs, attrs) => {
+  const { x, xWeight, sourceWeight, a, b } = inputs as BlendResizedInputs;
+  const { alignCorners } = attrs as unknown as BlendResizedAttrs;
+  const [batch, h, w, c] = x.shape;
+  const env = setUp(backend, c);
+  if (!env) return null;
+  const { loops, b: heap } = env;
+  const out = heap.makeOutput(x.shape, 'float32');
+  const sources = [a, b].filter((s): s is tf.TensorInfo => s !== undefined);
+  const tables = sources.map((s) => resizeTable(s.shape, h, w, alignCorners));
+  // per source: its Source struct (6 x 4 bytes, see host-loops.c), then its tables; then sw = 1 when unweighted
+  const tableBytes = (2 * h + h + 2 * w + w) * 4;
+  const scratch = loops.malloc(2 * (24 + tableBytes) + 4);
+  try {
+    const buffer = loops.memory.buffer;
+    const structs: number[] = [];
+    for (const [i, s] of sources.entries()) {
+      const at = scratch + i * (24 + tableBytes);
+      const t = tables[i];
+      const rowOff = at + 24;
+      const rowFrac = rowOff + 2 * h * 4;
+      const colOff = rowFrac + h * 4;
+      const colFrac = colOff + 2 * w * 4;
+      new Int32Array(buffer, rowOff, 2 * h).set(t.rowOff);
+      new Float32Array(buffer, rowFrac, h).set(t.rowFrac);
+      new Int32Array(buffer, colOff, 2 * w).set(t.colOff);
+      new Float32Array(buffer, colFrac, w).set(t.colFrac);
+      new Int32Array(buffer, at, 6).set([loops.ptr(s), s.shape[1] * s.shape[2] * s.shape[3], rowOff, rowFrac, colOff, colFrac]);
+      structs.push(at);
+    }
+    // an absent second source: a struct whose data pointer is 0
+    if (structs.length === 1) {
+      const at = scratch + 24 + tableBytes;
+      new Int32Array(buffer, at, 6).fill(0);
+      structs.push(at);
+    }
+    const one = scratch + 2 * (24 + tableBytes);
+    new Float32Array(buffer, one, 1)[0] = 1;
+    loops.fn.blend_resized(loops.ptr(x), batch, h, w, c, loops.ptr(xWeight), sourceWeight ? loops.ptr(sourceWeight) : one, structs[0], structs[1], loops.ptr(out));
+  } finally {
+    loops.free(scratch);
+  }
+  return out;
+};
