@@ -51,13 +51,14 @@ export class DynamicConv2D {
    * computes it and throws it away) or is zero everywhere (the gate is off on every pixel of every
    * image, known from a readback where masks are read anyway): only the gate runs, for its cost and map.
    */
-  async infer(x: tf.Tensor4D, ctx: ForwardContext, needed = true): Promise<tf.Tensor4D | null> {
+  async infer(x: tf.Tensor4D, ctx: ForwardContext, needed = true, gate?: tf.Tensor4D): Promise<tf.Tensor4D | null> {
     const opts = { depthwise: true, bias: this.conv.bias, norm: this.norm.params };
     if (!this.gate) {
       ctx.chargeDense(x, this.unit);
       return needed ? convLayer(x, this.conv.weight, opts) : null;
     }
-    const g = this.gate.infer(x);
+    // `gate`: this path's map, computed by the caller along with its sibling's (taken over: disposed here)
+    const g = gate ?? this.gate.infer(x);
     try {
       ctx.record(this.gate.name, g);
       ctx.charge(g, this.unit, true);

@@ -6,6 +6,7 @@ import { DynamicConv2D } from './dynamic-conv2d';
 import type { ForwardContext } from './forward-context';
 import type { ParamScope } from './param-scope';
 import { resizeAlignCorners } from './resize-align-corners';
+import { SpatialGate } from './spatial-gate';
 
 /** Bilinear resize with align_corners=True (the official scale paths), skipped when sizes agree. */
 function resizeTo(x: tf.Tensor4D, like: tf.Tensor4D): tf.Tensor4D {
@@ -68,7 +69,12 @@ export class DynamicScale {
     // most of the pixels) are not computed; their gates and costs still are.
     const gathered = (s: number, l: number) => (s === 0 ? l + 1 < xs.length : l > 0);
     const moved: (tf.Tensor4D | null)[][] = [];
-    for (const [l, x] of xs.entries()) moved.push(await Promise.all(this.paths.map((p, s) => p.infer(x, ctx, gathered(s, l)))));
+    const pathGates = this.paths.map((p) => p.gate).filter((g): g is SpatialGate => g !== undefined);
+    for (const [l, x] of xs.entries()) {
+      // both paths' gates read x: one pass over it where the backend fuses their convs
+      const gates = pathGates.length === 2 ? SpatialGate.inferMany(pathGates, x) : [];
+      moved.push(await Promise.all(this.paths.map((p, s) => p.infer(x, ctx, gathered(s, l), gates[s]))));
+    }
     const ys = xs.map((x, l) => {
       const finer = l > 0 ? moved[l - 1][0] : null;
       const coarser = l + 1 < xs.length ? moved[l + 1][1] : null;

@@ -1,5 +1,5 @@
 import { gateActivation, gateBiasInit } from '@dynhead/gate-activation';
-import { conv2dFewOutputs } from '@dynhead/sparse-conv';
+import { conv2dFewOutputs, conv2dFewOutputsEach } from '@dynhead/sparse-conv';
 import * as tf from '@tensorflow/tfjs-core';
 import type { GateConfig } from './config';
 import type { ParamScope } from './param-scope';
@@ -42,6 +42,18 @@ export class SpatialGate {
   /** The same map at inference, its C -> 1 conv in the form that is fastest on the backend (not differentiable). */
   infer(x: tf.Tensor4D): tf.Tensor4D {
     return this.gateOf(() => conv2dFewOutputs(x, this.weight));
+  }
+
+  /**
+   * The inference maps of several gates on the same input, their convs in one pass over x where
+   * the backend fuses them (wasm): the scale node's two path gates.
+   */
+  static inferMany(gates: SpatialGate[], x: tf.Tensor4D): tf.Tensor4D[] {
+    if (gates.length === 1) return [gates[0].infer(x)];
+    return tf.tidy(() => {
+      const logits = conv2dFewOutputsEach(x, gates.map((g) => g.weight));
+      return gates.map((g, i) => g.gateOf(() => logits[i]));
+    });
   }
 
   private gateOf(conv: () => tf.Tensor4D): tf.Tensor4D {

@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { CONV3X3_FEW } from './kernels/kernel-names';
+import { hasSimdLoops } from './kernels/register';
 
 /**
  * Backends where a 'same' 3x3 conv to a few channels is faster as one matMul plus a shift-and-sum:
@@ -7,6 +9,21 @@ import * as tf from '@tensorflow/tfjs-core';
  * output channel: 16 against 27 ms for this form on a 50x84x256 map).
  */
 const MATMUL_BACKENDS = new Set(['wasm']);
+
+/** Filters the wasm SIMD kernel takes in one pass (spatial gates: one, or two on the same input). */
+const MAX_SIMD_FILTERS = 4;
+
+function simdKernel(x: tf.Tensor4D, filters: tf.Tensor4D[]): boolean {
+  return filters.length <= MAX_SIMD_FILTERS && x.shape[3] % 4 === 0 && filters.every((f) => f.shape[0] === 3 && f.shape[1] === 3 && f.shape[3] === 1) && hasSimdLoops();
+}
+
+function conv3x3Few(x: tf.Tensor4D, filters: tf.Tensor4D[]): tf.Tensor4D[] {
+  const inputs: tf.NamedTensorMap = { x };
+  filters.forEach((f, j) => {
+    inputs[`filter${j}`] = f;
+  });
+  return tf.engine().runKernel(CONV3X3_FEW, inputs) as unknown as tf.Tensor4D[];
+}
 
 /** The 9 one-hot 3x3 filters that move tap t of a [B,H,W,9*k] map to the output pixel. */
 function tapSelector(outChannels: number): tf.Tensor4D {
@@ -20,12 +37,16 @@ function tapSelector(outChannels: number): tf.Tensor4D {
 /**
  * 'same' 3x3 conv (stride 1, no bias) from C to a few channels, as a spatial gate's or a
  * predictor's: `z = x . W` ([B,H,W,9k], one column per output channel and tap), then every output
- * pixel sums tap t of z taken at its t-th neighbour (a depthwise conv with one-hot filters). Equal to
- * tf.conv2d up to float rounding; other backends and kernel sizes use tf.conv2d itself.
+ * pixel sums tap t of z taken at its t-th neighbour. On wasm with SIMD (one output, C a multiple
+ * of 4) one kernel does both from a single read of x; otherwise z is a matMul and the tap
+ * sum a depthwise conv with one-hot filters. Equal to tf.conv2d up to float rounding (and
+ * differentiable like it); other backends and kernel sizes use tf.conv2d itself.
  */
 export function conv2dFewOutputs(x: tf.Tensor4D, filter: tf.Tensor4D): tf.Tensor4D {
   const [kh, kw, cin, cout] = filter.shape;
   if (kh !== 3 || kw !== 3 || !MATMUL_BACKENDS.has(tf.getBackend())) return tf.conv2d(x, filter, 1, 'same');
+  // wasm SIMD: nine dot products per pixel from one read of x, then the tap sum
+  if (simdKernel(x, [filter])) return conv3x3Few(x, [filter])[0];
   return tf.tidy(() => {
     const [b, h, w] = x.shape;
     // [3,3,C,k] -> [C, k*9], column o*9 + t
@@ -36,3 +57,12 @@ export function conv2dFewOutputs(x: tf.Tensor4D, filter: tf.Tensor4D): tf.Tensor
   });
 }
 
+
+/**
+ * conv2dFewOutputs(x, f) for each filter f ([3, 3, C, 1]: spatial gates on the same input), the
+ * same numbers; on wasm with SIMD all of them in one pass over x. Inference only (not differentiable).
+ */
+export function conv2dFewOutputsEach(x: tf.Tensor4D, filters: tf.Tensor4D[]): tf.Tensor4D[] {
+  if (filters.length > 0 && simdKernel(x, filters)) return conv3x3Few(x, filters);
+  return filters.map((f) => conv2dFewOutputs(x, f));
+}

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { TEST_BACKENDS, activate, relL2, seededRandom } from '../../../test/backends';
-import { type SparseConvMethod, conv2dFewOutputs, convLayer, gateMask, groupNormInference, maskedConv2d, sparseConv2d } from './index';
+import { type SparseConvMethod, conv2dFewOutputs, conv2dFewOutputsEach, convLayer, gateMask, groupNormInference, maskedConv2d, sparseConv2d } from './index';
 import { randomMask, refConv, refGroupNorm, refPostMask } from './reference.test-util';
 
 type Shape4 = [number, number, number, number];
@@ -190,6 +190,26 @@ describe.each(TEST_BACKENDS)('sparse conv on %s', (backend) => {
       expect(relL2(await y.data(), refConv({ x, shape, filter, k, cout })), `k ${k}, cout ${cout}`).toBeLessThan(tol);
       tf.dispose([y, xt, ft]);
     }
+  });
+
+  it('conv2dFewOutputsEach (two gates on one input, and a 1x1 filter) equals the float64 reference conv per filter', async () => {
+    await activate(backend);
+    const rand = seededRandom(43);
+    const shape: Shape4 = [2, 6, 7, 12];
+    const x = Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rand(-1, 1));
+    const xt = tf.tensor4d(x, shape);
+    for (const ks of [[3, 3], [3, 1]]) {
+      const filters = ks.map((k) => Array.from({ length: k * k * shape[3] }, () => rand(-0.5, 0.5)));
+      const fts = filters.map((f, i) => tf.tensor4d(f, [ks[i], ks[i], shape[3], 1]));
+      const ys = conv2dFewOutputsEach(xt, fts);
+      expect(ys.length).toBe(2);
+      for (const [i, y] of ys.entries()) {
+        expect(y.shape).toEqual([2, 6, 7, 1]);
+        expect(relL2(await y.data(), refConv({ x, shape, filter: filters[i], k: ks[i], cout: 1 })), `filter ${i} of ${ks}`).toBeLessThan(tol);
+      }
+      tf.dispose([...ys, ...fts]);
+    }
+    xt.dispose();
   });
 
   it('conv2dFewOutputs has the gradients of tf.conv2d', async () => {

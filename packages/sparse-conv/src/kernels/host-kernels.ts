@@ -4,6 +4,7 @@ import { groupNormLoop } from './group-norm-loop';
 import {
   BLEND_RESIZED,
   type BlendResizedAttrs,
+  CONV3X3_FEW,
   type BlendResizedInputs,
   GATED_RESIDUAL_ROWS,
   GROUP_NORM_ROWS,
@@ -17,7 +18,7 @@ import {
   SPARSE_IM2COL,
   type ScatterRowsAttrs,
 } from './kernel-names';
-import { blendResizedSimd, gatedResidualSimd, groupNormRowsSimd, im2colSimd, type SimdKernel, scatterRowsSimd } from './simd/wasm-simd-kernels';
+import { blendResizedSimd, conv3x3FewSimd, gatedResidualSimd, groupNormRowsSimd, im2colSimd, type SimdKernel, scatterRowsSimd } from './simd/wasm-simd-kernels';
 import { convRows, depthwiseRows, gatedResidualRows, im2colRows, scatterRowsInto } from './row-loops';
 
 /**
@@ -171,4 +172,14 @@ const WASM_SIMD: Record<string, SimdKernel> = {
 export function registerHostKernels(): void {
   register('cpu', cpuMemory, { ...SHARED, [SPARSE_CONV_ROWS]: convRowsKernel });
   register('wasm', wasmMemory, SHARED, WASM_SIMD);
+  // SIMD only: callers check hasSimdLoops() first (few-output-conv.ts)
+  tf.registerKernel({
+    kernelName: CONV3X3_FEW,
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend }) => {
+      const out = conv3x3FewSimd(backend, inputs);
+      if (!out) throw new Error(`${CONV3X3_FEW}: needs the WebAssembly SIMD loops and input channels a multiple of 4, got x [${inputs.x?.shape.join(',')}]`);
+      return out;
+    },
+  });
 }

@@ -66,3 +66,5 @@ export interface BlendResizedInputs {
   b?: TensorInfo;
   sourceWeight?: TensorInfo;
 }
+/** wasm (SIMD): 'same' 3x3 conv from C channels to a few (up to 4), no bias: spatial gates' convs. */
+export const CONV3X3_FEW = 'DynheadConv3x3Few';

@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { registerConv3x3FewGradient } from './conv3x3-few-grad';
 import { registerHostKernels } from './host-kernels';
 import { GATED_RESIDUAL_ROWS, MASKED_CONV, SPARSE_IM2COL } from './kernel-names';
+import { hostLoops } from './simd/host-loops';
 import { registerWebGPUKernels } from './webgpu-kernels';
 
 let registered = false;
@@ -14,12 +16,19 @@ export function ensureKernels(): void {
   registered = true;
   registerHostKernels();
   registerWebGPUKernels();
+  registerConv3x3FewGradient();
 }
 
 /** Whether the active backend has this package's kernel `name` (registering them on first use). */
 export function hasKernel(name: string): boolean {
   ensureKernels();
   return tf.getKernel(name, tf.getBackend()) !== undefined;
+}
+
+/** Whether the active backend is wasm with this package's WebAssembly SIMD loops bound to its heap. */
+export function hasSimdLoops(): boolean {
+  ensureKernels();
+  return tf.getBackend() === 'wasm' && hostLoops(tf.backend()) !== null;
 }
 
 /** Whether the active backend has the row kernels (cpu, wasm); others use the generic gather path. */

@@ -9,16 +9,14 @@
 
 #define EXPORT(name) __attribute__((export_name(#name)))
 
-static inline v128_t relu4(v128_t v) { return wasm_f32x4_max(v, wasm_f32x4_splat(0.0f)); }
+// ReLU as (v + |v|) / 2, as the JavaScript loops do: exact, +0 for v <= 0, NaN kept, and cheaper
+// than f32x4.max, whose NaN and -0 rules cost V8 several instructions per use.
+static inline v128_t relu4(v128_t v) { return wasm_f32x4_mul(wasm_f32x4_add(v, wasm_f32x4_abs(v)), wasm_f32x4_splat(0.5f)); }
 
-// The two float64 lanes of v's low (hi = 0) or high (hi = 1) half.
-static inline v128_t low2(v128_t v) { return wasm_f64x2_promote_low_f32x4(v); }
-static inline v128_t high2(v128_t v) { return wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(v, v, 2, 3, 0, 1)); }
-
-// Per group of `cg` channels, the sum and sum of squares over `rows` rows of x + bias, in float64:
-// the sum and each square are exact there, so the one-pass variance loses nothing to torch's
-// two-pass float32 one. acc holds 4 doubles per group, two lanes of each sum: acc[4g..4g+1] the
-// sum, acc[4g+2..4g+3] the squares; it is added to, not overwritten.
+// Per group of `cg` channels, the sum and sum of squares over `rows` rows of x + bias: each value
+// rounded to float32 once, then summed in float64 (each square is exact there, so the one-pass
+// variance loses nothing to torch's two-pass one). acc holds 4 doubles per group, two lanes of each
+// sum: acc[4g..4g+1] the sum, acc[4g+2..4g+3] the squares; it is added to, not overwritten.
 EXPORT(gn_stats)
 void gn_stats(const float *x, int rows, int c, int cg, const float *bias, double *acc) {
   const int groups = c / cg;
@@ -28,10 +26,9 @@ void gn_stats(const float *x, int rows, int c, int cg, const float *bias, double
       v128_t s = wasm_f64x2_splat(0.0);
       v128_t q = wasm_f64x2_splat(0.0);
       for (int j = g * cg; j < (g + 1) * cg; j += 4) {
-        const v128_t v = wasm_v128_load(row + j);
-        const v128_t b = wasm_v128_load(bias + j);
-        const v128_t lo = wasm_f64x2_add(low2(v), low2(b));
-        const v128_t hi = wasm_f64x2_add(high2(v), high2(b));
+        const v128_t v = wasm_f32x4_add(wasm_v128_load(row + j), wasm_v128_load(bias + j));
+        const v128_t lo = wasm_f64x2_promote_low_f32x4(v);
+        const v128_t hi = wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
         s = wasm_f64x2_add(s, wasm_f64x2_add(lo, hi));
         q = wasm_f64x2_add(q, wasm_f64x2_add(wasm_f64x2_mul(lo, lo), wasm_f64x2_mul(hi, hi)));
       }
@@ -42,33 +39,28 @@ void gn_stats(const float *x, int rows, int c, int cg, const float *bias, double
   }
 }
 
-// ((x + offset) * scale + beta), then ReLU when relu != 0, then times rowScale[r] when rowScale is
-// not null, all in float64 and rounded once (offset = bias - mean, per channel, float64 like scale
-// and beta); rows [0, rows).
+// out = ((x - mean) + shift) * scale + beta per channel, then ReLU when relu != 0, then times
+// rowScale[r] when rowScale is not null; rows [0, rows). mean is the group mean rounded to float32
+// and shift = bias - (the rest of the mean): x - mean is then exact wherever x is near the mean,
+// so the centred value keeps its digits even when the mean is far from zero.
 EXPORT(gn_affine)
-void gn_affine(const float *x, int rows, int c, const double *offset, const double *scale, const double *beta, const float *rowScale, int relu, float *out) {
-  const v128_t zero = wasm_f64x2_splat(0.0);
+void gn_affine(const float *x, int rows, int c, const float *mean, const float *shift, const float *scale, const float *beta, const float *rowScale, int relu, float *out) {
   for (int r = 0; r < rows; r++) {
     const float *in = x + (long)r * c;
     float *o = out + (long)r * c;
-    const double f = rowScale ? rowScale[r] : 1.0;
-    if (f == 0.0) {
+    const float f = rowScale ? rowScale[r] : 1.0f;
+    if (f == 0.0f) {
       // a gate that is off: the product is 0 whatever the norm gives
       __builtin_memset(o, 0, (unsigned long)c * sizeof(float));
       continue;
     }
-    const v128_t fv = wasm_f64x2_splat(f);
+    // ReLU folded into the factor: max(y, 0) * f = (y + |y|) * (f / 2)
+    const v128_t fv = wasm_f32x4_splat(relu ? f * 0.5f : f);
     for (int ch = 0; ch < c; ch += 4) {
-      const v128_t v = wasm_v128_load(in + ch);
-      v128_t lo = wasm_f64x2_add(wasm_f64x2_mul(wasm_f64x2_add(low2(v), wasm_v128_load(offset + ch)), wasm_v128_load(scale + ch)), wasm_v128_load(beta + ch));
-      v128_t hi = wasm_f64x2_add(wasm_f64x2_mul(wasm_f64x2_add(high2(v), wasm_v128_load(offset + ch + 2)), wasm_v128_load(scale + ch + 2)), wasm_v128_load(beta + ch + 2));
-      if (relu) {
-        lo = wasm_f64x2_max(lo, zero);
-        hi = wasm_f64x2_max(hi, zero);
-      }
-      const v128_t lo32 = wasm_f32x4_demote_f64x2_zero(wasm_f64x2_mul(lo, fv));
-      const v128_t hi32 = wasm_f32x4_demote_f64x2_zero(wasm_f64x2_mul(hi, fv));
-      wasm_v128_store(o + ch, wasm_i32x4_shuffle(lo32, hi32, 0, 1, 4, 5));
+      v128_t y = wasm_f32x4_add(wasm_f32x4_sub(wasm_v128_load(in + ch), wasm_v128_load(mean + ch)), wasm_v128_load(shift + ch));
+      y = wasm_f32x4_add(wasm_f32x4_mul(y, wasm_v128_load(scale + ch)), wasm_v128_load(beta + ch));
+      if (relu) y = wasm_f32x4_add(y, wasm_f32x4_abs(y));
+      wasm_v128_store(o + ch, wasm_f32x4_mul(y, fv));
     }
   }
 }
@@ -173,6 +165,67 @@ void blend_resized(const float *x, int batch, int h, int w, int c, const float *
           if (bi) sum = wasm_f32x4_add(sum, sample(b, bi, y, xx, ch));
           const v128_t v = wasm_f32x4_add(wasm_f32x4_mul(sum, ss), wasm_f32x4_mul(wasm_v128_load(x + o + ch), xs));
           wasm_v128_store(out + o + ch, v);
+        }
+      }
+    }
+  }
+}
+
+static inline float hsum(v128_t v) {
+  return wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1) + wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3);
+}
+
+// k 'same' 3x3 convs from c channels to one (spatial gates), no bias: outs[j] [batch, h, w].
+// Per output j, first z[p][t] = x[p] . filter[j][t] for every pixel p and tap t (nine dot products
+// from one read of the pixel; an XNNPACK matMul to 9 columns costs twice one to 8), then
+// outs[j][p] = sum over t of z at p's t-th neighbour. filter is [k, 9, c] (tfjs's [3, 3, c, 1]
+// filters one after the other); z is scratch of k * h * w * 9 floats. The outputs of one pixel
+// share its read of x (it stays in L1), so two gates on the same input cost one pass over the map.
+EXPORT(conv3x3_few)
+void conv3x3_few(const float *x, int batch, int h, int w, int c, int k, const float *filter, float *z, float *const *outs) {
+  const int plane = h * w;
+  for (int n = 0; n < batch; n++) {
+    const float *img = x + (long)n * plane * c;
+    for (int p = 0; p < plane; p++) {
+      const float *px = img + (long)p * c;
+      for (int j = 0; j < k; j++) {
+        const float *fj = filter + (long)j * 9 * c;
+        v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0;
+        for (int ch = 0; ch < c; ch += 4) {
+          const v128_t v = wasm_v128_load(px + ch);
+          const float *f = fj + ch;
+          a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(v, wasm_v128_load(f)));
+          a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(v, wasm_v128_load(f + c)));
+          a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(v, wasm_v128_load(f + 2 * c)));
+          a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(v, wasm_v128_load(f + 3 * c)));
+          a4 = wasm_f32x4_add(a4, wasm_f32x4_mul(v, wasm_v128_load(f + 4 * c)));
+          a5 = wasm_f32x4_add(a5, wasm_f32x4_mul(v, wasm_v128_load(f + 5 * c)));
+          a6 = wasm_f32x4_add(a6, wasm_f32x4_mul(v, wasm_v128_load(f + 6 * c)));
+          a7 = wasm_f32x4_add(a7, wasm_f32x4_mul(v, wasm_v128_load(f + 7 * c)));
+          a8 = wasm_f32x4_add(a8, wasm_f32x4_mul(v, wasm_v128_load(f + 8 * c)));
+        }
+        float *zp = z + ((long)j * plane + p) * 9;
+        zp[0] = hsum(a0); zp[1] = hsum(a1); zp[2] = hsum(a2);
+        zp[3] = hsum(a3); zp[4] = hsum(a4); zp[5] = hsum(a5);
+        zp[6] = hsum(a6); zp[7] = hsum(a7); zp[8] = hsum(a8);
+      }
+    }
+    for (int j = 0; j < k; j++) {
+      const float *zj = z + (long)j * plane * 9;
+      float *o = outs[j] + (long)n * plane;
+      for (int y = 0; y < h; y++) {
+        for (int xx = 0; xx < w; xx++) {
+          float s = 0.0f;
+          for (int dy = -1; dy <= 1; dy++) {
+            const int yy = y + dy;
+            if (yy < 0 || yy >= h) continue;
+            for (int dx = -1; dx <= 1; dx++) {
+              const int xi = xx + dx;
+              if (xi < 0 || xi >= w) continue;
+              s += zj[((long)yy * w + xi) * 9 + (dy + 1) * 3 + (dx + 1)];
+            }
+          }
+          o[y * w + xx] = s;
         }
       }
     }

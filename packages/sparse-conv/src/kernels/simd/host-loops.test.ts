@@ -32,7 +32,9 @@ describe('WebAssembly SIMD loops (wasm backend)', () => {
   it('imports the backend memory and owns nothing in it', () => {
     const mod = new WebAssembly.Module(Buffer.from(HOST_LOOPS_WASM_BASE64, 'base64'));
     expect(WebAssembly.Module.imports(mod)).toEqual([{ module: 'env', name: 'memory', kind: 'memory' }]);
-    expect(WebAssembly.Module.exports(mod).map((e) => e.kind)).toEqual(Array(5).fill('function'));
+    const exports = WebAssembly.Module.exports(mod);
+    expect(exports.length).toBeGreaterThan(0);
+    expect(exports.filter((e) => e.kind !== 'function')).toEqual([]);
   });
 
   it('binds to the wasm backend and leaves every other tensor in its heap untouched', async () => {

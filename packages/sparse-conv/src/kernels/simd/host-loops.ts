@@ -4,10 +4,11 @@ import { HOST_LOOPS_WASM_BASE64 } from './host-loops.wasm';
 /** The exports of host-loops.c; pointers are byte offsets in the backend's heap. */
 export interface HostLoopExports {
   gn_stats(x: number, rows: number, c: number, cg: number, bias: number, acc: number): void;
-  gn_affine(x: number, rows: number, c: number, offset: number, scale: number, beta: number, rowScale: number, relu: number, out: number): void;
+  gn_affine(x: number, rows: number, c: number, mean: number, shift: number, scale: number, beta: number, rowScale: number, relu: number, out: number): void;
   gated_residual(rows: number, idx: number, n: number, gate: number, input: number, total: number, c: number, out: number): void;
   im2col_rows(x: number, idx: number, n: number, h: number, w: number, c: number, k: number, out: number): void;
   scatter_rows(rows: number, idx: number, n: number, c: number, total: number, out: number): void;
+  conv3x3_few(x: number, batch: number, h: number, w: number, c: number, k: number, filter: number, z: number, outs: number): void;
   blend_resized(x: number, batch: number, h: number, w: number, c: number, xw: number, sw: number, a: number, b: number, out: number): void;
 }
 
@@ -37,7 +38,8 @@ function compiled(): WebAssembly.Module | null {
     const text = atob(HOST_LOOPS_WASM_BASE64);
     const bytes = new Uint8Array(text.length);
     for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
-    // 3 KB: small enough for a synchronous compile on a browser's main thread
+    // a few KB; a browser that refuses a synchronous compile of this size on its main thread lands in
+    // the catch below, and the kernels run their JavaScript loops
     module = new WebAssembly.Module(bytes);
   } catch {
     // no WebAssembly SIMD here (the backend itself then runs without it too)

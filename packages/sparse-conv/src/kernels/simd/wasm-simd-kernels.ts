@@ -27,24 +27,25 @@ export const groupNormRowsSimd: SimdKernel = (backend, inputs, attrs) => {
   if (!env) return null;
   const { loops, b } = env;
   const out = b.makeOutput(x.shape, 'float32');
-  // scratch, float64: 4 per group (two lanes of each sum), then offset, scale and beta, C each; a zero bias (float32)
+  // scratch: 4 doubles per group (two lanes of each sum), then mean, shift, scale and a zero bias, C floats each
   const accBytes = groups * 4 * 8;
-  const scratch = loops.malloc(accBytes + 3 * c * 8 + c * F32);
+  const scratch = loops.malloc(accBytes + 4 * c * F32);
   try {
     // views only after the last allocation: an allocation may grow (and detach) the heap
     const buffer = loops.memory.buffer;
     const acc = new Float64Array(buffer, scratch, groups * 4);
-    const offsetPtr = scratch + accBytes;
-    const scalePtr = offsetPtr + c * 8;
-    const betaPtr = scalePtr + c * 8;
-    const zeroPtr = betaPtr + c * 8;
-    const offset = new Float64Array(buffer, offsetPtr, c);
-    const scale = new Float64Array(buffer, scalePtr, c);
-    new Float64Array(buffer, betaPtr, c).set(new Float32Array(buffer, loops.ptr(beta), c));
+    const meanPtr = scratch + accBytes;
+    const shiftPtr = meanPtr + c * F32;
+    const scalePtr = shiftPtr + c * F32;
+    const zeroPtr = scalePtr + c * F32;
+    const meanV = new Float32Array(buffer, meanPtr, c);
+    const shift = new Float32Array(buffer, shiftPtr, c);
+    const scale = new Float32Array(buffer, scalePtr, c);
     new Float32Array(buffer, zeroPtr, c).fill(0);
     const biasPtr = bias ? loops.ptr(bias) : zeroPtr;
     const biasV = new Float32Array(buffer, biasPtr, c);
     const gammaV = new Float32Array(buffer, loops.ptr(gamma), c);
+    const betaPtr = loops.ptr(beta);
     const xPtr = loops.ptr(x);
     const outPtr = loops.ptr(out);
     const rowScalePtr = rowScale ? loops.ptr(rowScale) : 0;
@@ -55,16 +56,19 @@ export const groupNormRowsSimd: SimdKernel = (backend, inputs, attrs) => {
         loops.fn.gn_stats(xPtr + start * c * F32, rows, c, cg, biasPtr, scratch);
         const n = rows * cg;
         for (let g = 0; g < groups; g++) {
+          // statistics of x + bias; the affine centres x on (mean - bias)
           const mean = (acc[4 * g] + acc[4 * g + 1]) / n;
           const meanSq = (acc[4 * g + 2] + acc[4 * g + 3]) / n;
           const inv = 1 / Math.sqrt(Math.max(0, meanSq - mean * mean) + eps);
           for (let ch = g * cg; ch < (g + 1) * cg; ch++) {
-            offset[ch] = biasV[ch] - mean;
+            const centre = mean - biasV[ch];
+            meanV[ch] = centre;
+            shift[ch] = meanV[ch] - centre;
             scale[ch] = gammaV[ch] * inv;
           }
         }
         const rs = rowScale ? rowScalePtr + start * F32 : 0;
-        loops.fn.gn_affine(xPtr + start * c * F32, rows, c, offsetPtr, scalePtr, betaPtr, rs, relu ? 1 : 0, outPtr + start * c * F32);
+        loops.fn.gn_affine(xPtr + start * c * F32, rows, c, meanPtr, shiftPtr, scalePtr, betaPtr, rs, relu ? 1 : 0, outPtr + start * c * F32);
       }
       start += rows;
     }
@@ -156,3 +160,31 @@ export const blendResizedSimd: SimdKernel = (backend, inputs, attrs) => {
   }
   return out;
 };
+
+/** Inputs x, filter0 .. filter{k-1} (each [3, 3, C, 1]); outputs k maps [B, H, W, 1]. */
+export function conv3x3FewSimd(backend: object, inputs: tf.NamedTensorInfoMap): tf.TensorInfo[] | null {
+  const x = inputs.x as tf.TensorInfo;
+  const filters = Object.keys(inputs)
+    .filter((name) => name !== 'x')
+    .sort()
+    .map((name) => inputs[name] as tf.TensorInfo);
+  const [batch, h, w, c] = x.shape;
+  const k = filters.length;
+  const env = setUp(backend, c);
+  if (!env) return null;
+  const { loops, b } = env;
+  const outs = filters.map(() => b.makeOutput([batch, h, w, 1], 'float32'));
+  const zFloats = k * h * w * 9;
+  const scratch = loops.malloc((zFloats + k * 9 * c) * F32 + k * 4);
+  try {
+    const buffer = loops.memory.buffer;
+    const packed = scratch + zFloats * F32;
+    const outPtrs = packed + k * 9 * c * F32;
+    filters.forEach((f, j) => new Float32Array(buffer, packed + j * 9 * c * F32, 9 * c).set(new Float32Array(buffer, loops.ptr(f), 9 * c)));
+    new Int32Array(buffer, outPtrs, k).set(outs.map((o) => loops.ptr(o)));
+    loops.fn.conv3x3_few(loops.ptr(x), batch, h, w, c, k, packed, scratch, outPtrs);
+  } finally {
+    loops.free(scratch);
+  }
+  return outs;
+}
