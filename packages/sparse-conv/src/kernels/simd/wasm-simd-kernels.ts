@@ -180,7 +180,7 @@ export function conv3x3FewSimd(backend: object, inputs: tf.NamedTensorInfoMap): 
     const buffer = loops.memory.buffer;
     const packed = scratch + zFloats * F32;
     const outPtrs = packed + k * 9 * c * F32;
-    filters.forEach((f, j) => new Float32Array(buffer, packed + j * 9 * c * F32, 9 * c).set(new Float32Array(buffer, loops.ptr(f), 9 * c)));
+    for (const [j, f] of filters.entries()) new Float32Array(buffer, packed + j * 9 * c * F32, 9 * c).set(new Float32Array(buffer, loops.ptr(f), 9 * c));
     new Int32Array(buffer, outPtrs, k).set(outs.map((o) => loops.ptr(o)));
     loops.fn.conv3x3_few(loops.ptr(x), batch, h, w, c, k, packed, scratch, outPtrs);
   } finally {
