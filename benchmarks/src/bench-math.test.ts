@@ -7,7 +7,7 @@ import { HEAD_SERIES_COLORS, latencyFlopsChart, niceMax, PLOT_MARGIN } from './c
 import { headTable, type HeadBenchResult } from './head';
 import { FULL_IMAGE, levelShapes, pixelCount } from './levels';
 import type { Machine } from './machine';
-import { median } from './measure';
+import { median, timeInterleaved } from './measure';
 import { recordResult, updateReadmeSection } from './results';
 import { fullCostPerPixel, headVariants, toGFlops } from './variants';
 
@@ -72,6 +72,17 @@ describe('measurement helpers', () => {
     expect(median([5, 1, 3])).toBe(3);
     expect(median([4, 1, 3, 2])).toBe(2.5);
     expect(() => median([])).toThrow(/no samples/);
+  });
+
+  it('timeInterleaved runs every run once per round, warm-up rounds first, and keeps each run\'s samples apart', async () => {
+    const calls: string[] = [];
+    const run = (name: string) => async () => {
+      calls.push(name);
+    };
+    const timings = await timeInterleaved([run('a'), run('b'), run('c')], 2, 1);
+    expect(calls.join('')).toBe('abcabcabc');
+    expect(timings.map((t) => t.samplesMs.length)).toEqual([2, 2, 2]);
+    await expect(timeInterleaved([run('a')], 0, 0)).rejects.toThrow(/repeats must be a positive integer, got 0/);
   });
 
   it('rounds axes up to a nice number at least 5% above the largest value', () => {

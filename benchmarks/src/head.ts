@@ -4,8 +4,8 @@ import { syntheticFeatures } from './features';
 import { calibrateGateBias } from './gate-density';
 import { disposeOutputs, readCosts, settle } from './head-outputs';
 import { FULL_IMAGE, type ImageSize, levelShapes, pixelCount } from './levels';
-import { peakTensorMiB, timeIt } from './measure';
-import { DENSITY_TARGETS, type Density, fullCostPerPixel, headVariants, toGFlops } from './variants';
+import { peakTensorMiB, timeInterleaved } from './measure';
+import { DENSITY_TARGETS, type Density, fullCostPerPixel, type HeadVariant, headVariants, toGFlops } from './variants';
 
 export interface HeadBenchOptions {
   image: ImageSize;
@@ -87,7 +87,9 @@ function matches(name: string, only: string[]): boolean {
 
 /**
  * Latency, used FLOPs and peak memory of each head on synthetic P3..P7 features, in inference mode
- * (the dynamic head runs its sparse path). The active tfjs backend is used as it is.
+ * (the dynamic head runs its sparse path). The active tfjs backend is used as it is. Every head is
+ * built (and its gates calibrated) first; then, per batch size, their timed passes alternate
+ * (timeInterleaved), so that the "vs FCOS head" ratios compare passes run side by side.
  */
 export async function runHeadBench(options: Partial<HeadBenchOptions> = {}): Promise<HeadBenchResult> {
   const o: HeadBenchOptions = { ...HEAD_BENCH_DEFAULTS, ...options };
@@ -99,62 +101,65 @@ export async function runHeadBench(options: Partial<HeadBenchOptions> = {}): Pro
   const variants = headVariants(o.channels).filter((v) => matches(v.name, o.only));
   if (variants.length === 0) throw new Error(`bench head: --only ${o.only.join(',')} matches no head`);
   const calibration = syntheticFeatures(levelShapes(o.calibrationImage), 1, o.channels, o.seed + 1000);
+  const heads: { variant: HeadVariant; head: DynamicHead; gateBias: number | null }[] = [];
   const rows: HeadBenchRow[] = [];
   try {
     for (const variant of variants) {
       const head = new DynamicHead(variant.config, o.seed);
+      heads.push({ variant, head, gateBias: null });
+      if (variant.density) {
+        const c = await calibrateGateBias(head, calibration, DENSITY_TARGETS[variant.density], { iterations: o.calibrationSteps });
+        heads[heads.length - 1].gateBias = c.bias;
+        o.log(`${variant.name}: gate bias ${c.bias.toFixed(3)} gives used/full ${c.ratio.toFixed(3)} on the calibration image`);
+      }
+    }
+    for (const batch of o.batches) {
+      const features = syntheticFeatures(shapes, batch, o.channels, o.seed);
       try {
-        let gateBias: number | null = null;
-        if (variant.density) {
-          const c = await calibrateGateBias(head, calibration, DENSITY_TARGETS[variant.density], { iterations: o.calibrationSteps });
-          gateBias = c.bias;
-          o.log(`${variant.name}: gate bias ${c.bias.toFixed(3)} gives used/full ${c.ratio.toFixed(3)} on the calibration image`);
-        }
-        const fullPerImage = fullCostPerPixel(variant.config) * pixels;
-        for (const batch of o.batches) {
-          const features = syntheticFeatures(shapes, batch, o.channels, o.seed);
-          try {
-            let costs = { used: [] as number[], full: [] as number[] };
-            const pass = async () => {
-              const out = await head.infer(features, { recordGates: false });
-              await settle(out);
-              costs = await readCosts(out);
-              disposeOutputs(out);
-            };
-            // The profiled pass doubles as the warm-up (shader compilation, kernel caches).
-            const peakMiB = await peakTensorMiB(pass);
-            const timing = await timeIt(pass, o.repeats, Math.max(0, o.warmup - 1));
-            // Heads without gates charge nothing as "used": everything they compute is.
-            const used = variant.config.kind === 'dynamic' ? costs.used : costs.used.map(() => fullPerImage);
-            const g = used.map(toGFlops);
-            const row: HeadBenchRow = {
-              head: variant.name,
-              kind: variant.config.kind,
-              blocks: variant.config.blocks,
-              density: variant.density,
-              batch,
-              gateBias,
-              usedGFlops: { avg: g.reduce((a, b) => a + b, 0) / g.length, min: Math.min(...g), max: Math.max(...g) },
-              fullGFlops: toGFlops(fullPerImage),
-              usedRatio: used.reduce((a, b) => a + b, 0) / (fullPerImage * batch),
-              medianMs: timing.medianMs,
-              minMs: timing.minMs,
-              medianCpuMs: timing.medianCpuMs,
-              peakMiB,
-            };
-            rows.push(row);
-            o.log(`${row.head} batch ${batch}: ${row.medianMs.toFixed(1)} ms, ${row.usedGFlops.avg.toFixed(3)} GFLOPs, ${row.peakMiB.toFixed(1)} MiB`);
-          } finally {
-            tf.dispose(features);
-          }
+        const costs = heads.map(() => ({ used: [] as number[], full: [] as number[] }));
+        const passes = heads.map(({ head }, j) => async () => {
+          const out = await head.infer(features, { recordGates: false });
+          await settle(out);
+          costs[j] = await readCosts(out);
+          disposeOutputs(out);
+        });
+        // The profiled pass doubles as the warm-up (shader compilation, kernel caches).
+        const peaks: number[] = [];
+        for (const pass of passes) peaks.push(await peakTensorMiB(pass));
+        const timings = await timeInterleaved(passes, o.repeats, Math.max(0, o.warmup - 1));
+        for (const [j, { variant, gateBias }] of heads.entries()) {
+          const fullPerImage = fullCostPerPixel(variant.config) * pixels;
+          // Heads without gates charge nothing as "used": everything they compute is.
+          const used = variant.config.kind === 'dynamic' ? costs[j].used : costs[j].used.map(() => fullPerImage);
+          const g = used.map(toGFlops);
+          const row: HeadBenchRow = {
+            head: variant.name,
+            kind: variant.config.kind,
+            blocks: variant.config.blocks,
+            density: variant.density,
+            batch,
+            gateBias,
+            usedGFlops: { avg: g.reduce((a, b) => a + b, 0) / g.length, min: Math.min(...g), max: Math.max(...g) },
+            fullGFlops: toGFlops(fullPerImage),
+            usedRatio: used.reduce((a, b) => a + b, 0) / (fullPerImage * batch),
+            medianMs: timings[j].medianMs,
+            minMs: timings[j].minMs,
+            medianCpuMs: timings[j].medianCpuMs,
+            peakMiB: peaks[j],
+          };
+          rows.push(row);
+          o.log(`${row.head} batch ${batch}: ${row.medianMs.toFixed(1)} ms, ${row.usedGFlops.avg.toFixed(3)} GFLOPs, ${row.peakMiB.toFixed(1)} MiB`);
         }
       } finally {
-        head.dispose();
+        tf.dispose(features);
       }
     }
   } finally {
+    for (const { head } of heads) head.dispose();
     tf.dispose(calibration);
   }
+  // rows grouped by head, then batch, as before
+  rows.sort((a, b) => variants.findIndex((v) => v.name === a.head) - variants.findIndex((v) => v.name === b.head) || a.batch - b.batch);
   return { bench: 'head', image: o.image, levels: shapes, channels: o.channels, repeats: o.repeats, rows };
 }
 

@@ -38,6 +38,29 @@ export async function timeIt(run: () => Promise<void>, repeats: number, warmup: 
   return { medianMs: median(samplesMs), minMs: Math.min(...samplesMs), samplesMs, medianCpuMs: median(cpuMs) };
 }
 
+/**
+ * Times several runs round-robin: `warmup` untimed rounds, then `repeats` rounds, each running every
+ * run once in turn. On a shared machine whose speed drifts (other jobs, a busy sibling core) a slow
+ * stretch then lands on every run alike instead of on whichever ran during it, so the ratios between
+ * the runs hold even where the absolute times move.
+ */
+export async function timeInterleaved(runs: (() => Promise<void>)[], repeats: number, warmup: number): Promise<Timing[]> {
+  if (!(Number.isInteger(repeats) && repeats >= 1)) throw new Error(`timeInterleaved: repeats must be a positive integer, got ${repeats}`);
+  for (let i = 0; i < warmup; i++) for (const run of runs) await run();
+  const samples = runs.map(() => ({ wall: [] as number[], cpu: [] as number[] }));
+  for (let i = 0; i < repeats; i++) {
+    for (const [j, run] of runs.entries()) {
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      await run();
+      samples[j].wall.push(performance.now() - t0);
+      const c = process.cpuUsage(c0);
+      samples[j].cpu.push((c.user + c.system) / 1000);
+    }
+  }
+  return samples.map(({ wall, cpu }) => ({ medianMs: median(wall), minMs: Math.min(...wall), samplesMs: wall, medianCpuMs: median(cpu) }));
+}
+
 /** Peak bytes of live tensors while `run` executes (tfjs's profiler), in MiB. */
 export async function peakTensorMiB(run: () => Promise<void>): Promise<number> {
   const info = await tf.profile(async () => {
