@@ -123,9 +123,13 @@ export async function runHeadBench(options: Partial<HeadBenchOptions> = {}): Pro
           costs[j] = await readCosts(out);
           disposeOutputs(out);
         });
-        // The profiled pass doubles as the warm-up (shader compilation, kernel caches).
+        // The profiled pass doubles as the warm-up (shader compilation, kernel caches). Its peak
+        // counts every live tensor, so the other heads' weights come off: a head's peak is its own
+        // weights, the features and its pass, as when it runs alone.
+        const weightMiB = heads.map(({ head }) => [...head.namedWeights()].reduce((sum, [, v]) => sum + v.size * 4, 0) / 2 ** 20);
+        const allWeightsMiB = weightMiB.reduce((a, b) => a + b, 0);
         const peaks: number[] = [];
-        for (const pass of passes) peaks.push(await peakTensorMiB(pass));
+        for (const [j, pass] of passes.entries()) peaks.push((await peakTensorMiB(pass)) - (allWeightsMiB - weightMiB[j]));
         const timings = await timeInterleaved(passes, o.repeats, Math.max(0, o.warmup - 1));
         for (const [j, { variant, gateBias }] of heads.entries()) {
           const fullPerImage = fullCostPerPixel(variant.config) * pixels;

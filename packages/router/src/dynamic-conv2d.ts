@@ -1,4 +1,4 @@
-import { convCost, convLayer, maskedConv2d, masksStayOnDevice } from '@dynhead/sparse-conv';
+import { type GatedDepthwiseLayer, convCost, convLayer, maskedConv2d, masksStayOnDevice } from '@dynhead/sparse-conv';
 import * as tf from '@tensorflow/tfjs-core';
 import type { GateConfig } from './config';
 import type { ForwardContext } from './forward-context';
@@ -50,23 +50,35 @@ export class DynamicConv2D {
    * where the output is not needed (an edge level's path that no level gathers: the official code
    * computes it and throws it away) or is zero everywhere (the gate is off on every pixel of every
    * image, known from a readback where masks are read anyway): only the gate runs, for its cost and map.
+   * `gate`: this path's map when the caller computed it (taken over: disposed here).
    */
   async infer(x: tf.Tensor4D, ctx: ForwardContext, needed = true, gate?: tf.Tensor4D): Promise<tf.Tensor4D | null> {
-    const opts = { depthwise: true, bias: this.conv.bias, norm: this.norm.params };
-    if (!this.gate) {
-      ctx.chargeDense(x, this.unit);
-      return needed ? convLayer(x, this.conv.weight, opts) : null;
-    }
-    // `gate`: this path's map, computed by the caller along with its sibling's (taken over: disposed here)
-    const g = gate ?? this.gate.infer(x);
+    const g = gate ?? this.gate?.infer(x);
     try {
-      ctx.record(this.gate.name, g);
-      ctx.charge(g, this.unit, true);
-      if (!needed || (!masksStayOnDevice() && !(await anyPositive(g)))) return null;
-      return convLayer(x, this.conv.weight, opts, g);
+      if (!(await this.chargeInference(x, ctx, needed, g))) return null;
+      return convLayer(x, this.conv.weight, { depthwise: true, bias: this.conv.bias, norm: this.norm.params }, g);
     } finally {
-      g.dispose();
+      g?.dispose();
     }
+  }
+
+  /**
+   * Inference, first half: charges this path's cost (and records its gate map, `g`, which the
+   * Fix head has not) and says whether its output is to be computed (see infer).
+   */
+  async chargeInference(x: tf.Tensor4D, ctx: ForwardContext, needed: boolean, g: tf.Tensor4D | undefined): Promise<boolean> {
+    if (!this.gate || !g) {
+      ctx.chargeDense(x, this.unit);
+      return needed;
+    }
+    ctx.record(this.gate.name, g);
+    ctx.charge(g, this.unit, true);
+    return needed && (masksStayOnDevice() || (await anyPositive(g)));
+  }
+
+  /** Inference, second half: the path as a gated depthwise layer (for depthwiseNormEach). */
+  layer(g: tf.Tensor4D | undefined): GatedDepthwiseLayer {
+    return { filter: this.conv.weight, bias: this.conv.bias, norm: this.norm.params, gate: g };
   }
 }
 

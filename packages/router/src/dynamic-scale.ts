@@ -1,4 +1,4 @@
-import { blendResized } from '@dynhead/sparse-conv';
+import { blendResized, depthwiseNormEach } from '@dynhead/sparse-conv';
 import * as tf from '@tensorflow/tfjs-core';
 import type { GateConfig } from './config';
 import { DynamicBottleneck } from './dynamic-bottleneck';
@@ -71,9 +71,17 @@ export class DynamicScale {
     const moved: (tf.Tensor4D | null)[][] = [];
     const pathGates = this.paths.map((p) => p.gate).filter((g): g is SpatialGate => g !== undefined);
     for (const [l, x] of xs.entries()) {
-      // both paths' gates read x: one pass over it where the backend fuses their convs
-      const gates = pathGates.length === 2 ? SpatialGate.inferMany(pathGates, x) : [];
-      moved.push(await Promise.all(this.paths.map((p, s) => p.infer(x, ctx, gathered(s, l), gates[s]))));
+      // Both paths read x: their gate convs in one pass over it, then their depthwise convs and
+      // norms in another, where the backend fuses them (wasm).
+      const gates: (tf.Tensor4D | undefined)[] = pathGates.length === 2 ? SpatialGate.inferMany(pathGates, x) : [undefined, undefined];
+      try {
+        const wanted = await Promise.all(this.paths.map((p, s) => p.chargeInference(x, ctx, gathered(s, l), gates[s])));
+        const layers = this.paths.flatMap((p, s) => (wanted[s] ? [p.layer(gates[s])] : []));
+        const outs = depthwiseNormEach(x, layers);
+        moved.push(wanted.map((w) => (w ? (outs.shift() as tf.Tensor4D) : null)));
+      } finally {
+        tf.dispose(gates.filter((g): g is tf.Tensor4D => g !== undefined));
+      }
     }
     const ys = xs.map((x, l) => {
       const finer = l > 0 ? moved[l - 1][0] : null;

@@ -19,8 +19,9 @@ export class ForwardContext {
 
   /** Charges `unit` multiply-adds per pixel under `gate` ([B,H,W,1], values in [0,1]). */
   charge(gate: tf.Tensor4D, unit: number, detachSoft = false): void {
-    // Kept: the charges outlive the tidy scope of the block that made them.
-    const c = chargeCost(gate, unit, { detachSoft });
+    // Kept: the charges outlive the tidy scope of the block that made them. Inference takes no
+    // gradient, so the detached sum (a customGrad scope per charge) would only cost time.
+    const c = chargeCost(gate, unit, { detachSoft: detachSoft && this.mode === 'train' });
     this.charges.push({ soft: tf.keep(c.soft), used: tf.keep(c.used), full: tf.keep(c.full) });
   }
 

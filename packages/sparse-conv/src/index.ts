@@ -9,5 +9,6 @@ export { convCost, chargeCost, addCosts, type ConvSpec, type CostTerms } from '.
 export { groupNormDense, groupNormMasked, groupNormInference, type GroupNormInferenceOptions } from './group-norm';
 export { convLayer } from './conv-layer';
 export { blendResized } from './blend-resized';
+export { depthwiseNormEach, type GatedDepthwiseLayer } from './depthwise-norm-each';
 export { conv2dFewOutputs, conv2dFewOutputsEach } from './few-output-conv';
 export { readActivePixels, type ActivePixels } from './active-pixels';

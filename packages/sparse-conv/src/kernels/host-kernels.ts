@@ -5,6 +5,8 @@ import {
   BLEND_RESIZED,
   type BlendResizedAttrs,
   CONV3X3_FEW,
+  DEPTHWISE_NORM_EACH,
+  type DepthwiseNormEachAttrs,
   type BlendResizedInputs,
   GATED_RESIDUAL_ROWS,
   GROUP_NORM_ROWS,
@@ -18,7 +20,7 @@ import {
   SPARSE_IM2COL,
   type ScatterRowsAttrs,
 } from './kernel-names';
-import { blendResizedSimd, conv3x3FewSimd, gatedResidualSimd, groupNormRowsSimd, im2colSimd, type SimdKernel, scatterRowsSimd } from './simd/wasm-simd-kernels';
+import { blendResizedSimd, conv3x3FewSimd, depthwiseNormEachSimd, gatedResidualSimd, groupNormRowsSimd, im2colSimd, type SimdKernel, scatterRowsSimd } from './simd/wasm-simd-kernels';
 import { convRows, depthwiseRows, gatedResidualRows, im2colRows, scatterRowsInto } from './row-loops';
 
 /**
@@ -172,7 +174,16 @@ const WASM_SIMD: Record<string, SimdKernel> = {
 export function registerHostKernels(): void {
   register('cpu', cpuMemory, { ...SHARED, [SPARSE_CONV_ROWS]: convRowsKernel });
   register('wasm', wasmMemory, SHARED, WASM_SIMD);
-  // SIMD only: callers check hasSimdLoops() first (few-output-conv.ts)
+  // SIMD only: callers check hasSimdLoops() first (few-output-conv.ts, depthwise-norm-each.ts)
+  tf.registerKernel({
+    kernelName: DEPTHWISE_NORM_EACH,
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, attrs, backend }) => {
+      const out = depthwiseNormEachSimd(backend, inputs, attrs as unknown as DepthwiseNormEachAttrs);
+      if (!out) throw new Error(`${DEPTHWISE_NORM_EACH}: needs the WebAssembly SIMD loops and channels per group a multiple of 4, got x [${inputs.x?.shape.join(',')}]`);
+      return out;
+    },
+  });
   tf.registerKernel({
     kernelName: CONV3X3_FEW,
     backendName: 'wasm',

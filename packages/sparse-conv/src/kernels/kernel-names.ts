@@ -68,3 +68,15 @@ export interface BlendResizedInputs {
 }
 /** wasm (SIMD): 'same' 3x3 conv from C channels to a few (up to 4), no bias: spatial gates' convs. */
 export const CONV3X3_FEW = 'DynheadConv3x3Few';
+/**
+ * wasm (SIMD): k depthwise 3x3 convs (+bias) of one input, each then GroupNorm over the whole map
+ * (per image) and times its [B,H,W,1] gate: the scale node's paths. Inputs x and, per layer j,
+ * filter{j}, bias{j}, gamma{j}, beta{j}, gate{j}; one output per layer.
+ */
+export const DEPTHWISE_NORM_EACH = 'DynheadDepthwiseNormEach';
+
+export interface DepthwiseNormEachAttrs {
+  layers: number;
+  groups: number;
+  eps: number;
+}

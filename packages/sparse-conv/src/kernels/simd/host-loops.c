@@ -231,3 +231,120 @@ void conv3x3_few(const float *x, int batch, int h, int w, int c, int k, const fl
     }
   }
 }
+
+// One output chunk (4 channels at ch) of a depthwise 3x3 conv at a border pixel: bias + the taps
+// inside the image (zero padding).
+static inline v128_t dw_border(const float *img, int y, int x, int h, int w, const float *f, int c, v128_t bias, int ch) {
+  v128_t acc = bias;
+  for (int dy = -1; dy <= 1; dy++) {
+    const int yy = y + dy;
+    if (yy < 0 || yy >= h) continue;
+    for (int dx = -1; dx <= 1; dx++) {
+      const int xx = x + dx;
+      if (xx < 0 || xx >= w) continue;
+      const v128_t v = wasm_v128_load(img + ((long)yy * w + xx) * c + ch);
+      acc = wasm_f32x4_add(acc, wasm_f32x4_mul(v, wasm_v128_load(f + ((dy + 1) * 3 + dx + 1) * c + ch)));
+    }
+  }
+  return acc;
+}
+
+// Adds v's sum and sum of squares (float64, lanes paired) to s and q.
+static inline void stats4(v128_t v, v128_t *s, v128_t *q) {
+  const v128_t lo = wasm_f64x2_promote_low_f32x4(v);
+  const v128_t hi = wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
+  *s = wasm_f64x2_add(*s, wasm_f64x2_add(lo, hi));
+  *q = wasm_f64x2_add(*q, wasm_f64x2_add(wasm_f64x2_mul(lo, lo), wasm_f64x2_mul(hi, hi)));
+}
+
+// Interior pixels per strip of dw3x3_stats: the strip's three input rows (16 pixels x c floats
+// each) stay in cache while its channel chunks are swept one by one. A whole row would not: its
+// pixels are c floats apart, a power of two, so they share few cache sets.
+#define STRIP 16
+
+// The GroupNorm statistics of k depthwise 'same' 3x3 convs (+ bias) of one image x [h, w, c]:
+// the sum and sum of squares of every 4-channel chunk of each conv output are added to
+// acc[(j * c / 4 + chunk) * 4 ..] (two doubles each, lanes paired; the caller sums a group's
+// chunks), from one read of x (the scale node's two paths share their input). The outputs are
+// also written to outs[j] when outs is not null; dw3x3_gated otherwise recomputes them where their
+// gate is on, which moves less memory than writing and re-reading whole maps. Channel chunk by
+// chunk along strips of a row, so that the chunk's nine filter taps stay in registers. filters: k
+// filters of [3, 3, c] one after the other; biases: k vectors of c.
+EXPORT(dw3x3_stats)
+void dw3x3_stats(const float *x, int h, int w, int c, int k, const float *filters, const float *biases, float *const *outs, double *acc) {
+  const long rowStride = (long)w * c;
+  for (int y = 0; y < h; y++) {
+    const int interiorRow = y > 0 && y < h - 1 && w >= 3;
+    const float *row = x + y * rowStride;
+    // pixels [x0, x1) of this pass: the whole row on border rows, else the two edge pixels, then strips
+    for (int x0 = 0; x0 < w;) {
+      const int edges = !interiorRow;
+      const int x1 = edges ? w : (x0 == 0 ? 1 : (x0 >= w - 1 ? w : (x0 + STRIP < w - 1 ? x0 + STRIP : w - 1)));
+      const int border = edges || x0 == 0 || x0 == w - 1;
+      for (int j = 0; j < k; j++) {
+        const float *f = filters + (long)j * 9 * c;
+        float *orow = outs ? outs[j] + y * rowStride : 0;
+        for (int ch = 0; ch < c; ch += 4) {
+          const v128_t bias = wasm_v128_load(biases + (long)j * c + ch);
+          v128_t s = wasm_f64x2_splat(0.0), q = s;
+          if (border) {
+            for (int xx = x0; xx < x1; xx++) {
+              const v128_t v = dw_border(x, y, xx, h, w, f, c, bias, ch);
+              if (orow) wasm_v128_store(orow + (long)xx * c + ch, v);
+              stats4(v, &s, &q);
+            }
+          } else {
+            const v128_t f0 = wasm_v128_load(f + ch), f1 = wasm_v128_load(f + c + ch), f2 = wasm_v128_load(f + 2 * c + ch);
+            const v128_t f3 = wasm_v128_load(f + 3 * c + ch), f4 = wasm_v128_load(f + 4 * c + ch), f5 = wasm_v128_load(f + 5 * c + ch);
+            const v128_t f6 = wasm_v128_load(f + 6 * c + ch), f7 = wasm_v128_load(f + 7 * c + ch), f8 = wasm_v128_load(f + 8 * c + ch);
+            for (int xx = x0; xx < x1; xx++) {
+              const float *m = row + (long)xx * c + ch;
+              const float *u = m - rowStride, *d = m + rowStride;
+              v128_t v = bias;
+              v = wasm_f32x4_add(v, wasm_f32x4_mul(wasm_v128_load(u - c), f0));
+              v = wasm_f32x4_add(v, wasm_f32x4_mul(wasm_v128_load(u), f1));
+              v = wasm_f32x4_add(v, wasm_f32x4_mul(wasm_v128_load(u + c), f2));
+              v = wasm_f32x4_add(v, wasm_f32x4_mul(wasm_v128_load(m - c), f3));
+              v = wasm_f32x4_add(v, wasm_f32x4_mul(wasm_v128_load(m), f4));
+              v = wasm_f32x4_add(v, wasm_f32x4_mul(wasm_v128_load(m + c), f5));
+              v = wasm_f32x4_add(v, wasm_f32x4_mul(wasm_v128_load(d - c), f6));
+              v = wasm_f32x4_add(v, wasm_f32x4_mul(wasm_v128_load(d), f7));
+              v = wasm_f32x4_add(v, wasm_f32x4_mul(wasm_v128_load(d + c), f8));
+              if (orow) wasm_v128_store(orow + (long)xx * c + ch, v);
+              stats4(v, &s, &q);
+            }
+          }
+          double *a = acc + ((long)j * (c / 4) + ch / 4) * 4;
+          wasm_v128_store(a, wasm_f64x2_add(wasm_v128_load(a), s));
+          wasm_v128_store(a + 2, wasm_f64x2_add(wasm_v128_load(a + 2), q));
+        }
+      }
+      x0 = x1;
+    }
+  }
+}
+
+// One depthwise path's output where its gate is on: out = (((dw(x) + bias) - mean) + shift) * scale
+// + beta, times gate[p] (gn_affine's form; gate null: every pixel, times 1), and 0 where gate[p] is
+// 0. x [h, w, c] is one image, filter [3, 3, c].
+EXPORT(dw3x3_gated)
+void dw3x3_gated(const float *x, int h, int w, int c, const float *filter, const float *bias, const float *mean, const float *shift, const float *scale, const float *beta, const float *gate, float *out) {
+  for (int y = 0; y < h; y++) {
+    for (int xx = 0; xx < w; xx++) {
+      const long p = (long)y * w + xx;
+      float *o = out + p * c;
+      const float g = gate ? gate[p] : 1.0f;
+      if (g == 0.0f) {
+        __builtin_memset(o, 0, (unsigned long)c * sizeof(float));
+        continue;
+      }
+      const v128_t gv = wasm_f32x4_splat(g);
+      for (int ch = 0; ch < c; ch += 4) {
+        v128_t v = dw_border(x, y, xx, h, w, filter, c, wasm_v128_load(bias + ch), ch);
+        v = wasm_f32x4_add(wasm_f32x4_sub(v, wasm_v128_load(mean + ch)), wasm_v128_load(shift + ch));
+        v = wasm_f32x4_add(wasm_f32x4_mul(v, wasm_v128_load(scale + ch)), wasm_v128_load(beta + ch));
+        wasm_v128_store(o + ch, wasm_f32x4_mul(v, gv));
+      }
+    }
+  }
+}

@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { activate, seededRandom } from '../../../../../test/backends';
 import { groupNormInference } from '../../group-norm';
+import { blendResized, conv2dFewOutputs, conv2dFewOutputsEach, depthwiseNormEach } from '../../index';
 import { groupNormLoop } from '../group-norm-loop';
 import { gatedResidualRows, im2colRows, scatterRowsInto } from '../row-loops';
 import { hostLoops } from './host-loops';
@@ -92,6 +93,19 @@ describe('WebAssembly SIMD loops (wasm backend)', () => {
       expect(maxRelDiff(await tf.engine().makeTensorFromTensorInfo(y).data(), want), `relu ${relu}`).toBeLessThan(1e-6);
     }
     tf.dispose([xt, it_, rt, gt, gm, bt, bs]);
+  });
+
+  it('the fused ops run as the SIMD kernels on wasm', async () => {
+    await activate('wasm');
+    const x = tf.randomNormal([1, 6, 5, 8]) as tf.Tensor4D;
+    const f = tf.randomNormal([3, 3, 8, 1]) as tf.Tensor4D;
+    const layer = { filter: f, bias: tf.zeros([8]) as tf.Tensor1D, norm: { groups: 2, gamma: tf.ones([8]) as tf.Tensor1D, beta: tf.zeros([8]) as tf.Tensor1D } };
+    const one = tf.scalar(1);
+    const info = await tf.profile(() => {
+      tf.dispose([conv2dFewOutputs(x, f), ...conv2dFewOutputsEach(x, [f, f]), ...depthwiseNormEach(x, [layer, layer]), blendResized(x, one, [tf.zeros([1, 3, 3, 8]) as tf.Tensor4D], one)]);
+    });
+    expect(new Set(info.kernels.map((k) => k.name).filter((n) => n.startsWith('Dynhead')))).toEqual(new Set(['DynheadConv3x3Few', 'DynheadDepthwiseNormEach', 'DynheadBlendResized']));
+    tf.dispose([x, f, layer.bias, layer.norm.gamma, layer.norm.beta, one]);
   });
 
   it('leaves channel counts that are not a multiple of 4 to the JavaScript loops', async () => {
