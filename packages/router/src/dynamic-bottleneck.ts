@@ -1,4 +1,4 @@
-import { convCost, convLayer, gateMask, maskedConv2d, sparseConv2d } from '@dynhead/sparse-conv';
+import { conv2dFewOutputsEach, convCost, convLayer, gateMask, maskedConv2d, sparseConv2d, sparseConv2dWithConvs } from '@dynhead/sparse-conv';
 import * as tf from '@tensorflow/tfjs-core';
 import type { GateConfig } from './config';
 import type { ForwardContext } from './forward-context';
@@ -50,17 +50,27 @@ export class DynamicBottleneck {
    * Inference form (SPEC section 2): conv1 only where maxpool3x3(gate) > 0, conv2 only where
    * gate > 0, GN statistics from those pixels of each image alone, zeros elsewhere.
    */
-  async infer(x: tf.Tensor4D, ctx: ForwardContext): Promise<tf.Tensor4D> {
+  async infer(x: tf.Tensor4D, ctx: ForwardContext, gateConv?: tf.Tensor4D): Promise<tf.Tensor4D> {
+    return (await this.inferWithConvs(x, ctx, gateConv, [])).output;
+  }
+
+  /**
+   * infer(), and the 'same' 3x3 convs of the output with `filters` (the next block's path gates):
+   * on wasm taken as conv2's fused epilogue writes the output. `gateConv`: this node's gate conv of
+   * x, taken by the op that wrote x (not disposed here).
+   */
+  async inferWithConvs(x: tf.Tensor4D, ctx: ForwardContext, gateConv: tf.Tensor4D | undefined, filters: tf.Tensor4D[]): Promise<{ output: tf.Tensor4D; convs: tf.Tensor4D[] }> {
     if (!this.gate) {
-      return tf.tidy(() => {
+      const output = tf.tidy(() => {
         ctx.chargeDense(x, this.unit);
         ctx.chargeDense(x, this.unit);
         const t = convLayer(x, this.conv1.weight, { norm: this.norm1.params, post: 'relu' });
         return tf.relu(tf.add(convLayer(t, this.conv2.weight, { norm: this.norm2.params }), x)) as tf.Tensor4D;
       });
+      return { output, convs: conv2dFewOutputsEach(output, filters) };
     }
     const g = tf.tidy(() => {
-      const gate = (this.gate as SpatialGate).infer(x);
+      const gate = gateConv ? (this.gate as SpatialGate).inferFromConv(gateConv) : (this.gate as SpatialGate).infer(x);
       this.chargeGated(gate, ctx);
       return gate;
     });
@@ -68,9 +78,9 @@ export class DynamicBottleneck {
     const on = gateMask(g);
     const t = await sparseConv2d(x, around, this.conv1.weight, { norm: this.norm1.params, post: 'relu' });
     // ReLU(g * branch + x), fused with conv2's scatter where the backend can
-    const out = await sparseConv2d(t, on, this.conv2.weight, { norm: this.norm2.params, gatedResidual: { input: x, gate: g } });
+    const result = await sparseConv2dWithConvs(t, on, this.conv2.weight, { norm: this.norm2.params, gatedResidual: { input: x, gate: g } }, filters);
     tf.dispose([around, on, t, g]);
-    return out;
+    return result;
   }
 
   /** conv2 is charged with the gate, conv1 with its 3x3 max-pool (conv2 reads conv1's 3x3 neighbourhood). */

@@ -143,11 +143,16 @@ export class DynamicHead {
   private async inferTower(tower: Tower, xs: tf.Tensor4D[], ctx: ForwardContext): Promise<tf.Tensor4D[]> {
     if (tower.kind === 'conventional') return tower.tower.infer(xs, ctx);
     let ys = xs;
-    for (const block of tower.blocks) {
-      const next = await block.infer(ys, ctx);
+    // each block hands the next its path gate convs, taken as it wrote the next block's input (wasm)
+    let gateConvs: tf.Tensor4D[][] | undefined;
+    for (const [i, block] of tower.blocks.entries()) {
+      const { outs, nextGateConvs } = await block.inferChained(ys, ctx, gateConvs, tower.blocks[i + 1]);
       if (ys !== xs) tf.dispose(ys);
-      ys = next;
+      if (gateConvs) tf.dispose(gateConvs.flat());
+      ys = outs;
+      gateConvs = nextGateConvs;
     }
+    if (gateConvs) tf.dispose(gateConvs.flat());
     return ys === xs ? ys.map((y) => tf.clone(y)) : ys;
   }
 

@@ -1,4 +1,4 @@
-import { blendResized, depthwiseNormEach } from '@dynhead/sparse-conv';
+import { blendResized, blendResizedWithConvs, depthwiseNormEach } from '@dynhead/sparse-conv';
 import * as tf from '@tensorflow/tfjs-core';
 import type { GateConfig } from './config';
 import { DynamicBottleneck } from './dynamic-bottleneck';
@@ -65,15 +65,39 @@ export class DynamicScale {
   }
 
   async infer(xs: tf.Tensor4D[], ctx: ForwardContext): Promise<tf.Tensor4D[]> {
+    return (await this.inferChained(xs, ctx, undefined, undefined)).outs;
+  }
+
+  /** This block's two path gate filters, when it has gates. */
+  get pathGateFilters(): tf.Tensor4D[] {
+    return this.paths.flatMap((p) => (p.gate ? [p.gate.convFilter] : []));
+  }
+
+  /**
+   * infer() as one block of a tower: `pathGateConvs[l]`, when given, are this block's path gate
+   * convs of xs[l], taken by the previous block as it wrote xs[l] (not disposed here); `next` is the
+   * block after this one, whose path gate convs of the outputs are returned, taken where the backend
+   * fuses them with the depth nodes' last pass (wasm).
+   */
+  async inferChained(
+    xs: tf.Tensor4D[],
+    ctx: ForwardContext,
+    pathGateConvs: tf.Tensor4D[][] | undefined,
+    next: DynamicScale | undefined,
+  ): Promise<{ outs: tf.Tensor4D[]; nextGateConvs: tf.Tensor4D[][] | undefined }> {
     // The outputs nobody gathers (path 0 of the coarsest level, path 1 of the finest, which holds
     // most of the pixels) are not computed; their gates and costs still are.
     const gathered = (s: number, l: number) => (s === 0 ? l + 1 < xs.length : l > 0);
     const moved: (tf.Tensor4D | null)[][] = [];
     const pathGates = this.paths.map((p) => p.gate).filter((g): g is SpatialGate => g !== undefined);
     for (const [l, x] of xs.entries()) {
-      // Both paths read x: their gate convs in one pass over it, then their depthwise convs and
-      // norms in another, where the backend fuses them (wasm).
-      const gates: (tf.Tensor4D | undefined)[] = pathGates.length === 2 ? SpatialGate.inferMany(pathGates, x) : [undefined, undefined];
+      // Both paths read x: their gate convs in one pass over it (or taken by the previous block),
+      // then their depthwise convs and norms in another, where the backend fuses them (wasm).
+      let gates: (tf.Tensor4D | undefined)[] = [undefined, undefined];
+      if (pathGates.length === 2) {
+        const convs = pathGateConvs?.[l];
+        gates = convs ? pathGates.map((g, s) => g.inferFromConv(convs[s])) : SpatialGate.inferMany(pathGates, x);
+      }
       try {
         const wanted = await Promise.all(this.paths.map((p, s) => p.chargeInference(x, ctx, gathered(s, l), gates[s])));
         const layers = this.paths.flatMap((p, s) => (wanted[s] ? [p.layer(gates[s])] : []));
@@ -83,19 +107,27 @@ export class DynamicScale {
         tf.dispose(gates.filter((g): g is tf.Tensor4D => g !== undefined));
       }
     }
+    const depthGate = this.depth.gate;
     const ys = xs.map((x, l) => {
       const finer = l > 0 ? moved[l - 1][0] : null;
       const coarser = l + 1 < xs.length ? moved[l + 1][1] : null;
       const gathered = [finer, coarser].filter((t): t is tf.Tensor4D => t !== null);
-      // the same sum as combine(), in one pass over the map where the backend fuses it (wasm)
-      return blendResized(x, this.outputWeight, gathered, this.scaleWeight ?? null);
+      // The same sum as combine(), in one pass over the map where the backend fuses it (cpu,
+      // wasm); on wasm the depth node's gate conv is taken as that pass writes its input.
+      if (!depthGate || gathered.length === 0) return { y: blendResized(x, this.outputWeight, gathered, this.scaleWeight ?? null), gateConv: undefined };
+      const { output, convs } = blendResizedWithConvs(x, this.outputWeight, gathered, this.scaleWeight ?? null, [depthGate.convFilter]);
+      return { y: output, gateConv: convs[0] };
     });
     tf.dispose(moved.flat().filter((t): t is tf.Tensor4D => t !== null));
+    const nextFilters = next?.pathGateFilters ?? [];
     const outs: tf.Tensor4D[] = [];
-    for (const y of ys) {
-      outs.push(await this.depth.infer(y, ctx));
-      y.dispose();
+    const nextGateConvs: tf.Tensor4D[][] = [];
+    for (const { y, gateConv } of ys) {
+      const { output, convs } = await this.depth.inferWithConvs(y, ctx, gateConv, nextFilters);
+      outs.push(output);
+      nextGateConvs.push(convs);
+      tf.dispose([y, ...(gateConv ? [gateConv] : [])]);
     }
-    return outs;
+    return { outs, nextGateConvs: nextFilters.length > 0 ? nextGateConvs : undefined };
   }
 }

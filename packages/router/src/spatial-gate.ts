@@ -56,6 +56,16 @@ export class SpatialGate {
     });
   }
 
+  /** The inference map from this gate's conv of x, computed elsewhere (fused into the op that wrote x). */
+  inferFromConv(conv: tf.Tensor4D): tf.Tensor4D {
+    return this.gateOf(() => conv);
+  }
+
+  /** This gate's conv filter [3, 3, C, 1], for ops that take its conv along with other work. */
+  get convFilter(): tf.Tensor4D {
+    return this.weight;
+  }
+
   private gateOf(conv: () => tf.Tensor4D): tf.Tensor4D {
     return tf.tidy(() => {
       const logits = tf.add(conv(), this.bias) as tf.Tensor4D;

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { TEST_BACKENDS, activate, relL2, seededRandom } from '../../../test/backends';
-import { blendResized } from './index';
+import { blendResized, blendResizedWithConvs } from './index';
+import { refConv } from './reference.test-util';
 
 type Shape4 = [number, number, number, number];
 
@@ -68,7 +69,16 @@ describe.each(TEST_BACKENDS)('blendResized on %s', (backend) => {
     expect(tf.memory().numTensors).toBe(before + 1);
     expect(y.shape).toEqual(c.x);
     expect(relL2(await y.data(), want)).toBeLessThan(backend === 'webgpu' ? 1e-5 : 1e-6);
-    tf.dispose([x, ...sources, xwT, swT, y]);
+    // with the 3x3 convs of the output to one channel (a depth node's gate), taken as it is written
+    const filters = [0, 1].map(() => Array.from({ length: 9 * ch }, () => Math.fround(rand(-0.5, 0.5))));
+    const filterTs = filters.map((f) => tf.tensor4d(f, [3, 3, ch, 1]));
+    const { output, convs } = blendResizedWithConvs(x, xwT, sources, c.weighted ? swT : null, filterTs, c.alignCorners);
+    expect(relL2(await output.data(), want)).toBeLessThan(backend === 'webgpu' ? 1e-5 : 1e-6);
+    for (const [j, f] of filters.entries()) {
+      expect(convs[j].shape).toEqual([b, h, w, 1]);
+      expect(relL2(await convs[j].data(), refConv({ x: want, shape: c.x, filter: f, k: 3, cout: 1 })), `conv ${j}`).toBeLessThan(backend === 'webgpu' ? 1e-4 : 1e-5);
+    }
+    tf.dispose([x, ...sources, xwT, swT, y, output, ...convs, ...filterTs]);
   });
 });
 

@@ -2,13 +2,13 @@
 export type { GroupNormParams, SparseConvOptions, SparseConvMethod } from './types';
 export { gateMask } from './gate-mask';
 export { maskedConv2d } from './masked-conv2d';
-export { chooseMethod, sparseConv2d } from './sparse-conv2d';
+export { chooseMethod, sparseConv2d, sparseConv2dWithConvs } from './sparse-conv2d';
 export { masksStayOnDevice } from './kernels/register';
 export { DENSE_FALLBACK_DENSITY, denseFallbackDensity, type DenseFallback } from './thresholds';
 export { convCost, chargeCost, addCosts, type ConvSpec, type CostTerms } from './cost';
 export { groupNormDense, groupNormMasked, groupNormInference, type GroupNormInferenceOptions } from './group-norm';
 export { convLayer } from './conv-layer';
-export { blendResized } from './blend-resized';
+export { blendResized, blendResizedWithConvs } from './blend-resized';
 export { depthwiseNormEach, type GatedDepthwiseLayer } from './depthwise-norm-each';
 export { conv2dFewOutputs, conv2dFewOutputsEach } from './few-output-conv';
 export { readActivePixels, type ActivePixels } from './active-pixels';

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { TEST_BACKENDS, activate, relL2, seededRandom } from '../../../test/backends';
-import { type SparseConvMethod, conv2dFewOutputs, conv2dFewOutputsEach, convLayer, gateMask, groupNormInference, maskedConv2d, sparseConv2d } from './index';
+import { type SparseConvMethod, conv2dFewOutputs, conv2dFewOutputsEach, convLayer, gateMask, groupNormInference, maskedConv2d, sparseConv2d, sparseConv2dWithConvs } from './index';
 import { randomMask, refConv, refGroupNorm, refPostMask } from './reference.test-util';
 
 type Shape4 = [number, number, number, number];
@@ -102,6 +102,16 @@ describe.each(TEST_BACKENDS)('sparse conv on %s', (backend) => {
       const ref = reference(c, d, true);
       const want = ref.map((v, k) => Math.max(0, input[k] + gate[Math.floor(k / d.co)] * v));
       expect(relL2(await y.data(), want), `density ${density}, ${method}`).toBeLessThan(tol);
+      // and the 3x3 convs of that output to one channel (the next block's path gates)
+      const filters = [0, 1].map(() => Array.from({ length: 9 * d.co }, () => rand(-0.5, 0.5)));
+      const filterTs = filters.map((f) => tf.tensor4d(f, [3, 3, d.co, 1]));
+      const both = await sparseConv2dWithConvs(t.x, t.mask, t.filter, { ...t.opts, method, gatedResidual: { input: inputT, gate: gateT } }, filterTs);
+      expect(relL2(await both.output.data(), want), `density ${density}, ${method}, with convs`).toBeLessThan(tol);
+      for (const [j, f] of filters.entries()) {
+        const wantConv = refConv({ x: want, shape: [b, h, w, d.co], filter: f, k: 3, cout: 1 });
+        expect(relL2(await both.convs[j].data(), wantConv), `density ${density}, ${method}, conv ${j}`).toBeLessThan(backend === 'webgpu' ? 1e-4 : tol);
+      }
+      tf.dispose([both.output, ...both.convs, ...filterTs]);
       tf.dispose([y, inputT, gateT, t.x, t.mask, t.filter, t.opts.bias, t.opts.norm?.gamma, t.opts.norm?.beta].filter(Boolean) as tf.Tensor[]);
     }
   });

@@ -3,8 +3,9 @@ import { type ActivePixels, readActivePixels } from './active-pixels';
 import { gatherConvRows, scatterRows } from './gather-conv';
 import { convLayer } from './conv-layer';
 import { groupNormInference, groupNormMasked } from './group-norm';
-import { hasGatedResidualKernel, hasMaskedConvKernel, hasRowKernels } from './kernels/register';
-import { compactMaskedConv, gatedResidualRows, maskedConvKernel, scatterRowsDense } from './kernels/row-ops';
+import { conv2dFewOutputsEach } from './few-output-conv';
+import { hasGatedResidualKernel, hasMaskedConvKernel, hasRowKernels, hasSimdLoops } from './kernels/register';
+import { compactMaskedConv, gatedResidualRows, gatedResidualRowsWithConvs, maskedConvKernel, scatterRowsDense } from './kernels/row-ops';
 import { denseConv } from './masked-conv2d';
 import { kernelConvRows } from './row-conv';
 import { denseFallbackDensity } from './thresholds';
@@ -43,10 +44,43 @@ export async function sparseConv2d(
   filter: tf.Tensor4D,
   opts: SparseConvOptions = {},
 ): Promise<tf.Tensor4D> {
-  const { outChannels } = validateConvArgs('sparseConv2d', x, mask, filter, opts);
+  return (await sparseConv2dAndConvs('sparseConv2d', x, mask, filter, opts, [])).output;
+}
+
+/**
+ * sparseConv2d, and the 'same' 3x3 convs (no bias) of its output with each [3, 3, Cout, 1] filter:
+ * a depth node's output and the next block's path gates, which read it. With `gatedResidual` on
+ * wasm (SIMD) the convs are taken as the output is written, saving a pass over the map; otherwise
+ * conv2dFewOutputsEach of the output. Inference only.
+ */
+export async function sparseConv2dWithConvs(
+  x: tf.Tensor4D,
+  mask: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  opts: SparseConvOptions,
+  filters: tf.Tensor4D[],
+): Promise<{ output: tf.Tensor4D; convs: tf.Tensor4D[] }> {
+  return sparseConv2dAndConvs('sparseConv2dWithConvs', x, mask, filter, opts, filters);
+}
+
+async function sparseConv2dAndConvs(
+  op: string,
+  x: tf.Tensor4D,
+  mask: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  opts: SparseConvOptions,
+  convFilters: tf.Tensor4D[],
+): Promise<{ output: tf.Tensor4D; convs: tf.Tensor4D[] }> {
+  const { outChannels } = validateConvArgs(op, x, mask, filter, opts);
+  for (const [j, f] of convFilters.entries()) {
+    if (f.rank !== 4 || f.shape[0] !== 3 || f.shape[1] !== 3 || f.shape[2] !== outChannels || f.shape[3] !== 1) {
+      throw new Error(`${op}: filters[${j}] has shape [${f.shape.join(',')}]; it must be [3,3,${outChannels},1]`);
+    }
+  }
   const depthwise = opts.depthwise ?? false;
   const residual = opts.gatedResidual;
-  const finish = (y: tf.Tensor4D) => (residual ? addGatedResidual(y, residual) : y);
+  const done = (output: tf.Tensor4D) => ({ output, convs: conv2dFewOutputsEach(output, convFilters) });
+  const finish = (y: tf.Tensor4D) => done(residual ? addGatedResidual(y, residual) : y);
   let method = opts.method ?? 'auto';
   if ((method === 'auto' || method === 'kernel' || method === 'compact') && hasMaskedConvKernel()) {
     const resolved = method === 'auto' ? WEBGPU_AUTO[depthwise ? 'depthwise' : 'conv'] : method;
@@ -57,22 +91,26 @@ export async function sparseConv2d(
   const [b, h, w] = x.shape;
   const n = active.indices.length;
   // fill, not zeros: zeros builds the array in JS and uploads it (wasm, webgpu)
-  if (n === 0) return residual ? tf.relu(residual.input) : tf.fill([b, h, w, outChannels], 0);
+  if (n === 0) return done(residual ? tf.relu(residual.input) : tf.fill([b, h, w, outChannels], 0));
   if (method === 'auto') method = chooseMethod(tf.getBackend(), n / (b * h * w), depthwise);
   if (method === 'compact') method = 'kernel';
   if (method === 'kernel' && !hasRowKernels()) method = 'gather';
   if (method === 'dense') return finish(onDeviceMasked(x, mask, filter, { ...opts, method }, n === b * h * w));
   // the row kernels' backends write ReLU(input + gate * y) in the scatter itself
   const fusedResidual = residual !== undefined && method === 'kernel' && hasGatedResidualKernel();
+  // ... and on wasm (SIMD) take the convs of that output as they write it (active.indices ascend)
+  const fusedConvs = fusedResidual && convFilters.length > 0 && convFilters.length <= 4 && outChannels % 4 === 0 && hasSimdLoops();
   const y = tf.tidy(() => {
     const idx = () => tf.tensor1d(active.indices, 'int32');
     let rows = method === 'kernel' ? kernelConvRows(x, active.indices, filter, depthwise) : gatherConvRows(x, active, filter, depthwise);
     rows = epilogueRows(rows, active, opts);
     if (method !== 'kernel') return scatterRows(rows, active);
+    if (fusedConvs) return gatedResidualRowsWithConvs(rows, idx(), residual.gate, residual.input, convFilters);
     if (fusedResidual) return gatedResidualRows(rows, idx(), residual.gate, residual.input);
     return scatterRowsDense(rows, idx(), [b, h, w, outChannels]);
   });
-  return fusedResidual ? y : finish(y);
+  if (Array.isArray(y)) return { output: y[0], convs: y.slice(1) };
+  return fusedResidual ? done(y) : finish(y);
 }
 
 /** `ReLU(input + gate * y)` by tfjs ops (y is disposed). */

@@ -26,6 +26,16 @@ export function gatedResidualRows(rows: tf.Tensor2D, indices: tf.Tensor1D, gate:
   return tf.engine().runKernel(GATED_RESIDUAL_ROWS, { rows, indices, gate, input }) as tf.Tensor4D;
 }
 
+/**
+ * gatedResidualRows, and the 'same' 3x3 convs of its output with each [3,3,C,1] filter, taken as it
+ * is written: [output, conv0, ...] (wasm SIMD; indices ascending).
+ */
+export function gatedResidualRowsWithConvs(rows: tf.Tensor2D, indices: tf.Tensor1D, gate: tf.Tensor4D, input: tf.Tensor4D, filters: tf.Tensor4D[]): tf.Tensor4D[] {
+  const inputs: tf.NamedTensorMap = { rows, indices, gate, input };
+  for (const [j, f] of filters.entries()) inputs[`filter${j}`] = f;
+  return tf.engine().runKernel(GATED_RESIDUAL_ROWS, inputs) as unknown as tf.Tensor4D[];
+}
+
 /** Dense [B,H,W,Cout]: conv (no bias) where mask > 0, exact 0 elsewhere, without reading the mask back (webgpu). */
 export function maskedConvKernel(x: tf.Tensor4D, mask: tf.Tensor4D, filter: tf.Tensor4D, depthwise: boolean): tf.Tensor4D {
   return tf.engine().runKernel(MASKED_CONV, { x, filter, mask }, { depthwise } as unknown as tf.NamedAttrMap) as tf.Tensor4D;

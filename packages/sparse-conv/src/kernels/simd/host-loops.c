@@ -119,6 +119,70 @@ void scatter_rows(const float *rows, const int *idx, int n, int c, int total, fl
   for (int r = 0; r < n; r++) __builtin_memcpy(out + (long)idx[r] * c, rows + (long)r * c, (unsigned long)c * sizeof(float));
 }
 
+static inline float hsum(v128_t v) {
+  return wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1) + wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3);
+}
+
+// zp[t] = px . f[t] for the nine taps t of a [3, 3, c] filter f (one pixel's share of a 3x3 conv
+// to one channel; tap_sum adds the shares up). px is read once, from wherever it is: the caller's
+// map, or a row it has just written (still in L1).
+static inline void taps9(const float *px, int c, const float *f, float *zp) {
+  v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0;
+  for (int ch = 0; ch < c; ch += 4) {
+    const v128_t v = wasm_v128_load(px + ch);
+    const float *fc = f + ch;
+    a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(v, wasm_v128_load(fc)));
+    a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(v, wasm_v128_load(fc + c)));
+    a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(v, wasm_v128_load(fc + 2 * c)));
+    a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(v, wasm_v128_load(fc + 3 * c)));
+    a4 = wasm_f32x4_add(a4, wasm_f32x4_mul(v, wasm_v128_load(fc + 4 * c)));
+    a5 = wasm_f32x4_add(a5, wasm_f32x4_mul(v, wasm_v128_load(fc + 5 * c)));
+    a6 = wasm_f32x4_add(a6, wasm_f32x4_mul(v, wasm_v128_load(fc + 6 * c)));
+    a7 = wasm_f32x4_add(a7, wasm_f32x4_mul(v, wasm_v128_load(fc + 7 * c)));
+    a8 = wasm_f32x4_add(a8, wasm_f32x4_mul(v, wasm_v128_load(fc + 8 * c)));
+  }
+  zp[0] = hsum(a0); zp[1] = hsum(a1); zp[2] = hsum(a2);
+  zp[3] = hsum(a3); zp[4] = hsum(a4); zp[5] = hsum(a5);
+  zp[6] = hsum(a6); zp[7] = hsum(a7); zp[8] = hsum(a8);
+}
+
+// out[p] = the sum over taps t of z at p's t-th neighbour (zero outside the h x w image): the
+// 'same' 3x3 conv from the per-pixel shares of taps9.
+static void tap_sum(const float *z, int h, int w, float *out) {
+  for (int y = 0; y < h; y++) {
+    for (int xx = 0; xx < w; xx++) {
+      float s = 0.0f;
+      for (int dy = -1; dy <= 1; dy++) {
+        const int yy = y + dy;
+        if (yy < 0 || yy >= h) continue;
+        for (int dx = -1; dx <= 1; dx++) {
+          const int xi = xx + dx;
+          if (xi < 0 || xi >= w) continue;
+          s += z[((long)yy * w + xi) * 9 + (dy + 1) * 3 + (dx + 1)];
+        }
+      }
+      out[y * w + xx] = s;
+    }
+  }
+}
+
+// k 'same' 3x3 convs from c channels to one (spatial gates), no bias: outs[j] [batch, h, w].
+// Nine dot products per pixel and filter from one read of the pixel (an XNNPACK matMul to 9 columns
+// costs twice one to 8), then the tap sum. filter is [k, 9, c] (tfjs's [3, 3, c, 1] filters one
+// after the other); z is scratch of k * h * w * 9 floats. The filters of one pixel share its read of
+// x (it stays in L1), so two gates on the same input cost one pass over the map.
+EXPORT(conv3x3_few)
+void conv3x3_few(const float *x, int batch, int h, int w, int c, int k, const float *filter, float *z, float *const *outs) {
+  const int plane = h * w;
+  for (int n = 0; n < batch; n++) {
+    const float *img = x + (long)n * plane * c;
+    for (int p = 0; p < plane; p++) {
+      for (int j = 0; j < k; j++) taps9(img + (long)p * c, c, filter + (long)j * 9 * c, z + ((long)j * plane + p) * 9);
+    }
+    for (int j = 0; j < k; j++) tap_sum(z + (long)j * plane * 9, h, w, outs[j] + (long)n * plane);
+  }
+}
+
 // Bilinear sampling of one source map for an output of h x w pixels, precomputed per output row
 // and column (align_corners or not is the caller's business): rowOff[2y], rowOff[2y+1] are the
 // float offsets of the two source rows (row * width * c), rowFrac[y] the weight of the second;
@@ -149,9 +213,12 @@ static inline v128_t sample(const Source *s, const float *img, int y, int x, int
 
 // A scale node's input to its depth node in one pass: out = (a' + b') * sw + x * xw, where a' and
 // b' are the sources resized to x's h x w (b may be absent: b.data == 0), sw and xw scalars.
-// Replaces a resize per source, an add and two multiplies, each a pass over the whole map.
+// Replaces a resize per source, an add and two multiplies, each a pass over the whole map. With
+// k > 0, also the k 'same' 3x3 convs to one channel of out (conv3x3_few's filters, z, outs: the
+// depth node's gate), each pixel's taps taken from the row just written, still in L1.
 EXPORT(blend_resized)
-void blend_resized(const float *x, int batch, int h, int w, int c, const float *xw, const float *sw, const Source *a, const Source *b, float *out) {
+void blend_resized(const float *x, int batch, int h, int w, int c, const float *xw, const float *sw, const Source *a, const Source *b, float *out, int k, const float *filter, float *z, float *const *outs) {
+  const int plane = h * w;
   const v128_t xs = wasm_f32x4_splat(*xw);
   const v128_t ss = wasm_f32x4_splat(*sw);
   for (int n = 0; n < batch; n++) {
@@ -166,69 +233,10 @@ void blend_resized(const float *x, int batch, int h, int w, int c, const float *
           const v128_t v = wasm_f32x4_add(wasm_f32x4_mul(sum, ss), wasm_f32x4_mul(wasm_v128_load(x + o + ch), xs));
           wasm_v128_store(out + o + ch, v);
         }
+        for (int j = 0; j < k; j++) taps9(out + o, c, filter + (long)j * 9 * c, z + ((long)j * plane + y * w + xx) * 9);
       }
     }
-  }
-}
-
-static inline float hsum(v128_t v) {
-  return wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1) + wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3);
-}
-
-// k 'same' 3x3 convs from c channels to one (spatial gates), no bias: outs[j] [batch, h, w].
-// Per output j, first z[p][t] = x[p] . filter[j][t] for every pixel p and tap t (nine dot products
-// from one read of the pixel; an XNNPACK matMul to 9 columns costs twice one to 8), then
-// outs[j][p] = sum over t of z at p's t-th neighbour. filter is [k, 9, c] (tfjs's [3, 3, c, 1]
-// filters one after the other); z is scratch of k * h * w * 9 floats. The outputs of one pixel
-// share its read of x (it stays in L1), so two gates on the same input cost one pass over the map.
-EXPORT(conv3x3_few)
-void conv3x3_few(const float *x, int batch, int h, int w, int c, int k, const float *filter, float *z, float *const *outs) {
-  const int plane = h * w;
-  for (int n = 0; n < batch; n++) {
-    const float *img = x + (long)n * plane * c;
-    for (int p = 0; p < plane; p++) {
-      const float *px = img + (long)p * c;
-      for (int j = 0; j < k; j++) {
-        const float *fj = filter + (long)j * 9 * c;
-        v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0;
-        for (int ch = 0; ch < c; ch += 4) {
-          const v128_t v = wasm_v128_load(px + ch);
-          const float *f = fj + ch;
-          a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(v, wasm_v128_load(f)));
-          a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(v, wasm_v128_load(f + c)));
-          a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(v, wasm_v128_load(f + 2 * c)));
-          a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(v, wasm_v128_load(f + 3 * c)));
-          a4 = wasm_f32x4_add(a4, wasm_f32x4_mul(v, wasm_v128_load(f + 4 * c)));
-          a5 = wasm_f32x4_add(a5, wasm_f32x4_mul(v, wasm_v128_load(f + 5 * c)));
-          a6 = wasm_f32x4_add(a6, wasm_f32x4_mul(v, wasm_v128_load(f + 6 * c)));
-          a7 = wasm_f32x4_add(a7, wasm_f32x4_mul(v, wasm_v128_load(f + 7 * c)));
-          a8 = wasm_f32x4_add(a8, wasm_f32x4_mul(v, wasm_v128_load(f + 8 * c)));
-        }
-        float *zp = z + ((long)j * plane + p) * 9;
-        zp[0] = hsum(a0); zp[1] = hsum(a1); zp[2] = hsum(a2);
-        zp[3] = hsum(a3); zp[4] = hsum(a4); zp[5] = hsum(a5);
-        zp[6] = hsum(a6); zp[7] = hsum(a7); zp[8] = hsum(a8);
-      }
-    }
-    for (int j = 0; j < k; j++) {
-      const float *zj = z + (long)j * plane * 9;
-      float *o = outs[j] + (long)n * plane;
-      for (int y = 0; y < h; y++) {
-        for (int xx = 0; xx < w; xx++) {
-          float s = 0.0f;
-          for (int dy = -1; dy <= 1; dy++) {
-            const int yy = y + dy;
-            if (yy < 0 || yy >= h) continue;
-            for (int dx = -1; dx <= 1; dx++) {
-              const int xi = xx + dx;
-              if (xi < 0 || xi >= w) continue;
-              s += zj[((long)yy * w + xi) * 9 + (dy + 1) * 3 + (dx + 1)];
-            }
-          }
-          o[y * w + xx] = s;
-        }
-      }
-    }
+    for (int j = 0; j < k; j++) tap_sum(z + (long)j * plane * 9, h, w, outs[j] + (long)n * plane);
   }
 }
 
@@ -346,5 +354,33 @@ void dw3x3_gated(const float *x, int h, int w, int c, const float *filter, const
         wasm_v128_store(o + ch, wasm_f32x4_mul(v, gv));
       }
     }
+  }
+}
+
+// gated_residual over [batch, h, w, c] with idx sorted ascending, pixel by pixel, and with each
+// output pixel's taps for k 'same' 3x3 convs to one channel taken as it is written (conv3x3_few's
+// filters, z, outs): the next block's two path gates read this output.
+EXPORT(gated_residual_taps)
+void gated_residual_taps(const float *rows, const int *idx, int n, const float *gate, const float *input, int batch, int h, int w, int c, float *out, int k, const float *filter, float *z, float *const *outs) {
+  const int plane = h * w;
+  int r = 0;
+  for (int b = 0; b < batch; b++) {
+    for (int p = 0; p < plane; p++) {
+      const long pix = (long)b * plane + p;
+      const long o = pix * c;
+      if (r < n && idx[r] == pix) {
+        const v128_t g = wasm_f32x4_splat(gate[pix]);
+        const float *y = rows + (long)r * c;
+        for (int ch = 0; ch < c; ch += 4) {
+          v128_t v = wasm_f32x4_add(wasm_v128_load(input + o + ch), wasm_f32x4_mul(g, wasm_v128_load(y + ch)));
+          wasm_v128_store(out + o + ch, relu4(v));
+        }
+        r++;
+      } else {
+        for (int ch = 0; ch < c; ch += 4) wasm_v128_store(out + o + ch, relu4(wasm_v128_load(input + o + ch)));
+      }
+      for (int j = 0; j < k; j++) taps9(out + o, c, filter + (long)j * 9 * c, z + ((long)j * plane + p) * 9);
+    }
+    for (int j = 0; j < k; j++) tap_sum(z + (long)j * plane * 9, h, w, outs[j] + (long)b * plane);
   }
 }

@@ -6,12 +6,13 @@ export interface HostLoopExports {
   gn_stats(x: number, rows: number, c: number, cg: number, bias: number, acc: number): void;
   gn_affine(x: number, rows: number, c: number, mean: number, shift: number, scale: number, beta: number, rowScale: number, relu: number, out: number): void;
   gated_residual(rows: number, idx: number, n: number, gate: number, input: number, total: number, c: number, out: number): void;
+  gated_residual_taps(rows: number, idx: number, n: number, gate: number, input: number, batch: number, h: number, w: number, c: number, out: number, k: number, filter: number, z: number, outs: number): void;
   im2col_rows(x: number, idx: number, n: number, h: number, w: number, c: number, k: number, out: number): void;
   scatter_rows(rows: number, idx: number, n: number, c: number, total: number, out: number): void;
   conv3x3_few(x: number, batch: number, h: number, w: number, c: number, k: number, filter: number, z: number, outs: number): void;
   dw3x3_stats(x: number, h: number, w: number, c: number, k: number, filters: number, biases: number, outs: number, acc: number): void;
   dw3x3_gated(x: number, h: number, w: number, c: number, filter: number, bias: number, mean: number, shift: number, scale: number, beta: number, gate: number, out: number): void;
-  blend_resized(x: number, batch: number, h: number, w: number, c: number, xw: number, sw: number, a: number, b: number, out: number): void;
+  blend_resized(x: number, batch: number, h: number, w: number, c: number, xw: number, sw: number, a: number, b: number, out: number, k: number, filter: number, z: number, outs: number): void;
 }
 
 /** The slice of tfjs-backend-wasm's BackendWasm (and its Emscripten module) used here. */

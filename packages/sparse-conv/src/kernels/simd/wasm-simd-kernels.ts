@@ -8,7 +8,7 @@ import { type HostLoops, hostLoops, type WasmHeapBackend } from './host-loops';
  * JavaScript loops on the same views. Each returns null where it does not apply (no SIMD module for
  * this backend, or channels not a multiple of 4) and the caller runs the JavaScript loop instead.
  */
-export type SimdKernel = (backend: object, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap) => tf.TensorInfo | null;
+export type SimdKernel = (backend: object, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap) => tf.TensorInfo | tf.TensorInfo[] | null;
 
 const F32 = 4;
 
@@ -85,9 +85,22 @@ export const gatedResidualSimd: SimdKernel = (backend, inputs) => {
   if (!env) return null;
   const { loops, b } = env;
   const out = b.makeOutput(input.shape, 'float32');
-  const total = input.shape.reduce((a, d) => a * d, 1);
-  loops.fn.gated_residual(loops.ptr(rows), loops.ptr(indices), indices.shape[0], loops.ptr(gate), loops.ptr(input), total, c, loops.ptr(out));
-  return out;
+  const filters = filterInputs(inputs);
+  if (filters.length === 0) {
+    const total = input.shape.reduce((a, d) => a * d, 1);
+    loops.fn.gated_residual(loops.ptr(rows), loops.ptr(indices), indices.shape[0], loops.ptr(gate), loops.ptr(input), total, c, loops.ptr(out));
+    return out;
+  }
+  // with filter0..: the convs of the output, taken pixel by pixel as it is written (indices ascending)
+  const [batch, h, w] = input.shape;
+  const convs = filters.map(() => b.makeOutput([batch, h, w, 1], 'float32'));
+  const gates = gateConvScratch(loops, filters, convs, h, w, c);
+  try {
+    loops.fn.gated_residual_taps(loops.ptr(rows), loops.ptr(indices), indices.shape[0], loops.ptr(gate), loops.ptr(input), batch, h, w, c, loops.ptr(out), filters.length, gates.packed, gates.z, gates.outPtrs);
+  } finally {
+    gates.free();
+  }
+  return [out, ...convs];
 };
 
 export const im2colSimd: SimdKernel = (backend, inputs, attrs) => {
@@ -116,19 +129,43 @@ export const scatterRowsSimd: SimdKernel = (backend, inputs, attrs) => {
   return out;
 };
 
-export const blendResizedSimd: SimdKernel = (backend, inputs, attrs) => {
+/** Inputs `filter0` .. `filter{k-1}` of a kernel, in order. */
+function filterInputs(inputs: tf.NamedTensorInfoMap): tf.TensorInfo[] {
+  const filters: tf.TensorInfo[] = [];
+  for (let j = 0; inputs[`filter${j}`]; j++) filters.push(inputs[`filter${j}`] as tf.TensorInfo);
+  return filters;
+}
+
+/** Scratch for k gate convs over an h x w image: taps z (k * h * w * 9), packed filters (k * 9 * c), output pointers (k). */
+function gateConvScratch(loops: HostLoops, filters: tf.TensorInfo[], outs: tf.TensorInfo[], h: number, w: number, c: number, batchOffset = 0): { z: number; packed: number; outPtrs: number; free: () => void } {
+  const k = filters.length;
+  const zFloats = k * h * w * 9;
+  const scratch = loops.malloc((zFloats + k * 9 * c) * F32 + k * 4 + 4);
+  const buffer = loops.memory.buffer;
+  const packed = scratch + zFloats * F32;
+  const outPtrs = packed + k * 9 * c * F32;
+  for (const [j, f] of filters.entries()) new Float32Array(buffer, packed + j * 9 * c * F32, 9 * c).set(new Float32Array(buffer, loops.ptr(f), 9 * c));
+  new Int32Array(buffer, outPtrs, k).set(outs.map((o) => loops.ptr(o) + batchOffset));
+  return { z: scratch, packed, outPtrs, free: () => loops.free(scratch) };
+}
+
+/** BLEND_RESIZED; with inputs filter0.. also the gate convs of the output: [out, conv0, ...]. */
+export function blendResizedSimd(backend: object, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap): tf.TensorInfo | tf.TensorInfo[] | null {
   const { x, xWeight, sourceWeight, a, b } = inputs as BlendResizedInputs;
   const { alignCorners } = attrs as unknown as BlendResizedAttrs;
   const [batch, h, w, c] = x.shape;
   const env = setUp(backend, c);
   if (!env) return null;
   const { loops, b: heap } = env;
+  const filters = filterInputs(inputs);
   const out = heap.makeOutput(x.shape, 'float32');
+  const gateOuts = filters.map(() => heap.makeOutput([batch, h, w, 1], 'float32'));
   const sources = [a, b].filter((s): s is tf.TensorInfo => s !== undefined);
   const tables = sources.map((s) => resizeTable(s.shape, h, w, alignCorners));
   // per source: its Source struct (6 x 4 bytes, see host-loops.c), then its tables; then sw = 1 when unweighted
   const tableBytes = (2 * h + h + 2 * w + w) * 4;
   const scratch = loops.malloc(2 * (24 + tableBytes) + 4);
+  const gates = filters.length > 0 ? gateConvScratch(loops, filters, gateOuts, h, w, c) : null;
   try {
     const buffer = loops.memory.buffer;
     const structs: number[] = [];
@@ -154,20 +191,19 @@ export const blendResizedSimd: SimdKernel = (backend, inputs, attrs) => {
     }
     const one = scratch + 2 * (24 + tableBytes);
     new Float32Array(buffer, one, 1)[0] = 1;
-    loops.fn.blend_resized(loops.ptr(x), batch, h, w, c, loops.ptr(xWeight), sourceWeight ? loops.ptr(sourceWeight) : one, structs[0], structs[1], loops.ptr(out));
+    const k = filters.length;
+    loops.fn.blend_resized(loops.ptr(x), batch, h, w, c, loops.ptr(xWeight), sourceWeight ? loops.ptr(sourceWeight) : one, structs[0], structs[1], loops.ptr(out), k, gates?.packed ?? 0, gates?.z ?? 0, gates?.outPtrs ?? 0);
   } finally {
     loops.free(scratch);
+    gates?.free();
   }
-  return out;
-};
+  return filters.length > 0 ? [out, ...gateOuts] : out;
+}
 
 /** Inputs x, filter0 .. filter{k-1} (each [3, 3, C, 1]); outputs k maps [B, H, W, 1]. */
 export function conv3x3FewSimd(backend: object, inputs: tf.NamedTensorInfoMap): tf.TensorInfo[] | null {
   const x = inputs.x as tf.TensorInfo;
-  const filters = Object.keys(inputs)
-    .filter((name) => name !== 'x')
-    .sort()
-    .map((name) => inputs[name] as tf.TensorInfo);
+  const filters = filterInputs(inputs);
   const [batch, h, w, c] = x.shape;
   const k = filters.length;
   const env = setUp(backend, c);
