@@ -1,4 +1,4 @@
-import { conv2dFewOutputsEach, convCost, convLayer, gateMask, maskedConv2d, sparseConv2d, sparseConv2dWithConvs } from '@dynhead/sparse-conv';
+import { conv2dFewOutputsEach, convCost, convLayer, gateMask, maskedConv2d, sparseConvPair } from '@dynhead/sparse-conv';
 import * as tf from '@tensorflow/tfjs-core';
 import type { GateConfig } from './config';
 import type { ForwardContext } from './forward-context';
@@ -76,10 +76,15 @@ export class DynamicBottleneck {
     });
     const around = gateMask(g, { dilate: true });
     const on = gateMask(g);
-    const t = await sparseConv2d(x, around, this.conv1.weight, { norm: this.norm1.params, post: 'relu' });
-    // ReLU(g * branch + x), fused with conv2's scatter where the backend can
-    const result = await sparseConv2dWithConvs(t, on, this.conv2.weight, { norm: this.norm2.params, gatedResidual: { input: x, gate: g } }, filters);
-    tf.dispose([around, on, t, g]);
+    // ReLU(g * branch + x), fused with conv2's scatter where the backend can; on wasm conv2 reads
+    // conv1's rows directly
+    const result = await sparseConvPair(
+      x,
+      { mask: around, filter: this.conv1.weight, opts: { norm: this.norm1.params, post: 'relu' } },
+      { mask: on, filter: this.conv2.weight, opts: { norm: this.norm2.params, gatedResidual: { input: x, gate: g } } },
+      filters,
+    );
+    tf.dispose([around, on, g]);
     return result;
   }
 

@@ -2,7 +2,7 @@
 export type { GroupNormParams, SparseConvOptions, SparseConvMethod } from './types';
 export { gateMask } from './gate-mask';
 export { maskedConv2d } from './masked-conv2d';
-export { chooseMethod, sparseConv2d, sparseConv2dWithConvs } from './sparse-conv2d';
+export { chooseMethod, sparseConv2d, sparseConv2dWithConvs, sparseConvPair } from './sparse-conv2d';
 export { masksStayOnDevice } from './kernels/register';
 export { DENSE_FALLBACK_DENSITY, denseFallbackDensity, type DenseFallback } from './thresholds';
 export { convCost, chargeCost, addCosts, type ConvSpec, type CostTerms } from './cost';

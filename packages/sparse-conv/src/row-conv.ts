@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { SPARSE_CONV_ROWS } from './kernels/kernel-names';
+import { type Im2ColFromRowsAttrs, SPARSE_CONV_ROWS, SPARSE_IM2COL_FROM_ROWS } from './kernels/kernel-names';
 import { hasKernel } from './kernels/register';
 import { sparseConvRows, sparseDepthwise, sparseIm2col } from './kernels/row-ops';
 
@@ -22,6 +22,27 @@ export function kernelConvRows(x: tf.Tensor4D, indices: Int32Array, filter: tf.T
     for (let start = 0; start < indices.length; start += blockRows) {
       const idx = tf.tensor1d(indices.subarray(start, Math.min(indices.length, start + blockRows)), 'int32');
       blocks.push(tf.matMul(sparseIm2col(x, idx, k), weights));
+    }
+    return blocks.length === 1 ? blocks[0] : (tf.concat(blocks, 0) as tf.Tensor2D);
+  });
+}
+
+/**
+ * kernelConvRows of a map given as rows (zero except rows[i] at pixel rowIndices[i], ascending):
+ * wasm SIMD only (hasSimdLoops), im2col straight from the rows, then one matMul per block.
+ */
+export function kernelConvRowsFromRows(rows: tf.Tensor2D, rowIndices: Int32Array, mapShape: [number, number, number], indices: Int32Array, filter: tf.Tensor4D): tf.Tensor2D {
+  return tf.tidy(() => {
+    const [k, , cin, cout] = filter.shape;
+    const weights = tf.reshape(filter, [k * k * cin, cout]) as tf.Tensor2D;
+    const listed = tf.tensor1d(rowIndices, 'int32');
+    const attrs: Im2ColFromRowsAttrs = { kernel: k, mapShape };
+    const blockRows = Math.max(1, Math.floor(MAX_BLOCK_FLOATS / (k * k * cin)));
+    const blocks: tf.Tensor2D[] = [];
+    for (let start = 0; start < indices.length; start += blockRows) {
+      const idx = tf.tensor1d(indices.subarray(start, Math.min(indices.length, start + blockRows)), 'int32');
+      const cols = tf.engine().runKernel(SPARSE_IM2COL_FROM_ROWS, { rows, rowIndices: listed, indices: idx }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+      blocks.push(tf.matMul(cols, weights));
     }
     return blocks.length === 1 ? blocks[0] : (tf.concat(blocks, 0) as tf.Tensor2D);
   });

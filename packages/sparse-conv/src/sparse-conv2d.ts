@@ -4,10 +4,11 @@ import { gatherConvRows, scatterRows } from './gather-conv';
 import { convLayer } from './conv-layer';
 import { groupNormInference, groupNormMasked } from './group-norm';
 import { conv2dFewOutputsEach } from './few-output-conv';
-import { hasGatedResidualKernel, hasMaskedConvKernel, hasRowKernels, hasSimdLoops } from './kernels/register';
+import { SPARSE_CONV_ROWS } from './kernels/kernel-names';
+import { hasGatedResidualKernel, hasKernel, hasMaskedConvKernel, hasRowKernels, hasSimdLoops } from './kernels/register';
 import { compactMaskedConv, gatedResidualRows, gatedResidualRowsWithConvs, maskedConvKernel, scatterRowsDense } from './kernels/row-ops';
 import { denseConv } from './masked-conv2d';
-import { kernelConvRows } from './row-conv';
+import { kernelConvRows, kernelConvRowsFromRows } from './row-conv';
 import { denseFallbackDensity } from './thresholds';
 import type { SparseConvMethod, SparseConvOptions } from './types';
 import { validateConvArgs } from './validate';
@@ -63,15 +64,50 @@ export async function sparseConv2dWithConvs(
   return sparseConv2dAndConvs('sparseConv2dWithConvs', x, mask, filter, opts, filters);
 }
 
+/** A map that is zero except rows[i] at pixel active.indices[i]: a sparse conv's output before its scatter. */
+interface RowsMap {
+  rows: tf.Tensor2D;
+  active: ActivePixels;
+  channels: number;
+}
+
 async function sparseConv2dAndConvs(
   op: string,
-  x: tf.Tensor4D,
+  input: tf.Tensor4D | RowsMap,
   mask: tf.Tensor4D,
   filter: tf.Tensor4D,
   opts: SparseConvOptions,
   convFilters: tf.Tensor4D[],
 ): Promise<{ output: tf.Tensor4D; convs: tf.Tensor4D[] }> {
-  const { outChannels } = validateConvArgs(op, x, mask, filter, opts);
+  if (input instanceof tf.Tensor) return convOf(op, input, null, mask, filter, opts, convFilters);
+  const { batch, height, width } = input.active;
+  const shape: [number, number, number, number] = [batch, height, width, input.channels];
+  // The row form serves the im2col; any other path gets the scattered map, built only if it runs.
+  const held: { map?: tf.Tensor4D } = {};
+  const densify = () => {
+    held.map ??= tf.tidy(() => scatterRowsDense(input.rows, tf.tensor1d(input.active.indices, 'int32'), shape));
+    return held.map;
+  };
+  const shaped = { rank: 4, shape } as unknown as tf.Tensor4D;
+  try {
+    return await convOf(op, shaped, { ...input, densify }, mask, filter, opts, convFilters);
+  } finally {
+    held.map?.dispose();
+  }
+}
+
+async function convOf(
+  op: string,
+  input: tf.Tensor4D,
+  source: (RowsMap & { densify: () => tf.Tensor4D }) | null,
+  mask: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  opts: SparseConvOptions,
+  convFilters: tf.Tensor4D[],
+): Promise<{ output: tf.Tensor4D; convs: tf.Tensor4D[] }> {
+  // input is only a shape when source is given; x() is the map itself
+  const x = () => (source ? source.densify() : input);
+  const { outChannels } = validateConvArgs(op, input, mask, filter, opts);
   for (const [j, f] of convFilters.entries()) {
     if (f.rank !== 4 || f.shape[0] !== 3 || f.shape[1] !== 3 || f.shape[2] !== outChannels || f.shape[3] !== 1) {
       throw new Error(`${op}: filters[${j}] has shape [${f.shape.join(',')}]; it must be [3,3,${outChannels},1]`);
@@ -84,25 +120,28 @@ async function sparseConv2dAndConvs(
   let method = opts.method ?? 'auto';
   if ((method === 'auto' || method === 'kernel' || method === 'compact') && hasMaskedConvKernel()) {
     const resolved = method === 'auto' ? WEBGPU_AUTO[depthwise ? 'depthwise' : 'conv'] : method;
-    return finish(onDeviceMasked(x, mask, filter, { ...opts, method: resolved }));
+    return finish(onDeviceMasked(x(), mask, filter, { ...opts, method: resolved }));
   }
-  if (method === 'dense') return finish(onDeviceMasked(x, mask, filter, opts));
+  if (method === 'dense') return finish(onDeviceMasked(x(), mask, filter, opts));
   const active = await readActivePixels(mask);
-  const [b, h, w] = x.shape;
+  const [b, h, w] = input.shape;
   const n = active.indices.length;
   // fill, not zeros: zeros builds the array in JS and uploads it (wasm, webgpu)
   if (n === 0) return done(residual ? tf.relu(residual.input) : tf.fill([b, h, w, outChannels], 0));
   if (method === 'auto') method = chooseMethod(tf.getBackend(), n / (b * h * w), depthwise);
   if (method === 'compact') method = 'kernel';
   if (method === 'kernel' && !hasRowKernels()) method = 'gather';
-  if (method === 'dense') return finish(onDeviceMasked(x, mask, filter, { ...opts, method }, n === b * h * w));
+  if (method === 'dense') return finish(onDeviceMasked(x(), mask, filter, { ...opts, method }, n === b * h * w));
   // the row kernels' backends write ReLU(input + gate * y) in the scatter itself
   const fusedResidual = residual !== undefined && method === 'kernel' && hasGatedResidualKernel();
   // ... and on wasm (SIMD) take the convs of that output as they write it (active.indices ascend)
   const fusedConvs = fusedResidual && convFilters.length > 0 && convFilters.length <= 4 && outChannels % 4 === 0 && hasSimdLoops();
   const y = tf.tidy(() => {
     const idx = () => tf.tensor1d(active.indices, 'int32');
-    let rows = method === 'kernel' ? kernelConvRows(x, active.indices, filter, depthwise) : gatherConvRows(x, active, filter, depthwise);
+    let rows: tf.Tensor2D;
+    if (method !== 'kernel') rows = gatherConvRows(x(), active, filter, depthwise);
+    else if (source && !depthwise) rows = kernelConvRowsFromRows(source.rows, source.active.indices, [b, h, w], active.indices, filter);
+    else rows = kernelConvRows(x(), active.indices, filter, depthwise);
     rows = epilogueRows(rows, active, opts);
     if (method !== 'kernel') return scatterRows(rows, active);
     if (fusedConvs) return gatedResidualRowsWithConvs(rows, idx(), residual.gate, residual.input, convFilters);
@@ -111,6 +150,40 @@ async function sparseConv2dAndConvs(
   });
   if (Array.isArray(y)) return { output: y[0], convs: y.slice(1) };
   return fusedResidual ? done(y) : finish(y);
+}
+
+/**
+ * Two sparse convs in a row, as a depth node runs them: `t = sparseConv2d(x, mask1, filter1, opts1)`,
+ * then `sparseConv2dWithConvs(t, mask2, filter2, opts2, filters)`; the same numbers. On wasm with
+ * SIMD the second conv's im2col reads the first's rows (t is zero elsewhere), so t is never
+ * scattered into a map. Inference only.
+ */
+export async function sparseConvPair(
+  x: tf.Tensor4D,
+  first: { mask: tf.Tensor4D; filter: tf.Tensor4D; opts: SparseConvOptions },
+  second: { mask: tf.Tensor4D; filter: tf.Tensor4D; opts: SparseConvOptions },
+  filters: tf.Tensor4D[],
+): Promise<{ output: tf.Tensor4D; convs: tf.Tensor4D[] }> {
+  const op = 'sparseConvPair';
+  const [b, h, w] = x.shape;
+  const plain = (o: SparseConvOptions) => (o.method ?? 'auto') === 'auto' && !o.depthwise;
+  const { outChannels: mid } = validateConvArgs(op, x, first.mask, first.filter, first.opts);
+  const rowsPath = plain(first.opts) && plain(second.opts) && !first.opts.gatedResidual && mid % 4 === 0 && !hasKernel(SPARSE_CONV_ROWS) && hasSimdLoops();
+  const active1 = rowsPath ? await readActivePixels(first.mask, op) : null;
+  if (!active1 || active1.indices.length === 0 || chooseMethod(tf.getBackend(), active1.indices.length / (b * h * w), false) !== 'kernel') {
+    const t = await sparseConv2d(x, first.mask, first.filter, first.opts);
+    try {
+      return await sparseConv2dAndConvs(op, t, second.mask, second.filter, second.opts, filters);
+    } finally {
+      t.dispose();
+    }
+  }
+  const rows1 = tf.tidy(() => epilogueRows(kernelConvRows(x, active1.indices, first.filter, false), active1, first.opts));
+  try {
+    return await sparseConv2dAndConvs(op, { rows: rows1, active: active1, channels: mid }, second.mask, second.filter, second.opts, filters);
+  } finally {
+    rows1.dispose();
+  }
 }
 
 /** `ReLU(input + gate * y)` by tfjs ops (y is disposed). */

@@ -14,13 +14,15 @@ import {
   type GroupNormRowsAttrs,
   type GroupNormRowsInputs,
   type Im2ColAttrs,
+  type Im2ColFromRowsAttrs,
+  SPARSE_IM2COL_FROM_ROWS,
   SCATTER_ROWS,
   SPARSE_CONV_ROWS,
   SPARSE_DEPTHWISE,
   SPARSE_IM2COL,
   type ScatterRowsAttrs,
 } from './kernel-names';
-import { blendResizedSimd, conv3x3FewSimd, depthwiseNormEachSimd, gatedResidualSimd, groupNormRowsSimd, im2colSimd, type SimdKernel, scatterRowsSimd } from './simd/wasm-simd-kernels';
+import { blendResizedSimd, conv3x3FewSimd, depthwiseNormEachSimd, im2colFromRowsSimd, gatedResidualSimd, groupNormRowsSimd, im2colSimd, type SimdKernel, scatterRowsSimd } from './simd/wasm-simd-kernels';
 import { convRows, depthwiseRows, gatedResidualRows, im2colRows, scatterRowsInto } from './row-loops';
 
 /**
@@ -174,7 +176,16 @@ const WASM_SIMD: Record<string, SimdKernel> = {
 export function registerHostKernels(): void {
   register('cpu', cpuMemory, { ...SHARED, [SPARSE_CONV_ROWS]: convRowsKernel });
   register('wasm', wasmMemory, SHARED, WASM_SIMD);
-  // SIMD only: callers check hasSimdLoops() first (few-output-conv.ts, depthwise-norm-each.ts)
+  // SIMD only: callers check hasSimdLoops() first (few-output-conv.ts, depthwise-norm-each.ts, sparse-conv2d.ts)
+  tf.registerKernel({
+    kernelName: SPARSE_IM2COL_FROM_ROWS,
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, attrs, backend }) => {
+      const out = im2colFromRowsSimd(backend, inputs, attrs as unknown as Im2ColFromRowsAttrs);
+      if (!out) throw new Error(`${SPARSE_IM2COL_FROM_ROWS}: needs the WebAssembly SIMD loops and channels a multiple of 4, got rows [${inputs.rows?.shape.join(',')}]`);
+      return out;
+    },
+  });
   tf.registerKernel({
     kernelName: DEPTHWISE_NORM_EACH,
     backendName: 'wasm',

@@ -80,3 +80,14 @@ export interface DepthwiseNormEachAttrs {
   groups: number;
   eps: number;
 }
+/**
+ * wasm (SIMD): im2col at `indices` of a map given as rows (zero except rows[i] at pixel
+ * rowIndices[i]): the second of two sparse convs reads the first's rows, not a scattered map.
+ */
+export const SPARSE_IM2COL_FROM_ROWS = 'DynheadSparseIm2ColFromRows';
+
+export interface Im2ColFromRowsAttrs {
+  kernel: number;
+  /** [B, H, W] of the map. */
+  mapShape: number[];
+}

@@ -384,3 +384,29 @@ void gated_residual_taps(const float *rows, const int *idx, int n, const float *
     for (int j = 0; j < k; j++) tap_sum(z + (long)j * plane * 9, h, w, outs[j] + (long)b * plane);
   }
 }
+
+// im2col_rows for a map given as rows: the map is zero except at the pixels p with rowOf[p] >= 0,
+// which hold rows[rowOf[p]] (the output of a sparse conv, before its scatter). Reads the rows
+// directly, so the map need never be written out.
+EXPORT(im2col_from_rows)
+void im2col_from_rows(const float *rows, const int *rowOf, const int *idx, int n, int h, int w, int c, int k, float *out) {
+  const int p = (k - 1) / 2;
+  const long plane = (long)h * w;
+  const unsigned long rowBytes = (unsigned long)c * sizeof(float);
+  for (int i = 0; i < n; i++) {
+    const long f = idx[i];
+    const long b = f / plane;
+    const long pix = f - b * plane;
+    const int y = (int)(pix / w);
+    const int xx = (int)(pix - (long)y * w);
+    float *o = out + (long)i * k * k * c;
+    for (int dy = -p; dy <= p; dy++) {
+      for (int dx = -p; dx <= p; dx++, o += c) {
+        const int yy = y + dy, xi = xx + dx;
+        const int r = (yy < 0 || yy >= h || xi < 0 || xi >= w) ? -1 : rowOf[b * plane + (long)yy * w + xi];
+        if (r < 0) __builtin_memset(o, 0, rowBytes);
+        else __builtin_memcpy(o, rows + (long)r * c, rowBytes);
+      }
+    }
+  }
+}

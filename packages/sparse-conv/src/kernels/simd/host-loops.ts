@@ -7,6 +7,7 @@ export interface HostLoopExports {
   gn_affine(x: number, rows: number, c: number, mean: number, shift: number, scale: number, beta: number, rowScale: number, relu: number, out: number): void;
   gated_residual(rows: number, idx: number, n: number, gate: number, input: number, total: number, c: number, out: number): void;
   gated_residual_taps(rows: number, idx: number, n: number, gate: number, input: number, batch: number, h: number, w: number, c: number, out: number, k: number, filter: number, z: number, outs: number): void;
+  im2col_from_rows(rows: number, rowOf: number, idx: number, n: number, h: number, w: number, c: number, k: number, out: number): void;
   im2col_rows(x: number, idx: number, n: number, h: number, w: number, c: number, k: number, out: number): void;
   scatter_rows(rows: number, idx: number, n: number, c: number, total: number, out: number): void;
   conv3x3_few(x: number, batch: number, h: number, w: number, c: number, k: number, filter: number, z: number, outs: number): void;

@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { resizeTable } from '../blend-loop';
-import type { BlendResizedAttrs, BlendResizedInputs, DepthwiseNormEachAttrs, GatedResidualInputs, GroupNormRowsAttrs, GroupNormRowsInputs, Im2ColAttrs, ScatterRowsAttrs } from '../kernel-names';
+import type { BlendResizedAttrs, BlendResizedInputs, DepthwiseNormEachAttrs, GatedResidualInputs, Im2ColFromRowsAttrs, GroupNormRowsAttrs, GroupNormRowsInputs, Im2ColAttrs, ScatterRowsAttrs } from '../kernel-names';
 import { type HostLoops, hostLoops, type WasmHeapBackend } from './host-loops';
 
 /**
@@ -306,4 +306,29 @@ export function depthwiseNormEachSimd(backend: object, inputs: tf.NamedTensorInf
     loops.free(scratch);
   }
   return outs;
+}
+
+/** SPARSE_IM2COL_FROM_ROWS: inputs rows [M, C], rowIndices [M] (ascending pixels), indices [N]. */
+export function im2colFromRowsSimd(backend: object, inputs: tf.NamedTensorInfoMap, attrs: Im2ColFromRowsAttrs): tf.TensorInfo | null {
+  const { rows, rowIndices, indices } = inputs as { rows: tf.TensorInfo; rowIndices: tf.TensorInfo; indices: tf.TensorInfo };
+  const { kernel, mapShape } = attrs;
+  const [batch, h, w] = mapShape;
+  const c = rows.shape[1];
+  const env = setUp(backend, c);
+  if (!env) return null;
+  const { loops, b } = env;
+  const n = indices.shape[0];
+  const out = b.makeOutput([n, kernel * kernel * c], 'float32');
+  const pixels = batch * h * w;
+  const rowOf = loops.malloc(pixels * 4);
+  try {
+    const buffer = loops.memory.buffer;
+    const map = new Int32Array(buffer, rowOf, pixels).fill(-1);
+    const listed = new Int32Array(buffer, loops.ptr(rowIndices), rowIndices.shape[0]);
+    for (let r = 0; r < listed.length; r++) map[listed[r]] = r;
+    loops.fn.im2col_from_rows(loops.ptr(rows), rowOf, loops.ptr(indices), n, h, w, c, kernel, loops.ptr(out));
+  } finally {
+    loops.free(rowOf);
+  }
+  return out;
 }
