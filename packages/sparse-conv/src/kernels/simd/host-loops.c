@@ -81,6 +81,14 @@ void gated_residual(const float *rows, const int *idx, int n, const float *gate,
   }
 }
 
+// Image b, row y and column x of flat pixel f (b * plane + y * w + x).
+static inline void pixel_at(long f, long plane, int w, long *b, int *y, int *x) {
+  *b = f / plane;
+  const long pix = f - *b * plane;
+  *y = (int)(pix / w);
+  *x = (int)(pix - (long)*y * w);
+}
+
 // im2col of the active pixels: row i of out [n, k*k*c] is the k x k x c neighbourhood of flat pixel
 // idx[i] (b*h*w + y*w + x) of the map x [b, h, w, c], zero outside the image.
 EXPORT(im2col_rows)
@@ -89,11 +97,9 @@ void im2col_rows(const float *x, const int *idx, int n, int h, int w, int c, int
   const long plane = (long)h * w;
   const unsigned long rowBytes = (unsigned long)c * sizeof(float);
   for (int i = 0; i < n; i++) {
-    const long f = idx[i];
-    const long b = f / plane;
-    const long pix = f - b * plane;
-    const int y = (int)(pix / w);
-    const int xx = (int)(pix - (long)y * w);
+    long b;
+    int y, xx;
+    pixel_at(idx[i], plane, w, &b, &y, &xx);
     float *o = out + (long)i * k * k * c;
     for (int dy = -p; dy <= p; dy++, o += (long)k * c) {
       const int yy = y + dy;
@@ -394,11 +400,9 @@ void im2col_from_rows(const float *rows, const int *rowOf, const int *idx, int n
   const long plane = (long)h * w;
   const unsigned long rowBytes = (unsigned long)c * sizeof(float);
   for (int i = 0; i < n; i++) {
-    const long f = idx[i];
-    const long b = f / plane;
-    const long pix = f - b * plane;
-    const int y = (int)(pix / w);
-    const int xx = (int)(pix - (long)y * w);
+    long b;
+    int y, xx;
+    pixel_at(idx[i], plane, w, &b, &y, &xx);
     float *o = out + (long)i * k * k * c;
     for (int dy = -p; dy <= p; dy++) {
       for (int dx = -p; dx <= p; dx++, o += c) {
