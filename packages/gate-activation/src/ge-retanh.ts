@@ -12,15 +12,17 @@ export function geReTanH<T extends tf.Tensor>(x: T, tau = 1.5): T {
   // tanh(tau) in float64, as the official code computes it in Python before the float32 ops.
   const tanhTau = Math.tanh(tau);
   const scale = 1 / (1 + tanhTau);
-  // No gradient being recorded (inference): the same ops without the customGrad scope, which
-  // costs more than the ops themselves on a gate map (240 gates per D8 pass).
-  if (!tf.engine().isTapeOn()) {
-    return tf.tidy(() => tf.mul(tf.relu(tf.mul(tf.add(tf.tanh(tf.sub(x, tau)), tanhTau), scale)), tf.step(x))) as T;
-  }
-  const f = tf.customGrad(((input: tf.Tensor, save: tf.GradSaveFunc) => {
+  // tanh(v - tau) and the step are saved for the gradient
+  const forward = (input: tf.Tensor) => {
     const shifted = tf.tanh(tf.sub(input, tau));
     const on = tf.step(input);
-    const value = tf.mul(tf.relu(tf.mul(tf.add(shifted, tanhTau), scale)), on);
+    return { shifted, on, value: tf.mul(tf.relu(tf.mul(tf.add(shifted, tanhTau), scale)), on) };
+  };
+  // No gradient being recorded (inference): the same ops without the customGrad scope, which
+  // costs more than the ops themselves on a gate map (240 gates per D8 pass).
+  if (!tf.engine().isTapeOn()) return tf.tidy(() => forward(x).value) as T;
+  const f = tf.customGrad(((input: tf.Tensor, save: tf.GradSaveFunc) => {
+    const { shifted, on, value } = forward(input);
     save([shifted, on]);
     return {
       value,

@@ -111,11 +111,11 @@ export class DynamicScale {
     const ys = xs.map((x, l) => {
       const finer = l > 0 ? moved[l - 1][0] : null;
       const coarser = l + 1 < xs.length ? moved[l + 1][1] : null;
-      const gathered = [finer, coarser].filter((t): t is tf.Tensor4D => t !== null);
+      const sources = [finer, coarser].filter((t): t is tf.Tensor4D => t !== null);
       // The same sum as combine(), in one pass over the map where the backend fuses it (cpu,
       // wasm); on wasm the depth node's gate conv is taken as that pass writes its input.
-      if (!depthGate || gathered.length === 0) return { y: blendResized(x, this.outputWeight, gathered, this.scaleWeight ?? null), gateConv: undefined };
-      const { output, convs } = blendResizedWithConvs(x, this.outputWeight, gathered, this.scaleWeight ?? null, [depthGate.convFilter]);
+      if (!depthGate || sources.length === 0) return { y: blendResized(x, this.outputWeight, sources, this.scaleWeight ?? null), gateConv: undefined };
+      const { output, convs } = blendResizedWithConvs(x, this.outputWeight, sources, this.scaleWeight ?? null, [depthGate.convFilter]);
       return { y: output, gateConv: convs[0] };
     });
     tf.dispose(moved.flat().filter((t): t is tf.Tensor4D => t !== null));

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { BLEND_RESIZED, type BlendResizedAttrs } from './kernels/kernel-names';
+import { BLEND_RESIZED, type BlendResizedAttrs, namedFilters } from './kernels/kernel-names';
 import { conv2dFewOutputsEach } from './few-output-conv';
 import { hasKernel, hasSimdLoops } from './kernels/register';
 
@@ -72,7 +72,7 @@ export function blendResizedWithConvs(
   const inputs: tf.NamedTensorMap = { x, xWeight, a: sources[0] };
   if (sources[1]) inputs.b = sources[1];
   if (sourceWeight) inputs.sourceWeight = sourceWeight;
-  for (const [j, f] of filters.entries()) inputs[`filter${j}`] = f;
+  Object.assign(inputs, namedFilters(filters));
   const [output, ...convs] = tf.engine().runKernel(BLEND_RESIZED, inputs, attrs as unknown as tf.NamedAttrMap) as unknown as tf.Tensor4D[];
   return { output, convs };
 }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { CONV3X3_FEW } from './kernels/kernel-names';
+import { CONV3X3_FEW, namedFilters } from './kernels/kernel-names';
 import { hasSimdLoops } from './kernels/register';
 
 /**
@@ -18,11 +18,7 @@ function simdKernel(x: tf.Tensor4D, filters: tf.Tensor4D[]): boolean {
 }
 
 function conv3x3Few(x: tf.Tensor4D, filters: tf.Tensor4D[]): tf.Tensor4D[] {
-  const inputs: tf.NamedTensorMap = { x };
-  filters.forEach((f, j) => {
-    inputs[`filter${j}`] = f;
-  });
-  return tf.engine().runKernel(CONV3X3_FEW, inputs) as unknown as tf.Tensor4D[];
+  return tf.engine().runKernel(CONV3X3_FEW, { x, ...namedFilters(filters) }) as unknown as tf.Tensor4D[];
 }
 
 /** The 9 one-hot 3x3 filters that move tap t of a [B,H,W,9*k] map to the output pixel. */
@@ -56,7 +52,6 @@ export function conv2dFewOutputs(x: tf.Tensor4D, filter: tf.Tensor4D): tf.Tensor
     return tf.sum(tf.reshape(moved, [b, h, w, cout, 9]), 4) as tf.Tensor4D;
   });
 }
-
 
 /**
  * conv2dFewOutputs(x, f) for each filter f ([3, 3, C, 1]: spatial gates on the same input), the

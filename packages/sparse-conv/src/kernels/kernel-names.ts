@@ -66,6 +66,14 @@ export interface BlendResizedInputs {
   b?: TensorInfo;
   sourceWeight?: TensorInfo;
 }
+/**
+ * The filters of a kernel that takes several, as its inputs filter0, filter1, ... (the gate convs
+ * of CONV3X3_FEW, and those BLEND_RESIZED and GATED_RESIDUAL_ROWS take along with their output).
+ */
+export function namedFilters<T>(filters: T[]): Record<string, T> {
+  return Object.fromEntries(filters.map((f, j) => [`filter${j}`, f]));
+}
+
 /** wasm (SIMD): 'same' 3x3 conv from C channels to a few (up to 4), no bias: spatial gates' convs. */
 export const CONV3X3_FEW = 'DynheadConv3x3Few';
 /**

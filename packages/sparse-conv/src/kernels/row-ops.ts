@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { COMPACT_CONV, COMPACT_INDEX, EXPAND_ROWS, GATED_RESIDUAL_ROWS, type Im2ColAttrs, MASKED_CONV, SCATTER_ROWS, SPARSE_CONV_ROWS, SPARSE_DEPTHWISE, SPARSE_IM2COL, type ScatterRowsAttrs } from './kernel-names';
+import { COMPACT_CONV, COMPACT_INDEX, EXPAND_ROWS, GATED_RESIDUAL_ROWS, namedFilters, type Im2ColAttrs, MASKED_CONV, SCATTER_ROWS, SPARSE_CONV_ROWS, SPARSE_DEPTHWISE, SPARSE_IM2COL, type ScatterRowsAttrs } from './kernel-names';
 
 // Inference-only ops (no gradients): the training form is maskedConv2d.
 
@@ -31,9 +31,7 @@ export function gatedResidualRows(rows: tf.Tensor2D, indices: tf.Tensor1D, gate:
  * is written: [output, conv0, ...] (wasm SIMD; indices ascending).
  */
 export function gatedResidualRowsWithConvs(rows: tf.Tensor2D, indices: tf.Tensor1D, gate: tf.Tensor4D, input: tf.Tensor4D, filters: tf.Tensor4D[]): tf.Tensor4D[] {
-  const inputs: tf.NamedTensorMap = { rows, indices, gate, input };
-  for (const [j, f] of filters.entries()) inputs[`filter${j}`] = f;
-  return tf.engine().runKernel(GATED_RESIDUAL_ROWS, inputs) as unknown as tf.Tensor4D[];
+  return tf.engine().runKernel(GATED_RESIDUAL_ROWS, { rows, indices, gate, input, ...namedFilters(filters) }) as unknown as tf.Tensor4D[];
 }
 
 /** Dense [B,H,W,Cout]: conv (no bias) where mask > 0, exact 0 elsewhere, without reading the mask back (webgpu). */

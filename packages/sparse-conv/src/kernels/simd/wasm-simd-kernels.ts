@@ -12,6 +12,23 @@ export type SimdKernel = (backend: object, inputs: tf.NamedTensorInfoMap, attrs:
 
 const F32 = 4;
 
+/**
+ * GroupNorm of one group, channels [from, to), from the group's sum and sum of squares of x + bias
+ * over `count` values, as gn_affine takes it: per channel the centre mean - bias rounded to float32,
+ * the rest of it (shift; the centred value keeps its digits when the mean is far from zero), and
+ * gamma / std.
+ */
+function groupAffine(sum: number, sumSq: number, count: number, eps: number, from: number, to: number, bias: Float32Array | null, gamma: Float32Array, centre: Float32Array, shift: Float32Array, scale: Float32Array): void {
+  const mean = sum / count;
+  const inv = 1 / Math.sqrt(Math.max(0, sumSq / count - mean * mean) + eps);
+  for (let ch = from; ch < to; ch++) {
+    const exact = bias ? mean - bias[ch] : mean;
+    centre[ch] = exact;
+    shift[ch] = centre[ch] - exact;
+    scale[ch] = gamma[ch] * inv;
+  }
+}
+
 function setUp(backend: object, channels: number): { loops: HostLoops; b: WasmHeapBackend } | null {
   if (channels % 4 !== 0) return null;
   const loops = hostLoops(backend);
@@ -54,18 +71,8 @@ export const groupNormRowsSimd: SimdKernel = (backend, inputs, attrs) => {
       if (rows > 0) {
         acc.fill(0);
         loops.fn.gn_stats(xPtr + start * c * F32, rows, c, cg, biasPtr, scratch);
-        const n = rows * cg;
         for (let g = 0; g < groups; g++) {
-          // statistics of x + bias; the affine centres x on (mean - bias)
-          const mean = (acc[4 * g] + acc[4 * g + 1]) / n;
-          const meanSq = (acc[4 * g + 2] + acc[4 * g + 3]) / n;
-          const inv = 1 / Math.sqrt(Math.max(0, meanSq - mean * mean) + eps);
-          for (let ch = g * cg; ch < (g + 1) * cg; ch++) {
-            const centre = mean - biasV[ch];
-            meanV[ch] = centre;
-            shift[ch] = meanV[ch] - centre;
-            scale[ch] = gammaV[ch] * inv;
-          }
+          groupAffine(acc[4 * g] + acc[4 * g + 1], acc[4 * g + 2] + acc[4 * g + 3], rows * cg, eps, g * cg, (g + 1) * cg, biasV, gammaV, meanV, shift, scale);
         }
         const rs = rowScale ? rowScalePtr + start * F32 : 0;
         loops.fn.gn_affine(xPtr + start * c * F32, rows, c, meanPtr, shiftPtr, scalePtr, betaPtr, rs, relu ? 1 : 0, outPtr + start * c * F32);
@@ -137,15 +144,15 @@ function filterInputs(inputs: tf.NamedTensorInfoMap): tf.TensorInfo[] {
 }
 
 /** Scratch for k gate convs over an h x w image: taps z (k * h * w * 9), packed filters (k * 9 * c), output pointers (k). */
-function gateConvScratch(loops: HostLoops, filters: tf.TensorInfo[], outs: tf.TensorInfo[], h: number, w: number, c: number, batchOffset = 0): { z: number; packed: number; outPtrs: number; free: () => void } {
+function gateConvScratch(loops: HostLoops, filters: tf.TensorInfo[], outs: tf.TensorInfo[], h: number, w: number, c: number): { z: number; packed: number; outPtrs: number; free: () => void } {
   const k = filters.length;
   const zFloats = k * h * w * 9;
-  const scratch = loops.malloc((zFloats + k * 9 * c) * F32 + k * 4 + 4);
+  const scratch = loops.malloc((zFloats + k * 9 * c) * F32 + k * 4);
   const buffer = loops.memory.buffer;
   const packed = scratch + zFloats * F32;
   const outPtrs = packed + k * 9 * c * F32;
   for (const [j, f] of filters.entries()) new Float32Array(buffer, packed + j * 9 * c * F32, 9 * c).set(new Float32Array(buffer, loops.ptr(f), 9 * c));
-  new Int32Array(buffer, outPtrs, k).set(outs.map((o) => loops.ptr(o) + batchOffset));
+  new Int32Array(buffer, outPtrs, k).set(outs.map((o) => loops.ptr(o)));
   return { z: scratch, packed, outPtrs, free: () => loops.free(scratch) };
 }
 
@@ -205,22 +212,15 @@ export function conv3x3FewSimd(backend: object, inputs: tf.NamedTensorInfoMap): 
   const x = inputs.x as tf.TensorInfo;
   const filters = filterInputs(inputs);
   const [batch, h, w, c] = x.shape;
-  const k = filters.length;
   const env = setUp(backend, c);
   if (!env) return null;
   const { loops, b } = env;
   const outs = filters.map(() => b.makeOutput([batch, h, w, 1], 'float32'));
-  const zFloats = k * h * w * 9;
-  const scratch = loops.malloc((zFloats + k * 9 * c) * F32 + k * 4);
+  const gates = gateConvScratch(loops, filters, outs, h, w, c);
   try {
-    const buffer = loops.memory.buffer;
-    const packed = scratch + zFloats * F32;
-    const outPtrs = packed + k * 9 * c * F32;
-    for (const [j, f] of filters.entries()) new Float32Array(buffer, packed + j * 9 * c * F32, 9 * c).set(new Float32Array(buffer, loops.ptr(f), 9 * c));
-    new Int32Array(buffer, outPtrs, k).set(outs.map((o) => loops.ptr(o)));
-    loops.fn.conv3x3_few(loops.ptr(x), batch, h, w, c, k, packed, scratch, outPtrs);
+    loops.fn.conv3x3_few(loops.ptr(x), batch, h, w, c, filters.length, gates.packed, gates.z, gates.outPtrs);
   } finally {
-    loops.free(scratch);
+    gates.free();
   }
   return outs;
 }
@@ -277,7 +277,6 @@ export function depthwiseNormEachSimd(backend: object, inputs: tf.NamedTensorInf
       loops.fn.dw3x3_stats(xImage, h, w, c, k, filtersPtr, biasesPtr, recompute ? 0 : outPtrsPtr, scratch);
       for (let j = 0; j < k; j++) {
         const gamma = new Float32Array(buffer, loops.ptr(input('gamma', j)), c);
-        const count = plane * cg;
         for (let g = 0; g < groups; g++) {
           let sum = 0;
           let sumSq = 0;
@@ -285,14 +284,8 @@ export function depthwiseNormEachSimd(backend: object, inputs: tf.NamedTensorInf
             sum += acc[at] + acc[at + 1];
             sumSq += acc[at + 2] + acc[at + 3];
           }
-          const mean = sum / count;
-          const meanSq = sumSq / count;
-          const inv = 1 / Math.sqrt(Math.max(0, meanSq - mean * mean) + eps);
-          for (let ch = g * cg; ch < (g + 1) * cg; ch++) {
-            meanV[ch] = mean;
-            shift[ch] = meanV[ch] - mean;
-            scale[ch] = gamma[ch] * inv;
-          }
+          // the conv outputs include their bias already
+          groupAffine(sum, sumSq, plane * cg, eps, g * cg, (g + 1) * cg, null, gamma, meanV, shift, scale);
         }
         const gate = inputs[`gate${j}`];
         const gatePtr = gate ? loops.ptr(gate) + n * plane * F32 : 0;
