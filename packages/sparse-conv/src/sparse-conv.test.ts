@@ -63,6 +63,8 @@ const CASES: Case[] = [
   { name: 'conv1x1 + bias + relu', shape: [3, 5, 11, 6], k: 1, cout: 4, bias: true, relu: true },
   { name: 'depthwise3x3 + bias + GN', shape: [3, 9, 7, 8], k: 3, cout: 8, depthwise: true, bias: true, norm: 4 },
   { name: 'depthwise3x3, batch 1', shape: [1, 6, 5, 4], k: 3, cout: 4, depthwise: true },
+  // webgpu's tiled GEMM: 5 row tiles, a last channel tile of one vec4, a part-filled last reduction step
+  { name: 'conv3x3 + GN + relu, Cin 12, Cout 68, 286 pixels', shape: [2, 13, 11, 12], k: 3, cout: 68, norm: 4, relu: true },
 ];
 const DENSITIES: (number | 'one')[] = [0, 'one', 0.01, 0.5, 1];
 

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { CompactConvProgram, CompactIndexProgram, ExpandRowsProgram } from './compact-conv-program';
+import { CompactGemmConvProgram, compactGemmApplies } from './compact-gemm-program';
 import { COMPACT_CONV, COMPACT_INDEX, EXPAND_ROWS, MASKED_CONV } from './kernel-names';
 import { MaskedConvProgram, type WebGPUProgramLike } from './masked-conv-program';
 
@@ -40,7 +41,10 @@ export function registerWebGPUKernels(): void {
       const { x, filter, indices, count } = inputs as Record<'x' | 'filter' | 'indices' | 'count', tf.TensorInfo>;
       const { depthwise } = attrs as unknown as MaskedConvAttrs;
       const outChannels = depthwise ? x.shape[3] : filter.shape[3];
-      const program = new CompactConvProgram(indices.shape[0], outChannels, filter.shape[0], depthwise);
+      const rows = indices.shape[0];
+      const program = compactGemmApplies(x.shape[3], outChannels, depthwise)
+        ? new CompactGemmConvProgram(rows, outChannels, filter.shape[0])
+        : new CompactConvProgram(rows, outChannels, filter.shape[0], depthwise);
       return (backend as unknown as WebGPUBackendLike).runWebGPUProgram(program, [x, filter, indices, count], 'float32');
     },
   });

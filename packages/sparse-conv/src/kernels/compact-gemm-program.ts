@@ -1,0 +1,135 @@
+import type { WebGPUProgramLike } from './masked-conv-program';
+
+/** Rows (active pixels) and output channels of the tile one workgroup computes. */
+const TILE_ROWS = 64;
+const TILE_COLS = 64;
+/** Reduction depth (taps x input channels) staged in workgroup memory per step. */
+const TILE_K = 16;
+
+/** Whether the tiled program takes this conv: it reads X and the filter as vec4s. */
+export function compactGemmApplies(inChannels: number, outChannels: number, depthwise: boolean): boolean {
+  return !depthwise && inChannels % 4 === 0 && outChannels % 4 === 0;
+}
+
+/**
+ * Step 2 of the compacted-index-list path for regular convs, as an implicit GEMM: rows = the listed
+ * pixels, columns = output channels, reduction = k*k taps x Cin. A workgroup of 16x16 threads owns a
+ * 64-row x 64-channel tile of the output, each thread 4 rows x one vec4 of channels. Per step it
+ * stages 16 reduction values of its 64 rows (gathered from X through the index list, zero outside
+ * the map) and 16 filter rows in workgroup memory, so each X and filter value read from memory
+ * serves 64 multiply-adds instead of 1 to 8 (CompactConvProgram). Workgroups past the active count
+ * (known only on the GPU) leave before their first barrier.
+ * Inputs: X [B,H,W,Cin] (vec4), Filt [k,k,Cin,Cout] (vec4), Idx [P] int32, Count [1]. Output [P, Cout].
+ */
+export class CompactGemmConvProgram implements WebGPUProgramLike {
+  variableNames = ['X', 'Filt', 'Idx', 'Count'];
+  variableComponents = [4, 4, 1, 1];
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout = { x: [1], y: [0] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [16, 16, 1];
+  private readonly kernel: number;
+
+  constructor(rows: number, outChannels: number, kernel: number) {
+    this.outputShape = [rows, outChannels];
+    this.kernel = kernel;
+    this.shaderKey = `dynheadCompactGemmConv_k${kernel}`;
+    this.dispatch = [Math.ceil(outChannels / TILE_COLS), Math.ceil(rows / TILE_ROWS), 1];
+  }
+
+  getUserCode(): string {
+    const k = this.kernel;
+    const pad = (k - 1) / 2;
+    return `
+var<workgroup> rowsTile : array<vec4<f32>, ${TILE_ROWS * (TILE_K / 4)}>;
+var<workgroup> filtTile : array<vec4<f32>, ${TILE_K * (TILE_COLS / 4)}>;
+var<workgroup> rowsLeft : i32;
+
+fn main() {
+  let h = uniforms.xShape[1];
+  let w = uniforms.xShape[2];
+  let cin = uniforms.xShape[3];
+  let cout4 = uniforms.outShape[1] / 4;
+  let depth = ${k * k} * cin;
+  let tx = i32(localId.x);
+  let ty = i32(localId.y);
+  let lane = ty * 16 + tx;
+  let row0 = i32(workgroupId.y) * ${TILE_ROWS};
+  if (lane == 0) {
+    rowsLeft = i32(Count[0]) - row0;
+  }
+  // The count lives on the GPU. Read through workgroupUniformLoad, the exit is uniform control flow
+  // (tfjs passes workgroupId through a private variable, which the analysis takes as non-uniform).
+  let left = workgroupUniformLoad(&rowsLeft);
+  if (left <= 0) {
+    return;
+  }
+  let count = row0 + left;
+  let col4 = i32(workgroupId.x) * ${TILE_COLS / 4} + tx;
+
+  // the row this thread stages: row0 + lane / 4, reduction values 4 * (lane % 4) .. +3 of each step
+  let loadRow = row0 + lane / 4;
+  let loadQuad = lane % 4;
+  let valid = loadRow < count;
+  var py = 0;
+  var px = 0;
+  var pb = 0;
+  if (valid) {
+    let pix = Idx[loadRow];
+    pb = pix / (h * w);
+    py = (pix - pb * h * w) / w;
+    px = pix - (pb * h + py) * w;
+  }
+
+  var acc : array<vec4<f32>, 4>;
+  for (var i = 0; i < 4; i++) {
+    acc[i] = vec4<f32>(0.0);
+  }
+  for (var k0 = 0; k0 < depth; k0 += ${TILE_K}) {
+    // stage: one vec4 of X (4 input channels of one tap: cin % 4 == 0, so never split across taps)
+    let kk = k0 + loadQuad * 4;
+    var xv = vec4<f32>(0.0);
+    if (valid && kk < depth) {
+      let tap = kk / cin;
+      let yy = py + tap / ${k} - ${pad};
+      let xx = px + tap % ${k} - ${pad};
+      if (yy >= 0 && yy < h && xx >= 0 && xx < w) {
+        xv = X[(((pb * h + yy) * w + xx) * cin + kk - tap * cin) / 4];
+      }
+    }
+    rowsTile[lane] = xv;
+    // ... and one vec4 of the filter: reduction row k0 + ty, channels col4 * 4 .. +3
+    var fv = vec4<f32>(0.0);
+    if (k0 + ty < depth && col4 < cout4) {
+      fv = Filt[(k0 + ty) * cout4 + col4];
+    }
+    filtTile[ty * ${TILE_COLS / 4} + tx] = fv;
+    workgroupBarrier();
+    for (var q = 0; q < ${TILE_K / 4}; q++) {
+      let f0 = filtTile[(q * 4) * ${TILE_COLS / 4} + tx];
+      let f1 = filtTile[(q * 4 + 1) * ${TILE_COLS / 4} + tx];
+      let f2 = filtTile[(q * 4 + 2) * ${TILE_COLS / 4} + tx];
+      let f3 = filtTile[(q * 4 + 3) * ${TILE_COLS / 4} + tx];
+      for (var i = 0; i < 4; i++) {
+        let a = rowsTile[(ty * 4 + i) * ${TILE_K / 4} + q];
+        acc[i] = fma(vec4<f32>(a.x), f0, fma(vec4<f32>(a.y), f1, fma(vec4<f32>(a.z), f2, fma(vec4<f32>(a.w), f3, acc[i]))));
+      }
+    }
+    workgroupBarrier();
+  }
+  if (col4 < cout4) {
+    for (var i = 0; i < 4; i++) {
+      let row = row0 + ty * 4 + i;
+      if (row < count) {
+        let base = row * cout4 * 4 + col4 * 4;
+        for (var c = 0; c < 4; c++) {
+          setOutputAtIndex(base + c, acc[i][c]);
+        }
+      }
+    }
+  }
+}
+`;
+  }
+}
