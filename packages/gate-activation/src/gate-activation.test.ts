@@ -27,6 +27,11 @@ describe.each(TEST_BACKENDS)('gate activations on %s', (backend) => {
       });
       y.dispose();
     }
+    // with no gradient recorded, webgpu runs it as one kernel (one dispatch), the others as 7 ops
+    const x = tf.tensor1d(xs);
+    const prof = await tf.profile(() => geReTanH(x, 1.5));
+    expect(prof.kernels.length).toBe(backend === 'webgpu' ? 1 : 7);
+    tf.dispose([x, prof.result as tf.Tensor]);
   });
 
   it('geReTanH gradient equals finite differences of the float64 formula', async () => {

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { geReTanHKernel, hasGeReTanHKernel } from './ge-retanh-kernel';
 
 /**
  * GeReTanH (paper Eq. 3): delta(v) = max(0, (tanh(v - tau) + tanh(tau)) / (1 + tanh(tau))).
@@ -19,8 +20,9 @@ export function geReTanH<T extends tf.Tensor>(x: T, tau = 1.5): T {
     return { shifted, on, value: tf.mul(tf.relu(tf.mul(tf.add(shifted, tanhTau), scale)), on) };
   };
   // No gradient being recorded (inference): the same ops without the customGrad scope, which
-  // costs more than the ops themselves on a gate map (240 gates per D8 pass).
-  if (!tf.engine().isTapeOn()) return tf.tidy(() => forward(x).value) as T;
+  // costs more than the ops themselves on a gate map (240 gates per D8 pass); on webgpu one
+  // kernel, as each op there is a dispatch.
+  if (!tf.engine().isTapeOn()) return hasGeReTanHKernel() && x.dtype === 'float32' ? geReTanHKernel(x, tau) : (tf.tidy(() => forward(x).value) as T);
   const f = tf.customGrad(((input: tf.Tensor, save: tf.GradSaveFunc) => {
     const { shifted, on, value } = forward(input);
     save([shifted, on]);

@@ -1,0 +1,96 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/** GeReTanH's inference form as one kernel (webgpu): one pass over the map instead of seven ops. */
+export const GE_RETANH = 'DynheadGeReTanH';
+
+interface GeReTanHAttrs {
+  tau: number;
+}
+
+/** The fields of tfjs-backend-webgpu's WebGPUProgram filled here (the backend is not a dependency). */
+interface ElementwiseProgram {
+  variableNames: string[];
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number];
+  size: boolean;
+  getUserCode(): string;
+}
+
+interface WebGPUBackendLike {
+  runWebGPUProgram(program: ElementwiseProgram, inputs: tf.TensorInfo[], outputDtype: tf.DataType): tf.TensorInfo;
+}
+
+/** A float32 constant written so that WGSL parses the same float32 the ops path uses. */
+function f32Literal(v: number): string {
+  return Math.fround(v).toPrecision(9);
+}
+
+/**
+ * max(0, (tanh(v - tau) + tanh(tau)) / (1 + tanh(tau))) where v > 0, exact 0 elsewhere; tanh as
+ * tfjs-backend-webgpu writes it, and the same float32 steps as the ops, so both paths agree.
+ */
+class GeReTanHProgram implements ElementwiseProgram {
+  variableNames = ['X'];
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [64, 1, 1];
+  size = true;
+  private readonly tau: number;
+
+  constructor(shape: number[], tau: number) {
+    this.outputShape = shape;
+    this.dispatchLayout = { x: shape.map((_, i) => i) };
+    this.tau = tau;
+    this.shaderKey = `dynheadGeReTanH_${f32Literal(tau)}`;
+    this.dispatch = [Math.ceil(shape.reduce((a, b) => a * b, 1) / 64), 1, 1];
+  }
+
+  getUserCode(): string {
+    const tanhTau = Math.tanh(this.tau);
+    return `
+fn main(index : i32) {
+  if (index < uniforms.size) {
+    let v = f32(X[index]);
+    var r = 0.0;
+    if (v > 0.0) {
+      let a = v - ${f32Literal(this.tau)};
+      let e2x = exp(-2.0 * abs(a));
+      let t = sign(a) * (1.0 - e2x) / (1.0 + e2x);
+      r = max(0.0, (t + ${f32Literal(tanhTau)}) * ${f32Literal(1 / (1 + tanhTau))});
+    }
+    setOutputAtIndex(index, r);
+  }
+}
+`;
+  }
+}
+
+let registered = false;
+
+/** Whether the active backend runs GeReTanH as one kernel (registering it on first use). */
+export function hasGeReTanHKernel(): boolean {
+  if (!registered) {
+    registered = true;
+    tf.registerKernel({
+      kernelName: GE_RETANH,
+      backendName: 'webgpu',
+      kernelFunc: ({ inputs, attrs, backend }) => {
+        const { x } = inputs as { x: tf.TensorInfo };
+        const { tau } = attrs as unknown as GeReTanHAttrs;
+        return (backend as unknown as WebGPUBackendLike).runWebGPUProgram(new GeReTanHProgram(x.shape, tau), [x], 'float32');
+      },
+    });
+  }
+  return tf.getKernel(GE_RETANH, tf.getBackend()) !== undefined;
+}
+
+/** GeReTanH of x as one kernel; only where hasGeReTanHKernel() and no gradient is recorded. */
+export function geReTanHKernel<T extends tf.Tensor>(x: T, tau: number): T {
+  const attrs: GeReTanHAttrs = { tau };
+  return tf.engine().runKernel(GE_RETANH, { x }, attrs as unknown as tf.NamedAttrMap) as T;
+}
