@@ -1,4 +1,4 @@
-import { type CostTerms, chargeCost } from '@dynhead/sparse-conv';
+import { type CostTerms, chargeCost, gateSums } from '@dynhead/sparse-conv';
 import * as tf from '@tensorflow/tfjs-core';
 import { sumTensors } from './sum-tensors';
 
@@ -7,8 +7,17 @@ import { sumTensors } from './sum-tensors';
  * when asked, the gate maps (per module name, one map per call = per FPN level, P3 first).
  */
 export class ForwardContext {
+  /** Training: each charge's terms, soft differentiable. */
   readonly charges: CostTerms[] = [];
   readonly gates: Record<string, tf.Tensor4D[]> = {};
+  /**
+   * Inference: per multiply-adds-per-pixel unit, the [B, 2] gate sums (soft, used) of its charges,
+   * weighted once at the end; and the per-image multiply-adds of the ungated convs and of all
+   * convs at full density, which need no tensor.
+   */
+  private readonly sumsByUnit = new Map<number, tf.Tensor2D[]>();
+  private denseCost = 0;
+  private fullCost = 0;
 
   constructor(
     readonly mode: 'train' | 'infer',
@@ -19,6 +28,14 @@ export class ForwardContext {
 
   /** Charges `unit` multiply-adds per pixel under `gate` ([B,H,W,1], values in [0,1]). */
   charge(gate: tf.Tensor4D, unit: number, detachSoft = false): void {
+    if (this.mode === 'infer') {
+      const [, h, w] = gate.shape;
+      const sums = this.sumsByUnit.get(unit) ?? [];
+      sums.push(tf.keep(gateSums(gate)));
+      this.sumsByUnit.set(unit, sums);
+      this.fullCost += h * w * unit;
+      return;
+    }
     // Kept: the charges outlive the tidy scope of the block that made them. Inference takes no
     // gradient, so the detached sum (a customGrad scope per charge) would only cost time.
     const c = chargeCost(gate, unit, { detachSoft: detachSoft && this.mode === 'train' });
@@ -28,6 +45,11 @@ export class ForwardContext {
   /** Charges an ungated conv: every pixel, soft = used = full. */
   chargeDense(like: tf.Tensor4D, unit: number): void {
     const [b, h, w] = like.shape;
+    if (this.mode === 'infer') {
+      this.denseCost += h * w * unit;
+      this.fullCost += h * w * unit;
+      return;
+    }
     const full = tf.fill([b], h * w * unit) as tf.Tensor1D;
     this.charges.push({ soft: tf.keep(full), used: tf.keep(tf.clone(full)), full: tf.keep(tf.clone(full)) });
   }
@@ -43,6 +65,7 @@ export class ForwardContext {
   /** The charges summed per image (new tensors; the charges stay owned by the context). */
   totalCost(batch: number): CostTerms {
     return tf.tidy(() => {
+      if (this.mode === 'infer') return { ...this.inferenceCost(batch) };
       if (this.charges.length === 0) {
         const zero = tf.zeros([batch]) as tf.Tensor1D;
         return { soft: zero, used: tf.clone(zero), full: tf.clone(zero) };
@@ -52,8 +75,20 @@ export class ForwardContext {
     });
   }
 
+  private inferenceCost(batch: number): CostTerms {
+    const weighted = [...this.sumsByUnit].map(([unit, sums]) => tf.mul(sumTensors(sums), unit));
+    let softUsed: tf.Tensor = weighted.length > 0 ? sumTensors(weighted) : tf.zeros([batch, 2]);
+    if (this.denseCost > 0) softUsed = tf.add(softUsed, this.denseCost);
+    const column = (j: number) => tf.reshape(tf.slice(softUsed, [0, j], [batch, 1]), [batch]) as tf.Tensor1D;
+    return { soft: column(0), used: column(1), full: tf.fill([batch], this.fullCost) as tf.Tensor1D };
+  }
+
   disposeCharges(): void {
     for (const c of this.charges) tf.dispose([c.soft, c.used, c.full]);
     this.charges.length = 0;
+    for (const sums of this.sumsByUnit.values()) tf.dispose(sums);
+    this.sumsByUnit.clear();
+    this.denseCost = 0;
+    this.fullCost = 0;
   }
 }

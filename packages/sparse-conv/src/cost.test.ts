@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { TEST_BACKENDS, activate } from '../../../test/backends';
-import { addCosts, chargeCost, convCost } from './index';
+import { TEST_BACKENDS, activate, relL2, seededRandom } from '../../../test/backends';
+import { addCosts, chargeCost, convCost, gateSums } from './index';
 
 describe('convCost', () => {
   it('counts multiply-adds per output pixel as SPEC section 2', () => {
@@ -14,6 +14,30 @@ describe('convCost', () => {
   it('rejects bad specs by name', () => {
     expect(() => convCost({ kind: 'conv', inChannels: 0, outChannels: 4, kernel: 3 })).toThrow(/inChannels must be a positive integer, got 0/);
     expect(() => convCost({ kind: 'depthwise', inChannels: 4, outChannels: 8, kernel: 3 })).toThrow(/inChannels === outChannels, got 4 and 8/);
+  });
+});
+
+describe.each(TEST_BACKENDS)('gateSums on %s', (backend) => {
+  it('per image [sum of the gate, count of nonzero pixels] equals float64 sums (a map larger than one workgroup)', async () => {
+    await activate(backend);
+    const rand = seededRandom(21);
+    const [b, h, w] = [3, 37, 29];
+    // about half the pixels exactly 0 (GeReTanH's off pixels), image 2 all 0
+    const values = Array.from({ length: b * h * w }, (_, i) => (i >= 2 * h * w || rand() < 0.5 ? 0 : Math.fround(rand(1e-4, 1))));
+    const gate = tf.tensor4d(values, [b, h, w, 1]);
+    const sums = gateSums(gate);
+    expect(sums.shape).toEqual([b, 2]);
+    const got = await sums.data();
+    for (let i = 0; i < b; i++) {
+      const image = values.slice(i * h * w, (i + 1) * h * w);
+      const sum = image.reduce((a, v) => a + v, 0);
+      const count = image.filter((v) => v !== 0).length;
+      expect(got[2 * i + 1], `count of image ${i}`).toBe(count);
+      if (sum === 0) expect(got[2 * i]).toBe(0);
+      else expect(relL2([got[2 * i]], [sum]), `sum of image ${i}`).toBeLessThan(1e-6);
+    }
+    expect(() => gateSums(tf.zeros([1, 2, 2, 3]) as tf.Tensor4D)).toThrow('gateSums: gate must be rank 4 [B,H,W,1], got shape [1,2,2,3]');
+    tf.dispose([gate, sums]);
   });
 });
 

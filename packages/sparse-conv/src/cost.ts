@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { GATE_SUMS } from './kernels/kernel-names';
+import { hasKernel } from './kernels/register';
 
 export interface ConvSpec {
   kind: 'conv' | 'depthwise';
@@ -57,6 +59,20 @@ export function chargeCost(gate: tf.Tensor4D, unit: number, opts: { detachSoft?:
     const full = tf.fill([b], h * w * unit) as tf.Tensor1D;
     return { soft, used, full };
   });
+}
+
+/**
+ * Per image of a gate map [B,H,W,1]: [sum of the gate, count of its nonzero pixels] as [B, 2], in
+ * one kernel (cpu, wasm, webgpu): what chargeCost computes before the multiply-adds per pixel, for
+ * a caller that defers the weighting (inference: one dispatch per gate instead of seven). Not
+ * differentiable.
+ */
+export function gateSums(gate: tf.Tensor4D): tf.Tensor2D {
+  if (gate.rank !== 4 || gate.shape[3] !== 1) {
+    throw new Error(`gateSums: gate must be rank 4 [B,H,W,1], got shape [${gate.shape.join(',')}]`);
+  }
+  if (hasKernel(GATE_SUMS) && gate.dtype === 'float32') return tf.engine().runKernel(GATE_SUMS, { gate }) as tf.Tensor2D;
+  return tf.tidy(() => tf.stack([tf.sum(gate, [1, 2, 3]), tf.sum(tf.step(tf.abs(gate), 0), [1, 2, 3])], 1) as tf.Tensor2D);
 }
 
 /** Element-wise sum of two cost records (same batch size). */

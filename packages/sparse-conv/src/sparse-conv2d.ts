@@ -4,9 +4,9 @@ import { gatherConvRows, scatterRows } from './gather-conv';
 import { convLayer } from './conv-layer';
 import { groupNormInference, groupNormMasked } from './group-norm';
 import { conv2dFewOutputsEach } from './few-output-conv';
-import { SPARSE_CONV_ROWS } from './kernels/kernel-names';
+import { MASKED_GROUP_NORM, SPARSE_CONV_ROWS } from './kernels/kernel-names';
 import { hasGatedResidualKernel, hasKernel, hasMaskedConvKernel, hasRowKernels, hasSimdLoops } from './kernels/register';
-import { compactMaskedConv, gatedResidualRows, gatedResidualRowsWithConvs, maskedConvKernel, scatterRowsDense } from './kernels/row-ops';
+import { compactMaskedConv, gatedResidualRows, gatedResidualRowsWithConvs, maskedConvKernel, maskedGroupNorm, scatterRowsDense } from './kernels/row-ops';
 import { denseConv } from './masked-conv2d';
 import { kernelConvRows, kernelConvRowsFromRows } from './row-conv';
 import { denseFallbackDensity } from './thresholds';
@@ -218,7 +218,10 @@ function onDeviceMasked(x: tf.Tensor4D, mask: tf.Tensor4D, filter: tf.Tensor4D, 
     if (opts.method === 'dense') y = denseConv(x, filter, opts);
     else if (opts.method === 'compact') y = compactMaskedConv(x, active, filter, depthwise);
     else y = maskedConvKernel(x, active, filter, depthwise);
-    if (opts.method !== 'dense' && opts.bias) y = tf.add(y, opts.bias);
+    const bias = opts.method !== 'dense' ? opts.bias : undefined;
+    // webgpu: bias, GN over the mask, ReLU and the zeros off the mask in three dispatches
+    if (opts.norm && hasKernel(MASKED_GROUP_NORM)) return maskedGroupNorm(y, active, opts.norm, bias, opts.post === 'relu');
+    if (bias) y = tf.add(y, bias);
     if (opts.norm) y = groupNormMasked(y, active, opts.norm);
     if (opts.post === 'relu') y = tf.relu(y);
     if (!opts.bias && !opts.norm && opts.method !== 'dense') return y; // the kernel already wrote exact 0 off the mask

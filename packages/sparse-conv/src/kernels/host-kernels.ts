@@ -8,6 +8,7 @@ import {
   DEPTHWISE_NORM_EACH,
   type DepthwiseNormEachAttrs,
   type BlendResizedInputs,
+  GATE_SUMS,
   GATED_RESIDUAL_ROWS,
   GROUP_NORM_ROWS,
   type GatedResidualInputs,
@@ -106,7 +107,28 @@ const blendResized: HostKernel = (mem, inputs, attrs) => {
   return out.info;
 };
 
+const gateSums: HostKernel = (mem, inputs) => {
+  const { gate } = inputs as { gate: tf.TensorInfo };
+  const [batch, height, width] = gate.shape;
+  const out = mem.output([batch, 2], false);
+  const g = f32(mem, gate);
+  const plane = height * width;
+  for (let b = 0; b < batch; b++) {
+    // float64 sums, rounded once: the cost of a gate map as exact as its float32 values allow
+    let sum = 0;
+    let count = 0;
+    for (let p = b * plane; p < (b + 1) * plane; p++) {
+      sum += g[p];
+      if (g[p] !== 0) count++;
+    }
+    out.values[2 * b] = sum;
+    out.values[2 * b + 1] = count;
+  }
+  return out.info;
+};
+
 const SHARED: Record<string, HostKernel> = {
+  [GATE_SUMS]: gateSums,
   [BLEND_RESIZED]: blendResized,
   [SPARSE_IM2COL]: im2col,
   [SPARSE_DEPTHWISE]: depthwise,

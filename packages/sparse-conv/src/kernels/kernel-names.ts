@@ -20,7 +20,9 @@ export const SPARSE_CONV_ROWS = 'DynheadSparseConvRows';
 export const COMPACT_INDEX = 'DynheadCompactIndex';
 export const COMPACT_CONV = 'DynheadCompactConv';
 export const EXPAND_ROWS = 'DynheadExpandRows';
-/** cpu, wasm: GroupNorm (+bias before, +ReLU, times a per-row factor after) of rows grouped into images, in two passes. */
+/** [B,H,W,1] gate -> [B, 2]: per image, the sum of the gate and the count of its nonzero pixels. */
+export const GATE_SUMS = 'DynheadGateSums';
+/** cpu, wasm, webgpu: GroupNorm (+bias before, +ReLU, times a per-row factor after) of rows grouped into images, in two passes. */
 export const GROUP_NORM_ROWS = 'DynheadGroupNormRows';
 
 export interface GroupNormRowsInputs {
@@ -35,6 +37,17 @@ export interface GroupNormRowsInputs {
 export interface GroupNormRowsAttrs {
   /** Rows of each image, in order. */
   counts: number[];
+  groups: number;
+  eps: number;
+  relu: boolean;
+}
+/**
+ * webgpu: GroupNorm of a conv output [B,H,W,C] with statistics over its mask [B,H,W,1] > 0 pixels
+ * only (+bias first, +ReLU), exact 0 off the mask: the masked sparse conv's epilogue in three dispatches.
+ */
+export const MASKED_GROUP_NORM = 'DynheadMaskedGroupNorm';
+
+export interface MaskedGroupNormAttrs {
   groups: number;
   eps: number;
   relu: boolean;

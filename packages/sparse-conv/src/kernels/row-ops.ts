@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { COMPACT_CONV, COMPACT_INDEX, EXPAND_ROWS, GATED_RESIDUAL_ROWS, namedFilters, type Im2ColAttrs, MASKED_CONV, SCATTER_ROWS, SPARSE_CONV_ROWS, SPARSE_DEPTHWISE, SPARSE_IM2COL, type ScatterRowsAttrs } from './kernel-names';
+import { COMPACT_CONV, COMPACT_INDEX, EXPAND_ROWS, GATED_RESIDUAL_ROWS, namedFilters, type Im2ColAttrs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs, SCATTER_ROWS, SPARSE_CONV_ROWS, SPARSE_DEPTHWISE, SPARSE_IM2COL, type ScatterRowsAttrs } from './kernel-names';
+import type { GroupNormParams } from '../types';
 
 // Inference-only ops (no gradients): the training form is maskedConv2d.
 
@@ -61,4 +62,12 @@ export function compactMaskedConv(x: tf.Tensor4D, mask: tf.Tensor4D, filter: tf.
     const outShape = [b, h, w, depthwise ? cin : filter.shape[3]];
     return tf.engine().runKernel(EXPAND_ROWS, { rows, mask: flat, pos }, { outShape } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
   });
+}
+
+/** GN(y + bias) with statistics over mask > 0 pixels (+ReLU), exact 0 off the mask, as one kernel (webgpu). */
+export function maskedGroupNorm(y: tf.Tensor4D, mask: tf.Tensor4D, norm: GroupNormParams, bias: tf.Tensor1D | undefined, relu: boolean): tf.Tensor4D {
+  const attrs: MaskedGroupNormAttrs = { groups: norm.groups, eps: norm.eps ?? 1e-5, relu };
+  const inputs: Record<string, tf.Tensor> = { x: y, mask, gamma: norm.gamma, beta: norm.beta };
+  if (bias) inputs.bias = bias;
+  return tf.engine().runKernel(MASKED_GROUP_NORM, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
 }

@@ -1,12 +1,55 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { CompactConvProgram, CompactIndexProgram, ExpandRowsProgram } from './compact-conv-program';
 import { CompactGemmConvProgram, compactGemmApplies } from './compact-gemm-program';
-import { COMPACT_CONV, COMPACT_INDEX, EXPAND_ROWS, MASKED_CONV } from './kernel-names';
+import { GateSumsProgram } from './gate-sums-program';
+import { CHUNK_ROWS, GroupNormApplyProgram, GroupNormCombineProgram, GroupNormPartialsProgram } from './group-norm-programs';
+import { COMPACT_CONV, COMPACT_INDEX, EXPAND_ROWS, GATE_SUMS, GROUP_NORM_ROWS, type GroupNormRowsAttrs, type GroupNormRowsInputs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs } from './kernel-names';
 import { MaskedConvProgram, type WebGPUProgramLike } from './masked-conv-program';
 
 /** The slice of tfjs-backend-webgpu's WebGPUBackend used here (no dependency on the backend package). */
 interface WebGPUBackendLike {
   runWebGPUProgram(program: WebGPUProgramLike, inputs: tf.TensorInfo[], outputDtype: tf.DataType): tf.TensorInfo;
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Int32Array): tf.TensorInfo;
+  disposeData(dataId: tf.DataId): boolean;
+}
+
+/**
+ * GroupNorm of x (last axis C) in three dispatches: partial sums per (chunk, group, image), their
+ * combine into each channel's affine form, then the apply pass. Rows of image b: starts[b] .. starts[b+1]-1 of x read as [R, C]; with a mask, only its
+ * rows > 0 enter the statistics and the others come out as exact 0.
+ */
+function groupNormOnGpu(
+  be: WebGPUBackendLike,
+  x: tf.TensorInfo,
+  starts: number[],
+  params: { gamma: tf.TensorInfo; beta: tf.TensorInfo; bias?: tf.TensorInfo; rowScale?: tf.TensorInfo; mask?: tf.TensorInfo },
+  opts: { groups: number; eps: number; relu: boolean },
+): tf.TensorInfo {
+  const c = x.shape[x.shape.length - 1];
+  const rows = x.shape.reduce((a, v) => a * v, 1) / c;
+  const flat: tf.TensorInfo = { ...x, shape: [rows, c] };
+  const batch = starts.length - 1;
+  const startsInfo = be.makeTensorInfo([starts.length], 'int32', Int32Array.from(starts));
+  const { gamma, beta, bias, rowScale, mask } = params;
+  const longest = Math.max(...starts.slice(1).map((end, b) => end - starts[b]));
+  const chunks = Math.max(1, Math.ceil(longest / CHUNK_ROWS));
+  const partialsProgram = new GroupNormPartialsProgram(batch, opts.groups, chunks, bias !== undefined, mask !== undefined);
+  const partials = be.runWebGPUProgram(partialsProgram, [flat, startsInfo, ...(bias ? [bias] : []), ...(mask ? [mask] : [])], 'float32');
+  const combineProgram = new GroupNormCombineProgram(batch, c, opts.groups, opts.eps, bias !== undefined);
+  const affine = be.runWebGPUProgram(combineProgram, [partials, flat, startsInfo, gamma, beta, ...(bias ? [bias] : [])], 'float32');
+  const applyProgram = new GroupNormApplyProgram(x.shape, opts.relu, rowScale !== undefined, mask !== undefined);
+  const out = be.runWebGPUProgram(applyProgram, [flat, affine, startsInfo, ...(rowScale ? [rowScale] : []), ...(mask ? [mask] : [])], 'float32');
+  be.disposeData(partials.dataId);
+  be.disposeData(affine.dataId);
+  be.disposeData(startsInfo.dataId);
+  return out;
+}
+
+/** Row offsets of images with `counts` rows each: [0, c0, c0 + c1, ...]. */
+function startsOf(counts: number[]): number[] {
+  const starts = [0];
+  for (const n of counts) starts.push(starts[starts.length - 1] + n);
+  return starts;
 }
 
 export interface MaskedConvAttrs {
@@ -55,6 +98,34 @@ export function registerWebGPUKernels(): void {
       const { rows, mask, pos } = inputs as Record<'rows' | 'mask' | 'pos', tf.TensorInfo>;
       const { outShape } = attrs as unknown as { outShape: number[] };
       return (backend as unknown as WebGPUBackendLike).runWebGPUProgram(new ExpandRowsProgram(outShape), [rows, mask, pos], 'float32');
+    },
+  });
+  tf.registerKernel({
+    kernelName: GATE_SUMS,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, backend }) => {
+      const { gate } = inputs as { gate: tf.TensorInfo };
+      return (backend as unknown as WebGPUBackendLike).runWebGPUProgram(new GateSumsProgram(gate.shape[0]), [gate], 'float32');
+    },
+  });
+  tf.registerKernel({
+    kernelName: GROUP_NORM_ROWS,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, attrs, backend }) => {
+      const { x, gamma, beta, bias, rowScale } = inputs as GroupNormRowsInputs;
+      const { counts, groups, eps, relu } = attrs as unknown as GroupNormRowsAttrs;
+      return groupNormOnGpu(backend as unknown as WebGPUBackendLike, x, startsOf(counts), { gamma, beta, bias, rowScale }, { groups, eps, relu });
+    },
+  });
+  tf.registerKernel({
+    kernelName: MASKED_GROUP_NORM,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, attrs, backend }) => {
+      const { x, mask, gamma, beta, bias } = inputs as Record<'x' | 'mask' | 'gamma' | 'beta', tf.TensorInfo> & { bias?: tf.TensorInfo };
+      const { groups, eps, relu } = attrs as unknown as MaskedGroupNormAttrs;
+      const [b, h, w] = x.shape;
+      const starts = Array.from({ length: b + 1 }, (_, i) => i * h * w);
+      return groupNormOnGpu(backend as unknown as WebGPUBackendLike, x, starts, { gamma, beta, bias, mask }, { groups, eps, relu });
     },
   });
 }
