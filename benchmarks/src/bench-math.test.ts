@@ -155,7 +155,7 @@ describe('results', () => {
   });
 
   it('tabulates speed relative to the conventional head of the same batch', () => {
-    const row = { kind: 'fix' as const, blocks: 4, density: null, gateBias: null, usedRatio: 1, minMs: 0, peakMiB: 10, medianCpuMs: 40 };
+    const row = { kind: 'fix' as const, blocks: 4, density: null, gateBias: null, usedRatio: 1, minMs: 0, peakMiB: 10, medianCpuMs: 40, kernels: 131, dispatches: null };
     const result: HeadBenchResult = {
       bench: 'head',
       image: { height: 64, width: 64 },
@@ -168,8 +168,13 @@ describe('results', () => {
       ],
     };
     const lines = headTable(result).split('\n');
-    expect(lines[2]).toBe('| FCOS (4 conv) | 1 | 30.0 | 1.00x | 40.0 | 1.00x | 1.000 | 1.000 | 1.000 | 10.0 |');
-    expect(lines[3]).toBe('| Dynamic D8 Mid | 1 | 20.0 | 1.50x | 80.0 | 0.50x | 1.000 (0.500-1.500) | 4.000 | 0.250 | 10.0 |');
+    expect(lines[0]).toMatch(/\| peak MiB \| kernels \/ pass \|$/);
+    expect(lines[2]).toBe('| FCOS (4 conv) | 1 | 30.0 | 1.00x | 40.0 | 1.00x | 1.000 | 1.000 | 1.000 | 10.0 | 131 |');
+    expect(lines[3]).toBe('| Dynamic D8 Mid | 1 | 20.0 | 1.50x | 80.0 | 0.50x | 1.000 (0.500-1.500) | 4.000 | 0.250 | 10.0 | 131 |');
     expect(lines[5]).toBe('Goal, Dynamic D8 Mid faster than the FCOS head (wall time): batch 1: 1.50x (met).');
+    // webgpu rows carry their dispatch counts: one more column
+    const gpu = headTable({ ...result, rows: result.rows.map((r, i) => ({ ...r, dispatches: [249, 4918][i] })) }).split('\n');
+    expect(gpu[0]).toMatch(/\| kernels \/ pass \| dispatches \/ pass \|$/);
+    expect(gpu[3]).toBe('| Dynamic D8 Mid | 1 | 20.0 | 1.50x | 80.0 | 0.50x | 1.000 (0.500-1.500) | 4.000 | 0.250 | 10.0 | 131 | 4918 |');
   });
 });

@@ -73,6 +73,7 @@ describe('head bench on cpu', () => {
     for (const r of result.rows) {
       expect(r.medianMs).toBeGreaterThan(0);
       expect(r.peakMiB).toBeGreaterThan(0);
+      expect(r.kernels).toBeGreaterThan(0);
     }
     // Calibrated on the same image: used/full near the Mid target 83.9 / 397.2 = 0.211.
     const mid = result.rows[2];

@@ -4,7 +4,7 @@ import { syntheticFeatures } from './features';
 import { calibrateGateBias } from './gate-density';
 import { disposeOutputs, readCosts, settle } from './head-outputs';
 import { FULL_IMAGE, type ImageSize, levelShapes, pixelCount } from './levels';
-import { peakTensorMiB, timeInterleaved } from './measure';
+import { type PassProfile, passProfile, timeInterleaved } from './measure';
 import { DENSITY_TARGETS, type Density, fullCostPerPixel, type HeadVariant, headVariants, toGFlops } from './variants';
 
 export interface HeadBenchOptions {
@@ -70,6 +70,10 @@ export interface HeadBenchRow {
   medianCpuMs: number;
   /** Peak bytes of live tensors (weights and inputs included) during one pass, MiB. */
   peakMiB: number;
+  /** tfjs kernels one pass runs. */
+  kernels: number;
+  /** webgpu: compute dispatches of one pass (null on other backends). */
+  dispatches: number | null;
 }
 
 export interface HeadBenchResult {
@@ -128,8 +132,11 @@ export async function runHeadBench(options: Partial<HeadBenchOptions> = {}): Pro
         // weights, the features and its pass, as when it runs alone.
         const weightMiB = heads.map(({ head }) => [...head.namedWeights()].reduce((sum, [, v]) => sum + v.size * 4, 0) / 2 ** 20);
         const allWeightsMiB = weightMiB.reduce((a, b) => a + b, 0);
-        const peaks: number[] = [];
-        for (const [j, pass] of passes.entries()) peaks.push((await peakTensorMiB(pass)) - (allWeightsMiB - weightMiB[j]));
+        const profiles: PassProfile[] = [];
+        for (const [j, pass] of passes.entries()) {
+          const p = await passProfile(pass);
+          profiles.push({ ...p, peakMiB: p.peakMiB - (allWeightsMiB - weightMiB[j]) });
+        }
         const timings = await timeInterleaved(passes, o.repeats, Math.max(0, o.warmup - 1));
         for (const [j, { variant, gateBias }] of heads.entries()) {
           const fullPerImage = fullCostPerPixel(variant.config) * pixels;
@@ -149,10 +156,12 @@ export async function runHeadBench(options: Partial<HeadBenchOptions> = {}): Pro
             medianMs: timings[j].medianMs,
             minMs: timings[j].minMs,
             medianCpuMs: timings[j].medianCpuMs,
-            peakMiB: peaks[j],
+            peakMiB: profiles[j].peakMiB,
+            kernels: profiles[j].kernels,
+            dispatches: profiles[j].dispatches,
           };
           rows.push(row);
-          o.log(`${row.head} batch ${batch}: ${row.medianMs.toFixed(1)} ms, ${row.usedGFlops.avg.toFixed(3)} GFLOPs, ${row.peakMiB.toFixed(1)} MiB`);
+          o.log(`${row.head} batch ${batch}: ${row.medianMs.toFixed(1)} ms, ${row.usedGFlops.avg.toFixed(3)} GFLOPs, ${row.peakMiB.toFixed(1)} MiB, ${row.kernels} kernels${row.dispatches === null ? '' : `, ${row.dispatches} dispatches`}`);
         }
       } finally {
         tf.dispose(features);
@@ -178,15 +187,17 @@ export function headTable(result: HeadBenchResult): string {
   const conventional = result.rows.filter((r) => r.kind === 'conventional');
   const wall = new Map(conventional.map((r) => [r.batch, r.medianMs]));
   const cpu = new Map(conventional.map((r) => [r.batch, r.medianCpuMs]));
+  // webgpu: each dispatch costs a fixed time on a GPU, so their count is shown beside the kernels
+  const gpu = result.rows.some((r) => r.dispatches != null);
   const lines = [
-    '| head | batch | median ms | vs FCOS head | median CPU ms | vs FCOS (CPU) | used GFLOPs avg (min-max) / image | full GFLOPs / image | used/full | peak MiB |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    `| head | batch | median ms | vs FCOS head | median CPU ms | vs FCOS (CPU) | used GFLOPs avg (min-max) / image | full GFLOPs / image | used/full | peak MiB | kernels / pass${gpu ? ' | dispatches / pass' : ''} |`,
+    `| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---:${gpu ? ' | ---:' : ''} |`,
   ];
   const ratio = (base: number | undefined, x: number) => (base ? `${fmt(base / x, 2)}x` : '-');
   for (const r of result.rows) {
     const used = r.kind === 'dynamic' ? `${fmt(r.usedGFlops.avg, 3)} (${fmt(r.usedGFlops.min, 3)}-${fmt(r.usedGFlops.max, 3)})` : fmt(r.usedGFlops.avg, 3);
     lines.push(
-      `| ${r.head} | ${r.batch} | ${fmt(r.medianMs, 1)} | ${ratio(wall.get(r.batch), r.medianMs)} | ${fmt(r.medianCpuMs, 1)} | ${ratio(cpu.get(r.batch), r.medianCpuMs)} | ${used} | ${fmt(r.fullGFlops, 3)} | ${fmt(r.usedRatio, 3)} | ${fmt(r.peakMiB, 1)} |`,
+      `| ${r.head} | ${r.batch} | ${fmt(r.medianMs, 1)} | ${ratio(wall.get(r.batch), r.medianMs)} | ${fmt(r.medianCpuMs, 1)} | ${ratio(cpu.get(r.batch), r.medianCpuMs)} | ${used} | ${fmt(r.fullGFlops, 3)} | ${fmt(r.usedRatio, 3)} | ${fmt(r.peakMiB, 1)} | ${r.kernels ?? '-'}${gpu ? ` | ${r.dispatches ?? '-'}` : ''} |`,
     );
   }
   // The issue's goal: the dynamic D8 head at Mid density faster than the conventional head.

@@ -63,8 +63,38 @@ export async function timeInterleaved(runs: (() => Promise<void>)[], repeats: nu
 
 /** Peak bytes of live tensors while `run` executes (tfjs's profiler), in MiB. */
 export async function peakTensorMiB(run: () => Promise<void>): Promise<number> {
-  const info = await tf.profile(async () => {
-    await run();
-  });
-  return info.peakBytes / 2 ** 20;
+  return (await passProfile(run)).peakMiB;
+}
+
+/** What one pass costs besides time: its peak tensor memory and how many kernels it launches. */
+export interface PassProfile {
+  peakMiB: number;
+  /** tfjs kernels run (each op is one or more). */
+  kernels: number;
+  /** webgpu only: compute dispatches (some kernels run several programs); null elsewhere. */
+  dispatches: number | null;
+}
+
+/**
+ * One pass under tf.profile, counting on webgpu the programs it dispatches as well: on a GPU each
+ * dispatch has a fixed cost in the backend's JavaScript and in the driver, whatever its size.
+ */
+export async function passProfile(run: () => Promise<void>): Promise<PassProfile> {
+  const backend = tf.backend() as unknown as { runWebGPUProgram?: (...args: unknown[]) => unknown };
+  const original = backend.runWebGPUProgram;
+  let dispatches = 0;
+  if (original) {
+    backend.runWebGPUProgram = (...args: unknown[]) => {
+      dispatches++;
+      return original.apply(backend, args);
+    };
+  }
+  try {
+    const info = await tf.profile(async () => {
+      await run();
+    });
+    return { peakMiB: info.peakBytes / 2 ** 20, kernels: info.kernels.length, dispatches: original ? dispatches : null };
+  } finally {
+    if (original) backend.runWebGPUProgram = original;
+  }
 }

@@ -15,7 +15,8 @@ describe('runBench (what `dynhead bench NAME` calls)', () => {
   it('records the head bench as JSON with the machine, and draws its chart', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'bench-run-'));
     try {
-      const r = await runBench('head', { backend: 'cpu', backendDetail: 'cpu', quick: true, channels: 32, only: ['FCOS'], batches: [1], repeats: 1, outDir: dir });
+      // an --out directory that does not exist yet
+      const r = await runBench('head', { backend: 'cpu', backendDetail: 'cpu', quick: true, channels: 32, only: ['FCOS'], batches: [1], repeats: 1, outDir: join(dir, 'new', 'results') });
       expect(r.resultsPath).toMatch(/cpu-\d{4}-\d{2}-\d{2}\.json$/);
       const file = JSON.parse(readFileSync(r.resultsPath as string, 'utf8'));
       expect(file.backend).toBe('cpu');

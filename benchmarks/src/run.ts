@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ChartPoint, HEAD_SERIES_COLORS, latencyFlopsChart } from './chart';
 import { HEAD_BENCH_QUICK, type HeadBenchOptions, type HeadBenchResult, headTable, runHeadBench } from './head';
@@ -87,6 +87,8 @@ export async function runBench(name: BenchName, options: Partial<BenchRunOptions
         colors: HEAD_SERIES_COLORS,
       });
       chartPath = join(o.outDir, `${key}-${o.backend}-${date}.png`);
+      // a new --out directory: the chart is written before the JSON, which would create it
+      mkdirSync(o.outDir, { recursive: true });
       writeFileSync(chartPath, png);
     }
   } else if (name === 'train-step') {

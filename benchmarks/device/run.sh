@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs on the GPU machine from the repository root: bash .devbundle/run.sh [--local]
+# Writes logs and JSON to $OUT (or ./out-device). --local: on this machine, with SwiftShader and the
+# quick sizes, to check that the bundle works outside the workspace.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+out=${OUT:-$PWD/out-device}
+mkdir -p "$out"
+node_bin=/tmp/dynhead-node
+xz -dc "$here/node.xz" >"$node_bin" && chmod +x "$node_bin"
+dynhead=("$node_bin" "$here/dynhead.mjs")
+{
+  echo "commit $(cat "$here/commit")"
+  date -u
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>/dev/null || echo 'no nvidia-smi'
+  "$node_bin" --version
+} >"$out/machine.txt" 2>&1
+if [ "${1:-}" = "--local" ]; then
+  export VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json
+  sizes=(--quick)
+  heads='FCOS,D8 Mid'
+  batches=1
+else
+  sizes=()
+  heads='FCOS,D4 Mid,D8 Low,D8 Mid,D8 High,Fix D8'
+  batches=1,8
+fi
+# each step on its own, so that one failing still leaves the others' results
+step() {
+  local name=$1
+  shift
+  echo "== $name: $*" | tee -a "$out/log.txt"
+  timeout "${STEP_TIMEOUT:-240}" "$@" >>"$out/log.txt" 2>&1
+  echo "== $name: exit $?" | tee -a "$out/log.txt"
+}
+step backends "${dynhead[@]}" backends --backend webgpu
+step head "${dynhead[@]}" bench head --backend webgpu "${sizes[@]}" --only "$heads" --batch "$batches" --repeats 5 --out "$out"
+step sparse-conv "${dynhead[@]}" bench sparse-conv --backend webgpu "${sizes[@]}" --out "$out"
+tail -n 40 "$out/log.txt"
