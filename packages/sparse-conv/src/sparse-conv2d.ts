@@ -212,21 +212,23 @@ function onDeviceMasked(x: tf.Tensor4D, mask: tf.Tensor4D, filter: tf.Tensor4D, 
   return tf.tidy(() => {
     // every pixel active (known from the readback): the plain dense layer, no masking passes
     if (allActive && opts.method === 'dense') return convLayer(x, filter, opts);
-    const active = tf.step(mask, 0) as tf.Tensor4D; // not cast(greater): see gateMask
+    // the webgpu programs read mask > 0 themselves; only the ops below need it as 0/1
+    let held: tf.Tensor4D | undefined;
+    const active = () => (held ??= tf.step(mask, 0) as tf.Tensor4D); // not cast(greater): see gateMask
     const depthwise = opts.depthwise ?? false;
     let y: tf.Tensor4D;
     if (opts.method === 'dense') y = denseConv(x, filter, opts);
-    else if (opts.method === 'compact') y = compactMaskedConv(x, active, filter, depthwise);
-    else y = maskedConvKernel(x, active, filter, depthwise);
+    else if (opts.method === 'compact') y = compactMaskedConv(x, mask, filter, depthwise);
+    else y = maskedConvKernel(x, mask, filter, depthwise);
     const bias = opts.method !== 'dense' ? opts.bias : undefined;
     // webgpu: bias, GN over the mask, ReLU and the zeros off the mask in three dispatches
-    if (opts.norm && hasKernel(MASKED_GROUP_NORM)) return maskedGroupNorm(y, active, opts.norm, bias, opts.post === 'relu');
+    if (opts.norm && hasKernel(MASKED_GROUP_NORM)) return maskedGroupNorm(y, mask, opts.norm, bias, opts.post === 'relu');
     if (bias) y = tf.add(y, bias);
-    if (opts.norm) y = groupNormMasked(y, active, opts.norm);
+    if (opts.norm) y = groupNormMasked(y, active(), opts.norm);
     if (opts.post === 'relu') y = tf.relu(y);
     if (!opts.bias && !opts.norm && opts.method !== 'dense') return y; // the kernel already wrote exact 0 off the mask
     // y * mask leaves -0 where y < 0; adding 0 turns it into exact +0. (A broadcast tf.where
     // does the same but costs ~90x more on wasm.)
-    return tf.add(tf.mul(y, active), 0);
+    return tf.add(tf.mul(y, active()), 0);
   });
 }

@@ -9,31 +9,58 @@ import {
 } from './masked-conv-program';
 
 const WORKGROUP = 64;
+/** Pixels per block of the list's scan: each of a workgroup's 64 threads takes 4 in a row. */
+const BLOCK = 256;
 
-/**
- * Step 1 of the compacted-index-list path, all on the GPU: with Pos the inclusive prefix sum of the
- * 0/1 Mask (both [P], P = B*H*W), active pixel i writes its index to slot Pos[i] - 1. Slots at and
- * beyond the active count are left unwritten (never read).
- */
-export class CompactIndexProgram implements WebGPUProgramLike {
-  variableNames = ['Mask', 'Pos'];
+/** Blocks of the list's scan over P pixels. */
+export function listBlocks(pixels: number): number {
+  return Math.ceil(pixels / BLOCK);
+}
+
+// The compacted list of a mask's active pixels (Mask > 0) is one int32 buffer of 1 + 2P values:
+// [count, pixel of row 0 .. row count-1, (unwritten), row of pixel 0 .. P-1 (where active)], built
+// on the GPU in two dispatches in pixel order (the list a prefix sum of the mask would give).
+
+/** Step 1a: the active pixels of each block of 256 -> Counts [blocks] int32. */
+export class BlockCountProgram implements WebGPUProgramLike {
+  variableNames = ['Mask'];
   outputShape: number[];
-  shaderKey = 'dynheadCompactIndex';
+  shaderKey = 'dynheadBlockCount';
   dispatchLayout = { x: [0] };
   dispatch: [number, number, number];
   workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
-  size = true;
 
   constructor(pixels: number) {
-    this.outputShape = [pixels];
-    this.dispatch = [Math.ceil(pixels / WORKGROUP), 1, 1];
+    this.outputShape = [listBlocks(pixels)];
+    this.dispatch = [listBlocks(pixels), 1, 1];
   }
 
   getUserCode(): string {
     return `
+var<workgroup> partial : array<i32, ${WORKGROUP}>;
+
+// index: tfjs passes the global thread index to programs with a flat dispatch; unused here
 fn main(index : i32) {
-  if (index < uniforms.size && f32(Mask[index]) > 0.0) {
-    setOutputAtIndexI32(i32(Pos[index]) - 1, index);
+  let pixels = uniforms.maskShape;
+  let blk = i32(workgroupId.x);
+  let t = i32(localId.x);
+  var n = 0;
+  for (var k = 0; k < 4; k++) {
+    let p = blk * ${BLOCK} + t * 4 + k;
+    if (p < pixels && f32(Mask[p]) > 0.0) {
+      n++;
+    }
+  }
+  partial[t] = n;
+  workgroupBarrier();
+  for (var half = ${WORKGROUP / 2}; half > 0; half /= 2) {
+    if (t < half) {
+      partial[t] += partial[t + half];
+    }
+    workgroupBarrier();
+  }
+  if (t == 0) {
+    setOutputAtIndexI32(blk, partial[0]);
   }
 }
 `;
@@ -41,13 +68,91 @@ fn main(index : i32) {
 }
 
 /**
- * Step 2: one thread per listed pixel, so no thread idles on an inactive pixel. Dispatched for all
- * P rows because the count stays on the GPU (Count[0], the last prefix sum): whole workgroups past
- * it exit at once. Output rows [P, Cout], valid below the count.
- * Inputs: X [B,H,W,Cin], Filt [k,k,Cin,Cout] (depthwise [k,k,C,1]), Idx [P] int32, Count [1].
+ * Step 1b: per block, its rows start after the active pixels of the blocks before it; a scan over
+ * the block's threads places each active pixel, writing both directions of the list (row -> pixel
+ * for the conv, pixel -> row for the expansion); the last block writes the count.
+ */
+export class PixelListProgram implements WebGPUProgramLike {
+  variableNames = ['Mask', 'Counts'];
+  outputShape: number[];
+  shaderKey = 'dynheadPixelList';
+  dispatchLayout = { x: [0] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
+
+  constructor(pixels: number) {
+    this.outputShape = [1 + 2 * pixels];
+    this.dispatch = [listBlocks(pixels), 1, 1];
+  }
+
+  getUserCode(): string {
+    return `
+var<workgroup> partial : array<i32, ${WORKGROUP}>;
+
+// index: tfjs passes the global thread index to programs with a flat dispatch; unused here
+fn main(index : i32) {
+  let pixels = uniforms.maskShape;
+  let blk = i32(workgroupId.x);
+  let t = i32(localId.x);
+  // rows before this block
+  var before = 0;
+  for (var j = t; j < blk; j += ${WORKGROUP}) {
+    before += Counts[j];
+  }
+  partial[t] = before;
+  workgroupBarrier();
+  for (var half = ${WORKGROUP / 2}; half > 0; half /= 2) {
+    if (t < half) {
+      partial[t] += partial[t + half];
+    }
+    workgroupBarrier();
+  }
+  let offset = partial[0];
+  workgroupBarrier();
+  // this thread's 4 pixels, then an inclusive scan of the threads' counts
+  var on = vec4<bool>(false);
+  var n = 0;
+  for (var k = 0; k < 4; k++) {
+    let p = blk * ${BLOCK} + t * 4 + k;
+    on[k] = p < pixels && f32(Mask[p]) > 0.0;
+    n += select(0, 1, on[k]);
+  }
+  partial[t] = n;
+  workgroupBarrier();
+  for (var step = 1; step < ${WORKGROUP}; step *= 2) {
+    var add = 0;
+    if (t >= step) {
+      add = partial[t - step];
+    }
+    workgroupBarrier();
+    partial[t] += add;
+    workgroupBarrier();
+  }
+  var row = offset + partial[t] - n;
+  for (var k = 0; k < 4; k++) {
+    if (on[k]) {
+      let p = blk * ${BLOCK} + t * 4 + k;
+      setOutputAtIndexI32(1 + row, p);
+      setOutputAtIndexI32(1 + pixels + p, row);
+      row++;
+    }
+  }
+  if (blk == i32(numWorkgroups.x) - 1 && t == ${WORKGROUP - 1}) {
+    setOutputAtIndexI32(0, offset + partial[t]);
+  }
+}
+`;
+  }
+}
+
+/**
+ * Step 2 (depthwise, or channels not a multiple of 4; else CompactGemmConvProgram): one thread per
+ * listed pixel, so no thread idles on an inactive pixel. Dispatched for all P rows because the
+ * count stays on the GPU (List[0]): whole workgroups past it exit at once. Output rows [P, Cout],
+ * valid below the count. Inputs: X [B,H,W,Cin], Filt [k,k,Cin,Cout] (depthwise [k,k,C,1]), List.
  */
 export class CompactConvProgram implements WebGPUProgramLike {
-  variableNames = ['X', 'Filt', 'Idx', 'Count'];
+  variableNames = ['X', 'Filt', 'List'];
   outputShape: number[];
   shaderKey: string;
   dispatchLayout = { x: [0], y: [1] };
@@ -63,7 +168,7 @@ export class CompactConvProgram implements WebGPUProgramLike {
     this.kernel = kernel;
     this.depthwise = depthwise;
     this.layout = channelLayout(outChannels);
-    this.variableComponents = inputComponents(this.layout, depthwise, 2);
+    this.variableComponents = inputComponents(this.layout, depthwise, 1);
     this.shaderKey = `dynheadCompactConv_k${kernel}_${depthwise ? 'dw' : 'conv'}_cpt${this.layout.cpt}_v${this.layout.vec4 ? 4 : 1}`;
     this.dispatch = [Math.ceil(rows / WORKGROUP), outChannels / this.layout.cpt, 1];
   }
@@ -77,10 +182,10 @@ fn main() {
   let cin = uniforms.xShape[3];
   let cout = uniforms.outShape[1];
   let row = i32(globalId.x);
-  if (row >= i32(Count[0])) {
+  if (row >= List[0]) {
     return;
   }
-  let pix = Idx[row];
+  let pix = List[1 + row];
   let b = pix / (h * w);
   let y = (pix - b * h * w) / w;
   let x = pix - (b * h + y) * w;
@@ -93,9 +198,9 @@ fn main() {
   }
 }
 
-/** Step 3: the dense [B,H,W,Cout] map: row Pos[pix] - 1 at active pixels, exact 0 elsewhere. */
+/** Step 3: the dense [B,H,W,Cout] map: the pixel's row (from the list) at active pixels, exact 0 elsewhere. */
 export class ExpandRowsProgram implements WebGPUProgramLike {
-  variableNames = ['Rows', 'Mask', 'Pos'];
+  variableNames = ['Rows', 'Mask', 'List'];
   outputShape: number[];
   shaderKey = 'dynheadExpandRows';
   dispatchLayout = { x: [0, 1, 2, 3] };
@@ -116,7 +221,7 @@ fn main(index : i32) {
     let pix = index / cout;
     var v = 0.0;
     if (f32(Mask[pix]) > 0.0) {
-      v = Rows[(i32(Pos[pix]) - 1) * cout + index - pix * cout];
+      v = Rows[List[1 + uniforms.maskShape + pix] * cout + index - pix * cout];
     }
     setOutputAtIndex(index, v);
   }

@@ -19,11 +19,11 @@ export function compactGemmApplies(inChannels: number, outChannels: number, dept
  * the map) and 16 filter rows in workgroup memory, so each X and filter value read from memory
  * serves 64 multiply-adds instead of 1 to 8 (CompactConvProgram). Workgroups past the active count
  * (known only on the GPU) leave before their first barrier.
- * Inputs: X [B,H,W,Cin] (vec4), Filt [k,k,Cin,Cout] (vec4), Idx [P] int32, Count [1]. Output [P, Cout].
+ * Inputs: X [B,H,W,Cin] (vec4), Filt [k,k,Cin,Cout] (vec4), List (compact-conv-program.ts). Output [P, Cout].
  */
 export class CompactGemmConvProgram implements WebGPUProgramLike {
-  variableNames = ['X', 'Filt', 'Idx', 'Count'];
-  variableComponents = [4, 4, 1, 1];
+  variableNames = ['X', 'Filt', 'List'];
+  variableComponents = [4, 4, 1];
   outputShape: number[];
   shaderKey: string;
   dispatchLayout = { x: [1], y: [0] };
@@ -57,7 +57,7 @@ fn main() {
   let lane = ty * 16 + tx;
   let row0 = i32(workgroupId.y) * ${TILE_ROWS};
   if (lane == 0) {
-    rowsLeft = i32(Count[0]) - row0;
+    rowsLeft = List[0] - row0;
   }
   // The count lives on the GPU. Read through workgroupUniformLoad, the exit is uniform control flow
   // (tfjs passes workgroupId through a private variable, which the analysis takes as non-uniform).
@@ -76,7 +76,7 @@ fn main() {
   var px = 0;
   var pb = 0;
   if (valid) {
-    let pix = Idx[loadRow];
+    let pix = List[1 + loadRow];
     pb = pix / (h * w);
     py = (pix - pb * h * w) / w;
     px = pix - (pb * h + py) * w;

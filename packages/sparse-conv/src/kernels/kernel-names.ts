@@ -17,7 +17,7 @@ export const MASKED_CONV = 'DynheadMaskedConv';
 /** cpu: regular conv straight from the active pixels (no im2col buffer). */
 export const SPARSE_CONV_ROWS = 'DynheadSparseConvRows';
 /** WebGPU, compacted-index-list path: list the active pixels, conv them, expand to the dense map. */
-export const COMPACT_INDEX = 'DynheadCompactIndex';
+export const COMPACT_LIST = 'DynheadCompactList';
 export const COMPACT_CONV = 'DynheadCompactConv';
 export const EXPAND_ROWS = 'DynheadExpandRows';
 /** [B,H,W,1] gate -> [B, 2]: per image, the sum of the gate and the count of its nonzero pixels. */

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { COMPACT_CONV, COMPACT_INDEX, EXPAND_ROWS, GATED_RESIDUAL_ROWS, namedFilters, type Im2ColAttrs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs, SCATTER_ROWS, SPARSE_CONV_ROWS, SPARSE_DEPTHWISE, SPARSE_IM2COL, type ScatterRowsAttrs } from './kernel-names';
+import { COMPACT_CONV, COMPACT_LIST, EXPAND_ROWS, GATED_RESIDUAL_ROWS, namedFilters, type Im2ColAttrs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs, SCATTER_ROWS, SPARSE_CONV_ROWS, SPARSE_DEPTHWISE, SPARSE_IM2COL, type ScatterRowsAttrs } from './kernel-names';
 import type { GroupNormParams } from '../types';
 
 // Inference-only ops (no gradients): the training form is maskedConv2d.
@@ -47,20 +47,18 @@ export function sparseConvRows(x: tf.Tensor4D, indices: tf.Tensor1D, filter: tf.
 
 /**
  * Dense [B,H,W,Cout]: conv (no bias) where mask > 0, exact 0 elsewhere, through a compacted list of
- * the active pixels built on the GPU (prefix sum of the mask): no readback, no idle threads (webgpu).
+ * the active pixels built on the GPU (a scan of the mask in blocks): no readback, no idle threads (webgpu).
  */
 export function compactMaskedConv(x: tf.Tensor4D, mask: tf.Tensor4D, filter: tf.Tensor4D, depthwise: boolean): tf.Tensor4D {
   return tf.tidy(() => {
     const [b, h, w, cin] = x.shape;
     const pixels = b * h * w;
     const flat = tf.reshape(mask, [pixels]);
-    // float prefix sums are exact integers up to 2^24 pixels
-    const pos = tf.cumsum(flat);
-    const count = tf.slice(pos, [pixels - 1], [1]);
-    const indices = tf.engine().runKernel(COMPACT_INDEX, { mask: flat, pos }) as tf.Tensor1D;
-    const rows = tf.engine().runKernel(COMPACT_CONV, { x, filter, indices, count }, { depthwise } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+    // [count, pixel of each row, row of each pixel]: two dispatches, no readback
+    const list = tf.engine().runKernel(COMPACT_LIST, { mask: flat }) as tf.Tensor1D;
+    const rows = tf.engine().runKernel(COMPACT_CONV, { x, filter, list }, { depthwise } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
     const outShape = [b, h, w, depthwise ? cin : filter.shape[3]];
-    return tf.engine().runKernel(EXPAND_ROWS, { rows, mask: flat, pos }, { outShape } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+    return tf.engine().runKernel(EXPAND_ROWS, { rows, mask: flat, list }, { outShape } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
   });
 }
 

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { CompactConvProgram, CompactIndexProgram, ExpandRowsProgram } from './compact-conv-program';
+import { BlockCountProgram, CompactConvProgram, ExpandRowsProgram, PixelListProgram } from './compact-conv-program';
 import { CompactGemmConvProgram, compactGemmApplies } from './compact-gemm-program';
 import { GateSumsProgram } from './gate-sums-program';
 import { CHUNK_ROWS, GroupNormApplyProgram, GroupNormCombineProgram, GroupNormPartialsProgram } from './group-norm-programs';
-import { COMPACT_CONV, COMPACT_INDEX, EXPAND_ROWS, GATE_SUMS, GROUP_NORM_ROWS, type GroupNormRowsAttrs, type GroupNormRowsInputs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs } from './kernel-names';
+import { COMPACT_CONV, COMPACT_LIST, EXPAND_ROWS, GATE_SUMS, GROUP_NORM_ROWS, type GroupNormRowsAttrs, type GroupNormRowsInputs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs } from './kernel-names';
 import { MaskedConvProgram, type WebGPUProgramLike } from './masked-conv-program';
 
 /** The slice of tfjs-backend-webgpu's WebGPUBackend used here (no dependency on the backend package). */
@@ -70,34 +70,38 @@ export function registerWebGPUKernels(): void {
     },
   });
   tf.registerKernel({
-    kernelName: COMPACT_INDEX,
+    kernelName: COMPACT_LIST,
     backendName: 'webgpu',
     kernelFunc: ({ inputs, backend }) => {
-      const { mask, pos } = inputs as { mask: tf.TensorInfo; pos: tf.TensorInfo };
-      return (backend as unknown as WebGPUBackendLike).runWebGPUProgram(new CompactIndexProgram(mask.shape[0]), [mask, pos], 'int32');
+      const { mask } = inputs as { mask: tf.TensorInfo };
+      const be = backend as unknown as WebGPUBackendLike;
+      const counts = be.runWebGPUProgram(new BlockCountProgram(mask.shape[0]), [mask], 'int32');
+      const list = be.runWebGPUProgram(new PixelListProgram(mask.shape[0]), [mask, counts], 'int32');
+      be.disposeData(counts.dataId);
+      return list;
     },
   });
   tf.registerKernel({
     kernelName: COMPACT_CONV,
     backendName: 'webgpu',
     kernelFunc: ({ inputs, attrs, backend }) => {
-      const { x, filter, indices, count } = inputs as Record<'x' | 'filter' | 'indices' | 'count', tf.TensorInfo>;
+      const { x, filter, list } = inputs as Record<'x' | 'filter' | 'list', tf.TensorInfo>;
       const { depthwise } = attrs as unknown as MaskedConvAttrs;
       const outChannels = depthwise ? x.shape[3] : filter.shape[3];
-      const rows = indices.shape[0];
+      const rows = (list.shape[0] - 1) / 2;
       const program = compactGemmApplies(x.shape[3], outChannels, depthwise)
         ? new CompactGemmConvProgram(rows, outChannels, filter.shape[0])
         : new CompactConvProgram(rows, outChannels, filter.shape[0], depthwise);
-      return (backend as unknown as WebGPUBackendLike).runWebGPUProgram(program, [x, filter, indices, count], 'float32');
+      return (backend as unknown as WebGPUBackendLike).runWebGPUProgram(program, [x, filter, list], 'float32');
     },
   });
   tf.registerKernel({
     kernelName: EXPAND_ROWS,
     backendName: 'webgpu',
     kernelFunc: ({ inputs, attrs, backend }) => {
-      const { rows, mask, pos } = inputs as Record<'rows' | 'mask' | 'pos', tf.TensorInfo>;
+      const { rows, mask, list } = inputs as Record<'rows' | 'mask' | 'list', tf.TensorInfo>;
       const { outShape } = attrs as unknown as { outShape: number[] };
-      return (backend as unknown as WebGPUBackendLike).runWebGPUProgram(new ExpandRowsProgram(outShape), [rows, mask, pos], 'float32');
+      return (backend as unknown as WebGPUBackendLike).runWebGPUProgram(new ExpandRowsProgram(outShape), [rows, mask, list], 'float32');
     },
   });
   tf.registerKernel({
