@@ -4,7 +4,7 @@ import { gatherConvRows, scatterRows } from './gather-conv';
 import { convLayer } from './conv-layer';
 import { groupNormInference, groupNormMasked } from './group-norm';
 import { conv2dFewOutputsEach } from './few-output-conv';
-import { MASKED_GROUP_NORM, SPARSE_CONV_ROWS } from './kernels/kernel-names';
+import { GATED_RESIDUAL, MASKED_GROUP_NORM, SPARSE_CONV_ROWS } from './kernels/kernel-names';
 import { hasGatedResidualKernel, hasKernel, hasMaskedConvKernel, hasRowKernels, hasSimdLoops } from './kernels/register';
 import { compactMaskedConv, gatedResidualRows, gatedResidualRowsWithConvs, maskedConvKernel, maskedGroupNorm, scatterRowsDense } from './kernels/row-ops';
 import { denseConv } from './masked-conv2d';
@@ -186,9 +186,11 @@ export async function sparseConvPair(
   }
 }
 
-/** `ReLU(input + gate * y)` by tfjs ops (y is disposed). */
+/** `ReLU(input + gate * y)`: one kernel on webgpu, tfjs ops elsewhere (y is disposed). */
 function addGatedResidual(y: tf.Tensor4D, { input, gate }: { input: tf.Tensor4D; gate: tf.Tensor4D }): tf.Tensor4D {
-  const out = tf.tidy(() => tf.relu(tf.add(input, tf.mul(y, gate))) as tf.Tensor4D);
+  const out = hasKernel(GATED_RESIDUAL)
+    ? (tf.engine().runKernel(GATED_RESIDUAL, { y, input, gate }) as tf.Tensor4D)
+    : tf.tidy(() => tf.relu(tf.add(input, tf.mul(y, gate))) as tf.Tensor4D);
   y.dispose();
   return out;
 }

@@ -52,6 +52,8 @@ export interface MaskedGroupNormAttrs {
   eps: number;
   relu: boolean;
 }
+/** webgpu: ReLU(input + gate * y) over [B,H,W,C] in one dispatch (a depth node's output from its dense conv2). */
+export const GATED_RESIDUAL = 'DynheadGatedResidual';
 /** cpu, wasm: ReLU(input + gate * scattered rows) over the whole map (the depth node's epilogue). */
 export const GATED_RESIDUAL_ROWS = 'DynheadGatedResidualRows';
 
@@ -62,7 +64,7 @@ export interface GatedResidualInputs {
   gate: TensorInfo;
   input: TensorInfo;
 }
-/** wasm: x * xWeight + (resized a + resized b) * sourceWeight in one pass (a scale node's combine). */
+/** cpu, wasm, webgpu: x * xWeight + (resized a + resized b) * sourceWeight in one pass (a scale node's combine). */
 export const BLEND_RESIZED = 'DynheadBlendResized';
 
 export interface BlendResizedAttrs {

@@ -1,9 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { BlockCountProgram, CompactConvProgram, ExpandRowsProgram, PixelListProgram } from './compact-conv-program';
 import { CompactGemmConvProgram, compactGemmApplies } from './compact-gemm-program';
+import { BlendResizedProgram } from './blend-resized-program';
 import { GateSumsProgram } from './gate-sums-program';
+import { GatedResidualProgram } from './gated-residual-program';
 import { CHUNK_ROWS, GroupNormApplyProgram, GroupNormCombineProgram, GroupNormPartialsProgram } from './group-norm-programs';
-import { COMPACT_CONV, COMPACT_LIST, EXPAND_ROWS, GATE_SUMS, GROUP_NORM_ROWS, type GroupNormRowsAttrs, type GroupNormRowsInputs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs } from './kernel-names';
+import { BLEND_RESIZED, type BlendResizedAttrs, type BlendResizedInputs, COMPACT_CONV, GATED_RESIDUAL, COMPACT_LIST, EXPAND_ROWS, GATE_SUMS, GROUP_NORM_ROWS, type GroupNormRowsAttrs, type GroupNormRowsInputs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs } from './kernel-names';
 import { MaskedConvProgram, type WebGPUProgramLike } from './masked-conv-program';
 
 /** The slice of tfjs-backend-webgpu's WebGPUBackend used here (no dependency on the backend package). */
@@ -130,6 +132,25 @@ export function registerWebGPUKernels(): void {
       const [b, h, w] = x.shape;
       const starts = Array.from({ length: b + 1 }, (_, i) => i * h * w);
       return groupNormOnGpu(backend as unknown as WebGPUBackendLike, x, starts, { gamma, beta, bias, mask }, { groups, eps, relu });
+    },
+  });
+  tf.registerKernel({
+    kernelName: BLEND_RESIZED,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, attrs, backend }) => {
+      const { x, xWeight, a, b, sourceWeight } = inputs as BlendResizedInputs;
+      const { alignCorners, weighted } = attrs as unknown as BlendResizedAttrs;
+      const program = new BlendResizedProgram(x.shape, b !== undefined, weighted, alignCorners);
+      const ins = [x, xWeight, a, ...(b ? [b] : []), ...(weighted && sourceWeight ? [sourceWeight] : [])];
+      return (backend as unknown as WebGPUBackendLike).runWebGPUProgram(program, ins, 'float32');
+    },
+  });
+  tf.registerKernel({
+    kernelName: GATED_RESIDUAL,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, backend }) => {
+      const { y, input, gate } = inputs as Record<'y' | 'input' | 'gate', tf.TensorInfo>;
+      return (backend as unknown as WebGPUBackendLike).runWebGPUProgram(new GatedResidualProgram(y.shape), [y, input, gate], 'float32');
     },
   });
 }
