@@ -2,6 +2,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import { CONV3X3_FEW, namedFilters } from './kernels/kernel-names';
 import { hasSimdLoops } from './kernels/register';
 
+/** webgpu: the gate conv as one program per filter (kernels/gate-conv-program.ts). */
+function webgpuKernel(x: tf.Tensor4D, filters: tf.Tensor4D[]): boolean {
+  return tf.getBackend() === 'webgpu' && x.shape[3] % 4 === 0 && filters.every((f) => f.shape[0] === 3 && f.shape[1] === 3 && f.shape[3] === 1);
+}
+
 /**
  * Backends where a 'same' 3x3 conv to a few channels is faster as one matMul plus a shift-and-sum:
  * a C->1 conv on a 100x167x256 map took 18 ms on wasm (XNNPACK) against 5 ms. On cpu, tf.conv2d
@@ -55,9 +60,10 @@ export function conv2dFewOutputs(x: tf.Tensor4D, filter: tf.Tensor4D): tf.Tensor
 
 /**
  * conv2dFewOutputs(x, f) for each filter f ([3, 3, C, 1]: spatial gates on the same input), the
- * same numbers; on wasm with SIMD all of them in one pass over x. Inference only (not differentiable).
+ * same numbers; on wasm with SIMD all of them in one pass over x, on webgpu one dispatch per filter.
+ * Inference only (not differentiable).
  */
 export function conv2dFewOutputsEach(x: tf.Tensor4D, filters: tf.Tensor4D[]): tf.Tensor4D[] {
-  if (filters.length > 0 && simdKernel(x, filters)) return conv3x3Few(x, filters);
+  if (filters.length > 0 && (simdKernel(x, filters) || webgpuKernel(x, filters))) return conv3x3Few(x, filters);
   return filters.map((f) => conv2dFewOutputs(x, f));
 }

@@ -2,10 +2,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import { BlockCountProgram, CompactConvProgram, ExpandRowsProgram, PixelListProgram } from './compact-conv-program';
 import { CompactGemmConvProgram, compactGemmApplies } from './compact-gemm-program';
 import { BlendResizedProgram } from './blend-resized-program';
+import { GateConvProgram } from './gate-conv-program';
 import { GateSumsProgram } from './gate-sums-program';
 import { GatedResidualProgram } from './gated-residual-program';
 import { CHUNK_ROWS, GroupNormApplyProgram, GroupNormCombineProgram, GroupNormPartialsProgram } from './group-norm-programs';
-import { BLEND_RESIZED, type BlendResizedAttrs, type BlendResizedInputs, COMPACT_CONV, GATED_RESIDUAL, COMPACT_LIST, EXPAND_ROWS, GATE_SUMS, GROUP_NORM_ROWS, type GroupNormRowsAttrs, type GroupNormRowsInputs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs } from './kernel-names';
+import { BLEND_RESIZED, type BlendResizedAttrs, type BlendResizedInputs, COMPACT_CONV, CONV3X3_FEW, GATED_RESIDUAL, COMPACT_LIST, EXPAND_ROWS, GATE_SUMS, GROUP_NORM_ROWS, type GroupNormRowsAttrs, type GroupNormRowsInputs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs } from './kernel-names';
 import { MaskedConvProgram, type WebGPUProgramLike } from './masked-conv-program';
 
 /** The slice of tfjs-backend-webgpu's WebGPUBackend used here (no dependency on the backend package). */
@@ -151,6 +152,18 @@ export function registerWebGPUKernels(): void {
     kernelFunc: ({ inputs, backend }) => {
       const { y, input, gate } = inputs as Record<'y' | 'input' | 'gate', tf.TensorInfo>;
       return (backend as unknown as WebGPUBackendLike).runWebGPUProgram(new GatedResidualProgram(y.shape), [y, input, gate], 'float32');
+    },
+  });
+  tf.registerKernel({
+    kernelName: CONV3X3_FEW,
+    backendName: 'webgpu',
+    // one program per filter: a WebGPU program writes one output
+    kernelFunc: ({ inputs, backend }) => {
+      const { x, ...filters } = inputs as Record<string, tf.TensorInfo>;
+      const be = backend as unknown as WebGPUBackendLike;
+      return Object.keys(filters)
+        .sort((a, b) => Number(a.slice(6)) - Number(b.slice(6)))
+        .map((name) => be.runWebGPUProgram(new GateConvProgram(x.shape), [x, filters[name]], 'float32'));
     },
   });
 }

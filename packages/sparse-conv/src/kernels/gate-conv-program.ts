@@ -1,0 +1,58 @@
+import type { WebGPUProgramLike } from './masked-conv-program';
+
+/**
+ * A spatial gate's conv in one dispatch: 'same' 3x3, C -> 1, no bias, one thread per output pixel
+ * (nine taps of C values read as vec4). tf.conv2d to one channel takes an im2col and a matMul.
+ * Inputs: X [B,H,W,C] (C a multiple of 4), F [3,3,C,1]. Output [B,H,W,1].
+ */
+export class GateConvProgram implements WebGPUProgramLike {
+  variableNames = ['X', 'F'];
+  variableComponents = [4, 4];
+  outputShape: number[];
+  shaderKey = 'dynheadGateConv3x3';
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [64, 1, 1];
+  size = true;
+
+  constructor(xShape: number[]) {
+    const [b, h, w] = xShape;
+    this.outputShape = [b, h, w, 1];
+    this.dispatchLayout = { x: [0, 1, 2, 3] };
+    this.dispatch = [Math.ceil((b * h * w) / 64), 1, 1];
+  }
+
+  getUserCode(): string {
+    return `
+fn main(index : i32) {
+  if (index < uniforms.size) {
+    let h = uniforms.xShape[1];
+    let w = uniforms.xShape[2];
+    let c4 = uniforms.xShape[3] / 4;
+    let x = index % w;
+    let y = (index / w) % h;
+    let b = index / (w * h);
+    var acc = vec4<f32>(0.0);
+    for (var ky = 0; ky < 3; ky++) {
+      let yy = y + ky - 1;
+      if (yy < 0 || yy >= h) {
+        continue;
+      }
+      for (var kx = 0; kx < 3; kx++) {
+        let xx = x + kx - 1;
+        if (xx < 0 || xx >= w) {
+          continue;
+        }
+        let xBase = ((b * h + yy) * w + xx) * c4;
+        let fBase = (ky * 3 + kx) * c4;
+        for (var q = 0; q < c4; q++) {
+          acc = fma(X[xBase + q], F[fBase + q], acc);
+        }
+      }
+    }
+    setOutputAtIndex(index, acc.x + acc.y + acc.z + acc.w);
+  }
+}
+`;
+  }
+}
