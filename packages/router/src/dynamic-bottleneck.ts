@@ -1,4 +1,4 @@
-import { conv2dFewOutputsEach, convCost, convLayer, gateMask, maskedConv2d, sparseConvPair } from '@dynhead/sparse-conv';
+import { conv2dFewOutputsEach, convCost, convLayer, gateMask, maskedConv2d, masksStayOnDevice, sparseConvPair } from '@dynhead/sparse-conv';
 import * as tf from '@tensorflow/tfjs-core';
 import type { GateConfig } from './config';
 import type { ForwardContext } from './forward-context';
@@ -69,13 +69,14 @@ export class DynamicBottleneck {
       });
       return { output, convs: conv2dFewOutputsEach(output, filters) };
     }
-    const g = tf.tidy(() => {
-      const gate = gateConv ? (this.gate as SpatialGate).inferFromConv(gateConv) : (this.gate as SpatialGate).infer(x);
-      this.chargeGated(gate, ctx);
-      return gate;
-    });
-    const around = gateMask(g, { dilate: true });
-    const on = gateMask(g);
+    const g = tf.tidy(() => (gateConv ? (this.gate as SpatialGate).inferFromConv(gateConv) : (this.gate as SpatialGate).infer(x)));
+    const pooled = tf.maxPool(g, 3, 1, 'same') as tf.Tensor4D;
+    this.chargeGatedMaps(g, pooled, ctx);
+    // Where masks stay on the device (webgpu) the kernels take any value > 0 as active, and a gate
+    // is > 0 exactly where its mask is 1: the maps serve as masks, with no step ops (dispatches).
+    const onDevice = masksStayOnDevice();
+    const around = onDevice ? pooled : gateMask(g, { dilate: true });
+    const on = onDevice ? g : gateMask(g);
     // ReLU(g * branch + x), fused with conv2's scatter where the backend can; on wasm conv2 reads
     // conv1's rows directly
     const result = await sparseConvPair(
@@ -84,14 +85,18 @@ export class DynamicBottleneck {
       { mask: on, filter: this.conv2.weight, opts: { norm: this.norm2.params, gatedResidual: { input: x, gate: g } } },
       filters,
     );
-    tf.dispose([around, on, g]);
+    tf.dispose([around, on, g, pooled]);
     return result;
   }
 
   /** conv2 is charged with the gate, conv1 with its 3x3 max-pool (conv2 reads conv1's 3x3 neighbourhood). */
   private chargeGated(g: tf.Tensor4D, ctx: ForwardContext): void {
+    tf.tidy(() => this.chargeGatedMaps(g, tf.maxPool(g, 3, 1, 'same') as tf.Tensor4D, ctx));
+  }
+
+  private chargeGatedMaps(g: tf.Tensor4D, pooled: tf.Tensor4D, ctx: ForwardContext): void {
     ctx.record((this.gate as SpatialGate).name, g);
-    tf.tidy(() => ctx.charge(tf.maxPool(g, 3, 1, 'same'), this.unit));
+    ctx.charge(pooled, this.unit);
     ctx.charge(g, this.unit);
   }
 }

@@ -34,7 +34,7 @@ export function chooseMethod(backend: string, density: number, depthwise: boolea
  * method 'auto': on webgpu the on-GPU masked kernel (no mask readback); elsewhere the mask is read
  * (and checked to be 0/1), then the row kernels (cpu, wasm) or the generic gather path run, or the
  * dense conv above the backend's measured density threshold. 'dense' and webgpu's 'kernel' do not
- * read the mask back, so they do not check its values either.
+ * read the mask back, so they do not check its values either: there any value > 0 counts as active.
  *
  * With `gatedResidual` the result is `ReLU(input + gate * y)` over the whole map instead (the depth
  * node's output), fused with the scatter on cpu and wasm.
