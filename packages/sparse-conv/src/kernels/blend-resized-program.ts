@@ -1,4 +1,5 @@
 import type { WebGPUProgramLike } from './masked-conv-program';
+import { elementwiseDispatch } from './webgpu-snippets';
 
 /**
  * A scale node's combine in one dispatch: X * XWeight + (A' + B') * SourceWeight over X's shape,
@@ -22,11 +23,10 @@ export class BlendResizedProgram implements WebGPUProgramLike {
     this.sources = twoSources ? ['A', 'B'] : ['A'];
     this.variableNames = ['X', 'XWeight', ...this.sources, ...(weighted ? ['SourceWeight'] : [])];
     this.outputShape = shape;
-    this.dispatchLayout = { x: shape.map((_, i) => i) };
     this.weighted = weighted;
     this.alignCorners = alignCorners;
     this.shaderKey = `dynheadBlendResized_${this.sources.length}_${weighted}_${alignCorners}`;
-    this.dispatch = [Math.ceil(shape.reduce((a, v) => a * v, 1) / 64), 1, 1];
+    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = elementwiseDispatch(shape));
   }
 
   getUserCode(): string {

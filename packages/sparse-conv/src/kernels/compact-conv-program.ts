@@ -7,6 +7,7 @@ import {
   inputComponents,
   type WebGPUProgramLike,
 } from './masked-conv-program';
+import { workgroupSumSnippet } from './webgpu-snippets';
 
 const WORKGROUP = 64;
 /** Pixels per block of the list's scan: each of a workgroup's 64 threads takes 4 in a row. */
@@ -20,6 +21,28 @@ export function listBlocks(pixels: number): number {
 // The compacted list of a mask's active pixels (Mask > 0) is one int32 buffer of 1 + 2P values:
 // [count, pixel of row 0 .. row count-1, (unwritten), row of pixel 0 .. P-1 (where active)], built
 // on the GPU in two dispatches in pixel order (the list a prefix sum of the mask would give).
+
+/** WGSL opening both list programs: their workgroup memory, main(), the block and the thread. */
+function blockHeaderSnippet(): string {
+  return `var<workgroup> partial : array<i32, ${WORKGROUP}>;
+
+// index: tfjs passes the global thread index to programs with a flat dispatch; unused here
+fn main(index : i32) {
+  let pixels = uniforms.maskShape;
+  let blk = i32(workgroupId.x);
+  let t = i32(localId.x);`;
+}
+
+/** WGSL: which of the thread's 4 pixels are active (on) and how many (n). */
+function fourPixelsSnippet(): string {
+  return `var on = vec4<bool>(false);
+  var n = 0;
+  for (var k = 0; k < 4; k++) {
+    let p = blk * ${BLOCK} + t * 4 + k;
+    on[k] = p < pixels && f32(Mask[p]) > 0.0;
+    n += select(0, 1, on[k]);
+  }`;
+}
 
 /** Step 1a: the active pixels of each block of 256 -> Counts [blocks] int32. */
 export class BlockCountProgram implements WebGPUProgramLike {
@@ -37,28 +60,10 @@ export class BlockCountProgram implements WebGPUProgramLike {
 
   getUserCode(): string {
     return `
-var<workgroup> partial : array<i32, ${WORKGROUP}>;
-
-// index: tfjs passes the global thread index to programs with a flat dispatch; unused here
-fn main(index : i32) {
-  let pixels = uniforms.maskShape;
-  let blk = i32(workgroupId.x);
-  let t = i32(localId.x);
-  var n = 0;
-  for (var k = 0; k < 4; k++) {
-    let p = blk * ${BLOCK} + t * 4 + k;
-    if (p < pixels && f32(Mask[p]) > 0.0) {
-      n++;
-    }
-  }
+${blockHeaderSnippet()}
+  ${fourPixelsSnippet()}
   partial[t] = n;
-  workgroupBarrier();
-  for (var half = ${WORKGROUP / 2}; half > 0; half /= 2) {
-    if (t < half) {
-      partial[t] += partial[t + half];
-    }
-    workgroupBarrier();
-  }
+  ${workgroupSumSnippet(WORKGROUP)}
   if (t == 0) {
     setOutputAtIndexI32(blk, partial[0]);
   }
@@ -87,36 +92,18 @@ export class PixelListProgram implements WebGPUProgramLike {
 
   getUserCode(): string {
     return `
-var<workgroup> partial : array<i32, ${WORKGROUP}>;
-
-// index: tfjs passes the global thread index to programs with a flat dispatch; unused here
-fn main(index : i32) {
-  let pixels = uniforms.maskShape;
-  let blk = i32(workgroupId.x);
-  let t = i32(localId.x);
+${blockHeaderSnippet()}
   // rows before this block
   var before = 0;
   for (var j = t; j < blk; j += ${WORKGROUP}) {
     before += Counts[j];
   }
   partial[t] = before;
-  workgroupBarrier();
-  for (var half = ${WORKGROUP / 2}; half > 0; half /= 2) {
-    if (t < half) {
-      partial[t] += partial[t + half];
-    }
-    workgroupBarrier();
-  }
+  ${workgroupSumSnippet(WORKGROUP)}
   let offset = partial[0];
   workgroupBarrier();
   // this thread's 4 pixels, then an inclusive scan of the threads' counts
-  var on = vec4<bool>(false);
-  var n = 0;
-  for (var k = 0; k < 4; k++) {
-    let p = blk * ${BLOCK} + t * 4 + k;
-    on[k] = p < pixels && f32(Mask[p]) > 0.0;
-    n += select(0, 1, on[k]);
-  }
+  ${fourPixelsSnippet()}
   partial[t] = n;
   workgroupBarrier();
   for (var step = 1; step < ${WORKGROUP}; step *= 2) {

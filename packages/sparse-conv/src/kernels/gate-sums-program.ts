@@ -1,4 +1,5 @@
 import type { WebGPUProgramLike } from './masked-conv-program';
+import { workgroupSumSnippet } from './webgpu-snippets';
 
 const THREADS = 256;
 
@@ -34,13 +35,7 @@ fn main() {
     s += vec2<f32>(v, select(0.0, 1.0, v != 0.0));
   }
   partial[t] = s;
-  workgroupBarrier();
-  for (var half = ${THREADS / 2}; half > 0; half /= 2) {
-    if (t < half) {
-      partial[t] += partial[t + half];
-    }
-    workgroupBarrier();
-  }
+  ${workgroupSumSnippet(THREADS)}
   if (t == 0) {
     setOutputAtIndex(b * 2, partial[0].x);
     setOutputAtIndex(b * 2 + 1, partial[0].y);

@@ -1,4 +1,5 @@
 import type { WebGPUProgramLike } from './masked-conv-program';
+import { elementwiseDispatch } from './webgpu-snippets';
 
 /** A depth node's output in one dispatch: ReLU(Input + Gate * Y), Y and Input [B,H,W,C], Gate [B,H,W,1]. */
 export class GatedResidualProgram implements WebGPUProgramLike {
@@ -12,8 +13,7 @@ export class GatedResidualProgram implements WebGPUProgramLike {
 
   constructor(shape: number[]) {
     this.outputShape = shape;
-    this.dispatchLayout = { x: shape.map((_, i) => i) };
-    this.dispatch = [Math.ceil(shape.reduce((a, v) => a * v, 1) / 64), 1, 1];
+    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = elementwiseDispatch(shape));
   }
 
   getUserCode(): string {

@@ -1,4 +1,5 @@
 import type { WebGPUProgramLike } from './masked-conv-program';
+import { elementwiseDispatch, workgroupSumSnippet } from './webgpu-snippets';
 
 /** A float32 constant as WGSL parses it back to the same float32. */
 function f32Literal(v: number): string {
@@ -73,13 +74,7 @@ fn main() {
     }
   }
   partial[t] = s;
-  workgroupBarrier();
-  for (var half = ${THREADS / 2}; half > 0; half /= 2) {
-    if (t < half) {
-      partial[t] += partial[t + half];
-    }
-    workgroupBarrier();
-  }
+  ${workgroupSumSnippet(THREADS)}
   if (t == 0) {
     let base = ((b * ${this.groups} + g) * i32(numWorkgroups.x) + chunk) * 4;
     setOutputAtIndex(base, partial[0].x);
@@ -177,12 +172,11 @@ export class GroupNormApplyProgram implements WebGPUProgramLike {
     this.variableNames = ['X', 'Affine', 'Starts', ...(rowScale ? ['RowScale'] : []), ...(masked ? ['Mask'] : [])];
     this.variableComponents = this.variableNames.map((n) => (n === 'Affine' ? 4 : 1));
     this.outputShape = outShape;
-    this.dispatchLayout = { x: outShape.map((_, i) => i) };
     this.relu = relu;
     this.rowScale = rowScale;
     this.masked = masked;
     this.shaderKey = `dynheadGroupNormApply_${relu}_${rowScale}_${masked}`;
-    this.dispatch = [Math.ceil(outShape.reduce((a, v) => a * v, 1) / 64), 1, 1];
+    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = elementwiseDispatch(outShape));
   }
 
   getUserCode(): string {
