@@ -31,7 +31,18 @@ describe.each(TEST_BACKENDS)('gate activations on %s', (backend) => {
     const x = tf.tensor1d(xs);
     const prof = await tf.profile(() => geReTanH(x, 1.5));
     expect(prof.kernels.length).toBe(backend === 'webgpu' ? 1 : 7);
-    tf.dispose([x, prof.result as tf.Tensor]);
+    // a bias (a gate conv's) added first: the same one kernel on webgpu
+    const bias = tf.tensor1d([-0.75]);
+    const withBias = await tf.profile(() => geReTanH(x, 1.5, bias));
+    expect(withBias.kernels.length).toBe(backend === 'webgpu' ? 1 : 8);
+    const got = await (withBias.result as tf.Tensor).data();
+    xs.forEach((v, i) => {
+      const input = Math.fround(v - 0.75);
+      if (input <= 0) expect(got[i]).toBe(0);
+      expect(Math.abs(got[i] - ref(input, 1.5))).toBeLessThan(2e-6);
+    });
+    expect(() => geReTanH(x, 1.5, tf.tensor1d([1, 2]))).toThrow('geReTanH: bias must hold one value, got shape [2]');
+    tf.dispose([x, bias, prof.result as tf.Tensor, withBias.result as tf.Tensor]);
   });
 
   it('geReTanH gradient equals finite differences of the float64 formula', async () => {

@@ -33,7 +33,7 @@ function f32Literal(v: number): string {
  * tfjs-backend-webgpu writes it, and the same float32 steps as the ops, so both paths agree.
  */
 class GeReTanHProgram implements ElementwiseProgram {
-  variableNames = ['X'];
+  variableNames: string[];
   outputShape: number[];
   shaderKey: string;
   dispatchLayout: { x: number[] };
@@ -41,12 +41,15 @@ class GeReTanHProgram implements ElementwiseProgram {
   workgroupSize: [number, number, number] = [64, 1, 1];
   size = true;
   private readonly tau: number;
+  private readonly bias: boolean;
 
-  constructor(shape: number[], tau: number) {
+  constructor(shape: number[], tau: number, bias: boolean) {
+    this.variableNames = bias ? ['X', 'Bias'] : ['X'];
+    this.bias = bias;
     this.outputShape = shape;
     this.dispatchLayout = { x: shape.map((_, i) => i) };
     this.tau = tau;
-    this.shaderKey = `dynheadGeReTanH_${f32Literal(tau)}`;
+    this.shaderKey = `dynheadGeReTanH_${f32Literal(tau)}_${bias}`;
     this.dispatch = [Math.ceil(shape.reduce((a, b) => a * b, 1) / 64), 1, 1];
   }
 
@@ -55,7 +58,7 @@ class GeReTanHProgram implements ElementwiseProgram {
     return `
 fn main(index : i32) {
   if (index < uniforms.size) {
-    let v = f32(X[index]);
+    let v = f32(X[index])${this.bias ? ' + Bias[0]' : ''};
     var r = 0.0;
     if (v > 0.0) {
       let a = v - ${f32Literal(this.tau)};
@@ -80,17 +83,18 @@ export function hasGeReTanHKernel(): boolean {
       kernelName: GE_RETANH,
       backendName: 'webgpu',
       kernelFunc: ({ inputs, attrs, backend }) => {
-        const { x } = inputs as { x: tf.TensorInfo };
+        const { x, bias } = inputs as { x: tf.TensorInfo; bias?: tf.TensorInfo };
         const { tau } = attrs as unknown as GeReTanHAttrs;
-        return (backend as unknown as WebGPUBackendLike).runWebGPUProgram(new GeReTanHProgram(x.shape, tau), [x], 'float32');
+        const program = new GeReTanHProgram(x.shape, tau, bias !== undefined);
+        return (backend as unknown as WebGPUBackendLike).runWebGPUProgram(program, bias ? [x, bias] : [x], 'float32');
       },
     });
   }
   return tf.getKernel(GE_RETANH, tf.getBackend()) !== undefined;
 }
 
-/** GeReTanH of x as one kernel; only where hasGeReTanHKernel() and no gradient is recorded. */
-export function geReTanHKernel<T extends tf.Tensor>(x: T, tau: number): T {
+/** GeReTanH of x (+ bias, one value) as one kernel; only where hasGeReTanHKernel() and no gradient is recorded. */
+export function geReTanHKernel<T extends tf.Tensor>(x: T, tau: number, bias?: tf.Tensor): T {
   const attrs: GeReTanHAttrs = { tau };
-  return tf.engine().runKernel(GE_RETANH, { x }, attrs as unknown as tf.NamedAttrMap) as T;
+  return tf.engine().runKernel(GE_RETANH, bias ? { x, bias } : { x }, attrs as unknown as tf.NamedAttrMap) as T;
 }

@@ -4,12 +4,16 @@ import { geReTanHKernel, hasGeReTanHKernel } from './ge-retanh-kernel';
 /**
  * GeReTanH (paper Eq. 3): delta(v) = max(0, (tanh(v - tau) + tanh(tau)) / (1 + tanh(tau))).
  *
+ * `bias` (optional, one value, e.g. a gate conv's bias) is added to x first: v = x + bias, in one
+ * kernel with the activation on webgpu at inference.
+ *
  * The value is zero exactly where v <= 0 on every backend: the step factor guarantees it even where
  * a backend's tanh is not exactly odd (WebGPU's tanh is an exp approximation), because the sparse
  * path relies on exact zeros to skip pixels without a threshold.
  */
-export function geReTanH<T extends tf.Tensor>(x: T, tau = 1.5): T {
+export function geReTanH<T extends tf.Tensor>(x: T, tau = 1.5, bias?: tf.Tensor): T {
   if (!(tau >= 0) || !Number.isFinite(tau)) throw new Error(`geReTanH: tau must be a finite number >= 0, got ${tau}`);
+  if (bias && bias.size !== 1) throw new Error(`geReTanH: bias must hold one value, got shape [${bias.shape.join(',')}]`);
   // tanh(tau) in float64, as the official code computes it in Python before the float32 ops.
   const tanhTau = Math.tanh(tau);
   const scale = 1 / (1 + tanhTau);
@@ -22,7 +26,10 @@ export function geReTanH<T extends tf.Tensor>(x: T, tau = 1.5): T {
   // No gradient being recorded (inference): the same ops without the customGrad scope, which
   // costs more than the ops themselves on a gate map (240 gates per D8 pass); on webgpu one
   // kernel, as each op there is a dispatch.
-  if (!tf.engine().isTapeOn()) return hasGeReTanHKernel() && x.dtype === 'float32' ? geReTanHKernel(x, tau) : (tf.tidy(() => forward(x).value) as T);
+  if (!tf.engine().isTapeOn()) {
+    if (hasGeReTanHKernel() && x.dtype === 'float32') return geReTanHKernel(x, tau, bias);
+    return tf.tidy(() => forward(bias ? tf.add(x, bias) : x).value) as T;
+  }
   const f = tf.customGrad(((input: tf.Tensor, save: tf.GradSaveFunc) => {
     const { shifted, on, value } = forward(input);
     save([shifted, on]);
@@ -35,10 +42,10 @@ export function geReTanH<T extends tf.Tensor>(x: T, tau = 1.5): T {
       },
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
-  return f(x) as T;
+  return (bias ? tf.tidy(() => f(tf.add(x, bias))) : f(x)) as T;
 }
 
 /** The restricted tanh max(0, tanh v): GeReTanH with tau = 0. */
-export function reTanH<T extends tf.Tensor>(x: T): T {
-  return geReTanH(x, 0);
+export function reTanH<T extends tf.Tensor>(x: T, bias?: tf.Tensor): T {
+  return geReTanH(x, 0, bias);
 }

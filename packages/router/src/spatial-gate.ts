@@ -17,7 +17,7 @@ export class SpatialGate {
   readonly name: string;
   private readonly weight: tf.Variable<tf.Rank.R4>;
   private readonly bias: tf.Variable<tf.Rank.R1>;
-  private readonly activate: (x: tf.Tensor) => tf.Tensor;
+  private readonly activate: (x: tf.Tensor, bias?: tf.Tensor) => tf.Tensor;
 
   constructor(
     scope: ParamScope,
@@ -68,8 +68,9 @@ export class SpatialGate {
 
   private gateOf(conv: () => tf.Tensor4D): tf.Tensor4D {
     return tf.tidy(() => {
+      // the bias goes in with the activation: one kernel on webgpu at inference
+      if (!this.gate.coarse) return this.activate(conv(), this.bias) as tf.Tensor4D;
       const logits = tf.add(conv(), this.bias) as tf.Tensor4D;
-      if (!this.gate.coarse) return this.activate(logits) as tf.Tensor4D;
       const pooled = tf.mean(logits, [1, 2], true);
       return tf.broadcastTo(this.activate(pooled), logits.shape) as tf.Tensor4D;
     });
