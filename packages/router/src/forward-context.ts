@@ -11,11 +11,11 @@ export class ForwardContext {
   readonly charges: CostTerms[] = [];
   readonly gates: Record<string, tf.Tensor4D[]> = {};
   /**
-   * Inference: per multiply-adds-per-pixel unit, the [B, 2] gate sums (soft, used) of its charges,
-   * weighted once at the end; and the per-image multiply-adds of the ungated convs and of all
-   * convs at full density, which need no tensor.
+   * Inference: the gate maps charged (kept until the pass's total) with their multiply-adds per
+   * pixel, summed by a few kernels at the end; and the per-image multiply-adds of the ungated convs
+   * and of all convs at full density, which need no tensor.
    */
-  private readonly sumsByUnit = new Map<number, tf.Tensor2D[]>();
+  private readonly gateMaps: { map: tf.Tensor4D; unit: number }[] = [];
   private denseCost = 0;
   private fullCost = 0;
 
@@ -30,9 +30,8 @@ export class ForwardContext {
   charge(gate: tf.Tensor4D, unit: number, detachSoft = false): void {
     if (this.mode === 'infer') {
       const [, h, w] = gate.shape;
-      const sums = this.sumsByUnit.get(unit) ?? [];
-      sums.push(tf.keep(gateSums(gate)));
-      this.sumsByUnit.set(unit, sums);
+      // a kept clone shares the map's data (no copy): the caller may dispose its own handle
+      this.gateMaps.push({ map: tf.keep(tf.clone(gate)), unit });
       this.fullCost += h * w * unit;
       return;
     }
@@ -76,8 +75,8 @@ export class ForwardContext {
   }
 
   private inferenceCost(batch: number): CostTerms {
-    const weighted = [...this.sumsByUnit].map(([unit, sums]) => tf.mul(sumTensors(sums), unit));
-    let softUsed: tf.Tensor = weighted.length > 0 ? sumTensors(weighted) : tf.zeros([batch, 2]);
+    const maps = this.gateMaps;
+    let softUsed: tf.Tensor = maps.length > 0 ? gateSums(maps.map((m) => m.map), maps.map((m) => m.unit)) : tf.zeros([batch, 2]);
     if (this.denseCost > 0) softUsed = tf.add(softUsed, this.denseCost);
     const column = (j: number) => tf.reshape(tf.slice(softUsed, [0, j], [batch, 1]), [batch]) as tf.Tensor1D;
     return { soft: column(0), used: column(1), full: tf.fill([batch], this.fullCost) as tf.Tensor1D };
@@ -86,8 +85,8 @@ export class ForwardContext {
   disposeCharges(): void {
     for (const c of this.charges) tf.dispose([c.soft, c.used, c.full]);
     this.charges.length = 0;
-    for (const sums of this.sumsByUnit.values()) tf.dispose(sums);
-    this.sumsByUnit.clear();
+    tf.dispose(this.gateMaps.map((m) => m.map));
+    this.gateMaps.length = 0;
     this.denseCost = 0;
     this.fullCost = 0;
   }

@@ -18,26 +18,49 @@ describe('convCost', () => {
 });
 
 describe.each(TEST_BACKENDS)('gateSums on %s', (backend) => {
-  it('per image [sum of the gate, count of nonzero pixels] equals float64 sums (a map larger than one workgroup)', async () => {
+  it('per image, sum_j unit_j * [sum of map j, count of its nonzero pixels] equals float64 sums (8 maps of 3 sizes, over one kernel\'s 6)', async () => {
     await activate(backend);
     const rand = seededRandom(21);
-    const [b, h, w] = [3, 37, 29];
-    // about half the pixels exactly 0 (GeReTanH's off pixels), image 2 all 0
-    const values = Array.from({ length: b * h * w }, (_, i) => (i >= 2 * h * w || rand() < 0.5 ? 0 : Math.fround(rand(1e-4, 1))));
-    const gate = tf.tensor4d(values, [b, h, w, 1]);
-    const sums = gateSums(gate);
+    const b = 3;
+    const sizes: [number, number][] = [
+      [37, 29],
+      [19, 15],
+      [5, 4],
+    ];
+    const maps = Array.from({ length: 8 }, (_, j) => {
+      const [h, w] = sizes[j % 3];
+      // about half the pixels exactly 0 (GeReTanH's off pixels), image 2 all 0
+      const values = Array.from({ length: b * h * w }, (_, i) => (i >= 2 * h * w || rand() < 0.5 ? 0 : Math.fround(rand(1e-4, 1))));
+      return { values, h, w, tensor: tf.tensor4d(values, [b, h, w, 1]) };
+    });
+    const units = maps.map((_, j) => [590080, 2560, 1][j % 3] * (j + 1));
+    const sums = gateSums(
+      maps.map((m) => m.tensor),
+      units,
+    );
     expect(sums.shape).toEqual([b, 2]);
     const got = await sums.data();
     for (let i = 0; i < b; i++) {
-      const image = values.slice(i * h * w, (i + 1) * h * w);
-      const sum = image.reduce((a, v) => a + v, 0);
-      const count = image.filter((v) => v !== 0).length;
-      expect(got[2 * i + 1], `count of image ${i}`).toBe(count);
-      if (sum === 0) expect(got[2 * i]).toBe(0);
-      else expect(relL2([got[2 * i]], [sum]), `sum of image ${i}`).toBeLessThan(1e-6);
+      let soft = 0;
+      let used = 0;
+      for (const [j, m] of maps.entries()) {
+        const image = m.values.slice(i * m.h * m.w, (i + 1) * m.h * m.w);
+        soft += units[j] * image.reduce((a, v) => a + v, 0);
+        used += units[j] * image.filter((v) => v !== 0).length;
+      }
+      if (soft === 0) expect([got[2 * i], got[2 * i + 1]]).toEqual([0, 0]);
+      else {
+        expect(relL2([got[2 * i]], [soft]), `soft of image ${i}`).toBeLessThan(1e-6);
+        expect(relL2([got[2 * i + 1]], [used]), `used of image ${i}`).toBeLessThan(1e-6);
+      }
     }
-    expect(() => gateSums(tf.zeros([1, 2, 2, 3]) as tf.Tensor4D)).toThrow('gateSums: gate must be rank 4 [B,H,W,1], got shape [1,2,2,3]');
-    tf.dispose([gate, sums]);
+    // one map, no units: its plain sum and count
+    const one = await gateSums([maps[0].tensor]).data();
+    expect(one[1]).toBe(maps[0].values.slice(0, 37 * 29).filter((v) => v !== 0).length);
+    const bad = tf.zeros([1, 2, 2, 3]) as tf.Tensor4D;
+    expect(() => gateSums([bad])).toThrow('gateSums: gates[0] must be [1,H,W,1] like gates[0], got shape [1,2,2,3]');
+    expect(() => gateSums([maps[0].tensor], [1, 2])).toThrow('gateSums: units must be 1 finite numbers >= 0, got [1,2]');
+    tf.dispose([sums, bad, ...maps.map((m) => m.tensor)]);
   });
 });
 

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { GATE_SUMS } from './kernels/kernel-names';
+import { GATE_SUMS, GATE_SUMS_MAX_MAPS } from './kernels/kernel-names';
 import { hasKernel } from './kernels/register';
 
 export interface ConvSpec {
@@ -62,17 +62,38 @@ export function chargeCost(gate: tf.Tensor4D, unit: number, opts: { detachSoft?:
 }
 
 /**
- * Per image of a gate map [B,H,W,1]: [sum of the gate, count of its nonzero pixels] as [B, 2], in
- * one kernel (cpu, wasm, webgpu): what chargeCost computes before the multiply-adds per pixel, for
- * a caller that defers the weighting (inference: one dispatch per gate instead of seven). Not
- * differentiable.
+ * Per image, over gate maps ([B,h,w,1] each, any sizes) and their multiply-adds per pixel:
+ * sum_j units[j] * [sum of gate_j, count of its nonzero pixels] -> [B, 2], the soft and used cost
+ * of the convs they gate (chargeCost's, summed). One kernel per 6 maps on cpu, wasm and webgpu (a
+ * D8 pass charges ~320 maps: 7 ops each through chargeCost). units default to 1 (the plain sums).
+ * Not differentiable.
  */
-export function gateSums(gate: tf.Tensor4D): tf.Tensor2D {
-  if (gate.rank !== 4 || gate.shape[3] !== 1) {
-    throw new Error(`gateSums: gate must be rank 4 [B,H,W,1], got shape [${gate.shape.join(',')}]`);
+export function gateSums(gates: tf.Tensor4D[], units: number[] = gates.map(() => 1)): tf.Tensor2D {
+  if (gates.length === 0) throw new Error('gateSums: no gate maps');
+  const batch = gates[0].shape[0];
+  for (const [j, g] of gates.entries()) {
+    if (g.rank !== 4 || g.shape[3] !== 1 || g.shape[0] !== batch) {
+      throw new Error(`gateSums: gates[${j}] must be [${batch},H,W,1] like gates[0], got shape [${g.shape.join(',')}]`);
+    }
   }
-  if (hasKernel(GATE_SUMS) && gate.dtype === 'float32') return tf.engine().runKernel(GATE_SUMS, { gate }) as tf.Tensor2D;
-  return tf.tidy(() => tf.stack([tf.sum(gate, [1, 2, 3]), tf.sum(tf.step(tf.abs(gate), 0), [1, 2, 3])], 1) as tf.Tensor2D);
+  if (units.length !== gates.length || units.some((u) => !Number.isFinite(u) || u < 0)) {
+    throw new Error(`gateSums: units must be ${gates.length} finite numbers >= 0, got [${units.join(',')}]`);
+  }
+  return tf.tidy(() => {
+    if (hasKernel(GATE_SUMS) && gates.every((g) => g.dtype === 'float32')) {
+      let parts: tf.Tensor[] = [];
+      for (let start = 0; start < gates.length; start += GATE_SUMS_MAX_MAPS) {
+        const inputs: tf.NamedTensorMap = { units: tf.tensor1d(units.slice(start, start + GATE_SUMS_MAX_MAPS)) };
+        for (const [j, g] of gates.slice(start, start + GATE_SUMS_MAX_MAPS).entries()) inputs[`gate${j}`] = g;
+        parts.push(tf.engine().runKernel(GATE_SUMS, inputs) as tf.Tensor);
+      }
+      // pairwise, as sums of many float32 terms should be
+      while (parts.length > 1) parts = parts.map((p, i) => (i % 2 === 0 ? (parts[i + 1] ? tf.add(p, parts[i + 1]) : p) : null)).filter((p): p is tf.Tensor => p !== null);
+      return parts[0] as tf.Tensor2D;
+    }
+    const parts = gates.map((g, j) => tf.mul(tf.stack([tf.sum(g, [1, 2, 3]), tf.sum(tf.step(tf.abs(g), 0), [1, 2, 3])], 1), units[j]));
+    return (parts.length === 1 ? parts[0] : tf.addN(parts)) as tf.Tensor2D;
+  });
 }
 
 /** Element-wise sum of two cost records (same batch size). */

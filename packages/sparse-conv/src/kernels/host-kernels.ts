@@ -108,21 +108,30 @@ const blendResized: HostKernel = (mem, inputs, attrs) => {
 };
 
 const gateSums: HostKernel = (mem, inputs) => {
-  const { gate } = inputs as { gate: tf.TensorInfo };
-  const [batch, height, width] = gate.shape;
+  const { units: unitInfo, ...gates } = inputs as Record<string, tf.TensorInfo>;
+  const maps: tf.TensorInfo[] = [];
+  for (let j = 0; gates[`gate${j}`] !== undefined; j++) maps.push(gates[`gate${j}`]);
+  const batch = maps[0].shape[0];
   const out = mem.output([batch, 2], false);
-  const g = f32(mem, gate);
-  const plane = height * width;
+  const units = f32(mem, unitInfo);
   for (let b = 0; b < batch; b++) {
-    // float64 sums, rounded once: the cost of a gate map as exact as its float32 values allow
-    let sum = 0;
-    let count = 0;
-    for (let p = b * plane; p < (b + 1) * plane; p++) {
-      sum += g[p];
-      if (g[p] !== 0) count++;
+    // float64 sums, each map's weighted once: the costs as exact as their float32 values allow
+    let soft = 0;
+    let used = 0;
+    for (const [j, map] of maps.entries()) {
+      const g = f32(mem, map);
+      const plane = map.shape[1] * map.shape[2];
+      let sum = 0;
+      let count = 0;
+      for (let p = b * plane; p < (b + 1) * plane; p++) {
+        sum += g[p];
+        if (g[p] !== 0) count++;
+      }
+      soft += units[j] * sum;
+      used += units[j] * count;
     }
-    out.values[2 * b] = sum;
-    out.values[2 * b + 1] = count;
+    out.values[2 * b] = soft;
+    out.values[2 * b + 1] = used;
   }
   return out.info;
 };

@@ -20,8 +20,13 @@ export const SPARSE_CONV_ROWS = 'DynheadSparseConvRows';
 export const COMPACT_LIST = 'DynheadCompactList';
 export const COMPACT_CONV = 'DynheadCompactConv';
 export const EXPAND_ROWS = 'DynheadExpandRows';
-/** [B,H,W,1] gate -> [B, 2]: per image, the sum of the gate and the count of its nonzero pixels. */
+/**
+ * Gate maps gate0, gate1, ... ([B,h,w,1] each) and their units [k] -> [B, 2]: per image,
+ * sum_j units[j] * [sum of gate_j, count of its nonzero pixels].
+ */
 export const GATE_SUMS = 'DynheadGateSums';
+/** Gate maps one GATE_SUMS kernel takes: with units and the output, the 8 storage buffers of a WebGPU shader stage. */
+export const GATE_SUMS_MAX_MAPS = 6;
 /** cpu, wasm, webgpu: GroupNorm (+bias before, +ReLU, times a per-row factor after) of rows grouped into images, in two passes. */
 export const GROUP_NORM_ROWS = 'DynheadGroupNormRows';
 

@@ -48,6 +48,13 @@ function groupNormOnGpu(
   return out;
 }
 
+/** inputs prefix0, prefix1, ... in order. */
+function namedInputs(inputs: Record<string, tf.TensorInfo>, prefix: string): tf.TensorInfo[] {
+  const out: tf.TensorInfo[] = [];
+  for (let j = 0; inputs[`${prefix}${j}`] !== undefined; j++) out.push(inputs[`${prefix}${j}`]);
+  return out;
+}
+
 /** Row offsets of images with `counts` rows each: [0, c0, c0 + c1, ...]. */
 function startsOf(counts: number[]): number[] {
   const starts = [0];
@@ -111,8 +118,9 @@ export function registerWebGPUKernels(): void {
     kernelName: GATE_SUMS,
     backendName: 'webgpu',
     kernelFunc: ({ inputs, backend }) => {
-      const { gate } = inputs as { gate: tf.TensorInfo };
-      return (backend as unknown as WebGPUBackendLike).runWebGPUProgram(new GateSumsProgram(gate.shape[0]), [gate], 'float32');
+      const { units, ...gates } = inputs as Record<string, tf.TensorInfo>;
+      const maps = namedInputs(gates, 'gate');
+      return (backend as unknown as WebGPUBackendLike).runWebGPUProgram(new GateSumsProgram(maps[0].shape[0], maps.length), [...maps, units], 'float32');
     },
   });
   tf.registerKernel({
@@ -161,9 +169,7 @@ export function registerWebGPUKernels(): void {
     kernelFunc: ({ inputs, backend }) => {
       const { x, ...filters } = inputs as Record<string, tf.TensorInfo>;
       const be = backend as unknown as WebGPUBackendLike;
-      return Object.keys(filters)
-        .sort((a, b) => Number(a.slice(6)) - Number(b.slice(6)))
-        .map((name) => be.runWebGPUProgram(new GateConvProgram(x.shape), [x, filters[name]], 'float32'));
+      return namedInputs(filters, 'filter').map((f) => be.runWebGPUProgram(new GateConvProgram(x.shape), [x, f], 'float32'));
     },
   });
 }
