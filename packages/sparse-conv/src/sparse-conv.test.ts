@@ -65,8 +65,8 @@ const CASES: Case[] = [
   { name: 'depthwise3x3, batch 1', shape: [1, 6, 5, 4], k: 3, cout: 4, depthwise: true },
   // webgpu's tiled GEMM: 5 row tiles, a last channel tile of one vec4, a part-filled last reduction step
   { name: 'conv3x3 + GN + relu, Cin 12, Cout 68, 286 pixels', shape: [2, 13, 11, 12], k: 3, cout: 68, norm: 4, relu: true },
-  // webgpu's pixel list: 8 blocks of 256, rows placed after the active pixels of the blocks before
-  { name: 'conv3x3 + bias, 40x50', shape: [1, 40, 50, 8], k: 3, cout: 8, bias: true },
+  // webgpu: the pixel list over 10 blocks of 256, and GroupNorm over two chunks of 2048 rows
+  { name: 'conv3x3 + bias + GN + relu, 48x50', shape: [1, 48, 50, 8], k: 3, cout: 8, bias: true, norm: 2, relu: true },
 ];
 const DENSITIES: (number | 'one')[] = [0, 'one', 0.01, 0.5, 1];
 

@@ -8,7 +8,7 @@ function f32Literal(v: number): string {
 
 /** Threads of a partial-sums workgroup, and the rows of its chunk of one image and group. */
 const THREADS = 64;
-export const CHUNK_ROWS = 512;
+export const CHUNK_ROWS = 2048;
 
 /**
  * The shift every sum of an (image, group) is taken around: x at the image's first row and the
@@ -20,10 +20,32 @@ function shiftSnippet(): string {
 }
 
 /**
+ * WGSL: from s = (count, sum d, sum d^2) of an (image b, group g), write the affine form of the
+ * apply pass for channels first, first + step, ... of the group: (centre, shift, gamma / sqrt(var +
+ * eps), beta), so that y = ((x - centre) + shift) * scale + beta; x - centre is exact near the mean.
+ */
+function affineSnippet(eps: number, bias: boolean, first: string, step: string): string {
+  return `let count = max(s.x, 1.0);
+  let mean = s.y / count;
+  let variance = max(s.z / count - mean * mean, 0.0);
+  let sd = sqrt(variance + ${f32Literal(eps)});
+  for (var j = ${first}; j < cg; j += ${step}) {
+    let ch = g * cg + j;
+    let base = (b * c + ch) * 4;
+    setOutputAtIndex(base, shiftX);
+    setOutputAtIndex(base + 1, ${bias ? '(Bias[ch] - Bias[g * cg]) - mean' : '-mean'});
+    setOutputAtIndex(base + 2, Gamma[ch] / sd);
+    setOutputAtIndex(base + 3, Beta[ch]);
+  }`;
+}
+
+/**
  * Pass 1 of 3 of GroupNorm over rows X [R, C] grouped into images (image b = rows Starts[b] ..
  * Starts[b+1]-1), with Bias [C] added first and, when masked, only rows with Mask > 0 counted: per
  * (chunk of CHUNK_ROWS rows, group, image), [count, sum d, sum d^2, 0] of d = x + bias - shift.
  * Many workgroups per group, so a big map is read at the device's speed, not one workgroup's.
+ * With `affine` (every image within one chunk) it writes the combine's output itself: one
+ * dispatch fewer for the small FPN levels.
  */
 export class GroupNormPartialsProgram implements WebGPUProgramLike {
   variableNames: string[];
@@ -35,14 +57,17 @@ export class GroupNormPartialsProgram implements WebGPUProgramLike {
   private readonly groups: number;
   private readonly bias: boolean;
   private readonly masked: boolean;
+  private readonly affine: { channels: number; eps: number } | null;
 
-  constructor(batch: number, groups: number, chunks: number, bias: boolean, masked: boolean) {
-    this.variableNames = ['X', 'Starts', ...(bias ? ['Bias'] : []), ...(masked ? ['Mask'] : [])];
-    this.outputShape = [batch, groups, chunks, 4];
+  constructor(batch: number, groups: number, chunks: number, bias: boolean, masked: boolean, affine: { channels: number; eps: number } | null = null) {
+    this.variableNames = ['X', 'Starts', ...(bias ? ['Bias'] : []), ...(masked ? ['Mask'] : []), ...(affine ? ['Gamma', 'Beta'] : [])];
+    this.outputShape = affine ? [batch, affine.channels, 4] : [batch, groups, chunks, 4];
     this.groups = groups;
     this.bias = bias;
     this.masked = masked;
-    this.shaderKey = `dynheadGroupNormPartials_${groups}_${bias}_${masked}`;
+    if (affine && chunks !== 1) throw new Error('GroupNormPartialsProgram: the affine form needs every image in one chunk');
+    this.affine = affine;
+    this.shaderKey = `dynheadGroupNormPartials_${groups}_${bias}_${masked}_${affine ? f32Literal(affine.eps) : 'sums'}`;
     this.dispatch = [chunks, groups, batch];
   }
 
@@ -75,15 +100,24 @@ fn main() {
   }
   partial[t] = s;
   ${workgroupSumSnippet(THREADS)}
-  if (t == 0) {
+  ${this.affine ? this.affineTail(this.affine.eps) : this.sumsTail()}
+}
+`;
+  }
+
+  private sumsTail(): string {
+    return `if (t == 0) {
     let base = ((b * ${this.groups} + g) * i32(numWorkgroups.x) + chunk) * 4;
     setOutputAtIndex(base, partial[0].x);
     setOutputAtIndex(base + 1, partial[0].y);
     setOutputAtIndex(base + 2, partial[0].z);
     setOutputAtIndex(base + 3, 0.0);
+  }`;
   }
-}
-`;
+
+  private affineTail(eps: number): string {
+    return `s = partial[0];
+  ${affineSnippet(eps, this.bias, 't', String(THREADS))}`;
   }
 }
 
@@ -133,18 +167,7 @@ fn main(id : i32) {
   for (var k = 0; k < chunks; k++) {
     s += Partials[id * chunks + k].xyz;
   }
-  let count = max(s.x, 1.0);
-  let mean = s.y / count;
-  let variance = max(s.z / count - mean * mean, 0.0);
-  let sd = sqrt(variance + ${f32Literal(this.eps)});
-  for (var j = 0; j < cg; j++) {
-    let ch = g * cg + j;
-    let base = (b * c + ch) * 4;
-    setOutputAtIndex(base, shiftX);
-    setOutputAtIndex(base + 1, ${this.bias ? '(Bias[ch] - Bias[g * cg]) - mean' : '-mean'});
-    setOutputAtIndex(base + 2, Gamma[ch] / sd);
-    setOutputAtIndex(base + 3, Beta[ch]);
-  }
+  ${affineSnippet(this.eps, this.bias, '0', '1')}
 }
 `;
   }

@@ -18,7 +18,8 @@ interface WebGPUBackendLike {
 
 /**
  * GroupNorm of x (last axis C) in three dispatches: partial sums per (chunk, group, image), their
- * combine into each channel's affine form, then the apply pass. Rows of image b: starts[b] .. starts[b+1]-1 of x read as [R, C]; with a mask, only its
+ * combine into each channel's affine form, then the apply pass; two where every image fits in one
+ * chunk of rows. Rows of image b: starts[b] .. starts[b+1]-1 of x read as [R, C]; with a mask, only its
  * rows > 0 enter the statistics and the others come out as exact 0.
  */
 function groupNormOnGpu(
@@ -36,13 +37,20 @@ function groupNormOnGpu(
   const { gamma, beta, bias, rowScale, mask } = params;
   const longest = Math.max(...starts.slice(1).map((end, b) => end - starts[b]));
   const chunks = Math.max(1, Math.ceil(longest / CHUNK_ROWS));
-  const partialsProgram = new GroupNormPartialsProgram(batch, opts.groups, chunks, bias !== undefined, mask !== undefined);
-  const partials = be.runWebGPUProgram(partialsProgram, [flat, startsInfo, ...(bias ? [bias] : []), ...(mask ? [mask] : [])], 'float32');
-  const combineProgram = new GroupNormCombineProgram(batch, c, opts.groups, opts.eps, bias !== undefined);
-  const affine = be.runWebGPUProgram(combineProgram, [partials, flat, startsInfo, gamma, beta, ...(bias ? [bias] : [])], 'float32');
+  let affine: tf.TensorInfo;
+  if (chunks === 1) {
+    // every image in one chunk (the small FPN levels): the partial sums program writes the affine form
+    const program = new GroupNormPartialsProgram(batch, opts.groups, 1, bias !== undefined, mask !== undefined, { channels: c, eps: opts.eps });
+    affine = be.runWebGPUProgram(program, [flat, startsInfo, ...(bias ? [bias] : []), ...(mask ? [mask] : []), gamma, beta], 'float32');
+  } else {
+    const partialsProgram = new GroupNormPartialsProgram(batch, opts.groups, chunks, bias !== undefined, mask !== undefined);
+    const partials = be.runWebGPUProgram(partialsProgram, [flat, startsInfo, ...(bias ? [bias] : []), ...(mask ? [mask] : [])], 'float32');
+    const combineProgram = new GroupNormCombineProgram(batch, c, opts.groups, opts.eps, bias !== undefined);
+    affine = be.runWebGPUProgram(combineProgram, [partials, flat, startsInfo, gamma, beta, ...(bias ? [bias] : [])], 'float32');
+    be.disposeData(partials.dataId);
+  }
   const applyProgram = new GroupNormApplyProgram(x.shape, opts.relu, rowScale !== undefined, mask !== undefined);
   const out = be.runWebGPUProgram(applyProgram, [flat, affine, startsInfo, ...(rowScale ? [rowScale] : []), ...(mask ? [mask] : [])], 'float32');
-  be.disposeData(partials.dataId);
   be.disposeData(affine.dataId);
   be.disposeData(startsInfo.dataId);
   return out;
