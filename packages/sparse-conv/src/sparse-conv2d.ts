@@ -223,7 +223,7 @@ function onDeviceMasked(x: tf.Tensor4D, mask: tf.Tensor4D, filter: tf.Tensor4D, 
     else if (opts.method === 'compact') y = compactMaskedConv(x, mask, filter, depthwise);
     else y = maskedConvKernel(x, mask, filter, depthwise);
     const bias = opts.method !== 'dense' ? opts.bias : undefined;
-    // webgpu: bias, GN over the mask, ReLU and the zeros off the mask in three dispatches
+    // webgpu: bias, GN over the mask, ReLU and the zeros off the mask in two or three dispatches
     if (opts.norm && hasKernel(MASKED_GROUP_NORM)) return maskedGroupNorm(y, mask, opts.norm, bias, opts.post === 'relu');
     if (bias) y = tf.add(y, bias);
     if (opts.norm) y = groupNormMasked(y, active(), opts.norm);

@@ -48,7 +48,7 @@ export interface GroupNormRowsAttrs {
 }
 /**
  * webgpu: GroupNorm of a conv output [B,H,W,C] with statistics over its mask [B,H,W,1] > 0 pixels
- * only (+bias first, +ReLU), exact 0 off the mask: the masked sparse conv's epilogue in three dispatches.
+ * only (+bias first, +ReLU), exact 0 off the mask: the masked sparse conv's epilogue in two or three dispatches.
  */
 export const MASKED_GROUP_NORM = 'DynheadMaskedGroupNorm';
 

@@ -17,7 +17,7 @@ interface WebGPUBackendLike {
 }
 
 /**
- * GroupNorm of x (last axis C) in three dispatches: partial sums per (chunk, group, image), their
+ * GroupNorm of x (last axis C) in up to three dispatches: partial sums per (chunk, group, image), their
  * combine into each channel's affine form, then the apply pass; two where every image fits in one
  * chunk of rows. Rows of image b: starts[b] .. starts[b+1]-1 of x read as [R, C]; with a mask, only its
  * rows > 0 enter the statistics and the others come out as exact 0.
