@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { GATE_SUMS, GATE_SUMS_MAX_MAPS } from './kernels/kernel-names';
+import { GATE_SUMS, GATE_SUMS_MAX_MAPS, numberedInputs } from './kernels/kernel-names';
 import { hasKernel } from './kernels/register';
 
 export interface ConvSpec {
@@ -83,8 +83,7 @@ export function gateSums(gates: tf.Tensor4D[], units: number[] = gates.map(() =>
     if (hasKernel(GATE_SUMS) && gates.every((g) => g.dtype === 'float32')) {
       let parts: tf.Tensor[] = [];
       for (let start = 0; start < gates.length; start += GATE_SUMS_MAX_MAPS) {
-        const inputs: tf.NamedTensorMap = { units: tf.tensor1d(units.slice(start, start + GATE_SUMS_MAX_MAPS)) };
-        for (const [j, g] of gates.slice(start, start + GATE_SUMS_MAX_MAPS).entries()) inputs[`gate${j}`] = g;
+        const inputs = { units: tf.tensor1d(units.slice(start, start + GATE_SUMS_MAX_MAPS)), ...numberedInputs('gate', gates.slice(start, start + GATE_SUMS_MAX_MAPS)) };
         parts.push(tf.engine().runKernel(GATE_SUMS, inputs) as tf.Tensor);
       }
       // pairwise, as sums of many float32 terms should be

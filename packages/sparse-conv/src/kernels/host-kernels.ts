@@ -22,6 +22,7 @@ import {
   SPARSE_DEPTHWISE,
   SPARSE_IM2COL,
   type ScatterRowsAttrs,
+  readNumberedInputs,
 } from './kernel-names';
 import { blendResizedSimd, conv3x3FewSimd, depthwiseNormEachSimd, im2colFromRowsSimd, gatedResidualSimd, groupNormRowsSimd, im2colSimd, type SimdKernel, scatterRowsSimd } from './simd/wasm-simd-kernels';
 import { convRows, depthwiseRows, gatedResidualRows, im2colRows, scatterRowsInto } from './row-loops';
@@ -108,9 +109,8 @@ const blendResized: HostKernel = (mem, inputs, attrs) => {
 };
 
 const gateSums: HostKernel = (mem, inputs) => {
-  const { units: unitInfo, ...gates } = inputs as Record<string, tf.TensorInfo>;
-  const maps: tf.TensorInfo[] = [];
-  for (let j = 0; gates[`gate${j}`] !== undefined; j++) maps.push(gates[`gate${j}`]);
+  const { units: unitInfo } = inputs as { units: tf.TensorInfo };
+  const maps = readNumberedInputs(inputs, 'gate');
   const batch = maps[0].shape[0];
   const out = mem.output([batch, 2], false);
   const units = f32(mem, unitInfo);

@@ -87,11 +87,26 @@ export interface BlendResizedInputs {
   sourceWeight?: TensorInfo;
 }
 /**
+ * Several inputs of one kind as a kernel's inputs prefix0, prefix1, ... (GATE_SUMS's gate maps;
+ * the filters of namedFilters).
+ */
+export function numberedInputs<T>(prefix: string, items: T[]): Record<string, T> {
+  return Object.fromEntries(items.map((item, j) => [`${prefix}${j}`, item]));
+}
+
+/** A kernel's inputs prefix0, prefix1, ..., in order (what numberedInputs wrote). */
+export function readNumberedInputs(inputs: Record<string, TensorInfo | undefined>, prefix: string): TensorInfo[] {
+  const items: TensorInfo[] = [];
+  for (let j = 0; inputs[`${prefix}${j}`] !== undefined; j++) items.push(inputs[`${prefix}${j}`] as TensorInfo);
+  return items;
+}
+
+/**
  * The filters of a kernel that takes several, as its inputs filter0, filter1, ... (the gate convs
  * of CONV3X3_FEW, and those BLEND_RESIZED and GATED_RESIDUAL_ROWS take along with their output).
  */
 export function namedFilters<T>(filters: T[]): Record<string, T> {
-  return Object.fromEntries(filters.map((f, j) => [`filter${j}`, f]));
+  return numberedInputs('filter', filters);
 }
 
 /** wasm (SIMD): 'same' 3x3 conv from C channels to a few (up to 4), no bias: spatial gates' convs. */

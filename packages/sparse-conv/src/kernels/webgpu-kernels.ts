@@ -6,7 +6,7 @@ import { GateConvProgram } from './gate-conv-program';
 import { GateSumsProgram } from './gate-sums-program';
 import { GatedResidualProgram } from './gated-residual-program';
 import { CHUNK_ROWS, GroupNormApplyProgram, GroupNormCombineProgram, GroupNormPartialsProgram } from './group-norm-programs';
-import { BLEND_RESIZED, type BlendResizedAttrs, type BlendResizedInputs, COMPACT_CONV, CONV3X3_FEW, GATED_RESIDUAL, COMPACT_LIST, EXPAND_ROWS, GATE_SUMS, GROUP_NORM_ROWS, type GroupNormRowsAttrs, type GroupNormRowsInputs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs } from './kernel-names';
+import { BLEND_RESIZED, type BlendResizedAttrs, type BlendResizedInputs, COMPACT_CONV, CONV3X3_FEW, GATED_RESIDUAL, COMPACT_LIST, EXPAND_ROWS, GATE_SUMS, GROUP_NORM_ROWS, type GroupNormRowsAttrs, type GroupNormRowsInputs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs, readNumberedInputs } from './kernel-names';
 import { MaskedConvProgram, type WebGPUProgramLike } from './masked-conv-program';
 
 /** The slice of tfjs-backend-webgpu's WebGPUBackend used here (no dependency on the backend package). */
@@ -53,13 +53,6 @@ function groupNormOnGpu(
   const out = be.runWebGPUProgram(applyProgram, [flat, affine, startsInfo, ...(rowScale ? [rowScale] : []), ...(mask ? [mask] : [])], 'float32');
   be.disposeData(affine.dataId);
   be.disposeData(startsInfo.dataId);
-  return out;
-}
-
-/** inputs prefix0, prefix1, ... in order. */
-function namedInputs(inputs: Record<string, tf.TensorInfo>, prefix: string): tf.TensorInfo[] {
-  const out: tf.TensorInfo[] = [];
-  for (let j = 0; inputs[`${prefix}${j}`] !== undefined; j++) out.push(inputs[`${prefix}${j}`]);
   return out;
 }
 
@@ -126,8 +119,8 @@ export function registerWebGPUKernels(): void {
     kernelName: GATE_SUMS,
     backendName: 'webgpu',
     kernelFunc: ({ inputs, backend }) => {
-      const { units, ...gates } = inputs as Record<string, tf.TensorInfo>;
-      const maps = namedInputs(gates, 'gate');
+      const { units } = inputs as { units: tf.TensorInfo };
+      const maps = readNumberedInputs(inputs, 'gate');
       return (backend as unknown as WebGPUBackendLike).runWebGPUProgram(new GateSumsProgram(maps[0].shape[0], maps.length), [...maps, units], 'float32');
     },
   });
@@ -175,9 +168,9 @@ export function registerWebGPUKernels(): void {
     backendName: 'webgpu',
     // one program per filter: a WebGPU program writes one output
     kernelFunc: ({ inputs, backend }) => {
-      const { x, ...filters } = inputs as Record<string, tf.TensorInfo>;
+      const { x } = inputs as { x: tf.TensorInfo };
       const be = backend as unknown as WebGPUBackendLike;
-      return namedInputs(filters, 'filter').map((f) => be.runWebGPUProgram(new GateConvProgram(x.shape), [x, f], 'float32'));
+      return readNumberedInputs(inputs, 'filter').map((f) => be.runWebGPUProgram(new GateConvProgram(x.shape), [x, f], 'float32'));
     },
   });
 }

@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { resizeTable } from '../blend-loop';
-import type { BlendResizedAttrs, BlendResizedInputs, DepthwiseNormEachAttrs, GatedResidualInputs, Im2ColFromRowsAttrs, GroupNormRowsAttrs, GroupNormRowsInputs, Im2ColAttrs, ScatterRowsAttrs } from '../kernel-names';
+import { type BlendResizedAttrs, type BlendResizedInputs, type DepthwiseNormEachAttrs, type GatedResidualInputs, type Im2ColFromRowsAttrs, type GroupNormRowsAttrs, type GroupNormRowsInputs, type Im2ColAttrs, readNumberedInputs, type ScatterRowsAttrs } from '../kernel-names';
 import { type HostLoops, hostLoops, type WasmHeapBackend } from './host-loops';
 
 /**
@@ -92,7 +92,7 @@ export const gatedResidualSimd: SimdKernel = (backend, inputs) => {
   if (!env) return null;
   const { loops, b } = env;
   const out = b.makeOutput(input.shape, 'float32');
-  const filters = filterInputs(inputs);
+  const filters = readNumberedInputs(inputs, 'filter');
   if (filters.length === 0) {
     const total = input.shape.reduce((a, d) => a * d, 1);
     loops.fn.gated_residual(loops.ptr(rows), loops.ptr(indices), indices.shape[0], loops.ptr(gate), loops.ptr(input), total, c, loops.ptr(out));
@@ -136,13 +136,6 @@ export const scatterRowsSimd: SimdKernel = (backend, inputs, attrs) => {
   return out;
 };
 
-/** Inputs `filter0` .. `filter{k-1}` of a kernel, in order. */
-function filterInputs(inputs: tf.NamedTensorInfoMap): tf.TensorInfo[] {
-  const filters: tf.TensorInfo[] = [];
-  for (let j = 0; inputs[`filter${j}`]; j++) filters.push(inputs[`filter${j}`] as tf.TensorInfo);
-  return filters;
-}
-
 /** Scratch for k gate convs over an h x w image: taps z (k * h * w * 9), packed filters (k * 9 * c), output pointers (k). */
 function gateConvScratch(loops: HostLoops, filters: tf.TensorInfo[], outs: tf.TensorInfo[], h: number, w: number, c: number): { z: number; packed: number; outPtrs: number; free: () => void } {
   const k = filters.length;
@@ -164,7 +157,7 @@ export function blendResizedSimd(backend: object, inputs: tf.NamedTensorInfoMap,
   const env = setUp(backend, c);
   if (!env) return null;
   const { loops, b: heap } = env;
-  const filters = filterInputs(inputs);
+  const filters = readNumberedInputs(inputs, 'filter');
   const out = heap.makeOutput(x.shape, 'float32');
   const gateOuts = filters.map(() => heap.makeOutput([batch, h, w, 1], 'float32'));
   const sources = [a, b].filter((s): s is tf.TensorInfo => s !== undefined);
@@ -210,7 +203,7 @@ export function blendResizedSimd(backend: object, inputs: tf.NamedTensorInfoMap,
 /** Inputs x, filter0 .. filter{k-1} (each [3, 3, C, 1]); outputs k maps [B, H, W, 1]. */
 export function conv3x3FewSimd(backend: object, inputs: tf.NamedTensorInfoMap): tf.TensorInfo[] | null {
   const x = inputs.x as tf.TensorInfo;
-  const filters = filterInputs(inputs);
+  const filters = readNumberedInputs(inputs, 'filter');
   const [batch, h, w, c] = x.shape;
   const env = setUp(backend, c);
   if (!env) return null;
