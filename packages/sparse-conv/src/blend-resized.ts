@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { BLEND_RESIZED, type BlendResizedAttrs, namedFilters } from './kernels/kernel-names';
-import { conv2dFewOutputsEach } from './few-output-conv';
-import { hasKernel, hasSimdLoops } from './kernels/register';
+import { conv2dFewOutputsEach, simdGateConvs } from './few-output-conv';
+import { hasKernel } from './kernels/register';
 
 function checkArgs(op: string, x: tf.Tensor4D, xWeight: tf.Tensor, sources: tf.Tensor4D[], sourceWeight: tf.Tensor | null): void {
   const [b, , , c] = x.shape;
@@ -55,14 +55,7 @@ export function blendResizedWithConvs(
   alignCorners = true,
 ): { output: tf.Tensor4D; convs: tf.Tensor4D[] } {
   const c = x.shape[3];
-  const fused =
-    filters.length > 0 &&
-    filters.length <= 4 &&
-    sources.length > 0 &&
-    sources.length <= 2 &&
-    c % 4 === 0 &&
-    filters.every((f) => f.shape[0] === 3 && f.shape[1] === 3 && f.shape[2] === c && f.shape[3] === 1) &&
-    hasSimdLoops();
+  const fused = sources.length > 0 && sources.length <= 2 && simdGateConvs(c, filters);
   if (!fused) {
     const output = blendResized(x, xWeight, sources, sourceWeight, alignCorners);
     return { output, convs: conv2dFewOutputsEach(output, filters) };

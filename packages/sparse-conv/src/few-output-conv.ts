@@ -2,9 +2,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import { CONV3X3_FEW, namedFilters } from './kernels/kernel-names';
 import { hasSimdLoops } from './kernels/register';
 
+/** 3x3 filters from `channels` (a multiple of 4, read as vec4s) to one channel: what the gate-conv kernels take. */
+function gateFilters(channels: number, filters: tf.Tensor4D[]): boolean {
+  return channels % 4 === 0 && filters.every((f) => f.shape[0] === 3 && f.shape[1] === 3 && f.shape[2] === channels && f.shape[3] === 1);
+}
+
 /** webgpu: the gate conv as one program per filter (kernels/gate-conv-program.ts). */
 function webgpuKernel(x: tf.Tensor4D, filters: tf.Tensor4D[]): boolean {
-  return tf.getBackend() === 'webgpu' && x.shape[3] % 4 === 0 && filters.every((f) => f.shape[0] === 3 && f.shape[1] === 3 && f.shape[3] === 1);
+  return tf.getBackend() === 'webgpu' && gateFilters(x.shape[3], filters);
 }
 
 /**
@@ -18,8 +23,12 @@ const MATMUL_BACKENDS = new Set(['wasm']);
 /** Filters the wasm SIMD kernel takes in one pass (spatial gates: one, or two on the same input). */
 const MAX_SIMD_FILTERS = 4;
 
-function simdKernel(x: tf.Tensor4D, filters: tf.Tensor4D[]): boolean {
-  return filters.length <= MAX_SIMD_FILTERS && x.shape[3] % 4 === 0 && filters.every((f) => f.shape[0] === 3 && f.shape[1] === 3 && f.shape[3] === 1) && hasSimdLoops();
+/**
+ * Whether the wasm SIMD loops take these 1 to 4 gate convs of a `channels`-channel map, alone
+ * (CONV3X3_FEW) or along with the pass that writes the map (BLEND_RESIZED, GATED_RESIDUAL_ROWS).
+ */
+export function simdGateConvs(channels: number, filters: tf.Tensor4D[]): boolean {
+  return filters.length > 0 && filters.length <= MAX_SIMD_FILTERS && gateFilters(channels, filters) && hasSimdLoops();
 }
 
 function conv3x3Few(x: tf.Tensor4D, filters: tf.Tensor4D[]): tf.Tensor4D[] {
@@ -47,7 +56,7 @@ export function conv2dFewOutputs(x: tf.Tensor4D, filter: tf.Tensor4D): tf.Tensor
   const [kh, kw, cin, cout] = filter.shape;
   if (kh !== 3 || kw !== 3 || !MATMUL_BACKENDS.has(tf.getBackend())) return tf.conv2d(x, filter, 1, 'same');
   // wasm SIMD: nine dot products per pixel from one read of x, then the tap sum
-  if (simdKernel(x, [filter])) return conv3x3Few(x, [filter])[0];
+  if (simdGateConvs(x.shape[3], [filter])) return conv3x3Few(x, [filter])[0];
   return tf.tidy(() => {
     const [b, h, w] = x.shape;
     // [3,3,C,k] -> [C, k*9], column o*9 + t
@@ -64,6 +73,6 @@ export function conv2dFewOutputs(x: tf.Tensor4D, filter: tf.Tensor4D): tf.Tensor
  * Inference only (not differentiable).
  */
 export function conv2dFewOutputsEach(x: tf.Tensor4D, filters: tf.Tensor4D[]): tf.Tensor4D[] {
-  if (filters.length > 0 && (simdKernel(x, filters) || webgpuKernel(x, filters))) return conv3x3Few(x, filters);
+  if (filters.length > 0 && (simdGateConvs(x.shape[3], filters) || webgpuKernel(x, filters))) return conv3x3Few(x, filters);
   return filters.map((f) => conv2dFewOutputs(x, f));
 }

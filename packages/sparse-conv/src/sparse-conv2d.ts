@@ -3,7 +3,7 @@ import { type ActivePixels, readActivePixels } from './active-pixels';
 import { gatherConvRows, scatterRows } from './gather-conv';
 import { convLayer } from './conv-layer';
 import { groupNormInference, groupNormMasked } from './group-norm';
-import { conv2dFewOutputsEach } from './few-output-conv';
+import { conv2dFewOutputsEach, simdGateConvs } from './few-output-conv';
 import { GATED_RESIDUAL, MASKED_GROUP_NORM, SPARSE_CONV_ROWS } from './kernels/kernel-names';
 import { hasGatedResidualKernel, hasKernel, hasMaskedConvKernel, hasRowKernels, hasSimdLoops } from './kernels/register';
 import { compactMaskedConv, gatedResidualRows, gatedResidualRowsWithConvs, maskedConvKernel, maskedGroupNorm, scatterRowsDense } from './kernels/row-ops';
@@ -135,7 +135,7 @@ async function convOf(
   // the row kernels' backends write ReLU(input + gate * y) in the scatter itself
   const fusedResidual = residual !== undefined && method === 'kernel' && hasGatedResidualKernel();
   // ... and on wasm (SIMD) take the convs of that output as they write it (active.indices ascend)
-  const fusedConvs = fusedResidual && convFilters.length > 0 && convFilters.length <= 4 && outChannels % 4 === 0 && hasSimdLoops();
+  const fusedConvs = fusedResidual && simdGateConvs(outChannels, convFilters);
   const y = tf.tidy(() => {
     const idx = () => tf.tensor1d(active.indices, 'int32');
     let rows: tf.Tensor2D;
