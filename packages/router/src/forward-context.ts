@@ -1,6 +1,5 @@
-import { type CostTerms, chargeCost, gateSums } from '@dynhead/sparse-conv';
+import { type CostTerms, chargeCost, gateSums, sumTensors } from '@dynhead/sparse-conv';
 import * as tf from '@tensorflow/tfjs-core';
-import { sumTensors } from './sum-tensors';
 
 /**
  * What one forward pass collects besides the features: the cost charges of every gated conv and,
@@ -35,9 +34,8 @@ export class ForwardContext {
       this.fullCost += h * w * unit;
       return;
     }
-    // Kept: the charges outlive the tidy scope of the block that made them. Inference takes no
-    // gradient, so the detached sum (a customGrad scope per charge) would only cost time.
-    const c = chargeCost(gate, unit, { detachSoft: detachSoft && this.mode === 'train' });
+    // Kept: the charges outlive the tidy scope of the block that made them.
+    const c = chargeCost(gate, unit, { detachSoft });
     this.charges.push({ soft: tf.keep(c.soft), used: tf.keep(c.used), full: tf.keep(c.full) });
   }
 

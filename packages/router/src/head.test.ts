@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseSafetensors, type StoredTensor } from '@dynhead/safetensors';
+import { sumTensors } from '@dynhead/sparse-conv';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { TEST_BACKENDS, activate, relL2, seededRandom } from '../../../test/backends';
@@ -9,7 +10,6 @@ import { DynamicHead } from './dynamic-head';
 import { ForwardContext } from './forward-context';
 import { ParamScope } from './param-scope';
 import { SpatialGate } from './spatial-gate';
-import { sumTensors } from './sum-tensors';
 
 type Shape4 = [number, number, number, number];
 

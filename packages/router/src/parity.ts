@@ -1,11 +1,11 @@
 import { type SafetensorsFile, type StoredTensor, nchwToNhwc, tfjsConvToTorch, tfjsDepthwiseToTorch } from '@dynhead/safetensors';
+import { sumTensors } from '@dynhead/sparse-conv';
 import * as tf from '@tensorflow/tfjs-core';
 import { budgetRatio } from './budget';
 import type { HeadConfig } from './config';
 import { DynamicHead, type HeadOutputs } from './dynamic-head';
 import { headConfigFromMetadata } from './golden-config';
 import type { HeadParam } from './param-scope';
-import { sumTensors } from './sum-tensors';
 
 /** The groups a golden file is compared in; each has its own tolerance (relative L2 error). */
 export type ParityGroupName =

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { GATE_SUMS, GATE_SUMS_MAX_MAPS, numberedInputs } from './kernels/kernel-names';
 import { hasKernel } from './kernels/register';
+import { sumTensors } from './sum-tensors';
 
 export interface ConvSpec {
   kind: 'conv' | 'depthwise';
@@ -81,17 +82,14 @@ export function gateSums(gates: tf.Tensor4D[], units: number[] = gates.map(() =>
   }
   return tf.tidy(() => {
     if (hasKernel(GATE_SUMS) && gates.every((g) => g.dtype === 'float32')) {
-      let parts: tf.Tensor[] = [];
+      const parts: tf.Tensor2D[] = [];
       for (let start = 0; start < gates.length; start += GATE_SUMS_MAX_MAPS) {
         const inputs = { units: tf.tensor1d(units.slice(start, start + GATE_SUMS_MAX_MAPS)), ...numberedInputs('gate', gates.slice(start, start + GATE_SUMS_MAX_MAPS)) };
-        parts.push(tf.engine().runKernel(GATE_SUMS, inputs) as tf.Tensor);
+        parts.push(tf.engine().runKernel(GATE_SUMS, inputs) as tf.Tensor2D);
       }
-      // pairwise, as sums of many float32 terms should be
-      while (parts.length > 1) parts = parts.map((p, i) => (i % 2 === 0 ? (parts[i + 1] ? tf.add(p, parts[i + 1]) : p) : null)).filter((p): p is tf.Tensor => p !== null);
-      return parts[0] as tf.Tensor2D;
+      return sumTensors(parts);
     }
-    const parts = gates.map((g, j) => tf.mul(tf.stack([tf.sum(g, [1, 2, 3]), tf.sum(tf.step(tf.abs(g), 0), [1, 2, 3])], 1), units[j]));
-    return (parts.length === 1 ? parts[0] : tf.addN(parts)) as tf.Tensor2D;
+    return sumTensors(gates.map((g, j) => tf.mul(tf.stack([tf.sum(g, [1, 2, 3]), tf.sum(tf.step(tf.abs(g), 0), [1, 2, 3])], 1), units[j]) as tf.Tensor2D));
   });
 }
 

@@ -5,6 +5,7 @@ export { maskedConv2d } from './masked-conv2d';
 export { chooseMethod, sparseConv2d, sparseConv2dWithConvs, sparseConvPair } from './sparse-conv2d';
 export { masksStayOnDevice } from './kernels/register';
 export { DENSE_FALLBACK_DENSITY, denseFallbackDensity, type DenseFallback } from './thresholds';
+export { sumTensors } from './sum-tensors';
 export { convCost, chargeCost, gateSums, addCosts, type ConvSpec, type CostTerms } from './cost';
 export { groupNormDense, groupNormMasked, groupNormInference, type GroupNormInferenceOptions } from './group-norm';
 export { convLayer } from './conv-layer';
