@@ -7,7 +7,7 @@ import {
   inputComponents,
   type WebGPUProgramLike,
 } from './masked-conv-program';
-import { workgroupSumSnippet } from './webgpu-snippets';
+import { elementwiseDispatch, workgroupSumSnippet } from './webgpu-snippets';
 
 const WORKGROUP = 64;
 /** Pixels per block of the list's scan: each of a workgroup's 64 threads takes 4 in a row. */
@@ -190,14 +190,14 @@ export class ExpandRowsProgram implements WebGPUProgramLike {
   variableNames = ['Rows', 'Mask', 'List'];
   outputShape: number[];
   shaderKey = 'dynheadExpandRows';
-  dispatchLayout = { x: [0, 1, 2, 3] };
+  dispatchLayout: { x: number[] };
   dispatch: [number, number, number];
-  workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
+  workgroupSize: [number, number, number] = [64, 1, 1];
   size = true;
 
   constructor(outShape: number[]) {
     this.outputShape = outShape;
-    this.dispatch = [Math.ceil(outShape.reduce((a, v) => a * v, 1) / WORKGROUP), 1, 1];
+    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = elementwiseDispatch(outShape));
   }
 
   getUserCode(): string {

@@ -1,4 +1,5 @@
 import type { WebGPUProgramLike } from './masked-conv-program';
+import { elementwiseDispatch } from './webgpu-snippets';
 
 /**
  * A spatial gate's conv in one dispatch: 'same' 3x3, C -> 1, no bias, one thread per output pixel
@@ -18,8 +19,7 @@ export class GateConvProgram implements WebGPUProgramLike {
   constructor(xShape: number[]) {
     const [b, h, w] = xShape;
     this.outputShape = [b, h, w, 1];
-    this.dispatchLayout = { x: [0, 1, 2, 3] };
-    this.dispatch = [Math.ceil((b * h * w) / 64), 1, 1];
+    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = elementwiseDispatch(this.outputShape));
   }
 
   getUserCode(): string {

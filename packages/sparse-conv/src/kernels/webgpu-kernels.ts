@@ -140,8 +140,7 @@ export function registerWebGPUKernels(): void {
       const { x, mask, gamma, beta, bias } = inputs as Record<'x' | 'mask' | 'gamma' | 'beta', tf.TensorInfo> & { bias?: tf.TensorInfo };
       const { groups, eps, relu } = attrs as unknown as MaskedGroupNormAttrs;
       const [b, h, w] = x.shape;
-      const starts = Array.from({ length: b + 1 }, (_, i) => i * h * w);
-      return groupNormOnGpu(backend as unknown as WebGPUBackendLike, x, starts, { gamma, beta, bias, mask }, { groups, eps, relu });
+      return groupNormOnGpu(backend as unknown as WebGPUBackendLike, x, startsOf(new Array<number>(b).fill(h * w)), { gamma, beta, bias, mask }, { groups, eps, relu });
     },
   });
   tf.registerKernel({
