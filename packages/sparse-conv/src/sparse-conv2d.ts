@@ -4,7 +4,7 @@ import { gatherConvRows, scatterRows } from './gather-conv';
 import { convLayer } from './conv-layer';
 import { groupNormInference, groupNormMasked } from './group-norm';
 import { conv2dFewOutputsEach, simdGateConvs } from './few-output-conv';
-import { GATED_RESIDUAL, MASKED_GROUP_NORM, SPARSE_CONV_ROWS } from './kernels/kernel-names';
+import { COMPACT_GROUP_NORM, GATED_RESIDUAL, MASKED_GROUP_NORM, SPARSE_CONV_ROWS } from './kernels/kernel-names';
 import { hasGatedResidualKernel, hasKernel, hasMaskedConvKernel, hasRowKernels, hasSimdLoops } from './kernels/register';
 import { compactMaskedConv, gatedResidualRows, gatedResidualRowsWithConvs, maskedConvKernel, maskedGroupNorm, scatterRowsDense } from './kernels/row-ops';
 import { denseConv } from './masked-conv2d';
@@ -218,16 +218,19 @@ function onDeviceMasked(x: tf.Tensor4D, mask: tf.Tensor4D, filter: tf.Tensor4D, 
     let held: tf.Tensor4D | undefined;
     const active = () => (held ??= tf.step(mask, 0) as tf.Tensor4D); // not cast(greater): see gateMask
     const depthwise = opts.depthwise ?? false;
+    const bias = opts.method !== 'dense' ? opts.bias : undefined;
+    const relu = opts.post === 'relu';
+    // webgpu: the compacted rows' expansion is the GN epilogue itself
+    if (opts.method === 'compact' && opts.norm && hasKernel(COMPACT_GROUP_NORM)) return compactMaskedConv(x, mask, filter, depthwise, { norm: opts.norm, bias, relu });
     let y: tf.Tensor4D;
     if (opts.method === 'dense') y = denseConv(x, filter, opts);
     else if (opts.method === 'compact') y = compactMaskedConv(x, mask, filter, depthwise);
     else y = maskedConvKernel(x, mask, filter, depthwise);
-    const bias = opts.method !== 'dense' ? opts.bias : undefined;
-    // webgpu: bias, GN over the mask, ReLU and the zeros off the mask in two or three dispatches
-    if (opts.norm && hasKernel(MASKED_GROUP_NORM)) return maskedGroupNorm(y, mask, opts.norm, bias, opts.post === 'relu');
+    // webgpu: bias, GN over the mask, ReLU and the zeros off the mask in one or three dispatches
+    if (opts.norm && hasKernel(MASKED_GROUP_NORM)) return maskedGroupNorm(y, mask, opts.norm, bias, relu);
     if (bias) y = tf.add(y, bias);
     if (opts.norm) y = groupNormMasked(y, active(), opts.norm);
-    if (opts.post === 'relu') y = tf.relu(y);
+    if (relu) y = tf.relu(y);
     if (!opts.bias && !opts.norm && opts.method !== 'dense') return y; // the kernel already wrote exact 0 off the mask
     // y * mask leaves -0 where y < 0; adding 0 turns it into exact +0. (A broadcast tf.where
     // does the same but costs ~90x more on wasm.)

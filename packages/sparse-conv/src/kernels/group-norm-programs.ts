@@ -11,41 +11,134 @@ const THREADS = 64;
 export const CHUNK_ROWS = 2048;
 
 /**
+ * Where the programs read x of row r, channel ch: 'rows', X [R, C] itself; 'compact', a compacted
+ * sparse conv's output X [P, C] through its pixel list (List: [count, pixel of each row, row of each
+ * pixel]), so that row r is pixel r of the map and reads 0 where Mask <= 0: the map the expansion
+ * would have written, without writing it.
+ */
+export type GroupNormSource = 'rows' | 'compact';
+
+/** The storage buffers a source adds after X, Starts (and Bias): its Mask, and the compact form's List. */
+function sourceVariables(source: GroupNormSource, masked: boolean): string[] {
+  return [...(masked || source === 'compact' ? ['Mask'] : []), ...(source === 'compact' ? ['List'] : [])];
+}
+
+/** WGSL, at module scope: xAt(row, ch), the value of x at a row of the map and a channel. */
+function xAtSnippet(source: GroupNormSource): string {
+  if (source === 'rows') {
+    return `fn xAt(row : i32, ch : i32) -> f32 {
+  return f32(X[row * uniforms.xShape[1] + ch]);
+}`;
+  }
+  return `fn xAt(row : i32, ch : i32) -> f32 {
+  if (!(f32(Mask[row]) > 0.0)) {
+    return 0.0;
+  }
+  let pixels = (uniforms.listShape - 1) / 2;
+  return f32(X[List[1 + pixels + row] * uniforms.xShape[1] + ch]);
+}`;
+}
+
+/**
  * The shift every sum of an (image, group) is taken around: x at the image's first row and the
  * group's first channel (0 for an empty image). Near the mean, so sums of squares keep their
  * digits for maps far from zero; the same value in every chunk and in the combine.
  */
 function shiftSnippet(): string {
-  return `let shiftX = select(0.0, f32(X[r0 * c + g * cg]), Starts[b + 1] > r0);`;
+  return `let shiftX = select(0.0, xAt(r0, g * cg), Starts[b + 1] > r0);`;
 }
 
-/**
- * WGSL: from s = (count, sum d, sum d^2) of an (image b, group g), write the affine form of the
- * apply pass for channels first, first + step, ... of the group: (centre, shift, gamma / sqrt(var +
- * eps), beta), so that y = ((x - centre) + shift) * scale + beta; x - centre is exact near the mean.
- */
-function affineSnippet(eps: number, bias: boolean, first: string, step: string): string {
+/** WGSL: (count, sum d, sum d^2) of this thread's elements t, t + THREADS, ... of rows first..last-1, in s. */
+function statsLoopSnippet(counted: string, biasShift: string): string {
+  return `let n = max(last - first, 0) * cg;
+  var s = vec3<f32>(0.0);
+  for (var e = t; e < n; e += ${THREADS}) {
+    let row = first + e / cg;
+    let ch = g * cg + e % cg;
+    if (${counted}) {
+      let d = (xAt(row, ch) - shiftX)${biasShift};
+      s += vec3<f32>(1.0, d, d * d);
+    }
+  }
+  partial[t] = s;
+  ${workgroupSumSnippet(THREADS)}`;
+}
+
+/** WGSL: y, the output at (row, ch) from a = (centre, shift, scale, beta): then ReLU, row scale, the zeros off the mask. */
+function applySnippet(relu: boolean, rowScale: boolean, masked: boolean): string {
+  return `var y = ((xAt(row, ch) - a.x) + a.y) * a.z + a.w;
+    ${relu ? 'y = max(y, 0.0);' : ''}
+    ${rowScale ? 'y = y * f32(RowScale[row]);' : ''}
+    ${masked ? 'if (!(f32(Mask[row]) > 0.0)) { y = 0.0; }' : ''}`;
+}
+
+/** WGSL: from s = (count, sum d, sum d^2) of an (image b, group g), its mean and sd (with eps). */
+function momentsSnippet(eps: number): string {
   return `let count = max(s.x, 1.0);
   let mean = s.y / count;
   let variance = max(s.z / count - mean * mean, 0.0);
-  let sd = sqrt(variance + ${f32Literal(eps)});
-  for (var j = ${first}; j < cg; j += ${step}) {
-    let ch = g * cg + j;
-    let base = (b * c + ch) * 4;
-    setOutputAtIndex(base, shiftX);
-    setOutputAtIndex(base + 1, ${bias ? '(Bias[ch] - Bias[g * cg]) - mean' : '-mean'});
-    setOutputAtIndex(base + 2, Gamma[ch] / sd);
-    setOutputAtIndex(base + 3, Beta[ch]);
-  }`;
+  let sd = sqrt(variance + ${f32Literal(eps)});`;
 }
 
 /**
- * Pass 1 of 3 of GroupNorm over rows X [R, C] grouped into images (image b = rows Starts[b] ..
- * Starts[b+1]-1), with Bias [C] added first and, when masked, only rows with Mask > 0 counted: per
- * (chunk of CHUNK_ROWS rows, group, image), [count, sum d, sum d^2, 0] of d = x + bias - shift.
- * Many workgroups per group, so a big map is read at the device's speed, not one workgroup's.
- * With `affine` (every image within one chunk) it writes the combine's output itself: one
- * dispatch fewer for the small FPN levels.
+ * WGSL: the affine form of the apply pass for channel ch of the group, (centre, shift, gamma /
+ * sqrt(var + eps), beta), so that y = ((x - centre) + shift) * scale + beta; x - centre is exact
+ * near the mean.
+ */
+function affineExpr(bias: boolean): string {
+  return `vec4<f32>(shiftX, ${bias ? '(Bias[ch] - Bias[g * cg]) - mean' : '-mean'}, Gamma[ch] / sd, Beta[ch])`;
+}
+
+/** WGSL: write the affine form [B, C, 4] of channels first, first + step, ... of the group. */
+function affineWriteSnippet(eps: number, bias: boolean, first: string, step: string): string {
+  return `${momentsSnippet(eps)}
+  for (var j = ${first}; j < cg; j += ${step}) {
+    let ch = g * cg + j;
+    let a = ${affineExpr(bias)};
+    let base = (b * c + ch) * 4;
+    setOutputAtIndex(base, a.x);
+    setOutputAtIndex(base + 1, a.y);
+    setOutputAtIndex(base + 2, a.z);
+    setOutputAtIndex(base + 3, a.w);
+  }`;
+}
+
+/** What the statistics programs share: which rows count, and bias entering d. */
+interface StatsOptions {
+  groups: number;
+  bias: boolean;
+  masked: boolean;
+  source: GroupNormSource;
+}
+
+function statsShaderKey(o: StatsOptions): string {
+  return `${o.groups}_${o.bias}_${o.masked}_${o.source}`;
+}
+
+function statsLoop(o: StatsOptions): string {
+  return statsLoopSnippet(o.masked ? 'f32(Mask[row]) > 0.0' : 'true', o.bias ? ' + (Bias[ch] - Bias[g * cg])' : '');
+}
+
+/** WGSL opening a statistics workgroup (one per chunk, group, image) up to its shift. */
+function statsHeaderSnippet(groups: number): string {
+  return `let c = uniforms.xShape[1];
+  let cg = c / ${groups};
+  let chunk = i32(workgroupId.x);
+  let g = i32(workgroupId.y);
+  let b = i32(workgroupId.z);
+  let t = i32(localId.x);
+  let r0 = Starts[b];
+  ${shiftSnippet()}
+  let first = r0 + chunk * ${CHUNK_ROWS};
+  let last = min(first + ${CHUNK_ROWS}, Starts[b + 1]);`;
+}
+
+/**
+ * Pass 1 of 3 of GroupNorm over the rows of a map (image b = rows Starts[b] .. Starts[b+1]-1, read
+ * through the source), with Bias [C] added first and, when masked, only rows with Mask > 0
+ * counted: per (chunk of CHUNK_ROWS rows, group, image), [count, sum d, sum d^2, shift] of
+ * d = x + bias - shift. Many workgroups per group, so a big map is read at the device's speed, not
+ * one workgroup's.
  */
 export class GroupNormPartialsProgram implements WebGPUProgramLike {
   variableNames: string[];
@@ -54,77 +147,41 @@ export class GroupNormPartialsProgram implements WebGPUProgramLike {
   dispatchLayout = { x: [2], y: [1], z: [0] };
   dispatch: [number, number, number];
   workgroupSize: [number, number, number] = [THREADS, 1, 1];
-  private readonly groups: number;
-  private readonly bias: boolean;
-  private readonly masked: boolean;
-  private readonly affine: { channels: number; eps: number } | null;
+  private readonly o: StatsOptions;
 
-  constructor(batch: number, groups: number, chunks: number, bias: boolean, masked: boolean, affine: { channels: number; eps: number } | null = null) {
-    this.variableNames = ['X', 'Starts', ...(bias ? ['Bias'] : []), ...(masked ? ['Mask'] : []), ...(affine ? ['Gamma', 'Beta'] : [])];
-    this.outputShape = affine ? [batch, affine.channels, 4] : [batch, groups, chunks, 4];
-    this.groups = groups;
-    this.bias = bias;
-    this.masked = masked;
-    if (affine && chunks !== 1) throw new Error('GroupNormPartialsProgram: the affine form needs every image in one chunk');
-    this.affine = affine;
-    this.shaderKey = `dynheadGroupNormPartials_${groups}_${bias}_${masked}_${affine ? f32Literal(affine.eps) : 'sums'}`;
-    this.dispatch = [chunks, groups, batch];
+  constructor(batch: number, chunks: number, o: StatsOptions) {
+    this.variableNames = ['X', 'Starts', ...(o.bias ? ['Bias'] : []), ...sourceVariables(o.source, o.masked)];
+    this.outputShape = [batch, o.groups, chunks, 4];
+    this.o = o;
+    this.shaderKey = `dynheadGroupNormPartials_${statsShaderKey(o)}`;
+    this.dispatch = [chunks, o.groups, batch];
   }
 
   getUserCode(): string {
-    const counted = this.masked ? 'f32(Mask[row]) > 0.0' : 'true';
-    const biasShift = this.bias ? ' + (Bias[ch] - Bias[g * cg])' : '';
     return `
 var<workgroup> partial : array<vec3<f32>, ${THREADS}>;
 
-fn main() {
-  let c = uniforms.xShape[1];
-  let cg = c / ${this.groups};
-  let chunk = i32(workgroupId.x);
-  let g = i32(workgroupId.y);
-  let b = i32(workgroupId.z);
-  let t = i32(localId.x);
-  let r0 = Starts[b];
-  ${shiftSnippet()}
-  let first = r0 + chunk * ${CHUNK_ROWS};
-  let last = min(first + ${CHUNK_ROWS}, Starts[b + 1]);
-  let n = max(last - first, 0) * cg;
-  var s = vec3<f32>(0.0);
-  for (var e = t; e < n; e += ${THREADS}) {
-    let row = first + e / cg;
-    let ch = g * cg + e % cg;
-    if (${counted}) {
-      let d = (f32(X[row * c + ch]) - shiftX)${biasShift};
-      s += vec3<f32>(1.0, d, d * d);
-    }
-  }
-  partial[t] = s;
-  ${workgroupSumSnippet(THREADS)}
-  ${this.affine ? this.affineTail(this.affine.eps) : this.sumsTail()}
-}
-`;
-  }
+${xAtSnippet(this.o.source)}
 
-  private sumsTail(): string {
-    return `if (t == 0) {
-    let base = ((b * ${this.groups} + g) * i32(numWorkgroups.x) + chunk) * 4;
+fn main() {
+  ${statsHeaderSnippet(this.o.groups)}
+  ${statsLoop(this.o)}
+  if (t == 0) {
+    let base = ((b * ${this.o.groups} + g) * i32(numWorkgroups.x) + chunk) * 4;
     setOutputAtIndex(base, partial[0].x);
     setOutputAtIndex(base + 1, partial[0].y);
     setOutputAtIndex(base + 2, partial[0].z);
-    setOutputAtIndex(base + 3, 0.0);
-  }`;
+    setOutputAtIndex(base + 3, shiftX);
   }
-
-  private affineTail(eps: number): string {
-    return `s = partial[0];
-  ${affineSnippet(eps, this.bias, 't', String(THREADS))}`;
+}
+`;
   }
 }
 
 /**
  * Pass 2 of 3: one thread per (image, group) adds its chunks' sums and writes, for each channel of
- * the group, the affine form of the apply pass: (centre, shift, gamma / sqrt(var + eps), beta) ->
- * [B, C, 4], so that y = ((x - centre) + shift) * scale + beta; x - centre is exact near the mean.
+ * the group, the affine form of the apply pass -> [B, C, 4]. The shift comes with the sums, so the
+ * map's buffers are not bound (a stage may bind only 8).
  */
 export class GroupNormCombineProgram implements WebGPUProgramLike {
   variableNames: string[];
@@ -135,47 +192,46 @@ export class GroupNormCombineProgram implements WebGPUProgramLike {
   dispatchLayout = { x: [0, 1, 2] };
   dispatch: [number, number, number];
   workgroupSize: [number, number, number] = [64, 1, 1];
-  private readonly groups: number;
+  private readonly o: Pick<StatsOptions, 'groups' | 'bias'>;
   private readonly eps: number;
-  private readonly bias: boolean;
 
-  constructor(batch: number, channels: number, groups: number, eps: number, bias: boolean) {
-    this.variableNames = ['Partials', 'X', 'Starts', 'Gamma', 'Beta', ...(bias ? ['Bias'] : [])];
+  constructor(batch: number, channels: number, eps: number, o: Pick<StatsOptions, 'groups' | 'bias'>) {
+    this.variableNames = ['Partials', 'Gamma', 'Beta', ...(o.bias ? ['Bias'] : [])];
     this.variableComponents = this.variableNames.map((n) => (n === 'Partials' ? 4 : 1));
     this.outputShape = [batch, channels, 4];
-    this.groups = groups;
+    this.o = o;
     this.eps = eps;
-    this.bias = bias;
-    this.shaderKey = `dynheadGroupNormCombine_${groups}_${f32Literal(eps)}_${bias}`;
-    this.dispatch = [Math.ceil((batch * groups) / 64), 1, 1];
+    this.shaderKey = `dynheadGroupNormCombine_${f32Literal(eps)}_${o.groups}_${o.bias}`;
+    this.dispatch = [Math.ceil((batch * o.groups) / 64), 1, 1];
   }
 
   getUserCode(): string {
+    const groups = this.o.groups;
     return `
 fn main(id : i32) {
-  let c = uniforms.xShape[1];
-  let cg = c / ${this.groups};
+  let c = uniforms.gammaShape;
+  let cg = c / ${groups};
   let chunks = uniforms.partialsShape[2];
-  if (id >= uniforms.outShape[0] * ${this.groups}) {
+  if (id >= uniforms.outShape[0] * ${groups}) {
     return;
   }
-  let b = id / ${this.groups};
-  let g = id % ${this.groups};
-  let r0 = Starts[b];
-  ${shiftSnippet()}
+  let b = id / ${groups};
+  let g = id % ${groups};
+  let shiftX = Partials[id * chunks].w;
   var s = vec3<f32>(0.0);
   for (var k = 0; k < chunks; k++) {
     s += Partials[id * chunks + k].xyz;
   }
-  ${affineSnippet(this.eps, this.bias, '0', '1')}
+  ${affineWriteSnippet(this.eps, this.o.bias, '0', '1')}
 }
 `;
   }
 }
 
 /**
- * The apply pass over X [R, C]: ((x - centre) + shift) * scale + beta from Affine [B, C, 4] of the
- * row's image, then ReLU, times RowScale [R], and exact 0 where Mask <= 0, as the ops path orders them.
+ * The apply pass: ((x - centre) + shift) * scale + beta from Affine [B, C, 4] of the row's image,
+ * then ReLU, times RowScale [R], and exact 0 where Mask <= 0, as the ops path orders them; one
+ * thread per element of the output (the map: [R, C] read as rows).
  */
 export class GroupNormApplyProgram implements WebGPUProgramLike {
   variableNames: string[];
@@ -189,21 +245,24 @@ export class GroupNormApplyProgram implements WebGPUProgramLike {
   private readonly relu: boolean;
   private readonly rowScale: boolean;
   private readonly masked: boolean;
+  private readonly source: GroupNormSource;
 
-  /** outShape: x's own shape (the program reads x as [R, C] rows and writes flat indices). */
-  constructor(outShape: number[], relu: boolean, rowScale: boolean, masked: boolean) {
-    this.variableNames = ['X', 'Affine', 'Starts', ...(rowScale ? ['RowScale'] : []), ...(masked ? ['Mask'] : [])];
+  constructor(outShape: number[], relu: boolean, rowScale: boolean, masked: boolean, source: GroupNormSource) {
+    this.variableNames = ['X', 'Affine', 'Starts', ...(rowScale ? ['RowScale'] : []), ...sourceVariables(source, masked)];
     this.variableComponents = this.variableNames.map((n) => (n === 'Affine' ? 4 : 1));
     this.outputShape = outShape;
     this.relu = relu;
     this.rowScale = rowScale;
     this.masked = masked;
-    this.shaderKey = `dynheadGroupNormApply_${relu}_${rowScale}_${masked}`;
+    this.source = source;
+    this.shaderKey = `dynheadGroupNormApply_${relu}_${rowScale}_${masked}_${source}`;
     ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = elementwiseDispatch(outShape));
   }
 
   getUserCode(): string {
     return `
+${xAtSnippet(this.source)}
+
 fn main(index : i32) {
   if (index < uniforms.size) {
     let c = uniforms.xShape[1];
@@ -216,11 +275,62 @@ fn main(index : i32) {
       }
     }
     let a = Affine[b * c + ch];
-    var y = ((f32(X[index]) - a.x) + a.y) * a.z + a.w;
-    ${this.relu ? 'y = max(y, 0.0);' : ''}
-    ${this.rowScale ? 'y = y * f32(RowScale[row]);' : ''}
-    ${this.masked ? 'if (!(f32(Mask[row]) > 0.0)) {\n      y = 0.0;\n    }' : ''}
+    ${applySnippet(this.relu, this.rowScale, this.masked)}
     setOutputAtIndex(index, y);
+  }
+}
+`;
+  }
+}
+
+/**
+ * All three passes in one dispatch where every image fits in one chunk (the small FPN levels): a
+ * workgroup per (image, group) sums its rows, then writes them normalised. The same arithmetic as
+ * the three programs, so the same numbers.
+ */
+export class GroupNormOnePassProgram implements WebGPUProgramLike {
+  variableNames: string[];
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout = { x: [2], y: [1], z: [0] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [THREADS, 1, 1];
+  private readonly o: StatsOptions;
+  private readonly eps: number;
+  private readonly relu: boolean;
+  private readonly rowScale: boolean;
+
+  /** outShape: the map's shape, [R, C] read as rows. */
+  constructor(outShape: number[], batch: number, eps: number, post: { relu: boolean; rowScale: boolean }, o: StatsOptions) {
+    this.variableNames = ['X', 'Starts', ...(o.bias ? ['Bias'] : []), ...sourceVariables(o.source, o.masked), 'Gamma', 'Beta', ...(post.rowScale ? ['RowScale'] : [])];
+    this.outputShape = outShape;
+    this.o = o;
+    this.eps = eps;
+    this.relu = post.relu;
+    this.rowScale = post.rowScale;
+    // with the output, WebGPU's 8 storage buffers a stage; no kernel here has both a mask and a row scale
+    if (this.variableNames.length > 7) throw new Error('GroupNormOnePassProgram: more than 7 inputs (a mask and a row scale together)');
+    this.shaderKey = `dynheadGroupNormOnePass_${f32Literal(eps)}_${post.relu}_${post.rowScale}_${statsShaderKey(o)}`;
+    this.dispatch = [1, o.groups, batch];
+  }
+
+  getUserCode(): string {
+    return `
+var<workgroup> partial : array<vec3<f32>, ${THREADS}>;
+
+${xAtSnippet(this.o.source)}
+
+fn main() {
+  ${statsHeaderSnippet(this.o.groups)}
+  ${statsLoop(this.o)}
+  s = partial[0];
+  ${momentsSnippet(this.eps)}
+  for (var e = t; e < n; e += ${THREADS}) {
+    let row = first + e / cg;
+    let ch = g * cg + e % cg;
+    let a = ${affineExpr(this.o.bias)};
+    ${applySnippet(this.relu, this.rowScale, this.o.masked)}
+    setOutputAtIndex(row * c + ch, y);
   }
 }
 `;

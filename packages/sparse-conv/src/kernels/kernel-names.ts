@@ -52,6 +52,17 @@ export interface GroupNormRowsAttrs {
  */
 export const MASKED_GROUP_NORM = 'DynheadMaskedGroupNorm';
 
+/**
+ * webgpu: a compacted sparse conv's rows [P, C] expanded into the map [B,H,W,C] through their pixel
+ * list with the masked GroupNorm epilogue (+bias first, +ReLU): MASKED_GROUP_NORM of EXPAND_ROWS's
+ * map without writing that map. Inputs rows, mask [P], list, gamma, beta, bias?.
+ */
+export const COMPACT_GROUP_NORM = 'DynheadCompactGroupNorm';
+
+export interface CompactGroupNormAttrs extends MaskedGroupNormAttrs {
+  outShape: number[];
+}
+
 export interface MaskedGroupNormAttrs {
   groups: number;
   eps: number;

@@ -5,8 +5,8 @@ import { BlendResizedProgram } from './blend-resized-program';
 import { GateConvProgram } from './gate-conv-program';
 import { GateSumsProgram } from './gate-sums-program';
 import { GatedResidualProgram } from './gated-residual-program';
-import { CHUNK_ROWS, GroupNormApplyProgram, GroupNormCombineProgram, GroupNormPartialsProgram } from './group-norm-programs';
-import { BLEND_RESIZED, type BlendResizedAttrs, type BlendResizedInputs, COMPACT_CONV, CONV3X3_FEW, GATED_RESIDUAL, COMPACT_LIST, EXPAND_ROWS, GATE_SUMS, GROUP_NORM_ROWS, type GroupNormRowsAttrs, type GroupNormRowsInputs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs, readNumberedInputs } from './kernel-names';
+import { CHUNK_ROWS, GroupNormApplyProgram, GroupNormCombineProgram, GroupNormOnePassProgram, GroupNormPartialsProgram } from './group-norm-programs';
+import { BLEND_RESIZED, type BlendResizedAttrs, type BlendResizedInputs, COMPACT_CONV, COMPACT_GROUP_NORM, type CompactGroupNormAttrs, CONV3X3_FEW, GATED_RESIDUAL, COMPACT_LIST, EXPAND_ROWS, GATE_SUMS, GROUP_NORM_ROWS, type GroupNormRowsAttrs, type GroupNormRowsInputs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs, readNumberedInputs } from './kernel-names';
 import { MaskedConvProgram, type WebGPUProgramLike } from './masked-conv-program';
 
 /** The slice of tfjs-backend-webgpu's WebGPUBackend used here (no dependency on the backend package). */
@@ -17,41 +17,42 @@ interface WebGPUBackendLike {
 }
 
 /**
- * GroupNorm of x (last axis C) in up to three dispatches: partial sums per (chunk, group, image), their
- * combine into each channel's affine form, then the apply pass; two where every image fits in one
- * chunk of rows. Rows of image b: starts[b] .. starts[b+1]-1 of x read as [R, C]; with a mask, only its
- * rows > 0 enter the statistics and the others come out as exact 0.
+ * GroupNorm of a map's rows (last axis C) in one dispatch where every image fits in one chunk of
+ * rows, else three: partial sums per (chunk, group, image), their combine into each channel's
+ * affine form, then the apply pass. Rows of image b: starts[b] .. starts[b+1]-1 of the map; the
+ * map is x read as [R, C], or (with `list`) x's compacted rows expanded through the list. With a
+ * mask only its rows > 0 enter the statistics and the others come out as exact 0.
  */
 function groupNormOnGpu(
   be: WebGPUBackendLike,
   x: tf.TensorInfo,
+  outShape: number[],
   starts: number[],
-  params: { gamma: tf.TensorInfo; beta: tf.TensorInfo; bias?: tf.TensorInfo; rowScale?: tf.TensorInfo; mask?: tf.TensorInfo },
+  params: { gamma: tf.TensorInfo; beta: tf.TensorInfo; bias?: tf.TensorInfo; rowScale?: tf.TensorInfo; mask?: tf.TensorInfo; list?: tf.TensorInfo },
   opts: { groups: number; eps: number; relu: boolean },
 ): tf.TensorInfo {
   const c = x.shape[x.shape.length - 1];
-  const rows = x.shape.reduce((a, v) => a * v, 1) / c;
-  const flat: tf.TensorInfo = { ...x, shape: [rows, c] };
+  const flat: tf.TensorInfo = { ...x, shape: [x.shape.reduce((a, v) => a * v, 1) / c, c] };
   const batch = starts.length - 1;
   const startsInfo = be.makeTensorInfo([starts.length], 'int32', Int32Array.from(starts));
-  const { gamma, beta, bias, rowScale, mask } = params;
+  const { gamma, beta, bias, rowScale, mask, list } = params;
+  const stats = { groups: opts.groups, bias: bias !== undefined, masked: mask !== undefined, source: list ? 'compact' : 'rows' } as const;
+  const source = [...(mask ? [mask] : []), ...(list ? [list] : [])];
   const longest = Math.max(...starts.slice(1).map((end, b) => end - starts[b]));
   const chunks = Math.max(1, Math.ceil(longest / CHUNK_ROWS));
-  let affine: tf.TensorInfo;
+  let out: tf.TensorInfo;
   if (chunks === 1) {
-    // every image in one chunk (the small FPN levels): the partial sums program writes the affine form
-    const program = new GroupNormPartialsProgram(batch, opts.groups, 1, bias !== undefined, mask !== undefined, { channels: c, eps: opts.eps });
-    affine = be.runWebGPUProgram(program, [flat, startsInfo, ...(bias ? [bias] : []), ...(mask ? [mask] : []), gamma, beta], 'float32');
+    const program = new GroupNormOnePassProgram(outShape, batch, opts.eps, { relu: opts.relu, rowScale: rowScale !== undefined }, stats);
+    out = be.runWebGPUProgram(program, [flat, startsInfo, ...(bias ? [bias] : []), ...source, gamma, beta, ...(rowScale ? [rowScale] : [])], 'float32');
   } else {
-    const partialsProgram = new GroupNormPartialsProgram(batch, opts.groups, chunks, bias !== undefined, mask !== undefined);
-    const partials = be.runWebGPUProgram(partialsProgram, [flat, startsInfo, ...(bias ? [bias] : []), ...(mask ? [mask] : [])], 'float32');
-    const combineProgram = new GroupNormCombineProgram(batch, c, opts.groups, opts.eps, bias !== undefined);
-    affine = be.runWebGPUProgram(combineProgram, [partials, flat, startsInfo, gamma, beta, ...(bias ? [bias] : [])], 'float32');
+    const partials = be.runWebGPUProgram(new GroupNormPartialsProgram(batch, chunks, stats), [flat, startsInfo, ...(bias ? [bias] : []), ...source], 'float32');
+    const combine = new GroupNormCombineProgram(batch, c, opts.eps, stats);
+    const affine = be.runWebGPUProgram(combine, [partials, gamma, beta, ...(bias ? [bias] : [])], 'float32');
     be.disposeData(partials.dataId);
+    const apply = new GroupNormApplyProgram(outShape, opts.relu, rowScale !== undefined, mask !== undefined, stats.source);
+    out = be.runWebGPUProgram(apply, [flat, affine, startsInfo, ...(rowScale ? [rowScale] : []), ...source], 'float32');
+    be.disposeData(affine.dataId);
   }
-  const applyProgram = new GroupNormApplyProgram(x.shape, opts.relu, rowScale !== undefined, mask !== undefined);
-  const out = be.runWebGPUProgram(applyProgram, [flat, affine, startsInfo, ...(rowScale ? [rowScale] : []), ...(mask ? [mask] : [])], 'float32');
-  be.disposeData(affine.dataId);
   be.disposeData(startsInfo.dataId);
   return out;
 }
@@ -130,7 +131,7 @@ export function registerWebGPUKernels(): void {
     kernelFunc: ({ inputs, attrs, backend }) => {
       const { x, gamma, beta, bias, rowScale } = inputs as GroupNormRowsInputs;
       const { counts, groups, eps, relu } = attrs as unknown as GroupNormRowsAttrs;
-      return groupNormOnGpu(backend as unknown as WebGPUBackendLike, x, startsOf(counts), { gamma, beta, bias, rowScale }, { groups, eps, relu });
+      return groupNormOnGpu(backend as unknown as WebGPUBackendLike, x, x.shape, startsOf(counts), { gamma, beta, bias, rowScale }, { groups, eps, relu });
     },
   });
   tf.registerKernel({
@@ -140,7 +141,17 @@ export function registerWebGPUKernels(): void {
       const { x, mask, gamma, beta, bias } = inputs as Record<'x' | 'mask' | 'gamma' | 'beta', tf.TensorInfo> & { bias?: tf.TensorInfo };
       const { groups, eps, relu } = attrs as unknown as MaskedGroupNormAttrs;
       const [b, h, w] = x.shape;
-      return groupNormOnGpu(backend as unknown as WebGPUBackendLike, x, startsOf(new Array<number>(b).fill(h * w)), { gamma, beta, bias, mask }, { groups, eps, relu });
+      return groupNormOnGpu(backend as unknown as WebGPUBackendLike, x, x.shape, startsOf(new Array<number>(b).fill(h * w)), { gamma, beta, bias, mask }, { groups, eps, relu });
+    },
+  });
+  tf.registerKernel({
+    kernelName: COMPACT_GROUP_NORM,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, attrs, backend }) => {
+      const { rows, mask, list, gamma, beta, bias } = inputs as Record<'rows' | 'mask' | 'list' | 'gamma' | 'beta', tf.TensorInfo> & { bias?: tf.TensorInfo };
+      const { outShape, groups, eps, relu } = attrs as unknown as CompactGroupNormAttrs;
+      const [b, h, w] = outShape;
+      return groupNormOnGpu(backend as unknown as WebGPUBackendLike, rows, outShape, startsOf(new Array<number>(b).fill(h * w)), { gamma, beta, bias, mask, list }, { groups, eps, relu });
     },
   });
   tf.registerKernel({
