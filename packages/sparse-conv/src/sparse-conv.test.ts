@@ -65,7 +65,7 @@ const CASES: Case[] = [
   { name: 'depthwise3x3, batch 1', shape: [1, 6, 5, 4], k: 3, cout: 4, depthwise: true },
   // webgpu's tiled GEMM: 5 row tiles, a last channel tile of one vec4, a part-filled last reduction step
   { name: 'conv3x3 + GN + relu, Cin 12, Cout 68, 286 pixels', shape: [2, 13, 11, 12], k: 3, cout: 68, norm: 4, relu: true },
-  // webgpu: the pixel list over 10 blocks of 256, and GroupNorm over two chunks of 2048 rows
+  // webgpu: the pixel list over 10 blocks of 256 (in one pass), and GroupNorm over two chunks of 2048 rows
   { name: 'conv3x3 + bias + GN + relu, 48x50', shape: [1, 48, 50, 8], k: 3, cout: 8, bias: true, norm: 2, relu: true },
 ];
 const DENSITIES: (number | 'one')[] = [0, 'one', 0.01, 0.5, 1];
@@ -87,6 +87,23 @@ describe.each(TEST_BACKENDS)('sparse conv on %s', (backend) => {
       else expect(relL2(got, want), `density ${density}, ${method}`).toBeLessThan(tol);
       // exact zeros off the mask
       for (let p = 0; p < d.mask.length; p++) if (d.mask[p] === 0) for (let o = 0; o < d.co; o++) expect(Object.is(got[p * d.co + o], 0), `${method} at ${p}`).toBe(true);
+      tf.dispose([y, t.x, t.mask, t.filter, t.opts.bias, t.opts.norm?.gamma, t.opts.norm?.beta].filter(Boolean) as tf.Tensor[]);
+    }
+  });
+
+  it('sparseConv2d equals the float64 reference on a map of over 32768 pixels (webgpu: the list in two passes, GN in three)', async () => {
+    await activate(backend);
+    const c: Case = { name: 'big', shape: [2, 129, 128, 4], k: 3, cout: 4, bias: true, norm: 2, relu: true };
+    const d = makeCase(c, 0.3, 700);
+    const want = reference(c, d, true);
+    for (const method of ['auto', 'compact'] as const) {
+      const t = tensors(c, d);
+      const y = await sparseConv2d(t.x, t.mask, t.filter, { ...t.opts, method });
+      const got = await y.data();
+      expect(relL2(got, want), method).toBeLessThan(tol);
+      let nonzeroOff = 0;
+      for (let p = 0; p < d.mask.length; p++) if (d.mask[p] === 0) for (let o = 0; o < d.co; o++) if (!Object.is(got[p * d.co + o], 0)) nonzeroOff++;
+      expect(nonzeroOff, `${method}: values off the mask that are not +0`).toBe(0);
       tf.dispose([y, t.x, t.mask, t.filter, t.opts.bias, t.opts.norm?.gamma, t.opts.norm?.beta].filter(Boolean) as tf.Tensor[]);
     }
   });

@@ -16,7 +16,7 @@ import { validateConvArgs } from './validate';
 /**
  * What 'auto' runs on webgpu, where no density is known without a readback (README, "Measured"):
  * for regular convs the on-GPU compacted list beat tile skipping and the dense conv below density
- * ~0.75; a depthwise conv is too cheap for the list's four extra dispatches to pay, so it stays dense.
+ * ~0.75; a depthwise conv is too cheap for the list's extra dispatches to pay, so it stays dense.
  */
 const WEBGPU_AUTO = { conv: 'compact', depthwise: 'dense' } as const;
 

@@ -20,7 +20,7 @@ export function listBlocks(pixels: number): number {
 
 // The compacted list of a mask's active pixels (Mask > 0) is one int32 buffer of 1 + 2P values:
 // [count, pixel of row 0 .. row count-1, (unwritten), row of pixel 0 .. P-1 (where active)], built
-// on the GPU in two dispatches in pixel order (the list a prefix sum of the mask would give).
+// on the GPU in one or two dispatches in pixel order (the list a prefix sum of the mask would give).
 
 /** WGSL opening both list programs: their workgroup memory, main(), the block and the thread. */
 function blockHeaderSnippet(): string {
@@ -73,31 +73,49 @@ ${blockHeaderSnippet()}
 }
 
 /**
- * Step 1b: per block, its rows start after the active pixels of the blocks before it; a scan over
- * the block's threads places each active pixel, writing both directions of the list (row -> pixel
- * for the conv, pixel -> row for the expansion); the last block writes the count.
+ * Blocks up to which the list takes one dispatch: each workgroup counts the active pixels before its
+ * block itself, reading that part of the mask (at most 32768 values), instead of a count pass.
+ */
+export const ONE_PASS_LIST_BLOCKS = 128;
+
+/**
+ * Step 1b (or the only step, up to ONE_PASS_LIST_BLOCKS blocks): per block, its rows start after the
+ * active pixels of the blocks before it, summed from Counts or, without them, from the mask itself; a
+ * scan over the block's threads places each active pixel, writing both directions of the list
+ * (row -> pixel for the conv, pixel -> row for the expansion); the last block writes the count.
  */
 export class PixelListProgram implements WebGPUProgramLike {
-  variableNames = ['Mask', 'Counts'];
+  variableNames: string[];
   outputShape: number[];
-  shaderKey = 'dynheadPixelList';
+  shaderKey: string;
   dispatchLayout = { x: [0] };
   dispatch: [number, number, number];
   workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
+  private readonly counted: boolean;
 
-  constructor(pixels: number) {
+  /** counted: Counts [blocks] (BlockCountProgram) is the second input. */
+  constructor(pixels: number, counted: boolean) {
+    if (!counted && listBlocks(pixels) > ONE_PASS_LIST_BLOCKS) throw new Error(`PixelListProgram: ${pixels} pixels need the block counts`);
+    this.variableNames = counted ? ['Mask', 'Counts'] : ['Mask'];
+    this.counted = counted;
+    this.shaderKey = `dynheadPixelList_${counted}`;
     this.outputShape = [1 + 2 * pixels];
     this.dispatch = [listBlocks(pixels), 1, 1];
   }
 
   getUserCode(): string {
+    const before = this.counted
+      ? `for (var j = t; j < blk; j += ${WORKGROUP}) {
+    before += Counts[j];
+  }`
+      : `for (var p = t; p < blk * ${BLOCK}; p += ${WORKGROUP}) {
+    before += select(0, 1, f32(Mask[p]) > 0.0);
+  }`;
     return `
 ${blockHeaderSnippet()}
   // rows before this block
   var before = 0;
-  for (var j = t; j < blk; j += ${WORKGROUP}) {
-    before += Counts[j];
-  }
+  ${before}
   partial[t] = before;
   ${workgroupSumSnippet(WORKGROUP)}
   let offset = partial[0];

@@ -62,7 +62,7 @@ export function compactMaskedConv(
     const [b, h, w, cin] = x.shape;
     const pixels = b * h * w;
     const flat = tf.reshape(mask, [pixels]);
-    // [count, pixel of each row, row of each pixel]: two dispatches, no readback
+    // [count, pixel of each row, row of each pixel]: one or two dispatches, no readback
     const list = tf.engine().runKernel(COMPACT_LIST, { mask: flat }) as tf.Tensor1D;
     const rows = tf.engine().runKernel(COMPACT_CONV, { x, filter, list }, { depthwise } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
     const outShape = [b, h, w, depthwise ? cin : filter.shape[3]];

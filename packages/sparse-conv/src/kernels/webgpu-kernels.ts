@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { BlockCountProgram, CompactConvProgram, ExpandRowsProgram, PixelListProgram } from './compact-conv-program';
+import { BlockCountProgram, CompactConvProgram, ExpandRowsProgram, listBlocks, ONE_PASS_LIST_BLOCKS, PixelListProgram } from './compact-conv-program';
 import { CompactGemmConvProgram, compactGemmApplies } from './compact-gemm-program';
 import { BlendResizedProgram } from './blend-resized-program';
 import { GateConvProgram } from './gate-conv-program';
@@ -87,8 +87,10 @@ export function registerWebGPUKernels(): void {
     kernelFunc: ({ inputs, backend }) => {
       const { mask } = inputs as { mask: tf.TensorInfo };
       const be = backend as unknown as WebGPUBackendLike;
-      const counts = be.runWebGPUProgram(new BlockCountProgram(mask.shape[0]), [mask], 'int32');
-      const list = be.runWebGPUProgram(new PixelListProgram(mask.shape[0]), [mask, counts], 'int32');
+      const pixels = mask.shape[0];
+      if (listBlocks(pixels) <= ONE_PASS_LIST_BLOCKS) return be.runWebGPUProgram(new PixelListProgram(pixels, false), [mask], 'int32');
+      const counts = be.runWebGPUProgram(new BlockCountProgram(pixels), [mask], 'int32');
+      const list = be.runWebGPUProgram(new PixelListProgram(pixels, true), [mask, counts], 'int32');
       be.disposeData(counts.dataId);
       return list;
     },
