@@ -29,9 +29,24 @@ function f32Literal(v: number): string {
 }
 
 /**
- * max(0, (tanh(v - tau) + tanh(tau)) / (1 + tanh(tau))) where v > 0, exact 0 elsewhere; tanh as
- * tfjs-backend-webgpu writes it, and the same float32 steps as the ops, so both paths agree.
+ * WGSL declaring `fn gateActivation(v : f32) -> f32`: max(0, (tanh(v - tau) + tanh(tau)) / (1 +
+ * tanh(tau))) where v > 0, exact 0 elsewhere; tanh as tfjs-backend-webgpu writes it, and the same
+ * float32 steps as the ops, so both paths agree. A conv's program may append it to its output.
  */
+export function geReTanHWgsl(tau: number): string {
+  const tanhTau = Math.tanh(tau);
+  return `fn gateActivation(v : f32) -> f32 {
+  if (!(v > 0.0)) {
+    return 0.0;
+  }
+  let a = v - ${f32Literal(tau)};
+  let e2x = exp(-2.0 * abs(a));
+  let t = sign(a) * (1.0 - e2x) / (1.0 + e2x);
+  return max(0.0, (t + ${f32Literal(tanhTau)}) * ${f32Literal(1 / (1 + tanhTau))});
+}`;
+}
+
+/** GeReTanH of X (+ Bias, one value) over the map, one thread per element. */
 class GeReTanHProgram implements ElementwiseProgram {
   variableNames: string[];
   outputShape: number[];
@@ -54,19 +69,12 @@ class GeReTanHProgram implements ElementwiseProgram {
   }
 
   getUserCode(): string {
-    const tanhTau = Math.tanh(this.tau);
     return `
+${geReTanHWgsl(this.tau)}
+
 fn main(index : i32) {
   if (index < uniforms.size) {
-    let v = f32(X[index])${this.bias ? ' + Bias[0]' : ''};
-    var r = 0.0;
-    if (v > 0.0) {
-      let a = v - ${f32Literal(this.tau)};
-      let e2x = exp(-2.0 * abs(a));
-      let t = sign(a) * (1.0 - e2x) / (1.0 + e2x);
-      r = max(0.0, (t + ${f32Literal(tanhTau)}) * ${f32Literal(1 / (1 + tanhTau))});
-    }
-    setOutputAtIndex(index, r);
+    setOutputAtIndex(index, gateActivation(f32(X[index])${this.bias ? ' + Bias[0]' : ''}));
   }
 }
 `;

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { geReTanH, reTanH } from './ge-retanh';
+import { geReTanHWgsl } from './ge-retanh-kernel';
 import { sigmoidGate, softmaxGate } from './smooth-gates';
 
 export type GateKind = 'geReTanH' | 'reTanH' | 'sigmoid' | 'softmax';
@@ -39,6 +40,17 @@ export function gateActivation(kind: GateKind, { tau = 1.5 }: GateOptions = {}):
     case 'softmax':
       return (x, bias) => softmaxGate(plus(x, bias));
   }
+}
+
+/**
+ * The activation's inference form in WGSL, declaring `fn gateActivation(v : f32) -> f32` (v: the
+ * conv's output plus its bias), for a conv program to apply before it writes: GeReTanH and ReTanH,
+ * the same float32 steps as their webgpu kernel. undefined for the other kinds.
+ */
+export function gateActivationWgsl(kind: GateKind, { tau = 1.5 }: GateOptions = {}): string | undefined {
+  if (kind === 'geReTanH') return geReTanHWgsl(tau);
+  if (kind === 'reTanH') return geReTanHWgsl(0);
+  return undefined;
 }
 
 /** True for activations with exact zeros, which the sparse inference path can skip. */

@@ -1,4 +1,4 @@
-import { blendResized, blendResizedWithConvs, depthwiseNormEach } from '@dynhead/sparse-conv';
+import { blendResized, blendResizedWithConvs, depthwiseNormEach, gateConvsTakenAlong } from '@dynhead/sparse-conv';
 import * as tf from '@tensorflow/tfjs-core';
 import type { GateConfig } from './config';
 import { DynamicBottleneck } from './dynamic-bottleneck';
@@ -114,12 +114,13 @@ export class DynamicScale {
       const sources = [finer, coarser].filter((t): t is tf.Tensor4D => t !== null);
       // The same sum as combine(), in one pass over the map where the backend fuses it (cpu,
       // wasm); on wasm the depth node's gate conv is taken as that pass writes its input.
-      if (!depthGate || sources.length === 0) return { y: blendResized(x, this.outputWeight, sources, this.scaleWeight ?? null), gateConv: undefined };
+      if (!depthGate || sources.length === 0 || !gateConvsTakenAlong()) return { y: blendResized(x, this.outputWeight, sources, this.scaleWeight ?? null), gateConv: undefined };
       const { output, convs } = blendResizedWithConvs(x, this.outputWeight, sources, this.scaleWeight ?? null, [depthGate.convFilter]);
       return { y: output, gateConv: convs[0] };
     });
     tf.dispose(moved.flat().filter((t): t is tf.Tensor4D => t !== null));
-    const nextFilters = next?.pathGateFilters ?? [];
+    // elsewhere the next block's gates are better computed by themselves (webgpu: with their activation)
+    const nextFilters = gateConvsTakenAlong() ? (next?.pathGateFilters ?? []) : [];
     const outs: tf.Tensor4D[] = [];
     const nextGateConvs: tf.Tensor4D[][] = [];
     for (const { y, gateConv } of ys) {

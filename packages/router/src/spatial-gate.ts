@@ -1,5 +1,5 @@
-import { gateActivation, gateBiasInit } from '@dynhead/gate-activation';
-import { conv2dFewOutputs, conv2dFewOutputsEach } from '@dynhead/sparse-conv';
+import { gateActivation, gateActivationWgsl, gateBiasInit } from '@dynhead/gate-activation';
+import { activatedGateConv, type ConvActivation, conv2dFewOutputs, conv2dFewOutputsEach, gateConvsTakenAlong } from '@dynhead/sparse-conv';
 import * as tf from '@tensorflow/tfjs-core';
 import type { GateConfig } from './config';
 import type { ParamScope } from './param-scope';
@@ -18,6 +18,8 @@ export class SpatialGate {
   private readonly weight: tf.Variable<tf.Rank.R4>;
   private readonly bias: tf.Variable<tf.Rank.R1>;
   private readonly activate: (x: tf.Tensor, bias?: tf.Tensor) => tf.Tensor;
+  /** The per-pixel activation in the form a conv program takes (webgpu), where the kind has one. */
+  private readonly fused: ConvActivation | undefined;
 
   constructor(
     scope: ParamScope,
@@ -32,6 +34,8 @@ export class SpatialGate {
     this.weight = conv.conv('weight', 3, channels, 1, { normal: 0.01 });
     this.bias = conv.vector('bias', 1, { constant: gateBiasInit(gate.kind, { tau: gate.tau, initGate: INITIAL_GATE }) });
     this.activate = gateActivation(gate.kind, { tau: gate.tau });
+    const wgsl = gate.coarse ? undefined : gateActivationWgsl(gate.kind, { tau: gate.tau });
+    this.fused = wgsl === undefined ? undefined : { wgsl, ops: (conv, bias) => this.activate(conv, bias) as tf.Tensor4D };
   }
 
   /** Gate map [B,H,W,1] of the path's input x [B,H,W,C]. */
@@ -39,8 +43,12 @@ export class SpatialGate {
     return this.gateOf(() => tf.conv2d(x, this.weight, 1, 'same'));
   }
 
-  /** The same map at inference, its C -> 1 conv in the form that is fastest on the backend (not differentiable). */
+  /**
+   * The same map at inference, its C -> 1 conv in the form that is fastest on the backend (not
+   * differentiable); on webgpu the conv, bias and activation in one dispatch.
+   */
   infer(x: tf.Tensor4D): tf.Tensor4D {
+    if (this.fused) return activatedGateConv(x, this.weight, this.bias, this.fused);
     return this.gateOf(() => conv2dFewOutputs(x, this.weight));
   }
 
@@ -49,7 +57,7 @@ export class SpatialGate {
    * the backend fuses them (wasm): the scale node's two path gates.
    */
   static inferMany(gates: SpatialGate[], x: tf.Tensor4D): tf.Tensor4D[] {
-    if (gates.length === 1) return [gates[0].infer(x)];
+    if (gates.length === 1 || !gateConvsTakenAlong()) return gates.map((g) => g.infer(x));
     return tf.tidy(() => {
       const logits = conv2dFewOutputsEach(x, gates.map((g) => g.weight));
       return gates.map((g, i) => g.gateOf(() => logits[i]));

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { CONV3X3_FEW, namedFilters } from './kernels/kernel-names';
+import { ACTIVATED_GATE_CONV, type ActivatedGateConvAttrs, CONV3X3_FEW, namedFilters } from './kernels/kernel-names';
 import { hasSimdLoops } from './kernels/register';
 
 /** 3x3 filters from `channels` (a multiple of 4, read as vec4s) to one channel: what the gate-conv kernels take. */
@@ -75,4 +75,36 @@ export function conv2dFewOutputs(x: tf.Tensor4D, filter: tf.Tensor4D): tf.Tensor
 export function conv2dFewOutputsEach(x: tf.Tensor4D, filters: tf.Tensor4D[]): tf.Tensor4D[] {
   if (filters.length > 0 && (simdGateConvs(x.shape[3], filters) || webgpuKernel(x, filters))) return conv3x3Few(x, filters);
   return filters.map((f) => conv2dFewOutputs(x, f));
+}
+
+/**
+ * A one-channel conv's activation in two forms: `wgsl` declaring `fn gateActivation(v : f32) -> f32`
+ * (v: the conv plus its bias), which the webgpu program applies before it writes, and `ops`, the
+ * same function of the conv and the bias as tfjs ops, for every other backend.
+ */
+export interface ConvActivation {
+  wgsl: string;
+  ops: (conv: tf.Tensor4D, bias: tf.Tensor) => tf.Tensor4D;
+}
+
+/**
+ * A spatial gate's inference map, act(conv3x3(x, filter) + bias) for a [3,3,C,1] filter and a
+ * one-value bias: one dispatch on webgpu (C a multiple of 4), else `activation.ops` of
+ * conv2dFewOutputs. Inference only (not differentiable).
+ */
+export function activatedGateConv(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor, activation: ConvActivation): tf.Tensor4D {
+  if (bias.size !== 1) throw new Error(`activatedGateConv: bias must hold one value, got shape [${bias.shape.join(',')}]`);
+  if (!webgpuKernel(x, [filter])) return tf.tidy(() => activation.ops(conv2dFewOutputs(x, filter), bias));
+  const attrs: ActivatedGateConvAttrs = { activation: activation.wgsl };
+  return tf.engine().runKernel(ACTIVATED_GATE_CONV, { x, filter, bias }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+}
+
+/**
+ * Whether ops that write a map should take its gate convs along (blendResizedWithConvs,
+ * sparseConv2dWithConvs, ...): only wasm with SIMD computes them in the same pass. Elsewhere they
+ * would be separate convs of the written map anyway, and on webgpu activatedGateConv then takes
+ * the gate's activation into the conv's dispatch.
+ */
+export function gateConvsTakenAlong(): boolean {
+  return hasSimdLoops();
 }

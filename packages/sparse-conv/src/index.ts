@@ -11,5 +11,5 @@ export { groupNormDense, groupNormMasked, groupNormInference, type GroupNormInfe
 export { convLayer } from './conv-layer';
 export { blendResized, blendResizedWithConvs } from './blend-resized';
 export { depthwiseNormEach, type GatedDepthwiseLayer } from './depthwise-norm-each';
-export { conv2dFewOutputs, conv2dFewOutputsEach } from './few-output-conv';
+export { activatedGateConv, conv2dFewOutputs, conv2dFewOutputsEach, gateConvsTakenAlong, type ConvActivation } from './few-output-conv';
 export { readActivePixels, type ActivePixels } from './active-pixels';

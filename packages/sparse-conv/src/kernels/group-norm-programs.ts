@@ -14,28 +14,67 @@ export const CHUNK_ROWS = 2048;
  * Where the programs read x of row r, channel ch: 'rows', X [R, C] itself; 'compact', a compacted
  * sparse conv's output X [P, C] through its pixel list (List: [count, pixel of each row, row of each
  * pixel]), so that row r is pixel r of the map and reads 0 where Mask <= 0: the map the expansion
- * would have written, without writing it.
+ * would have written, without writing it; 'depthwise', the 'same' depthwise 3x3 conv of X [B,H,W,C]
+ * with DwFilter [3,3,C,1] at pixel r, computed where it is read instead of written as a map.
  */
-export type GroupNormSource = 'rows' | 'compact';
+export type GroupNormSource = 'rows' | 'compact' | 'depthwise';
 
-/** The storage buffers a source adds after X, Starts (and Bias): its Mask, and the compact form's List. */
+/** The storage buffers a source adds after X, Starts (and Bias): its Mask, the compact form's List, the depthwise filter. */
 function sourceVariables(source: GroupNormSource, masked: boolean): string[] {
+  if (source === 'depthwise') return ['DwFilter', ...(masked ? ['Mask'] : [])];
   return [...(masked || source === 'compact' ? ['Mask'] : []), ...(source === 'compact' ? ['List'] : [])];
 }
 
-/** WGSL, at module scope: xAt(row, ch), the value of x at a row of the map and a channel. */
+/** WGSL, at module scope: mapChannels(), the map's C, and xAt(row, ch), its value at a row (pixel) and channel. */
 function xAtSnippet(source: GroupNormSource): string {
   if (source === 'rows') {
-    return `fn xAt(row : i32, ch : i32) -> f32 {
+    return `fn mapChannels() -> i32 {
+  return uniforms.xShape[1];
+}
+
+fn xAt(row : i32, ch : i32) -> f32 {
   return f32(X[row * uniforms.xShape[1] + ch]);
 }`;
   }
-  return `fn xAt(row : i32, ch : i32) -> f32 {
+  if (source === 'compact') {
+    return `fn mapChannels() -> i32 {
+  return uniforms.xShape[1];
+}
+
+fn xAt(row : i32, ch : i32) -> f32 {
   if (!(f32(Mask[row]) > 0.0)) {
     return 0.0;
   }
   let pixels = (uniforms.listShape - 1) / 2;
   return f32(X[List[1 + pixels + row] * uniforms.xShape[1] + ch]);
+}`;
+  }
+  return `fn mapChannels() -> i32 {
+  return uniforms.xShape[3];
+}
+
+fn xAt(row : i32, ch : i32) -> f32 {
+  let h = uniforms.xShape[1];
+  let w = uniforms.xShape[2];
+  let c = uniforms.xShape[3];
+  let b = row / (h * w);
+  let y = (row / w) % h;
+  let x = row % w;
+  var acc = 0.0;
+  for (var ky = 0; ky < 3; ky++) {
+    let yy = y + ky - 1;
+    if (yy < 0 || yy >= h) {
+      continue;
+    }
+    for (var kx = 0; kx < 3; kx++) {
+      let xx = x + kx - 1;
+      if (xx < 0 || xx >= w) {
+        continue;
+      }
+      acc = fma(f32(X[((b * h + yy) * w + xx) * c + ch]), f32(DwFilter[(ky * 3 + kx) * c + ch]), acc);
+    }
+  }
+  return acc;
 }`;
 }
 
@@ -121,7 +160,7 @@ function statsLoop(o: StatsOptions): string {
 
 /** WGSL opening a statistics workgroup (one per chunk, group, image) up to its shift. */
 function statsHeaderSnippet(groups: number): string {
-  return `let c = uniforms.xShape[1];
+  return `let c = mapChannels();
   let cg = c / ${groups};
   let chunk = i32(workgroupId.x);
   let g = i32(workgroupId.y);
@@ -265,7 +304,7 @@ ${xAtSnippet(this.source)}
 
 fn main(index : i32) {
   if (index < uniforms.size) {
-    let c = uniforms.xShape[1];
+    let c = mapChannels();
     let row = index / c;
     let ch = index - row * c;
     var b = 0;

@@ -59,6 +59,13 @@ export const MASKED_GROUP_NORM = 'DynheadMaskedGroupNorm';
  */
 export const COMPACT_GROUP_NORM = 'DynheadCompactGroupNorm';
 
+/**
+ * webgpu: GN(dwconv3x3(x) + bias) (+ReLU) (times rowScale [B,H,W,1]) of a map x [B,H,W,C] with a
+ * [3,3,C,1] filter, statistics per image: the conv computed where the GroupNorm programs read it,
+ * never written as a map. Inputs x, filter, gamma, beta, bias?, rowScale?; attrs MaskedGroupNormAttrs.
+ */
+export const DEPTHWISE_GROUP_NORM = 'DynheadDepthwiseGroupNorm';
+
 export interface CompactGroupNormAttrs extends MaskedGroupNormAttrs {
   outShape: number[];
 }
@@ -67,6 +74,15 @@ export interface MaskedGroupNormAttrs {
   groups: number;
   eps: number;
   relu: boolean;
+}
+/**
+ * webgpu: a spatial gate, act(conv3x3(x, filter) + bias) for a [3,3,C,1] filter, in one dispatch;
+ * attrs.activation is WGSL declaring `fn gateActivation(v : f32) -> f32`.
+ */
+export const ACTIVATED_GATE_CONV = 'DynheadActivatedGateConv';
+
+export interface ActivatedGateConvAttrs {
+  activation: string;
 }
 /** webgpu: ReLU(input + gate * y) over [B,H,W,C] in one dispatch (a depth node's output from its dense conv2). */
 export const GATED_RESIDUAL = 'DynheadGatedResidual';

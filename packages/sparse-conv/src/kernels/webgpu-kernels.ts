@@ -6,7 +6,7 @@ import { GateConvProgram } from './gate-conv-program';
 import { GateSumsProgram } from './gate-sums-program';
 import { GatedResidualProgram } from './gated-residual-program';
 import { CHUNK_ROWS, GroupNormApplyProgram, GroupNormCombineProgram, GroupNormOnePassProgram, GroupNormPartialsProgram } from './group-norm-programs';
-import { BLEND_RESIZED, type BlendResizedAttrs, type BlendResizedInputs, COMPACT_CONV, COMPACT_GROUP_NORM, type CompactGroupNormAttrs, CONV3X3_FEW, GATED_RESIDUAL, COMPACT_LIST, EXPAND_ROWS, GATE_SUMS, GROUP_NORM_ROWS, type GroupNormRowsAttrs, type GroupNormRowsInputs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs, readNumberedInputs } from './kernel-names';
+import { ACTIVATED_GATE_CONV, type ActivatedGateConvAttrs, BLEND_RESIZED, DEPTHWISE_GROUP_NORM, type BlendResizedAttrs, type BlendResizedInputs, COMPACT_CONV, COMPACT_GROUP_NORM, type CompactGroupNormAttrs, CONV3X3_FEW, GATED_RESIDUAL, COMPACT_LIST, EXPAND_ROWS, GATE_SUMS, GROUP_NORM_ROWS, type GroupNormRowsAttrs, type GroupNormRowsInputs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs, readNumberedInputs } from './kernel-names';
 import { MaskedConvProgram, type WebGPUProgramLike } from './masked-conv-program';
 
 /** The slice of tfjs-backend-webgpu's WebGPUBackend used here (no dependency on the backend package). */
@@ -20,37 +20,41 @@ interface WebGPUBackendLike {
  * GroupNorm of a map's rows (last axis C) in one dispatch where every image fits in one chunk of
  * rows, else three: partial sums per (chunk, group, image), their combine into each channel's
  * affine form, then the apply pass. Rows of image b: starts[b] .. starts[b+1]-1 of the map; the
- * map is x read as [R, C], or (with `list`) x's compacted rows expanded through the list. With a
- * mask only its rows > 0 enter the statistics and the others come out as exact 0.
+ * map is x read as [R, C], or (with `list`) x's compacted rows expanded through the list, or (with
+ * `depthwiseFilter`) the depthwise 3x3 conv of the map x. With a mask only its rows > 0 enter the
+ * statistics and the others come out as exact 0.
  */
 function groupNormOnGpu(
   be: WebGPUBackendLike,
   x: tf.TensorInfo,
   outShape: number[],
   starts: number[],
-  params: { gamma: tf.TensorInfo; beta: tf.TensorInfo; bias?: tf.TensorInfo; rowScale?: tf.TensorInfo; mask?: tf.TensorInfo; list?: tf.TensorInfo },
+  params: { gamma: tf.TensorInfo; beta: tf.TensorInfo; bias?: tf.TensorInfo; rowScale?: tf.TensorInfo; mask?: tf.TensorInfo; list?: tf.TensorInfo; depthwiseFilter?: tf.TensorInfo },
   opts: { groups: number; eps: number; relu: boolean },
 ): tf.TensorInfo {
+  const { gamma, beta, bias, rowScale, mask, list, depthwiseFilter } = params;
   const c = x.shape[x.shape.length - 1];
-  const flat: tf.TensorInfo = { ...x, shape: [x.shape.reduce((a, v) => a * v, 1) / c, c] };
+  // the depthwise source reads x as the map it convolves; the others as rows
+  const map: tf.TensorInfo = depthwiseFilter ? x : { ...x, shape: [x.shape.reduce((a, v) => a * v, 1) / c, c] };
   const batch = starts.length - 1;
   const startsInfo = be.makeTensorInfo([starts.length], 'int32', Int32Array.from(starts));
-  const { gamma, beta, bias, rowScale, mask, list } = params;
-  const stats = { groups: opts.groups, bias: bias !== undefined, masked: mask !== undefined, source: list ? 'compact' : 'rows' } as const;
-  const source = [...(mask ? [mask] : []), ...(list ? [list] : [])];
+  const kind = depthwiseFilter ? 'depthwise' : list ? 'compact' : 'rows';
+  const stats = { groups: opts.groups, bias: bias !== undefined, masked: mask !== undefined, source: kind } as const;
+  // in the order of the programs' sourceVariables
+  const source = depthwiseFilter ? [depthwiseFilter, ...(mask ? [mask] : [])] : [...(mask ? [mask] : []), ...(list ? [list] : [])];
   const longest = Math.max(...starts.slice(1).map((end, b) => end - starts[b]));
   const chunks = Math.max(1, Math.ceil(longest / CHUNK_ROWS));
   let out: tf.TensorInfo;
   if (chunks === 1) {
     const program = new GroupNormOnePassProgram(outShape, batch, opts.eps, { relu: opts.relu, rowScale: rowScale !== undefined }, stats);
-    out = be.runWebGPUProgram(program, [flat, startsInfo, ...(bias ? [bias] : []), ...source, gamma, beta, ...(rowScale ? [rowScale] : [])], 'float32');
+    out = be.runWebGPUProgram(program, [map, startsInfo, ...(bias ? [bias] : []), ...source, gamma, beta, ...(rowScale ? [rowScale] : [])], 'float32');
   } else {
-    const partials = be.runWebGPUProgram(new GroupNormPartialsProgram(batch, chunks, stats), [flat, startsInfo, ...(bias ? [bias] : []), ...source], 'float32');
+    const partials = be.runWebGPUProgram(new GroupNormPartialsProgram(batch, chunks, stats), [map, startsInfo, ...(bias ? [bias] : []), ...source], 'float32');
     const combine = new GroupNormCombineProgram(batch, c, opts.eps, stats);
     const affine = be.runWebGPUProgram(combine, [partials, gamma, beta, ...(bias ? [bias] : [])], 'float32');
     be.disposeData(partials.dataId);
     const apply = new GroupNormApplyProgram(outShape, opts.relu, rowScale !== undefined, mask !== undefined, stats.source);
-    out = be.runWebGPUProgram(apply, [flat, affine, startsInfo, ...(rowScale ? [rowScale] : []), ...source], 'float32');
+    out = be.runWebGPUProgram(apply, [map, affine, startsInfo, ...(rowScale ? [rowScale] : []), ...source], 'float32');
     be.disposeData(affine.dataId);
   }
   be.disposeData(startsInfo.dataId);
@@ -147,6 +151,16 @@ export function registerWebGPUKernels(): void {
     },
   });
   tf.registerKernel({
+    kernelName: DEPTHWISE_GROUP_NORM,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, attrs, backend }) => {
+      const { x, filter, gamma, beta, bias, rowScale } = inputs as Record<'x' | 'filter' | 'gamma' | 'beta', tf.TensorInfo> & { bias?: tf.TensorInfo; rowScale?: tf.TensorInfo };
+      const { groups, eps, relu } = attrs as unknown as MaskedGroupNormAttrs;
+      const [b, h, w] = x.shape;
+      return groupNormOnGpu(backend as unknown as WebGPUBackendLike, x, x.shape, startsOf(new Array<number>(b).fill(h * w)), { gamma, beta, bias, rowScale, depthwiseFilter: filter }, { groups, eps, relu });
+    },
+  });
+  tf.registerKernel({
     kernelName: COMPACT_GROUP_NORM,
     backendName: 'webgpu',
     kernelFunc: ({ inputs, attrs, backend }) => {
@@ -183,6 +197,15 @@ export function registerWebGPUKernels(): void {
       const { x } = inputs as { x: tf.TensorInfo };
       const be = backend as unknown as WebGPUBackendLike;
       return readNumberedInputs(inputs, 'filter').map((f) => be.runWebGPUProgram(new GateConvProgram(x.shape), [x, f], 'float32'));
+    },
+  });
+  tf.registerKernel({
+    kernelName: ACTIVATED_GATE_CONV,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, attrs, backend }) => {
+      const { x, filter, bias } = inputs as Record<'x' | 'filter' | 'bias', tf.TensorInfo>;
+      const { activation } = attrs as unknown as ActivatedGateConvAttrs;
+      return (backend as unknown as WebGPUBackendLike).runWebGPUProgram(new GateConvProgram(x.shape, activation), [x, filter, bias], 'float32');
     },
   });
 }
