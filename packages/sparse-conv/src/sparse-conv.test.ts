@@ -344,6 +344,32 @@ describe.each(TEST_BACKENDS)('sparse conv on %s', (backend) => {
   });
 });
 
+// Where masks stay on the device, a depth node passes its gate as conv2's mask (active where > 0);
+// the compacted conv's GN epilogue then writes the gated residual itself.
+describe.each(TEST_BACKENDS.filter((b) => b === 'webgpu'))('the gate as its own mask on %s', (backend) => {
+  it.each([
+    CASES[1],
+    { name: 'conv3x3 + GN, 48x50 (three-pass GN)', shape: [1, 48, 50, 8], k: 3, cout: 8, norm: 2 },
+    CASES[6], // with a bias: more buffers than one program binds, so the residual is a dispatch of its own
+  ] as Case[])('sparseConv2d with gatedResidual equals ReLU(input + gate * reference): $name', async (c) => {
+    await activate(backend);
+    for (const [i, density] of [0.01, 0.5, 1].entries()) for (const method of ['auto', 'compact'] as const) {
+      const d = makeCase(c, density, 800 + i);
+      const t = tensors(c, d);
+      const rand = seededRandom(900 + i);
+      const input = Array.from({ length: d.mask.length * d.co }, () => rand(-1, 1));
+      const gate = Array.from(d.mask, (m) => (m ? rand(0.05, 1) : 0));
+      const [b, h, w] = c.shape;
+      const inputT = tf.tensor4d(input, [b, h, w, d.co]);
+      const gateT = tf.tensor4d(gate, [b, h, w, 1]);
+      const y = await sparseConv2d(t.x, gateT, t.filter, { ...t.opts, method, gatedResidual: { input: inputT, gate: gateT } });
+      const want = reference(c, d, true).map((v, k) => Math.max(0, input[k] + gate[Math.floor(k / d.co)] * v));
+      expect(relL2(await y.data(), want), `density ${density}, ${method}`).toBeLessThan(1e-4);
+      tf.dispose([y, inputT, gateT, t.x, t.mask, t.filter, t.opts.bias, t.opts.norm?.gamma, t.opts.norm?.beta].filter(Boolean) as tf.Tensor[]);
+    }
+  });
+});
+
 describe('bad input', () => {
   it('names the argument and shapes at fault', async () => {
     await activate('cpu');

@@ -120,6 +120,10 @@ async function convOf(
   let method = opts.method ?? 'auto';
   if ((method === 'auto' || method === 'kernel' || method === 'compact') && hasMaskedConvKernel()) {
     const resolved = method === 'auto' ? WEBGPU_AUTO[depthwise ? 'depthwise' : 'conv'] : method;
+    // the compacted conv's GN epilogue also writes the gated residual when the mask is the gate
+    if (residual && residual.gate === mask && resolved === 'compact' && opts.norm && hasKernel(COMPACT_GROUP_NORM)) {
+      return done(onDeviceMasked(x(), mask, filter, { ...opts, method: resolved }, false, residual.input));
+    }
     return finish(onDeviceMasked(x(), mask, filter, { ...opts, method: resolved }));
   }
   if (method === 'dense') return finish(onDeviceMasked(x(), mask, filter, opts));
@@ -206,11 +210,11 @@ function epilogueRows(rows: tf.Tensor2D, active: ActivePixels, opts: SparseConvO
 
 /**
  * Without reading the mask back: the dense conv (method 'dense') or a webgpu program (masked
- * 'kernel' or 'compact'), then the
- * sparse form's epilogue in masked-dense form (GN statistics over mask>0 pixels): the same numbers
- * as the row paths.
+ * 'kernel' or 'compact'), then the sparse form's epilogue in masked-dense form (GN statistics over
+ * mask>0 pixels): the same numbers as the row paths. `residualInput` (compact with norm only, the
+ * mask being the gate): the output is ReLU(residualInput + mask * that).
  */
-function onDeviceMasked(x: tf.Tensor4D, mask: tf.Tensor4D, filter: tf.Tensor4D, opts: SparseConvOptions, allActive = false): tf.Tensor4D {
+function onDeviceMasked(x: tf.Tensor4D, mask: tf.Tensor4D, filter: tf.Tensor4D, opts: SparseConvOptions, allActive = false, residualInput?: tf.Tensor4D): tf.Tensor4D {
   return tf.tidy(() => {
     // every pixel active (known from the readback): the plain dense layer, no masking passes
     if (allActive && opts.method === 'dense') return convLayer(x, filter, opts);
@@ -221,7 +225,7 @@ function onDeviceMasked(x: tf.Tensor4D, mask: tf.Tensor4D, filter: tf.Tensor4D, 
     const bias = opts.method !== 'dense' ? opts.bias : undefined;
     const relu = opts.post === 'relu';
     // webgpu: the compacted rows' expansion is the GN epilogue itself
-    if (opts.method === 'compact' && opts.norm && hasKernel(COMPACT_GROUP_NORM)) return compactMaskedConv(x, mask, filter, depthwise, { norm: opts.norm, bias, relu });
+    if (opts.method === 'compact' && opts.norm && hasKernel(COMPACT_GROUP_NORM)) return compactMaskedConv(x, mask, filter, depthwise, { norm: opts.norm, bias, relu, residualInput });
     let y: tf.Tensor4D;
     if (opts.method === 'dense') y = denseConv(x, filter, opts);
     else if (opts.method === 'compact') y = compactMaskedConv(x, mask, filter, depthwise);

@@ -103,12 +103,35 @@ function statsLoopSnippet(counted: string, biasShift: string): string {
   ${workgroupSumSnippet(THREADS)}`;
 }
 
-/** WGSL: y, the output at (row, ch) from a = (centre, shift, scale, beta): then ReLU, row scale, the zeros off the mask. */
-function applySnippet(relu: boolean, rowScale: boolean, masked: boolean): string {
+/** What the apply step does after the normalisation. */
+export interface ApplyOptions {
+  relu: boolean;
+  /** times RowScale [R] */
+  rowScale: boolean;
+  /** the depth node's output ReLU(Input + Mask * y), Input being a map like the output (the mask is the gate) */
+  residual: boolean;
+}
+
+/** The storage buffers the apply step adds. */
+function applyVariables(post: ApplyOptions): string[] {
+  return [...(post.rowScale ? ['RowScale'] : []), ...(post.residual ? ['Input'] : [])];
+}
+
+function applyKey(post: ApplyOptions): string {
+  return `${post.relu}_${post.rowScale}_${post.residual}`;
+}
+
+/**
+ * WGSL: y, the output at (row, ch) from a = (centre, shift, scale, beta): then ReLU, row scale, the
+ * zeros off the mask, the gated residual (as GatedResidualProgram computes it), in the ops' order.
+ */
+function applySnippet(post: ApplyOptions, masked: boolean): string {
+  if (post.residual && !masked) throw new Error('GroupNorm apply: the gated residual takes its gate from the mask');
   return `var y = ((xAt(row, ch) - a.x) + a.y) * a.z + a.w;
-    ${relu ? 'y = max(y, 0.0);' : ''}
-    ${rowScale ? 'y = y * f32(RowScale[row]);' : ''}
-    ${masked ? 'if (!(f32(Mask[row]) > 0.0)) { y = 0.0; }' : ''}`;
+    ${post.relu ? 'y = max(y, 0.0);' : ''}
+    ${post.rowScale ? 'y = y * f32(RowScale[row]);' : ''}
+    ${masked ? 'if (!(f32(Mask[row]) > 0.0)) { y = 0.0; }' : ''}
+    ${post.residual ? 'y = max(Input[row * c + ch] + y * f32(Mask[row]), 0.0);' : ''}`;
 }
 
 /** WGSL: from s = (count, sum d, sum d^2) of an (image b, group g), its mean and sd (with eps). */
@@ -281,20 +304,18 @@ export class GroupNormApplyProgram implements WebGPUProgramLike {
   dispatch: [number, number, number];
   workgroupSize: [number, number, number] = [64, 1, 1];
   size = true;
-  private readonly relu: boolean;
-  private readonly rowScale: boolean;
+  private readonly post: ApplyOptions;
   private readonly masked: boolean;
   private readonly source: GroupNormSource;
 
-  constructor(outShape: number[], relu: boolean, rowScale: boolean, masked: boolean, source: GroupNormSource) {
-    this.variableNames = ['X', 'Affine', 'Starts', ...(rowScale ? ['RowScale'] : []), ...sourceVariables(source, masked)];
+  constructor(outShape: number[], post: ApplyOptions, masked: boolean, source: GroupNormSource) {
+    this.variableNames = ['X', 'Affine', 'Starts', ...applyVariables(post), ...sourceVariables(source, masked)];
     this.variableComponents = this.variableNames.map((n) => (n === 'Affine' ? 4 : 1));
     this.outputShape = outShape;
-    this.relu = relu;
-    this.rowScale = rowScale;
+    this.post = post;
     this.masked = masked;
     this.source = source;
-    this.shaderKey = `dynheadGroupNormApply_${relu}_${rowScale}_${masked}_${source}`;
+    this.shaderKey = `dynheadGroupNormApply_${applyKey(post)}_${masked}_${source}`;
     ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = elementwiseDispatch(outShape));
   }
 
@@ -314,7 +335,7 @@ fn main(index : i32) {
       }
     }
     let a = Affine[b * c + ch];
-    ${applySnippet(this.relu, this.rowScale, this.masked)}
+    ${applySnippet(this.post, this.masked)}
     setOutputAtIndex(index, y);
   }
 }
@@ -336,20 +357,18 @@ export class GroupNormOnePassProgram implements WebGPUProgramLike {
   workgroupSize: [number, number, number] = [THREADS, 1, 1];
   private readonly o: StatsOptions;
   private readonly eps: number;
-  private readonly relu: boolean;
-  private readonly rowScale: boolean;
+  private readonly post: ApplyOptions;
 
   /** outShape: the map's shape, [R, C] read as rows. */
-  constructor(outShape: number[], batch: number, eps: number, post: { relu: boolean; rowScale: boolean }, o: StatsOptions) {
-    this.variableNames = ['X', 'Starts', ...(o.bias ? ['Bias'] : []), ...sourceVariables(o.source, o.masked), 'Gamma', 'Beta', ...(post.rowScale ? ['RowScale'] : [])];
+  constructor(outShape: number[], batch: number, eps: number, post: ApplyOptions, o: StatsOptions) {
+    this.variableNames = ['X', 'Starts', ...(o.bias ? ['Bias'] : []), ...sourceVariables(o.source, o.masked), 'Gamma', 'Beta', ...applyVariables(post)];
     this.outputShape = outShape;
     this.o = o;
     this.eps = eps;
-    this.relu = post.relu;
-    this.rowScale = post.rowScale;
-    // with the output, WebGPU's 8 storage buffers a stage; no kernel here has both a mask and a row scale
-    if (this.variableNames.length > 7) throw new Error('GroupNormOnePassProgram: more than 7 inputs (a mask and a row scale together)');
-    this.shaderKey = `dynheadGroupNormOnePass_${f32Literal(eps)}_${post.relu}_${post.rowScale}_${statsShaderKey(o)}`;
+    this.post = post;
+    // with the output, WebGPU's 8 storage buffers a stage (groupNormFits says which calls fit)
+    if (this.variableNames.length > 7) throw new Error(`GroupNormOnePassProgram: ${this.variableNames.length} inputs, at most 7 fit`);
+    this.shaderKey = `dynheadGroupNormOnePass_${f32Literal(eps)}_${applyKey(post)}_${statsShaderKey(o)}`;
     this.dispatch = [1, o.groups, batch];
   }
 
@@ -368,10 +387,16 @@ fn main() {
     let row = first + e / cg;
     let ch = g * cg + e % cg;
     let a = ${affineExpr(this.o.bias)};
-    ${applySnippet(this.relu, this.rowScale, this.o.masked)}
+    ${applySnippet(this.post, this.o.masked)}
     setOutputAtIndex(row * c + ch, y);
   }
 }
 `;
   }
+}
+
+/** Whether GroupNorm with these inputs binds at most WebGPU's 8 storage buffers in each of its programs. */
+export function groupNormFits(o: StatsOptions, post: ApplyOptions): boolean {
+  // the one-pass program binds the most: X, Starts, Gamma, Beta, the output, Bias, the source's, the apply step's
+  return 5 + (o.bias ? 1 : 0) + sourceVariables(o.source, o.masked).length + applyVariables(post).length <= 8;
 }

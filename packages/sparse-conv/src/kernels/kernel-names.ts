@@ -55,7 +55,8 @@ export const MASKED_GROUP_NORM = 'DynheadMaskedGroupNorm';
 /**
  * webgpu: a compacted sparse conv's rows [P, C] expanded into the map [B,H,W,C] through their pixel
  * list with the masked GroupNorm epilogue (+bias first, +ReLU): MASKED_GROUP_NORM of EXPAND_ROWS's
- * map without writing that map. Inputs rows, mask [P], list, gamma, beta, bias?.
+ * map without writing that map. Inputs rows, mask [P], list, gamma, beta, bias?, and input? [B,H,W,C]:
+ * then the output is the depth node's ReLU(input + mask * y), the mask being its gate.
  */
 export const COMPACT_GROUP_NORM = 'DynheadCompactGroupNorm';
 

@@ -49,14 +49,15 @@ export function sparseConvRows(x: tf.Tensor4D, indices: tf.Tensor1D, filter: tf.
  * Dense [B,H,W,Cout]: conv (no bias) where mask > 0, exact 0 elsewhere, through a compacted list of
  * the active pixels built on the GPU (a scan of the mask in blocks): no readback, no idle threads (webgpu).
  * With `epilogue` the expansion into the map is also the masked GroupNorm (+bias, +ReLU), as
- * maskedGroupNorm of the plain result would give.
+ * maskedGroupNorm of the plain result would give, and with its `residualInput` the depth node's
+ * ReLU(residualInput + mask * that), the mask being the node's gate.
  */
 export function compactMaskedConv(
   x: tf.Tensor4D,
   mask: tf.Tensor4D,
   filter: tf.Tensor4D,
   depthwise: boolean,
-  epilogue?: { norm: GroupNormParams; bias?: tf.Tensor1D; relu: boolean },
+  epilogue?: { norm: GroupNormParams; bias?: tf.Tensor1D; relu: boolean; residualInput?: tf.Tensor4D },
 ): tf.Tensor4D {
   return tf.tidy(() => {
     const [b, h, w, cin] = x.shape;
@@ -67,10 +68,11 @@ export function compactMaskedConv(
     const rows = tf.engine().runKernel(COMPACT_CONV, { x, filter, list }, { depthwise } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
     const outShape = [b, h, w, depthwise ? cin : filter.shape[3]];
     if (!epilogue) return tf.engine().runKernel(EXPAND_ROWS, { rows, mask: flat, list }, { outShape } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
-    const { norm, bias, relu } = epilogue;
+    const { norm, bias, relu, residualInput } = epilogue;
     const attrs: CompactGroupNormAttrs = { outShape, groups: norm.groups, eps: norm.eps ?? 1e-5, relu };
     const inputs: Record<string, tf.Tensor> = { rows, mask: flat, list, gamma: norm.gamma, beta: norm.beta };
     if (bias) inputs.bias = bias;
+    if (residualInput) inputs.input = residualInput;
     return tf.engine().runKernel(COMPACT_GROUP_NORM, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
   });
 }

@@ -5,7 +5,7 @@ import { BlendResizedProgram } from './blend-resized-program';
 import { GateConvProgram } from './gate-conv-program';
 import { GateSumsProgram } from './gate-sums-program';
 import { GatedResidualProgram } from './gated-residual-program';
-import { CHUNK_ROWS, GroupNormApplyProgram, GroupNormCombineProgram, GroupNormOnePassProgram, GroupNormPartialsProgram } from './group-norm-programs';
+import { CHUNK_ROWS, GroupNormApplyProgram, GroupNormCombineProgram, GroupNormOnePassProgram, GroupNormPartialsProgram, groupNormFits } from './group-norm-programs';
 import { ACTIVATED_GATE_CONV, type ActivatedGateConvAttrs, BLEND_RESIZED, DEPTHWISE_GROUP_NORM, type BlendResizedAttrs, type BlendResizedInputs, COMPACT_CONV, COMPACT_GROUP_NORM, type CompactGroupNormAttrs, CONV3X3_FEW, GATED_RESIDUAL, COMPACT_LIST, EXPAND_ROWS, GATE_SUMS, GROUP_NORM_ROWS, type GroupNormRowsAttrs, type GroupNormRowsInputs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs, readNumberedInputs } from './kernel-names';
 import { MaskedConvProgram, type WebGPUProgramLike } from './masked-conv-program';
 
@@ -22,39 +22,58 @@ interface WebGPUBackendLike {
  * affine form, then the apply pass. Rows of image b: starts[b] .. starts[b+1]-1 of the map; the
  * map is x read as [R, C], or (with `list`) x's compacted rows expanded through the list, or (with
  * `depthwiseFilter`) the depthwise 3x3 conv of the map x. With a mask only its rows > 0 enter the
- * statistics and the others come out as exact 0.
+ * statistics and the others come out as exact 0; with `residualInput` the output is the depth
+ * node's ReLU(input + mask * y), the mask being its gate.
  */
 function groupNormOnGpu(
   be: WebGPUBackendLike,
   x: tf.TensorInfo,
   outShape: number[],
   starts: number[],
-  params: { gamma: tf.TensorInfo; beta: tf.TensorInfo; bias?: tf.TensorInfo; rowScale?: tf.TensorInfo; mask?: tf.TensorInfo; list?: tf.TensorInfo; depthwiseFilter?: tf.TensorInfo },
+  params: {
+    gamma: tf.TensorInfo;
+    beta: tf.TensorInfo;
+    bias?: tf.TensorInfo;
+    rowScale?: tf.TensorInfo;
+    mask?: tf.TensorInfo;
+    list?: tf.TensorInfo;
+    depthwiseFilter?: tf.TensorInfo;
+    residualInput?: tf.TensorInfo;
+  },
   opts: { groups: number; eps: number; relu: boolean },
 ): tf.TensorInfo {
-  const { gamma, beta, bias, rowScale, mask, list, depthwiseFilter } = params;
+  const { gamma, beta, bias, rowScale, mask, list, depthwiseFilter, residualInput } = params;
   const c = x.shape[x.shape.length - 1];
   // the depthwise source reads x as the map it convolves; the others as rows
   const map: tf.TensorInfo = depthwiseFilter ? x : { ...x, shape: [x.shape.reduce((a, v) => a * v, 1) / c, c] };
   const batch = starts.length - 1;
-  const startsInfo = be.makeTensorInfo([starts.length], 'int32', Int32Array.from(starts));
   const kind = depthwiseFilter ? 'depthwise' : list ? 'compact' : 'rows';
   const stats = { groups: opts.groups, bias: bias !== undefined, masked: mask !== undefined, source: kind } as const;
-  // in the order of the programs' sourceVariables
+  const post = { relu: opts.relu, rowScale: rowScale !== undefined, residual: residualInput !== undefined };
+  if (post.residual && (!mask || !groupNormFits(stats, post))) {
+    // a gated residual that does not fit in the programs' bindings: its own dispatch after the GN
+    const y = groupNormOnGpu(be, x, outShape, starts, { ...params, residualInput: undefined }, opts);
+    const out = be.runWebGPUProgram(new GatedResidualProgram(outShape), [y, residualInput as tf.TensorInfo, mask as tf.TensorInfo], 'float32');
+    be.disposeData(y.dataId);
+    return out;
+  }
+  const startsInfo = be.makeTensorInfo([starts.length], 'int32', Int32Array.from(starts));
+  // in the order of the programs' sourceVariables and applyVariables
   const source = depthwiseFilter ? [depthwiseFilter, ...(mask ? [mask] : [])] : [...(mask ? [mask] : []), ...(list ? [list] : [])];
+  const applied = [...(rowScale ? [rowScale] : []), ...(residualInput ? [residualInput] : [])];
   const longest = Math.max(...starts.slice(1).map((end, b) => end - starts[b]));
   const chunks = Math.max(1, Math.ceil(longest / CHUNK_ROWS));
   let out: tf.TensorInfo;
   if (chunks === 1) {
-    const program = new GroupNormOnePassProgram(outShape, batch, opts.eps, { relu: opts.relu, rowScale: rowScale !== undefined }, stats);
-    out = be.runWebGPUProgram(program, [map, startsInfo, ...(bias ? [bias] : []), ...source, gamma, beta, ...(rowScale ? [rowScale] : [])], 'float32');
+    const program = new GroupNormOnePassProgram(outShape, batch, opts.eps, post, stats);
+    out = be.runWebGPUProgram(program, [map, startsInfo, ...(bias ? [bias] : []), ...source, gamma, beta, ...applied], 'float32');
   } else {
     const partials = be.runWebGPUProgram(new GroupNormPartialsProgram(batch, chunks, stats), [map, startsInfo, ...(bias ? [bias] : []), ...source], 'float32');
     const combine = new GroupNormCombineProgram(batch, c, opts.eps, stats);
     const affine = be.runWebGPUProgram(combine, [partials, gamma, beta, ...(bias ? [bias] : [])], 'float32');
     be.disposeData(partials.dataId);
-    const apply = new GroupNormApplyProgram(outShape, opts.relu, rowScale !== undefined, mask !== undefined, stats.source);
-    out = be.runWebGPUProgram(apply, [map, affine, startsInfo, ...(rowScale ? [rowScale] : []), ...source], 'float32');
+    const apply = new GroupNormApplyProgram(outShape, post, mask !== undefined, stats.source);
+    out = be.runWebGPUProgram(apply, [map, affine, startsInfo, ...applied, ...source], 'float32');
     be.disposeData(affine.dataId);
   }
   be.disposeData(startsInfo.dataId);
@@ -164,10 +183,11 @@ export function registerWebGPUKernels(): void {
     kernelName: COMPACT_GROUP_NORM,
     backendName: 'webgpu',
     kernelFunc: ({ inputs, attrs, backend }) => {
-      const { rows, mask, list, gamma, beta, bias } = inputs as Record<'rows' | 'mask' | 'list' | 'gamma' | 'beta', tf.TensorInfo> & { bias?: tf.TensorInfo };
+      const { rows, mask, list, gamma, beta, bias, input } = inputs as Record<'rows' | 'mask' | 'list' | 'gamma' | 'beta', tf.TensorInfo> & { bias?: tf.TensorInfo; input?: tf.TensorInfo };
       const { outShape, groups, eps, relu } = attrs as unknown as CompactGroupNormAttrs;
       const [b, h, w] = outShape;
-      return groupNormOnGpu(backend as unknown as WebGPUBackendLike, rows, outShape, startsOf(new Array<number>(b).fill(h * w)), { gamma, beta, bias, mask, list }, { groups, eps, relu });
+      const params = { gamma, beta, bias, mask, list, residualInput: input };
+      return groupNormOnGpu(backend as unknown as WebGPUBackendLike, rows, outShape, startsOf(new Array<number>(b).fill(h * w)), params, { groups, eps, relu });
     },
   });
   tf.registerKernel({
