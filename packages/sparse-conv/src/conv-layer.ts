@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { groupNormInference } from './group-norm';
-import { DEPTHWISE_GROUP_NORM, type MaskedGroupNormAttrs } from './kernels/kernel-names';
+import { compactGemmApplies } from './kernels/compact-gemm-program';
+import { DEPTHWISE_GROUP_NORM, GEMM_CONV, type MaskedGroupNormAttrs } from './kernels/kernel-names';
 import { hasKernel } from './kernels/register';
 import { denseConv } from './masked-conv2d';
 import type { SparseConvOptions } from './types';
@@ -27,11 +28,23 @@ export function convLayer(x: tf.Tensor4D, filter: tf.Tensor4D, opts: Omit<Sparse
       return tf.engine().runKernel(DEPTHWISE_GROUP_NORM, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
     }
     if (opts.norm) {
-      const y = denseConv(x, filter, { ...opts, bias: undefined });
+      const y = inferenceConv(x, filter, { ...opts, bias: undefined });
       return groupNormInference(y, new Array<number>(b).fill(h * w), opts.norm, { bias: opts.bias, relu, rowScale: gate });
     }
-    const y = denseConv(x, filter, opts);
+    const y = inferenceConv(x, filter, opts);
     const activated = relu ? tf.relu(y) : y;
     return gate ? tf.mul(activated, gate) : activated;
   });
+}
+
+/**
+ * The conv (+bias) of a dense inference layer: on webgpu a regular conv with channels in fours is the
+ * sparse convs' tiled GEMM over every pixel (so the conventional head and the dynamic head's convs
+ * run the same kernel), else tf.conv2d / tf.depthwiseConv2d.
+ */
+function inferenceConv(x: tf.Tensor4D, filter: tf.Tensor4D, opts: Omit<SparseConvOptions, 'method' | 'gatedResidual'>): tf.Tensor4D {
+  const [kh, kw, cin, cout] = filter.shape;
+  if (opts.depthwise || kh !== kw || kh % 2 !== 1 || !compactGemmApplies(cin, cout, false) || !hasKernel(GEMM_CONV)) return denseConv(x, filter, opts);
+  const y = tf.engine().runKernel(GEMM_CONV, { x, filter }) as tf.Tensor4D;
+  return opts.bias ? tf.add(y, opts.bias) : y;
 }

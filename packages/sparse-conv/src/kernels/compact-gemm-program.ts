@@ -18,24 +18,45 @@ export function compactGemmApplies(inChannels: number, outChannels: number, dept
  * stages 16 reduction values of its 64 rows (gathered from X through the index list, zero outside
  * the map) and 16 filter rows in workgroup memory, so each X and filter value read from memory
  * serves 64 multiply-adds instead of 1 to 8 (CompactConvProgram). Workgroups past the active count
- * (known only on the GPU) leave before their first barrier.
- * Inputs: X [B,H,W,Cin] (vec4), Filt [k,k,Cin,Cout] (vec4), List (compact-conv-program.ts). Output [P, Cout].
+ * (known only on the GPU) leave before their first barrier. Unlisted (`listed` false), row r is
+ * pixel r and every pixel is a row: the dense conv, [P, Cout] being the map [B,H,W,Cout].
+ * Inputs: X [B,H,W,Cin] (vec4), Filt [k,k,Cin,Cout] (vec4), List (compact-conv-program.ts) when
+ * listed. Output [P, Cout].
  */
 export class CompactGemmConvProgram implements WebGPUProgramLike {
-  variableNames = ['X', 'Filt', 'List'];
-  variableComponents = [4, 4, 1];
+  variableNames: string[];
+  variableComponents: number[];
   outputShape: number[];
   shaderKey: string;
   dispatchLayout = { x: [1], y: [0] };
   dispatch: [number, number, number];
   workgroupSize: [number, number, number] = [16, 16, 1];
   private readonly kernel: number;
+  private readonly listed: boolean;
 
-  constructor(rows: number, outChannels: number, kernel: number) {
+  constructor(rows: number, outChannels: number, kernel: number, listed = true) {
+    this.variableNames = listed ? ['X', 'Filt', 'List'] : ['X', 'Filt'];
+    this.variableComponents = listed ? [4, 4, 1] : [4, 4];
     this.outputShape = [rows, outChannels];
     this.kernel = kernel;
-    this.shaderKey = `dynheadCompactGemmConv_k${kernel}`;
+    this.listed = listed;
+    this.shaderKey = `dynheadCompactGemmConv_k${kernel}_${listed ? 'listed' : 'dense'}`;
     this.dispatch = [Math.ceil(outChannels / TILE_COLS), Math.ceil(rows / TILE_ROWS), 1];
+  }
+
+  /** WGSL: the end of the rows (count); listed, a workgroup past it leaves. */
+  private rowsSnippet(): string {
+    if (!this.listed) return 'let count = uniforms.outShape[0];';
+    return `if (lane == 0) {
+    rowsLeft = List[0] - row0;
+  }
+  // The count lives on the GPU. Read through workgroupUniformLoad, the exit is uniform control flow
+  // (tfjs passes workgroupId through a private variable, which the analysis takes as non-uniform).
+  let left = workgroupUniformLoad(&rowsLeft);
+  if (left <= 0) {
+    return;
+  }
+  let count = row0 + left;`;
   }
 
   getUserCode(): string {
@@ -44,7 +65,7 @@ export class CompactGemmConvProgram implements WebGPUProgramLike {
     return `
 var<workgroup> rowsTile : array<vec4<f32>, ${TILE_ROWS * (TILE_K / 4)}>;
 var<workgroup> filtTile : array<vec4<f32>, ${TILE_K * (TILE_COLS / 4)}>;
-var<workgroup> rowsLeft : i32;
+${this.listed ? 'var<workgroup> rowsLeft : i32;' : ''}
 
 fn main() {
   let h = uniforms.xShape[1];
@@ -56,16 +77,7 @@ fn main() {
   let ty = i32(localId.y);
   let lane = ty * 16 + tx;
   let row0 = i32(workgroupId.y) * ${TILE_ROWS};
-  if (lane == 0) {
-    rowsLeft = List[0] - row0;
-  }
-  // The count lives on the GPU. Read through workgroupUniformLoad, the exit is uniform control flow
-  // (tfjs passes workgroupId through a private variable, which the analysis takes as non-uniform).
-  let left = workgroupUniformLoad(&rowsLeft);
-  if (left <= 0) {
-    return;
-  }
-  let count = row0 + left;
+  ${this.rowsSnippet()}
   let col4 = i32(workgroupId.x) * ${TILE_COLS / 4} + tx;
 
   // the row this thread stages: row0 + lane / 4, reduction values 4 * (lane % 4) .. +3 of each step
@@ -76,7 +88,7 @@ fn main() {
   var px = 0;
   var pb = 0;
   if (valid) {
-    let pix = List[1 + loadRow];
+    let pix = ${this.listed ? 'List[1 + loadRow]' : 'loadRow'};
     pb = pix / (h * w);
     py = (pix - pb * h * w) / w;
     px = pix - (pb * h + py) * w;

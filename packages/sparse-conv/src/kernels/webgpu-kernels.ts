@@ -6,7 +6,7 @@ import { GateConvProgram } from './gate-conv-program';
 import { GateSumsProgram } from './gate-sums-program';
 import { GatedResidualProgram } from './gated-residual-program';
 import { CHUNK_ROWS, GroupNormApplyProgram, GroupNormCombineProgram, GroupNormOnePassProgram, GroupNormPartialsProgram, groupNormFits } from './group-norm-programs';
-import { ACTIVATED_GATE_CONV, type ActivatedGateConvAttrs, BLEND_RESIZED, DEPTHWISE_GROUP_NORM, type BlendResizedAttrs, type BlendResizedInputs, COMPACT_CONV, COMPACT_GROUP_NORM, type CompactGroupNormAttrs, CONV3X3_FEW, GATED_RESIDUAL, COMPACT_LIST, EXPAND_ROWS, GATE_SUMS, GROUP_NORM_ROWS, type GroupNormRowsAttrs, type GroupNormRowsInputs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs, readNumberedInputs } from './kernel-names';
+import { ACTIVATED_GATE_CONV, type ActivatedGateConvAttrs, BLEND_RESIZED, DEPTHWISE_GROUP_NORM, GEMM_CONV, type BlendResizedAttrs, type BlendResizedInputs, COMPACT_CONV, COMPACT_GROUP_NORM, type CompactGroupNormAttrs, CONV3X3_FEW, GATED_RESIDUAL, COMPACT_LIST, EXPAND_ROWS, GATE_SUMS, GROUP_NORM_ROWS, type GroupNormRowsAttrs, type GroupNormRowsInputs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs, readNumberedInputs } from './kernel-names';
 import { MaskedConvProgram, type WebGPUProgramLike } from './masked-conv-program';
 
 /** The slice of tfjs-backend-webgpu's WebGPUBackend used here (no dependency on the backend package). */
@@ -130,6 +130,17 @@ export function registerWebGPUKernels(): void {
         ? new CompactGemmConvProgram(rows, outChannels, filter.shape[0])
         : new CompactConvProgram(rows, outChannels, filter.shape[0], depthwise);
       return (backend as unknown as WebGPUBackendLike).runWebGPUProgram(program, [x, filter, list], 'float32');
+    },
+  });
+  tf.registerKernel({
+    kernelName: GEMM_CONV,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, backend }) => {
+      const { x, filter } = inputs as Record<'x' | 'filter', tf.TensorInfo>;
+      const [b, h, w] = x.shape;
+      const program = new CompactGemmConvProgram(b * h * w, filter.shape[3], filter.shape[0], false);
+      const rows = (backend as unknown as WebGPUBackendLike).runWebGPUProgram(program, [x, filter], 'float32');
+      return { ...rows, shape: [b, h, w, filter.shape[3]] };
     },
   });
   tf.registerKernel({
