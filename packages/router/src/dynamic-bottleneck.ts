@@ -70,33 +70,29 @@ export class DynamicBottleneck {
       return { output, convs: conv2dFewOutputsEach(output, filters) };
     }
     const g = tf.tidy(() => (gateConv ? (this.gate as SpatialGate).inferFromConv(gateConv) : (this.gate as SpatialGate).infer(x)));
-    const pooled = tf.maxPool(g, 3, 1, 'same') as tf.Tensor4D;
-    this.chargeGatedMaps(g, pooled, ctx);
+    this.chargeGated(g, ctx);
     // Where masks stay on the device (webgpu) the kernels take any value > 0 as active, and a gate
-    // is > 0 exactly where its mask is 1: the maps serve as masks, with no step ops (dispatches).
+    // is > 0 exactly where its mask is 1: the gate serves as both masks, conv1's pooled as its
+    // pixel list is built, with no step or pool ops (dispatches).
     const onDevice = masksStayOnDevice();
-    const around = onDevice ? pooled : gateMask(g, { dilate: true });
+    const around = onDevice ? g : gateMask(g, { dilate: true });
     const on = onDevice ? g : gateMask(g);
     // ReLU(g * branch + x), fused with conv2's scatter where the backend can; on wasm conv2 reads
     // conv1's rows directly
     const result = await sparseConvPair(
       x,
-      { mask: around, filter: this.conv1.weight, opts: { norm: this.norm1.params, post: 'relu' } },
+      { mask: around, filter: this.conv1.weight, opts: { norm: this.norm1.params, post: 'relu', dilateMask: onDevice } },
       { mask: on, filter: this.conv2.weight, opts: { norm: this.norm2.params, gatedResidual: { input: x, gate: g } } },
       filters,
     );
-    tf.dispose([around, on, g, pooled]);
+    tf.dispose(onDevice ? [g] : [around, on, g]);
     return result;
   }
 
   /** conv2 is charged with the gate, conv1 with its 3x3 max-pool (conv2 reads conv1's 3x3 neighbourhood). */
   private chargeGated(g: tf.Tensor4D, ctx: ForwardContext): void {
-    tf.tidy(() => this.chargeGatedMaps(g, tf.maxPool(g, 3, 1, 'same') as tf.Tensor4D, ctx));
-  }
-
-  private chargeGatedMaps(g: tf.Tensor4D, pooled: tf.Tensor4D, ctx: ForwardContext): void {
     ctx.record((this.gate as SpatialGate).name, g);
-    ctx.charge(pooled, this.unit);
+    ctx.charge(g, this.unit, { pooled: true });
     ctx.charge(g, this.unit);
   }
 }

@@ -41,7 +41,7 @@ export class DynamicConv2D {
     }
     const g = this.gate.apply(x);
     ctx.record(this.gate.name, g);
-    ctx.charge(g, this.unit, !ctx.budgetOnScalePaths);
+    ctx.charge(g, this.unit, { detachSoft: !ctx.budgetOnScalePaths });
     return maskedConv2d(x, g, this.conv.weight, opts);
   }
 
@@ -72,7 +72,7 @@ export class DynamicConv2D {
       return needed;
     }
     ctx.record(this.gate.name, g);
-    ctx.charge(g, this.unit, true);
+    ctx.charge(g, this.unit, { detachSoft: true });
     return needed && (masksStayOnDevice() || (await anyPositive(g)));
   }
 

@@ -14,7 +14,7 @@ export class ForwardContext {
    * pixel, summed by a few kernels at the end; and the per-image multiply-adds of the ungated convs
    * and of all convs at full density, which need no tensor.
    */
-  private readonly gateMaps: { map: tf.Tensor4D; unit: number }[] = [];
+  private readonly gateMaps: { map: tf.Tensor4D; unit: number; pooled: boolean }[] = [];
   private denseCost = 0;
   private fullCost = 0;
 
@@ -25,17 +25,21 @@ export class ForwardContext {
     readonly budgetOnScalePaths: boolean,
   ) {}
 
-  /** Charges `unit` multiply-adds per pixel under `gate` ([B,H,W,1], values in [0,1]). */
-  charge(gate: tf.Tensor4D, unit: number, detachSoft = false): void {
+  /**
+   * Charges `unit` multiply-adds per pixel under `gate` ([B,H,W,1], values in [0,1]); with `pooled`,
+   * under its 3x3 max-pool ('same'), which inference takes as it sums (no pooled map).
+   */
+  charge(gate: tf.Tensor4D, unit: number, { detachSoft = false, pooled = false }: { detachSoft?: boolean; pooled?: boolean } = {}): void {
     if (this.mode === 'infer') {
       const [, h, w] = gate.shape;
       // a kept clone shares the map's data (no copy): the caller may dispose its own handle
-      this.gateMaps.push({ map: tf.keep(tf.clone(gate)), unit });
+      this.gateMaps.push({ map: tf.keep(tf.clone(gate)), unit, pooled });
       this.fullCost += h * w * unit;
       return;
     }
     // Kept: the charges outlive the tidy scope of the block that made them.
-    const c = chargeCost(gate, unit, { detachSoft });
+    // (the pooled map is left to the caller's tidy, as the charge's intermediate tensors are)
+    const c = chargeCost(pooled ? (tf.maxPool(gate, 3, 1, 'same') as tf.Tensor4D) : gate, unit, { detachSoft });
     this.charges.push({ soft: tf.keep(c.soft), used: tf.keep(c.used), full: tf.keep(c.full) });
   }
 
@@ -74,7 +78,7 @@ export class ForwardContext {
 
   private inferenceCost(batch: number): CostTerms {
     const maps = this.gateMaps;
-    let softUsed: tf.Tensor = maps.length > 0 ? gateSums(maps.map((m) => m.map), maps.map((m) => m.unit)) : tf.zeros([batch, 2]);
+    let softUsed: tf.Tensor = maps.length > 0 ? gateSums(maps.map((m) => m.map), maps.map((m) => m.unit), maps.map((m) => m.pooled)) : tf.zeros([batch, 2]);
     if (this.denseCost > 0) softUsed = tf.add(softUsed, this.denseCost);
     const column = (j: number) => tf.reshape(tf.slice(softUsed, [0, j], [batch, 1]), [batch]) as tf.Tensor1D;
     return { soft: column(0), used: column(1), full: tf.fill([batch], this.fullCost) as tf.Tensor1D };

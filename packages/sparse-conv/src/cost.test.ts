@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { TEST_BACKENDS, activate, relL2, seededRandom } from '../../../test/backends';
 import { addCosts, chargeCost, convCost, gateSums } from './index';
+import { refMaxPool3x3 } from './reference.test-util';
 
 describe('convCost', () => {
   it('counts multiply-adds per output pixel as SPEC section 2', () => {
@@ -18,7 +19,7 @@ describe('convCost', () => {
 });
 
 describe.each(TEST_BACKENDS)('gateSums on %s', (backend) => {
-  it('per image, sum_j unit_j * [sum of map j, count of its nonzero pixels] equals float64 sums (8 maps of 3 sizes, over one kernel\'s 6)', async () => {
+  it('per image, sum_j unit_j * [sum of map j (or of its 3x3 max-pool), count of its nonzero pixels] equals float64 sums (8 maps of 3 sizes, over one kernel\'s 6)', async () => {
     await activate(backend);
     const rand = seededRandom(21);
     const b = 3;
@@ -54,6 +55,29 @@ describe.each(TEST_BACKENDS)('gateSums on %s', (backend) => {
         expect(relL2([got[2 * i + 1]], [used]), `used of image ${i}`).toBeLessThan(1e-6);
       }
     }
+    // the odd maps as their 3x3 max-pools ('same'), taken as they are read
+    const pooled = maps.map((_, j) => j % 2 === 1);
+    const gotPooled = await gateSums(
+      maps.map((m) => m.tensor),
+      units,
+      pooled,
+    ).data();
+    for (let i = 0; i < b; i++) {
+      let soft = 0;
+      let used = 0;
+      for (const [j, m] of maps.entries()) {
+        const image = m.values.slice(i * m.h * m.w, (i + 1) * m.h * m.w);
+        const values = pooled[j] ? refMaxPool3x3(image, 1, m.h, m.w) : image;
+        soft += units[j] * values.reduce((a, v) => a + v, 0);
+        used += units[j] * values.filter((v) => v !== 0).length;
+      }
+      if (soft === 0) expect([gotPooled[2 * i], gotPooled[2 * i + 1]]).toEqual([0, 0]);
+      else {
+        expect(relL2([gotPooled[2 * i]], [soft]), `pooled: soft of image ${i}`).toBeLessThan(1e-6);
+        expect(relL2([gotPooled[2 * i + 1]], [used]), `pooled: used of image ${i}`).toBeLessThan(1e-6);
+      }
+    }
+    expect(() => gateSums([maps[0].tensor], [1], [])).toThrow('gateSums: pooled must have 1 flags, got 0');
     // one map, no units: its plain sum and count
     const one = await gateSums([maps[0].tensor]).data();
     expect(one[1]).toBe(maps[0].values.slice(0, 37 * 29).filter((v) => v !== 0).length);

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { GATE_SUMS, GATE_SUMS_MAX_MAPS, numberedInputs } from './kernels/kernel-names';
+import { GATE_SUMS, GATE_SUMS_MAX_MAPS, type GateSumsAttrs, numberedInputs } from './kernels/kernel-names';
 import { hasKernel } from './kernels/register';
 import { sumTensors } from './sum-tensors';
 
@@ -65,11 +65,12 @@ export function chargeCost(gate: tf.Tensor4D, unit: number, opts: { detachSoft?:
 /**
  * Per image, over gate maps ([B,h,w,1] each, any sizes) and their multiply-adds per pixel:
  * sum_j units[j] * [sum of gate_j, count of its nonzero pixels] -> [B, 2], the soft and used cost
- * of the convs they gate (chargeCost's, summed). One kernel per 6 maps on cpu, wasm and webgpu (a
- * D8 pass charges ~320 maps: 7 ops each through chargeCost). units default to 1 (the plain sums).
- * Not differentiable.
+ * of the convs they gate (chargeCost's, summed). With pooled[j], gate_j enters as its 3x3 max-pool
+ * ('same'), taken as the kernel reads it (a depth node's conv1 is charged so, as conv2 reads around
+ * each gated pixel). One kernel per 6 maps on cpu, wasm and webgpu (a D8 pass charges ~320 maps:
+ * 7 ops each through chargeCost). units default to 1 (the plain sums). Not differentiable.
  */
-export function gateSums(gates: tf.Tensor4D[], units: number[] = gates.map(() => 1)): tf.Tensor2D {
+export function gateSums(gates: tf.Tensor4D[], units: number[] = gates.map(() => 1), pooled: boolean[] = gates.map(() => false)): tf.Tensor2D {
   if (gates.length === 0) throw new Error('gateSums: no gate maps');
   const batch = gates[0].shape[0];
   for (const [j, g] of gates.entries()) {
@@ -80,16 +81,23 @@ export function gateSums(gates: tf.Tensor4D[], units: number[] = gates.map(() =>
   if (units.length !== gates.length || units.some((u) => !Number.isFinite(u) || u < 0)) {
     throw new Error(`gateSums: units must be ${gates.length} finite numbers >= 0, got [${units.join(',')}]`);
   }
+  if (pooled.length !== gates.length) throw new Error(`gateSums: pooled must have ${gates.length} flags, got ${pooled.length}`);
   return tf.tidy(() => {
     if (hasKernel(GATE_SUMS) && gates.every((g) => g.dtype === 'float32')) {
       const parts: tf.Tensor2D[] = [];
       for (let start = 0; start < gates.length; start += GATE_SUMS_MAX_MAPS) {
-        const inputs = { units: tf.tensor1d(units.slice(start, start + GATE_SUMS_MAX_MAPS)), ...numberedInputs('gate', gates.slice(start, start + GATE_SUMS_MAX_MAPS)) };
-        parts.push(tf.engine().runKernel(GATE_SUMS, inputs) as tf.Tensor2D);
+        const end = start + GATE_SUMS_MAX_MAPS;
+        const inputs = { units: tf.tensor1d(units.slice(start, end)), ...numberedInputs('gate', gates.slice(start, end)) };
+        const attrs: GateSumsAttrs = { pooled: pooled.slice(start, end).map((p) => (p ? 1 : 0)) };
+        parts.push(tf.engine().runKernel(GATE_SUMS, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor2D);
       }
       return sumTensors(parts);
     }
-    return sumTensors(gates.map((g, j) => tf.mul(tf.stack([tf.sum(g, [1, 2, 3]), tf.sum(tf.step(tf.abs(g), 0), [1, 2, 3])], 1), units[j]) as tf.Tensor2D));
+    const mapOf = (g: tf.Tensor4D, j: number) => (pooled[j] ? (tf.maxPool(g, 3, 1, 'same') as tf.Tensor4D) : g);
+    return sumTensors(gates.map((g0, j) => {
+      const g = mapOf(g0, j);
+      return tf.mul(tf.stack([tf.sum(g, [1, 2, 3]), tf.sum(tf.step(tf.abs(g), 0), [1, 2, 3])], 1), units[j]) as tf.Tensor2D;
+    }));
   });
 }
 

@@ -88,3 +88,17 @@ export function randomMask(size: number, density: number, rand: () => number): F
   for (let i = 0; i < size; i++) m[i] = rand() < density ? 1 : 0;
   return m;
 }
+
+/** The 3x3 max-pool ('same', stride 1) of b planes of h x w values, as tf.maxPool gives it. */
+export function refMaxPool3x3(values: ArrayLike<number>, b: number, h: number, w: number): number[] {
+  return Array.from({ length: b * h * w }, (_, i) => {
+    const base = Math.floor(i / (h * w)) * h * w;
+    const y = Math.floor((i - base) / w);
+    const x = (i - base) % w;
+    let m = -Infinity;
+    for (let yy = Math.max(y - 1, 0); yy <= Math.min(y + 1, h - 1); yy++) {
+      for (let xx = Math.max(x - 1, 0); xx <= Math.min(x + 1, w - 1); xx++) m = Math.max(m, values[base + yy * w + xx]);
+    }
+    return m;
+  });
+}

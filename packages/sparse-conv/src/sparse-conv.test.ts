@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { TEST_BACKENDS, activate, relL2, seededRandom } from '../../../test/backends';
 import { type ConvActivation, type SparseConvMethod, activatedGateConv, conv2dFewOutputs, conv2dFewOutputsEach, convLayer, gateMask, groupNormInference, maskedConv2d, sparseConv2d, sparseConv2dWithConvs } from './index';
-import { randomMask, refConv, refGroupNorm, refPostMask } from './reference.test-util';
+import { randomMask, refConv, refGroupNorm, refMaxPool3x3, refPostMask } from './reference.test-util';
 
 type Shape4 = [number, number, number, number];
 
@@ -104,6 +104,19 @@ describe.each(TEST_BACKENDS)('sparse conv on %s', (backend) => {
       let nonzeroOff = 0;
       for (let p = 0; p < d.mask.length; p++) if (d.mask[p] === 0) for (let o = 0; o < d.co; o++) if (!Object.is(got[p * d.co + o], 0)) nonzeroOff++;
       expect(nonzeroOff, `${method}: values off the mask that are not +0`).toBe(0);
+      tf.dispose([y, t.x, t.mask, t.filter, t.opts.bias, t.opts.norm?.gamma, t.opts.norm?.beta].filter(Boolean) as tf.Tensor[]);
+    }
+  });
+
+  it.each([CASES[1], CASES[6]])('sparseConv2d with dilateMask equals the float64 reference on the 3x3 max-pooled mask, every method: $name', async (c) => {
+    await activate(backend);
+    const [b, h, w] = c.shape;
+    for (const [i, density] of [0.05, 0.3].entries()) for (const method of METHODS) {
+      const d = makeCase(c, density, 500 + i);
+      const t = tensors(c, d);
+      const y = await sparseConv2d(t.x, t.mask, t.filter, { ...t.opts, method, dilateMask: true });
+      const want = reference(c, { ...d, mask: Float32Array.from(refMaxPool3x3(d.mask, b, h, w)) }, true);
+      expect(relL2(await y.data(), want), `density ${density}, ${method}`).toBeLessThan(tol);
       tf.dispose([y, t.x, t.mask, t.filter, t.opts.bias, t.opts.norm?.gamma, t.opts.norm?.beta].filter(Boolean) as tf.Tensor[]);
     }
   });

@@ -118,12 +118,22 @@ async function convOf(
   const done = (output: tf.Tensor4D) => ({ output, convs: conv2dFewOutputsEach(output, convFilters) });
   const finish = (y: tf.Tensor4D) => done(residual ? addGatedResidual(y, residual) : y);
   let method = opts.method ?? 'auto';
-  if ((method === 'auto' || method === 'kernel' || method === 'compact') && hasMaskedConvKernel()) {
-    const resolved = method === 'auto' ? WEBGPU_AUTO[depthwise ? 'depthwise' : 'conv'] : method;
-    // the compacted conv's GN epilogue also writes the gated residual when the mask is the gate
-    if (residual && residual.gate === mask && resolved === 'compact' && opts.norm && hasKernel(COMPACT_GROUP_NORM)) {
-      return done(onDeviceMasked(x(), mask, filter, { ...opts, method: resolved }, false, residual.input));
+  const onGpu = (method === 'auto' || method === 'kernel' || method === 'compact') && hasMaskedConvKernel();
+  const resolved = onGpu && method === 'auto' ? WEBGPU_AUTO[depthwise ? 'depthwise' : 'conv'] : method;
+  // webgpu's compacted conv with its GN epilogue: the list and the epilogue are the whole path
+  const compactWithNorm = onGpu && resolved === 'compact' && opts.norm !== undefined && hasKernel(COMPACT_GROUP_NORM);
+  if (opts.dilateMask && !compactWithNorm) {
+    // only that path dilates the mask as it reads it; the others take the pooled mask itself
+    const pooled = tf.maxPool(mask, 3, 1, 'same') as tf.Tensor4D;
+    try {
+      return await convOf(op, input, source, pooled, filter, { ...opts, dilateMask: false }, convFilters);
+    } finally {
+      pooled.dispose();
     }
+  }
+  if (onGpu) {
+    // the epilogue also writes the gated residual when the mask is the gate
+    if (compactWithNorm && residual && residual.gate === mask) return done(onDeviceMasked(x(), mask, filter, { ...opts, method: resolved }, false, residual));
     return finish(onDeviceMasked(x(), mask, filter, { ...opts, method: resolved }));
   }
   if (method === 'dense') return finish(onDeviceMasked(x(), mask, filter, opts));
@@ -173,7 +183,8 @@ export async function sparseConvPair(
   const plain = (o: SparseConvOptions) => (o.method ?? 'auto') === 'auto' && !o.depthwise;
   const { outChannels: mid } = validateConvArgs(op, x, first.mask, first.filter, first.opts);
   const rowsPath = plain(first.opts) && plain(second.opts) && !first.opts.gatedResidual && mid % 4 === 0 && !hasKernel(SPARSE_CONV_ROWS) && hasSimdLoops();
-  const active1 = rowsPath ? await readActivePixels(first.mask, op) : null;
+  const pooled1 = rowsPath && first.opts.dilateMask ? (tf.maxPool(first.mask, 3, 1, 'same') as tf.Tensor4D) : null;
+  const active1 = rowsPath ? await readActivePixels(pooled1 ?? first.mask, op).finally(() => pooled1?.dispose()) : null;
   if (!active1 || active1.indices.length === 0 || chooseMethod(tf.getBackend(), active1.indices.length / (b * h * w), false) !== 'kernel') {
     const t = await sparseConv2d(x, first.mask, first.filter, first.opts);
     try {
@@ -211,10 +222,17 @@ function epilogueRows(rows: tf.Tensor2D, active: ActivePixels, opts: SparseConvO
 /**
  * Without reading the mask back: the dense conv (method 'dense') or a webgpu program (masked
  * 'kernel' or 'compact'), then the sparse form's epilogue in masked-dense form (GN statistics over
- * mask>0 pixels): the same numbers as the row paths. `residualInput` (compact with norm only, the
- * mask being the gate): the output is ReLU(residualInput + mask * that).
+ * mask>0 pixels): the same numbers as the row paths. `residual` (compact with norm only): the
+ * output is ReLU(input + gate * that). opts.dilateMask: compact with norm only.
  */
-function onDeviceMasked(x: tf.Tensor4D, mask: tf.Tensor4D, filter: tf.Tensor4D, opts: SparseConvOptions, allActive = false, residualInput?: tf.Tensor4D): tf.Tensor4D {
+function onDeviceMasked(
+  x: tf.Tensor4D,
+  mask: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  opts: SparseConvOptions,
+  allActive = false,
+  residual?: { input: tf.Tensor4D; gate: tf.Tensor4D },
+): tf.Tensor4D {
   return tf.tidy(() => {
     // every pixel active (known from the readback): the plain dense layer, no masking passes
     if (allActive && opts.method === 'dense') return convLayer(x, filter, opts);
@@ -225,10 +243,10 @@ function onDeviceMasked(x: tf.Tensor4D, mask: tf.Tensor4D, filter: tf.Tensor4D, 
     const bias = opts.method !== 'dense' ? opts.bias : undefined;
     const relu = opts.post === 'relu';
     // webgpu: the compacted rows' expansion is the GN epilogue itself
-    if (opts.method === 'compact' && opts.norm && hasKernel(COMPACT_GROUP_NORM)) return compactMaskedConv(x, mask, filter, depthwise, { norm: opts.norm, bias, relu, residualInput });
+    if (opts.method === 'compact' && opts.norm && hasKernel(COMPACT_GROUP_NORM)) return compactMaskedConv(x, mask, filter, depthwise, opts.dilateMask ?? false, { norm: opts.norm, bias, relu, residual });
     let y: tf.Tensor4D;
     if (opts.method === 'dense') y = denseConv(x, filter, opts);
-    else if (opts.method === 'compact') y = compactMaskedConv(x, mask, filter, depthwise);
+    else if (opts.method === 'compact') y = compactMaskedConv(x, mask, filter, depthwise, false);
     else y = maskedConvKernel(x, mask, filter, depthwise);
     // webgpu: bias, GN over the mask, ReLU and the zeros off the mask in one or three dispatches
     if (opts.norm && hasKernel(MASKED_GROUP_NORM)) return maskedGroupNorm(y, mask, opts.norm, bias, relu);

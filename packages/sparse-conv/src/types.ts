@@ -37,6 +37,12 @@ export interface SparseConvOptions {
    * gate [B,H,W,1], zero wherever the mask is.
    */
   gatedResidual?: { input: tf.Tensor4D; gate: tf.Tensor4D };
+  /**
+   * sparseConv2d only: the conv runs where the mask's 3x3 max-pool is > 0 (a depth node's conv1,
+   * whose output conv2 reads around each of its pixels). On webgpu with GroupNorm the pixel list
+   * takes the pool as it reads the mask, so no pooled map is made.
+   */
+  dilateMask?: boolean;
   /** sparseConv2d only: force an implementation (benchmarks, tests). Default 'auto'. */
   method?: SparseConvMethod;
 }

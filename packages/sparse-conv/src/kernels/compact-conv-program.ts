@@ -18,17 +18,40 @@ export function listBlocks(pixels: number): number {
   return Math.ceil(pixels / BLOCK);
 }
 
-// The compacted list of a mask's active pixels (Mask > 0) is one int32 buffer of 1 + 2P values:
-// [count, pixel of row 0 .. row count-1, (unwritten), row of pixel 0 .. P-1 (where active)], built
-// on the GPU in one or two dispatches in pixel order (the list a prefix sum of the mask would give).
+// The compacted list of a mask's active pixels (Mask > 0, or with `dilate` any Mask > 0 in the
+// pixel's 3x3 neighbourhood: the mask's 3x3 max-pool) is one int32 buffer of 1 + 2P values:
+// [count, pixel of row 0 .. row count-1, (unwritten), row of pixel 0 .. P-1 (-1 where inactive)],
+// built on the GPU in one or two dispatches in pixel order (the list a prefix sum of the mask
+// would give). The mask is read as [B,H,W,1]; the list's readers need only the list.
 
-/** WGSL opening both list programs: their workgroup memory, main(), the block and the thread. */
-function blockHeaderSnippet(): string {
+/** WGSL opening both list programs: isOn(p), their workgroup memory, main(), the block and the thread. */
+function blockHeaderSnippet(dilate: boolean): string {
+  const isOn = dilate
+    ? `fn isOn(p : i32) -> bool {
+  let h = uniforms.maskShape[1];
+  let w = uniforms.maskShape[2];
+  let b = p / (h * w);
+  let y = (p / w) % h;
+  let x = p % w;
+  for (var yy = max(y - 1, 0); yy <= min(y + 1, h - 1); yy++) {
+    for (var xx = max(x - 1, 0); xx <= min(x + 1, w - 1); xx++) {
+      if (f32(Mask[(b * h + yy) * w + xx]) > 0.0) {
+        return true;
+      }
+    }
+  }
+  return false;
+}`
+    : `fn isOn(p : i32) -> bool {
+  return f32(Mask[p]) > 0.0;
+}`;
   return `var<workgroup> partial : array<i32, ${WORKGROUP}>;
+
+${isOn}
 
 // index: tfjs passes the global thread index to programs with a flat dispatch; unused here
 fn main(index : i32) {
-  let pixels = uniforms.maskShape;
+  let pixels = uniforms.maskShape[0] * uniforms.maskShape[1] * uniforms.maskShape[2] * uniforms.maskShape[3];
   let blk = i32(workgroupId.x);
   let t = i32(localId.x);`;
 }
@@ -39,7 +62,7 @@ function fourPixelsSnippet(): string {
   var n = 0;
   for (var k = 0; k < 4; k++) {
     let p = blk * ${BLOCK} + t * 4 + k;
-    on[k] = p < pixels && f32(Mask[p]) > 0.0;
+    on[k] = p < pixels && isOn(p);
     n += select(0, 1, on[k]);
   }`;
 }
@@ -48,19 +71,22 @@ function fourPixelsSnippet(): string {
 export class BlockCountProgram implements WebGPUProgramLike {
   variableNames = ['Mask'];
   outputShape: number[];
-  shaderKey = 'dynheadBlockCount';
+  shaderKey: string;
   dispatchLayout = { x: [0] };
   dispatch: [number, number, number];
   workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
+  private readonly dilate: boolean;
 
-  constructor(pixels: number) {
+  constructor(pixels: number, dilate: boolean) {
     this.outputShape = [listBlocks(pixels)];
     this.dispatch = [listBlocks(pixels), 1, 1];
+    this.dilate = dilate;
+    this.shaderKey = `dynheadBlockCount_${dilate}`;
   }
 
   getUserCode(): string {
     return `
-${blockHeaderSnippet()}
+${blockHeaderSnippet(this.dilate)}
   ${fourPixelsSnippet()}
   partial[t] = n;
   ${workgroupSumSnippet(WORKGROUP)}
@@ -82,7 +108,7 @@ export const ONE_PASS_LIST_BLOCKS = 128;
  * Step 1b (or the only step, up to ONE_PASS_LIST_BLOCKS blocks): per block, its rows start after the
  * active pixels of the blocks before it, summed from Counts or, without them, from the mask itself; a
  * scan over the block's threads places each active pixel, writing both directions of the list
- * (row -> pixel for the conv, pixel -> row for the expansion); the last block writes the count.
+ * (row -> pixel for the conv, pixel -> row or -1 for the expansion); the last block writes the count.
  */
 export class PixelListProgram implements WebGPUProgramLike {
   variableNames: string[];
@@ -92,13 +118,15 @@ export class PixelListProgram implements WebGPUProgramLike {
   dispatch: [number, number, number];
   workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
   private readonly counted: boolean;
+  private readonly dilate: boolean;
 
   /** counted: Counts [blocks] (BlockCountProgram) is the second input. */
-  constructor(pixels: number, counted: boolean) {
+  constructor(pixels: number, counted: boolean, dilate: boolean) {
     if (!counted && listBlocks(pixels) > ONE_PASS_LIST_BLOCKS) throw new Error(`PixelListProgram: ${pixels} pixels need the block counts`);
     this.variableNames = counted ? ['Mask', 'Counts'] : ['Mask'];
     this.counted = counted;
-    this.shaderKey = `dynheadPixelList_${counted}`;
+    this.dilate = dilate;
+    this.shaderKey = `dynheadPixelList_${counted}_${dilate}`;
     this.outputShape = [1 + 2 * pixels];
     this.dispatch = [listBlocks(pixels), 1, 1];
   }
@@ -109,10 +137,10 @@ export class PixelListProgram implements WebGPUProgramLike {
     before += Counts[j];
   }`
       : `for (var p = t; p < blk * ${BLOCK}; p += ${WORKGROUP}) {
-    before += select(0, 1, f32(Mask[p]) > 0.0);
+    before += select(0, 1, isOn(p));
   }`;
     return `
-${blockHeaderSnippet()}
+${blockHeaderSnippet(this.dilate)}
   // rows before this block
   var before = 0;
   ${before}
@@ -135,11 +163,13 @@ ${blockHeaderSnippet()}
   }
   var row = offset + partial[t] - n;
   for (var k = 0; k < 4; k++) {
+    let p = blk * ${BLOCK} + t * 4 + k;
     if (on[k]) {
-      let p = blk * ${BLOCK} + t * 4 + k;
       setOutputAtIndexI32(1 + row, p);
       setOutputAtIndexI32(1 + pixels + p, row);
       row++;
+    } else if (p < pixels) {
+      setOutputAtIndexI32(1 + pixels + p, -1);
     }
   }
   if (blk == i32(numWorkgroups.x) - 1 && t == ${WORKGROUP - 1}) {
@@ -205,7 +235,7 @@ fn main() {
 
 /** Step 3: the dense [B,H,W,Cout] map: the pixel's row (from the list) at active pixels, exact 0 elsewhere. */
 export class ExpandRowsProgram implements WebGPUProgramLike {
-  variableNames = ['Rows', 'Mask', 'List'];
+  variableNames = ['Rows', 'List'];
   outputShape: number[];
   shaderKey = 'dynheadExpandRows';
   dispatchLayout: { x: number[] };
@@ -224,9 +254,10 @@ fn main(index : i32) {
   if (index < uniforms.size) {
     let cout = uniforms.outShape[3];
     let pix = index / cout;
+    let row = List[1 + (uniforms.listShape - 1) / 2 + pix];
     var v = 0.0;
-    if (f32(Mask[pix]) > 0.0) {
-      v = Rows[List[1 + uniforms.maskShape + pix] * cout + index - pix * cout];
+    if (row >= 0) {
+      v = Rows[row * cout + index - pix * cout];
     }
     setOutputAtIndex(index, v);
   }

@@ -3,8 +3,20 @@ import { workgroupSumSnippet } from './webgpu-snippets';
 
 const THREADS = 256;
 
+/** WGSL: v, the 3x3 max-pool ('same') of map j of image b at pixel p of its h x w plane. */
+function pooledValue(j: number): string {
+  return `let y = p / w;
+      let x = p - y * w;
+      var v = -3.4e38;
+      for (var yy = max(y - 1, 0); yy <= min(y + 1, h - 1); yy++) {
+        for (var xx = max(x - 1, 0); xx <= min(x + 1, w - 1); xx++) {
+          v = max(v, f32(G${j}[b * plane + yy * w + xx]));
+        }
+      }`;
+}
+
 /**
- * Per image, over gate maps G0..G{k-1} ([B,h_j,w_j,1] each) and their Units [k]:
+ * Per image, over gate maps G0..G{k-1} ([B,h_j,w_j,1] each, or their 3x3 max-pools) and their Units [k]:
  * sum_j Units[j] * [sum of G_j, count of G_j != 0] -> [B, 2] (the soft and used cost of k gated
  * convs). One workgroup per image takes the maps in turn: a strided pass, then a tree sum in
  * workgroup memory; each map's sums are weighted once, in float32, as chargeCost weights them.
@@ -16,25 +28,27 @@ export class GateSumsProgram implements WebGPUProgramLike {
   dispatchLayout = { x: [0], y: [1] };
   dispatch: [number, number, number];
   workgroupSize: [number, number, number] = [THREADS, 1, 1];
-  private readonly maps: number;
+  private readonly pooled: boolean[];
 
-  constructor(batch: number, maps: number) {
-    this.maps = maps;
-    this.variableNames = [...Array.from({ length: maps }, (_, j) => `G${j}`), 'Units'];
+  /** pooled[j]: map j enters as its 3x3 max-pool ('same'), taken as it is read. */
+  constructor(batch: number, pooled: boolean[]) {
+    this.pooled = pooled;
+    this.variableNames = [...pooled.map((_, j) => `G${j}`), 'Units'];
     this.outputShape = [batch, 2];
-    this.shaderKey = `dynheadGateSums_${maps}`;
+    this.shaderKey = `dynheadGateSums_${pooled.map((p) => (p ? 1 : 0)).join('')}`;
     this.dispatch = [1, batch, 1];
   }
 
   getUserCode(): string {
-    const mapSums = Array.from(
-      { length: this.maps },
-      (_, j) => `
+    const mapSums = this.pooled.map(
+      (pooled, j) => `
   {
-    let plane = uniforms.g${j}Shape[1] * uniforms.g${j}Shape[2];
+    let h = uniforms.g${j}Shape[1];
+    let w = uniforms.g${j}Shape[2];
+    let plane = h * w;
     var s = vec2<f32>(0.0);
     for (var p = t; p < plane; p += ${THREADS}) {
-      let v = f32(G${j}[b * plane + p]);
+      ${pooled ? pooledValue(j) : `let v = f32(G${j}[b * plane + p]);`}
       s += vec2<f32>(v, select(0.0, 1.0, v != 0.0));
     }
     partial[t] = s;

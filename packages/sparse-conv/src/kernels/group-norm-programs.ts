@@ -13,16 +13,31 @@ export const CHUNK_ROWS = 2048;
 /**
  * Where the programs read x of row r, channel ch: 'rows', X [R, C] itself; 'compact', a compacted
  * sparse conv's output X [P, C] through its pixel list (List: [count, pixel of each row, row of each
- * pixel]), so that row r is pixel r of the map and reads 0 where Mask <= 0: the map the expansion
- * would have written, without writing it; 'depthwise', the 'same' depthwise 3x3 conv of X [B,H,W,C]
+ * pixel or -1]), so that row r is pixel r of the map, active where it has a row and 0 elsewhere:
+ * the map the expansion would have written, without writing it; 'depthwise', the 'same' depthwise 3x3 conv of X [B,H,W,C]
  * with DwFilter [3,3,C,1] at pixel r, computed where it is read instead of written as a map.
  */
 export type GroupNormSource = 'rows' | 'compact' | 'depthwise';
 
-/** The storage buffers a source adds after X, Starts (and Bias): its Mask, the compact form's List, the depthwise filter. */
+/**
+ * The storage buffers a source adds after X, Starts (and Bias): the depthwise filter, the compact
+ * form's List (which says which rows are active), or else the Mask when masked.
+ */
 function sourceVariables(source: GroupNormSource, masked: boolean): string[] {
-  if (source === 'depthwise') return ['DwFilter', ...(masked ? ['Mask'] : [])];
-  return [...(masked || source === 'compact' ? ['Mask'] : []), ...(source === 'compact' ? ['List'] : [])];
+  if (source === 'compact') return ['List'];
+  return [...(source === 'depthwise' ? ['DwFilter'] : []), ...(masked ? ['Mask'] : [])];
+}
+
+/** WGSL, at module scope: isActive(row), whether a masked map's row is on (the compact form: listed). */
+function isActiveSnippet(source: GroupNormSource, masked: boolean): string {
+  if (source === 'compact') {
+    return `fn isActive(row : i32) -> bool {
+  return List[1 + (uniforms.listShape - 1) / 2 + row] >= 0;
+}`;
+  }
+  return masked ? `fn isActive(row : i32) -> bool {
+  return f32(Mask[row]) > 0.0;
+}` : '';
 }
 
 /** WGSL, at module scope: mapChannels(), the map's C, and xAt(row, ch), its value at a row (pixel) and channel. */
@@ -42,11 +57,11 @@ fn xAt(row : i32, ch : i32) -> f32 {
 }
 
 fn xAt(row : i32, ch : i32) -> f32 {
-  if (!(f32(Mask[row]) > 0.0)) {
+  let r = List[1 + (uniforms.listShape - 1) / 2 + row];
+  if (r < 0) {
     return 0.0;
   }
-  let pixels = (uniforms.listShape - 1) / 2;
-  return f32(X[List[1 + pixels + row] * uniforms.xShape[1] + ch]);
+  return f32(X[r * uniforms.xShape[1] + ch]);
 }`;
   }
   return `fn mapChannels() -> i32 {
@@ -108,13 +123,13 @@ export interface ApplyOptions {
   relu: boolean;
   /** times RowScale [R] */
   rowScale: boolean;
-  /** the depth node's output ReLU(Input + Mask * y), Input being a map like the output (the mask is the gate) */
+  /** the depth node's output ReLU(Input + Gate * y), Input a map like the output and Gate [R] */
   residual: boolean;
 }
 
 /** The storage buffers the apply step adds. */
 function applyVariables(post: ApplyOptions): string[] {
-  return [...(post.rowScale ? ['RowScale'] : []), ...(post.residual ? ['Input'] : [])];
+  return [...(post.rowScale ? ['RowScale'] : []), ...(post.residual ? ['Gate', 'Input'] : [])];
 }
 
 function applyKey(post: ApplyOptions): string {
@@ -126,12 +141,11 @@ function applyKey(post: ApplyOptions): string {
  * zeros off the mask, the gated residual (as GatedResidualProgram computes it), in the ops' order.
  */
 function applySnippet(post: ApplyOptions, masked: boolean): string {
-  if (post.residual && !masked) throw new Error('GroupNorm apply: the gated residual takes its gate from the mask');
   return `var y = ((xAt(row, ch) - a.x) + a.y) * a.z + a.w;
     ${post.relu ? 'y = max(y, 0.0);' : ''}
     ${post.rowScale ? 'y = y * f32(RowScale[row]);' : ''}
-    ${masked ? 'if (!(f32(Mask[row]) > 0.0)) { y = 0.0; }' : ''}
-    ${post.residual ? 'y = max(Input[row * c + ch] + y * f32(Mask[row]), 0.0);' : ''}`;
+    ${masked ? 'if (!isActive(row)) { y = 0.0; }' : ''}
+    ${post.residual ? 'y = max(Input[row * c + ch] + y * f32(Gate[row]), 0.0);' : ''}`;
 }
 
 /** WGSL: from s = (count, sum d, sum d^2) of an (image b, group g), its mean and sd (with eps). */
@@ -178,7 +192,7 @@ function statsShaderKey(o: StatsOptions): string {
 }
 
 function statsLoop(o: StatsOptions): string {
-  return statsLoopSnippet(o.masked ? 'f32(Mask[row]) > 0.0' : 'true', o.bias ? ' + (Bias[ch] - Bias[g * cg])' : '');
+  return statsLoopSnippet(o.masked ? 'isActive(row)' : 'true', o.bias ? ' + (Bias[ch] - Bias[g * cg])' : '');
 }
 
 /** WGSL opening a statistics workgroup (one per chunk, group, image) up to its shift. */
@@ -224,6 +238,8 @@ export class GroupNormPartialsProgram implements WebGPUProgramLike {
 var<workgroup> partial : array<vec3<f32>, ${THREADS}>;
 
 ${xAtSnippet(this.o.source)}
+
+${isActiveSnippet(this.o.source, this.o.masked)}
 
 fn main() {
   ${statsHeaderSnippet(this.o.groups)}
@@ -323,6 +339,8 @@ export class GroupNormApplyProgram implements WebGPUProgramLike {
     return `
 ${xAtSnippet(this.source)}
 
+${isActiveSnippet(this.source, this.masked)}
+
 fn main(index : i32) {
   if (index < uniforms.size) {
     let c = mapChannels();
@@ -377,6 +395,8 @@ export class GroupNormOnePassProgram implements WebGPUProgramLike {
 var<workgroup> partial : array<vec3<f32>, ${THREADS}>;
 
 ${xAtSnippet(this.o.source)}
+
+${isActiveSnippet(this.o.source, this.o.masked)}
 
 fn main() {
   ${statsHeaderSnippet(this.o.groups)}

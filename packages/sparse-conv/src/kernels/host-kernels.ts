@@ -9,6 +9,7 @@ import {
   type DepthwiseNormEachAttrs,
   type BlendResizedInputs,
   GATE_SUMS,
+  type GateSumsAttrs,
   GATED_RESIDUAL_ROWS,
   GROUP_NORM_ROWS,
   type GatedResidualInputs,
@@ -108,8 +109,20 @@ const blendResized: HostKernel = (mem, inputs, attrs) => {
   return out.info;
 };
 
-const gateSums: HostKernel = (mem, inputs) => {
+/** The 3x3 max-pool ('same', stride 1) of an h x w plane starting at `base`, at pixel p of it. */
+function maxPool3x3At(g: Float32Array, base: number, h: number, w: number, p: number): number {
+  const y = Math.floor(p / w);
+  const x = p - y * w;
+  let m = -Infinity;
+  for (let yy = Math.max(y - 1, 0); yy <= Math.min(y + 1, h - 1); yy++) {
+    for (let xx = Math.max(x - 1, 0); xx <= Math.min(x + 1, w - 1); xx++) m = Math.max(m, g[base + yy * w + xx]);
+  }
+  return m;
+}
+
+const gateSums: HostKernel = (mem, inputs, attrs) => {
   const { units: unitInfo } = inputs as { units: tf.TensorInfo };
+  const { pooled = [] } = attrs as unknown as Partial<GateSumsAttrs>;
   const maps = readNumberedInputs(inputs, 'gate');
   const batch = maps[0].shape[0];
   const out = mem.output([batch, 2], false);
@@ -120,12 +133,14 @@ const gateSums: HostKernel = (mem, inputs) => {
     let used = 0;
     for (const [j, map] of maps.entries()) {
       const g = f32(mem, map);
-      const plane = map.shape[1] * map.shape[2];
+      const [, h, w] = map.shape;
+      const at = pooled[j] ? (p: number) => maxPool3x3At(g, b * h * w, h, w, p - b * h * w) : (p: number) => g[p];
       let sum = 0;
       let count = 0;
-      for (let p = b * plane; p < (b + 1) * plane; p++) {
-        sum += g[p];
-        if (g[p] !== 0) count++;
+      for (let p = b * h * w; p < (b + 1) * h * w; p++) {
+        const v = at(p);
+        sum += v;
+        if (v !== 0) count++;
       }
       soft += units[j] * sum;
       used += units[j] * count;

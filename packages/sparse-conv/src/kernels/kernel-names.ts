@@ -20,6 +20,11 @@ export const SPARSE_CONV_ROWS = 'DynheadSparseConvRows';
 export const GEMM_CONV = 'DynheadGemmConv';
 /** WebGPU, compacted-index-list path: list the active pixels, conv them, expand to the dense map. */
 export const COMPACT_LIST = 'DynheadCompactList';
+
+export interface CompactListAttrs {
+  /** list the pixels of the mask's 3x3 max-pool (any mask > 0 around them) instead of the mask's */
+  dilate: boolean;
+}
 export const COMPACT_CONV = 'DynheadCompactConv';
 export const EXPAND_ROWS = 'DynheadExpandRows';
 /**
@@ -27,6 +32,10 @@ export const EXPAND_ROWS = 'DynheadExpandRows';
  * sum_j units[j] * [sum of gate_j, count of its nonzero pixels].
  */
 export const GATE_SUMS = 'DynheadGateSums';
+export interface GateSumsAttrs {
+  /** per map, 1: sum its 3x3 max-pool ('same') instead (the charge of a conv that reads around each gated pixel) */
+  pooled: number[];
+}
 /** Gate maps one GATE_SUMS kernel takes: with units and the output, the 8 storage buffers of a WebGPU shader stage. */
 export const GATE_SUMS_MAX_MAPS = 6;
 /** cpu, wasm, webgpu: GroupNorm (+bias before, +ReLU, times a per-row factor after) of rows grouped into images, in two passes. */
@@ -57,8 +66,8 @@ export const MASKED_GROUP_NORM = 'DynheadMaskedGroupNorm';
 /**
  * webgpu: a compacted sparse conv's rows [P, C] expanded into the map [B,H,W,C] through their pixel
  * list with the masked GroupNorm epilogue (+bias first, +ReLU): MASKED_GROUP_NORM of EXPAND_ROWS's
- * map without writing that map. Inputs rows, mask [P], list, gamma, beta, bias?, and input? [B,H,W,C]:
- * then the output is the depth node's ReLU(input + mask * y), the mask being its gate.
+ * map without writing that map. Inputs rows, list, gamma, beta, bias?, and input? [B,H,W,C] with
+ * gate? [B,H,W,1]: then the output is the depth node's ReLU(input + gate * y).
  */
 export const COMPACT_GROUP_NORM = 'DynheadCompactGroupNorm';
 

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { COMPACT_CONV, COMPACT_GROUP_NORM, type CompactGroupNormAttrs, COMPACT_LIST, EXPAND_ROWS, GATED_RESIDUAL_ROWS, namedFilters, type Im2ColAttrs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs, SCATTER_ROWS, SPARSE_CONV_ROWS, SPARSE_DEPTHWISE, SPARSE_IM2COL, type ScatterRowsAttrs } from './kernel-names';
+import { COMPACT_CONV, COMPACT_GROUP_NORM, type CompactGroupNormAttrs, COMPACT_LIST, type CompactListAttrs, EXPAND_ROWS, GATED_RESIDUAL_ROWS, namedFilters, type Im2ColAttrs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs, SCATTER_ROWS, SPARSE_CONV_ROWS, SPARSE_DEPTHWISE, SPARSE_IM2COL, type ScatterRowsAttrs } from './kernel-names';
 import type { GroupNormParams } from '../types';
 
 // Inference-only ops (no gradients): the training form is maskedConv2d.
@@ -46,33 +46,33 @@ export function sparseConvRows(x: tf.Tensor4D, indices: tf.Tensor1D, filter: tf.
 }
 
 /**
- * Dense [B,H,W,Cout]: conv (no bias) where mask > 0, exact 0 elsewhere, through a compacted list of
- * the active pixels built on the GPU (a scan of the mask in blocks): no readback, no idle threads (webgpu).
- * With `epilogue` the expansion into the map is also the masked GroupNorm (+bias, +ReLU), as
- * maskedGroupNorm of the plain result would give, and with its `residualInput` the depth node's
- * ReLU(residualInput + mask * that), the mask being the node's gate.
+ * Dense [B,H,W,Cout]: conv (no bias) where mask > 0 (with `dilate`, where its 3x3 max-pool is),
+ * exact 0 elsewhere, through a compacted list of the active pixels built on the GPU (a scan of the
+ * mask in blocks): no readback, no idle threads (webgpu). With `epilogue` the expansion into the
+ * map is also the masked GroupNorm (+bias, +ReLU), as maskedGroupNorm of the plain result would
+ * give, and with its `residual` the depth node's ReLU(input + gate * that).
  */
 export function compactMaskedConv(
   x: tf.Tensor4D,
   mask: tf.Tensor4D,
   filter: tf.Tensor4D,
   depthwise: boolean,
-  epilogue?: { norm: GroupNormParams; bias?: tf.Tensor1D; relu: boolean; residualInput?: tf.Tensor4D },
+  dilate: boolean,
+  epilogue?: { norm: GroupNormParams; bias?: tf.Tensor1D; relu: boolean; residual?: { input: tf.Tensor4D; gate: tf.Tensor4D } },
 ): tf.Tensor4D {
   return tf.tidy(() => {
     const [b, h, w, cin] = x.shape;
-    const pixels = b * h * w;
-    const flat = tf.reshape(mask, [pixels]);
-    // [count, pixel of each row, row of each pixel]: one or two dispatches, no readback
-    const list = tf.engine().runKernel(COMPACT_LIST, { mask: flat }) as tf.Tensor1D;
+    // [count, pixel of each row, row of each pixel or -1]: one or two dispatches, no readback
+    const listAttrs: CompactListAttrs = { dilate };
+    const list = tf.engine().runKernel(COMPACT_LIST, { mask }, listAttrs as unknown as tf.NamedAttrMap) as tf.Tensor1D;
     const rows = tf.engine().runKernel(COMPACT_CONV, { x, filter, list }, { depthwise } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
     const outShape = [b, h, w, depthwise ? cin : filter.shape[3]];
-    if (!epilogue) return tf.engine().runKernel(EXPAND_ROWS, { rows, mask: flat, list }, { outShape } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
-    const { norm, bias, relu, residualInput } = epilogue;
+    if (!epilogue) return tf.engine().runKernel(EXPAND_ROWS, { rows, list }, { outShape } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+    const { norm, bias, relu, residual } = epilogue;
     const attrs: CompactGroupNormAttrs = { outShape, groups: norm.groups, eps: norm.eps ?? 1e-5, relu };
-    const inputs: Record<string, tf.Tensor> = { rows, mask: flat, list, gamma: norm.gamma, beta: norm.beta };
+    const inputs: Record<string, tf.Tensor> = { rows, list, gamma: norm.gamma, beta: norm.beta };
     if (bias) inputs.bias = bias;
-    if (residualInput) inputs.input = residualInput;
+    if (residual) Object.assign(inputs, { input: residual.input, gate: residual.gate });
     return tf.engine().runKernel(COMPACT_GROUP_NORM, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
   });
 }

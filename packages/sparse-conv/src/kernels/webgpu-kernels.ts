@@ -6,7 +6,7 @@ import { GateConvProgram } from './gate-conv-program';
 import { GateSumsProgram } from './gate-sums-program';
 import { GatedResidualProgram } from './gated-residual-program';
 import { CHUNK_ROWS, GroupNormApplyProgram, GroupNormCombineProgram, GroupNormOnePassProgram, GroupNormPartialsProgram, groupNormFits } from './group-norm-programs';
-import { ACTIVATED_GATE_CONV, type ActivatedGateConvAttrs, BLEND_RESIZED, DEPTHWISE_GROUP_NORM, GEMM_CONV, type BlendResizedAttrs, type BlendResizedInputs, COMPACT_CONV, COMPACT_GROUP_NORM, type CompactGroupNormAttrs, CONV3X3_FEW, GATED_RESIDUAL, COMPACT_LIST, EXPAND_ROWS, GATE_SUMS, GROUP_NORM_ROWS, type GroupNormRowsAttrs, type GroupNormRowsInputs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs, readNumberedInputs } from './kernel-names';
+import { ACTIVATED_GATE_CONV, type ActivatedGateConvAttrs, BLEND_RESIZED, DEPTHWISE_GROUP_NORM, GEMM_CONV, type BlendResizedAttrs, type BlendResizedInputs, COMPACT_CONV, COMPACT_GROUP_NORM, type CompactGroupNormAttrs, CONV3X3_FEW, GATED_RESIDUAL, COMPACT_LIST, type CompactListAttrs, EXPAND_ROWS, GATE_SUMS, type GateSumsAttrs, GROUP_NORM_ROWS, type GroupNormRowsAttrs, type GroupNormRowsInputs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs, readNumberedInputs } from './kernel-names';
 import { MaskedConvProgram, type WebGPUProgramLike } from './masked-conv-program';
 
 /** The slice of tfjs-backend-webgpu's WebGPUBackend used here (no dependency on the backend package). */
@@ -22,8 +22,8 @@ interface WebGPUBackendLike {
  * affine form, then the apply pass. Rows of image b: starts[b] .. starts[b+1]-1 of the map; the
  * map is x read as [R, C], or (with `list`) x's compacted rows expanded through the list, or (with
  * `depthwiseFilter`) the depthwise 3x3 conv of the map x. With a mask only its rows > 0 enter the
- * statistics and the others come out as exact 0; with `residualInput` the output is the depth
- * node's ReLU(input + mask * y), the mask being its gate.
+ * statistics and the others come out as exact 0 (the compact form: rows the list has); with
+ * `residual` the output is the depth node's ReLU(input + gate * y).
  */
 function groupNormOnGpu(
   be: WebGPUBackendLike,
@@ -38,29 +38,29 @@ function groupNormOnGpu(
     mask?: tf.TensorInfo;
     list?: tf.TensorInfo;
     depthwiseFilter?: tf.TensorInfo;
-    residualInput?: tf.TensorInfo;
+    residual?: { input: tf.TensorInfo; gate: tf.TensorInfo };
   },
   opts: { groups: number; eps: number; relu: boolean },
 ): tf.TensorInfo {
-  const { gamma, beta, bias, rowScale, mask, list, depthwiseFilter, residualInput } = params;
+  const { gamma, beta, bias, rowScale, mask, list, depthwiseFilter, residual } = params;
   const c = x.shape[x.shape.length - 1];
   // the depthwise source reads x as the map it convolves; the others as rows
   const map: tf.TensorInfo = depthwiseFilter ? x : { ...x, shape: [x.shape.reduce((a, v) => a * v, 1) / c, c] };
   const batch = starts.length - 1;
   const kind = depthwiseFilter ? 'depthwise' : list ? 'compact' : 'rows';
-  const stats = { groups: opts.groups, bias: bias !== undefined, masked: mask !== undefined, source: kind } as const;
-  const post = { relu: opts.relu, rowScale: rowScale !== undefined, residual: residualInput !== undefined };
-  if (post.residual && (!mask || !groupNormFits(stats, post))) {
+  const stats = { groups: opts.groups, bias: bias !== undefined, masked: mask !== undefined || list !== undefined, source: kind } as const;
+  const post = { relu: opts.relu, rowScale: rowScale !== undefined, residual: residual !== undefined };
+  if (residual && !groupNormFits(stats, post)) {
     // a gated residual that does not fit in the programs' bindings: its own dispatch after the GN
-    const y = groupNormOnGpu(be, x, outShape, starts, { ...params, residualInput: undefined }, opts);
-    const out = be.runWebGPUProgram(new GatedResidualProgram(outShape), [y, residualInput as tf.TensorInfo, mask as tf.TensorInfo], 'float32');
+    const y = groupNormOnGpu(be, x, outShape, starts, { ...params, residual: undefined }, opts);
+    const out = be.runWebGPUProgram(new GatedResidualProgram(outShape), [y, residual.input, residual.gate], 'float32');
     be.disposeData(y.dataId);
     return out;
   }
   const startsInfo = be.makeTensorInfo([starts.length], 'int32', Int32Array.from(starts));
   // in the order of the programs' sourceVariables and applyVariables
-  const source = depthwiseFilter ? [depthwiseFilter, ...(mask ? [mask] : [])] : [...(mask ? [mask] : []), ...(list ? [list] : [])];
-  const applied = [...(rowScale ? [rowScale] : []), ...(residualInput ? [residualInput] : [])];
+  const source = list ? [list] : [...(depthwiseFilter ? [depthwiseFilter] : []), ...(mask ? [mask] : [])];
+  const applied = [...(rowScale ? [rowScale] : []), ...(residual ? [residual.gate, residual.input] : [])];
   const longest = Math.max(...starts.slice(1).map((end, b) => end - starts[b]));
   const chunks = Math.max(1, Math.ceil(longest / CHUNK_ROWS));
   let out: tf.TensorInfo;
@@ -72,7 +72,7 @@ function groupNormOnGpu(
     const combine = new GroupNormCombineProgram(batch, c, opts.eps, stats);
     const affine = be.runWebGPUProgram(combine, [partials, gamma, beta, ...(bias ? [bias] : [])], 'float32');
     be.disposeData(partials.dataId);
-    const apply = new GroupNormApplyProgram(outShape, post, mask !== undefined, stats.source);
+    const apply = new GroupNormApplyProgram(outShape, post, stats.masked, stats.source);
     out = be.runWebGPUProgram(apply, [map, affine, startsInfo, ...applied, ...source], 'float32');
     be.disposeData(affine.dataId);
   }
@@ -107,13 +107,14 @@ export function registerWebGPUKernels(): void {
   tf.registerKernel({
     kernelName: COMPACT_LIST,
     backendName: 'webgpu',
-    kernelFunc: ({ inputs, backend }) => {
+    kernelFunc: ({ inputs, attrs, backend }) => {
       const { mask } = inputs as { mask: tf.TensorInfo };
+      const { dilate } = attrs as unknown as CompactListAttrs;
       const be = backend as unknown as WebGPUBackendLike;
-      const pixels = mask.shape[0];
-      if (listBlocks(pixels) <= ONE_PASS_LIST_BLOCKS) return be.runWebGPUProgram(new PixelListProgram(pixels, false), [mask], 'int32');
-      const counts = be.runWebGPUProgram(new BlockCountProgram(pixels), [mask], 'int32');
-      const list = be.runWebGPUProgram(new PixelListProgram(pixels, true), [mask, counts], 'int32');
+      const pixels = mask.shape.reduce((a, v) => a * v, 1);
+      if (listBlocks(pixels) <= ONE_PASS_LIST_BLOCKS) return be.runWebGPUProgram(new PixelListProgram(pixels, false, dilate), [mask], 'int32');
+      const counts = be.runWebGPUProgram(new BlockCountProgram(pixels, dilate), [mask], 'int32');
+      const list = be.runWebGPUProgram(new PixelListProgram(pixels, true, dilate), [mask, counts], 'int32');
       be.disposeData(counts.dataId);
       return list;
     },
@@ -147,18 +148,20 @@ export function registerWebGPUKernels(): void {
     kernelName: EXPAND_ROWS,
     backendName: 'webgpu',
     kernelFunc: ({ inputs, attrs, backend }) => {
-      const { rows, mask, list } = inputs as Record<'rows' | 'mask' | 'list', tf.TensorInfo>;
+      const { rows, list } = inputs as Record<'rows' | 'list', tf.TensorInfo>;
       const { outShape } = attrs as unknown as { outShape: number[] };
-      return (backend as unknown as WebGPUBackendLike).runWebGPUProgram(new ExpandRowsProgram(outShape), [rows, mask, list], 'float32');
+      return (backend as unknown as WebGPUBackendLike).runWebGPUProgram(new ExpandRowsProgram(outShape), [rows, list], 'float32');
     },
   });
   tf.registerKernel({
     kernelName: GATE_SUMS,
     backendName: 'webgpu',
-    kernelFunc: ({ inputs, backend }) => {
+    kernelFunc: ({ inputs, attrs, backend }) => {
       const { units } = inputs as { units: tf.TensorInfo };
+      const { pooled = [] } = attrs as unknown as Partial<GateSumsAttrs>;
       const maps = readNumberedInputs(inputs, 'gate');
-      return (backend as unknown as WebGPUBackendLike).runWebGPUProgram(new GateSumsProgram(maps[0].shape[0], maps.length), [...maps, units], 'float32');
+      const program = new GateSumsProgram(maps[0].shape[0], maps.map((_, j) => pooled[j] === 1));
+      return (backend as unknown as WebGPUBackendLike).runWebGPUProgram(program, [...maps, units], 'float32');
     },
   });
   tf.registerKernel({
@@ -194,10 +197,10 @@ export function registerWebGPUKernels(): void {
     kernelName: COMPACT_GROUP_NORM,
     backendName: 'webgpu',
     kernelFunc: ({ inputs, attrs, backend }) => {
-      const { rows, mask, list, gamma, beta, bias, input } = inputs as Record<'rows' | 'mask' | 'list' | 'gamma' | 'beta', tf.TensorInfo> & { bias?: tf.TensorInfo; input?: tf.TensorInfo };
+      const { rows, list, gamma, beta, bias, input, gate } = inputs as Record<'rows' | 'list' | 'gamma' | 'beta', tf.TensorInfo> & { bias?: tf.TensorInfo; input?: tf.TensorInfo; gate?: tf.TensorInfo };
       const { outShape, groups, eps, relu } = attrs as unknown as CompactGroupNormAttrs;
       const [b, h, w] = outShape;
-      const params = { gamma, beta, bias, mask, list, residualInput: input };
+      const params = { gamma, beta, bias, list, residual: input && gate ? { input, gate } : undefined };
       return groupNormOnGpu(backend as unknown as WebGPUBackendLike, rows, outShape, startsOf(new Array<number>(b).fill(h * w)), params, { groups, eps, relu });
     },
   });
