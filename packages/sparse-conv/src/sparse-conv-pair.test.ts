@@ -10,11 +10,15 @@ type Shape4 = [number, number, number, number];
 // its mask) where gate > 0, then ReLU(input + gate * y); and the 3x3 convs of that output to one
 // channel. On wasm conv2's im2col reads conv1's rows; everywhere the numbers are the reference's.
 describe.each(TEST_BACKENDS)('sparseConvPair on %s', (backend) => {
+  // oneMask: as the router passes them, one mask for both convs, conv1 taking its 3x3 max-pool
+  // (dilateMask): the gate itself where masks stay on the device (webgpu), its 0/1 mask elsewhere
   it.each([
-    { shape: [2, 9, 11, 8] as Shape4, groups: 2, density: 0.06 },
-    { shape: [1, 6, 5, 8] as Shape4, groups: 4, density: 0 },
-    { shape: [1, 6, 5, 8] as Shape4, groups: 4, density: 1 },
-  ])('equals two float64 reference convs, the gated residual and its gate convs: $shape, gate density $density', async ({ shape, groups, density }) => {
+    { shape: [2, 9, 11, 8] as Shape4, groups: 2, density: 0.06, oneMask: false },
+    { shape: [1, 6, 5, 8] as Shape4, groups: 4, density: 0, oneMask: false },
+    { shape: [1, 6, 5, 8] as Shape4, groups: 4, density: 1, oneMask: false },
+    { shape: [2, 9, 11, 8] as Shape4, groups: 2, density: 0.06, oneMask: true },
+    { shape: [1, 6, 5, 8] as Shape4, groups: 4, density: 1, oneMask: true },
+  ])('equals two float64 reference convs, the gated residual and its gate convs: $shape, gate density $density, one mask $oneMask', async ({ shape, groups, density, oneMask }) => {
     await activate(backend);
     const rand = seededRandom(71);
     const [b, h, w, c] = shape;
@@ -33,11 +37,12 @@ describe.each(TEST_BACKENDS)('sparseConvPair on %s', (backend) => {
     const nt = norms.map((n) => ({ groups, gamma: tf.tensor1d(n.gamma), beta: tf.tensor1d(n.beta) }));
     const gft = gateFilters.map((f) => tf.tensor4d(f, [3, 3, c, 1]));
     const before = tf.memory().numTensors;
+    const one = backend === 'webgpu' ? gateT : on;
     const run = () =>
       sparseConvPair(
         xt,
-        { mask: around, filter: ft[0], opts: { norm: nt[0], post: 'relu' } },
-        { mask: on, filter: ft[1], opts: { norm: nt[1], gatedResidual: { input: inputT, gate: gateT } } },
+        { mask: oneMask ? one : around, filter: ft[0], opts: { norm: nt[0], post: 'relu', dilateMask: oneMask } },
+        { mask: oneMask ? one : on, filter: ft[1], opts: { norm: nt[1], gatedResidual: { input: inputT, gate: gateT } } },
         gft,
       );
     const { output, convs } = await run();
@@ -51,6 +56,14 @@ describe.each(TEST_BACKENDS)('sparseConvPair on %s', (backend) => {
       const kernels = info.kernels.map((k) => k.name);
       expect(kernels).toContain('DynheadSparseIm2ColFromRows');
       expect(kernels).not.toContain('DynheadScatterRows');
+    }
+    if (backend === 'webgpu' && oneMask) {
+      // both pixel lists from one kernel
+      const info = await tf.profile(async () => {
+        const r = await run();
+        tf.dispose([r.output, ...r.convs]);
+      });
+      expect(info.kernels.filter((k) => k.name === 'DynheadCompactList').length).toBe(1);
     }
 
     const t = refPostMask(refGroupNorm(refConv({ x, shape, filter: filters[0], k: 3, cout: c }), shape, groups, norms[0].gamma, norms[0].beta, m1), c, m1, true);

@@ -6,11 +6,13 @@ import { groupNormInference, groupNormMasked } from './group-norm';
 import { conv2dFewOutputsEach, simdGateConvs } from './few-output-conv';
 import { COMPACT_GROUP_NORM, GATED_RESIDUAL, MASKED_GROUP_NORM, SPARSE_CONV_ROWS } from './kernels/kernel-names';
 import { hasGatedResidualKernel, hasKernel, hasMaskedConvKernel, hasRowKernels, hasSimdLoops } from './kernels/register';
-import { compactMaskedConv, gatedResidualRows, gatedResidualRowsWithConvs, maskedConvKernel, maskedGroupNorm, scatterRowsDense } from './kernels/row-ops';
+import { compactMaskedConv, gatedResidualRows, pixelLists, gatedResidualRowsWithConvs, maskedConvKernel, maskedGroupNorm, scatterRowsDense } from './kernels/row-ops';
 import { denseConv } from './masked-conv2d';
 import { kernelConvRows, kernelConvRowsFromRows } from './row-conv';
 import { denseFallbackDensity } from './thresholds';
-import type { SparseConvMethod, SparseConvOptions } from './types';
+import { compactGemmApplies } from './kernels/compact-gemm-program';
+import { listBlocks, ONE_PASS_LIST_BLOCKS } from './kernels/compact-conv-program';
+import type { GroupNormParams, SparseConvMethod, SparseConvOptions } from './types';
 import { validateConvArgs } from './validate';
 
 /**
@@ -108,11 +110,7 @@ async function convOf(
   // input is only a shape when source is given; x() is the map itself
   const x = () => (source ? source.densify() : input);
   const { outChannels } = validateConvArgs(op, input, mask, filter, opts);
-  for (const [j, f] of convFilters.entries()) {
-    if (f.rank !== 4 || f.shape[0] !== 3 || f.shape[1] !== 3 || f.shape[2] !== outChannels || f.shape[3] !== 1) {
-      throw new Error(`${op}: filters[${j}] has shape [${f.shape.join(',')}]; it must be [3,3,${outChannels},1]`);
-    }
-  }
+  checkGateFilters(op, convFilters, outChannels);
   const depthwise = opts.depthwise ?? false;
   const residual = opts.gatedResidual;
   const done = (output: tf.Tensor4D) => ({ output, convs: conv2dFewOutputsEach(output, convFilters) });
@@ -166,6 +164,54 @@ async function convOf(
   return fusedResidual ? done(y) : finish(y);
 }
 
+/** The [3, 3, C, 1] filters of the convs a sparse conv's output is taken along with. */
+function checkGateFilters(op: string, filters: tf.Tensor4D[], channels: number): void {
+  for (const [j, f] of filters.entries()) {
+    if (f.rank !== 4 || f.shape[0] !== 3 || f.shape[1] !== 3 || f.shape[2] !== channels || f.shape[3] !== 1) {
+      throw new Error(`${op}: filters[${j}] has shape [${f.shape.join(',')}]; it must be [3,3,${channels},1]`);
+    }
+  }
+}
+
+type PairConv = { mask: tf.Tensor4D; filter: tf.Tensor4D; opts: SparseConvOptions };
+
+/**
+ * Whether webgpu runs a depth node's pair with both pixel lists from one dispatch: one mask (its
+ * gate), dilated for the first conv only, both compacted GEMMs with GN, maps within one pass's list.
+ */
+function pairListsOnDevice(x: tf.Tensor4D, first: PairConv, second: PairConv): boolean {
+  const compactGemm = (c: PairConv, cin: number) =>
+    ['auto', 'compact'].includes(c.opts.method ?? 'auto') && !c.opts.depthwise && c.opts.norm !== undefined && compactGemmApplies(cin, c.filter.shape[3], false);
+  const [b, h, w, cin] = x.shape;
+  return (
+    first.mask === second.mask &&
+    first.opts.dilateMask === true &&
+    !second.opts.dilateMask &&
+    hasMaskedConvKernel() &&
+    hasKernel(COMPACT_GROUP_NORM) &&
+    compactGemm(first, cin) &&
+    compactGemm(second, first.filter.shape[3]) &&
+    listBlocks(b * h * w) <= ONE_PASS_LIST_BLOCKS
+  );
+}
+
+/** The pair on webgpu from one buffer of both pixel lists (pairListsOnDevice). */
+function pairOnDevice(op: string, x: tf.Tensor4D, first: PairConv, second: PairConv, filters: tf.Tensor4D[]): { output: tf.Tensor4D; convs: tf.Tensor4D[] } {
+  const epilogue = (o: SparseConvOptions) => ({ norm: o.norm as GroupNormParams, bias: o.bias, relu: o.post === 'relu' });
+  const output = tf.tidy(() => {
+    const lists = pixelLists(first.mask, 'dilatedAndPlain');
+    const t = compactMaskedConv(x, first.mask, first.filter, false, { buffer: lists, part: 'first' }, epilogue(first.opts));
+    const { outChannels } = validateConvArgs(op, t, second.mask, second.filter, second.opts);
+    checkGateFilters(op, filters, outChannels);
+    const residual = second.opts.gatedResidual;
+    // the epilogue also writes the gated residual when the mask is the gate
+    const fused = residual !== undefined && residual.gate === second.mask;
+    const y = compactMaskedConv(t, second.mask, second.filter, false, { buffer: lists, part: 'second' }, { ...epilogue(second.opts), residual: fused ? residual : undefined });
+    return residual && !fused ? addGatedResidual(y, residual) : y;
+  });
+  return { output, convs: conv2dFewOutputsEach(output, filters) };
+}
+
 /**
  * Two sparse convs in a row, as a depth node runs them: `t = sparseConv2d(x, mask1, filter1, opts1)`,
  * then `sparseConv2dWithConvs(t, mask2, filter2, opts2, filters)`; the same numbers. On wasm with
@@ -174,14 +220,15 @@ async function convOf(
  */
 export async function sparseConvPair(
   x: tf.Tensor4D,
-  first: { mask: tf.Tensor4D; filter: tf.Tensor4D; opts: SparseConvOptions },
-  second: { mask: tf.Tensor4D; filter: tf.Tensor4D; opts: SparseConvOptions },
+  first: PairConv,
+  second: PairConv,
   filters: tf.Tensor4D[],
 ): Promise<{ output: tf.Tensor4D; convs: tf.Tensor4D[] }> {
   const op = 'sparseConvPair';
   const [b, h, w] = x.shape;
   const plain = (o: SparseConvOptions) => (o.method ?? 'auto') === 'auto' && !o.depthwise;
   const { outChannels: mid } = validateConvArgs(op, x, first.mask, first.filter, first.opts);
+  if (pairListsOnDevice(x, first, second)) return pairOnDevice(op, x, first, second, filters);
   const rowsPath = plain(first.opts) && plain(second.opts) && !first.opts.gatedResidual && mid % 4 === 0 && !hasKernel(SPARSE_CONV_ROWS) && hasSimdLoops();
   const pooled1 = rowsPath && first.opts.dilateMask ? (tf.maxPool(first.mask, 3, 1, 'same') as tf.Tensor4D) : null;
   const active1 = rowsPath ? await readActivePixels(pooled1 ?? first.mask, op).finally(() => pooled1?.dispose()) : null;
@@ -243,10 +290,10 @@ function onDeviceMasked(
     const bias = opts.method !== 'dense' ? opts.bias : undefined;
     const relu = opts.post === 'relu';
     // webgpu: the compacted rows' expansion is the GN epilogue itself
-    if (opts.method === 'compact' && opts.norm && hasKernel(COMPACT_GROUP_NORM)) return compactMaskedConv(x, mask, filter, depthwise, opts.dilateMask ?? false, { norm: opts.norm, bias, relu, residual });
+    if (opts.method === 'compact' && opts.norm && hasKernel(COMPACT_GROUP_NORM)) return compactMaskedConv(x, mask, filter, depthwise, opts.dilateMask ? 'dilated' : 'plain', { norm: opts.norm, bias, relu, residual });
     let y: tf.Tensor4D;
     if (opts.method === 'dense') y = denseConv(x, filter, opts);
-    else if (opts.method === 'compact') y = compactMaskedConv(x, mask, filter, depthwise, false);
+    else if (opts.method === 'compact') y = compactMaskedConv(x, mask, filter, depthwise, 'plain');
     else y = maskedConvKernel(x, mask, filter, depthwise);
     // webgpu: bias, GN over the mask, ReLU and the zeros off the mask in one or three dispatches
     if (opts.norm && hasKernel(MASKED_GROUP_NORM)) return maskedGroupNorm(y, mask, opts.norm, bias, relu);

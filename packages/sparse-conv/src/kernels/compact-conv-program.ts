@@ -24,10 +24,41 @@ export function listBlocks(pixels: number): number {
 // built on the GPU in one or two dispatches in pixel order (the list a prefix sum of the mask
 // would give). The mask is read as [B,H,W,1]; the list's readers need only the list.
 
-/** WGSL opening both list programs: isOn(p), their workgroup memory, main(), the block and the thread. */
-function blockHeaderSnippet(dilate: boolean): string {
-  const isOn = dilate
-    ? `fn isOn(p : i32) -> bool {
+/**
+ * Which lists a list buffer holds: one of the mask's active pixels ('plain'), one of its 3x3
+ * max-pool's ('dilated'), or both, dilated first, in one buffer of 2 (1 + 2P) built in one dispatch
+ * (a depth node's conv1 and conv2 lists from its gate).
+ */
+export type ListKind = 'plain' | 'dilated' | 'dilatedAndPlain';
+
+/** Which list of its buffer a reader takes. */
+export type ListPart = 'whole' | 'first' | 'second';
+
+/** WGSL, at module scope: listAt(i), entry i of the reader's list, and listPixels(), its P. */
+export function listReaderSnippet(part: ListPart): string {
+  const size = part === 'whole' ? 'uniforms.listShape' : 'uniforms.listShape / 2';
+  return `fn listAt(i : i32) -> i32 {
+  return List[${part === 'second' ? 'uniforms.listShape / 2 + ' : ''}i];
+}
+
+fn listPixels() -> i32 {
+  return (${size} - 1) / 2;
+}`;
+}
+
+/**
+ * WGSL opening both list programs: isOn(p, part), their workgroup memory, main(), the list part
+ * (0, or 1 for the second of two), the block within it, its base in the output, and the thread.
+ */
+function blockHeaderSnippet(kind: ListKind): string {
+  const isOn = kind === 'dilatedAndPlain' ? 'select(isOnPlain(p), isOnDilated(p), part == 0)' : kind === 'dilated' ? 'isOnDilated(p)' : 'isOnPlain(p)';
+  return `var<workgroup> partial : array<i32, ${WORKGROUP}>;
+
+fn isOnPlain(p : i32) -> bool {
+  return f32(Mask[p]) > 0.0;
+}
+
+fn isOnDilated(p : i32) -> bool {
   let h = uniforms.maskShape[1];
   let w = uniforms.maskShape[2];
   let b = p / (h * w);
@@ -41,18 +72,19 @@ function blockHeaderSnippet(dilate: boolean): string {
     }
   }
   return false;
-}`
-    : `fn isOn(p : i32) -> bool {
-  return f32(Mask[p]) > 0.0;
-}`;
-  return `var<workgroup> partial : array<i32, ${WORKGROUP}>;
+}
 
-${isOn}
+fn isOn(p : i32, part : i32) -> bool {
+  return ${isOn};
+}
 
 // index: tfjs passes the global thread index to programs with a flat dispatch; unused here
 fn main(index : i32) {
   let pixels = uniforms.maskShape[0] * uniforms.maskShape[1] * uniforms.maskShape[2] * uniforms.maskShape[3];
-  let blk = i32(workgroupId.x);
+  let blocks = ${kind === 'dilatedAndPlain' ? 'i32(numWorkgroups.x) / 2' : 'i32(numWorkgroups.x)'};
+  let part = i32(workgroupId.x) / blocks;
+  let blk = i32(workgroupId.x) - part * blocks;
+  let base = part * (1 + 2 * pixels);
   let t = i32(localId.x);`;
 }
 
@@ -62,7 +94,7 @@ function fourPixelsSnippet(): string {
   var n = 0;
   for (var k = 0; k < 4; k++) {
     let p = blk * ${BLOCK} + t * 4 + k;
-    on[k] = p < pixels && isOn(p);
+    on[k] = p < pixels && isOn(p, part);
     n += select(0, 1, on[k]);
   }`;
 }
@@ -75,18 +107,18 @@ export class BlockCountProgram implements WebGPUProgramLike {
   dispatchLayout = { x: [0] };
   dispatch: [number, number, number];
   workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
-  private readonly dilate: boolean;
+  private readonly kind: 'plain' | 'dilated';
 
-  constructor(pixels: number, dilate: boolean) {
+  constructor(pixels: number, kind: 'plain' | 'dilated') {
     this.outputShape = [listBlocks(pixels)];
     this.dispatch = [listBlocks(pixels), 1, 1];
-    this.dilate = dilate;
-    this.shaderKey = `dynheadBlockCount_${dilate}`;
+    this.kind = kind;
+    this.shaderKey = `dynheadBlockCount_${kind}`;
   }
 
   getUserCode(): string {
     return `
-${blockHeaderSnippet(this.dilate)}
+${blockHeaderSnippet(this.kind)}
   ${fourPixelsSnippet()}
   partial[t] = n;
   ${workgroupSumSnippet(WORKGROUP)}
@@ -118,17 +150,19 @@ export class PixelListProgram implements WebGPUProgramLike {
   dispatch: [number, number, number];
   workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
   private readonly counted: boolean;
-  private readonly dilate: boolean;
+  private readonly kind: ListKind;
 
-  /** counted: Counts [blocks] (BlockCountProgram) is the second input. */
-  constructor(pixels: number, counted: boolean, dilate: boolean) {
+  /** counted: Counts [blocks] (BlockCountProgram) is the second input (one list only). */
+  constructor(pixels: number, counted: boolean, kind: ListKind) {
     if (!counted && listBlocks(pixels) > ONE_PASS_LIST_BLOCKS) throw new Error(`PixelListProgram: ${pixels} pixels need the block counts`);
+    if (counted && kind === 'dilatedAndPlain') throw new Error('PixelListProgram: two lists only in one pass');
     this.variableNames = counted ? ['Mask', 'Counts'] : ['Mask'];
     this.counted = counted;
-    this.dilate = dilate;
-    this.shaderKey = `dynheadPixelList_${counted}_${dilate}`;
-    this.outputShape = [1 + 2 * pixels];
-    this.dispatch = [listBlocks(pixels), 1, 1];
+    this.kind = kind;
+    this.shaderKey = `dynheadPixelList_${counted}_${kind}`;
+    const lists = kind === 'dilatedAndPlain' ? 2 : 1;
+    this.outputShape = [lists * (1 + 2 * pixels)];
+    this.dispatch = [lists * listBlocks(pixels), 1, 1];
   }
 
   getUserCode(): string {
@@ -137,10 +171,10 @@ export class PixelListProgram implements WebGPUProgramLike {
     before += Counts[j];
   }`
       : `for (var p = t; p < blk * ${BLOCK}; p += ${WORKGROUP}) {
-    before += select(0, 1, isOn(p));
+    before += select(0, 1, isOn(p, part));
   }`;
     return `
-${blockHeaderSnippet(this.dilate)}
+${blockHeaderSnippet(this.kind)}
   // rows before this block
   var before = 0;
   ${before}
@@ -165,15 +199,15 @@ ${blockHeaderSnippet(this.dilate)}
   for (var k = 0; k < 4; k++) {
     let p = blk * ${BLOCK} + t * 4 + k;
     if (on[k]) {
-      setOutputAtIndexI32(1 + row, p);
-      setOutputAtIndexI32(1 + pixels + p, row);
+      setOutputAtIndexI32(base + 1 + row, p);
+      setOutputAtIndexI32(base + 1 + pixels + p, row);
       row++;
     } else if (p < pixels) {
-      setOutputAtIndexI32(1 + pixels + p, -1);
+      setOutputAtIndexI32(base + 1 + pixels + p, -1);
     }
   }
-  if (blk == i32(numWorkgroups.x) - 1 && t == ${WORKGROUP - 1}) {
-    setOutputAtIndexI32(0, offset + partial[t]);
+  if (blk == blocks - 1 && t == ${WORKGROUP - 1}) {
+    setOutputAtIndexI32(base, offset + partial[t]);
   }
 }
 `;
@@ -211,16 +245,18 @@ export class CompactConvProgram implements WebGPUProgramLike {
   getUserCode(): string {
     const cpt = this.layout.cpt;
     return `
+${listReaderSnippet('whole')}
+
 fn main() {
   let h = uniforms.xShape[1];
   let w = uniforms.xShape[2];
   let cin = uniforms.xShape[3];
   let cout = uniforms.outShape[1];
   let row = i32(globalId.x);
-  if (row >= List[0]) {
+  if (row >= listAt(0)) {
     return;
   }
-  let pix = List[1 + row];
+  let pix = listAt(1 + row);
   let b = pix / (h * w);
   let y = (pix - b * h * w) / w;
   let x = pix - (b * h + y) * w;
@@ -250,11 +286,13 @@ export class ExpandRowsProgram implements WebGPUProgramLike {
 
   getUserCode(): string {
     return `
+${listReaderSnippet('whole')}
+
 fn main(index : i32) {
   if (index < uniforms.size) {
     let cout = uniforms.outShape[3];
     let pix = index / cout;
-    let row = List[1 + (uniforms.listShape - 1) / 2 + pix];
+    let row = listAt(1 + listPixels() + pix);
     var v = 0.0;
     if (row >= 0) {
       v = Rows[row * cout + index - pix * cout];

@@ -1,3 +1,4 @@
+import { type ListPart, listReaderSnippet } from './compact-conv-program';
 import type { WebGPUProgramLike } from './masked-conv-program';
 
 /** Rows (active pixels) and output channels of the tile one workgroup computes. */
@@ -33,14 +34,17 @@ export class CompactGemmConvProgram implements WebGPUProgramLike {
   workgroupSize: [number, number, number] = [16, 16, 1];
   private readonly kernel: number;
   private readonly listed: boolean;
+  private readonly part: ListPart;
 
-  constructor(rows: number, outChannels: number, kernel: number, listed = true) {
+  /** listed: List is the third input, and `part` the list of it this conv takes. */
+  constructor(rows: number, outChannels: number, kernel: number, listed = true, part: ListPart = 'whole') {
     this.variableNames = listed ? ['X', 'Filt', 'List'] : ['X', 'Filt'];
     this.variableComponents = listed ? [4, 4, 1] : [4, 4];
     this.outputShape = [rows, outChannels];
     this.kernel = kernel;
     this.listed = listed;
-    this.shaderKey = `dynheadCompactGemmConv_k${kernel}_${listed ? 'listed' : 'dense'}`;
+    this.part = part;
+    this.shaderKey = `dynheadCompactGemmConv_k${kernel}_${listed ? part : 'dense'}`;
     this.dispatch = [Math.ceil(outChannels / TILE_COLS), Math.ceil(rows / TILE_ROWS), 1];
   }
 
@@ -48,7 +52,7 @@ export class CompactGemmConvProgram implements WebGPUProgramLike {
   private rowsSnippet(): string {
     if (!this.listed) return 'let count = uniforms.outShape[0];';
     return `if (lane == 0) {
-    rowsLeft = List[0] - row0;
+    rowsLeft = listAt(0) - row0;
   }
   // The count lives on the GPU. Read through workgroupUniformLoad, the exit is uniform control flow
   // (tfjs passes workgroupId through a private variable, which the analysis takes as non-uniform).
@@ -65,7 +69,7 @@ export class CompactGemmConvProgram implements WebGPUProgramLike {
     return `
 var<workgroup> rowsTile : array<vec4<f32>, ${TILE_ROWS * (TILE_K / 4)}>;
 var<workgroup> filtTile : array<vec4<f32>, ${TILE_K * (TILE_COLS / 4)}>;
-${this.listed ? 'var<workgroup> rowsLeft : i32;' : ''}
+${this.listed ? `var<workgroup> rowsLeft : i32;\n\n${listReaderSnippet(this.part)}` : ''}
 
 fn main() {
   let h = uniforms.xShape[1];
@@ -88,7 +92,7 @@ fn main() {
   var px = 0;
   var pb = 0;
   if (valid) {
-    let pix = ${this.listed ? 'List[1 + loadRow]' : 'loadRow'};
+    let pix = ${this.listed ? 'listAt(1 + loadRow)' : 'loadRow'};
     pb = pix / (h * w);
     py = (pix - pb * h * w) / w;
     px = pix - (pb * h + py) * w;

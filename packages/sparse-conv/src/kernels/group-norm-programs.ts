@@ -1,3 +1,4 @@
+import { type ListPart, listReaderSnippet } from './compact-conv-program';
 import type { WebGPUProgramLike } from './masked-conv-program';
 import { elementwiseDispatch, workgroupSumSnippet } from './webgpu-snippets';
 
@@ -11,28 +12,33 @@ const THREADS = 64;
 export const CHUNK_ROWS = 2048;
 
 /**
- * Where the programs read x of row r, channel ch: 'rows', X [R, C] itself; 'compact', a compacted
- * sparse conv's output X [P, C] through its pixel list (List: [count, pixel of each row, row of each
- * pixel or -1]), so that row r is pixel r of the map, active where it has a row and 0 elsewhere:
+ * Where the programs read x of row r, channel ch: 'rows', X [R, C] itself; { compact }, a compacted
+ * sparse conv's output X [P, C] through its pixel list (that part of List: [count, pixel of each
+ * row, row of each pixel or -1]), so that row r is pixel r of the map, active where it has a row and 0 elsewhere:
  * the map the expansion would have written, without writing it; 'depthwise', the 'same' depthwise 3x3 conv of X [B,H,W,C]
  * with DwFilter [3,3,C,1] at pixel r, computed where it is read instead of written as a map.
  */
-export type GroupNormSource = 'rows' | 'compact' | 'depthwise';
+export type GroupNormSource = 'rows' | 'depthwise' | { compact: ListPart };
+
+/** A source's name in shader keys. */
+function sourceKey(source: GroupNormSource): string {
+  return typeof source === 'string' ? source : `compact-${source.compact}`;
+}
 
 /**
  * The storage buffers a source adds after X, Starts (and Bias): the depthwise filter, the compact
  * form's List (which says which rows are active), or else the Mask when masked.
  */
 function sourceVariables(source: GroupNormSource, masked: boolean): string[] {
-  if (source === 'compact') return ['List'];
+  if (typeof source !== 'string') return ['List'];
   return [...(source === 'depthwise' ? ['DwFilter'] : []), ...(masked ? ['Mask'] : [])];
 }
 
 /** WGSL, at module scope: isActive(row), whether a masked map's row is on (the compact form: listed). */
 function isActiveSnippet(source: GroupNormSource, masked: boolean): string {
-  if (source === 'compact') {
+  if (typeof source !== 'string') {
     return `fn isActive(row : i32) -> bool {
-  return List[1 + (uniforms.listShape - 1) / 2 + row] >= 0;
+  return listAt(1 + listPixels() + row) >= 0;
 }`;
   }
   return masked ? `fn isActive(row : i32) -> bool {
@@ -51,13 +57,15 @@ fn xAt(row : i32, ch : i32) -> f32 {
   return f32(X[row * uniforms.xShape[1] + ch]);
 }`;
   }
-  if (source === 'compact') {
-    return `fn mapChannels() -> i32 {
+  if (typeof source !== 'string') {
+    return `${listReaderSnippet(source.compact)}
+
+fn mapChannels() -> i32 {
   return uniforms.xShape[1];
 }
 
 fn xAt(row : i32, ch : i32) -> f32 {
-  let r = List[1 + (uniforms.listShape - 1) / 2 + row];
+  let r = listAt(1 + listPixels() + row);
   if (r < 0) {
     return 0.0;
   }
@@ -188,7 +196,7 @@ interface StatsOptions {
 }
 
 function statsShaderKey(o: StatsOptions): string {
-  return `${o.groups}_${o.bias}_${o.masked}_${o.source}`;
+  return `${o.groups}_${o.bias}_${o.masked}_${sourceKey(o.source)}`;
 }
 
 function statsLoop(o: StatsOptions): string {
@@ -331,7 +339,7 @@ export class GroupNormApplyProgram implements WebGPUProgramLike {
     this.post = post;
     this.masked = masked;
     this.source = source;
-    this.shaderKey = `dynheadGroupNormApply_${applyKey(post)}_${masked}_${source}`;
+    this.shaderKey = `dynheadGroupNormApply_${applyKey(post)}_${masked}_${sourceKey(source)}`;
     ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = elementwiseDispatch(outShape));
   }
 

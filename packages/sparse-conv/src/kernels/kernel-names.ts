@@ -1,4 +1,5 @@
 import type { TensorInfo } from '@tensorflow/tfjs-core';
+import type { ListKind, ListPart } from './compact-conv-program';
 
 /** Kernel names this package registers (per backend, on first use). */
 export const SPARSE_IM2COL = 'DynheadSparseIm2Col';
@@ -22,8 +23,14 @@ export const GEMM_CONV = 'DynheadGemmConv';
 export const COMPACT_LIST = 'DynheadCompactList';
 
 export interface CompactListAttrs {
-  /** list the pixels of the mask's 3x3 max-pool (any mask > 0 around them) instead of the mask's */
-  dilate: boolean;
+  /** the mask's active pixels, its 3x3 max-pool's (any mask > 0 around them), or both lists in one buffer */
+  lists: ListKind;
+}
+
+export interface CompactConvAttrs {
+  depthwise: boolean;
+  /** the list of the buffer to take (default 'whole') */
+  part?: ListPart;
 }
 export const COMPACT_CONV = 'DynheadCompactConv';
 export const EXPAND_ROWS = 'DynheadExpandRows';
@@ -80,6 +87,8 @@ export const DEPTHWISE_GROUP_NORM = 'DynheadDepthwiseGroupNorm';
 
 export interface CompactGroupNormAttrs extends MaskedGroupNormAttrs {
   outShape: number[];
+  /** the list of the buffer the rows were listed by (default 'whole') */
+  part?: ListPart;
 }
 
 export interface MaskedGroupNormAttrs {

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { COMPACT_CONV, COMPACT_GROUP_NORM, type CompactGroupNormAttrs, COMPACT_LIST, type CompactListAttrs, EXPAND_ROWS, GATED_RESIDUAL_ROWS, namedFilters, type Im2ColAttrs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs, SCATTER_ROWS, SPARSE_CONV_ROWS, SPARSE_DEPTHWISE, SPARSE_IM2COL, type ScatterRowsAttrs } from './kernel-names';
+import { COMPACT_CONV, type CompactConvAttrs, COMPACT_GROUP_NORM, type CompactGroupNormAttrs, COMPACT_LIST, type CompactListAttrs, EXPAND_ROWS, GATED_RESIDUAL_ROWS, namedFilters, type Im2ColAttrs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs, SCATTER_ROWS, SPARSE_CONV_ROWS, SPARSE_DEPTHWISE, SPARSE_IM2COL, type ScatterRowsAttrs } from './kernel-names';
 import type { GroupNormParams } from '../types';
+import type { ListKind, ListPart } from './compact-conv-program';
 
 // Inference-only ops (no gradients): the training form is maskedConv2d.
 
@@ -45,10 +46,19 @@ export function sparseConvRows(x: tf.Tensor4D, indices: tf.Tensor1D, filter: tf.
   return tf.engine().runKernel(SPARSE_CONV_ROWS, { x, indices, filter }) as tf.Tensor2D;
 }
 
+/** A compacted conv's pixel list: built from its mask ('plain' or 'dilated'), or a part of a buffer built before. */
+export type CompactList = 'plain' | 'dilated' | { buffer: tf.Tensor1D; part: ListPart };
+
+/** The pixel list buffer of a mask [B,H,W,1] (webgpu): one or two lists (ListKind), no readback. */
+export function pixelLists(mask: tf.Tensor4D, lists: ListKind): tf.Tensor1D {
+  const attrs: CompactListAttrs = { lists };
+  return tf.engine().runKernel(COMPACT_LIST, { mask }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor1D;
+}
+
 /**
- * Dense [B,H,W,Cout]: conv (no bias) where mask > 0 (with `dilate`, where its 3x3 max-pool is),
- * exact 0 elsewhere, through a compacted list of the active pixels built on the GPU (a scan of the
- * mask in blocks): no readback, no idle threads (webgpu). With `epilogue` the expansion into the
+ * Dense [B,H,W,Cout]: conv (no bias) where mask > 0 (with a 'dilated' list, where its 3x3 max-pool
+ * is), exact 0 elsewhere, through a compacted list of the active pixels built on the GPU (a scan of
+ * the mask in blocks): no readback, no idle threads (webgpu). With `epilogue` the expansion into the
  * map is also the masked GroupNorm (+bias, +ReLU), as maskedGroupNorm of the plain result would
  * give, and with its `residual` the depth node's ReLU(input + gate * that).
  */
@@ -57,19 +67,23 @@ export function compactMaskedConv(
   mask: tf.Tensor4D,
   filter: tf.Tensor4D,
   depthwise: boolean,
-  dilate: boolean,
+  source: CompactList,
   epilogue?: { norm: GroupNormParams; bias?: tf.Tensor1D; relu: boolean; residual?: { input: tf.Tensor4D; gate: tf.Tensor4D } },
 ): tf.Tensor4D {
   return tf.tidy(() => {
     const [b, h, w, cin] = x.shape;
     // [count, pixel of each row, row of each pixel or -1]: one or two dispatches, no readback
-    const listAttrs: CompactListAttrs = { dilate };
-    const list = tf.engine().runKernel(COMPACT_LIST, { mask }, listAttrs as unknown as tf.NamedAttrMap) as tf.Tensor1D;
-    const rows = tf.engine().runKernel(COMPACT_CONV, { x, filter, list }, { depthwise } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+    const list = typeof source === 'string' ? pixelLists(mask, source) : source.buffer;
+    const part: ListPart = typeof source === 'string' ? 'whole' : source.part;
+    const convAttrs: CompactConvAttrs = { depthwise, part };
+    const rows = tf.engine().runKernel(COMPACT_CONV, { x, filter, list }, convAttrs as unknown as tf.NamedAttrMap) as tf.Tensor2D;
     const outShape = [b, h, w, depthwise ? cin : filter.shape[3]];
-    if (!epilogue) return tf.engine().runKernel(EXPAND_ROWS, { rows, list }, { outShape } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+    if (!epilogue) {
+      if (part !== 'whole') throw new Error('compactMaskedConv: a part of a list buffer needs the GN epilogue');
+      return tf.engine().runKernel(EXPAND_ROWS, { rows, list }, { outShape } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+    }
     const { norm, bias, relu, residual } = epilogue;
-    const attrs: CompactGroupNormAttrs = { outShape, groups: norm.groups, eps: norm.eps ?? 1e-5, relu };
+    const attrs: CompactGroupNormAttrs = { outShape, groups: norm.groups, eps: norm.eps ?? 1e-5, relu, part };
     const inputs: Record<string, tf.Tensor> = { rows, list, gamma: norm.gamma, beta: norm.beta };
     if (bias) inputs.bias = bias;
     if (residual) Object.assign(inputs, { input: residual.input, gate: residual.gate });

@@ -1,12 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { BlockCountProgram, CompactConvProgram, ExpandRowsProgram, listBlocks, ONE_PASS_LIST_BLOCKS, PixelListProgram } from './compact-conv-program';
+import { BlockCountProgram, CompactConvProgram, ExpandRowsProgram, listBlocks, type ListPart, ONE_PASS_LIST_BLOCKS, PixelListProgram } from './compact-conv-program';
 import { CompactGemmConvProgram, compactGemmApplies } from './compact-gemm-program';
 import { BlendResizedProgram } from './blend-resized-program';
 import { GateConvProgram } from './gate-conv-program';
 import { GateSumsProgram } from './gate-sums-program';
 import { GatedResidualProgram } from './gated-residual-program';
-import { CHUNK_ROWS, GroupNormApplyProgram, GroupNormCombineProgram, GroupNormOnePassProgram, GroupNormPartialsProgram, groupNormFits } from './group-norm-programs';
-import { ACTIVATED_GATE_CONV, type ActivatedGateConvAttrs, BLEND_RESIZED, DEPTHWISE_GROUP_NORM, GEMM_CONV, type BlendResizedAttrs, type BlendResizedInputs, COMPACT_CONV, COMPACT_GROUP_NORM, type CompactGroupNormAttrs, CONV3X3_FEW, GATED_RESIDUAL, COMPACT_LIST, type CompactListAttrs, EXPAND_ROWS, GATE_SUMS, type GateSumsAttrs, GROUP_NORM_ROWS, type GroupNormRowsAttrs, type GroupNormRowsInputs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs, readNumberedInputs } from './kernel-names';
+import { CHUNK_ROWS, GroupNormApplyProgram, GroupNormCombineProgram, GroupNormOnePassProgram, GroupNormPartialsProgram, type GroupNormSource, groupNormFits } from './group-norm-programs';
+import { ACTIVATED_GATE_CONV, type ActivatedGateConvAttrs, BLEND_RESIZED, DEPTHWISE_GROUP_NORM, GEMM_CONV, type BlendResizedAttrs, type BlendResizedInputs, COMPACT_CONV, type CompactConvAttrs, COMPACT_GROUP_NORM, type CompactGroupNormAttrs, CONV3X3_FEW, GATED_RESIDUAL, COMPACT_LIST, type CompactListAttrs, EXPAND_ROWS, GATE_SUMS, type GateSumsAttrs, GROUP_NORM_ROWS, type GroupNormRowsAttrs, type GroupNormRowsInputs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs, readNumberedInputs } from './kernel-names';
 import { MaskedConvProgram, type WebGPUProgramLike } from './masked-conv-program';
 
 /** The slice of tfjs-backend-webgpu's WebGPUBackend used here (no dependency on the backend package). */
@@ -36,7 +36,7 @@ function groupNormOnGpu(
     bias?: tf.TensorInfo;
     rowScale?: tf.TensorInfo;
     mask?: tf.TensorInfo;
-    list?: tf.TensorInfo;
+    list?: { list: tf.TensorInfo; part: ListPart };
     depthwiseFilter?: tf.TensorInfo;
     residual?: { input: tf.TensorInfo; gate: tf.TensorInfo };
   },
@@ -47,8 +47,8 @@ function groupNormOnGpu(
   // the depthwise source reads x as the map it convolves; the others as rows
   const map: tf.TensorInfo = depthwiseFilter ? x : { ...x, shape: [x.shape.reduce((a, v) => a * v, 1) / c, c] };
   const batch = starts.length - 1;
-  const kind = depthwiseFilter ? 'depthwise' : list ? 'compact' : 'rows';
-  const stats = { groups: opts.groups, bias: bias !== undefined, masked: mask !== undefined || list !== undefined, source: kind } as const;
+  const source: GroupNormSource = depthwiseFilter ? 'depthwise' : list ? { compact: list.part } : 'rows';
+  const stats = { groups: opts.groups, bias: bias !== undefined, masked: mask !== undefined || list !== undefined, source };
   const post = { relu: opts.relu, rowScale: rowScale !== undefined, residual: residual !== undefined };
   if (residual && !groupNormFits(stats, post)) {
     // a gated residual that does not fit in the programs' bindings: its own dispatch after the GN
@@ -59,21 +59,21 @@ function groupNormOnGpu(
   }
   const startsInfo = be.makeTensorInfo([starts.length], 'int32', Int32Array.from(starts));
   // in the order of the programs' sourceVariables and applyVariables
-  const source = list ? [list] : [...(depthwiseFilter ? [depthwiseFilter] : []), ...(mask ? [mask] : [])];
+  const sourceInputs = list ? [list.list] : [...(depthwiseFilter ? [depthwiseFilter] : []), ...(mask ? [mask] : [])];
   const applied = [...(rowScale ? [rowScale] : []), ...(residual ? [residual.gate, residual.input] : [])];
   const longest = Math.max(...starts.slice(1).map((end, b) => end - starts[b]));
   const chunks = Math.max(1, Math.ceil(longest / CHUNK_ROWS));
   let out: tf.TensorInfo;
   if (chunks === 1) {
     const program = new GroupNormOnePassProgram(outShape, batch, opts.eps, post, stats);
-    out = be.runWebGPUProgram(program, [map, startsInfo, ...(bias ? [bias] : []), ...source, gamma, beta, ...applied], 'float32');
+    out = be.runWebGPUProgram(program, [map, startsInfo, ...(bias ? [bias] : []), ...sourceInputs, gamma, beta, ...applied], 'float32');
   } else {
-    const partials = be.runWebGPUProgram(new GroupNormPartialsProgram(batch, chunks, stats), [map, startsInfo, ...(bias ? [bias] : []), ...source], 'float32');
+    const partials = be.runWebGPUProgram(new GroupNormPartialsProgram(batch, chunks, stats), [map, startsInfo, ...(bias ? [bias] : []), ...sourceInputs], 'float32');
     const combine = new GroupNormCombineProgram(batch, c, opts.eps, stats);
     const affine = be.runWebGPUProgram(combine, [partials, gamma, beta, ...(bias ? [bias] : [])], 'float32');
     be.disposeData(partials.dataId);
     const apply = new GroupNormApplyProgram(outShape, post, stats.masked, stats.source);
-    out = be.runWebGPUProgram(apply, [map, affine, startsInfo, ...applied, ...source], 'float32');
+    out = be.runWebGPUProgram(apply, [map, affine, startsInfo, ...applied, ...sourceInputs], 'float32');
     be.disposeData(affine.dataId);
   }
   be.disposeData(startsInfo.dataId);
@@ -109,12 +109,13 @@ export function registerWebGPUKernels(): void {
     backendName: 'webgpu',
     kernelFunc: ({ inputs, attrs, backend }) => {
       const { mask } = inputs as { mask: tf.TensorInfo };
-      const { dilate } = attrs as unknown as CompactListAttrs;
+      const { lists } = attrs as unknown as CompactListAttrs;
       const be = backend as unknown as WebGPUBackendLike;
       const pixels = mask.shape.reduce((a, v) => a * v, 1);
-      if (listBlocks(pixels) <= ONE_PASS_LIST_BLOCKS) return be.runWebGPUProgram(new PixelListProgram(pixels, false, dilate), [mask], 'int32');
-      const counts = be.runWebGPUProgram(new BlockCountProgram(pixels, dilate), [mask], 'int32');
-      const list = be.runWebGPUProgram(new PixelListProgram(pixels, true, dilate), [mask, counts], 'int32');
+      if (listBlocks(pixels) <= ONE_PASS_LIST_BLOCKS) return be.runWebGPUProgram(new PixelListProgram(pixels, false, lists), [mask], 'int32');
+      if (lists === 'dilatedAndPlain') throw new Error(`${COMPACT_LIST}: two lists in one buffer only up to ${ONE_PASS_LIST_BLOCKS * 256} pixels, got ${pixels}`);
+      const counts = be.runWebGPUProgram(new BlockCountProgram(pixels, lists), [mask], 'int32');
+      const list = be.runWebGPUProgram(new PixelListProgram(pixels, true, lists), [mask, counts], 'int32');
       be.disposeData(counts.dataId);
       return list;
     },
@@ -124,12 +125,12 @@ export function registerWebGPUKernels(): void {
     backendName: 'webgpu',
     kernelFunc: ({ inputs, attrs, backend }) => {
       const { x, filter, list } = inputs as Record<'x' | 'filter' | 'list', tf.TensorInfo>;
-      const { depthwise } = attrs as unknown as MaskedConvAttrs;
+      const { depthwise, part = 'whole' } = attrs as unknown as CompactConvAttrs;
       const outChannels = depthwise ? x.shape[3] : filter.shape[3];
-      const rows = (list.shape[0] - 1) / 2;
-      const program = compactGemmApplies(x.shape[3], outChannels, depthwise)
-        ? new CompactGemmConvProgram(rows, outChannels, filter.shape[0])
-        : new CompactConvProgram(rows, outChannels, filter.shape[0], depthwise);
+      const [b, h, w] = x.shape;
+      const gemm = compactGemmApplies(x.shape[3], outChannels, depthwise);
+      if (!gemm && part !== 'whole') throw new Error(`${COMPACT_CONV}: only the tiled GEMM reads a part of a list buffer`);
+      const program = gemm ? new CompactGemmConvProgram(b * h * w, outChannels, filter.shape[0], true, part) : new CompactConvProgram(b * h * w, outChannels, filter.shape[0], depthwise);
       return (backend as unknown as WebGPUBackendLike).runWebGPUProgram(program, [x, filter, list], 'float32');
     },
   });
@@ -198,9 +199,9 @@ export function registerWebGPUKernels(): void {
     backendName: 'webgpu',
     kernelFunc: ({ inputs, attrs, backend }) => {
       const { rows, list, gamma, beta, bias, input, gate } = inputs as Record<'rows' | 'list' | 'gamma' | 'beta', tf.TensorInfo> & { bias?: tf.TensorInfo; input?: tf.TensorInfo; gate?: tf.TensorInfo };
-      const { outShape, groups, eps, relu } = attrs as unknown as CompactGroupNormAttrs;
+      const { outShape, groups, eps, relu, part = 'whole' } = attrs as unknown as CompactGroupNormAttrs;
       const [b, h, w] = outShape;
-      const params = { gamma, beta, bias, list, residual: input && gate ? { input, gate } : undefined };
+      const params = { gamma, beta, bias, list: { list, part }, residual: input && gate ? { input, gate } : undefined };
       return groupNormOnGpu(backend as unknown as WebGPUBackendLike, rows, outShape, startsOf(new Array<number>(b).fill(h * w)), params, { groups, eps, relu });
     },
   });
