@@ -353,4 +353,18 @@ describe('ForwardContext', () => {
     ctx.disposeCharges();
     tf.dispose([gate, total.soft, total.used, total.full]);
   });
+
+  it.each(['train', 'infer'] as const)('%s: a pooled charge is the charge of the gate\'s 3x3 max-pool', async (mode) => {
+    await activate('cpu');
+    const ctx = new ForwardContext(mode, false, false);
+    // image 0: one gate pixel of 0.5 in a 3x3 map pools to 0.5 on all 9; image 1: 0.25 at a corner pools to 4 pixels
+    const gate = tf.tensor4d([0, 0, 0, 0, 0.5, 0, 0, 0, 0, 0.25, 0, 0, 0, 0, 0, 0, 0, 0], [2, 3, 3, 1]);
+    ctx.charge(gate, 10, { pooled: true });
+    const total = ctx.totalCost(2);
+    expect(Array.from(await total.soft.data())).toEqual([45, 10]);
+    expect(Array.from(await total.used.data())).toEqual([90, 40]);
+    expect(Array.from(await total.full.data())).toEqual([90, 90]);
+    ctx.disposeCharges();
+    tf.dispose([gate, total.soft, total.used, total.full]);
+  });
 });
