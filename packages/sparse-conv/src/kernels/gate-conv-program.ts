@@ -1,5 +1,5 @@
 import type { WebGPUProgramLike } from './masked-conv-program';
-import { elementwiseDispatch } from './webgpu-snippets';
+import { elementwiseDispatch, taps3x3Snippet } from './webgpu-snippets';
 
 /**
  * A spatial gate's conv in one dispatch: 'same' 3x3, C -> 1, one thread per output pixel (nine taps
@@ -40,27 +40,12 @@ fn main(index : i32) {
     let h = uniforms.xShape[1];
     let w = uniforms.xShape[2];
     let c4 = uniforms.xShape[3] / 4;
-    let x = index % w;
-    let y = (index / w) % h;
-    let b = index / (w * h);
     var acc = vec4<f32>(0.0);
-    for (var ky = 0; ky < 3; ky++) {
-      let yy = y + ky - 1;
-      if (yy < 0 || yy >= h) {
-        continue;
-      }
-      for (var kx = 0; kx < 3; kx++) {
-        let xx = x + kx - 1;
-        if (xx < 0 || xx >= w) {
-          continue;
-        }
-        let xBase = ((b * h + yy) * w + xx) * c4;
-        let fBase = (ky * 3 + kx) * c4;
-        for (var q = 0; q < c4; q++) {
-          acc = fma(X[xBase + q], F[fBase + q], acc);
-        }
-      }
-    }
+    ${taps3x3Snippet('index', `let xBase = ((b * h + yy) * w + xx) * c4;
+      let fBase = (ky * 3 + kx) * c4;
+      for (var q = 0; q < c4; q++) {
+        acc = fma(X[xBase + q], F[fBase + q], acc);
+      }`)}
     setOutputAtIndex(index, ${this.activation ? `gateActivation((${sum}) + f32(Bias[0]))` : sum});
   }
 }

@@ -1,6 +1,6 @@
 import { type ListPart, listReaderSnippet } from './compact-conv-program';
 import type { WebGPUProgramLike } from './masked-conv-program';
-import { elementwiseDispatch, workgroupSumSnippet } from './webgpu-snippets';
+import { elementwiseDispatch, taps3x3Snippet, workgroupSumSnippet } from './webgpu-snippets';
 
 /** A float32 constant as WGSL parses it back to the same float32. */
 function f32Literal(v: number): string {
@@ -80,23 +80,8 @@ fn xAt(row : i32, ch : i32) -> f32 {
   let h = uniforms.xShape[1];
   let w = uniforms.xShape[2];
   let c = uniforms.xShape[3];
-  let b = row / (h * w);
-  let y = (row / w) % h;
-  let x = row % w;
   var acc = 0.0;
-  for (var ky = 0; ky < 3; ky++) {
-    let yy = y + ky - 1;
-    if (yy < 0 || yy >= h) {
-      continue;
-    }
-    for (var kx = 0; kx < 3; kx++) {
-      let xx = x + kx - 1;
-      if (xx < 0 || xx >= w) {
-        continue;
-      }
-      acc = fma(f32(X[((b * h + yy) * w + xx) * c + ch]), f32(DwFilter[(ky * 3 + kx) * c + ch]), acc);
-    }
-  }
+  ${taps3x3Snippet('row', 'acc = fma(f32(X[((b * h + yy) * w + xx) * c + ch]), f32(DwFilter[(ky * 3 + kx) * c + ch]), acc);')}
   return acc;
 }`;
 }
@@ -218,6 +203,22 @@ function statsHeaderSnippet(groups: number): string {
 }
 
 /**
+ * WGSL of a statistics program (one workgroup per chunk, group, image) up to its sums: the
+ * (count, sum d, sum d^2) of the workgroup's elements end in partial[0], s holding the thread's own.
+ */
+function statsProgramHead(o: StatsOptions): string {
+  return `var<workgroup> partial : array<vec3<f32>, ${THREADS}>;
+
+${xAtSnippet(o.source)}
+
+${isActiveSnippet(o.source, o.masked)}
+
+fn main() {
+  ${statsHeaderSnippet(o.groups)}
+  ${statsLoop(o)}`;
+}
+
+/**
  * Pass 1 of 3 of GroupNorm over the rows of a map (image b = rows Starts[b] .. Starts[b+1]-1, read
  * through the source), with Bias [C] added first and, when masked, only rows with Mask > 0
  * counted: per (chunk of CHUNK_ROWS rows, group, image), [count, sum d, sum d^2, shift] of
@@ -243,15 +244,7 @@ export class GroupNormPartialsProgram implements WebGPUProgramLike {
 
   getUserCode(): string {
     return `
-var<workgroup> partial : array<vec3<f32>, ${THREADS}>;
-
-${xAtSnippet(this.o.source)}
-
-${isActiveSnippet(this.o.source, this.o.masked)}
-
-fn main() {
-  ${statsHeaderSnippet(this.o.groups)}
-  ${statsLoop(this.o)}
+${statsProgramHead(this.o)}
   if (t == 0) {
     let base = ((b * ${this.o.groups} + g) * i32(numWorkgroups.x) + chunk) * 4;
     setOutputAtIndex(base, partial[0].x);
@@ -400,15 +393,7 @@ export class GroupNormOnePassProgram implements WebGPUProgramLike {
 
   getUserCode(): string {
     return `
-var<workgroup> partial : array<vec3<f32>, ${THREADS}>;
-
-${xAtSnippet(this.o.source)}
-
-${isActiveSnippet(this.o.source, this.o.masked)}
-
-fn main() {
-  ${statsHeaderSnippet(this.o.groups)}
-  ${statsLoop(this.o)}
+${statsProgramHead(this.o)}
   s = partial[0];
   ${momentsSnippet(this.eps)}
   for (var e = t; e < n; e += ${THREADS}) {

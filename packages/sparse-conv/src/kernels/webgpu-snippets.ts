@@ -21,3 +21,26 @@ export function elementwiseDispatch(shape: number[]): { dispatchLayout: { x: num
     dispatch: [Math.ceil(shape.reduce((a, v) => a * v, 1) / 64), 1, 1],
   };
 }
+
+/**
+ * WGSL: pixel p of [B,h,w] maps decoded into (b, y, x), then `body` for each tap (ky, kx) of a 'same'
+ * 3x3 window whose pixel (yy, xx) lies inside the map. h and w must be in scope.
+ */
+export function taps3x3Snippet(p: string, body: string): string {
+  return `let b = ${p} / (h * w);
+  let y = (${p} / w) % h;
+  let x = ${p} % w;
+  for (var ky = 0; ky < 3; ky++) {
+    let yy = y + ky - 1;
+    if (yy < 0 || yy >= h) {
+      continue;
+    }
+    for (var kx = 0; kx < 3; kx++) {
+      let xx = x + kx - 1;
+      if (xx < 0 || xx >= w) {
+        continue;
+      }
+      ${body}
+    }
+  }`;
+}
