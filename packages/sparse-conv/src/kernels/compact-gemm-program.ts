@@ -18,8 +18,11 @@ export function compactGemmApplies(inChannels: number, outChannels: number, dept
  * 64-row x 64-channel tile of the output, each thread 4 rows x one vec4 of channels. Per step it
  * stages 16 reduction values of its 64 rows (gathered from X through the index list, zero outside
  * the map) and 16 filter rows in workgroup memory, so each X and filter value read from memory
- * serves 64 multiply-adds instead of 1 to 8 (CompactConvProgram). Workgroups past the active count
- * (known only on the GPU) leave before their first barrier. Unlisted (`listed` false), row r is
+ * serves 64 multiply-adds instead of 1 to 8 (CompactConvProgram). The active count is known only on
+ * the GPU, so a workgroup loops over row tiles y, y + stride, ... below it: with one workgroup per
+ * possible tile (the default) those past the count leave at once; with `maxRowWorkgroups` fewer are
+ * dispatched, for devices where an idle workgroup is not free (SwiftShader runs each on a CPU
+ * thread, its barrier included). Unlisted (`listed` false), row r is
  * pixel r and every pixel is a row: the dense conv, [P, Cout] being the map [B,H,W,Cout].
  * Inputs: X [B,H,W,Cin] (vec4), Filt [k,k,Cin,Cout] (vec4), List (compact-conv-program.ts) when
  * listed. Output [P, Cout].
@@ -37,7 +40,7 @@ export class CompactGemmConvProgram implements WebGPUProgramLike {
   private readonly part: ListPart;
 
   /** listed: List is the third input, and `part` the list of it this conv takes. */
-  constructor(rows: number, outChannels: number, kernel: number, listed = true, part: ListPart = 'whole') {
+  constructor(rows: number, outChannels: number, kernel: number, listed = true, part: ListPart = 'whole', maxRowWorkgroups = Infinity) {
     this.variableNames = listed ? ['X', 'Filt', 'List'] : ['X', 'Filt'];
     this.variableComponents = listed ? [4, 4, 1] : [4, 4];
     this.outputShape = [rows, outChannels];
@@ -45,22 +48,21 @@ export class CompactGemmConvProgram implements WebGPUProgramLike {
     this.listed = listed;
     this.part = part;
     this.shaderKey = `dynheadCompactGemmConv_k${kernel}_${listed ? part : 'dense'}`;
-    this.dispatch = [Math.ceil(outChannels / TILE_COLS), Math.ceil(rows / TILE_ROWS), 1];
+    this.dispatch = [Math.ceil(outChannels / TILE_COLS), Math.min(Math.ceil(rows / TILE_ROWS), maxRowWorkgroups), 1];
   }
 
-  /** WGSL: the end of the rows (count); listed, a workgroup past it leaves. */
-  private rowsSnippet(): string {
-    if (!this.listed) return 'let count = uniforms.outShape[0];';
+  /**
+   * WGSL: the rows (count) and this workgroup's tiles first, first + stride, ...: read through
+   * workgroupUniformLoad, so the loop over them (which holds barriers) is uniform control flow (tfjs
+   * passes workgroupId and numWorkgroups through private variables, which the analysis takes as
+   * non-uniform). Listed, the count lives on the GPU, so fewer workgroups than tiles may be dispatched.
+   */
+  private tilesSnippet(): string {
     return `if (lane == 0) {
-    rowsLeft = listAt(0) - row0;
+    tiles = vec3<i32>(${this.listed ? 'listAt(0)' : 'uniforms.outShape[0]'}, i32(workgroupId.y), i32(numWorkgroups.y));
   }
-  // The count lives on the GPU. Read through workgroupUniformLoad, the exit is uniform control flow
-  // (tfjs passes workgroupId through a private variable, which the analysis takes as non-uniform).
-  let left = workgroupUniformLoad(&rowsLeft);
-  if (left <= 0) {
-    return;
-  }
-  let count = row0 + left;`;
+  let range = workgroupUniformLoad(&tiles);
+  let count = range.x;`;
   }
 
   getUserCode(): string {
@@ -69,7 +71,8 @@ export class CompactGemmConvProgram implements WebGPUProgramLike {
     return `
 var<workgroup> rowsTile : array<vec4<f32>, ${TILE_ROWS * (TILE_K / 4)}>;
 var<workgroup> filtTile : array<vec4<f32>, ${TILE_K * (TILE_COLS / 4)}>;
-${this.listed ? `var<workgroup> rowsLeft : i32;\n\n${listReaderSnippet(this.part)}` : ''}
+var<workgroup> tiles : vec3<i32>;
+${this.listed ? listReaderSnippet(this.part) : ''}
 
 fn main() {
   let h = uniforms.xShape[1];
@@ -80,67 +83,69 @@ fn main() {
   let tx = i32(localId.x);
   let ty = i32(localId.y);
   let lane = ty * 16 + tx;
-  let row0 = i32(workgroupId.y) * ${TILE_ROWS};
-  ${this.rowsSnippet()}
+  ${this.tilesSnippet()}
   let col4 = i32(workgroupId.x) * ${TILE_COLS / 4} + tx;
+  for (var tile = range.y; tile * ${TILE_ROWS} < count; tile += range.z) {
+    let row0 = tile * ${TILE_ROWS};
 
-  // the row this thread stages: row0 + lane / 4, reduction values 4 * (lane % 4) .. +3 of each step
-  let loadRow = row0 + lane / 4;
-  let loadQuad = lane % 4;
-  let valid = loadRow < count;
-  var py = 0;
-  var px = 0;
-  var pb = 0;
-  if (valid) {
-    let pix = ${this.listed ? 'listAt(1 + loadRow)' : 'loadRow'};
-    pb = pix / (h * w);
-    py = (pix - pb * h * w) / w;
-    px = pix - (pb * h + py) * w;
-  }
+    // the row this thread stages: row0 + lane / 4, reduction values 4 * (lane % 4) .. +3 of each step
+    let loadRow = row0 + lane / 4;
+    let loadQuad = lane % 4;
+    let valid = loadRow < count;
+    var py = 0;
+    var px = 0;
+    var pb = 0;
+    if (valid) {
+      let pix = ${this.listed ? 'listAt(1 + loadRow)' : 'loadRow'};
+      pb = pix / (h * w);
+      py = (pix - pb * h * w) / w;
+      px = pix - (pb * h + py) * w;
+    }
 
-  var acc : array<vec4<f32>, 4>;
-  for (var i = 0; i < 4; i++) {
-    acc[i] = vec4<f32>(0.0);
-  }
-  for (var k0 = 0; k0 < depth; k0 += ${TILE_K}) {
-    // stage: one vec4 of X (4 input channels of one tap: cin % 4 == 0, so never split across taps)
-    let kk = k0 + loadQuad * 4;
-    var xv = vec4<f32>(0.0);
-    if (valid && kk < depth) {
-      let tap = kk / cin;
-      let yy = py + tap / ${k} - ${pad};
-      let xx = px + tap % ${k} - ${pad};
-      if (yy >= 0 && yy < h && xx >= 0 && xx < w) {
-        xv = X[(((pb * h + yy) * w + xx) * cin + kk - tap * cin) / 4];
-      }
-    }
-    rowsTile[lane] = xv;
-    // ... and one vec4 of the filter: reduction row k0 + ty, channels col4 * 4 .. +3
-    var fv = vec4<f32>(0.0);
-    if (k0 + ty < depth && col4 < cout4) {
-      fv = Filt[(k0 + ty) * cout4 + col4];
-    }
-    filtTile[ty * ${TILE_COLS / 4} + tx] = fv;
-    workgroupBarrier();
-    for (var q = 0; q < ${TILE_K / 4}; q++) {
-      let f0 = filtTile[(q * 4) * ${TILE_COLS / 4} + tx];
-      let f1 = filtTile[(q * 4 + 1) * ${TILE_COLS / 4} + tx];
-      let f2 = filtTile[(q * 4 + 2) * ${TILE_COLS / 4} + tx];
-      let f3 = filtTile[(q * 4 + 3) * ${TILE_COLS / 4} + tx];
-      for (var i = 0; i < 4; i++) {
-        let a = rowsTile[(ty * 4 + i) * ${TILE_K / 4} + q];
-        acc[i] = fma(vec4<f32>(a.x), f0, fma(vec4<f32>(a.y), f1, fma(vec4<f32>(a.z), f2, fma(vec4<f32>(a.w), f3, acc[i]))));
-      }
-    }
-    workgroupBarrier();
-  }
-  if (col4 < cout4) {
+    var acc : array<vec4<f32>, 4>;
     for (var i = 0; i < 4; i++) {
-      let row = row0 + ty * 4 + i;
-      if (row < count) {
-        let base = row * cout4 * 4 + col4 * 4;
-        for (var c = 0; c < 4; c++) {
-          setOutputAtIndex(base + c, acc[i][c]);
+      acc[i] = vec4<f32>(0.0);
+    }
+    for (var k0 = 0; k0 < depth; k0 += ${TILE_K}) {
+      // stage: one vec4 of X (4 input channels of one tap: cin % 4 == 0, so never split across taps)
+      let kk = k0 + loadQuad * 4;
+      var xv = vec4<f32>(0.0);
+      if (valid && kk < depth) {
+        let tap = kk / cin;
+        let yy = py + tap / ${k} - ${pad};
+        let xx = px + tap % ${k} - ${pad};
+        if (yy >= 0 && yy < h && xx >= 0 && xx < w) {
+          xv = X[(((pb * h + yy) * w + xx) * cin + kk - tap * cin) / 4];
+        }
+      }
+      rowsTile[lane] = xv;
+      // ... and one vec4 of the filter: reduction row k0 + ty, channels col4 * 4 .. +3
+      var fv = vec4<f32>(0.0);
+      if (k0 + ty < depth && col4 < cout4) {
+        fv = Filt[(k0 + ty) * cout4 + col4];
+      }
+      filtTile[ty * ${TILE_COLS / 4} + tx] = fv;
+      workgroupBarrier();
+      for (var q = 0; q < ${TILE_K / 4}; q++) {
+        let f0 = filtTile[(q * 4) * ${TILE_COLS / 4} + tx];
+        let f1 = filtTile[(q * 4 + 1) * ${TILE_COLS / 4} + tx];
+        let f2 = filtTile[(q * 4 + 2) * ${TILE_COLS / 4} + tx];
+        let f3 = filtTile[(q * 4 + 3) * ${TILE_COLS / 4} + tx];
+        for (var i = 0; i < 4; i++) {
+          let a = rowsTile[(ty * 4 + i) * ${TILE_K / 4} + q];
+          acc[i] = fma(vec4<f32>(a.x), f0, fma(vec4<f32>(a.y), f1, fma(vec4<f32>(a.z), f2, fma(vec4<f32>(a.w), f3, acc[i]))));
+        }
+      }
+      workgroupBarrier();
+    }
+    if (col4 < cout4) {
+      for (var i = 0; i < 4; i++) {
+        let row = row0 + ty * 4 + i;
+        if (row < count) {
+          let base = row * cout4 * 4 + col4 * 4;
+          for (var c = 0; c < 4; c++) {
+            setOutputAtIndex(base + c, acc[i][c]);
+          }
         }
       }
     }
