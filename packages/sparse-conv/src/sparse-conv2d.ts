@@ -186,6 +186,7 @@ function pairListsOnDevice(x: tf.Tensor4D, first: PairConv, second: PairConv): b
   return (
     first.mask === second.mask &&
     first.opts.dilateMask === true &&
+    !first.opts.gatedResidual &&
     !second.opts.dilateMask &&
     hasMaskedConvKernel() &&
     hasKernel(COMPACT_GROUP_NORM) &&
