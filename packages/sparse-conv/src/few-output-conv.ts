@@ -1,15 +1,18 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ACTIVATED_GATE_CONV, type ActivatedGateConvAttrs, CONV3X3_FEW, namedFilters } from './kernels/kernel-names';
-import { hasSimdLoops } from './kernels/register';
+import { hasKernel, hasSimdLoops } from './kernels/register';
 
 /** 3x3 filters from `channels` (a multiple of 4, read as vec4s) to one channel: what the gate-conv kernels take. */
 function gateFilters(channels: number, filters: tf.Tensor4D[]): boolean {
   return channels % 4 === 0 && filters.every((f) => f.shape[0] === 3 && f.shape[1] === 3 && f.shape[2] === channels && f.shape[3] === 1);
 }
 
-/** webgpu: the gate conv as one program per filter (kernels/gate-conv-program.ts). */
-function webgpuKernel(x: tf.Tensor4D, filters: tf.Tensor4D[]): boolean {
-  return tf.getBackend() === 'webgpu' && gateFilters(x.shape[3], filters);
+/**
+ * webgpu: the gate conv kernel `name` as one program per filter (kernels/gate-conv-program.ts);
+ * hasKernel registers this package's kernels, which no earlier call may have done.
+ */
+function webgpuKernel(name: string, x: tf.Tensor4D, filters: tf.Tensor4D[]): boolean {
+  return tf.getBackend() === 'webgpu' && gateFilters(x.shape[3], filters) && hasKernel(name);
 }
 
 /**
@@ -73,7 +76,7 @@ export function conv2dFewOutputs(x: tf.Tensor4D, filter: tf.Tensor4D): tf.Tensor
  * Inference only (not differentiable).
  */
 export function conv2dFewOutputsEach(x: tf.Tensor4D, filters: tf.Tensor4D[]): tf.Tensor4D[] {
-  if (filters.length > 0 && (simdGateConvs(x.shape[3], filters) || webgpuKernel(x, filters))) return conv3x3Few(x, filters);
+  if (filters.length > 0 && (simdGateConvs(x.shape[3], filters) || webgpuKernel(CONV3X3_FEW, x, filters))) return conv3x3Few(x, filters);
   return filters.map((f) => conv2dFewOutputs(x, f));
 }
 
@@ -94,7 +97,7 @@ export interface ConvActivation {
  */
 export function activatedGateConv(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor, activation: ConvActivation): tf.Tensor4D {
   if (bias.size !== 1) throw new Error(`activatedGateConv: bias must hold one value, got shape [${bias.shape.join(',')}]`);
-  if (!webgpuKernel(x, [filter])) return tf.tidy(() => activation.ops(conv2dFewOutputs(x, filter), bias));
+  if (!webgpuKernel(ACTIVATED_GATE_CONV, x, [filter])) return tf.tidy(() => activation.ops(conv2dFewOutputs(x, filter), bias));
   const attrs: ActivatedGateConvAttrs = { activation: activation.wgsl };
   return tf.engine().runKernel(ACTIVATED_GATE_CONV, { x, filter, bias }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
 }
