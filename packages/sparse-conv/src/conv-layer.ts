@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { groupNormInference } from './group-norm';
 import { compactGemmApplies } from './kernels/compact-gemm-program';
-import { DEPTHWISE_GROUP_NORM, GEMM_CONV, type MaskedGroupNormAttrs } from './kernels/kernel-names';
+import { DEPTHWISE_GROUP_NORM, GEMM_CONV } from './kernels/kernel-names';
+import { depthwiseGroupNorm } from './kernels/row-ops';
 import { hasKernel } from './kernels/register';
 import { denseConv } from './masked-conv2d';
 import type { SparseConvOptions } from './types';
@@ -21,11 +22,7 @@ export function convLayer(x: tf.Tensor4D, filter: tf.Tensor4D, opts: Omit<Sparse
     const [b, h, w] = x.shape;
     if (opts.norm && opts.depthwise && filter.shape[0] === 3 && filter.shape[1] === 3 && hasKernel(DEPTHWISE_GROUP_NORM)) {
       // webgpu: the conv is computed where GN reads it, in the GN's one or three dispatches
-      const attrs: MaskedGroupNormAttrs = { groups: opts.norm.groups, eps: opts.norm.eps ?? 1e-5, relu };
-      const inputs: tf.NamedTensorMap = { x, filter, gamma: opts.norm.gamma, beta: opts.norm.beta };
-      if (opts.bias) inputs.bias = opts.bias;
-      if (gate) inputs.rowScale = gate;
-      return tf.engine().runKernel(DEPTHWISE_GROUP_NORM, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+      return depthwiseGroupNorm(x, filter, opts.norm, opts.bias, relu, gate);
     }
     if (opts.norm) {
       const y = inferenceConv(x, filter, { ...opts, bias: undefined });

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { COMPACT_CONV, type CompactConvAttrs, COMPACT_GROUP_NORM, type CompactGroupNormAttrs, COMPACT_LIST, type CompactListAttrs, EXPAND_ROWS, GATED_RESIDUAL_ROWS, namedFilters, type Im2ColAttrs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs, SCATTER_ROWS, SPARSE_CONV_ROWS, SPARSE_DEPTHWISE, SPARSE_IM2COL, type ScatterRowsAttrs } from './kernel-names';
+import { COMPACT_CONV, type CompactConvAttrs, COMPACT_GROUP_NORM, type CompactGroupNormAttrs, COMPACT_LIST, type CompactListAttrs, DEPTHWISE_GROUP_NORM, EXPAND_ROWS, GATED_RESIDUAL_ROWS, namedFilters, type Im2ColAttrs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs, SCATTER_ROWS, SPARSE_CONV_ROWS, SPARSE_DEPTHWISE, SPARSE_IM2COL, type ScatterRowsAttrs } from './kernel-names';
 import type { GroupNormParams } from '../types';
 import type { ListKind, ListPart } from './compact-conv-program';
 
@@ -83,18 +83,29 @@ export function compactMaskedConv(
       return tf.engine().runKernel(EXPAND_ROWS, { rows, list }, { outShape } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
     }
     const { norm, bias, relu, residual } = epilogue;
-    const attrs: CompactGroupNormAttrs = { outShape, groups: norm.groups, eps: norm.eps ?? 1e-5, relu, part };
-    const inputs: Record<string, tf.Tensor> = { rows, list, gamma: norm.gamma, beta: norm.beta };
-    if (bias) inputs.bias = bias;
-    if (residual) Object.assign(inputs, { input: residual.input, gate: residual.gate });
-    return tf.engine().runKernel(COMPACT_GROUP_NORM, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+    const inputs: tf.NamedTensorMap = residual ? { rows, list, input: residual.input, gate: residual.gate } : { rows, list };
+    const attrs: Pick<CompactGroupNormAttrs, 'outShape' | 'part'> = { outShape, part };
+    return groupNormKernel(COMPACT_GROUP_NORM, inputs, norm, bias, relu, attrs);
   });
+}
+
+/**
+ * Runs one of the webgpu GroupNorm kernels: `inputs` with the norm's gamma and beta and the bias,
+ * `attrs` with its groups, eps and relu (MaskedGroupNormAttrs).
+ */
+function groupNormKernel(name: string, inputs: tf.NamedTensorMap, norm: GroupNormParams, bias: tf.Tensor1D | undefined, relu: boolean, attrs: object = {}): tf.Tensor4D {
+  const normAttrs: MaskedGroupNormAttrs = { groups: norm.groups, eps: norm.eps ?? 1e-5, relu };
+  const all: tf.NamedTensorMap = { ...inputs, gamma: norm.gamma, beta: norm.beta };
+  if (bias) all.bias = bias;
+  return tf.engine().runKernel(name, all, { ...attrs, ...normAttrs } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+}
+
+/** GN(dwconv3x3(x) + bias) (+ReLU) (times rowScale), the conv computed where the GN reads it (webgpu). */
+export function depthwiseGroupNorm(x: tf.Tensor4D, filter: tf.Tensor4D, norm: GroupNormParams, bias: tf.Tensor1D | undefined, relu: boolean, rowScale?: tf.Tensor4D): tf.Tensor4D {
+  return groupNormKernel(DEPTHWISE_GROUP_NORM, rowScale ? { x, filter, rowScale } : { x, filter }, norm, bias, relu);
 }
 
 /** GN(y + bias) with statistics over mask > 0 pixels (+ReLU), exact 0 off the mask, as one kernel (webgpu). */
 export function maskedGroupNorm(y: tf.Tensor4D, mask: tf.Tensor4D, norm: GroupNormParams, bias: tf.Tensor1D | undefined, relu: boolean): tf.Tensor4D {
-  const attrs: MaskedGroupNormAttrs = { groups: norm.groups, eps: norm.eps ?? 1e-5, relu };
-  const inputs: Record<string, tf.Tensor> = { x: y, mask, gamma: norm.gamma, beta: norm.beta };
-  if (bias) inputs.bias = bias;
-  return tf.engine().runKernel(MASKED_GROUP_NORM, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+  return groupNormKernel(MASKED_GROUP_NORM, { x: y, mask }, norm, bias, relu);
 }

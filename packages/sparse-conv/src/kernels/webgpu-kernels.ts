@@ -89,8 +89,9 @@ function groupNormOnGpu(
  */
 const SWIFTSHADER_ROW_WORKGROUPS = 8;
 
-function onSwiftShader(be: WebGPUBackendLike): boolean {
-  return be.adapterInfo?.architecture === 'swiftshader';
+/** The row-tile workgroups a tiled GEMM may dispatch on this device. */
+function gemmRowWorkgroups(be: WebGPUBackendLike): number {
+  return be.adapterInfo?.architecture === 'swiftshader' ? SWIFTSHADER_ROW_WORKGROUPS : Infinity;
 }
 
 /** Row offsets of images with `counts` rows each: [0, c0, c0 + c1, ...]. */
@@ -98,6 +99,11 @@ function startsOf(counts: number[]): number[] {
   const starts = [0];
   for (const n of counts) starts.push(starts[starts.length - 1] + n);
   return starts;
+}
+
+/** Row offsets of the images of a map [B,H,W,C], a row per pixel. */
+function mapStarts([b, h, w]: number[]): number[] {
+  return startsOf(new Array<number>(b).fill(h * w));
 }
 
 export interface MaskedConvAttrs {
@@ -145,7 +151,7 @@ export function registerWebGPUKernels(): void {
       if (!gemm && part !== 'whole') throw new Error(`${COMPACT_CONV}: only the tiled GEMM reads a part of a list buffer`);
       const be = backend as unknown as WebGPUBackendLike;
       const program = gemm
-        ? new CompactGemmConvProgram(b * h * w, outChannels, filter.shape[0], true, part, onSwiftShader(be) ? SWIFTSHADER_ROW_WORKGROUPS : Infinity)
+        ? new CompactGemmConvProgram(b * h * w, outChannels, filter.shape[0], true, part, gemmRowWorkgroups(be))
         : new CompactConvProgram(b * h * w, outChannels, filter.shape[0], depthwise);
       return be.runWebGPUProgram(program, [x, filter, list], 'float32');
     },
@@ -158,7 +164,7 @@ export function registerWebGPUKernels(): void {
       const [b, h, w] = x.shape;
       const be = backend as unknown as WebGPUBackendLike;
       // capped on SwiftShader like the listed GEMM, so that both heads' convs run alike there
-      const program = new CompactGemmConvProgram(b * h * w, filter.shape[3], filter.shape[0], false, 'whole', onSwiftShader(be) ? SWIFTSHADER_ROW_WORKGROUPS : Infinity);
+      const program = new CompactGemmConvProgram(b * h * w, filter.shape[3], filter.shape[0], false, 'whole', gemmRowWorkgroups(be));
       const rows = be.runWebGPUProgram(program, [x, filter], 'float32');
       return { ...rows, shape: [b, h, w, filter.shape[3]] };
     },
@@ -198,8 +204,7 @@ export function registerWebGPUKernels(): void {
     kernelFunc: ({ inputs, attrs, backend }) => {
       const { x, mask, gamma, beta, bias } = inputs as Record<'x' | 'mask' | 'gamma' | 'beta', tf.TensorInfo> & { bias?: tf.TensorInfo };
       const { groups, eps, relu } = attrs as unknown as MaskedGroupNormAttrs;
-      const [b, h, w] = x.shape;
-      return groupNormOnGpu(backend as unknown as WebGPUBackendLike, x, x.shape, startsOf(new Array<number>(b).fill(h * w)), { gamma, beta, bias, mask }, { groups, eps, relu });
+      return groupNormOnGpu(backend as unknown as WebGPUBackendLike, x, x.shape, mapStarts(x.shape), { gamma, beta, bias, mask }, { groups, eps, relu });
     },
   });
   tf.registerKernel({
@@ -208,8 +213,7 @@ export function registerWebGPUKernels(): void {
     kernelFunc: ({ inputs, attrs, backend }) => {
       const { x, filter, gamma, beta, bias, rowScale } = inputs as Record<'x' | 'filter' | 'gamma' | 'beta', tf.TensorInfo> & { bias?: tf.TensorInfo; rowScale?: tf.TensorInfo };
       const { groups, eps, relu } = attrs as unknown as MaskedGroupNormAttrs;
-      const [b, h, w] = x.shape;
-      return groupNormOnGpu(backend as unknown as WebGPUBackendLike, x, x.shape, startsOf(new Array<number>(b).fill(h * w)), { gamma, beta, bias, rowScale, depthwiseFilter: filter }, { groups, eps, relu });
+      return groupNormOnGpu(backend as unknown as WebGPUBackendLike, x, x.shape, mapStarts(x.shape), { gamma, beta, bias, rowScale, depthwiseFilter: filter }, { groups, eps, relu });
     },
   });
   tf.registerKernel({
@@ -218,9 +222,8 @@ export function registerWebGPUKernels(): void {
     kernelFunc: ({ inputs, attrs, backend }) => {
       const { rows, list, gamma, beta, bias, input, gate } = inputs as Record<'rows' | 'list' | 'gamma' | 'beta', tf.TensorInfo> & { bias?: tf.TensorInfo; input?: tf.TensorInfo; gate?: tf.TensorInfo };
       const { outShape, groups, eps, relu, part = 'whole' } = attrs as unknown as CompactGroupNormAttrs;
-      const [b, h, w] = outShape;
       const params = { gamma, beta, bias, list: { list, part }, residual: input && gate ? { input, gate } : undefined };
-      return groupNormOnGpu(backend as unknown as WebGPUBackendLike, rows, outShape, startsOf(new Array<number>(b).fill(h * w)), params, { groups, eps, relu });
+      return groupNormOnGpu(backend as unknown as WebGPUBackendLike, rows, outShape, mapStarts(outShape), params, { groups, eps, relu });
     },
   });
   tf.registerKernel({
