@@ -7,7 +7,7 @@ import {
   inputComponents,
   type WebGPUProgramLike,
 } from './masked-conv-program';
-import { elementwiseDispatch, workgroupSumSnippet } from './webgpu-snippets';
+import { elementwiseDispatch, taps3x3Snippet, workgroupSumSnippet } from './webgpu-snippets';
 
 const WORKGROUP = 64;
 /** Pixels per block of the list's scan: each of a workgroup's 64 threads takes 4 in a row. */
@@ -61,16 +61,7 @@ fn isOnPlain(p : i32) -> bool {
 fn isOnDilated(p : i32) -> bool {
   let h = uniforms.maskShape[1];
   let w = uniforms.maskShape[2];
-  let b = p / (h * w);
-  let y = (p / w) % h;
-  let x = p % w;
-  for (var yy = max(y - 1, 0); yy <= min(y + 1, h - 1); yy++) {
-    for (var xx = max(x - 1, 0); xx <= min(x + 1, w - 1); xx++) {
-      if (f32(Mask[(b * h + yy) * w + xx]) > 0.0) {
-        return true;
-      }
-    }
-  }
+  ${taps3x3Snippet('p', 'if (f32(Mask[(b * h + yy) * w + xx]) > 0.0) { return true; }')}
   return false;
 }
 
