@@ -7,6 +7,23 @@ const TILE_COLS = 64;
 /** Reduction depth (taps x input channels) staged in workgroup memory per step. */
 const TILE_K = 16;
 
+/**
+ * WGSL: the step's multiply-adds of this thread's first `rows` rows (a constant 4 for full tiles, so
+ * that the loop unrolls there) against the staged tiles.
+ */
+function macSnippet(rows: string): string {
+  return `for (var q = 0; q < ${TILE_K / 4}; q++) {
+          let f0 = filtTile[(q * 4) * ${TILE_COLS / 4} + tx];
+          let f1 = filtTile[(q * 4 + 1) * ${TILE_COLS / 4} + tx];
+          let f2 = filtTile[(q * 4 + 2) * ${TILE_COLS / 4} + tx];
+          let f3 = filtTile[(q * 4 + 3) * ${TILE_COLS / 4} + tx];
+          for (var i = 0; i < ${rows}; i++) {
+            let a = rowsTile[(ty * 4 + i) * ${TILE_K / 4} + q];
+            acc[i] = fma(vec4<f32>(a.x), f0, fma(vec4<f32>(a.y), f1, fma(vec4<f32>(a.z), f2, fma(vec4<f32>(a.w), f3, acc[i]))));
+          }
+        }`;
+}
+
 /** Whether the tiled program takes this conv: it reads X and the filter as vec4s. */
 export function compactGemmApplies(inChannels: number, outChannels: number, depthwise: boolean): boolean {
   return !depthwise && inChannels % 4 === 0 && outChannels % 4 === 0;
@@ -102,6 +119,10 @@ fn main() {
       px = pix - (pb * h + py) * w;
     }
 
+    // this thread's rows that exist: the multiply-adds skip the others, so a small level's last
+    // (often only) tile costs its rows, not 64. The 16 threads of a workgroup row agree, so SIMD
+    // groups (SwiftShader's 4 lanes, a GPU's warp of 2 such rows) mostly skip whole.
+    let rowsMine = clamp(count - (row0 + ty * 4), 0, 4);
     var acc : array<vec4<f32>, 4>;
     for (var i = 0; i < 4; i++) {
       acc[i] = vec4<f32>(0.0);
@@ -126,15 +147,10 @@ fn main() {
       }
       filtTile[ty * ${TILE_COLS / 4} + tx] = fv;
       workgroupBarrier();
-      for (var q = 0; q < ${TILE_K / 4}; q++) {
-        let f0 = filtTile[(q * 4) * ${TILE_COLS / 4} + tx];
-        let f1 = filtTile[(q * 4 + 1) * ${TILE_COLS / 4} + tx];
-        let f2 = filtTile[(q * 4 + 2) * ${TILE_COLS / 4} + tx];
-        let f3 = filtTile[(q * 4 + 3) * ${TILE_COLS / 4} + tx];
-        for (var i = 0; i < 4; i++) {
-          let a = rowsTile[(ty * 4 + i) * ${TILE_K / 4} + q];
-          acc[i] = fma(vec4<f32>(a.x), f0, fma(vec4<f32>(a.y), f1, fma(vec4<f32>(a.z), f2, fma(vec4<f32>(a.w), f3, acc[i]))));
-        }
+      if (rowsMine == 4) {
+        ${macSnippet('4')}
+      } else if (rowsMine > 0) {
+        ${macSnippet('rowsMine')}
       }
       workgroupBarrier();
     }

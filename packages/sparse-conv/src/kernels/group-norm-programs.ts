@@ -12,11 +12,48 @@ const THREADS = 64;
 export const CHUNK_ROWS = 2048;
 
 /**
+ * Channels a thread takes at once: 4 (vec4 loads and arithmetic) where each group's channels come
+ * in fours, else 1. A map's index arithmetic (row, channel, the depthwise taps' pixels) is then paid
+ * once per four channels: on SwiftShader that halved the depthwise GroupNorm.
+ */
+export type Lanes = 1 | 4;
+
+export function groupNormLanes(channels: number, groups: number): Lanes {
+  return (channels / groups) % 4 === 0 ? 4 : 1;
+}
+
+/** The WGSL type of k channels' values. */
+function laneType(k: Lanes): string {
+  return k === 4 ? 'vec4<f32>' : 'f32';
+}
+
+/** WGSL: the sum of a k-channel value's lanes, of their squares, and its first lane. */
+function laneSum(k: Lanes, e: string): string {
+  return k === 4 ? `dot(${e}, vec4<f32>(1.0))` : e;
+}
+
+function laneSquares(k: Lanes, e: string): string {
+  return k === 4 ? `dot(${e}, ${e})` : `${e} * ${e}`;
+}
+
+function firstLane(k: Lanes, e: string): string {
+  return k === 4 ? `${e}.x` : e;
+}
+
+/** The buffers read k channels at a time (a channel axis last); the others hold one value per row, image or pixel. */
+const LANED_VARIABLES = new Set(['X', 'Bias', 'DwFilter', 'Gamma', 'Beta', 'Input', 'Affine']);
+
+function laneComponents(variableNames: string[], k: Lanes): number[] {
+  return variableNames.map((n) => (LANED_VARIABLES.has(n) ? k : 1));
+}
+
+/**
  * Where the programs read x of row r, channel ch: 'rows', X [R, C] itself; { compact }, a compacted
  * sparse conv's output X [P, C] through its pixel list (that part of List: [count, pixel of each
  * row, row of each pixel or -1]), so that row r is pixel r of the map, active where it has a row and 0 elsewhere:
  * the map the expansion would have written, without writing it; 'depthwise', the 'same' depthwise 3x3 conv of X [B,H,W,C]
- * with DwFilter [3,3,C,1] at pixel r, computed where it is read instead of written as a map.
+ * with DwFilter [3,3,C,1] at pixel r, computed where it is read instead of written as a map (maps of one
+ * chunk: a bigger one has DepthwiseMapProgram write it first).
  */
 export type GroupNormSource = 'rows' | 'depthwise' | { compact: ListPart };
 
@@ -46,15 +83,19 @@ function isActiveSnippet(source: GroupNormSource, masked: boolean): string {
 }` : '';
 }
 
-/** WGSL, at module scope: mapChannels(), the map's C, and xAt(row, ch), its value at a row (pixel) and channel. */
-function xAtSnippet(source: GroupNormSource): string {
+/**
+ * WGSL, at module scope: mapChannels(), the map's C, and xAt(row, q), its value at a row (pixel) and
+ * channels q*k .. q*k+k-1 (the k lanes' type).
+ */
+function xAtSnippet(source: GroupNormSource, k: Lanes): string {
+  const T = laneType(k);
   if (source === 'rows') {
     return `fn mapChannels() -> i32 {
   return uniforms.xShape[1];
 }
 
-fn xAt(row : i32, ch : i32) -> f32 {
-  return f32(X[row * uniforms.xShape[1] + ch]);
+fn xAt(row : i32, q : i32) -> ${T} {
+  return ${T}(X[row * (uniforms.xShape[1] / ${k}) + q]);
 }`;
   }
   if (typeof source !== 'string') {
@@ -64,24 +105,24 @@ fn mapChannels() -> i32 {
   return uniforms.xShape[1];
 }
 
-fn xAt(row : i32, ch : i32) -> f32 {
+fn xAt(row : i32, q : i32) -> ${T} {
   let r = listAt(1 + listPixels() + row);
   if (r < 0) {
-    return 0.0;
+    return ${T}(0.0);
   }
-  return f32(X[r * uniforms.xShape[1] + ch]);
+  return ${T}(X[r * (uniforms.xShape[1] / ${k}) + q]);
 }`;
   }
   return `fn mapChannels() -> i32 {
   return uniforms.xShape[3];
 }
 
-fn xAt(row : i32, ch : i32) -> f32 {
+fn xAt(row : i32, q : i32) -> ${T} {
   let h = uniforms.xShape[1];
   let w = uniforms.xShape[2];
-  let c = uniforms.xShape[3];
-  var acc = 0.0;
-  ${taps3x3Snippet('row', 'acc = fma(f32(X[((b * h + yy) * w + xx) * c + ch]), f32(DwFilter[(ky * 3 + kx) * c + ch]), acc);')}
+  let cq = uniforms.xShape[3] / ${k};
+  var acc = ${T}(0.0);
+  ${taps3x3Snippet('row', `acc = fma(${T}(X[((b * h + yy) * w + xx) * cq + q]), ${T}(DwFilter[(ky * 3 + kx) * cq + q]), acc);`)}
   return acc;
 }`;
 }
@@ -91,20 +132,41 @@ fn xAt(row : i32, ch : i32) -> f32 {
  * group's first channel (0 for an empty image). Near the mean, so sums of squares keep their
  * digits for maps far from zero; the same value in every chunk and in the combine.
  */
-function shiftSnippet(): string {
-  return `let shiftX = select(0.0, xAt(r0, g * cg), Starts[b + 1] > r0);`;
+function shiftSnippet(k: Lanes): string {
+  return `let shiftX = select(0.0, ${firstLane(k, 'xAt(r0, g * gq)')}, Starts[b + 1] > r0);`;
+}
+
+/** WGSL: the bias as it enters d (bias minus the group's first channel's, which the shift holds), for channels q. */
+function biasShiftExpr(k: Lanes): string {
+  return `(Bias[q] - ${firstLane(k, 'Bias[g * gq]')})`;
+}
+
+/**
+ * Where the one-pass program keeps x of (row, q) between its two loops: the output element it
+ * later overwrites with y, written and read by the same thread (tfjs names the output `result`).
+ */
+const KEPT_X = 'result[row * cq + q]';
+
+/**
+ * Whether the one-pass program keeps x in its output instead of computing it twice: for the
+ * depthwise source, whose x costs nine taps (on SwiftShader 38 -> 24 ms for a 25x42x256 map).
+ */
+function keepsX(source: GroupNormSource): boolean {
+  return source === 'depthwise';
 }
 
 /** WGSL: (count, sum d, sum d^2) of this thread's elements t, t + THREADS, ... of rows first..last-1, in s. */
-function statsLoopSnippet(counted: string, biasShift: string): string {
-  return `let n = max(last - first, 0) * cg;
+function statsLoopSnippet(k: Lanes, counted: string, bias: boolean, keep: boolean): string {
+  return `let n = max(last - first, 0) * gq;
   var s = vec3<f32>(0.0);
   for (var e = t; e < n; e += ${THREADS}) {
-    let row = first + e / cg;
-    let ch = g * cg + e % cg;
+    let row = first + e / gq;
+    let q = g * gq + e % gq;
+    ${keep ? `let xv = xAt(row, q);
+    ${KEPT_X} = xv;` : ''}
     if (${counted}) {
-      let d = (xAt(row, ch) - shiftX)${biasShift};
-      s += vec3<f32>(1.0, d, d * d);
+      let d = (${keep ? 'xv' : 'xAt(row, q)'} - shiftX)${bias ? ` + ${biasShiftExpr(k)}` : ''};
+      s += vec3<f32>(${k}.0, ${laneSum(k, 'd')}, ${laneSquares(k, 'd')});
     }
   }
   partial[t] = s;
@@ -129,16 +191,26 @@ function applyKey(post: ApplyOptions): string {
   return `${post.relu}_${post.rowScale}_${post.residual}`;
 }
 
+/** The affine form of the apply pass for channels q, as WGSL expressions: y = ((x - centre) + shift) * scale + beta. */
+interface AffineExprs {
+  centre: string;
+  shift: string;
+  scale: string;
+  beta: string;
+}
+
 /**
- * WGSL: y, the output at (row, ch) from a = (centre, shift, scale, beta): then ReLU, row scale, the
- * zeros off the mask, the gated residual (as GatedResidualProgram computes it), in the ops' order.
+ * WGSL: y, the output at (row, q) from the affine form: then ReLU, row scale, the zeros off the
+ * mask, the gated residual (as GatedResidualProgram computes it), in the ops' order. cq (channels
+ * / k) in scope.
  */
-function applySnippet(post: ApplyOptions, masked: boolean): string {
-  return `var y = ((xAt(row, ch) - a.x) + a.y) * a.z + a.w;
-    ${post.relu ? 'y = max(y, 0.0);' : ''}
+function applySnippet(k: Lanes, a: AffineExprs, post: ApplyOptions, masked: boolean, x = 'xAt(row, q)'): string {
+  const T = laneType(k);
+  return `var y = ((${x} - ${a.centre}) + ${a.shift}) * ${a.scale} + ${a.beta};
+    ${post.relu ? `y = max(y, ${T}(0.0));` : ''}
     ${post.rowScale ? 'y = y * f32(RowScale[row]);' : ''}
-    ${masked ? 'if (!isActive(row)) { y = 0.0; }' : ''}
-    ${post.residual ? 'y = max(Input[row * c + ch] + y * f32(Gate[row]), 0.0);' : ''}`;
+    ${masked ? `if (!isActive(row)) { y = ${T}(0.0); }` : ''}
+    ${post.residual ? `y = max(${T}(Input[row * cq + q]) + y * f32(Gate[row]), ${T}(0.0));` : ''}`;
 }
 
 /** WGSL: from s = (count, sum d, sum d^2) of an (image b, group g), its mean and sd (with eps). */
@@ -150,54 +222,42 @@ function momentsSnippet(eps: number): string {
 }
 
 /**
- * WGSL: the affine form of the apply pass for channel ch of the group, (centre, shift, gamma /
- * sqrt(var + eps), beta), so that y = ((x - centre) + shift) * scale + beta; x - centre is exact
- * near the mean.
+ * The affine form from the moments of channels q's group (shiftX, mean, sd in scope), so that x -
+ * centre is exact near the mean.
  */
-function affineExpr(bias: boolean): string {
-  return `vec4<f32>(shiftX, ${bias ? '(Bias[ch] - Bias[g * cg]) - mean' : '-mean'}, Gamma[ch] / sd, Beta[ch])`;
+function momentsAffine(k: Lanes, bias: boolean): AffineExprs {
+  return { centre: 'shiftX', shift: bias ? `(${biasShiftExpr(k)} - mean)` : '-mean', scale: '(Gamma[q] / sd)', beta: 'Beta[q]' };
 }
 
-/** WGSL: write the affine form [B, C, 4] of channels first, first + step, ... of the group. */
-function affineWriteSnippet(eps: number, bias: boolean, first: string, step: string): string {
-  return `${momentsSnippet(eps)}
-  for (var j = ${first}; j < cg; j += ${step}) {
-    let ch = g * cg + j;
-    let a = ${affineExpr(bias)};
-    let base = (b * c + ch) * 4;
-    setOutputAtIndex(base, a.x);
-    setOutputAtIndex(base + 1, a.y);
-    setOutputAtIndex(base + 2, a.z);
-    setOutputAtIndex(base + 3, a.w);
-  }`;
-}
-
-/** What the statistics programs share: which rows count, and bias entering d. */
+/** What the statistics programs share: which rows count, bias entering d, and the channels a thread takes. */
 interface StatsOptions {
   groups: number;
   bias: boolean;
   masked: boolean;
   source: GroupNormSource;
+  lanes: Lanes;
 }
 
 function statsShaderKey(o: StatsOptions): string {
-  return `${o.groups}_${o.bias}_${o.masked}_${sourceKey(o.source)}`;
+  return `${o.groups}_${o.bias}_${o.masked}_${sourceKey(o.source)}_${o.lanes}`;
 }
 
-function statsLoop(o: StatsOptions): string {
-  return statsLoopSnippet(o.masked ? 'isActive(row)' : 'true', o.bias ? ' + (Bias[ch] - Bias[g * cg])' : '');
+function statsLoop(o: StatsOptions, keep: boolean): string {
+  return statsLoopSnippet(o.lanes, o.masked ? 'isActive(row)' : 'true', o.bias, keep);
 }
 
 /** WGSL opening a statistics workgroup (one per chunk, group, image) up to its shift. */
-function statsHeaderSnippet(groups: number): string {
+function statsHeaderSnippet(groups: number, k: Lanes): string {
   return `let c = mapChannels();
+  let cq = c / ${k};
   let cg = c / ${groups};
+  let gq = cg / ${k};
   let chunk = i32(workgroupId.x);
   let g = i32(workgroupId.y);
   let b = i32(workgroupId.z);
   let t = i32(localId.x);
   let r0 = Starts[b];
-  ${shiftSnippet()}
+  ${shiftSnippet(k)}
   let first = r0 + chunk * ${CHUNK_ROWS};
   let last = min(first + ${CHUNK_ROWS}, Starts[b + 1]);`;
 }
@@ -206,16 +266,16 @@ function statsHeaderSnippet(groups: number): string {
  * WGSL of a statistics program (one workgroup per chunk, group, image) up to its sums: the
  * (count, sum d, sum d^2) of the workgroup's elements end in partial[0], s holding the thread's own.
  */
-function statsProgramHead(o: StatsOptions): string {
+function statsProgramHead(o: StatsOptions, keep = false): string {
   return `var<workgroup> partial : array<vec3<f32>, ${THREADS}>;
 
-${xAtSnippet(o.source)}
+${xAtSnippet(o.source, o.lanes)}
 
 ${isActiveSnippet(o.source, o.masked)}
 
 fn main() {
-  ${statsHeaderSnippet(o.groups)}
-  ${statsLoop(o)}`;
+  ${statsHeaderSnippet(o.groups, o.lanes)}
+  ${statsLoop(o, keep)}`;
 }
 
 /**
@@ -227,6 +287,7 @@ fn main() {
  */
 export class GroupNormPartialsProgram implements WebGPUProgramLike {
   variableNames: string[];
+  variableComponents: number[];
   outputShape: number[];
   shaderKey: string;
   dispatchLayout = { x: [2], y: [1], z: [0] };
@@ -236,6 +297,7 @@ export class GroupNormPartialsProgram implements WebGPUProgramLike {
 
   constructor(batch: number, chunks: number, o: StatsOptions) {
     this.variableNames = ['X', 'Starts', ...(o.bias ? ['Bias'] : []), ...sourceVariables(o.source, o.masked)];
+    this.variableComponents = laneComponents(this.variableNames, o.lanes);
     this.outputShape = [batch, o.groups, chunks, 4];
     this.o = o;
     this.shaderKey = `dynheadGroupNormPartials_${statsShaderKey(o)}`;
@@ -259,8 +321,9 @@ ${statsProgramHead(this.o)}
 
 /**
  * Pass 2 of 3: one thread per (image, group) adds its chunks' sums and writes, for each channel of
- * the group, the affine form of the apply pass -> [B, C, 4]. The shift comes with the sums, so the
- * map's buffers are not bound (a stage may bind only 8).
+ * the group, the affine form of the apply pass -> [B, 4, C] (centre, shift, scale, beta, each a row
+ * over the channels, so the apply pass reads k channels' of each at once). The shift comes with the
+ * sums, so the map's buffers are not bound (a stage may bind only 8).
  */
 export class GroupNormCombineProgram implements WebGPUProgramLike {
   variableNames: string[];
@@ -277,7 +340,7 @@ export class GroupNormCombineProgram implements WebGPUProgramLike {
   constructor(batch: number, channels: number, eps: number, o: Pick<StatsOptions, 'groups' | 'bias'>) {
     this.variableNames = ['Partials', 'Gamma', 'Beta', ...(o.bias ? ['Bias'] : [])];
     this.variableComponents = this.variableNames.map((n) => (n === 'Partials' ? 4 : 1));
-    this.outputShape = [batch, channels, 4];
+    this.outputShape = [batch, 4, channels];
     this.o = o;
     this.eps = eps;
     this.shaderKey = `dynheadGroupNormCombine_${f32Literal(eps)}_${o.groups}_${o.bias}`;
@@ -286,10 +349,13 @@ export class GroupNormCombineProgram implements WebGPUProgramLike {
 
   getUserCode(): string {
     const groups = this.o.groups;
+    // one channel at a time (k = 1): Gamma, Beta and Bias are read per channel here
+    const a = momentsAffine(1, this.o.bias);
     return `
 fn main(id : i32) {
   let c = uniforms.gammaShape;
   let cg = c / ${groups};
+  let gq = cg;
   let chunks = uniforms.partialsShape[2];
   if (id >= uniforms.outShape[0] * ${groups}) {
     return;
@@ -301,20 +367,28 @@ fn main(id : i32) {
   for (var k = 0; k < chunks; k++) {
     s += Partials[id * chunks + k].xyz;
   }
-  ${affineWriteSnippet(this.eps, this.o.bias, '0', '1')}
+  ${momentsSnippet(this.eps)}
+  for (var j = 0; j < cg; j++) {
+    let q = g * cg + j;
+    setOutputAtIndex((b * 4) * c + q, ${a.centre});
+    setOutputAtIndex((b * 4 + 1) * c + q, ${a.shift});
+    setOutputAtIndex((b * 4 + 2) * c + q, ${a.scale});
+    setOutputAtIndex((b * 4 + 3) * c + q, ${a.beta});
+  }
 }
 `;
   }
 }
 
 /**
- * The apply pass: ((x - centre) + shift) * scale + beta from Affine [B, C, 4] of the row's image,
+ * The apply pass: ((x - centre) + shift) * scale + beta from Affine [B, 4, C] of the row's image,
  * then ReLU, times RowScale [R], and exact 0 where Mask <= 0, as the ops path orders them; one
- * thread per element of the output (the map: [R, C] read as rows).
+ * thread per k channels of a row of the output (the map: [R, C] read as rows).
  */
 export class GroupNormApplyProgram implements WebGPUProgramLike {
   variableNames: string[];
   variableComponents: number[];
+  outputComponent: number;
   outputShape: number[];
   shaderKey: string;
   dispatchLayout: { x: number[] };
@@ -324,37 +398,44 @@ export class GroupNormApplyProgram implements WebGPUProgramLike {
   private readonly post: ApplyOptions;
   private readonly masked: boolean;
   private readonly source: GroupNormSource;
+  private readonly lanes: Lanes;
 
-  constructor(outShape: number[], post: ApplyOptions, masked: boolean, source: GroupNormSource) {
+  constructor(outShape: number[], post: ApplyOptions, masked: boolean, source: GroupNormSource, lanes: Lanes) {
     this.variableNames = ['X', 'Affine', 'Starts', ...applyVariables(post), ...sourceVariables(source, masked)];
-    this.variableComponents = this.variableNames.map((n) => (n === 'Affine' ? 4 : 1));
+    this.variableComponents = laneComponents(this.variableNames, lanes);
+    this.outputComponent = lanes;
     this.outputShape = outShape;
     this.post = post;
     this.masked = masked;
     this.source = source;
-    this.shaderKey = `dynheadGroupNormApply_${applyKey(post)}_${masked}_${sourceKey(source)}`;
-    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = elementwiseDispatch(outShape));
+    this.lanes = lanes;
+    this.shaderKey = `dynheadGroupNormApply_${applyKey(post)}_${masked}_${sourceKey(source)}_${lanes}`;
+    // a thread per k channels; tfjs's uniforms.size counts them too
+    const threads = outShape.reduce((a, v) => a * v, 1) / lanes;
+    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = elementwiseDispatch([threads]));
   }
 
   getUserCode(): string {
+    const k = this.lanes;
+    const affineRow = (j: number) => `Affine[(b * 4 + ${j}) * cq + q]`;
+    const a = { centre: affineRow(0), shift: affineRow(1), scale: affineRow(2), beta: affineRow(3) };
     return `
-${xAtSnippet(this.source)}
+${xAtSnippet(this.source, k)}
 
 ${isActiveSnippet(this.source, this.masked)}
 
 fn main(index : i32) {
   if (index < uniforms.size) {
-    let c = mapChannels();
-    let row = index / c;
-    let ch = index - row * c;
+    let cq = mapChannels() / ${k};
+    let row = index / cq;
+    let q = index - row * cq;
     var b = 0;
     for (var i = 1; i < uniforms.affineShape[0]; i++) {
       if (row >= Starts[i]) {
         b = i;
       }
     }
-    let a = Affine[b * c + ch];
-    ${applySnippet(this.post, this.masked)}
+    ${applySnippet(k, a, this.post, this.masked)}
     setOutputAtIndex(index, y);
   }
 }
@@ -369,6 +450,8 @@ fn main(index : i32) {
  */
 export class GroupNormOnePassProgram implements WebGPUProgramLike {
   variableNames: string[];
+  variableComponents: number[];
+  outputComponent: number;
   outputShape: number[];
   shaderKey: string;
   dispatchLayout = { x: [2], y: [1], z: [0] };
@@ -381,6 +464,8 @@ export class GroupNormOnePassProgram implements WebGPUProgramLike {
   /** outShape: the map's shape, [R, C] read as rows. */
   constructor(outShape: number[], batch: number, eps: number, post: ApplyOptions, o: StatsOptions) {
     this.variableNames = ['X', 'Starts', ...(o.bias ? ['Bias'] : []), ...sourceVariables(o.source, o.masked), 'Gamma', 'Beta', ...applyVariables(post)];
+    this.variableComponents = laneComponents(this.variableNames, o.lanes);
+    this.outputComponent = o.lanes;
     this.outputShape = outShape;
     this.o = o;
     this.eps = eps;
@@ -393,15 +478,14 @@ export class GroupNormOnePassProgram implements WebGPUProgramLike {
 
   getUserCode(): string {
     return `
-${statsProgramHead(this.o)}
+${statsProgramHead(this.o, keepsX(this.o.source))}
   s = partial[0];
   ${momentsSnippet(this.eps)}
   for (var e = t; e < n; e += ${THREADS}) {
-    let row = first + e / cg;
-    let ch = g * cg + e % cg;
-    let a = ${affineExpr(this.o.bias)};
-    ${applySnippet(this.post, this.o.masked)}
-    setOutputAtIndex(row * c + ch, y);
+    let row = first + e / gq;
+    let q = g * gq + e % gq;
+    ${applySnippet(this.o.lanes, momentsAffine(this.o.lanes, this.o.bias), this.post, this.o.masked, keepsX(this.o.source) ? KEPT_X : undefined)}
+    setOutputAtIndex(row * cq + q, y);
   }
 }
 `;
@@ -409,7 +493,49 @@ ${statsProgramHead(this.o)}
 }
 
 /** Whether GroupNorm with these inputs binds at most WebGPU's 8 storage buffers in each of its programs. */
-export function groupNormFits(o: StatsOptions, post: ApplyOptions): boolean {
+export function groupNormFits(o: Omit<StatsOptions, 'lanes'>, post: ApplyOptions): boolean {
   // the one-pass program binds the most: X, Starts, Gamma, Beta, the output, Bias, the source's, the apply step's
   return 5 + (o.bias ? 1 : 0) + sourceVariables(o.source, o.masked).length + applyVariables(post).length <= 8;
+}
+
+/**
+ * The depthwise source written out as a map [R, C] (one thread per k channels of a pixel), for
+ * maps of more than one chunk: there the partials and apply programs would each compute the nine
+ * taps, and one more dispatch costs less (on SwiftShader a 50x84x256 depthwise GroupNorm took 148 ms
+ * with the taps computed twice).
+ */
+export class DepthwiseMapProgram implements WebGPUProgramLike {
+  variableNames = ['X', 'DwFilter'];
+  variableComponents: number[];
+  outputComponent: number;
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [64, 1, 1];
+  size = true;
+  private readonly lanes: Lanes;
+
+  constructor(rows: number, channels: number, lanes: Lanes) {
+    this.variableComponents = [lanes, lanes];
+    this.outputComponent = lanes;
+    this.outputShape = [rows, channels];
+    this.lanes = lanes;
+    this.shaderKey = `dynheadDepthwiseMap_${lanes}`;
+    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = elementwiseDispatch([(rows * channels) / lanes]));
+  }
+
+  getUserCode(): string {
+    return `
+${xAtSnippet('depthwise', this.lanes)}
+
+fn main(index : i32) {
+  if (index < uniforms.size) {
+    let cq = mapChannels() / ${this.lanes};
+    let row = index / cq;
+    setOutputAtIndex(index, xAt(row, index - row * cq));
+  }
+}
+`;
+  }
 }

@@ -5,7 +5,7 @@ import { BlendResizedProgram } from './blend-resized-program';
 import { GateConvProgram } from './gate-conv-program';
 import { GateSumsProgram } from './gate-sums-program';
 import { GatedResidualProgram } from './gated-residual-program';
-import { CHUNK_ROWS, GroupNormApplyProgram, GroupNormCombineProgram, GroupNormOnePassProgram, GroupNormPartialsProgram, type GroupNormSource, groupNormFits } from './group-norm-programs';
+import { CHUNK_ROWS, DepthwiseMapProgram, GroupNormApplyProgram, GroupNormCombineProgram, groupNormLanes, GroupNormOnePassProgram, GroupNormPartialsProgram, type GroupNormSource, groupNormFits } from './group-norm-programs';
 import { ACTIVATED_GATE_CONV, type ActivatedGateConvAttrs, BLEND_RESIZED, DEPTHWISE_GROUP_NORM, GEMM_CONV, type BlendResizedAttrs, type BlendResizedInputs, COMPACT_CONV, type CompactConvAttrs, COMPACT_GROUP_NORM, type CompactGroupNormAttrs, CONV3X3_FEW, GATED_RESIDUAL, COMPACT_LIST, type CompactListAttrs, EXPAND_ROWS, GATE_SUMS, type GateSumsAttrs, GROUP_NORM_ROWS, type GroupNormRowsAttrs, type GroupNormRowsInputs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs, readNumberedInputs } from './kernel-names';
 import { MaskedConvProgram, type WebGPUProgramLike } from './masked-conv-program';
 
@@ -49,7 +49,7 @@ function groupNormOnGpu(
   const map: tf.TensorInfo = depthwiseFilter ? x : { ...x, shape: [x.shape.reduce((a, v) => a * v, 1) / c, c] };
   const batch = starts.length - 1;
   const source: GroupNormSource = depthwiseFilter ? 'depthwise' : list ? { compact: list.part } : 'rows';
-  const stats = { groups: opts.groups, bias: bias !== undefined, masked: mask !== undefined || list !== undefined, source };
+  const stats = { groups: opts.groups, bias: bias !== undefined, masked: mask !== undefined || list !== undefined, source, lanes: groupNormLanes(c, opts.groups) };
   const post = { relu: opts.relu, rowScale: rowScale !== undefined, residual: residual !== undefined };
   if (residual && !groupNormFits(stats, post)) {
     // a gated residual that does not fit in the programs' bindings: its own dispatch after the GN
@@ -58,12 +58,20 @@ function groupNormOnGpu(
     be.disposeData(y.dataId);
     return out;
   }
+  const longest = Math.max(...starts.slice(1).map((end, b) => end - starts[b]));
+  const chunks = Math.max(1, Math.ceil(longest / CHUNK_ROWS));
+  if (depthwiseFilter && chunks > 1) {
+    // a big map: its depthwise conv written once, then GroupNorm of the rows
+    const rows = starts[starts.length - 1];
+    const dw = be.runWebGPUProgram(new DepthwiseMapProgram(rows, c, stats.lanes), [x, depthwiseFilter], 'float32');
+    const out = groupNormOnGpu(be, dw, outShape, starts, { ...params, depthwiseFilter: undefined }, opts);
+    be.disposeData(dw.dataId);
+    return out;
+  }
   const startsInfo = be.makeTensorInfo([starts.length], 'int32', Int32Array.from(starts));
   // in the order of the programs' sourceVariables and applyVariables
   const sourceInputs = list ? [list.list] : [...(depthwiseFilter ? [depthwiseFilter] : []), ...(mask ? [mask] : [])];
   const applied = [...(rowScale ? [rowScale] : []), ...(residual ? [residual.gate, residual.input] : [])];
-  const longest = Math.max(...starts.slice(1).map((end, b) => end - starts[b]));
-  const chunks = Math.max(1, Math.ceil(longest / CHUNK_ROWS));
   let out: tf.TensorInfo;
   if (chunks === 1) {
     const program = new GroupNormOnePassProgram(outShape, batch, opts.eps, post, stats);
@@ -73,7 +81,7 @@ function groupNormOnGpu(
     const combine = new GroupNormCombineProgram(batch, c, opts.eps, stats);
     const affine = be.runWebGPUProgram(combine, [partials, gamma, beta, ...(bias ? [bias] : [])], 'float32');
     be.disposeData(partials.dataId);
-    const apply = new GroupNormApplyProgram(outShape, post, stats.masked, stats.source);
+    const apply = new GroupNormApplyProgram(outShape, post, stats.masked, stats.source, stats.lanes);
     out = be.runWebGPUProgram(apply, [map, affine, startsInfo, ...applied, ...sourceInputs], 'float32');
     be.disposeData(affine.dataId);
   }
