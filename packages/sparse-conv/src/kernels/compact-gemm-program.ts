@@ -7,20 +7,27 @@ const TILE_COLS = 64;
 /** Reduction depth (taps x input channels) staged in workgroup memory per step. */
 const TILE_K = 16;
 
+const NEWLINE = String.fromCharCode(10);
+
 /**
- * WGSL: the step's multiply-adds of this thread's first `rows` rows (a constant 4 for full tiles, so
- * that the loop unrolls there) against the staged tiles.
+ * WGSL: the step's multiply-adds of this thread's rows against the staged tiles, unrolled into
+ * acc0..acc3 (SwiftShader keeps a private array in memory: an indexed accumulator cost 3x in the gate
+ * conv); with `partial`, only the rows below rowsMine.
  */
-function macSnippet(rows: string): string {
+function macSnippet(partial: boolean): string {
+  const rows = [0, 1, 2, 3].map((i) => {
+    const mac = `let a${i} = rowsTile[(ty * 4 + ${i}) * ${TILE_K / 4} + q];
+          acc${i} = fma(vec4<f32>(a${i}.x), f0, fma(vec4<f32>(a${i}.y), f1, fma(vec4<f32>(a${i}.z), f2, fma(vec4<f32>(a${i}.w), f3, acc${i}))));`;
+    return partial && i > 0 ? `if (rowsMine > ${i}) {
+          ${mac}
+        }` : mac;
+  });
   return `for (var q = 0; q < ${TILE_K / 4}; q++) {
           let f0 = filtTile[(q * 4) * ${TILE_COLS / 4} + tx];
           let f1 = filtTile[(q * 4 + 1) * ${TILE_COLS / 4} + tx];
           let f2 = filtTile[(q * 4 + 2) * ${TILE_COLS / 4} + tx];
           let f3 = filtTile[(q * 4 + 3) * ${TILE_COLS / 4} + tx];
-          for (var i = 0; i < ${rows}; i++) {
-            let a = rowsTile[(ty * 4 + i) * ${TILE_K / 4} + q];
-            acc[i] = fma(vec4<f32>(a.x), f0, fma(vec4<f32>(a.y), f1, fma(vec4<f32>(a.z), f2, fma(vec4<f32>(a.w), f3, acc[i]))));
-          }
+          ${rows.join(NEWLINE + '          ')}
         }`;
 }
 
@@ -47,6 +54,7 @@ export function compactGemmApplies(inChannels: number, outChannels: number, dept
 export class CompactGemmConvProgram implements WebGPUProgramLike {
   variableNames: string[];
   variableComponents: number[];
+  outputComponent: number;
   outputShape: number[];
   shaderKey: string;
   dispatchLayout = { x: [1], y: [0] };
@@ -60,6 +68,7 @@ export class CompactGemmConvProgram implements WebGPUProgramLike {
   constructor(rows: number, outChannels: number, kernel: number, listed = true, part: ListPart = 'whole', maxRowWorkgroups = Infinity) {
     this.variableNames = listed ? ['X', 'Filt', 'List'] : ['X', 'Filt'];
     this.variableComponents = listed ? [4, 4, 1] : [4, 4];
+    this.outputComponent = 4;
     this.outputShape = [rows, outChannels];
     this.kernel = kernel;
     this.listed = listed;
@@ -123,10 +132,10 @@ fn main() {
     // (often only) tile costs its rows, not 64. The 16 threads of a workgroup row agree, so SIMD
     // groups (SwiftShader's 4 lanes, a GPU's warp of 2 such rows) mostly skip whole.
     let rowsMine = clamp(count - (row0 + ty * 4), 0, 4);
-    var acc : array<vec4<f32>, 4>;
-    for (var i = 0; i < 4; i++) {
-      acc[i] = vec4<f32>(0.0);
-    }
+    var acc0 = vec4<f32>(0.0);
+    var acc1 = vec4<f32>(0.0);
+    var acc2 = vec4<f32>(0.0);
+    var acc3 = vec4<f32>(0.0);
     for (var k0 = 0; k0 < depth; k0 += ${TILE_K}) {
       // stage: one vec4 of X (4 input channels of one tap: cin % 4 == 0, so never split across taps)
       let kk = k0 + loadQuad * 4;
@@ -148,22 +157,16 @@ fn main() {
       filtTile[ty * ${TILE_COLS / 4} + tx] = fv;
       workgroupBarrier();
       if (rowsMine == 4) {
-        ${macSnippet('4')}
+        ${macSnippet(false)}
       } else if (rowsMine > 0) {
-        ${macSnippet('rowsMine')}
+        ${macSnippet(true)}
       }
       workgroupBarrier();
     }
     if (col4 < cout4) {
-      for (var i = 0; i < 4; i++) {
-        let row = row0 + ty * 4 + i;
-        if (row < count) {
-          let base = row * cout4 * 4 + col4 * 4;
-          for (var c = 0; c < 4; c++) {
-            setOutputAtIndex(base + c, acc[i][c]);
-          }
-        }
-      }
+      ${[0, 1, 2, 3].map((i) => `if (${i} < rowsMine) {
+        setOutputAtIndex((row0 + ty * 4 + ${i}) * cout4 + col4, acc${i});
+      }`).join(NEWLINE + '      ')}
     }
   }
 }
