@@ -6,6 +6,8 @@ const TILE_ROWS = 64;
 const TILE_COLS = 64;
 /** Reduction depth (taps x input channels) staged in workgroup memory per step. */
 const TILE_K = 16;
+/** Rows up to which a tile is computed without staging (a row per thread row of the workgroup). */
+const DIRECT_ROWS = 16;
 
 const NEWLINE = String.fromCharCode(10);
 
@@ -91,6 +93,39 @@ export class CompactGemmConvProgram implements WebGPUProgramLike {
   let count = range.x;`;
   }
 
+  /**
+   * WGSL: a tile of at most DIRECT_ROWS rows (a small level's, or a sparse map's last) without
+   * workgroup memory: thread (tx, ty) computes row row0 + ty, channels col4 * 4 .. +3, reading X and
+   * the filter where they lie. Staging the whole filter through workgroup memory, barriers and all,
+   * for a few rows cost about as much as a full tile on SwiftShader.
+   */
+  private directSnippet(): string {
+    const k = this.kernel;
+    const pad = (k - 1) / 2;
+    return `if (ty < count - row0 && col4 < cout4) {
+        let pix = ${this.listed ? 'listAt(1 + row0 + ty)' : 'row0 + ty'};
+        let b = pix / (h * w);
+        let y = (pix - b * h * w) / w;
+        let x = pix - (b * h + y) * w;
+        let cin4 = cin / 4;
+        var acc = vec4<f32>(0.0);
+        for (var tap = 0; tap < ${k * k}; tap++) {
+          let yy = y + tap / ${k} - ${pad};
+          let xx = x + tap % ${k} - ${pad};
+          if (yy >= 0 && yy < h && xx >= 0 && xx < w) {
+            let xBase = ((b * h + yy) * w + xx) * cin4;
+            var f = tap * cin * cout4 + col4;
+            for (var c4 = 0; c4 < cin4; c4++) {
+              let a = X[xBase + c4];
+              acc = fma(vec4<f32>(a.x), Filt[f], fma(vec4<f32>(a.y), Filt[f + cout4], fma(vec4<f32>(a.z), Filt[f + 2 * cout4], fma(vec4<f32>(a.w), Filt[f + 3 * cout4], acc))));
+              f += 4 * cout4;
+            }
+          }
+        }
+        setOutputAtIndex((row0 + ty) * cout4 + col4, acc);
+      }`;
+  }
+
   getUserCode(): string {
     const k = this.kernel;
     const pad = (k - 1) / 2;
@@ -113,6 +148,10 @@ fn main() {
   let col4 = i32(workgroupId.x) * ${TILE_COLS / 4} + tx;
   for (var tile = range.y; tile * ${TILE_ROWS} < count; tile += range.z) {
     let row0 = tile * ${TILE_ROWS};
+    if (count - row0 <= ${DIRECT_ROWS}) {
+      ${this.directSnippet()}
+      continue;
+    }
 
     // the row this thread stages: row0 + lane / 4, reduction values 4 * (lane % 4) .. +3 of each step
     let loadRow = row0 + lane / 4;
