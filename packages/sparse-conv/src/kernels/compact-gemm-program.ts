@@ -8,6 +8,9 @@ const TILE_COLS = 64;
 const TILE_K = 16;
 /** Rows up to which a tile is computed without staging (a row per thread row of the workgroup). */
 const DIRECT_ROWS = 16;
+/** Rows a thread of an unstaged tile computes at most (a tile of 16 x that): each filter value read serves them all. */
+// 8 ran 20% faster on SwiftShader, but its compiler took 23 s over the shader (16: over 24 GB)
+const DIRECT_PER_THREAD = 4;
 
 const NEWLINE = String.fromCharCode(10);
 
@@ -33,6 +36,25 @@ function macSnippet(partial: boolean): string {
         }`;
 }
 
+/** How the tiled GEMM runs on a device. */
+export interface GemmTuning {
+  /** the most row-tile workgroups to dispatch (each loops over the tiles) */
+  rowWorkgroups: number;
+  /** whether tiles of over DIRECT_ROWS rows stage X and the filter in workgroup memory (else every tile is direct) */
+  stagedTiles: boolean;
+}
+
+/** A GPU: a workgroup per possible tile, staged tiles. */
+export const GPU_GEMM: GemmTuning = { rowWorkgroups: Infinity, stagedTiles: true };
+
+/**
+ * SwiftShader, which runs each workgroup (barriers included) on a CPU thread: at most 8 row-tile
+ * workgroups, since one past the GPU-side count is not free (at 50x84x256, density 0.2: 955 -> 766
+ * ms, and 3985 -> 3749 ms at density 1), and no tile staged in workgroup memory (a 64-row tile,
+ * C=256: 62 -> 35 ms; a 50x84x256 conv: 3.1 -> 2.0 s).
+ */
+export const SWIFTSHADER_GEMM: GemmTuning = { rowWorkgroups: 8, stagedTiles: false };
+
 /** Whether the tiled program takes this conv: it reads X and the filter as vec4s. */
 export function compactGemmApplies(inChannels: number, outChannels: number, depthwise: boolean): boolean {
   return !depthwise && inChannels % 4 === 0 && outChannels % 4 === 0;
@@ -40,18 +62,18 @@ export function compactGemmApplies(inChannels: number, outChannels: number, dept
 
 /**
  * Step 2 of the compacted-index-list path for regular convs, as an implicit GEMM: rows = the listed
- * pixels, columns = output channels, reduction = k*k taps x Cin. A workgroup of 16x16 threads owns a
- * 64-row x 64-channel tile of the output, each thread 4 rows x one vec4 of channels. Per step it
- * stages 16 reduction values of its 64 rows (gathered from X through the index list, zero outside
- * the map) and 16 filter rows in workgroup memory, so each X and filter value read from memory
- * serves 64 multiply-adds instead of 1 to 8 (CompactConvProgram). The active count is known only on
- * the GPU, so a workgroup loops over row tiles y, y + stride, ... below it: with one workgroup per
- * possible tile (the default) those past the count leave at once; with `maxRowWorkgroups` fewer are
- * dispatched, for devices where an idle workgroup is not free (SwiftShader runs each on a CPU
- * thread, its barrier included). Unlisted (`listed` false), row r is
- * pixel r and every pixel is a row: the dense conv, [P, Cout] being the map [B,H,W,Cout].
- * Inputs: X [B,H,W,Cin] (vec4), Filt [k,k,Cin,Cout] (vec4), List (compact-conv-program.ts) when
- * listed. Output [P, Cout].
+ * pixels, columns = output channels, reduction = k*k taps x Cin. A workgroup of 16x16 threads owns
+ * 64 output channels of a tile of rows. Staged (GPUs): a tile is 64 rows, each thread 4 rows x one
+ * vec4 of channels; per step the workgroup stages 16 reduction values of its 64 rows (gathered from
+ * X through the index list, zero outside the map) and 16 filter rows in workgroup memory, so each X
+ * and filter value read from memory serves 64 multiply-adds instead of 1 to 8 (CompactConvProgram).
+ * A tile of at most 16 rows, and every tile when not staged (SwiftShader), is direct: each thread
+ * reads what it needs where it lies. The active count is known only on the GPU, so a workgroup
+ * loops over row tiles y, y + stride, ... below it: with one workgroup per possible tile (GPUs)
+ * those past the count leave at once; `tuning.rowWorkgroups` dispatches fewer, for devices where an
+ * idle workgroup is not free. Unlisted (`listed` false), row r is pixel r and every pixel is a row:
+ * the dense conv, [P, Cout] being the map [B,H,W,Cout]. Inputs: X [B,H,W,Cin] (vec4), Filt
+ * [k,k,Cin,Cout] (vec4), List (compact-conv-program.ts) when listed. Output [P, Cout].
  */
 export class CompactGemmConvProgram implements WebGPUProgramLike {
   variableNames: string[];
@@ -65,9 +87,11 @@ export class CompactGemmConvProgram implements WebGPUProgramLike {
   private readonly kernel: number;
   private readonly listed: boolean;
   private readonly part: ListPart;
+  private readonly stagedTiles: boolean;
+  private readonly tileRows: number;
 
   /** listed: List is the third input, and `part` the list of it this conv takes. */
-  constructor(rows: number, outChannels: number, kernel: number, listed = true, part: ListPart = 'whole', maxRowWorkgroups = Infinity) {
+  constructor(rows: number, outChannels: number, kernel: number, listed = true, part: ListPart = 'whole', tuning: GemmTuning = GPU_GEMM) {
     this.variableNames = listed ? ['X', 'Filt', 'List'] : ['X', 'Filt'];
     this.variableComponents = listed ? [4, 4, 1] : [4, 4];
     this.outputComponent = 4;
@@ -75,8 +99,10 @@ export class CompactGemmConvProgram implements WebGPUProgramLike {
     this.kernel = kernel;
     this.listed = listed;
     this.part = part;
-    this.shaderKey = `dynheadCompactGemmConv_k${kernel}_${listed ? part : 'dense'}`;
-    this.dispatch = [Math.ceil(outChannels / TILE_COLS), Math.min(Math.ceil(rows / TILE_ROWS), maxRowWorkgroups), 1];
+    this.stagedTiles = tuning.stagedTiles;
+    this.shaderKey = `dynheadCompactGemmConv_k${kernel}_${listed ? part : 'dense'}_${tuning.stagedTiles}`;
+    this.tileRows = tuning.stagedTiles ? TILE_ROWS : 16 * DIRECT_PER_THREAD;
+    this.dispatch = [Math.ceil(outChannels / TILE_COLS), Math.min(Math.ceil(rows / this.tileRows), tuning.rowWorkgroups), 1];
   }
 
   /**
@@ -94,65 +120,63 @@ export class CompactGemmConvProgram implements WebGPUProgramLike {
   }
 
   /**
-   * WGSL: a tile of at most DIRECT_ROWS rows (a small level's, or a sparse map's last) without
-   * workgroup memory: thread (tx, ty) computes row row0 + ty, channels col4 * 4 .. +3, reading X and
-   * the filter where they lie. Staging the whole filter through workgroup memory, barriers and all,
-   * for a few rows cost about as much as a full tile on SwiftShader.
+   * WGSL: a tile computed without workgroup memory: thread (tx, ty) computes rows row0 + ty,
+   * row0 + ty + 16, ... (n of them, n = the tile's rows / 16 rounded up, at most 4), channels
+   * col4 * 4 .. +3, reading X and the filter where they lie, each filter value serving its n rows.
+   * Staging the filter through workgroup memory, barriers and all, costs a full tile's time for a
+   * few rows; on SwiftShader it costs more than it saves at any size (a 64-row 3x3 conv, C=256:
+   * 62 ms staged, 42 ms direct).
    */
   private directSnippet(): string {
+    // rows a thread in powers of two up to the tile's: few shader variants, at most half of a thread's rows idle
+    const counts: number[] = [];
+    for (let n = 1; n <= (this.stagedTiles ? DIRECT_ROWS : this.tileRows) / 16; n *= 2) counts.push(n);
+    if (counts.length === 1) return this.directRowsSnippet(1);
+    return `let n = (rowsHere + 15) / 16;
+      ${counts.map((c, j) => `${j === 0 ? '' : 'else '}if (n <= ${c}) {
+        ${this.directRowsSnippet(c)}
+      }`).join(' ')}`;
+  }
+
+  /** WGSL: the direct tile's work for n rows a thread (thread rows past rowsHere repeat its last row and write nothing). */
+  private directRowsSnippet(n: number): string {
     const k = this.kernel;
     const pad = (k - 1) / 2;
-    return `if (ty < count - row0 && col4 < cout4) {
-        let pix = ${this.listed ? 'listAt(1 + row0 + ty)' : 'row0 + ty'};
-        let b = pix / (h * w);
-        let y = (pix - b * h * w) / w;
-        let x = pix - (b * h + y) * w;
+    const rows = Array.from({ length: n }, (_, i) => i);
+    return `if (col4 < cout4 && ty < rowsHere) {
+        ${rows.map((i) => `var acc${i} = vec4<f32>(0.0);
+        let pix${i} = ${this.listed ? `listAt(1 + row0 + min(ty + ${16 * i}, rowsHere - 1))` : `row0 + min(ty + ${16 * i}, rowsHere - 1)`};
+        let b${i} = pix${i} / (h * w);
+        let y${i} = (pix${i} - b${i} * h * w) / w;
+        let x${i} = pix${i} - (b${i} * h + y${i}) * w;`).join(NEWLINE + '        ')}
         let cin4 = cin / 4;
-        var acc = vec4<f32>(0.0);
         for (var tap = 0; tap < ${k * k}; tap++) {
-          let yy = y + tap / ${k} - ${pad};
-          let xx = x + tap % ${k} - ${pad};
-          if (yy >= 0 && yy < h && xx >= 0 && xx < w) {
-            let xBase = ((b * h + yy) * w + xx) * cin4;
-            var f = tap * cin * cout4 + col4;
-            for (var c4 = 0; c4 < cin4; c4++) {
-              let a = X[xBase + c4];
-              acc = fma(vec4<f32>(a.x), Filt[f], fma(vec4<f32>(a.y), Filt[f + cout4], fma(vec4<f32>(a.z), Filt[f + 2 * cout4], fma(vec4<f32>(a.w), Filt[f + 3 * cout4], acc))));
-              f += 4 * cout4;
-            }
+          let dy = tap / ${k} - ${pad};
+          let dx = tap % ${k} - ${pad};
+          ${rows.map((i) => `let in${i} = y${i} + dy >= 0 && y${i} + dy < h && x${i} + dx >= 0 && x${i} + dx < w;
+          let at${i} = select(0, ((b${i} * h + y${i} + dy) * w + x${i} + dx) * cin4, in${i});`).join(NEWLINE + '          ')}
+          var f = tap * cin * cout4 + col4;
+          for (var c4 = 0; c4 < cin4; c4++) {
+            let f0 = Filt[f];
+            let f1 = Filt[f + cout4];
+            let f2 = Filt[f + 2 * cout4];
+            let f3 = Filt[f + 3 * cout4];
+            ${rows.map((i) => `let a${i} = select(vec4<f32>(0.0), X[at${i} + c4], in${i});
+            acc${i} = fma(vec4<f32>(a${i}.x), f0, fma(vec4<f32>(a${i}.y), f1, fma(vec4<f32>(a${i}.z), f2, fma(vec4<f32>(a${i}.w), f3, acc${i}))));`).join(NEWLINE + '            ')}
+            f += 4 * cout4;
           }
         }
-        setOutputAtIndex((row0 + ty) * cout4 + col4, acc);
+        ${rows.map((i) => `if (ty + ${16 * i} < rowsHere) {
+          setOutputAtIndex((row0 + ty + ${16 * i}) * cout4 + col4, acc${i});
+        }`).join(NEWLINE + '        ')}
       }`;
   }
 
-  getUserCode(): string {
+  /** WGSL: a tile of over DIRECT_ROWS rows, staged through workgroup memory step by step. */
+  private stagedSnippet(): string {
     const k = this.kernel;
     const pad = (k - 1) / 2;
     return `
-var<workgroup> rowsTile : array<vec4<f32>, ${TILE_ROWS * (TILE_K / 4)}>;
-var<workgroup> filtTile : array<vec4<f32>, ${TILE_K * (TILE_COLS / 4)}>;
-var<workgroup> tiles : vec3<i32>;
-${this.listed ? listReaderSnippet(this.part) : ''}
-
-fn main() {
-  let h = uniforms.xShape[1];
-  let w = uniforms.xShape[2];
-  let cin = uniforms.xShape[3];
-  let cout4 = uniforms.outShape[1] / 4;
-  let depth = ${k * k} * cin;
-  let tx = i32(localId.x);
-  let ty = i32(localId.y);
-  let lane = ty * 16 + tx;
-  ${this.tilesSnippet()}
-  let col4 = i32(workgroupId.x) * ${TILE_COLS / 4} + tx;
-  for (var tile = range.y; tile * ${TILE_ROWS} < count; tile += range.z) {
-    let row0 = tile * ${TILE_ROWS};
-    if (count - row0 <= ${DIRECT_ROWS}) {
-      ${this.directSnippet()}
-      continue;
-    }
-
     // the row this thread stages: row0 + lane / 4, reduction values 4 * (lane % 4) .. +3 of each step
     let loadRow = row0 + lane / 4;
     let loadQuad = lane % 4;
@@ -206,7 +230,36 @@ fn main() {
       ${[0, 1, 2, 3].map((i) => `if (${i} < rowsMine) {
         setOutputAtIndex((row0 + ty * 4 + ${i}) * cout4 + col4, acc${i});
       }`).join(NEWLINE + '      ')}
+    }`;
+  }
+
+  getUserCode(): string {
+    const k = this.kernel;
+    return `
+${this.stagedTiles ? `var<workgroup> rowsTile : array<vec4<f32>, ${TILE_ROWS * (TILE_K / 4)}>;
+var<workgroup> filtTile : array<vec4<f32>, ${TILE_K * (TILE_COLS / 4)}>;` : ''}
+var<workgroup> tiles : vec3<i32>;
+${this.listed ? listReaderSnippet(this.part) : ''}
+
+fn main() {
+  let h = uniforms.xShape[1];
+  let w = uniforms.xShape[2];
+  let cin = uniforms.xShape[3];
+  let cout4 = uniforms.outShape[1] / 4;
+  let depth = ${k * k} * cin;
+  let tx = i32(localId.x);
+  let ty = i32(localId.y);
+  let lane = ty * 16 + tx;
+  ${this.tilesSnippet()}
+  let col4 = i32(workgroupId.x) * ${TILE_COLS / 4} + tx;
+  for (var tile = range.y; tile * ${this.tileRows} < count; tile += range.z) {
+    let row0 = tile * ${this.tileRows};
+    let rowsHere = min(count - row0, ${this.tileRows});
+    ${this.stagedTiles ? `if (rowsHere <= ${DIRECT_ROWS}) {
+      ${this.directSnippet()}
+      continue;
     }
+    ${this.stagedSnippet()}` : this.directSnippet()}
   }
 }
 `;

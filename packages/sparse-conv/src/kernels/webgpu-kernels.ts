@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { BlockCountProgram, CompactConvProgram, ExpandRowsProgram, listBlocks, type ListPart, ONE_PASS_LIST_BLOCKS, PixelListProgram } from './compact-conv-program';
-import { CompactGemmConvProgram, compactGemmApplies } from './compact-gemm-program';
+import { CompactGemmConvProgram, compactGemmApplies, GPU_GEMM, type GemmTuning, SWIFTSHADER_GEMM } from './compact-gemm-program';
 import { BlendResizedProgram } from './blend-resized-program';
 import { GateConvProgram } from './gate-conv-program';
 import { GateSumsProgram } from './gate-sums-program';
@@ -89,17 +89,19 @@ function groupNormOnGpu(
   return out;
 }
 
-/**
- * Row-tile workgroups of the tiled GEMM on SwiftShader, which runs each workgroup (barriers
- * included) on a CPU thread, so that one past the GPU-side count is not free: at 50x84x256, density
- * 0.2, the conv took 19% more per active pixel than at density 1 with every tile dispatched; with
- * 8 it took 955 -> 766 ms, and 3985 -> 3749 ms at density 1.
- */
-const SWIFTSHADER_ROW_WORKGROUPS = 8;
+let forcedGemm: GemmTuning | undefined;
 
-/** The row-tile workgroups a tiled GEMM may dispatch on this device. */
-function gemmRowWorkgroups(be: WebGPUBackendLike): number {
-  return be.adapterInfo?.architecture === 'swiftshader' ? SWIFTSHADER_ROW_WORKGROUPS : Infinity;
+/**
+ * For tests and benchmarks: run the tiled GEMM as on a GPU or as on SwiftShader whatever the
+ * device, so that both forms are checked on either; undefined: as the device asks.
+ */
+export function setWebGPUGemmTuning(kind: 'gpu' | 'swiftshader' | undefined): void {
+  forcedGemm = kind === undefined ? undefined : kind === 'gpu' ? GPU_GEMM : SWIFTSHADER_GEMM;
+}
+
+/** How the tiled GEMM runs on this device. */
+function gemmTuning(be: WebGPUBackendLike): GemmTuning {
+  return forcedGemm ?? (be.adapterInfo?.architecture === 'swiftshader' ? SWIFTSHADER_GEMM : GPU_GEMM);
 }
 
 /** Row offsets of images with `counts` rows each: [0, c0, c0 + c1, ...]. */
@@ -159,7 +161,7 @@ export function registerWebGPUKernels(): void {
       if (!gemm && part !== 'whole') throw new Error(`${COMPACT_CONV}: only the tiled GEMM reads a part of a list buffer`);
       const be = backend as unknown as WebGPUBackendLike;
       const program = gemm
-        ? new CompactGemmConvProgram(b * h * w, outChannels, filter.shape[0], true, part, gemmRowWorkgroups(be))
+        ? new CompactGemmConvProgram(b * h * w, outChannels, filter.shape[0], true, part, gemmTuning(be))
         : new CompactConvProgram(b * h * w, outChannels, filter.shape[0], depthwise);
       return be.runWebGPUProgram(program, [x, filter, list], 'float32');
     },
@@ -172,7 +174,7 @@ export function registerWebGPUKernels(): void {
       const [b, h, w] = x.shape;
       const be = backend as unknown as WebGPUBackendLike;
       // capped on SwiftShader like the listed GEMM, so that both heads' convs run alike there
-      const program = new CompactGemmConvProgram(b * h * w, filter.shape[3], filter.shape[0], false, 'whole', gemmRowWorkgroups(be));
+      const program = new CompactGemmConvProgram(b * h * w, filter.shape[3], filter.shape[0], false, 'whole', gemmTuning(be));
       const rows = be.runWebGPUProgram(program, [x, filter], 'float32');
       return { ...rows, shape: [b, h, w, filter.shape[3]] };
     },
