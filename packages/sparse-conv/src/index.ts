@@ -4,7 +4,7 @@ export { gateMask } from './gate-mask';
 export { maskedConv2d } from './masked-conv2d';
 export { chooseMethod, sparseConv2d, sparseConv2dWithConvs, sparseConvPair } from './sparse-conv2d';
 export { masksStayOnDevice } from './kernels/register';
-export { setWebGPUGemmTuning } from './kernels/webgpu-kernels';
+export { setWebGPUTuning } from './kernels/webgpu-kernels';
 export { DENSE_FALLBACK_DENSITY, denseFallbackDensity, type DenseFallback } from './thresholds';
 export { sumTensors } from './sum-tensors';
 export { convCost, chargeCost, gateSums, addCosts, type ConvSpec, type CostTerms } from './cost';

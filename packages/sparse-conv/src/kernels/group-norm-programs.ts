@@ -52,8 +52,8 @@ function laneComponents(variableNames: string[], k: Lanes): number[] {
  * sparse conv's output X [P, C] through its pixel list (that part of List: [count, pixel of each
  * row, row of each pixel or -1]), so that row r is pixel r of the map, active where it has a row and 0 elsewhere:
  * the map the expansion would have written, without writing it; 'depthwise', the 'same' depthwise 3x3 conv of X [B,H,W,C]
- * with DwFilter [3,3,C,1] at pixel r, computed where it is read instead of written as a map (maps of one
- * chunk: a bigger one has DepthwiseMapProgram write it first).
+ * with DwFilter [3,3,C,1] at pixel r, computed where it is read instead of written as a map (small maps: a
+ * bigger one has DepthwiseMapProgram write it first).
  */
 export type GroupNormSource = 'rows' | 'depthwise' | { compact: ListPart };
 
@@ -498,11 +498,16 @@ export function groupNormFits(o: Omit<StatsOptions, 'lanes'>, post: ApplyOptions
   return 5 + (o.bias ? 1 : 0) + sourceVariables(o.source, o.masked).length + applyVariables(post).length <= 8;
 }
 
+/** Horizontally adjacent pixels a DepthwiseMapProgram thread computes: they share six columns of X, not 4 x 3. */
+const DW_PIXELS = 4;
+const NEWLINE = String.fromCharCode(10);
+
 /**
- * The depthwise source written out as a map [R, C] (one thread per k channels of a pixel), for
- * maps of more than one chunk: there the partials and apply programs would each compute the nine
- * taps, and one more dispatch costs less (on SwiftShader a 50x84x256 depthwise GroupNorm took 148 ms
- * with the taps computed twice).
+ * The depthwise source written out as a map [R, C], for big maps (webgpu-kernels.ts's DeviceTuning:
+ * over one chunk on GPUs, where the partials and apply programs would each compute the nine taps;
+ * over 256 rows on SwiftShader). One more dispatch, the taps computed once.
+ * A thread takes DW_PIXELS adjacent pixels of a row and k channels, reading each X value of their
+ * 3 x (DW_PIXELS + 2) window once (on SwiftShader a 50x84x256 map: 63 ms with one pixel a thread).
  */
 export class DepthwiseMapProgram implements WebGPUProgramLike {
   variableNames = ['X', 'DwFilter'];
@@ -513,28 +518,56 @@ export class DepthwiseMapProgram implements WebGPUProgramLike {
   dispatchLayout: { x: number[] };
   dispatch: [number, number, number];
   workgroupSize: [number, number, number] = [64, 1, 1];
-  size = true;
   private readonly lanes: Lanes;
 
-  constructor(rows: number, channels: number, lanes: Lanes) {
+  /** xShape: the map [B,H,W,C] the conv reads. */
+  constructor(xShape: number[], lanes: Lanes) {
+    const [b, h, w, c] = xShape;
     this.variableComponents = [lanes, lanes];
     this.outputComponent = lanes;
-    this.outputShape = [rows, channels];
+    this.outputShape = [b * h * w, c];
     this.lanes = lanes;
     this.shaderKey = `dynheadDepthwiseMap_${lanes}`;
-    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = elementwiseDispatch([(rows * channels) / lanes]));
+    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = elementwiseDispatch([(b * h * Math.ceil(w / DW_PIXELS) * c) / lanes]));
   }
 
   getUserCode(): string {
+    const T = laneType(this.lanes);
+    const pixels = Array.from({ length: DW_PIXELS }, (_, p) => p);
+    const columns = Array.from({ length: DW_PIXELS + 2 }, (_, i) => i);
     return `
-${xAtSnippet('depthwise', this.lanes)}
-
 fn main(index : i32) {
-  if (index < uniforms.size) {
-    let cq = mapChannels() / ${this.lanes};
-    let row = index / cq;
-    setOutputAtIndex(index, xAt(row, index - row * cq));
+  let h = uniforms.xShape[1];
+  let w = uniforms.xShape[2];
+  let cq = uniforms.xShape[3] / ${this.lanes};
+  let wq = (w + ${DW_PIXELS - 1}) / ${DW_PIXELS};
+  if (index >= uniforms.xShape[0] * h * wq * cq) {
+    return;
   }
+  // channels fastest, so that neighbouring threads read neighbouring values
+  let q = index % cq;
+  let cell = index / cq;
+  let x0 = (cell % wq) * ${DW_PIXELS};
+  let y = (cell / wq) % h;
+  let b = cell / (wq * h);
+  ${pixels.map((p) => `var acc${p} = ${T}(0.0);`).join(NEWLINE + '  ')}
+  for (var ky = 0; ky < 3; ky++) {
+    let yy = y + ky - 1;
+    if (yy < 0 || yy >= h) {
+      continue;
+    }
+    let rowBase = (b * h + yy) * w;
+    // the window's columns x0 - 1 .. x0 + DW_PIXELS, each read clamped into the map and zeroed outside
+    ${columns.map((i) => `let v${i} = select(${T}(0.0), ${T}(X[(rowBase + clamp(x0 + ${i - 1}, 0, w - 1)) * cq + q]), x0 + ${i - 1} >= 0 && x0 + ${i - 1} < w);`).join(NEWLINE + '    ')}
+    let f0 = ${T}(DwFilter[(ky * 3) * cq + q]);
+    let f1 = ${T}(DwFilter[(ky * 3 + 1) * cq + q]);
+    let f2 = ${T}(DwFilter[(ky * 3 + 2) * cq + q]);
+    ${pixels.map((p) => `acc${p} = fma(v${p + 2}, f2, fma(v${p + 1}, f1, fma(v${p}, f0, acc${p})));`).join(NEWLINE + '    ')}
+  }
+  let row0 = (b * h + y) * w + x0;
+  ${pixels.map((p) => `if (x0 + ${p} < w) {
+    setOutputAtIndex((row0 + ${p}) * cq + q, acc${p});
+  }`).join(NEWLINE + '  ')}
 }
 `;
   }

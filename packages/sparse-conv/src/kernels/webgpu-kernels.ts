@@ -60,10 +60,9 @@ function groupNormOnGpu(
   }
   const longest = Math.max(...starts.slice(1).map((end, b) => end - starts[b]));
   const chunks = Math.max(1, Math.ceil(longest / CHUNK_ROWS));
-  if (depthwiseFilter && chunks > 1) {
+  if (depthwiseFilter && longest > deviceTuning(be).depthwiseMapRows) {
     // a big map: its depthwise conv written once, then GroupNorm of the rows
-    const rows = starts[starts.length - 1];
-    const dw = be.runWebGPUProgram(new DepthwiseMapProgram(rows, c, stats.lanes), [x, depthwiseFilter], 'float32');
+    const dw = be.runWebGPUProgram(new DepthwiseMapProgram(x.shape, stats.lanes), [x, depthwiseFilter], 'float32');
     const out = groupNormOnGpu(be, dw, outShape, starts, { ...params, depthwiseFilter: undefined }, opts);
     be.disposeData(dw.dataId);
     return out;
@@ -89,19 +88,35 @@ function groupNormOnGpu(
   return out;
 }
 
-let forcedGemm: GemmTuning | undefined;
-
-/**
- * For tests and benchmarks: run the tiled GEMM as on a GPU or as on SwiftShader whatever the
- * device, so that both forms are checked on either; undefined: as the device asks.
- */
-export function setWebGPUGemmTuning(kind: 'gpu' | 'swiftshader' | undefined): void {
-  forcedGemm = kind === undefined ? undefined : kind === 'gpu' ? GPU_GEMM : SWIFTSHADER_GEMM;
+/** How this package's webgpu kernels run on a device, where the fastest form differs. */
+interface DeviceTuning {
+  gemm: GemmTuning;
+  /** images of more rows than this have a depthwise conv with GN written as a map first (DepthwiseMapProgram) */
+  depthwiseMapRows: number;
 }
 
-/** How the tiled GEMM runs on this device. */
-function gemmTuning(be: WebGPUBackendLike): GemmTuning {
-  return forcedGemm ?? (be.adapterInfo?.architecture === 'swiftshader' ? SWIFTSHADER_GEMM : GPU_GEMM);
+/** GPUs: the depthwise conv computed inside GN's programs while one chunk holds an image (a dispatch and a map saved). */
+const GPU_TUNING: DeviceTuning = { gemm: GPU_GEMM, depthwiseMapRows: CHUNK_ROWS };
+
+/**
+ * SwiftShader: the depthwise map from 256 rows up, where it costs less than the per-element taps
+ * of the one-pass program (25x42x256: 23 -> 14 ms; 7x11: 3.5 against 4.9 ms).
+ */
+const SWIFTSHADER_TUNING: DeviceTuning = { gemm: SWIFTSHADER_GEMM, depthwiseMapRows: 256 };
+
+let forcedTuning: DeviceTuning | undefined;
+
+/**
+ * For tests and benchmarks: run the kernels as on a GPU or as on SwiftShader whatever the device,
+ * so that both forms are checked on either; undefined: as the device asks.
+ */
+export function setWebGPUTuning(kind: 'gpu' | 'swiftshader' | undefined): void {
+  forcedTuning = kind === undefined ? undefined : kind === 'gpu' ? GPU_TUNING : SWIFTSHADER_TUNING;
+}
+
+/** How the kernels run on this device. */
+function deviceTuning(be: WebGPUBackendLike): DeviceTuning {
+  return forcedTuning ?? (be.adapterInfo?.architecture === 'swiftshader' ? SWIFTSHADER_TUNING : GPU_TUNING);
 }
 
 /** Row offsets of images with `counts` rows each: [0, c0, c0 + c1, ...]. */
@@ -161,7 +176,7 @@ export function registerWebGPUKernels(): void {
       if (!gemm && part !== 'whole') throw new Error(`${COMPACT_CONV}: only the tiled GEMM reads a part of a list buffer`);
       const be = backend as unknown as WebGPUBackendLike;
       const program = gemm
-        ? new CompactGemmConvProgram(b * h * w, outChannels, filter.shape[0], true, part, gemmTuning(be))
+        ? new CompactGemmConvProgram(b * h * w, outChannels, filter.shape[0], true, part, deviceTuning(be).gemm)
         : new CompactConvProgram(b * h * w, outChannels, filter.shape[0], depthwise);
       return be.runWebGPUProgram(program, [x, filter, list], 'float32');
     },
@@ -174,7 +189,7 @@ export function registerWebGPUKernels(): void {
       const [b, h, w] = x.shape;
       const be = backend as unknown as WebGPUBackendLike;
       // capped on SwiftShader like the listed GEMM, so that both heads' convs run alike there
-      const program = new CompactGemmConvProgram(b * h * w, filter.shape[3], filter.shape[0], false, 'whole', gemmTuning(be));
+      const program = new CompactGemmConvProgram(b * h * w, filter.shape[3], filter.shape[0], false, 'whole', deviceTuning(be).gemm);
       const rows = be.runWebGPUProgram(program, [x, filter], 'float32');
       return { ...rows, shape: [b, h, w, filter.shape[3]] };
     },

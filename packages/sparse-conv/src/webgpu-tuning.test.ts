@@ -1,19 +1,19 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TEST_BACKENDS, activate, relL2, seededRandom } from '../../../test/backends';
-import { convLayer, setWebGPUGemmTuning, sparseConv2d } from './index';
-import { randomMask, refConv, refPostMask } from './reference.test-util';
+import { convLayer, setWebGPUTuning, sparseConv2d } from './index';
+import { randomMask, refConv, refGroupNorm, refPostMask } from './reference.test-util';
 
 type Shape4 = [number, number, number, number];
 
-// The webgpu GEMM runs one of two ways by device: staged tiles (GPUs) or direct tiles (SwiftShader).
-// Both run here whatever the device, on tiles of every kind: full, a short tail, a lone tile of few rows.
-describe.each(TEST_BACKENDS)('the tiled GEMM on %s', (backend) => {
-  afterEach(() => setWebGPUGemmTuning(undefined));
+// webgpu kernels run one of two ways by device (GPUs or SwiftShader): the GEMM's tiles staged or
+// direct, a depthwise GN's conv inside the GN or written first. Both run here whatever the device.
+describe.each(TEST_BACKENDS)('device tunings on %s', (backend) => {
+  afterEach(() => setWebGPUTuning(undefined));
 
   it.each(['gpu', 'swiftshader'] as const)('as on %s: dense and listed convs equal the float64 reference', async (kind) => {
     await activate(backend);
-    setWebGPUGemmTuning(kind);
+    setWebGPUTuning(kind);
     const tol = backend === 'webgpu' ? 1e-4 : 1e-5;
     const rand = seededRandom(71);
     const cases: { shape: Shape4; k: number; cout: number; density: number }[] = [
@@ -42,5 +42,24 @@ describe.each(TEST_BACKENDS)('the tiled GEMM on %s', (backend) => {
       }
       tf.dispose([xt, ft]);
     }
+  });
+
+  it.each(['gpu', 'swiftshader'] as const)('as on %s: a depthwise conv with GN equals the float64 reference', async (kind) => {
+    await activate(backend);
+    setWebGPUTuning(kind);
+    const rand = seededRandom(73);
+    // 600 rows, 4 channels a group: the one-pass program on GPUs, the map first on SwiftShader
+    const shape: Shape4 = [1, 20, 30, 16];
+    const [b, h, w, c] = shape;
+    const x = Array.from({ length: b * h * w * c }, () => rand(-1, 1));
+    const filter = Array.from({ length: 9 * c }, () => rand(-0.5, 0.5));
+    const bias = Array.from({ length: c }, () => rand(-0.2, 0.2));
+    const gamma = Array.from({ length: c }, () => rand(0.5, 1.5));
+    const beta = Array.from({ length: c }, () => rand(-0.5, 0.5));
+    const [xt, ft, bt, gt, et] = [tf.tensor4d(x, shape), tf.tensor4d(filter, [3, 3, c, 1]), tf.tensor1d(bias), tf.tensor1d(gamma), tf.tensor1d(beta)];
+    const y = convLayer(xt, ft, { depthwise: true, bias: bt, norm: { groups: 4, gamma: gt, beta: et }, post: 'relu' });
+    const want = refPostMask(refGroupNorm(refConv({ x, shape, filter, k: 3, cout: c, depthwise: true, bias }), shape, 4, gamma, beta), c, new Float32Array(b * h * w).fill(1), true);
+    expect(relL2(await y.data(), want)).toBeLessThan(backend === 'webgpu' ? 1e-4 : 1e-5);
+    tf.dispose([y, xt, ft, bt, gt, et]);
   });
 });
