@@ -47,9 +47,9 @@ function groupNormOnGpu(
   const c = x.shape[x.shape.length - 1];
   // the depthwise source reads x as the map it convolves; the others as rows
   const map: tf.TensorInfo = depthwiseFilter ? x : { ...x, shape: [x.shape.reduce((a, v) => a * v, 1) / c, c] };
-  const batch = starts.length - 1;
   const source: GroupNormSource = depthwiseFilter ? 'depthwise' : list ? { compact: list.part } : 'rows';
-  const stats = { groups: opts.groups, bias: bias !== undefined, masked: mask !== undefined || list !== undefined, source, lanes: groupNormLanes(c, opts.groups) };
+  const batch = starts.length - 1;
+  const stats = { groups: opts.groups, bias: bias !== undefined, masked: mask !== undefined || list !== undefined, source, lanes: groupNormLanes(c, opts.groups), activeRows: list !== undefined && batch === 1 };
   const post = { relu: opts.relu, rowScale: rowScale !== undefined, residual: residual !== undefined };
   if (residual && !groupNormFits(stats, post)) {
     // a gated residual that does not fit in the programs' bindings: its own dispatch after the GN
