@@ -1,5 +1,6 @@
 import { type ListPart, listReaderSnippet } from './compact-conv-program';
 import type { WebGPUProgramLike } from './masked-conv-program';
+import { NEWLINE, range } from './webgpu-snippets';
 
 /** Rows (active pixels) and output channels of the tile one workgroup computes. */
 const TILE_ROWS = 64;
@@ -12,7 +13,6 @@ const DIRECT_ROWS = 16;
 // 8 ran 20% faster on SwiftShader, but its compiler took 23 s over the shader (16: over 24 GB)
 const DIRECT_PER_THREAD = 4;
 
-const NEWLINE = String.fromCharCode(10);
 
 /**
  * WGSL: the step's multiply-adds of this thread's rows against the staged tiles, unrolled into
@@ -142,7 +142,7 @@ export class CompactGemmConvProgram implements WebGPUProgramLike {
   private directRowsSnippet(n: number): string {
     const k = this.kernel;
     const pad = (k - 1) / 2;
-    const rows = Array.from({ length: n }, (_, i) => i);
+    const rows = range(n);
     return `if (col4 < cout4 && ty < rowsHere) {
         ${rows.map((i) => `var acc${i} = vec4<f32>(0.0);
         let pix${i} = ${this.listed ? `listAt(1 + row0 + min(ty + ${16 * i}, rowsHere - 1))` : `row0 + min(ty + ${16 * i}, rowsHere - 1)`};

@@ -1,13 +1,9 @@
 import type { WebGPUProgramLike } from './masked-conv-program';
-import { elementwiseDispatch } from './webgpu-snippets';
+import { elementwiseDispatch, NEWLINE, range } from './webgpu-snippets';
 
 /** Horizontally adjacent output pixels one thread computes: they share six columns of X, not 4 x 3. */
 const PIXELS = 4;
-const NEWLINE = String.fromCharCode(10);
 
-function range(n: number): number[] {
-  return Array.from({ length: n }, (_, i) => i);
-}
 
 /**
  * A spatial gate's conv in one dispatch: 'same' 3x3, C -> 1, one thread per PIXELS adjacent output

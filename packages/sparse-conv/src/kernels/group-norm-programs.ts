@@ -1,6 +1,6 @@
 import { type ListPart, listReaderSnippet } from './compact-conv-program';
 import type { WebGPUProgramLike } from './masked-conv-program';
-import { elementwiseDispatch, taps3x3Snippet, workgroupSumSnippet } from './webgpu-snippets';
+import { elementwiseDispatch, NEWLINE, range, taps3x3Snippet, workgroupSumSnippet } from './webgpu-snippets';
 
 /** A float32 constant as WGSL parses it back to the same float32. */
 function f32Literal(v: number): string {
@@ -521,7 +521,6 @@ export function groupNormFits(o: Omit<StatsOptions, 'lanes'>, post: ApplyOptions
 
 /** Horizontally adjacent pixels a DepthwiseMapProgram thread computes: they share six columns of X, not 4 x 3. */
 const DW_PIXELS = 4;
-const NEWLINE = String.fromCharCode(10);
 
 /**
  * The depthwise source written out as a map [R, C], for big maps (webgpu-kernels.ts's DeviceTuning:
@@ -554,8 +553,8 @@ export class DepthwiseMapProgram implements WebGPUProgramLike {
 
   getUserCode(): string {
     const T = laneType(this.lanes);
-    const pixels = Array.from({ length: DW_PIXELS }, (_, p) => p);
-    const columns = Array.from({ length: DW_PIXELS + 2 }, (_, i) => i);
+    const pixels = range(DW_PIXELS);
+    const columns = range(DW_PIXELS + 2);
     return `
 fn main(index : i32) {
   let h = uniforms.xShape[1];

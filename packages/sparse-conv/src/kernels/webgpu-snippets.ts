@@ -1,5 +1,13 @@
 /** Shared pieces of this package's WGSL programs (each program stays one class in its own file). */
 
+/** Joins unrolled WGSL lines (a character code, so that scripted edits cannot turn it into a real line break). */
+export const NEWLINE = String.fromCharCode(10);
+
+/** 0 .. n-1, for unrolled WGSL. */
+export function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
+}
+
 /**
  * WGSL: after every thread t stored its value in `partial[t]`, the sum of partial[0..threads)
  * ends in partial[0]. Call from uniform control flow (it holds barriers); `threads` a power of 2.
