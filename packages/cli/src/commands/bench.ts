@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { setWebGPUTuning } from '@dynhead/sparse-conv';
 import { activateBackend, globalOptions, note, report, UserError } from '../context';
 
 const BENCHES = ['head', 'train-step', 'sparse-conv'] as const;
@@ -55,6 +56,13 @@ function imageSize(value: string): { height: number; width: number } {
   return { height: Number(m[1]), width: Number(m[2]) };
 }
 
+type WebGPUTuning = 'gpu' | 'swiftshader';
+
+function webgpuTuning(value: string): WebGPUTuning {
+  if (value !== 'gpu' && value !== 'swiftshader') throw new UserError(`--webgpu-tuning: expected gpu or swiftshader, got '${value}'`);
+  return value;
+}
+
 function positiveInt(flag: string) {
   return (value: string): number => positiveInts(flag)(value)[0];
 }
@@ -69,6 +77,7 @@ interface BenchFlags {
   out?: string;
   write: boolean;
   readme: boolean;
+  webgpuTuning?: WebGPUTuning;
 }
 
 export function register(program: Command): void {
@@ -85,17 +94,22 @@ export function register(program: Command): void {
     .option('--out <dir>', 'results directory (default benchmarks/results)')
     .option('--no-write', 'do not write the JSON result and chart')
     .option('--readme', 'put the table into benchmarks/README.md', false)
+    .option('--webgpu-tuning <kind>', "webgpu: run the kernels as on a 'gpu' or on 'swiftshader' whatever the device (default: the device's own)", webgpuTuning)
     .addHelpText('after', '\nResults go to benchmarks/results/<backend>-<date>.json (and head-<backend>-<date>.png).')
     .action(async (name: string, flags: BenchFlags, cmd: Command) => {
       if (!(BENCHES as readonly string[]).includes(name)) {
         throw new UserError(`unknown bench '${name}': expected one of ${BENCHES.join(', ')}`);
       }
-      const benchmarks = await loadBenchmarks();
       const backend = await activateBackend(cmd);
-      note(cmd, `bench ${name} on ${backend.name} (${backend.detail})${flags.quick ? ', quick sizes' : ''}`);
+      if (flags.webgpuTuning && backend.name !== 'webgpu') throw new UserError(`--webgpu-tuning applies to --backend webgpu, not ${backend.name}`);
+      const benchmarks = await loadBenchmarks();
+      if (flags.webgpuTuning) setWebGPUTuning(flags.webgpuTuning);
+      // the results record which form of the kernels ran
+      const detail = flags.webgpuTuning ? `${backend.detail}, kernels tuned as on ${flags.webgpuTuning}` : backend.detail;
+      note(cmd, `bench ${name} on ${backend.name} (${detail})${flags.quick ? ', quick sizes' : ''}`);
       const r = await benchmarks.runBench(name, {
         backend: backend.name,
-        backendDetail: backend.detail,
+        backendDetail: detail,
         quick: flags.quick,
         batches: flags.batch,
         repeats: flags.repeats,
