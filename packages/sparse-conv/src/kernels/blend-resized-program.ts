@@ -1,5 +1,5 @@
 import type { WebGPUProgramLike } from './masked-conv-program';
-import { elementwiseDispatch } from './webgpu-snippets';
+import { elementwiseDispatch, type Lanes, laneType } from './webgpu-snippets';
 
 /**
  * A scale node's combine in one dispatch: X * XWeight + (A' + B') * SourceWeight over X's shape,
@@ -21,7 +21,7 @@ export class BlendResizedProgram implements WebGPUProgramLike {
   private readonly sources: string[];
   private readonly weighted: boolean;
   private readonly alignCorners: boolean;
-  private readonly lanes: 1 | 4;
+  private readonly lanes: Lanes;
 
   constructor(shape: number[], twoSources: boolean, weighted: boolean, alignCorners: boolean) {
     this.sources = twoSources ? ['A', 'B'] : ['A'];
@@ -39,7 +39,7 @@ export class BlendResizedProgram implements WebGPUProgramLike {
 
   getUserCode(): string {
     const k = this.lanes;
-    const T = k === 4 ? 'vec4<f32>' : 'f32';
+    const T = laneType(k);
     const sample = (s: string) => `sum += resized${s}(n, y, x, ch);`;
     const samplers = this.sources
       .map((s) => {

@@ -9,10 +9,12 @@ const TILE_COLS = 64;
 const TILE_K = 16;
 /** Rows up to which a tile is computed without staging (a row per thread row of the workgroup). */
 const DIRECT_ROWS = 16;
-/** Rows a thread of an unstaged tile computes at most (a tile of 16 x that): each filter value read serves them all. */
-// 8 ran 20% faster on SwiftShader, but its compiler took 23 s over the shader (16: over 24 GB)
+/**
+ * Rows a thread of an unstaged tile computes at most (a tile of 16 x that): each filter value read
+ * serves them all. 8 ran 20% faster on SwiftShader, but its compiler took 23 s over the shader (16:
+ * over 24 GB).
+ */
 const DIRECT_PER_THREAD = 4;
-
 
 /**
  * WGSL: the step's multiply-adds of this thread's rows against the staged tiles, unrolled into
@@ -20,7 +22,7 @@ const DIRECT_PER_THREAD = 4;
  * conv); with `partial`, only the rows below rowsMine.
  */
 function macSnippet(partial: boolean): string {
-  const rows = [0, 1, 2, 3].map((i) => {
+  const rows = range(4).map((i) => {
     const mac = `let a${i} = rowsTile[(ty * 4 + ${i}) * ${TILE_K / 4} + q];
           acc${i} = fma(vec4<f32>(a${i}.x), f0, fma(vec4<f32>(a${i}.y), f1, fma(vec4<f32>(a${i}.z), f2, fma(vec4<f32>(a${i}.w), f3, acc${i}))));`;
     return partial && i > 0 ? `if (rowsMine > ${i}) {
@@ -125,7 +127,7 @@ export class CompactGemmConvProgram implements WebGPUProgramLike {
    * col4 * 4 .. +3, reading X and the filter where they lie, each filter value serving its n rows.
    * Staging the filter through workgroup memory, barriers and all, costs a full tile's time for a
    * few rows; on SwiftShader it costs more than it saves at any size (a 64-row 3x3 conv, C=256:
-   * 62 ms staged, 42 ms direct).
+   * 62 ms staged, 35 ms direct).
    */
   private directSnippet(): string {
     // rows a thread in powers of two up to the tile's: few shader variants, at most half of a thread's rows idle
@@ -194,7 +196,7 @@ export class CompactGemmConvProgram implements WebGPUProgramLike {
     // this thread's rows that exist: the multiply-adds skip the others, so a small level's last
     // (often only) tile costs its rows, not 64. The 16 threads of a workgroup row agree, so SIMD
     // groups (SwiftShader's 4 lanes, a GPU's warp of 2 such rows) mostly skip whole.
-    let rowsMine = clamp(count - (row0 + ty * 4), 0, 4);
+    let rowsMine = clamp(rowsHere - ty * 4, 0, 4);
     var acc0 = vec4<f32>(0.0);
     var acc1 = vec4<f32>(0.0);
     var acc2 = vec4<f32>(0.0);
@@ -227,7 +229,7 @@ export class CompactGemmConvProgram implements WebGPUProgramLike {
       workgroupBarrier();
     }
     if (col4 < cout4) {
-      ${[0, 1, 2, 3].map((i) => `if (${i} < rowsMine) {
+      ${range(4).map((i) => `if (${i} < rowsMine) {
         setOutputAtIndex((row0 + ty * 4 + ${i}) * cout4 + col4, acc${i});
       }`).join(NEWLINE + '      ')}
     }`;

@@ -1,6 +1,6 @@
 import { type ListPart, listReaderSnippet } from './compact-conv-program';
 import type { WebGPUProgramLike } from './masked-conv-program';
-import { elementwiseDispatch, NEWLINE, range, taps3x3Snippet, workgroupSumSnippet } from './webgpu-snippets';
+import { elementwiseDispatch, type Lanes, laneType, NEWLINE, range, rowWindowSnippet, taps3x3Snippet, workgroupSumSnippet } from './webgpu-snippets';
 
 /** A float32 constant as WGSL parses it back to the same float32. */
 function f32Literal(v: number): string {
@@ -12,19 +12,11 @@ const THREADS = 64;
 export const CHUNK_ROWS = 2048;
 
 /**
- * Channels a thread takes at once: 4 (vec4 loads and arithmetic) where each group's channels come
- * in fours, else 1. A map's index arithmetic (row, channel, the depthwise taps' pixels) is then paid
- * once per four channels: on SwiftShader that halved the depthwise GroupNorm.
+ * The GroupNorm programs' lanes: 4 where each group's channels come in fours (on SwiftShader that
+ * halved the depthwise GroupNorm), else 1.
  */
-export type Lanes = 1 | 4;
-
 export function groupNormLanes(channels: number, groups: number): Lanes {
   return (channels / groups) % 4 === 0 ? 4 : 1;
-}
-
-/** The WGSL type of k channels' values. */
-function laneType(k: Lanes): string {
-  return k === 4 ? 'vec4<f32>' : 'f32';
 }
 
 /** WGSL: the sum of a k-channel value's lanes, of their squares, and its first lane. */
@@ -132,12 +124,12 @@ fn xAt(row : i32, q : i32) -> ${T} {
 }
 
 /**
- * The shift every sum of an (image, group) is taken around: x at the image's first row and the
- * group's first channel (0 for an empty image). Near the mean, so sums of squares keep their
- * digits for maps far from zero; the same value in every chunk and in the combine.
+ * The shift every sum of an (image, group) is taken around: x at the first row the statistics read
+ * (`at`, when `present`) and the group's first channel, else 0. Near the mean, so sums of squares
+ * keep their digits for maps far from zero; the same value in every chunk and in the combine.
  */
-function shiftSnippet(k: Lanes): string {
-  return `let shiftX = select(0.0, ${firstLane(k, 'xAt(r0, g * gq)')}, Starts[b + 1] > r0);`;
+function shiftSnippet(k: Lanes, at: string, present: string): string {
+  return `let shiftX = select(0.0, ${firstLane(k, at)}, ${present});`;
 }
 
 /** WGSL: the bias as it enters d (bias minus the group's first channel's, which the shift holds), for channels q. */
@@ -262,10 +254,10 @@ function statsHeaderSnippet(o: StatsOptions): string {
   // the rows the statistics read: the chunk's map rows, or its part of the active rows
   const statsRows = o.activeRows
     ? `let activeCount = listAt(0);
-  let shiftX = select(0.0, ${firstLane(k, 'activeX(0, g * gq)')}, activeCount > 0);
+  ${shiftSnippet(k, 'activeX(0, g * gq)', 'activeCount > 0')}
   let sFirst = chunk * ${CHUNK_ROWS};
   let sLast = min(sFirst + ${CHUNK_ROWS}, activeCount);`
-    : `${shiftSnippet(k)}
+    : `${shiftSnippet(k, 'xAt(r0, g * gq)', 'Starts[b + 1] > r0')}
   let sFirst = first;
   let sLast = last;`;
   return `let c = mapChannels();
@@ -514,7 +506,7 @@ ${statsProgramHead(this.o, keepsX(this.o.source))}
 }
 
 /** Whether GroupNorm with these inputs binds at most WebGPU's 8 storage buffers in each of its programs. */
-export function groupNormFits(o: Omit<StatsOptions, 'lanes'>, post: ApplyOptions): boolean {
+export function groupNormFits(o: Pick<StatsOptions, 'bias' | 'masked' | 'source'>, post: ApplyOptions): boolean {
   // the one-pass program binds the most: X, Starts, Gamma, Beta, the output, Bias, the source's, the apply step's
   return 5 + (o.bias ? 1 : 0) + sourceVariables(o.source, o.masked).length + applyVariables(post).length <= 8;
 }
@@ -577,8 +569,8 @@ fn main(index : i32) {
       continue;
     }
     let rowBase = (b * h + yy) * w;
-    // the window's columns x0 - 1 .. x0 + DW_PIXELS, each read clamped into the map and zeroed outside
-    ${columns.map((i) => `let v${i} = select(${T}(0.0), ${T}(X[(rowBase + clamp(x0 + ${i - 1}, 0, w - 1)) * cq + q]), x0 + ${i - 1} >= 0 && x0 + ${i - 1} < w);`).join(NEWLINE + '    ')}
+    ${rowWindowSnippet(DW_PIXELS, 'cq')}
+    ${columns.map((i) => `let v${i} = select(${T}(0.0), ${T}(X[at${i} + q]), in${i});`).join(NEWLINE + '    ')}
     let f0 = ${T}(DwFilter[(ky * 3) * cq + q]);
     let f1 = ${T}(DwFilter[(ky * 3 + 1) * cq + q]);
     let f2 = ${T}(DwFilter[(ky * 3 + 2) * cq + q]);

@@ -188,7 +188,7 @@ export function registerWebGPUKernels(): void {
       const { x, filter } = inputs as Record<'x' | 'filter', tf.TensorInfo>;
       const [b, h, w] = x.shape;
       const be = backend as unknown as WebGPUBackendLike;
-      // capped on SwiftShader like the listed GEMM, so that both heads' convs run alike there
+      // tuned for the device like the listed GEMM, so that both heads' convs run alike
       const program = new CompactGemmConvProgram(b * h * w, filter.shape[3], filter.shape[0], false, 'whole', deviceTuning(be).gemm);
       const rows = be.runWebGPUProgram(program, [x, filter], 'float32');
       return { ...rows, shape: [b, h, w, filter.shape[3]] };

@@ -3,6 +3,30 @@
 /** Joins unrolled WGSL lines (a character code, so that scripted edits cannot turn it into a real line break). */
 export const NEWLINE = String.fromCharCode(10);
 
+/**
+ * Channels a thread takes at once: 4 (vec4 loads and arithmetic) where they come in fours, else 1,
+ * so that a map's index arithmetic is paid once per four channels.
+ */
+export type Lanes = 1 | 4;
+
+/** The WGSL type of k channels' values. */
+export function laneType(k: Lanes): string {
+  return k === 4 ? 'vec4<f32>' : 'f32';
+}
+
+/**
+ * WGSL: the columns x0 - 1 .. x0 + pixels of a 3-wide window over `pixels` adjacent pixels of a
+ * map row starting at rowBase: at{i}, column i's index clamped into the row times `stride` (so a
+ * read never leaves the map), and in{i}, whether the column lies inside it (else it reads as 0).
+ * x0, w and rowBase must be in scope.
+ */
+export function rowWindowSnippet(pixels: number, stride: string): string {
+  return range(pixels + 2)
+    .map((i) => `let at${i} = (rowBase + clamp(x0 + ${i - 1}, 0, w - 1)) * ${stride};
+    let in${i} = x0 + ${i - 1} >= 0 && x0 + ${i - 1} < w;`)
+    .join(NEWLINE + '    ');
+}
+
 /** 0 .. n-1, for unrolled WGSL. */
 export function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i);
