@@ -1,4 +1,5 @@
 import { BackendUnavailableError } from './backend-names';
+import { throttleDawnTicks } from './dawn-ticks';
 
 /**
  * Node has no navigator.gpu. tfjs-backend-webgpu registers itself at import time only when
@@ -36,6 +37,8 @@ export async function installNodeWebGPU(): Promise<void> {
     }
   }
   Object.assign(globalThis, dawn.globals);
+  // Dawn's busy tick loop would take the cores SwiftShader computes on (dawn-ticks.ts)
+  if (process.env.DYNHEAD_DAWN_BUSY_POLL !== '1') throttleDawnTicks();
   const gpu = dawn.create([]);
   if (g.navigator) {
     Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });

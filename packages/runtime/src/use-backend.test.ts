@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { BackendUnavailableError, useBackend } from './index';
 
@@ -14,6 +15,20 @@ describe('useBackend', () => {
       tf.dispose([x, g]);
     });
   }
+
+  it('leaves setImmediate working for everyone else once Dawn ticks are throttled (webgpu in Node)', async () => {
+    await useBackend('webgpu');
+    expect((globalThis as Record<symbol, unknown>)[Symbol.for('dynhead.dawnTicks')]).toBe(true);
+    const got: number[] = [];
+    await new Promise<void>((resolve) => setImmediate((a: number, b: number) => resolve(void got.push(a, b)), 3, 4));
+    expect(got).toEqual([3, 4]);
+    expect(await promisify(setImmediate)('value')).toBe('value');
+    // a readback, which waits on Dawn's ticks, still settles
+    const x = tf.tensor1d([1.5, -2]);
+    const y = tf.relu(x);
+    expect(Array.from(await y.data())).toEqual([1.5, 0]);
+    tf.dispose([x, y]);
+  });
 
   it('names the package to install for tensorflow', async () => {
     await expect(useBackend('tensorflow')).rejects.toThrow(/^backend 'tensorflow' needs @tensorflow\/tfjs-node-gpu \(CUDA\) or @tensorflow\/tfjs-node: npm install @tensorflow\/tfjs-node-gpu$/);

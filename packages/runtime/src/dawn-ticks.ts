@@ -1,0 +1,75 @@
+/**
+ * Dawn's Node binding (the `webgpu` package) settles GPU promises (buffer reads, onSubmittedWorkDone)
+ * by ticking the device from a `globalThis.setImmediate` loop for as long as one is pending
+ * (crbug.com/dawn/1127): one core spins at 100% while the GPU works. With a GPU that core would
+ * idle anyway; with SwiftShader, whose threads run the GPU work on the same cores, the spinning
+ * takes a third of a 2-core machine from it (100 ReLUs of 50x84x256: 2713 -> 1585 ms with the
+ * ticks below; 185742 ticks in 2.8 s before).
+ *
+ * The replacement keeps Dawn's first ticks of a wait immediate, so a short wait (a small readback)
+ * ends as soon as before, then ticks once a millisecond. Only Dawn's tick callbacks are slowed:
+ * N-API functions, which are native and nameless; every other caller gets setImmediate itself.
+ */
+
+type Callback = (...args: unknown[]) => void;
+
+export interface TickSchedulerDeps {
+  now: () => number;
+  immediate: (fn: Callback) => unknown;
+  timeout: (fn: Callback, ms: number) => unknown;
+}
+
+/** Milliseconds of a wait during which Dawn still ticks at once (a small readback takes ~0.2-1 ms). */
+export const DAWN_SPIN_MS = 2;
+/** The tick interval after that. */
+export const DAWN_TICK_MS = 1;
+
+/** Whether `fn` is one of Dawn's tick callbacks: a native function without a name (JS and bound functions have source or a name). */
+export function isDawnTick(fn: unknown): boolean {
+  return typeof fn === 'function' && fn.name === '' && Function.prototype.toString.call(fn).includes('[native code]');
+}
+
+/**
+ * A setImmediate for Dawn's ticks: a tick queued outside a tick starts a wait; the ticks that
+ * follow it (queued from inside the previous one) run at once for DAWN_SPIN_MS, then every DAWN_TICK_MS.
+ */
+export function dawnTickScheduler(deps: TickSchedulerDeps): (fn: Callback, ...args: unknown[]) => unknown {
+  let waitStart = 0;
+  let inTick = false;
+  return (fn, ...args) => {
+    if (!isDawnTick(fn)) return deps.immediate(() => fn(...args));
+    const t = deps.now();
+    if (!inTick) waitStart = t;
+    const run = () => {
+      inTick = true;
+      try {
+        fn(...args);
+      } finally {
+        inTick = false;
+      }
+    };
+    return t - waitStart < DAWN_SPIN_MS ? deps.immediate(run) : deps.timeout(run, DAWN_TICK_MS);
+  };
+}
+
+const INSTALLED = Symbol.for('dynhead.dawnTicks');
+
+/**
+ * Routes Dawn's ticks through dawnTickScheduler by replacing globalThis.setImmediate (which the
+ * binding looks up on every tick); other callers see no change. Idempotent.
+ */
+export function throttleDawnTicks(): void {
+  const g = globalThis as unknown as Record<PropertyKey, unknown> & { setImmediate: (fn: Callback, ...args: unknown[]) => unknown };
+  if (g[INSTALLED]) return;
+  const original = g.setImmediate;
+  const schedule = dawnTickScheduler({
+    now: () => performance.now(),
+    immediate: (fn) => original(fn),
+    timeout: (fn, ms) => setTimeout(fn, ms),
+  });
+  const replacement = (fn: Callback, ...args: unknown[]) => (isDawnTick(fn) ? schedule(fn, ...args) : original(fn, ...args));
+  // keep setImmediate's own properties (util.promisify's custom form)
+  Object.defineProperties(replacement, Object.getOwnPropertyDescriptors(original));
+  g.setImmediate = replacement;
+  g[INSTALLED] = true;
+}
