@@ -81,7 +81,7 @@ export class DynamicHead {
     try {
       const cls = await this.inferTower(this.towers.cls, features, ctx);
       const bbox = await this.inferTower(this.towers.bbox, features, ctx);
-      const predictions = this.predict(cls, bbox);
+      const predictions = this.predict(cls, bbox, 'infer');
       tf.dispose([...cls, ...bbox]);
       return { ...predictions, cost: ctx.totalCost(features[0].shape[0]), gates: ctx.gates };
     } finally {
@@ -156,10 +156,10 @@ export class DynamicHead {
     return ys === xs ? ys.map((y) => tf.clone(y)) : ys;
   }
 
-  private predict(cls: tf.Tensor4D[], bbox: tf.Tensor4D[]): Pick<HeadOutputs, 'logits' | 'bboxReg' | 'centerness'> {
+  private predict(cls: tf.Tensor4D[], bbox: tf.Tensor4D[], mode: 'apply' | 'infer' = 'apply'): Pick<HeadOutputs, 'logits' | 'bboxReg' | 'centerness'> {
     const out: Pick<HeadOutputs, 'logits' | 'bboxReg' | 'centerness'> = { logits: [], bboxReg: [], centerness: [] };
     cls.forEach((c, l) => {
-      const p = this.predictors.apply(c, bbox[l], l);
+      const p = this.predictors[mode](c, bbox[l], l);
       out.logits.push(p.logits);
       out.bboxReg.push(p.bboxReg);
       out.centerness.push(p.centerness);

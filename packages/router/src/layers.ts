@@ -1,4 +1,4 @@
-import type { GroupNormParams } from '@dynhead/sparse-conv';
+import { convLayer, type GroupNormParams } from '@dynhead/sparse-conv';
 import * as tf from '@tensorflow/tfjs-core';
 import type { ParamScope } from './param-scope';
 
@@ -18,6 +18,11 @@ export class Conv3x3 {
       const y = tf.conv2d(x, this.weight, 1, 'same');
       return (this.bias ? tf.add(y, this.bias) : y) as tf.Tensor4D;
     });
+  }
+
+  /** apply()'s numbers through convLayer, not differentiable: on webgpu the head's own conv programs, not tf.conv2d. */
+  infer(x: tf.Tensor4D): tf.Tensor4D {
+    return convLayer(x, this.weight, { bias: this.bias });
   }
 }
 

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { groupNormInference } from './group-norm';
 import { compactGemmApplies } from './kernels/compact-gemm-program';
-import { DEPTHWISE_GROUP_NORM, GEMM_CONV } from './kernels/kernel-names';
+import { activatedGateConv, type ConvActivation, webgpuKernel } from './few-output-conv';
+import { ACTIVATED_GATE_CONV, DEPTHWISE_GROUP_NORM, GEMM_CONV } from './kernels/kernel-names';
 import { depthwiseGroupNorm } from './kernels/row-ops';
 import { hasKernel } from './kernels/register';
 import { denseConv } from './masked-conv2d';
@@ -34,13 +35,26 @@ export function convLayer(x: tf.Tensor4D, filter: tf.Tensor4D, opts: Omit<Sparse
   });
 }
 
+/** No activation: the conv plus its bias as it is. */
+const IDENTITY: ConvActivation = {
+  wgsl: `fn gateActivation(v : f32) -> f32 {
+  return v;
+}`,
+  ops: (conv, bias) => tf.add(conv, bias),
+};
+
 /**
  * The conv (+bias) of a dense inference layer: on webgpu a regular conv with channels in fours is the
  * sparse convs' tiled GEMM over every pixel (so the conventional head and the dynamic head's convs
- * run the same kernel), else tf.conv2d / tf.depthwiseConv2d.
+ * run the same kernel) and a 3x3 conv to one channel the spatial gates' program, else tf.conv2d /
+ * tf.depthwiseConv2d.
  */
 function inferenceConv(x: tf.Tensor4D, filter: tf.Tensor4D, opts: Omit<SparseConvOptions, 'method' | 'gatedResidual'>): tf.Tensor4D {
   const [kh, kw, cin, cout] = filter.shape;
+  if (!opts.depthwise && kh === 3 && kw === 3 && cout === 1 && webgpuKernel(ACTIVATED_GATE_CONV, x, [filter])) {
+    // one output channel (a centerness predictor): the spatial gates' conv program, its bias inside
+    return tf.tidy(() => activatedGateConv(x, filter, opts.bias ?? tf.zeros([1]), IDENTITY));
+  }
   if (opts.depthwise || kh !== kw || kh % 2 !== 1 || !compactGemmApplies(cin, cout, false) || !hasKernel(GEMM_CONV)) return denseConv(x, filter, opts);
   const y = tf.engine().runKernel(GEMM_CONV, { x, filter }) as tf.Tensor4D;
   return opts.bias ? tf.add(y, opts.bias) : y;

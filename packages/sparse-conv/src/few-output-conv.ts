@@ -11,7 +11,7 @@ function gateFilters(channels: number, filters: tf.Tensor4D[]): boolean {
  * webgpu: the gate conv kernel `name` as one program per filter (kernels/gate-conv-program.ts);
  * hasKernel registers this package's kernels, which no earlier call may have done.
  */
-function webgpuKernel(name: string, x: tf.Tensor4D, filters: tf.Tensor4D[]): boolean {
+export function webgpuKernel(name: string, x: tf.Tensor4D, filters: tf.Tensor4D[]): boolean {
   return tf.getBackend() === 'webgpu' && gateFilters(x.shape[3], filters) && hasKernel(name);
 }
 

@@ -70,6 +70,12 @@ const CASES: Case[] = [
 ];
 const DENSITIES: (number | 'one')[] = [0, 'one', 0.01, 0.5, 1];
 
+/** FCOS's predictors as dense inference layers (webgpu: centerness through the gate conv program, bbox_pred through the GEMM). */
+const PREDICTOR_CASES: Case[] = [
+  { name: 'conv3x3 + bias to one channel (centerness), batch 2', shape: [2, 9, 11, 8], k: 3, cout: 1, bias: true },
+  { name: 'conv3x3 + bias to 4 channels (bbox_pred)', shape: [1, 7, 9, 12], k: 3, cout: 4, bias: true },
+];
+
 describe.each(TEST_BACKENDS)('sparse conv on %s', (backend) => {
   const tol = backend === 'webgpu' ? 1e-4 : 1e-5;
 
@@ -162,7 +168,7 @@ describe.each(TEST_BACKENDS)('sparse conv on %s', (backend) => {
     },
   );
 
-  it.each(CASES)('convLayer (the dense inference layer) equals the float64 reference (whole-map GN): $name', async (c) => {
+  it.each([...CASES, ...PREDICTOR_CASES])('convLayer (the dense inference layer) equals the float64 reference (whole-map GN): $name', async (c) => {
     await activate(backend);
     const d = makeCase(c, 1, 21);
     const t = tensors(c, d);
