@@ -7,9 +7,16 @@ function f32Literal(v: number): string {
   return Math.fround(v).toPrecision(9);
 }
 
-/** Threads of a partial-sums workgroup, and the rows of its chunk of one image and group. */
-const THREADS = 64;
+/** Rows of a statistics workgroup's chunk of one image and group. */
 export const CHUNK_ROWS = 2048;
+
+/**
+ * Threads of a statistics workgroup (one per chunk, group and image) on GPUs. SwiftShader runs a
+ * workgroup's SIMD groups of 4 as coroutines that switch at every barrier, so there the programs
+ * take one such group (webgpu-kernels.ts's DeviceTuning): the one-pass GN of a 7x11x256 map,
+ * 32 groups, 3.5 -> 0.7 ms; 4x6: 3.5-4.9 -> 0.3 ms; the partials of 50x84: 11 -> 5-8 ms.
+ */
+export const GPU_STATS_THREADS = 64;
 
 /**
  * The GroupNorm programs' lanes: 4 where each group's channels come in fours (on SwiftShader that
@@ -151,11 +158,11 @@ function keepsX(source: GroupNormSource): boolean {
   return source === 'depthwise';
 }
 
-/** WGSL: (count, sum d, sum d^2) of this thread's elements t, t + THREADS, ... of rows sFirst..sLast-1 (read by `reader`), in s. */
-function statsLoopSnippet(k: Lanes, counted: string, bias: boolean, keep: boolean, reader: string): string {
+/** WGSL: (count, sum d, sum d^2) of this thread's elements t, t + threads, ... of rows sFirst..sLast-1 (read by `reader`), in s. */
+function statsLoopSnippet(k: Lanes, threads: number, counted: string, bias: boolean, keep: boolean, reader: string): string {
   return `let sn = max(sLast - sFirst, 0) * gq;
   var s = vec3<f32>(0.0);
-  for (var e = t; e < sn; e += ${THREADS}) {
+  for (var e = t; e < sn; e += ${threads}) {
     let row = sFirst + e / gq;
     let q = g * gq + e % gq;
     ${keep ? `let xv = ${reader}(row, q);
@@ -166,7 +173,7 @@ function statsLoopSnippet(k: Lanes, counted: string, bias: boolean, keep: boolea
     }
   }
   partial[t] = s;
-  ${workgroupSumSnippet(THREADS)}`;
+  ${workgroupSumSnippet(threads)}`;
 }
 
 /** What the apply step does after the normalisation. */
@@ -237,15 +244,17 @@ interface StatsOptions {
    * pixels in order), not every pixel of the map through the list: at density 0.2 a fifth of it.
    */
   activeRows: boolean;
+  /** threads of a workgroup: GPU_STATS_THREADS, or on SwiftShader 4 (a power of 2) */
+  threads: number;
 }
 
 function statsShaderKey(o: StatsOptions): string {
-  return `${o.groups}_${o.bias}_${o.masked}_${sourceKey(o.source)}_${o.lanes}_${o.activeRows}`;
+  return `${o.groups}_${o.bias}_${o.masked}_${sourceKey(o.source)}_${o.lanes}_${o.activeRows}_${o.threads}`;
 }
 
 function statsLoop(o: StatsOptions, keep: boolean): string {
-  if (o.activeRows) return statsLoopSnippet(o.lanes, 'true', o.bias, keep, 'activeX');
-  return statsLoopSnippet(o.lanes, o.masked ? 'isActive(row)' : 'true', o.bias, keep, 'xAt');
+  if (o.activeRows) return statsLoopSnippet(o.lanes, o.threads, 'true', o.bias, keep, 'activeX');
+  return statsLoopSnippet(o.lanes, o.threads, o.masked ? 'isActive(row)' : 'true', o.bias, keep, 'xAt');
 }
 
 /** WGSL opening a statistics workgroup (one per chunk, group, image) up to its shift. */
@@ -279,7 +288,7 @@ function statsHeaderSnippet(o: StatsOptions): string {
  * (count, sum d, sum d^2) of the workgroup's elements end in partial[0], s holding the thread's own.
  */
 function statsProgramHead(o: StatsOptions, keep = false): string {
-  return `var<workgroup> partial : array<vec3<f32>, ${THREADS}>;
+  return `var<workgroup> partial : array<vec3<f32>, ${o.threads}>;
 
 ${xAtSnippet(o.source, o.lanes)}
 
@@ -304,7 +313,7 @@ export class GroupNormPartialsProgram implements WebGPUProgramLike {
   shaderKey: string;
   dispatchLayout = { x: [2], y: [1], z: [0] };
   dispatch: [number, number, number];
-  workgroupSize: [number, number, number] = [THREADS, 1, 1];
+  workgroupSize: [number, number, number];
   private readonly o: StatsOptions;
 
   constructor(batch: number, chunks: number, o: StatsOptions) {
@@ -313,6 +322,7 @@ export class GroupNormPartialsProgram implements WebGPUProgramLike {
     this.outputShape = [batch, o.groups, chunks, 4];
     this.o = o;
     this.shaderKey = `dynheadGroupNormPartials_${statsShaderKey(o)}`;
+    this.workgroupSize = [o.threads, 1, 1];
     this.dispatch = [chunks, o.groups, batch];
   }
 
@@ -468,7 +478,7 @@ export class GroupNormOnePassProgram implements WebGPUProgramLike {
   shaderKey: string;
   dispatchLayout = { x: [2], y: [1], z: [0] };
   dispatch: [number, number, number];
-  workgroupSize: [number, number, number] = [THREADS, 1, 1];
+  workgroupSize: [number, number, number];
   private readonly o: StatsOptions;
   private readonly eps: number;
   private readonly post: ApplyOptions;
@@ -485,6 +495,7 @@ export class GroupNormOnePassProgram implements WebGPUProgramLike {
     // with the output, WebGPU's 8 storage buffers a stage (groupNormFits says which calls fit)
     if (this.variableNames.length > 7) throw new Error(`GroupNormOnePassProgram: ${this.variableNames.length} inputs, at most 7 fit`);
     this.shaderKey = `dynheadGroupNormOnePass_${f32Literal(eps)}_${applyKey(post)}_${statsShaderKey(o)}`;
+    this.workgroupSize = [o.threads, 1, 1];
     this.dispatch = [1, o.groups, batch];
   }
 
@@ -494,7 +505,7 @@ ${statsProgramHead(this.o, keepsX(this.o.source))}
   s = partial[0];
   ${momentsSnippet(this.eps)}
   let n = max(last - first, 0) * gq;
-  for (var e = t; e < n; e += ${THREADS}) {
+  for (var e = t; e < n; e += ${this.o.threads}) {
     let row = first + e / gq;
     let q = g * gq + e % gq;
     ${applySnippet(this.o.lanes, momentsAffine(this.o.lanes, this.o.bias), this.post, this.o.masked, keepsX(this.o.source) ? KEPT_X : undefined)}

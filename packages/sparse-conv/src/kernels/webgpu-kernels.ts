@@ -5,7 +5,7 @@ import { BlendResizedProgram } from './blend-resized-program';
 import { GateConvProgram } from './gate-conv-program';
 import { GateSumsProgram } from './gate-sums-program';
 import { GatedResidualProgram } from './gated-residual-program';
-import { CHUNK_ROWS, DepthwiseMapProgram, GroupNormApplyProgram, GroupNormCombineProgram, groupNormLanes, GroupNormOnePassProgram, GroupNormPartialsProgram, type GroupNormSource, groupNormFits } from './group-norm-programs';
+import { CHUNK_ROWS, DepthwiseMapProgram, GPU_STATS_THREADS, GroupNormApplyProgram, GroupNormCombineProgram, groupNormLanes, GroupNormOnePassProgram, GroupNormPartialsProgram, type GroupNormSource, groupNormFits } from './group-norm-programs';
 import { ACTIVATED_GATE_CONV, type ActivatedGateConvAttrs, BLEND_RESIZED, DEPTHWISE_GROUP_NORM, GEMM_CONV, type BlendResizedAttrs, type BlendResizedInputs, COMPACT_CONV, type CompactConvAttrs, COMPACT_GROUP_NORM, type CompactGroupNormAttrs, CONV3X3_FEW, GATED_RESIDUAL, COMPACT_LIST, type CompactListAttrs, EXPAND_ROWS, GATE_SUMS, type GateSumsAttrs, GROUP_NORM_ROWS, type GroupNormRowsAttrs, type GroupNormRowsInputs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs, readNumberedInputs } from './kernel-names';
 import { MaskedConvProgram, type WebGPUProgramLike } from './masked-conv-program';
 
@@ -49,7 +49,16 @@ function groupNormOnGpu(
   const map: tf.TensorInfo = depthwiseFilter ? x : { ...x, shape: [x.shape.reduce((a, v) => a * v, 1) / c, c] };
   const source: GroupNormSource = depthwiseFilter ? 'depthwise' : list ? { compact: list.part } : 'rows';
   const batch = starts.length - 1;
-  const stats = { groups: opts.groups, bias: bias !== undefined, masked: mask !== undefined || list !== undefined, source, lanes: groupNormLanes(c, opts.groups), activeRows: list !== undefined && batch === 1 };
+  const tuning = deviceTuning(be);
+  const stats = {
+    groups: opts.groups,
+    bias: bias !== undefined,
+    masked: mask !== undefined || list !== undefined,
+    source,
+    lanes: groupNormLanes(c, opts.groups),
+    activeRows: list !== undefined && batch === 1,
+    threads: tuning.statsThreads,
+  };
   const post = { relu: opts.relu, rowScale: rowScale !== undefined, residual: residual !== undefined };
   if (residual && !groupNormFits(stats, post)) {
     // a gated residual that does not fit in the programs' bindings: its own dispatch after the GN
@@ -60,7 +69,7 @@ function groupNormOnGpu(
   }
   const longest = Math.max(...starts.slice(1).map((end, b) => end - starts[b]));
   const chunks = Math.max(1, Math.ceil(longest / CHUNK_ROWS));
-  if (depthwiseFilter && longest > deviceTuning(be).depthwiseMapRows) {
+  if (depthwiseFilter && longest > tuning.depthwiseMapRows) {
     // a big map: its depthwise conv written once, then GroupNorm of the rows
     const dw = be.runWebGPUProgram(new DepthwiseMapProgram(x.shape, stats.lanes), [x, depthwiseFilter], 'float32');
     const out = groupNormOnGpu(be, dw, outShape, starts, { ...params, depthwiseFilter: undefined }, opts);
@@ -93,16 +102,20 @@ interface DeviceTuning {
   gemm: GemmTuning;
   /** images of more rows than this have a depthwise conv with GN written as a map first (DepthwiseMapProgram) */
   depthwiseMapRows: number;
+  /** threads of a GroupNorm statistics workgroup (group-norm-programs.ts) */
+  statsThreads: number;
 }
 
 /** GPUs: the depthwise conv computed inside GN's programs while one chunk holds an image (a dispatch and a map saved). */
-const GPU_TUNING: DeviceTuning = { gemm: GPU_GEMM, depthwiseMapRows: CHUNK_ROWS };
+const GPU_TUNING: DeviceTuning = { gemm: GPU_GEMM, depthwiseMapRows: CHUNK_ROWS, statsThreads: GPU_STATS_THREADS };
 
 /**
- * SwiftShader: the depthwise map from 256 rows up, where it costs less than the per-element taps
- * of the one-pass program (25x42x256: 23 -> 14 ms; 7x11: 3.5 against 4.9 ms).
+ * SwiftShader: GroupNorm statistics in workgroups of one SIMD group (4 threads: no coroutine
+ * switches at barriers), and the depthwise map at every size: it costs less than the one-pass
+ * program's per-element taps (25x42x256: 23 -> 14 ms; with 4-thread statistics 7x11: 3.1-4.5 ->
+ * 1.9-4.6 ms, 4x6: 1.0-1.1 -> 0.8 ms).
  */
-const SWIFTSHADER_TUNING: DeviceTuning = { gemm: SWIFTSHADER_GEMM, depthwiseMapRows: 256 };
+const SWIFTSHADER_TUNING: DeviceTuning = { gemm: SWIFTSHADER_GEMM, depthwiseMapRows: 0, statsThreads: 4 };
 
 let forcedTuning: DeviceTuning | undefined;
 
