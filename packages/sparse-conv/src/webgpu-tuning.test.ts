@@ -7,11 +7,12 @@ import { randomMask, refConv, refGroupNorm, refPostMask } from './reference.test
 type Shape4 = [number, number, number, number];
 
 // webgpu kernels run one of two ways by device (GPUs or SwiftShader): the GEMM's tiles staged or
-// direct, a depthwise GN's conv inside the GN or written first. Both run here whatever the device.
+// direct, a depthwise GN's conv inside the GN or written first, GN statistics in 64 or 4 threads,
+// 4 or 8 pixels a thread of the gate conv and the depthwise map. Both run here whatever the device.
 describe.each(TEST_BACKENDS)('device tunings on %s', (backend) => {
   afterEach(() => setWebGPUTuning(undefined));
 
-  it.each(['gpu', 'swiftshader'] as const)('as on %s: dense and listed convs equal the float64 reference', async (kind) => {
+  it.each(['gpu', 'swiftshader'] as const)('as on %s: dense, one-output and listed convs equal the float64 reference', async (kind) => {
     await activate(backend);
     setWebGPUTuning(kind);
     const tol = backend === 'webgpu' ? 1e-4 : 1e-5;
@@ -20,6 +21,7 @@ describe.each(TEST_BACKENDS)('device tunings on %s', (backend) => {
       { shape: [2, 9, 11, 8], k: 3, cout: 8, density: 1 }, // 198 rows: three full tiles and a tail of 6
       { shape: [1, 13, 11, 12], k: 3, cout: 68, density: 0.5 }, // about 70 listed rows, 68 channels: a partial column tile
       { shape: [1, 7, 9, 8], k: 1, cout: 4, density: 0.2 }, // a dozen listed rows: one short tile
+      { shape: [2, 5, 11, 8], k: 3, cout: 1, density: 1 }, // one output channel: the gate conv program, rows of 11 = 8 + 3
     ];
     for (const { shape, k, cout, density } of cases) {
       const [b, h, w, cin] = shape;

@@ -1,8 +1,12 @@
 import type { WebGPUProgramLike } from './masked-conv-program';
 import { elementwiseDispatch, NEWLINE, range, rowWindowSnippet } from './webgpu-snippets';
 
-/** Horizontally adjacent output pixels one thread computes: they share six columns of X, not 4 x 3. */
-const PIXELS = 4;
+/**
+ * Horizontally adjacent output pixels one thread computes by default: they share six columns of X,
+ * not 4 x 3. SwiftShader takes 8 (webgpu-kernels.ts's DeviceTuning): a 52x84x256 gate 15-18 ->
+ * 12-15 ms.
+ */
+export const GATE_CONV_PIXELS = 4;
 
 /**
  * A spatial gate's conv in one dispatch: 'same' 3x3, C -> 1, one thread per PIXELS adjacent output
@@ -22,18 +26,23 @@ export class GateConvProgram implements WebGPUProgramLike {
   dispatch: [number, number, number];
   workgroupSize: [number, number, number] = [64, 1, 1];
 
-  constructor(xShape: number[], activation?: string) {
+  private readonly pixels: number;
+
+  /** pixels: adjacent output pixels a thread computes. */
+  constructor(xShape: number[], activation?: string, pixels = GATE_CONV_PIXELS) {
     const [b, h, w] = xShape;
     this.activation = activation;
+    this.pixels = pixels;
     this.variableNames = activation ? ['X', 'F', 'Bias'] : ['X', 'F'];
     this.variableComponents = activation ? [4, 4, 1] : [4, 4];
     // the activation's code is part of the shader: programs with other constants are other shaders
-    this.shaderKey = activation ? `dynheadGateConv3x3_${activation}` : 'dynheadGateConv3x3';
+    this.shaderKey = `${activation ? `dynheadGateConv3x3_${activation}` : 'dynheadGateConv3x3'}_${pixels}`;
     this.outputShape = [b, h, w, 1];
-    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = elementwiseDispatch([b * h * Math.ceil(w / PIXELS)]));
+    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = elementwiseDispatch([b * h * Math.ceil(w / pixels)]));
   }
 
   getUserCode(): string {
+    const PIXELS = this.pixels;
     const value = (p: number) => {
       const sum = `acc${p}.x + acc${p}.y + acc${p}.z + acc${p}.w`;
       return this.activation ? `gateActivation((${sum}) + f32(Bias[0]))` : sum;

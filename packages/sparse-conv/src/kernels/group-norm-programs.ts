@@ -522,15 +522,19 @@ export function groupNormFits(o: Pick<StatsOptions, 'bias' | 'masked' | 'source'
   return 5 + (o.bias ? 1 : 0) + sourceVariables(o.source, o.masked).length + applyVariables(post).length <= 8;
 }
 
-/** Horizontally adjacent pixels a DepthwiseMapProgram thread computes: they share six columns of X, not 4 x 3. */
-const DW_PIXELS = 4;
+/**
+ * Horizontally adjacent pixels a DepthwiseMapProgram thread computes by default: they share six
+ * columns of X, not 4 x 3. SwiftShader takes 8 (webgpu-kernels.ts's DeviceTuning): a 26x42x256
+ * map 11-12 -> 9.5 ms.
+ */
+export const DEPTHWISE_MAP_PIXELS = 4;
 
 /**
  * The depthwise source written out as a map [R, C], for big maps (webgpu-kernels.ts's DeviceTuning:
  * over one chunk on GPUs, where the partials and apply programs would each compute the nine taps;
  * over 256 rows on SwiftShader). One more dispatch, the taps computed once.
- * A thread takes DW_PIXELS adjacent pixels of a row and k channels, reading each X value of their
- * 3 x (DW_PIXELS + 2) window once (on SwiftShader a 50x84x256 map: 63 ms with one pixel a thread).
+ * A thread takes `pixels` adjacent pixels of a row and k channels, reading each X value of their
+ * 3 x (pixels + 2) window once (on SwiftShader a 50x84x256 map: 63 ms with one pixel a thread).
  */
 export class DepthwiseMapProgram implements WebGPUProgramLike {
   variableNames = ['X', 'DwFilter'];
@@ -542,20 +546,23 @@ export class DepthwiseMapProgram implements WebGPUProgramLike {
   dispatch: [number, number, number];
   workgroupSize: [number, number, number] = [64, 1, 1];
   private readonly lanes: Lanes;
+  private readonly pixels: number;
 
-  /** xShape: the map [B,H,W,C] the conv reads. */
-  constructor(xShape: number[], lanes: Lanes) {
+  /** xShape: the map [B,H,W,C] the conv reads; pixels: adjacent pixels a thread computes. */
+  constructor(xShape: number[], lanes: Lanes, pixels = DEPTHWISE_MAP_PIXELS) {
     const [b, h, w, c] = xShape;
+    this.pixels = pixels;
     this.variableComponents = [lanes, lanes];
     this.outputComponent = lanes;
     this.outputShape = [b * h * w, c];
     this.lanes = lanes;
-    this.shaderKey = `dynheadDepthwiseMap_${lanes}`;
-    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = elementwiseDispatch([(b * h * Math.ceil(w / DW_PIXELS) * c) / lanes]));
+    this.shaderKey = `dynheadDepthwiseMap_${lanes}_${pixels}`;
+    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = elementwiseDispatch([(b * h * Math.ceil(w / pixels) * c) / lanes]));
   }
 
   getUserCode(): string {
     const T = laneType(this.lanes);
+    const DW_PIXELS = this.pixels;
     const pixels = range(DW_PIXELS);
     const columns = range(DW_PIXELS + 2);
     return `

@@ -2,10 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { BlockCountProgram, CompactConvProgram, ExpandRowsProgram, listBlocks, type ListPart, ONE_PASS_LIST_BLOCKS, PixelListProgram } from './compact-conv-program';
 import { CompactGemmConvProgram, compactGemmApplies, GPU_GEMM, type GemmTuning, SWIFTSHADER_GEMM } from './compact-gemm-program';
 import { BlendResizedProgram } from './blend-resized-program';
-import { GateConvProgram } from './gate-conv-program';
+import { GATE_CONV_PIXELS, GateConvProgram } from './gate-conv-program';
 import { GateSumsProgram } from './gate-sums-program';
 import { GatedResidualProgram } from './gated-residual-program';
-import { CHUNK_ROWS, DepthwiseMapProgram, GPU_STATS_THREADS, GroupNormApplyProgram, GroupNormCombineProgram, groupNormLanes, GroupNormOnePassProgram, GroupNormPartialsProgram, type GroupNormSource, groupNormFits } from './group-norm-programs';
+import { CHUNK_ROWS, DEPTHWISE_MAP_PIXELS, DepthwiseMapProgram, GPU_STATS_THREADS, GroupNormApplyProgram, GroupNormCombineProgram, groupNormLanes, GroupNormOnePassProgram, GroupNormPartialsProgram, type GroupNormSource, groupNormFits } from './group-norm-programs';
 import { ACTIVATED_GATE_CONV, type ActivatedGateConvAttrs, BLEND_RESIZED, DEPTHWISE_GROUP_NORM, GEMM_CONV, type BlendResizedAttrs, type BlendResizedInputs, COMPACT_CONV, type CompactConvAttrs, COMPACT_GROUP_NORM, type CompactGroupNormAttrs, CONV3X3_FEW, GATED_RESIDUAL, COMPACT_LIST, type CompactListAttrs, EXPAND_ROWS, GATE_SUMS, type GateSumsAttrs, GROUP_NORM_ROWS, type GroupNormRowsAttrs, type GroupNormRowsInputs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs, readNumberedInputs } from './kernel-names';
 import { MaskedConvProgram, type WebGPUProgramLike } from './masked-conv-program';
 
@@ -71,7 +71,7 @@ function groupNormOnGpu(
   const chunks = Math.max(1, Math.ceil(longest / CHUNK_ROWS));
   if (depthwiseFilter && longest > tuning.depthwiseMapRows) {
     // a big map: its depthwise conv written once, then GroupNorm of the rows
-    const dw = be.runWebGPUProgram(new DepthwiseMapProgram(x.shape, stats.lanes), [x, depthwiseFilter], 'float32');
+    const dw = be.runWebGPUProgram(new DepthwiseMapProgram(x.shape, stats.lanes, tuning.depthwiseMapPixels), [x, depthwiseFilter], 'float32');
     const out = groupNormOnGpu(be, dw, outShape, starts, { ...params, depthwiseFilter: undefined }, opts);
     be.disposeData(dw.dataId);
     return out;
@@ -104,18 +104,28 @@ interface DeviceTuning {
   depthwiseMapRows: number;
   /** threads of a GroupNorm statistics workgroup (group-norm-programs.ts) */
   statsThreads: number;
+  /** adjacent pixels a thread of the gate conv and of the depthwise map computes */
+  gatePixels: number;
+  depthwiseMapPixels: number;
 }
 
 /** GPUs: the depthwise conv computed inside GN's programs while one chunk holds an image (a dispatch and a map saved). */
-const GPU_TUNING: DeviceTuning = { gemm: GPU_GEMM, depthwiseMapRows: CHUNK_ROWS, statsThreads: GPU_STATS_THREADS };
+const GPU_TUNING: DeviceTuning = {
+  gemm: GPU_GEMM,
+  depthwiseMapRows: CHUNK_ROWS,
+  statsThreads: GPU_STATS_THREADS,
+  gatePixels: GATE_CONV_PIXELS,
+  depthwiseMapPixels: DEPTHWISE_MAP_PIXELS,
+};
 
 /**
  * SwiftShader: GroupNorm statistics in workgroups of one SIMD group (4 threads: no coroutine
- * switches at barriers), and the depthwise map at every size: it costs less than the one-pass
+ * switches at barriers); the depthwise map at every size: it costs less than the one-pass
  * program's per-element taps (25x42x256: 23 -> 14 ms; with 4-thread statistics 7x11: 3.1-4.5 ->
- * 1.9-4.6 ms, 4x6: 1.0-1.1 -> 0.8 ms).
+ * 1.9-4.6 ms, 4x6: 1.0-1.1 -> 0.8 ms); 8 pixels a thread in the gate conv and the depthwise map,
+ * each X value read for fewer outputs (a GPU wants the threads instead).
  */
-const SWIFTSHADER_TUNING: DeviceTuning = { gemm: SWIFTSHADER_GEMM, depthwiseMapRows: 0, statsThreads: 4 };
+const SWIFTSHADER_TUNING: DeviceTuning = { gemm: SWIFTSHADER_GEMM, depthwiseMapRows: 0, statsThreads: 4, gatePixels: 8, depthwiseMapPixels: 8 };
 
 let forcedTuning: DeviceTuning | undefined;
 
@@ -290,7 +300,7 @@ export function registerWebGPUKernels(): void {
     kernelFunc: ({ inputs, backend }) => {
       const { x } = inputs as { x: tf.TensorInfo };
       const be = backend as unknown as WebGPUBackendLike;
-      return readNumberedInputs(inputs, 'filter').map((f) => be.runWebGPUProgram(new GateConvProgram(x.shape), [x, f], 'float32'));
+      return readNumberedInputs(inputs, 'filter').map((f) => be.runWebGPUProgram(new GateConvProgram(x.shape, undefined, deviceTuning(be).gatePixels), [x, f], 'float32'));
     },
   });
   tf.registerKernel({
@@ -299,7 +309,8 @@ export function registerWebGPUKernels(): void {
     kernelFunc: ({ inputs, attrs, backend }) => {
       const { x, filter, bias } = inputs as Record<'x' | 'filter' | 'bias', tf.TensorInfo>;
       const { activation } = attrs as unknown as ActivatedGateConvAttrs;
-      return (backend as unknown as WebGPUBackendLike).runWebGPUProgram(new GateConvProgram(x.shape, activation), [x, filter, bias], 'float32');
+      const be = backend as unknown as WebGPUBackendLike;
+      return be.runWebGPUProgram(new GateConvProgram(x.shape, activation, deviceTuning(be).gatePixels), [x, filter, bias], 'float32');
     },
   });
 }
