@@ -114,6 +114,11 @@ export class CompactGemmConvProgram implements WebGPUProgramLike {
    * non-uniform). Listed, the count lives on the GPU, so fewer workgroups than tiles may be dispatched.
    */
   private tilesSnippet(): string {
+    if (!this.stagedTiles) {
+      // no barrier in the loop, so no uniformity to keep: a workgroup past the count leaves at once
+      return `let range = vec3<i32>(${this.listed ? 'listAt(0)' : 'uniforms.outShape[0]'}, i32(workgroupId.y), i32(numWorkgroups.y));
+  let count = range.x;`;
+    }
     return `if (lane == 0) {
     tiles = vec3<i32>(${this.listed ? 'listAt(0)' : 'uniforms.outShape[0]'}, i32(workgroupId.y), i32(numWorkgroups.y));
   }
@@ -240,7 +245,7 @@ export class CompactGemmConvProgram implements WebGPUProgramLike {
     return `
 ${this.stagedTiles ? `var<workgroup> rowsTile : array<vec4<f32>, ${TILE_ROWS * (TILE_K / 4)}>;
 var<workgroup> filtTile : array<vec4<f32>, ${TILE_K * (TILE_COLS / 4)}>;` : ''}
-var<workgroup> tiles : vec3<i32>;
+${this.stagedTiles ? 'var<workgroup> tiles : vec3<i32>;' : ''}
 ${this.listed ? listReaderSnippet(this.part) : ''}
 
 fn main() {
