@@ -60,6 +60,18 @@ describe('dawnTickScheduler', () => {
     expect(h.queued.map((q) => q.how)).toEqual(['immediate']);
   });
 
+  it("runs a Promise's resolve function (native and nameless, like Dawn's ticks) at once", () => {
+    const h = harness();
+    let resolve: (v: unknown) => void = () => {};
+    void new Promise((r) => {
+      resolve = r;
+    });
+    expect(isDawnTick(resolve)).toBe(true);
+    h.advance(50);
+    h.schedule(resolve);
+    expect(h.queued.map((q) => q.how)).toEqual(['immediate']);
+  });
+
   it('runs other callbacks at once with their arguments, whatever the wait', () => {
     const h = harness();
     const got: unknown[] = [];

@@ -24,7 +24,11 @@ export const DAWN_SPIN_MS = 2;
 /** The tick interval after that. */
 export const DAWN_TICK_MS = 1;
 
-/** Whether `fn` is one of Dawn's tick callbacks: a native function without a name (JS and bound functions have source or a name). */
+/**
+ * Whether `fn` may be one of Dawn's tick callbacks: a native function without a name (JS and bound
+ * functions have source or a name). A Promise's resolve function looks the same; queued from
+ * outside a tick it starts a wait, so it still runs at once (and only restarts the spin window).
+ */
 export function isDawnTick(fn: unknown): boolean {
   return typeof fn === 'function' && fn.name === '' && Function.prototype.toString.call(fn).includes('[native code]');
 }
