@@ -13,7 +13,7 @@ function harness() {
   const queued: { how: 'immediate' | number; run: () => void }[] = [];
   const schedule = dawnTickScheduler({
     now: () => clock,
-    immediate: (fn) => queued.push({ how: 'immediate', run: fn }),
+    immediate: (fn, ...args) => queued.push({ how: 'immediate', run: () => fn(...args) }),
     timeout: (fn, ms) => queued.push({ how: ms, run: fn }),
   });
   return {

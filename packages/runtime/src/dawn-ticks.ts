@@ -15,7 +15,7 @@ type Callback = (...args: unknown[]) => void;
 
 export interface TickSchedulerDeps {
   now: () => number;
-  immediate: (fn: Callback) => unknown;
+  immediate: (fn: Callback, ...args: unknown[]) => unknown;
   timeout: (fn: Callback, ms: number) => unknown;
 }
 
@@ -41,7 +41,7 @@ export function dawnTickScheduler(deps: TickSchedulerDeps): (fn: Callback, ...ar
   let waitStart = 0;
   let inTick = false;
   return (fn, ...args) => {
-    if (!isDawnTick(fn)) return deps.immediate(() => fn(...args));
+    if (!isDawnTick(fn)) return deps.immediate(fn, ...args);
     const t = deps.now();
     if (!inTick) waitStart = t;
     const run = () => {
@@ -66,12 +66,11 @@ export function throttleDawnTicks(): void {
   const g = globalThis as unknown as Record<PropertyKey, unknown> & { setImmediate: (fn: Callback, ...args: unknown[]) => unknown };
   if (g[INSTALLED]) return;
   const original = g.setImmediate;
-  const schedule = dawnTickScheduler({
+  const replacement = dawnTickScheduler({
     now: () => performance.now(),
-    immediate: (fn) => original(fn),
+    immediate: original,
     timeout: (fn, ms) => setTimeout(fn, ms),
   });
-  const replacement = (fn: Callback, ...args: unknown[]) => (isDawnTick(fn) ? schedule(fn, ...args) : original(fn, ...args));
   // keep setImmediate's own properties (util.promisify's custom form)
   Object.defineProperties(replacement, Object.getOwnPropertyDescriptors(original));
   g.setImmediate = replacement;
