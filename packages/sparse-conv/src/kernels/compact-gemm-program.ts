@@ -108,10 +108,11 @@ export class CompactGemmConvProgram implements WebGPUProgramLike {
   }
 
   /**
-   * WGSL: the rows (count) and this workgroup's tiles first, first + stride, ...: read through
-   * workgroupUniformLoad, so the loop over them (which holds barriers) is uniform control flow (tfjs
-   * passes workgroupId and numWorkgroups through private variables, which the analysis takes as
-   * non-uniform). Listed, the count lives on the GPU, so fewer workgroups than tiles may be dispatched.
+   * WGSL: the rows (count) and this workgroup's tiles first, first + stride, ...: with staged tiles
+   * read through workgroupUniformLoad, so the loop over them (which holds barriers) is uniform
+   * control flow (tfjs passes workgroupId and numWorkgroups through private variables, which the
+   * analysis takes as non-uniform); direct tiles have no barrier and read them as they are. Listed,
+   * the count lives on the GPU, so fewer workgroups than tiles may be dispatched.
    */
   private tilesSnippet(): string {
     if (!this.stagedTiles) {

@@ -1,5 +1,5 @@
 import type { WebGPUProgramLike } from './masked-conv-program';
-import { elementwiseDispatch, NEWLINE, range, rowWindowSnippet } from './webgpu-snippets';
+import { elementwiseDispatch, NEWLINE, range, rowWindowLoopSnippet } from './webgpu-snippets';
 
 /**
  * Horizontally adjacent output pixels one thread computes by default: they share six columns of X,
@@ -9,8 +9,8 @@ import { elementwiseDispatch, NEWLINE, range, rowWindowSnippet } from './webgpu-
 export const GATE_CONV_PIXELS = 4;
 
 /**
- * A spatial gate's conv in one dispatch: 'same' 3x3, C -> 1, one thread per PIXELS adjacent output
- * pixels of a row, reading each X value of their 3 x (PIXELS + 2) window once as vec4s (on
+ * A spatial gate's conv in one dispatch: 'same' 3x3, C -> 1, one thread per `pixels` adjacent output
+ * pixels of a row, reading each X value of their 3 x (pixels + 2) window once as vec4s (on
  * SwiftShader a 50x84x256 gate: 11 ms, 36 ms with one pixel a thread). tf.conv2d to one channel takes
  * an im2col and a matMul. Inputs: X [B,H,W,C] (C a multiple of 4), F [3,3,C,1]; with `activation`
  * (WGSL declaring `fn gateActivation(v : f32) -> f32`) also Bias [1], and the output is
@@ -42,7 +42,7 @@ export class GateConvProgram implements WebGPUProgramLike {
   }
 
   getUserCode(): string {
-    const PIXELS = this.pixels;
+    const n = this.pixels;
     const value = (p: number) => {
       const sum = `acc${p}.x + acc${p}.y + acc${p}.z + acc${p}.w`;
       return this.activation ? `gateActivation((${sum}) + f32(Bias[0]))` : sum;
@@ -54,31 +54,27 @@ fn main(index : i32) {
   let h = uniforms.xShape[1];
   let w = uniforms.xShape[2];
   let c4 = uniforms.xShape[3] / 4;
-  let wq = (w + ${PIXELS - 1}) / ${PIXELS};
+  let wq = (w + ${n - 1}) / ${n};
   if (index >= uniforms.xShape[0] * h * wq) {
     return;
   }
   let b = index / (h * wq);
   let y = (index / wq) % h;
-  let x0 = (index % wq) * ${PIXELS};
-  ${range(PIXELS).map((p) => `var acc${p} = vec4<f32>(0.0);`).join(NEWLINE + '  ')}
-  for (var ky = 0; ky < 3; ky++) {
-    let yy = y + ky - 1;
-    if (yy < 0 || yy >= h) {
-      continue;
-    }
-    let rowBase = (b * h + yy) * w;
-    ${rowWindowSnippet(PIXELS, 'c4')}
-    for (var q = 0; q < c4; q++) {
-      ${range(PIXELS + 2).map((i) => `let x${i} = select(vec4<f32>(0.0), X[at${i} + q], in${i});`).join(NEWLINE + '      ')}
+  let x0 = (index % wq) * ${n};
+  ${range(n).map((p) => `var acc${p} = vec4<f32>(0.0);`).join(NEWLINE + '  ')}
+  ${rowWindowLoopSnippet(
+    n,
+    'c4',
+    `for (var q = 0; q < c4; q++) {
+      ${range(n + 2).map((i) => `let x${i} = select(vec4<f32>(0.0), X[at${i} + q], in${i});`).join(NEWLINE + '      ')}
       let f0 = F[(ky * 3) * c4 + q];
       let f1 = F[(ky * 3 + 1) * c4 + q];
       let f2 = F[(ky * 3 + 2) * c4 + q];
-      ${range(PIXELS).map((p) => `acc${p} = fma(x${p}, f0, fma(x${p + 1}, f1, fma(x${p + 2}, f2, acc${p})));`).join(NEWLINE + '      ')}
-    }
-  }
+      ${range(n).map((p) => `acc${p} = fma(x${p}, f0, fma(x${p + 1}, f1, fma(x${p + 2}, f2, acc${p})));`).join(NEWLINE + '      ')}
+    }`,
+  )}
   let out0 = (b * h + y) * w + x0;
-${range(PIXELS).map((p) => `  if (x0 + ${p} < w) {
+${range(n).map((p) => `  if (x0 + ${p} < w) {
     setOutputAtIndex(out0 + ${p}, ${value(p)});
   }`).join(NEWLINE)}
 }

@@ -1,6 +1,6 @@
 import { type ListPart, listReaderSnippet } from './compact-conv-program';
 import type { WebGPUProgramLike } from './masked-conv-program';
-import { elementwiseDispatch, type Lanes, laneType, NEWLINE, range, rowWindowSnippet, taps3x3Snippet, workgroupSumSnippet } from './webgpu-snippets';
+import { elementwiseDispatch, type Lanes, laneType, NEWLINE, range, rowWindowLoopSnippet, taps3x3Snippet, workgroupSumSnippet } from './webgpu-snippets';
 
 /** A float32 constant as WGSL parses it back to the same float32. */
 function f32Literal(v: number): string {
@@ -532,7 +532,7 @@ export const DEPTHWISE_MAP_PIXELS = 4;
 /**
  * The depthwise source written out as a map [R, C], for big maps (webgpu-kernels.ts's DeviceTuning:
  * over one chunk on GPUs, where the partials and apply programs would each compute the nine taps;
- * over 256 rows on SwiftShader). One more dispatch, the taps computed once.
+ * at every size on SwiftShader). One more dispatch, the taps computed once.
  * A thread takes `pixels` adjacent pixels of a row and k channels, reading each X value of their
  * 3 x (pixels + 2) window once (on SwiftShader a 50x84x256 map: 63 ms with one pixel a thread).
  */
@@ -562,38 +562,34 @@ export class DepthwiseMapProgram implements WebGPUProgramLike {
 
   getUserCode(): string {
     const T = laneType(this.lanes);
-    const DW_PIXELS = this.pixels;
-    const pixels = range(DW_PIXELS);
-    const columns = range(DW_PIXELS + 2);
+    const n = this.pixels;
+    const pixels = range(n);
+    const columns = range(n + 2);
     return `
 fn main(index : i32) {
   let h = uniforms.xShape[1];
   let w = uniforms.xShape[2];
   let cq = uniforms.xShape[3] / ${this.lanes};
-  let wq = (w + ${DW_PIXELS - 1}) / ${DW_PIXELS};
+  let wq = (w + ${n - 1}) / ${n};
   if (index >= uniforms.xShape[0] * h * wq * cq) {
     return;
   }
   // channels fastest, so that neighbouring threads read neighbouring values
   let q = index % cq;
   let cell = index / cq;
-  let x0 = (cell % wq) * ${DW_PIXELS};
+  let x0 = (cell % wq) * ${n};
   let y = (cell / wq) % h;
   let b = cell / (wq * h);
   ${pixels.map((p) => `var acc${p} = ${T}(0.0);`).join(NEWLINE + '  ')}
-  for (var ky = 0; ky < 3; ky++) {
-    let yy = y + ky - 1;
-    if (yy < 0 || yy >= h) {
-      continue;
-    }
-    let rowBase = (b * h + yy) * w;
-    ${rowWindowSnippet(DW_PIXELS, 'cq')}
-    ${columns.map((i) => `let v${i} = select(${T}(0.0), ${T}(X[at${i} + q]), in${i});`).join(NEWLINE + '    ')}
+  ${rowWindowLoopSnippet(
+    n,
+    'cq',
+    `${columns.map((i) => `let v${i} = select(${T}(0.0), ${T}(X[at${i} + q]), in${i});`).join(NEWLINE + '    ')}
     let f0 = ${T}(DwFilter[(ky * 3) * cq + q]);
     let f1 = ${T}(DwFilter[(ky * 3 + 1) * cq + q]);
     let f2 = ${T}(DwFilter[(ky * 3 + 2) * cq + q]);
-    ${pixels.map((p) => `acc${p} = fma(v${p + 2}, f2, fma(v${p + 1}, f1, fma(v${p}, f0, acc${p})));`).join(NEWLINE + '    ')}
-  }
+    ${pixels.map((p) => `acc${p} = fma(v${p + 2}, f2, fma(v${p + 1}, f1, fma(v${p}, f0, acc${p})));`).join(NEWLINE + '    ')}`,
+  )}
   let row0 = (b * h + y) * w + x0;
   ${pixels.map((p) => `if (x0 + ${p} < w) {
     setOutputAtIndex((row0 + ${p}) * cq + q, acc${p});

@@ -123,7 +123,7 @@ const GPU_TUNING: DeviceTuning = {
  * switches at barriers); the depthwise map at every size: it costs less than the one-pass
  * program's per-element taps (25x42x256: 23 -> 14 ms; with 4-thread statistics 7x11: 3.1-4.5 ->
  * 1.9-4.6 ms, 4x6: 1.0-1.1 -> 0.8 ms); 8 pixels a thread in the gate conv and the depthwise map,
- * each X value read for fewer outputs (a GPU wants the threads instead).
+ * so each X value read serves more outputs (a GPU wants the threads instead).
  */
 const SWIFTSHADER_TUNING: DeviceTuning = { gemm: SWIFTSHADER_GEMM, depthwiseMapRows: 0, statsThreads: 4, gatePixels: 8, depthwiseMapPixels: 8 };
 

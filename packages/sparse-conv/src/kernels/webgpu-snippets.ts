@@ -15,16 +15,26 @@ export function laneType(k: Lanes): string {
 }
 
 /**
- * WGSL: the columns x0 - 1 .. x0 + pixels of a 3-wide window over `pixels` adjacent pixels of a
- * map row starting at rowBase: at{i}, column i's index clamped into the row times `stride` (so a
- * read never leaves the map), and in{i}, whether the column lies inside it (else it reads as 0).
- * x0, w and rowBase must be in scope.
+ * WGSL: a loop over the rows ky = 0..2 of a 3-wide window over `pixels` adjacent pixels of a map
+ * row (image b, row y, from column x0), skipping rows outside the map, that defines rowBase (the
+ * window row's first pixel) and for each column i of x0 - 1 .. x0 + pixels: at{i}, its index
+ * clamped into the row times `stride` (so a read never leaves the map), and in{i}, whether it lies
+ * inside the map (else it reads as 0); then `body`. b, y, x0, h and w must be in scope.
  */
-export function rowWindowSnippet(pixels: number, stride: string): string {
-  return range(pixels + 2)
+export function rowWindowLoopSnippet(pixels: number, stride: string, body: string): string {
+  const columns = range(pixels + 2)
     .map((i) => `let at${i} = (rowBase + clamp(x0 + ${i - 1}, 0, w - 1)) * ${stride};
     let in${i} = x0 + ${i - 1} >= 0 && x0 + ${i - 1} < w;`)
     .join(NEWLINE + '    ');
+  return `for (var ky = 0; ky < 3; ky++) {
+    let yy = y + ky - 1;
+    if (yy < 0 || yy >= h) {
+      continue;
+    }
+    let rowBase = (b * h + yy) * w;
+    ${columns}
+    ${body}
+  }`;
 }
 
 /** 0 .. n-1, for unrolled WGSL. */
