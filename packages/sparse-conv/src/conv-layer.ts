@@ -56,6 +56,6 @@ function inferenceConv(x: tf.Tensor4D, filter: tf.Tensor4D, opts: Omit<SparseCon
     return tf.tidy(() => activatedGateConv(x, filter, opts.bias ?? tf.zeros([1]), IDENTITY));
   }
   if (opts.depthwise || kh !== kw || kh % 2 !== 1 || !compactGemmApplies(cin, cout, false) || !hasKernel(GEMM_CONV)) return denseConv(x, filter, opts);
-  const y = tf.engine().runKernel(GEMM_CONV, { x, filter }) as tf.Tensor4D;
-  return opts.bias ? tf.add(y, opts.bias) : y;
+  // the bias is added as the GEMM writes (a predictor's: no broadcast add of its own)
+  return tf.engine().runKernel(GEMM_CONV, opts.bias ? { x, filter, bias: opts.bias } : { x, filter }) as tf.Tensor4D;
 }

@@ -1,14 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TEST_BACKENDS, activate, relL2, seededRandom } from '../../../test/backends';
-import { convLayer, setWebGPUTuning, sparseConv2d } from './index';
+import { convLayer, gateSums, setWebGPUTuning, sparseConv2d } from './index';
 import { randomMask, refConv, refGroupNorm, refPostMask } from './reference.test-util';
 
 type Shape4 = [number, number, number, number];
 
 // webgpu kernels run one of two ways by device (GPUs or SwiftShader): the GEMM's tiles staged or
 // direct, a depthwise GN's conv inside the GN or written first, GN statistics in 64 or 4 threads,
-// 4 or 8 pixels a thread of the gate conv and the depthwise map. Both run here whatever the device.
+// 4 or 8 pixels a thread of the gate conv and the depthwise map, gate sums in 256 or 4 threads. Both
+// run here whatever the device.
 describe.each(TEST_BACKENDS)('device tunings on %s', (backend) => {
   afterEach(() => setWebGPUTuning(undefined));
 
@@ -63,5 +64,33 @@ describe.each(TEST_BACKENDS)('device tunings on %s', (backend) => {
     const want = refPostMask(refGroupNorm(refConv({ x, shape, filter, k: 3, cout: c, depthwise: true, bias }), shape, 4, gamma, beta), c, new Float32Array(b * h * w).fill(1), true);
     expect(relL2(await y.data(), want)).toBeLessThan(backend === 'webgpu' ? 1e-4 : 1e-5);
     tf.dispose([y, xt, ft, bt, gt, et]);
+  });
+
+  it.each(['gpu', 'swiftshader'] as const)('as on %s: a dense conv with its bias in the GEMM, and gate sums, equal float64 references', async (kind) => {
+    await activate(backend);
+    setWebGPUTuning(kind);
+    const rand = seededRandom(79);
+    // a predictor's form: 12 output channels, the bias added as the rows are written
+    const shape: Shape4 = [2, 7, 9, 8];
+    const [b, h, w, cin] = shape;
+    const cout = 12;
+    const x = Array.from({ length: b * h * w * cin }, () => rand(-1, 1));
+    const filter = Array.from({ length: 9 * cin * cout }, () => rand(-0.5, 0.5));
+    const bias = Array.from({ length: cout }, () => rand(-1, 1));
+    const [xt, ft, bt] = [tf.tensor4d(x, shape), tf.tensor4d(filter, [3, 3, cin, cout]), tf.tensor1d(bias)];
+    const y = convLayer(xt, ft, { bias: bt });
+    expect(relL2(await y.data(), refConv({ x, shape, filter, k: 3, cout, bias }))).toBeLessThan(backend === 'webgpu' ? 1e-4 : 1e-5);
+    // gate sums: two maps of 25x42 (more pixels than the GPU form's 256 threads), half of them 0
+    const maps = [0, 1].map(() => Array.from({ length: b * 25 * 42 }, () => (rand() < 0.5 ? 0 : Math.fround(rand(1e-3, 1)))));
+    const units = [2560, 590080];
+    const sums = gateSums(maps.map((m) => tf.tensor4d(m, [b, 25, 42, 1])), units);
+    const got = await sums.data();
+    for (let i = 0; i < b; i++) {
+      const image = (m: number[]) => m.slice(i * 25 * 42, (i + 1) * 25 * 42);
+      const soft = maps.reduce((a, m, j) => a + units[j] * image(m).reduce((s, v) => s + v, 0), 0);
+      const used = maps.reduce((a, m, j) => a + units[j] * image(m).filter((v) => v !== 0).length, 0);
+      expect(relL2([got[2 * i], got[2 * i + 1]], [soft, used]), `image ${i}`).toBeLessThan(1e-6);
+    }
+    tf.dispose([y, xt, ft, bt, sums]);
   });
 });

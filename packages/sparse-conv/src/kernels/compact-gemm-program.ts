@@ -91,18 +91,23 @@ export class CompactGemmConvProgram implements WebGPUProgramLike {
   private readonly part: ListPart;
   private readonly stagedTiles: boolean;
   private readonly tileRows: number;
+  private readonly biased: boolean;
 
-  /** listed: List is the third input, and `part` the list of it this conv takes. */
-  constructor(rows: number, outChannels: number, kernel: number, listed = true, part: ListPart = 'whole', tuning: GemmTuning = GPU_GEMM) {
-    this.variableNames = listed ? ['X', 'Filt', 'List'] : ['X', 'Filt'];
-    this.variableComponents = listed ? [4, 4, 1] : [4, 4];
+  /**
+   * listed: List is the third input, and `part` the list of it this conv takes. biased: a last
+   * input Bias [Cout] (vec4) is added as the rows are written (a predictor's bias: no add dispatch).
+   */
+  constructor(rows: number, outChannels: number, kernel: number, listed = true, part: ListPart = 'whole', tuning: GemmTuning = GPU_GEMM, biased = false) {
+    this.variableNames = [...(listed ? ['X', 'Filt', 'List'] : ['X', 'Filt']), ...(biased ? ['Bias'] : [])];
+    this.variableComponents = [...(listed ? [4, 4, 1] : [4, 4]), ...(biased ? [4] : [])];
+    this.biased = biased;
     this.outputComponent = 4;
     this.outputShape = [rows, outChannels];
     this.kernel = kernel;
     this.listed = listed;
     this.part = part;
     this.stagedTiles = tuning.stagedTiles;
-    this.shaderKey = `dynheadCompactGemmConv_k${kernel}_${listed ? part : 'dense'}_${tuning.stagedTiles}`;
+    this.shaderKey = `dynheadCompactGemmConv_k${kernel}_${listed ? part : 'dense'}_${tuning.stagedTiles}_${biased}`;
     this.tileRows = tuning.stagedTiles ? TILE_ROWS : 16 * DIRECT_PER_THREAD;
     this.dispatch = [Math.ceil(outChannels / TILE_COLS), Math.min(Math.ceil(rows / this.tileRows), tuning.rowWorkgroups), 1];
   }
@@ -175,7 +180,7 @@ export class CompactGemmConvProgram implements WebGPUProgramLike {
           }
         }
         ${rows.map((i) => `if (ty + ${16 * i} < rowsHere) {
-          setOutputAtIndex((row0 + ty + ${16 * i}) * cout4 + col4, acc${i});
+          setOutputAtIndex((row0 + ty + ${16 * i}) * cout4 + col4, ${this.written(i)});
         }`).join(NEWLINE + '        ')}
       }`;
   }
@@ -236,9 +241,14 @@ export class CompactGemmConvProgram implements WebGPUProgramLike {
     }
     if (col4 < cout4) {
       ${range(4).map((i) => `if (${i} < rowsMine) {
-        setOutputAtIndex((row0 + ty * 4 + ${i}) * cout4 + col4, acc${i});
+        setOutputAtIndex((row0 + ty * 4 + ${i}) * cout4 + col4, ${this.written(i)});
       }`).join(NEWLINE + '      ')}
     }`;
+  }
+
+  /** WGSL: the value written for accumulator i, with the bias when the conv has one. */
+  private written(i: number): string {
+    return this.biased ? `acc${i} + Bias[col4]` : `acc${i}`;
   }
 
   getUserCode(): string {

@@ -1,7 +1,8 @@
 import type { WebGPUProgramLike } from './masked-conv-program';
 import { workgroupSumSnippet } from './webgpu-snippets';
 
-const THREADS = 256;
+/** Threads of a workgroup by default (a GPU); SwiftShader takes 4 (webgpu-kernels.ts's DeviceTuning). */
+export const GATE_SUMS_THREADS = 256;
 
 /** WGSL: v, the 3x3 max-pool ('same') of map j of image b at pixel p of its h x w plane. */
 function pooledValue(j: number): string {
@@ -27,15 +28,21 @@ export class GateSumsProgram implements WebGPUProgramLike {
   shaderKey: string;
   dispatchLayout = { x: [0], y: [1] };
   dispatch: [number, number, number];
-  workgroupSize: [number, number, number] = [THREADS, 1, 1];
+  workgroupSize: [number, number, number];
   private readonly pooled: boolean[];
+  private readonly threads: number;
 
-  /** pooled[j]: map j enters as its 3x3 max-pool ('same'), taken as it is read. */
-  constructor(batch: number, pooled: boolean[]) {
+  /**
+   * pooled[j]: map j enters as its 3x3 max-pool ('same'), taken as it is read. threads: a power of
+   * two; on SwiftShader few, since each barrier of the tree sum switches between all of them.
+   */
+  constructor(batch: number, pooled: boolean[], threads = GATE_SUMS_THREADS) {
     this.pooled = pooled;
+    this.threads = threads;
+    this.workgroupSize = [threads, 1, 1];
     this.variableNames = [...pooled.map((_, j) => `G${j}`), 'Units'];
     this.outputShape = [batch, 2];
-    this.shaderKey = `dynheadGateSums_${pooled.map((p) => (p ? 1 : 0)).join('')}`;
+    this.shaderKey = `dynheadGateSums_${pooled.map((p) => (p ? 1 : 0)).join('')}_${threads}`;
     this.dispatch = [1, batch, 1];
   }
 
@@ -47,18 +54,18 @@ export class GateSumsProgram implements WebGPUProgramLike {
     let w = uniforms.g${j}Shape[2];
     let plane = h * w;
     var s = vec2<f32>(0.0);
-    for (var p = t; p < plane; p += ${THREADS}) {
+    for (var p = t; p < plane; p += ${this.threads}) {
       ${pooled ? pooledValue(j) : `let v = f32(G${j}[b * plane + p]);`}
       s += vec2<f32>(v, select(0.0, 1.0, v != 0.0));
     }
     partial[t] = s;
-    ${workgroupSumSnippet(THREADS)}
+    ${workgroupSumSnippet(this.threads)}
     total += Units[${j}] * partial[0];
     workgroupBarrier();
   }`,
     ).join('');
     return `
-var<workgroup> partial : array<vec2<f32>, ${THREADS}>;
+var<workgroup> partial : array<vec2<f32>, ${this.threads}>;
 
 fn main() {
   let b = i32(workgroupId.y);

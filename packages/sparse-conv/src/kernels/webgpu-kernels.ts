@@ -3,7 +3,7 @@ import { BlockCountProgram, CompactConvProgram, ExpandRowsProgram, listBlocks, t
 import { CompactGemmConvProgram, compactGemmApplies, GPU_GEMM, type GemmTuning, SWIFTSHADER_GEMM } from './compact-gemm-program';
 import { BlendResizedProgram } from './blend-resized-program';
 import { GATE_CONV_PIXELS, GateConvProgram } from './gate-conv-program';
-import { GateSumsProgram } from './gate-sums-program';
+import { GATE_SUMS_THREADS, GateSumsProgram } from './gate-sums-program';
 import { GatedResidualProgram } from './gated-residual-program';
 import { CHUNK_ROWS, DEPTHWISE_MAP_PIXELS, DepthwiseMapProgram, GPU_STATS_THREADS, GroupNormApplyProgram, GroupNormCombineProgram, groupNormLanes, GroupNormOnePassProgram, GroupNormPartialsProgram, type GroupNormSource, groupNormFits } from './group-norm-programs';
 import { ACTIVATED_GATE_CONV, type ActivatedGateConvAttrs, BLEND_RESIZED, DEPTHWISE_GROUP_NORM, GEMM_CONV, type BlendResizedAttrs, type BlendResizedInputs, COMPACT_CONV, type CompactConvAttrs, COMPACT_GROUP_NORM, type CompactGroupNormAttrs, CONV3X3_FEW, GATED_RESIDUAL, COMPACT_LIST, type CompactListAttrs, EXPAND_ROWS, GATE_SUMS, type GateSumsAttrs, GROUP_NORM_ROWS, type GroupNormRowsAttrs, type GroupNormRowsInputs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs, readNumberedInputs } from './kernel-names';
@@ -76,7 +76,7 @@ function groupNormOnGpu(
     be.disposeData(dw.dataId);
     return out;
   }
-  const startsInfo = be.makeTensorInfo([starts.length], 'int32', Int32Array.from(starts));
+  const startsInfo = rowStarts(be, starts);
   // in the order of the programs' sourceVariables and applyVariables
   const sourceInputs = list ? [list.list] : [...(depthwiseFilter ? [depthwiseFilter] : []), ...(mask ? [mask] : [])];
   const applied = [...(rowScale ? [rowScale] : []), ...(residual ? [residual.gate, residual.input] : [])];
@@ -93,8 +93,23 @@ function groupNormOnGpu(
     out = be.runWebGPUProgram(apply, [map, affine, startsInfo, ...applied, ...sourceInputs], 'float32');
     be.disposeData(affine.dataId);
   }
-  be.disposeData(startsInfo.dataId);
   return out;
+}
+
+const startsByBackend = new WeakMap<WebGPUBackendLike, Map<string, tf.TensorInfo>>();
+
+/**
+ * The GPU copy of `starts`, uploaded once per backend and kept: a D8 pass runs ~350 GroupNorms over
+ * a handful of distinct starts, and each upload of a reused buffer ends tfjs's compute pass for a
+ * staging copy. Never disposed: a few int32s per distinct map size.
+ */
+function rowStarts(be: WebGPUBackendLike, starts: number[]): tf.TensorInfo {
+  const cache = startsByBackend.get(be) ?? new Map<string, tf.TensorInfo>();
+  startsByBackend.set(be, cache);
+  const key = starts.join(',');
+  const info = cache.get(key) ?? be.makeTensorInfo([starts.length], 'int32', Int32Array.from(starts));
+  cache.set(key, info);
+  return info;
 }
 
 /** How this package's webgpu kernels run on a device, where the fastest form differs. */
@@ -104,6 +119,8 @@ interface DeviceTuning {
   depthwiseMapRows: number;
   /** threads of a GroupNorm statistics workgroup (group-norm-programs.ts) */
   statsThreads: number;
+  /** threads of the gate sums' workgroup, one per image (gate-sums-program.ts) */
+  gateSumsThreads: number;
   /** adjacent pixels a thread of the gate conv and of the depthwise map computes */
   gatePixels: number;
   depthwiseMapPixels: number;
@@ -114,6 +131,7 @@ const GPU_TUNING: DeviceTuning = {
   gemm: GPU_GEMM,
   depthwiseMapRows: CHUNK_ROWS,
   statsThreads: GPU_STATS_THREADS,
+  gateSumsThreads: GATE_SUMS_THREADS,
   gatePixels: GATE_CONV_PIXELS,
   depthwiseMapPixels: DEPTHWISE_MAP_PIXELS,
 };
@@ -125,7 +143,7 @@ const GPU_TUNING: DeviceTuning = {
  * 1.9-4.6 ms, 4x6: 1.0-1.1 -> 0.8 ms); 8 pixels a thread in the gate conv and the depthwise map,
  * so each X value read serves more outputs (a GPU wants the threads instead).
  */
-const SWIFTSHADER_TUNING: DeviceTuning = { gemm: SWIFTSHADER_GEMM, depthwiseMapRows: 0, statsThreads: 4, gatePixels: 8, depthwiseMapPixels: 8 };
+const SWIFTSHADER_TUNING: DeviceTuning = { gemm: SWIFTSHADER_GEMM, depthwiseMapRows: 0, statsThreads: 4, gateSumsThreads: 4, gatePixels: 8, depthwiseMapPixels: 8 };
 
 let forcedTuning: DeviceTuning | undefined;
 
@@ -208,12 +226,12 @@ export function registerWebGPUKernels(): void {
     kernelName: GEMM_CONV,
     backendName: 'webgpu',
     kernelFunc: ({ inputs, backend }) => {
-      const { x, filter } = inputs as Record<'x' | 'filter', tf.TensorInfo>;
+      const { x, filter, bias } = inputs as Record<'x' | 'filter', tf.TensorInfo> & { bias?: tf.TensorInfo };
       const [b, h, w] = x.shape;
       const be = backend as unknown as WebGPUBackendLike;
       // tuned for the device like the listed GEMM, so that both heads' convs run alike
-      const program = new CompactGemmConvProgram(b * h * w, filter.shape[3], filter.shape[0], false, 'whole', deviceTuning(be).gemm);
-      const rows = be.runWebGPUProgram(program, [x, filter], 'float32');
+      const program = new CompactGemmConvProgram(b * h * w, filter.shape[3], filter.shape[0], false, 'whole', deviceTuning(be).gemm, bias !== undefined);
+      const rows = be.runWebGPUProgram(program, bias ? [x, filter, bias] : [x, filter], 'float32');
       return { ...rows, shape: [b, h, w, filter.shape[3]] };
     },
   });
@@ -233,7 +251,7 @@ export function registerWebGPUKernels(): void {
       const { units } = inputs as { units: tf.TensorInfo };
       const { pooled = [] } = attrs as unknown as Partial<GateSumsAttrs>;
       const maps = readNumberedInputs(inputs, 'gate');
-      const program = new GateSumsProgram(maps[0].shape[0], maps.map((_, j) => pooled[j] === 1));
+      const program = new GateSumsProgram(maps[0].shape[0], maps.map((_, j) => pooled[j] === 1), deviceTuning(backend as unknown as WebGPUBackendLike).gateSumsThreads);
       return (backend as unknown as WebGPUBackendLike).runWebGPUProgram(program, [...maps, units], 'float32');
     },
   });
