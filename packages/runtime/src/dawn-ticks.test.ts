@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DAWN_SPIN_MS, DAWN_TICK_MS, dawnTickScheduler, isDawnTick } from './dawn-ticks';
+import { DAWN_SPIN_MS, DAWN_TICK_MAX_MS, DAWN_TICK_MS, dawnTickScheduler, isDawnTick } from './dawn-ticks';
 
 /** A stand-in for Dawn's tick callback: a nameless function whose source reads as native, as N-API's do. */
 function nativeNameless(body: () => void): () => void {
@@ -58,6 +58,40 @@ describe('dawnTickScheduler', () => {
     h.advance(100);
     h.schedule(nativeNameless(() => {}));
     expect(h.queued.map((q) => q.how)).toEqual(['immediate']);
+  });
+
+  it('ticks less often as a wait grows: a sixteenth of the wait, from DAWN_TICK_MS up to DAWN_TICK_MAX_MS', () => {
+    const h = harness();
+    let ticks = 0;
+    // a long wait: each tick takes 0.1 ms, then Dawn queues the next; the timer's delay passes before it runs
+    const tick = nativeNameless(() => {
+      ticks++;
+      h.advance(0.1);
+      if (ticks < 400) h.schedule(tick);
+    });
+    h.schedule(tick);
+    const delays: { at: number; how: 'immediate' | number }[] = [];
+    let clock = 0;
+    while (h.queued.length > 0) {
+      const { how } = h.queued[0];
+      delays.push({ at: clock, how });
+      if (typeof how === 'number') {
+        h.advance(how);
+        clock += how;
+      }
+      clock += 0.1;
+      h.runNext();
+    }
+    const at = (ms: number) => (delays.find((d) => d.at >= ms) as { how: 'immediate' | number }).how;
+    expect(DAWN_TICK_MAX_MS).toBe(8);
+    expect(at(0)).toBe('immediate');
+    expect(at(10)).toBe(DAWN_TICK_MS); // 10 / 16 < 1
+    expect(at(64)).toBe(4);
+    expect(at(200)).toBe(DAWN_TICK_MAX_MS);
+    expect(delays[delays.length - 1].how).toBe(DAWN_TICK_MAX_MS);
+    // 400 ticks cover 2.8 s of waiting (at one a millisecond they would cover 0.4 s)
+    expect(clock).toBeGreaterThan(2700);
+    expect(ticks).toBe(400);
   });
 
   it("runs a Promise's resolve function (native and nameless, like Dawn's ticks) at once", () => {

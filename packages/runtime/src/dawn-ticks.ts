@@ -7,7 +7,7 @@
  * ticks below; 185742 ticks in 2.8 s before).
  *
  * The replacement keeps Dawn's first ticks of a wait immediate, so a short wait (a small readback)
- * ends as soon as before, then ticks once a millisecond. Only Dawn's tick callbacks are slowed:
+ * ends as soon as before, then ticks once a millisecond, less often as the wait grows. Only Dawn's tick callbacks are slowed:
  * N-API functions, which are native and nameless; every other caller gets setImmediate itself.
  */
 
@@ -21,8 +21,14 @@ export interface TickSchedulerDeps {
 
 /** Milliseconds of a wait during which Dawn still ticks at once (a small readback takes ~0.2-1 ms). */
 export const DAWN_SPIN_MS = 2;
-/** The tick interval after that. */
+/** The tick interval after that... */
 export const DAWN_TICK_MS = 1;
+/**
+ * ... growing with the wait (a sixteenth of it) up to this: each tick costs the main thread ~0.1 ms,
+ * 7% of a core at one a millisecond, and a wait of a second or more (a whole head pass on
+ * SwiftShader) loses at most this much.
+ */
+export const DAWN_TICK_MAX_MS = 8;
 
 /**
  * Whether `fn` may be one of Dawn's tick callbacks: a native function without a name (JS and bound
@@ -35,7 +41,8 @@ export function isDawnTick(fn: unknown): boolean {
 
 /**
  * A setImmediate for Dawn's ticks: a tick queued outside a tick starts a wait; the ticks that
- * follow it (queued from inside the previous one) run at once for DAWN_SPIN_MS, then every DAWN_TICK_MS.
+ * follow it (queued from inside the previous one) run at once for DAWN_SPIN_MS, then every DAWN_TICK_MS,
+ * the interval growing with the wait to DAWN_TICK_MAX_MS.
  */
 export function dawnTickScheduler(deps: TickSchedulerDeps): (fn: Callback, ...args: unknown[]) => unknown {
   let waitStart = 0;
@@ -52,7 +59,9 @@ export function dawnTickScheduler(deps: TickSchedulerDeps): (fn: Callback, ...ar
         inTick = false;
       }
     };
-    return t - waitStart < DAWN_SPIN_MS ? deps.immediate(run) : deps.timeout(run, DAWN_TICK_MS);
+    const waited = t - waitStart;
+    if (waited < DAWN_SPIN_MS) return deps.immediate(run);
+    return deps.timeout(run, Math.min(DAWN_TICK_MAX_MS, Math.max(DAWN_TICK_MS, Math.floor(waited / 16))));
   };
 }
 

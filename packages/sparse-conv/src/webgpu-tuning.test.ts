@@ -51,8 +51,9 @@ describe.each(TEST_BACKENDS)('device tunings on %s', (backend) => {
     await activate(backend);
     setWebGPUTuning(kind);
     const rand = seededRandom(73);
-    // 600 rows, 4 channels a group: the one-pass program on GPUs, the map first on SwiftShader
-    const shape: Shape4 = [1, 20, 30, 16];
+    // 600 rows, 20 channels a group: the one-pass program on GPUs, the map first on SwiftShader,
+    // whose threads take 16 of the 20 channel quads, then the other 4
+    const shape: Shape4 = [1, 20, 30, 80];
     const [b, h, w, c] = shape;
     const x = Array.from({ length: b * h * w * c }, () => rand(-1, 1));
     const filter = Array.from({ length: 9 * c }, () => rand(-0.5, 0.5));

@@ -421,8 +421,10 @@ export class GroupNormApplyProgram implements WebGPUProgramLike {
   private readonly masked: boolean;
   private readonly source: GroupNormSource;
   private readonly lanes: Lanes;
+  private readonly quads: number;
 
-  constructor(outShape: number[], post: ApplyOptions, masked: boolean, source: GroupNormSource, lanes: Lanes) {
+  /** quads: groups of `lanes` channels of its row a thread takes in turn. */
+  constructor(outShape: number[], post: ApplyOptions, masked: boolean, source: GroupNormSource, lanes: Lanes, quads = 1) {
     this.variableNames = ['X', 'Affine', 'Starts', ...applyVariables(post), ...sourceVariables(source, masked)];
     this.variableComponents = laneComponents(this.variableNames, lanes);
     this.outputComponent = lanes;
@@ -431,10 +433,12 @@ export class GroupNormApplyProgram implements WebGPUProgramLike {
     this.masked = masked;
     this.source = source;
     this.lanes = lanes;
-    this.shaderKey = `dynheadGroupNormApply_${applyKey(post)}_${masked}_${sourceKey(source)}_${lanes}`;
-    // a thread per k channels; tfjs's uniforms.size counts them too
-    const threads = outShape.reduce((a, v) => a * v, 1) / lanes;
-    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = elementwiseDispatch([threads]));
+    this.quads = quads;
+    this.shaderKey = `dynheadGroupNormApply_${applyKey(post)}_${masked}_${sourceKey(source)}_${lanes}_${quads}`;
+    // a thread per `quads` groups of k channels of a row
+    const c = outShape[outShape.length - 1];
+    const rows = outShape.reduce((a, v) => a * v, 1) / c;
+    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = elementwiseDispatch([rows * Math.ceil(c / lanes / quads)]));
   }
 
   getUserCode(): string {
@@ -447,18 +451,21 @@ ${xAtSnippet(this.source, k)}
 ${isActiveSnippet(this.source, this.masked)}
 
 fn main(index : i32) {
-  if (index < uniforms.size) {
-    let cq = mapChannels() / ${k};
-    let row = index / cq;
-    let q = index - row * cq;
+  let cq = mapChannels() / ${k};
+  let qBlocks = (cq + ${this.quads - 1}) / ${this.quads};
+  if (index < uniforms.size / cq * qBlocks) {
+    let row = index / qBlocks;
+    let q0 = (index - row * qBlocks) * ${this.quads};
     var b = 0;
     for (var i = 1; i < uniforms.affineShape[0]; i++) {
       if (row >= Starts[i]) {
         b = i;
       }
     }
-    ${applySnippet(k, a, this.post, this.masked)}
-    setOutputAtIndex(index, y);
+    for (var q = q0; q < min(q0 + ${this.quads}, cq); q++) {
+      ${applySnippet(k, a, this.post, this.masked)}
+      setOutputAtIndex(row * cq + q, y);
+    }
   }
 }
 `;
@@ -524,8 +531,8 @@ export function groupNormFits(o: Pick<StatsOptions, 'bias' | 'masked' | 'source'
 
 /**
  * Horizontally adjacent pixels a DepthwiseMapProgram thread computes by default: they share six
- * columns of X, not 4 x 3. SwiftShader takes 8 (webgpu-kernels.ts's DeviceTuning): a 26x42x256
- * map 11-12 -> 9.5 ms.
+ * columns of X, not 4 x 3. SwiftShader's threads also loop over channel quads
+ * (webgpu-kernels.ts's DeviceTuning).
  */
 export const DEPTHWISE_MAP_PIXELS = 4;
 
@@ -547,17 +554,22 @@ export class DepthwiseMapProgram implements WebGPUProgramLike {
   workgroupSize: [number, number, number] = [64, 1, 1];
   private readonly lanes: Lanes;
   private readonly pixels: number;
+  private readonly quads: number;
 
-  /** xShape: the map [B,H,W,C] the conv reads; pixels: adjacent pixels a thread computes. */
-  constructor(xShape: number[], lanes: Lanes, pixels = DEPTHWISE_MAP_PIXELS) {
+  /**
+   * xShape: the map [B,H,W,C] the conv reads; pixels: adjacent pixels a thread computes; quads:
+   * consecutive groups of `lanes` channels it takes in turn.
+   */
+  constructor(xShape: number[], lanes: Lanes, pixels = DEPTHWISE_MAP_PIXELS, quads = 1) {
     const [b, h, w, c] = xShape;
     this.pixels = pixels;
+    this.quads = quads;
     this.variableComponents = [lanes, lanes];
     this.outputComponent = lanes;
     this.outputShape = [b * h * w, c];
     this.lanes = lanes;
-    this.shaderKey = `dynheadDepthwiseMap_${lanes}_${pixels}`;
-    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = elementwiseDispatch([(b * h * Math.ceil(w / pixels) * c) / lanes]));
+    this.shaderKey = `dynheadDepthwiseMap_${lanes}_${pixels}_${quads}`;
+    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = elementwiseDispatch([b * h * Math.ceil(w / pixels) * Math.ceil(c / lanes / quads)]));
   }
 
   getUserCode(): string {
@@ -571,15 +583,18 @@ fn main(index : i32) {
   let w = uniforms.xShape[2];
   let cq = uniforms.xShape[3] / ${this.lanes};
   let wq = (w + ${n - 1}) / ${n};
-  if (index >= uniforms.xShape[0] * h * wq * cq) {
+  let qBlocks = (cq + ${this.quads - 1}) / ${this.quads};
+  if (index >= uniforms.xShape[0] * h * wq * qBlocks) {
     return;
   }
   // channels fastest, so that neighbouring threads read neighbouring values
-  let q = index % cq;
-  let cell = index / cq;
+  let q0 = (index % qBlocks) * ${this.quads};
+  let cell = index / qBlocks;
   let x0 = (cell % wq) * ${n};
   let y = (cell / wq) % h;
   let b = cell / (wq * h);
+  let row0 = (b * h + y) * w + x0;
+  for (var q = q0; q < min(q0 + ${this.quads}, cq); q++) {
   ${pixels.map((p) => `var acc${p} = ${T}(0.0);`).join(NEWLINE + '  ')}
   ${rowWindowLoopSnippet(
     n,
@@ -590,10 +605,10 @@ fn main(index : i32) {
     let f2 = ${T}(DwFilter[(ky * 3 + 2) * cq + q]);
     ${pixels.map((p) => `acc${p} = fma(v${p + 2}, f2, fma(v${p + 1}, f1, fma(v${p}, f0, acc${p})));`).join(NEWLINE + '    ')}`,
   )}
-  let row0 = (b * h + y) * w + x0;
   ${pixels.map((p) => `if (x0 + ${p} < w) {
     setOutputAtIndex((row0 + ${p}) * cq + q, acc${p});
   }`).join(NEWLINE + '  ')}
+  }
 }
 `;
   }
