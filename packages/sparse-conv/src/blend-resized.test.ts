@@ -45,6 +45,8 @@ const CASES: Case[] = [
   { name: 'one coarser level, C=6', x: [1, 6, 5, 6], sources: [[3, 3]], weighted: true, alignCorners: true },
   { name: 'a source of the same size, unweighted, C=8', x: [1, 4, 4, 8], sources: [[4, 4], [2, 2]], weighted: false, alignCorners: true },
   { name: '1x1 target from a 2x3 map, no align_corners, C=4', x: [2, 1, 1, 4], sources: [[2, 3]], weighted: true, alignCorners: false },
+  // webgpu on SwiftShader: a thread takes 16 of the 20 channel quads, another the last 4
+  { name: 'C=80, a finer and a coarser level', x: [1, 3, 4, 80], sources: [[5, 7], [2, 2]], weighted: true, alignCorners: true },
 ];
 
 describe.each(TEST_BACKENDS)('blendResized on %s', (backend) => {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TEST_BACKENDS, activate, relL2, seededRandom } from '../../../test/backends';
-import { convLayer, gateSums, setWebGPUTuning, sparseConv2d } from './index';
+import { blendResized, convLayer, gateSums, setWebGPUTuning, sparseConv2d } from './index';
 import { randomMask, refConv, refGroupNorm, refPostMask } from './reference.test-util';
 
 type Shape4 = [number, number, number, number];
@@ -47,7 +47,7 @@ describe.each(TEST_BACKENDS)('device tunings on %s', (backend) => {
     }
   });
 
-  it.each(['gpu', 'swiftshader'] as const)('as on %s: a depthwise conv with GN equals the float64 reference', async (kind) => {
+  it.each(['gpu', 'swiftshader'] as const)('as on %s: a depthwise conv with GN equals the float64 reference, and so does its blend', async (kind) => {
     await activate(backend);
     setWebGPUTuning(kind);
     const rand = seededRandom(73);
@@ -64,7 +64,12 @@ describe.each(TEST_BACKENDS)('device tunings on %s', (backend) => {
     const y = convLayer(xt, ft, { depthwise: true, bias: bt, norm: { groups: 4, gamma: gt, beta: et }, post: 'relu' });
     const want = refPostMask(refGroupNorm(refConv({ x, shape, filter, k: 3, cout: c, depthwise: true, bias }), shape, 4, gamma, beta), c, new Float32Array(b * h * w).fill(1), true);
     expect(relL2(await y.data(), want)).toBeLessThan(backend === 'webgpu' ? 1e-4 : 1e-5);
-    tf.dispose([y, xt, ft, bt, gt, et]);
+    // the scale node's blend of this output with a source of its size: x * 0.5 + y * 2
+    const [half, two] = [tf.scalar(0.5), tf.scalar(2)];
+    const z = blendResized(xt, half, [y], two);
+    const yv = await y.data();
+    expect(relL2(await z.data(), x.map((v, i) => v * 0.5 + yv[i] * 2))).toBeLessThan(1e-6);
+    tf.dispose([y, z, half, two, xt, ft, bt, gt, et]);
   });
 
   it.each(['gpu', 'swiftshader'] as const)('as on %s: a dense conv with its bias in the GEMM, and gate sums, equal float64 references', async (kind) => {

@@ -1,12 +1,13 @@
 import type { WebGPUProgramLike } from './masked-conv-program';
-import { elementwiseDispatch, type Lanes, laneType } from './webgpu-snippets';
+import { elementwiseDispatch, type Lanes, laneType, NEWLINE } from './webgpu-snippets';
 
 /**
  * A scale node's combine in one dispatch: X * XWeight + (A' + B') * SourceWeight over X's shape,
  * A' and B' the bilinear resizes of A and B ([B,h,w,C] each) to X's size, with tfjs's
  * ResizeBilinear sampling (no half-pixel centres; align corners as asked). B and SourceWeight are
- * optional (one source; the sum added as it is). Four channels a thread where C comes in fours (vec4
- * loads and arithmetic: the pixel and source coordinates are worked out once for the four).
+ * optional (one source; the sum added as it is). Four channels at a time where C comes in fours (vec4
+ * loads and arithmetic), and `quads` such groups a thread: the pixel, its sources' taps and weights
+ * are worked out once for all of them.
  */
 export class BlendResizedProgram implements WebGPUProgramLike {
   variableNames: string[];
@@ -17,13 +18,14 @@ export class BlendResizedProgram implements WebGPUProgramLike {
   dispatchLayout: { x: number[] };
   dispatch: [number, number, number];
   workgroupSize: [number, number, number] = [64, 1, 1];
-  size = true;
   private readonly sources: string[];
   private readonly weighted: boolean;
   private readonly alignCorners: boolean;
   private readonly lanes: Lanes;
+  private readonly quads: number;
 
-  constructor(shape: number[], twoSources: boolean, weighted: boolean, alignCorners: boolean) {
+  /** quads: groups of `lanes` channels of its pixel a thread takes in turn (the sampling worked out once for all). */
+  constructor(shape: number[], twoSources: boolean, weighted: boolean, alignCorners: boolean, quads = 1) {
     this.sources = twoSources ? ['A', 'B'] : ['A'];
     this.variableNames = ['X', 'XWeight', ...this.sources, ...(weighted ? ['SourceWeight'] : [])];
     this.lanes = shape[3] % 4 === 0 ? 4 : 1;
@@ -32,42 +34,43 @@ export class BlendResizedProgram implements WebGPUProgramLike {
     this.outputShape = shape;
     this.weighted = weighted;
     this.alignCorners = alignCorners;
-    this.shaderKey = `dynheadBlendResized_${this.sources.length}_${weighted}_${alignCorners}_${this.lanes}`;
-    // a thread per `lanes` channels; tfjs's uniforms.size counts them too
-    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = elementwiseDispatch([shape.reduce((a, v) => a * v, 1) / this.lanes]));
+    this.quads = quads;
+    this.shaderKey = `dynheadBlendResized_${this.sources.length}_${weighted}_${alignCorners}_${this.lanes}_${quads}`;
+    // a thread per `quads` groups of `lanes` channels of a pixel
+    const [b, h, w, c] = shape;
+    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = elementwiseDispatch([b * h * w * Math.ceil(c / this.lanes / quads)]));
   }
 
   getUserCode(): string {
     const k = this.lanes;
     const T = laneType(k);
-    const sample = (s: string) => `sum += resized${s}(n, y, x, ch);`;
-    const samplers = this.sources
-      .map((s) => {
-        const shape = `uniforms.${s.toLowerCase()}Shape`;
-        return `
-fn resized${s}(n : i32, y : i32, x : i32, ch : i32) -> ${T} {
-  let inH = ${shape}[1];
-  let inW = ${shape}[2];
-  let c = ${shape}[3] / ${k};
-  let sy = sourceCoord(y, inH, uniforms.outShape[1]);
-  let sx = sourceCoord(x, inW, uniforms.outShape[2]);
-  let y0 = i32(floor(sy));
-  let x0 = i32(floor(sx));
-  let y1 = min(inH - 1, i32(ceil(sy)));
-  let x1 = min(inW - 1, i32(ceil(sx)));
-  let fy = sy - f32(y0);
-  let fx = sx - f32(x0);
-  let base = n * inH;
-  let tl = ${s}[((base + y0) * inW + x0) * c + ch];
-  let tr = ${s}[((base + y0) * inW + x1) * c + ch];
-  let bl = ${s}[((base + y1) * inW + x0) * c + ch];
-  let br = ${s}[((base + y1) * inW + x1) * c + ch];
-  let top = tl + (tr - tl) * fx;
-  let bottom = bl + (br - bl) * fx;
-  return top + (bottom - top) * fy;
-}`;
-      })
-      .join('\n');
+    // per source: where its four taps lie and their weights, once per pixel
+    const sampling = (s: string) => {
+      const shape = `uniforms.${s.toLowerCase()}Shape`;
+      return `let sy${s} = sourceCoord(y, ${shape}[1], h);
+    let sx${s} = sourceCoord(x, ${shape}[2], w);
+    let y0${s} = i32(floor(sy${s}));
+    let x0${s} = i32(floor(sx${s}));
+    let y1${s} = min(${shape}[1] - 1, i32(ceil(sy${s})));
+    let x1${s} = min(${shape}[2] - 1, i32(ceil(sx${s})));
+    let fy${s} = sy${s} - f32(y0${s});
+    let fx${s} = sx${s} - f32(x0${s});
+    let row0${s} = (n * ${shape}[1] + y0${s}) * ${shape}[2];
+    let row1${s} = (n * ${shape}[1] + y1${s}) * ${shape}[2];
+    let tl${s} = (row0${s} + x0${s}) * c;
+    let tr${s} = (row0${s} + x1${s}) * c;
+    let bl${s} = (row1${s} + x0${s}) * c;
+    let br${s} = (row1${s} + x1${s}) * c;`;
+    };
+    const sample = (s: string) => `{
+        let tl = ${s}[tl${s} + ch];
+        let tr = ${s}[tr${s} + ch];
+        let bl = ${s}[bl${s} + ch];
+        let br = ${s}[br${s} + ch];
+        let top = tl + (tr - tl) * fx${s};
+        let bottom = bl + (br - bl) * fx${s};
+        sum += top + (bottom - top) * fy${s};
+      }`;
     return `
 fn sourceCoord(o : i32, inSize : i32, outSize : i32) -> f32 {
   var effIn = f32(inSize);
@@ -75,20 +78,24 @@ fn sourceCoord(o : i32, inSize : i32, outSize : i32) -> f32 {
   ${this.alignCorners ? 'if (outSize > 1) {\n    effIn = effIn - 1.0;\n    effOut = effOut - 1.0;\n  }' : ''}
   return effIn / effOut * f32(o);
 }
-${samplers}
 
 fn main(index : i32) {
-  if (index < uniforms.size) {
-    let c = uniforms.outShape[3] / ${k};
-    let w = uniforms.outShape[2];
-    let h = uniforms.outShape[1];
-    let ch = index % c;
-    let x = (index / c) % w;
-    let y = (index / (c * w)) % h;
-    let n = index / (c * w * h);
-    var sum = ${T}(0.0);
-    ${this.sources.map(sample).join('\n    ')}
-    setOutputAtIndex(index, ${this.weighted ? 'sum * SourceWeight[0]' : 'sum'} + X[index] * XWeight[0]);
+  let c = uniforms.outShape[3] / ${k};
+  let w = uniforms.outShape[2];
+  let h = uniforms.outShape[1];
+  let qBlocks = (c + ${this.quads - 1}) / ${this.quads};
+  if (index < uniforms.outShape[0] * h * w * qBlocks) {
+    let pixel = index / qBlocks;
+    let ch0 = (index - pixel * qBlocks) * ${this.quads};
+    let x = pixel % w;
+    let y = (pixel / w) % h;
+    let n = pixel / (w * h);
+    ${this.sources.map(sampling).join(NEWLINE + '    ')}
+    for (var ch = ch0; ch < min(ch0 + ${this.quads}, c); ch++) {
+      var sum = ${T}(0.0);
+      ${this.sources.map(sample).join(NEWLINE + '      ')}
+      setOutputAtIndex(pixel * c + ch, ${this.weighted ? 'sum * SourceWeight[0]' : 'sum'} + X[pixel * c + ch] * XWeight[0]);
+    }
   }
 }
 `;

@@ -71,7 +71,7 @@ function groupNormOnGpu(
   const chunks = Math.max(1, Math.ceil(longest / CHUNK_ROWS));
   if (depthwiseFilter && longest > tuning.depthwiseMapRows) {
     // a big map: its depthwise conv written once, then GroupNorm of the rows
-    const dw = be.runWebGPUProgram(new DepthwiseMapProgram(x.shape, stats.lanes, tuning.depthwiseMapPixels, tuning.depthwiseMapQuads), [x, depthwiseFilter], 'float32');
+    const dw = be.runWebGPUProgram(new DepthwiseMapProgram(x.shape, stats.lanes, tuning.depthwiseMapPixels, tuning.channelQuads), [x, depthwiseFilter], 'float32');
     const out = groupNormOnGpu(be, dw, outShape, starts, { ...params, depthwiseFilter: undefined }, opts);
     be.disposeData(dw.dataId);
     return out;
@@ -89,7 +89,7 @@ function groupNormOnGpu(
     const combine = new GroupNormCombineProgram(batch, c, opts.eps, stats);
     const affine = be.runWebGPUProgram(combine, [partials, gamma, beta, ...(bias ? [bias] : [])], 'float32');
     be.disposeData(partials.dataId);
-    const apply = new GroupNormApplyProgram(outShape, post, stats.masked, stats.source, stats.lanes, Number(process.env.DYNHEAD_APPLY_QUADS ?? 1));
+    const apply = new GroupNormApplyProgram(outShape, post, stats.masked, stats.source, stats.lanes, tuning.channelQuads);
     out = be.runWebGPUProgram(apply, [map, affine, startsInfo, ...applied, ...sourceInputs], 'float32');
     be.disposeData(affine.dataId);
   }
@@ -124,8 +124,11 @@ interface DeviceTuning {
   /** adjacent pixels a thread of the gate conv and of the depthwise map computes */
   gatePixels: number;
   depthwiseMapPixels: number;
-  /** groups of 4 channels a thread of the depthwise map takes in turn */
-  depthwiseMapQuads: number;
+  /**
+   * groups of 4 channels a thread of the per-pixel programs (the depthwise map, GroupNorm's apply
+   * pass, the scale node's blend) takes in turn, paying its pixel's index arithmetic once for all
+   */
+  channelQuads: number;
 }
 
 /** GPUs: the depthwise conv computed inside GN's programs while one chunk holds an image (a dispatch and a map saved). */
@@ -136,7 +139,7 @@ const GPU_TUNING: DeviceTuning = {
   gateSumsThreads: GATE_SUMS_THREADS,
   gatePixels: GATE_CONV_PIXELS,
   depthwiseMapPixels: DEPTHWISE_MAP_PIXELS,
-  depthwiseMapQuads: 1,
+  channelQuads: 1,
 };
 
 /**
@@ -144,9 +147,10 @@ const GPU_TUNING: DeviceTuning = {
  * switches at barriers); the depthwise map at every size: it costs less than the one-pass
  * program's per-element taps (25x42x256: 23 -> 14 ms; with 4-thread statistics 7x11: 3.1-4.5 ->
  * 1.9-4.6 ms, 4x6: 1.0-1.1 -> 0.8 ms); 8 pixels a thread in the gate conv, so each X value read
- * serves more outputs (a GPU wants the threads instead); the depthwise map's threads take 4 pixels
- * and 16 channel quads in turn, paying their index arithmetic once for all (a 50x84x256 map: 8
- * pixels, one quad 41-51 ms; 4 pixels, 16 quads 24-35 ms, in runs of the same noisy machine).
+ * serves more outputs (a GPU wants the threads instead); the per-pixel programs' threads take 16
+ * channel quads in turn, paying their index arithmetic once for all, and the depthwise map's 4
+ * pixels (a 50x84x256 map: 8 pixels, one quad 41-51 ms; 4 pixels, 16 quads 24-35 ms; GN's apply
+ * pass of that map 22-28 -> 9-12 ms; runs of the same noisy machine).
  */
 const SWIFTSHADER_TUNING: DeviceTuning = {
   gemm: SWIFTSHADER_GEMM,
@@ -155,7 +159,7 @@ const SWIFTSHADER_TUNING: DeviceTuning = {
   gateSumsThreads: 4,
   gatePixels: 8,
   depthwiseMapPixels: 4,
-  depthwiseMapQuads: 16,
+  channelQuads: 16,
 };
 
 let forcedTuning: DeviceTuning | undefined;
@@ -311,7 +315,7 @@ export function registerWebGPUKernels(): void {
     kernelFunc: ({ inputs, attrs, backend }) => {
       const { x, xWeight, a, b, sourceWeight } = inputs as BlendResizedInputs;
       const { alignCorners, weighted } = attrs as unknown as BlendResizedAttrs;
-      const program = new BlendResizedProgram(x.shape, b !== undefined, weighted, alignCorners);
+      const program = new BlendResizedProgram(x.shape, b !== undefined, weighted, alignCorners, deviceTuning(backend as unknown as WebGPUBackendLike).channelQuads);
       const ins = [x, xWeight, a, ...(b ? [b] : []), ...(weighted && sourceWeight ? [sourceWeight] : [])];
       return (backend as unknown as WebGPUBackendLike).runWebGPUProgram(program, ins, 'float32');
     },
