@@ -8,8 +8,8 @@ type Shape4 = [number, number, number, number];
 
 // webgpu kernels run one of two ways by device (GPUs or SwiftShader): the GEMM's tiles staged or
 // direct, a depthwise GN's conv inside the GN or written first, GN statistics in 64 or 4 threads,
-// 4 or 8 pixels a thread of the gate conv and the depthwise map, gate sums in 256 or 4 threads. Both
-// run here whatever the device.
+// 4 or 8 pixels a thread of the gate conv, 1 or 16 channel quads a thread of the per-pixel programs,
+// gate sums in 256 or 4 threads, pixel lists in 64 or 4. Both run here whatever the device.
 describe.each(TEST_BACKENDS)('device tunings on %s', (backend) => {
   afterEach(() => setWebGPUTuning(undefined));
 
@@ -22,6 +22,7 @@ describe.each(TEST_BACKENDS)('device tunings on %s', (backend) => {
       { shape: [2, 9, 11, 8], k: 3, cout: 8, density: 1 }, // 198 rows: three full tiles and a tail of 6
       { shape: [1, 13, 11, 12], k: 3, cout: 68, density: 0.5 }, // about 70 listed rows, 68 channels: a partial column tile
       { shape: [1, 7, 9, 8], k: 1, cout: 4, density: 0.2 }, // a dozen listed rows: one short tile
+      { shape: [1, 23, 29, 8], k: 3, cout: 8, density: 0.3 }, // 667 pixels: a list of three blocks
       { shape: [2, 5, 11, 8], k: 3, cout: 1, density: 1 }, // one output channel: the gate conv program, rows of 11 = 8 + 3
     ];
     for (const { shape, k, cout, density } of cases) {

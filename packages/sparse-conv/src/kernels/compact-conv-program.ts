@@ -50,9 +50,9 @@ fn listPixels() -> i32 {
  * WGSL opening both list programs: isOn(p, part), their workgroup memory, main(), the list part
  * (0, or 1 for the second of two), the block within it, its base in the output, and the thread.
  */
-function blockHeaderSnippet(kind: ListKind): string {
+function blockHeaderSnippet(kind: ListKind, threads: number): string {
   const isOn = kind === 'dilatedAndPlain' ? 'select(isOnPlain(p), isOnDilated(p), part == 0)' : kind === 'dilated' ? 'isOnDilated(p)' : 'isOnPlain(p)';
-  return `var<workgroup> partial : array<i32, ${WORKGROUP}>;
+  return `var<workgroup> partial : array<i32, ${threads}>;
 
 fn isOnPlain(p : i32) -> bool {
   return f32(Mask[p]) > 0.0;
@@ -79,8 +79,19 @@ fn main(index : i32) {
   let t = i32(localId.x);`;
 }
 
-/** WGSL: which of the thread's 4 pixels are active (on) and how many (n). */
-function fourPixelsSnippet(): string {
+/**
+ * WGSL: how many of the thread's BLOCK / threads pixels are active (n); with 4 (a GPU's 64 threads)
+ * also which (on), for the writes.
+ */
+function threadPixelsSnippet(threads: number): string {
+  const ppt = BLOCK / threads;
+  if (ppt !== 4) {
+    return `var n = 0;
+  for (var k = 0; k < ${ppt}; k++) {
+    let p = blk * ${BLOCK} + t * ${ppt} + k;
+    n += select(0, 1, p < pixels && isOn(p, part));
+  }`;
+  }
   return `var on = vec4<bool>(false);
   var n = 0;
   for (var k = 0; k < 4; k++) {
@@ -90,6 +101,13 @@ function fourPixelsSnippet(): string {
   }`;
 }
 
+/**
+ * Threads of a list workgroup by default (a GPU): 4 pixels each. SwiftShader takes 4 threads of 64
+ * pixels (webgpu-kernels.ts's DeviceTuning), since it switches between a workgroup's threads at
+ * every barrier of the scan.
+ */
+export const LIST_THREADS = WORKGROUP;
+
 /** Step 1a: the active pixels of each block of 256 -> Counts [blocks] int32. */
 export class BlockCountProgram implements WebGPUProgramLike {
   variableNames = ['Mask'];
@@ -97,22 +115,26 @@ export class BlockCountProgram implements WebGPUProgramLike {
   shaderKey: string;
   dispatchLayout = { x: [0] };
   dispatch: [number, number, number];
-  workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
+  workgroupSize: [number, number, number];
   private readonly kind: 'plain' | 'dilated';
+  private readonly threads: number;
 
-  constructor(pixels: number, kind: 'plain' | 'dilated') {
+  /** threads: of a block's workgroup, a power of 2 dividing BLOCK (LIST_THREADS, or SwiftShader's 4). */
+  constructor(pixels: number, kind: 'plain' | 'dilated', threads = LIST_THREADS) {
     this.outputShape = [listBlocks(pixels)];
     this.dispatch = [listBlocks(pixels), 1, 1];
     this.kind = kind;
-    this.shaderKey = `dynheadBlockCount_${kind}`;
+    this.threads = threads;
+    this.workgroupSize = [threads, 1, 1];
+    this.shaderKey = `dynheadBlockCount_${kind}_${threads}`;
   }
 
   getUserCode(): string {
     return `
-${blockHeaderSnippet(this.kind)}
-  ${fourPixelsSnippet()}
+${blockHeaderSnippet(this.kind, this.threads)}
+  ${threadPixelsSnippet(this.threads)}
   partial[t] = n;
-  ${workgroupSumSnippet(WORKGROUP)}
+  ${workgroupSumSnippet(this.threads)}
   if (t == 0) {
     setOutputAtIndexI32(blk, partial[0]);
   }
@@ -139,45 +161,55 @@ export class PixelListProgram implements WebGPUProgramLike {
   shaderKey: string;
   dispatchLayout = { x: [0] };
   dispatch: [number, number, number];
-  workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
+  workgroupSize: [number, number, number];
   private readonly counted: boolean;
   private readonly kind: ListKind;
+  private readonly threads: number;
 
-  /** counted: Counts [blocks] (BlockCountProgram) is the second input (one list only). */
-  constructor(pixels: number, counted: boolean, kind: ListKind) {
+  /**
+   * counted: Counts [blocks] (BlockCountProgram) is the second input (one list only). threads: of
+   * a block's workgroup, a power of 2 dividing BLOCK (LIST_THREADS, or SwiftShader's 4).
+   */
+  constructor(pixels: number, counted: boolean, kind: ListKind, threads = LIST_THREADS) {
     if (!counted && listBlocks(pixels) > ONE_PASS_LIST_BLOCKS) throw new Error(`PixelListProgram: ${pixels} pixels need the block counts`);
     if (counted && kind === 'dilatedAndPlain') throw new Error('PixelListProgram: two lists only in one pass');
     this.variableNames = counted ? ['Mask', 'Counts'] : ['Mask'];
     this.counted = counted;
     this.kind = kind;
-    this.shaderKey = `dynheadPixelList_${counted}_${kind}`;
+    this.threads = threads;
+    this.workgroupSize = [threads, 1, 1];
+    this.shaderKey = `dynheadPixelList_${counted}_${kind}_${threads}`;
     const lists = kind === 'dilatedAndPlain' ? 2 : 1;
     this.outputShape = [lists * (1 + 2 * pixels)];
     this.dispatch = [lists * listBlocks(pixels), 1, 1];
   }
 
   getUserCode(): string {
+    const threads = this.threads;
+    const ppt = BLOCK / threads;
     const before = this.counted
-      ? `for (var j = t; j < blk; j += ${WORKGROUP}) {
+      ? `for (var j = t; j < blk; j += ${threads}) {
     before += Counts[j];
   }`
-      : `for (var p = t; p < blk * ${BLOCK}; p += ${WORKGROUP}) {
+      : `for (var p = t; p < blk * ${BLOCK}; p += ${threads}) {
     before += select(0, 1, isOn(p, part));
   }`;
+    // with 4 pixels a thread their flags were kept (on); with more they are read again
+    const active = ppt === 4 ? 'on[k]' : 'p < pixels && isOn(p, part)';
     return `
-${blockHeaderSnippet(this.kind)}
+${blockHeaderSnippet(this.kind, threads)}
   // rows before this block
   var before = 0;
   ${before}
   partial[t] = before;
-  ${workgroupSumSnippet(WORKGROUP)}
+  ${workgroupSumSnippet(threads)}
   let offset = partial[0];
   workgroupBarrier();
-  // this thread's 4 pixels, then an inclusive scan of the threads' counts
-  ${fourPixelsSnippet()}
+  // this thread's pixels, then an inclusive scan of the threads' counts
+  ${threadPixelsSnippet(threads)}
   partial[t] = n;
   workgroupBarrier();
-  for (var step = 1; step < ${WORKGROUP}; step *= 2) {
+  for (var step = 1; step < ${threads}; step *= 2) {
     var add = 0;
     if (t >= step) {
       add = partial[t - step];
@@ -187,9 +219,9 @@ ${blockHeaderSnippet(this.kind)}
     workgroupBarrier();
   }
   var row = offset + partial[t] - n;
-  for (var k = 0; k < 4; k++) {
-    let p = blk * ${BLOCK} + t * 4 + k;
-    if (on[k]) {
+  for (var k = 0; k < ${ppt}; k++) {
+    let p = blk * ${BLOCK} + t * ${ppt} + k;
+    if (${active}) {
       setOutputAtIndexI32(base + 1 + row, p);
       setOutputAtIndexI32(base + 1 + pixels + p, row);
       row++;
@@ -197,7 +229,7 @@ ${blockHeaderSnippet(this.kind)}
       setOutputAtIndexI32(base + 1 + pixels + p, -1);
     }
   }
-  if (blk == blocks - 1 && t == ${WORKGROUP - 1}) {
+  if (blk == blocks - 1 && t == ${threads - 1}) {
     setOutputAtIndexI32(base, offset + partial[t]);
   }
 }

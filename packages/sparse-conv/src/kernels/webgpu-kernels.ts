@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { BlockCountProgram, CompactConvProgram, ExpandRowsProgram, listBlocks, type ListPart, ONE_PASS_LIST_BLOCKS, PixelListProgram } from './compact-conv-program';
+import { BlockCountProgram, CompactConvProgram, ExpandRowsProgram, LIST_THREADS, listBlocks, type ListPart, ONE_PASS_LIST_BLOCKS, PixelListProgram } from './compact-conv-program';
 import { CompactGemmConvProgram, compactGemmApplies, GPU_GEMM, type GemmTuning, SWIFTSHADER_GEMM } from './compact-gemm-program';
 import { BlendResizedProgram } from './blend-resized-program';
 import { GATE_CONV_PIXELS, GateConvProgram } from './gate-conv-program';
@@ -121,6 +121,8 @@ interface DeviceTuning {
   statsThreads: number;
   /** threads of the gate sums' workgroup, one per image (gate-sums-program.ts) */
   gateSumsThreads: number;
+  /** threads of a pixel list's workgroup, one per block of 256 pixels (compact-conv-program.ts) */
+  listThreads: number;
   /** adjacent pixels a thread of the gate conv and of the depthwise map computes */
   gatePixels: number;
   depthwiseMapPixels: number;
@@ -137,6 +139,7 @@ const GPU_TUNING: DeviceTuning = {
   depthwiseMapRows: CHUNK_ROWS,
   statsThreads: GPU_STATS_THREADS,
   gateSumsThreads: GATE_SUMS_THREADS,
+  listThreads: LIST_THREADS,
   gatePixels: GATE_CONV_PIXELS,
   depthwiseMapPixels: DEPTHWISE_MAP_PIXELS,
   channelQuads: 1,
@@ -157,6 +160,7 @@ const SWIFTSHADER_TUNING: DeviceTuning = {
   depthwiseMapRows: 0,
   statsThreads: 4,
   gateSumsThreads: 4,
+  listThreads: 4,
   gatePixels: 8,
   depthwiseMapPixels: 4,
   channelQuads: 16,
@@ -214,10 +218,11 @@ export function registerWebGPUKernels(): void {
       const { lists } = attrs as unknown as CompactListAttrs;
       const be = backend as unknown as WebGPUBackendLike;
       const pixels = mask.shape.reduce((a, v) => a * v, 1);
-      if (listBlocks(pixels) <= ONE_PASS_LIST_BLOCKS) return be.runWebGPUProgram(new PixelListProgram(pixels, false, lists), [mask], 'int32');
+      const threads = deviceTuning(be).listThreads;
+      if (listBlocks(pixels) <= ONE_PASS_LIST_BLOCKS) return be.runWebGPUProgram(new PixelListProgram(pixels, false, lists, threads), [mask], 'int32');
       if (lists === 'dilatedAndPlain') throw new Error(`${COMPACT_LIST}: two lists in one buffer only up to ${ONE_PASS_LIST_BLOCKS * 256} pixels, got ${pixels}`);
-      const counts = be.runWebGPUProgram(new BlockCountProgram(pixels, lists), [mask], 'int32');
-      const list = be.runWebGPUProgram(new PixelListProgram(pixels, true, lists), [mask, counts], 'int32');
+      const counts = be.runWebGPUProgram(new BlockCountProgram(pixels, lists, threads), [mask], 'int32');
+      const list = be.runWebGPUProgram(new PixelListProgram(pixels, true, lists, threads), [mask, counts], 'int32');
       be.disposeData(counts.dataId);
       return list;
     },
