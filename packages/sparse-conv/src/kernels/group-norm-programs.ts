@@ -202,18 +202,31 @@ interface AffineExprs {
   beta: string;
 }
 
+/** WGSL expressions of a row that the apply step reads: a caller looping over a row's channels works them out once. */
+interface RowExprs {
+  /** x at (row, q) */
+  x: string;
+  /** whether the row is on the mask */
+  active: string;
+  rowScale: string;
+  gate: string;
+}
+
+const ROW_READS: RowExprs = { x: 'xAt(row, q)', active: 'isActive(row)', rowScale: 'f32(RowScale[row])', gate: 'f32(Gate[row])' };
+
 /**
  * WGSL: y, the output at (row, q) from the affine form: then ReLU, row scale, the zeros off the
  * mask, the gated residual (as GatedResidualProgram computes it), in the ops' order. cq (channels
  * / k) in scope.
  */
-function applySnippet(k: Lanes, a: AffineExprs, post: ApplyOptions, masked: boolean, x = 'xAt(row, q)'): string {
+function applySnippet(k: Lanes, a: AffineExprs, post: ApplyOptions, masked: boolean, reads: Partial<RowExprs> = {}): string {
   const T = laneType(k);
-  return `var y = ((${x} - ${a.centre}) + ${a.shift}) * ${a.scale} + ${a.beta};
+  const r = { ...ROW_READS, ...reads };
+  return `var y = ((${r.x} - ${a.centre}) + ${a.shift}) * ${a.scale} + ${a.beta};
     ${post.relu ? `y = max(y, ${T}(0.0));` : ''}
-    ${post.rowScale ? 'y = y * f32(RowScale[row]);' : ''}
-    ${masked ? `if (!isActive(row)) { y = ${T}(0.0); }` : ''}
-    ${post.residual ? `y = max(${T}(Input[row * cq + q]) + y * f32(Gate[row]), ${T}(0.0));` : ''}`;
+    ${post.rowScale ? `y = y * ${r.rowScale};` : ''}
+    ${masked ? `if (!(${r.active})) { y = ${T}(0.0); }` : ''}
+    ${post.residual ? `y = max(${T}(Input[row * cq + q]) + y * ${r.gate}, ${T}(0.0));` : ''}`;
 }
 
 /** WGSL: from s = (count, sum d, sum d^2) of an (image b, group g), its mean and sd (with eps). */
@@ -445,6 +458,13 @@ export class GroupNormApplyProgram implements WebGPUProgramLike {
     const k = this.lanes;
     const affineRow = (j: number) => `Affine[(b * 4 + ${j}) * cq + q]`;
     const a = { centre: affineRow(0), shift: affineRow(1), scale: affineRow(2), beta: affineRow(3) };
+    // compact: the row's entry in the list (its source row, or -1 off the mask) once per row
+    const compact = typeof this.source !== 'string';
+    const reads: Partial<RowExprs> = {
+      ...(compact ? { x: `select(${laneType(k)}(0.0), activeX(max(src, 0), q), src >= 0)`, active: 'src >= 0' } : {}),
+      rowScale: 'rowScale',
+      gate: 'gate',
+    };
     return `
 ${xAtSnippet(this.source, k)}
 
@@ -462,8 +482,12 @@ fn main(index : i32) {
         b = i;
       }
     }
+    // what belongs to the row, read once for its channels
+    ${compact ? 'let src = listAt(1 + listPixels() + row);' : ''}
+    ${this.post.rowScale ? 'let rowScale = f32(RowScale[row]);' : ''}
+    ${this.post.residual ? 'let gate = f32(Gate[row]);' : ''}
     for (var q = q0; q < min(q0 + ${this.quads}, cq); q++) {
-      ${applySnippet(k, a, this.post, this.masked)}
+      ${applySnippet(k, a, this.post, this.masked, reads)}
       setOutputAtIndex(row * cq + q, y);
     }
   }
@@ -515,7 +539,7 @@ ${statsProgramHead(this.o, keepsX(this.o.source))}
   for (var e = t; e < n; e += ${this.o.threads}) {
     let row = first + e / gq;
     let q = g * gq + e % gq;
-    ${applySnippet(this.o.lanes, momentsAffine(this.o.lanes, this.o.bias), this.post, this.o.masked, keepsX(this.o.source) ? KEPT_X : undefined)}
+    ${applySnippet(this.o.lanes, momentsAffine(this.o.lanes, this.o.bias), this.post, this.o.masked, keepsX(this.o.source) ? { x: KEPT_X } : {})}
     setOutputAtIndex(row * cq + q, y);
   }
 }
