@@ -418,7 +418,8 @@ fn main(id : i32) {
 /**
  * The apply pass: ((x - centre) + shift) * scale + beta from Affine [B, 4, C] of the row's image,
  * then ReLU, times RowScale [R], and exact 0 where Mask <= 0, as the ops path orders them; one
- * thread per k channels of a row of the output (the map: [R, C] read as rows).
+ * thread per `quads` groups of k channels of a row of the output (the map: [R, C] read as rows),
+ * which reads the row's list entry, scale and gate once for them.
  */
 export class GroupNormApplyProgram implements WebGPUProgramLike {
   variableNames: string[];
