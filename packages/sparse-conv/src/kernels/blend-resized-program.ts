@@ -1,5 +1,5 @@
 import type { WebGPUProgramLike } from './masked-conv-program';
-import { elementwiseDispatch, type Lanes, laneType, NEWLINE } from './webgpu-snippets';
+import { channelQuadsLoopSnippet, channelQuadsSnippet, elementwiseDispatch, type Lanes, laneType, NEWLINE } from './webgpu-snippets';
 
 /**
  * A scale node's combine in one dispatch: X * XWeight + (A' + B') * SourceWeight over X's shape,
@@ -63,10 +63,10 @@ export class BlendResizedProgram implements WebGPUProgramLike {
     let br${s} = (row1${s} + x1${s}) * c;`;
     };
     const sample = (s: string) => `{
-        let tl = ${s}[tl${s} + ch];
-        let tr = ${s}[tr${s} + ch];
-        let bl = ${s}[bl${s} + ch];
-        let br = ${s}[br${s} + ch];
+        let tl = ${s}[tl${s} + q];
+        let tr = ${s}[tr${s} + q];
+        let bl = ${s}[bl${s} + q];
+        let br = ${s}[br${s} + q];
         let top = tl + (tr - tl) * fx${s};
         let bottom = bl + (br - bl) * fx${s};
         sum += top + (bottom - top) * fy${s};
@@ -83,19 +83,19 @@ fn main(index : i32) {
   let c = uniforms.outShape[3] / ${k};
   let w = uniforms.outShape[2];
   let h = uniforms.outShape[1];
-  let qBlocks = (c + ${this.quads - 1}) / ${this.quads};
+  ${channelQuadsSnippet('pixel', 'c', this.quads)}
   if (index < uniforms.outShape[0] * h * w * qBlocks) {
-    let pixel = index / qBlocks;
-    let ch0 = (index - pixel * qBlocks) * ${this.quads};
     let x = pixel % w;
     let y = (pixel / w) % h;
     let n = pixel / (w * h);
     ${this.sources.map(sampling).join(NEWLINE + '    ')}
-    for (var ch = ch0; ch < min(ch0 + ${this.quads}, c); ch++) {
-      var sum = ${T}(0.0);
+    ${channelQuadsLoopSnippet(
+      'c',
+      this.quads,
+      `var sum = ${T}(0.0);
       ${this.sources.map(sample).join(NEWLINE + '      ')}
-      setOutputAtIndex(pixel * c + ch, ${this.weighted ? 'sum * SourceWeight[0]' : 'sum'} + X[pixel * c + ch] * XWeight[0]);
-    }
+      setOutputAtIndex(pixel * c + q, ${this.weighted ? 'sum * SourceWeight[0]' : 'sum'} + X[pixel * c + q] * XWeight[0]);`,
+    )}
   }
 }
 `;

@@ -1,6 +1,6 @@
 import { type ListPart, listReaderSnippet } from './compact-conv-program';
 import type { WebGPUProgramLike } from './masked-conv-program';
-import { elementwiseDispatch, type Lanes, laneType, NEWLINE, range, rowWindowLoopSnippet, taps3x3Snippet, workgroupSumSnippet } from './webgpu-snippets';
+import { channelQuadsLoopSnippet, channelQuadsSnippet, elementwiseDispatch, type Lanes, laneType, NEWLINE, range, rowWindowLoopSnippet, taps3x3Snippet, workgroupSumSnippet } from './webgpu-snippets';
 
 /** A float32 constant as WGSL parses it back to the same float32. */
 function f32Literal(v: number): string {
@@ -473,10 +473,8 @@ ${isActiveSnippet(this.source, this.masked)}
 
 fn main(index : i32) {
   let cq = mapChannels() / ${k};
-  let qBlocks = (cq + ${this.quads - 1}) / ${this.quads};
+  ${channelQuadsSnippet('row', 'cq', this.quads)}
   if (index < uniforms.size / cq * qBlocks) {
-    let row = index / qBlocks;
-    let q0 = (index - row * qBlocks) * ${this.quads};
     var b = 0;
     for (var i = 1; i < uniforms.affineShape[0]; i++) {
       if (row >= Starts[i]) {
@@ -487,10 +485,8 @@ fn main(index : i32) {
     ${compact ? 'let src = listAt(1 + listPixels() + row);' : ''}
     ${this.post.rowScale ? 'let rowScale = f32(RowScale[row]);' : ''}
     ${this.post.residual ? 'let gate = f32(Gate[row]);' : ''}
-    for (var q = q0; q < min(q0 + ${this.quads}, cq); q++) {
-      ${applySnippet(k, a, this.post, this.masked, reads)}
-      setOutputAtIndex(row * cq + q, y);
-    }
+    ${channelQuadsLoopSnippet('cq', this.quads, `${applySnippet(k, a, this.post, this.masked, reads)}
+      setOutputAtIndex(row * cq + q, y);`)}
   }
 }
 `;
@@ -608,32 +604,31 @@ fn main(index : i32) {
   let w = uniforms.xShape[2];
   let cq = uniforms.xShape[3] / ${this.lanes};
   let wq = (w + ${n - 1}) / ${n};
-  let qBlocks = (cq + ${this.quads - 1}) / ${this.quads};
+  ${channelQuadsSnippet('cell', 'cq', this.quads)}
   if (index >= uniforms.xShape[0] * h * wq * qBlocks) {
     return;
   }
-  // channels fastest, so that neighbouring threads read neighbouring values
-  let q0 = (index % qBlocks) * ${this.quads};
-  let cell = index / qBlocks;
   let x0 = (cell % wq) * ${n};
   let y = (cell / wq) % h;
   let b = cell / (wq * h);
   let row0 = (b * h + y) * w + x0;
-  for (var q = q0; q < min(q0 + ${this.quads}, cq); q++) {
-  ${pixels.map((p) => `var acc${p} = ${T}(0.0);`).join(NEWLINE + '  ')}
-  ${rowWindowLoopSnippet(
-    n,
+  ${channelQuadsLoopSnippet(
     'cq',
-    `${columns.map((i) => `let v${i} = select(${T}(0.0), ${T}(X[at${i} + q]), in${i});`).join(NEWLINE + '    ')}
-    let f0 = ${T}(DwFilter[(ky * 3) * cq + q]);
-    let f1 = ${T}(DwFilter[(ky * 3 + 1) * cq + q]);
-    let f2 = ${T}(DwFilter[(ky * 3 + 2) * cq + q]);
-    ${pixels.map((p) => `acc${p} = fma(v${p + 2}, f2, fma(v${p + 1}, f1, fma(v${p}, f0, acc${p})));`).join(NEWLINE + '    ')}`,
+    this.quads,
+    `${pixels.map((p) => `var acc${p} = ${T}(0.0);`).join(NEWLINE + '    ')}
+    ${rowWindowLoopSnippet(
+      n,
+      'cq',
+      `${columns.map((i) => `let v${i} = select(${T}(0.0), ${T}(X[at${i} + q]), in${i});`).join(NEWLINE + '      ')}
+      let f0 = ${T}(DwFilter[(ky * 3) * cq + q]);
+      let f1 = ${T}(DwFilter[(ky * 3 + 1) * cq + q]);
+      let f2 = ${T}(DwFilter[(ky * 3 + 2) * cq + q]);
+      ${pixels.map((p) => `acc${p} = fma(v${p + 2}, f2, fma(v${p + 1}, f1, fma(v${p}, f0, acc${p})));`).join(NEWLINE + '      ')}`,
+    )}
+    ${pixels.map((p) => `if (x0 + ${p} < w) {
+      setOutputAtIndex((row0 + ${p}) * cq + q, acc${p});
+    }`).join(NEWLINE + '    ')}`,
   )}
-  ${pixels.map((p) => `if (x0 + ${p} < w) {
-    setOutputAtIndex((row0 + ${p}) * cq + q, acc${p});
-  }`).join(NEWLINE + '  ')}
-  }
 }
 `;
   }

@@ -37,6 +37,25 @@ export function rowWindowLoopSnippet(pixels: number, stride: string, body: strin
   }`;
 }
 
+/**
+ * WGSL: thread `index`'s share of its cell's `groups` channel groups when a thread takes `quads` of
+ * them in turn (a pixel's or row's index arithmetic paid once for them): qBlocks, the threads of a
+ * cell; `cell` itself; and q0, the thread's first group. Channel groups vary fastest, so that
+ * neighbouring threads read neighbouring values. `index` must be in scope.
+ */
+export function channelQuadsSnippet(cell: string, groups: string, quads: number): string {
+  return `let qBlocks = (${groups} + ${quads - 1}) / ${quads};
+  let ${cell} = index / qBlocks;
+  let q0 = (index - ${cell} * qBlocks) * ${quads};`;
+}
+
+/** WGSL: `body` for each of the thread's channel groups q = q0 .. (channelQuadsSnippet), below `groups`. */
+export function channelQuadsLoopSnippet(groups: string, quads: number, body: string): string {
+  return `for (var q = q0; q < min(q0 + ${quads}, ${groups}); q++) {
+    ${body}
+  }`;
+}
+
 /** 0 .. n-1, for unrolled WGSL. */
 export function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i);
