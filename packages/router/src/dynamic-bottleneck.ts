@@ -1,4 +1,17 @@
-import { conv2dFewOutputsEach, convCost, convLayer, gateMask, maskedConv2d, masksStayOnDevice, sparseConvPair } from '@dynhead/sparse-conv';
+import {
+  conv2dFewOutputsEach,
+  convCost,
+  convLayer,
+  gateMask,
+  maskedConv2d,
+  masksStayOnDevice,
+  packPyramid,
+  pyramidLayoutOf,
+  pyramidPairRunsAtOnce,
+  sparseConvPair,
+  sparseConvPairPyramid,
+  unpackPyramid,
+} from '@dynhead/sparse-conv';
 import * as tf from '@tensorflow/tfjs-core';
 import type { GateConfig } from './config';
 import type { ForwardContext } from './forward-context';
@@ -87,6 +100,39 @@ export class DynamicBottleneck {
     );
     tf.dispose(onDevice ? [g] : [around, on, g]);
     return result;
+  }
+
+  /**
+   * infer() of every level (P3 first), where the backend runs one pair of sparse convs over all of
+   * them (webgpu: one pixel list, two GEMMs and two GroupNorms a node instead of that many per level;
+   * the maps packed, pyramid.ts); else level by level. Gated nodes only. The same numbers either way.
+   */
+  async inferLevels(xs: tf.Tensor4D[], ctx: ForwardContext): Promise<tf.Tensor4D[]> {
+    const layout = pyramidLayoutOf(xs, 'DynamicBottleneck.inferLevels');
+    if (!this.gate || !pyramidPairRunsAtOnce(layout, xs[0].shape[3])) {
+      const outs: tf.Tensor4D[] = [];
+      for (const x of xs) outs.push(await this.infer(x, ctx));
+      return outs;
+    }
+    const x = packPyramid(xs);
+    const g = this.gate.inferPacked(x, layout);
+    ctx.recordPyramid(this.gate.name, g, layout);
+    ctx.chargePyramid(g, layout, this.unit, { pooled: true });
+    ctx.chargePyramid(g, layout, this.unit);
+    try {
+      // the gate serves as both masks (see inferWithConvs), conv1's dilated as its list is built
+      const out = await sparseConvPairPyramid(
+        x,
+        layout,
+        { mask: g, filter: this.conv1.weight, opts: { norm: this.norm1.params, post: 'relu', dilateMask: true } },
+        { mask: g, filter: this.conv2.weight, opts: { norm: this.norm2.params, gatedResidual: { input: x, gate: g } } },
+      );
+      const outs = unpackPyramid(out, layout);
+      out.dispose();
+      return outs;
+    } finally {
+      tf.dispose([x, g]);
+    }
   }
 
   /** conv2 is charged with the gate, conv1 with its 3x3 max-pool (conv2 reads conv1's 3x3 neighbourhood). */

@@ -121,6 +121,12 @@ export class DynamicScale {
     tf.dispose(moved.flat().filter((t): t is tf.Tensor4D => t !== null));
     // elsewhere the next block's gates are better computed by themselves (webgpu: with their activation)
     const nextFilters = gateConvsTakenAlong() ? (next?.pathGateFilters ?? []) : [];
+    if (nextFilters.length === 0 && ys.every((v) => v.gateConv === undefined)) {
+      // nothing taken along: the depth node may run every level at once (webgpu)
+      const outs = await this.depth.inferLevels(ys.map((v) => v.y), ctx);
+      tf.dispose(ys.map((v) => v.y));
+      return { outs, nextGateConvs: undefined };
+    }
     const outs: tf.Tensor4D[] = [];
     const nextGateConvs: tf.Tensor4D[][] = [];
     for (const { y, gateConv } of ys) {

@@ -1,4 +1,4 @@
-import { type CostTerms, chargeCost, gateSums, sumTensors } from '@dynhead/sparse-conv';
+import { type CostTerms, chargeCost, gateSums, type PyramidGate, type PyramidLayout, sumTensors, unpackPyramid } from '@dynhead/sparse-conv';
 import * as tf from '@tensorflow/tfjs-core';
 
 /**
@@ -14,7 +14,7 @@ export class ForwardContext {
    * pixel, summed by a few kernels at the end; and the per-image multiply-adds of the ungated convs
    * and of all convs at full density, which need no tensor.
    */
-  private readonly gateMaps: { map: tf.Tensor4D; unit: number; pooled: boolean }[] = [];
+  private readonly gateMaps: { map: tf.Tensor4D | PyramidGate; unit: number; pooled: boolean }[] = [];
   private denseCost = 0;
   private fullCost = 0;
 
@@ -43,6 +43,16 @@ export class ForwardContext {
     this.charges.push({ soft: tf.keep(c.soft), used: tf.keep(c.used), full: tf.keep(c.full) });
   }
 
+  /**
+   * Inference: charge() of every level of a packed pyramid's gate [P, 1] (pyramid.ts) at once, its
+   * levels summed as they lie (no unpacking on webgpu).
+   */
+  chargePyramid(gate: tf.Tensor2D, layout: PyramidLayout, unit: number, { pooled = false }: { pooled?: boolean } = {}): void {
+    if (this.mode !== 'infer') throw new Error('ForwardContext.chargePyramid: inference only (training charges differentiable maps)');
+    this.gateMaps.push({ map: { packed: tf.keep(tf.clone(gate)), layout }, unit, pooled });
+    for (const [h, w] of layout.sizes) this.fullCost += h * w * unit;
+  }
+
   /** Charges an ungated conv: every pixel, soft = used = full. */
   chargeDense(like: tf.Tensor4D, unit: number): void {
     const [b, h, w] = like.shape;
@@ -61,6 +71,15 @@ export class ForwardContext {
     // A kept clone: the caller may dispose its own handle (inference) or leave it to a tidy (training).
     list.push(tf.keep(tf.clone(gate)));
     this.gates[name] = list;
+  }
+
+  /** record() of every level of a packed pyramid's gate [P, 1], P3 first (unpacked only when recording). */
+  recordPyramid(name: string, gate: tf.Tensor2D, layout: PyramidLayout): void {
+    if (!this.recordGates) return;
+    for (const level of unpackPyramid(gate, layout)) {
+      this.record(name, level);
+      level.dispose();
+    }
   }
 
   /** The charges summed per image (new tensors; the charges stay owned by the context). */
@@ -87,7 +106,7 @@ export class ForwardContext {
   disposeCharges(): void {
     for (const c of this.charges) tf.dispose([c.soft, c.used, c.full]);
     this.charges.length = 0;
-    tf.dispose(this.gateMaps.map((m) => m.map));
+    tf.dispose(this.gateMaps.map((m) => (m.map instanceof tf.Tensor ? m.map : m.map.packed)));
     this.gateMaps.length = 0;
     this.denseCost = 0;
     this.fullCost = 0;

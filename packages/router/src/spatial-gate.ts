@@ -1,5 +1,15 @@
 import { gateActivation, gateActivationWgsl, gateBiasInit } from '@dynhead/gate-activation';
-import { activatedGateConv, type ConvActivation, conv2dFewOutputs, conv2dFewOutputsEach, gateConvsTakenAlong } from '@dynhead/sparse-conv';
+import {
+  activatedGateConv,
+  activatedGateConvPyramid,
+  type ConvActivation,
+  conv2dFewOutputs,
+  conv2dFewOutputsEach,
+  gateConvsTakenAlong,
+  packPyramid,
+  type PyramidLayout,
+  unpackPyramid,
+} from '@dynhead/sparse-conv';
 import * as tf from '@tensorflow/tfjs-core';
 import type { GateConfig } from './config';
 import type { ParamScope } from './param-scope';
@@ -50,6 +60,15 @@ export class SpatialGate {
   infer(x: tf.Tensor4D): tf.Tensor4D {
     if (this.fused) return activatedGateConv(x, this.weight, this.bias, this.fused);
     return this.gateOf(() => conv2dFewOutputs(x, this.weight));
+  }
+
+  /**
+   * infer() of every level of a packed pyramid x [P, C] -> its gate [P, 1] (pyramid.ts): on webgpu
+   * one dispatch for all levels; elsewhere, and for coarse gates, level by level.
+   */
+  inferPacked(x: tf.Tensor2D, layout: PyramidLayout): tf.Tensor2D {
+    if (this.fused) return activatedGateConvPyramid(x, layout, this.weight, this.bias, this.fused);
+    return tf.tidy(() => packPyramid(unpackPyramid(x, layout).map((level) => this.infer(level))));
   }
 
   /**

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { GATE_SUMS, GATE_SUMS_MAX_MAPS, type GateSumsAttrs, numberedInputs } from './kernels/kernel-names';
 import { hasKernel } from './kernels/register';
+import { type PyramidLayout, pyramidRows, unpackPyramid } from './pyramid';
 import { sumTensors } from './sum-tensors';
 
 export interface ConvSpec {
@@ -62,37 +63,67 @@ export function chargeCost(gate: tf.Tensor4D, unit: number, opts: { detachSoft?:
   });
 }
 
+/** A packed pyramid's gate [P, 1] (pyramid.ts): one map per level, charged as one. */
+export interface PyramidGate {
+  packed: tf.Tensor2D;
+  layout: PyramidLayout;
+}
+
 /**
- * Per image, over gate maps ([B,h,w,1] each, any sizes) and their multiply-adds per pixel:
- * sum_j units[j] * [sum of gate_j, count of its nonzero pixels] -> [B, 2], the soft and used cost
- * of the convs they gate (chargeCost's, summed). With pooled[j], gate_j enters as its 3x3 max-pool
- * ('same'), taken as the kernel reads it (a depth node's conv1 is charged so, as conv2 reads around
- * each gated pixel). One kernel per 6 maps on cpu, wasm and webgpu (a D8 pass charges ~320 maps:
- * 7 ops each through chargeCost). units default to 1 (the plain sums). Not differentiable.
+ * Per image, over gate maps ([B,h,w,1] each, any sizes, or a packed pyramid's gate: its levels) and
+ * their multiply-adds per pixel: sum_j units[j] * [sum of gate_j, count of its nonzero pixels] ->
+ * [B, 2], the soft and used cost of the convs they gate (chargeCost's, summed). With pooled[j],
+ * gate_j enters as its 3x3 max-pool ('same', within each level), taken as the kernel reads it (a
+ * depth node's conv1 is charged so, as conv2 reads around each gated pixel). One kernel per 6 maps
+ * on cpu, wasm and webgpu (a D8 pass charges ~320 maps: 7 ops each through chargeCost). units
+ * default to 1 (the plain sums). Not differentiable.
  */
-export function gateSums(gates: tf.Tensor4D[], units: number[] = gates.map(() => 1), pooled: boolean[] = gates.map(() => false)): tf.Tensor2D {
+export function gateSums(gates: (tf.Tensor4D | PyramidGate)[], units: number[] = gates.map(() => 1), pooled: boolean[] = gates.map(() => false)): tf.Tensor2D {
   if (gates.length === 0) throw new Error('gateSums: no gate maps');
-  const batch = gates[0].shape[0];
+  const batch = batchOf(gates[0]);
   for (const [j, g] of gates.entries()) {
-    if (g.rank !== 4 || g.shape[3] !== 1 || g.shape[0] !== batch) {
-      throw new Error(`gateSums: gates[${j}] must be [${batch},H,W,1] like gates[0], got shape [${g.shape.join(',')}]`);
+    if (g instanceof tf.Tensor) {
+      if (g.rank !== 4 || g.shape[3] !== 1 || g.shape[0] !== batch) {
+        throw new Error(`gateSums: gates[${j}] must be [${batch},H,W,1] like gates[0], got shape [${g.shape.join(',')}]`);
+      }
+    } else if (g.layout.batch !== batch || g.packed.rank !== 2 || g.packed.shape[0] !== pyramidRows(g.layout) || g.packed.shape[1] !== 1) {
+      throw new Error(`gateSums: gates[${j}].packed has shape [${g.packed.shape.join(',')}]; its layout needs [${pyramidRows(g.layout)},1] of ${g.layout.batch} images, gates[0] has ${batch}`);
     }
   }
   if (units.length !== gates.length || units.some((u) => !Number.isFinite(u) || u < 0)) {
     throw new Error(`gateSums: units must be ${gates.length} finite numbers >= 0, got [${units.join(',')}]`);
   }
   if (pooled.length !== gates.length) throw new Error(`gateSums: pooled must have ${gates.length} flags, got ${pooled.length}`);
+  const maps = (g: tf.Tensor4D | PyramidGate) => (g instanceof tf.Tensor ? g : g.packed);
+  const kernel = hasKernel(GATE_SUMS) && gates.every((g) => maps(g).dtype === 'float32');
+  if (!(kernel && tf.getBackend() === 'webgpu') && gates.some((g) => !(g instanceof tf.Tensor))) {
+    // only the webgpu kernel reads a pyramid's levels itself; elsewhere they are maps of their own
+    return tf.tidy(() => {
+      const levels = gates.map((g) => (g instanceof tf.Tensor ? [g] : unpackPyramid(g.packed, g.layout)));
+      return gateSums(levels.flat(), levels.flatMap((l, j) => l.map(() => units[j])), levels.flatMap((l, j) => l.map(() => pooled[j])));
+    });
+  }
+  if (!kernel) return plainGateSums(gates as tf.Tensor4D[], units, pooled);
   return tf.tidy(() => {
-    if (hasKernel(GATE_SUMS) && gates.every((g) => g.dtype === 'float32')) {
-      const parts: tf.Tensor2D[] = [];
-      for (let start = 0; start < gates.length; start += GATE_SUMS_MAX_MAPS) {
-        const end = start + GATE_SUMS_MAX_MAPS;
-        const inputs = { units: tf.tensor1d(units.slice(start, end)), ...numberedInputs('gate', gates.slice(start, end)) };
-        const attrs: GateSumsAttrs = { pooled: pooled.slice(start, end).map((p) => (p ? 1 : 0)) };
-        parts.push(tf.engine().runKernel(GATE_SUMS, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor2D);
-      }
-      return sumTensors(parts);
+    const parts: tf.Tensor2D[] = [];
+    for (let start = 0; start < gates.length; start += GATE_SUMS_MAX_MAPS) {
+      const end = start + GATE_SUMS_MAX_MAPS;
+      const some = gates.slice(start, end);
+      const inputs = { units: tf.tensor1d(units.slice(start, end)), ...numberedInputs('gate', some.map(maps)) };
+      const attrs: GateSumsAttrs = { pooled: pooled.slice(start, end).map((p) => (p ? 1 : 0)), pyramids: some.map((g) => (g instanceof tf.Tensor ? null : g.layout)) };
+      parts.push(tf.engine().runKernel(GATE_SUMS, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor2D);
     }
+    return sumTensors(parts);
+  });
+}
+
+function batchOf(g: tf.Tensor4D | PyramidGate): number {
+  return g instanceof tf.Tensor ? g.shape[0] : g.layout.batch;
+}
+
+/** gateSums of maps [B,h,w,1] in tfjs ops, where no kernel takes them. */
+function plainGateSums(gates: tf.Tensor4D[], units: number[], pooled: boolean[]): tf.Tensor2D {
+  return tf.tidy(() => {
     const mapOf = (g: tf.Tensor4D, j: number) => (pooled[j] ? (tf.maxPool(g, 3, 1, 'same') as tf.Tensor4D) : g);
     return sumTensors(gates.map((g0, j) => {
       const g = mapOf(g0, j);

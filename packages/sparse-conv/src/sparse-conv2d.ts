@@ -175,14 +175,17 @@ function checkGateFilters(op: string, filters: tf.Tensor4D[], channels: number):
 
 type PairConv = { mask: tf.Tensor4D; filter: tf.Tensor4D; opts: SparseConvOptions };
 
+/** What pairListsOnDevice reads of a conv of a pair, whatever the form of its maps. */
+type PairConvPlan = { mask: tf.Tensor; filter: tf.Tensor4D; opts: Omit<SparseConvOptions, 'gatedResidual'> & { gatedResidual?: object } };
+
 /**
  * Whether webgpu runs a depth node's pair with both pixel lists from one dispatch: one mask (its
- * gate), dilated for the first conv only, both compacted GEMMs with GN, maps within one pass's list.
+ * gate), dilated for the first conv only, both compacted GEMMs with GN, `pixels` (the maps' or a
+ * packed pyramid's) within one pass's list; x has `cin` channels.
  */
-function pairListsOnDevice(x: tf.Tensor4D, first: PairConv, second: PairConv): boolean {
-  const compactGemm = (c: PairConv, cin: number) =>
-    ['auto', 'compact'].includes(c.opts.method ?? 'auto') && !c.opts.depthwise && c.opts.norm !== undefined && compactGemmApplies(cin, c.filter.shape[3], false);
-  const [b, h, w, cin] = x.shape;
+export function pairListsOnDevice(cin: number, pixels: number, first: PairConvPlan, second: PairConvPlan): boolean {
+  const compactGemm = (c: PairConvPlan, inChannels: number) =>
+    ['auto', 'compact'].includes(c.opts.method ?? 'auto') && !c.opts.depthwise && c.opts.norm !== undefined && compactGemmApplies(inChannels, c.filter.shape[3], false);
   return (
     first.mask === second.mask &&
     first.opts.dilateMask === true &&
@@ -192,7 +195,7 @@ function pairListsOnDevice(x: tf.Tensor4D, first: PairConv, second: PairConv): b
     hasKernel(COMPACT_GROUP_NORM) &&
     compactGemm(first, cin) &&
     compactGemm(second, first.filter.shape[3]) &&
-    listBlocks(b * h * w) <= ONE_PASS_LIST_BLOCKS
+    listBlocks(pixels) <= ONE_PASS_LIST_BLOCKS
   );
 }
 
@@ -229,7 +232,7 @@ export async function sparseConvPair(
   const [b, h, w] = x.shape;
   const plain = (o: SparseConvOptions) => (o.method ?? 'auto') === 'auto' && !o.depthwise;
   const { outChannels: mid } = validateConvArgs(op, x, first.mask, first.filter, first.opts);
-  if (pairListsOnDevice(x, first, second)) return pairOnDevice(op, x, first, second, filters);
+  if (pairListsOnDevice(x.shape[3], b * h * w, first, second)) return pairOnDevice(op, x, first, second, filters);
   const rowsPath = plain(first.opts) && plain(second.opts) && !first.opts.gatedResidual && mid % 4 === 0 && !hasKernel(SPARSE_CONV_ROWS) && hasSimdLoops();
   const pooled1 = rowsPath && first.opts.dilateMask ? (tf.maxPool(first.mask, 3, 1, 'same') as tf.Tensor4D) : null;
   const active1 = rowsPath ? await readActivePixels(pooled1 ?? first.mask, op).finally(() => pooled1?.dispose()) : null;

@@ -7,7 +7,8 @@ import {
   inputComponents,
   type WebGPUProgramLike,
 } from './masked-conv-program';
-import { elementwiseDispatch, taps3x3Snippet, workgroupSumSnippet } from './webgpu-snippets';
+import { type PyramidLayout, pyramidKey } from '../pyramid';
+import { elementwiseDispatch, mapPosSnippet, workgroupSumSnippet } from './webgpu-snippets';
 
 const WORKGROUP = 64;
 /** Pixels per block of the list's scan: each of a workgroup's 64 threads takes 4 in a row. */
@@ -22,7 +23,8 @@ export function listBlocks(pixels: number): number {
 // pixel's 3x3 neighbourhood: the mask's 3x3 max-pool) is one int32 buffer of 1 + 2P values:
 // [count, pixel of row 0 .. row count-1, (unwritten), row of pixel 0 .. P-1 (-1 where inactive)],
 // built on the GPU in one or two dispatches in pixel order (the list a prefix sum of the mask
-// would give). The mask is read as [B,H,W,1]; the list's readers need only the list.
+// would give). The mask is read as [B,H,W,1], or as a packed pyramid's [P,1] (pyramid.ts), whose
+// levels the dilation keeps apart; the list's readers need only the list.
 
 /**
  * Which lists a list buffer holds: one of the mask's active pixels ('plain'), one of its 3x3
@@ -50,7 +52,7 @@ fn listPixels() -> i32 {
  * WGSL opening both list programs: isOn(p, part), their workgroup memory, main(), the list part
  * (0, or 1 for the second of two), the block within it, its base in the output, and the thread.
  */
-function blockHeaderSnippet(kind: ListKind, threads: number): string {
+function blockHeaderSnippet(kind: ListKind, threads: number, pyramid: PyramidLayout | undefined): string {
   const isOn = kind === 'dilatedAndPlain' ? 'select(isOnPlain(p), isOnDilated(p), part == 0)' : kind === 'dilated' ? 'isOnDilated(p)' : 'isOnPlain(p)';
   return `var<workgroup> partial : array<i32, ${threads}>;
 
@@ -58,10 +60,20 @@ fn isOnPlain(p : i32) -> bool {
   return f32(Mask[p]) > 0.0;
 }
 
+${mapPosSnippet(pyramid ?? { shape: 'uniforms.maskShape' })}
+
 fn isOnDilated(p : i32) -> bool {
-  let h = uniforms.maskShape[1];
-  let w = uniforms.maskShape[2];
-  ${taps3x3Snippet('p', 'if (f32(Mask[(b * h + yy) * w + xx]) > 0.0) { return true; }')}
+  let pos = mapPos(p);
+  for (var dy = -1; dy <= 1; dy++) {
+    if (pos.x + dy < 0 || pos.x + dy >= pos.z) {
+      continue;
+    }
+    for (var dx = -1; dx <= 1; dx++) {
+      if (pos.y + dx >= 0 && pos.y + dx < pos.w && f32(Mask[p + dy * pos.w + dx]) > 0.0) {
+        return true;
+      }
+    }
+  }
   return false;
 }
 
@@ -118,20 +130,25 @@ export class BlockCountProgram implements WebGPUProgramLike {
   workgroupSize: [number, number, number];
   private readonly kind: 'plain' | 'dilated';
   private readonly threads: number;
+  private readonly pyramid?: PyramidLayout;
 
-  /** threads: of a block's workgroup, a power of 2 dividing BLOCK (LIST_THREADS, or SwiftShader's 4). */
-  constructor(pixels: number, kind: 'plain' | 'dilated', threads = LIST_THREADS) {
+  /**
+   * threads: of a block's workgroup, a power of 2 dividing BLOCK (LIST_THREADS, or SwiftShader's 4);
+   * pyramid: the mask is a packed pyramid's (read as [1, P, 1, 1]).
+   */
+  constructor(pixels: number, kind: 'plain' | 'dilated', threads = LIST_THREADS, pyramid?: PyramidLayout) {
     this.outputShape = [listBlocks(pixels)];
     this.dispatch = [listBlocks(pixels), 1, 1];
     this.kind = kind;
     this.threads = threads;
+    this.pyramid = pyramid;
     this.workgroupSize = [threads, 1, 1];
-    this.shaderKey = `dynheadBlockCount_${kind}_${threads}`;
+    this.shaderKey = `dynheadBlockCount_${kind}_${threads}_${pyramid ? pyramidKey(pyramid) : 'map'}`;
   }
 
   getUserCode(): string {
     return `
-${blockHeaderSnippet(this.kind, this.threads)}
+${blockHeaderSnippet(this.kind, this.threads, this.pyramid)}
   ${threadPixelsSnippet(this.threads)}
   partial[t] = n;
   ${workgroupSumSnippet(this.threads)}
@@ -165,20 +182,23 @@ export class PixelListProgram implements WebGPUProgramLike {
   private readonly counted: boolean;
   private readonly kind: ListKind;
   private readonly threads: number;
+  private readonly pyramid?: PyramidLayout;
 
   /**
    * counted: Counts [blocks] (BlockCountProgram) is the second input (one list only). threads: of
-   * a block's workgroup, a power of 2 dividing BLOCK (LIST_THREADS, or SwiftShader's 4).
+   * a block's workgroup, a power of 2 dividing BLOCK (LIST_THREADS, or SwiftShader's 4). pyramid:
+   * the mask is a packed pyramid's (read as [1, P, 1, 1]).
    */
-  constructor(pixels: number, counted: boolean, kind: ListKind, threads = LIST_THREADS) {
+  constructor(pixels: number, counted: boolean, kind: ListKind, threads = LIST_THREADS, pyramid?: PyramidLayout) {
     if (!counted && listBlocks(pixels) > ONE_PASS_LIST_BLOCKS) throw new Error(`PixelListProgram: ${pixels} pixels need the block counts`);
     if (counted && kind === 'dilatedAndPlain') throw new Error('PixelListProgram: two lists only in one pass');
     this.variableNames = counted ? ['Mask', 'Counts'] : ['Mask'];
     this.counted = counted;
     this.kind = kind;
     this.threads = threads;
+    this.pyramid = pyramid;
     this.workgroupSize = [threads, 1, 1];
-    this.shaderKey = `dynheadPixelList_${counted}_${kind}_${threads}`;
+    this.shaderKey = `dynheadPixelList_${counted}_${kind}_${threads}_${pyramid ? pyramidKey(pyramid) : 'map'}`;
     const lists = kind === 'dilatedAndPlain' ? 2 : 1;
     this.outputShape = [lists * (1 + 2 * pixels)];
     this.dispatch = [lists * listBlocks(pixels), 1, 1];
@@ -197,7 +217,7 @@ export class PixelListProgram implements WebGPUProgramLike {
     // with 4 pixels a thread their flags were kept (on); with more they are read again
     const active = ppt === 4 ? 'on[k]' : 'p < pixels && isOn(p, part)';
     return `
-${blockHeaderSnippet(this.kind, threads)}
+${blockHeaderSnippet(this.kind, threads, this.pyramid)}
   // rows before this block
   var before = 0;
   ${before}

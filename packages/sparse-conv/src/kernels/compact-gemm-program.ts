@@ -1,6 +1,7 @@
 import { type ListPart, listReaderSnippet } from './compact-conv-program';
 import type { WebGPUProgramLike } from './masked-conv-program';
-import { NEWLINE, range } from './webgpu-snippets';
+import { type PyramidLayout, pyramidKey } from '../pyramid';
+import { mapPosSnippet, NEWLINE, range } from './webgpu-snippets';
 
 /** Rows (active pixels) and output channels of the tile one workgroup computes. */
 const TILE_ROWS = 64;
@@ -57,6 +58,15 @@ export const GPU_GEMM: GemmTuning = { rowWorkgroups: Infinity, stagedTiles: true
  */
 export const SWIFTSHADER_GEMM: GemmTuning = { rowWorkgroups: 8, stagedTiles: false };
 
+/** How a CompactGemmConvProgram reads its rows (constructor). */
+export interface GemmConvOptions {
+  listed?: boolean;
+  part?: ListPart;
+  tuning?: GemmTuning;
+  biased?: boolean;
+  pyramid?: PyramidLayout;
+}
+
 /** Whether the tiled program takes this conv: it reads X and the filter as vec4s. */
 export function compactGemmApplies(inChannels: number, outChannels: number, depthwise: boolean): boolean {
   return !depthwise && inChannels % 4 === 0 && outChannels % 4 === 0;
@@ -75,7 +85,9 @@ export function compactGemmApplies(inChannels: number, outChannels: number, dept
  * those past the count leave at once; `tuning.rowWorkgroups` dispatches fewer, for devices where an
  * idle workgroup is not free. Unlisted (`listed` false), row r is pixel r and every pixel is a row:
  * the dense conv, [P, Cout] being the map [B,H,W,Cout]. Inputs: X [B,H,W,Cin] (vec4), Filt
- * [k,k,Cin,Cout] (vec4), List (compact-conv-program.ts) when listed. Output [P, Cout].
+ * [k,k,Cin,Cout] (vec4), List (compact-conv-program.ts) when listed. Output [P, Cout]. With
+ * `pyramid`, X is a packed pyramid (pyramid.ts, read as [1, P, 1, Cin]) and each row's taps stay
+ * in its level: every level in one dispatch, and the small levels' few rows fill the tiles of others.
  */
 export class CompactGemmConvProgram implements WebGPUProgramLike {
   variableNames: string[];
@@ -92,12 +104,15 @@ export class CompactGemmConvProgram implements WebGPUProgramLike {
   private readonly stagedTiles: boolean;
   private readonly tileRows: number;
   private readonly biased: boolean;
+  private readonly pyramid?: PyramidLayout;
 
   /**
-   * listed: List is the third input, and `part` the list of it this conv takes. biased: a last
-   * input Bias [Cout] (vec4) is added as the rows are written (a predictor's bias: no add dispatch).
+   * listed (default true): List is the third input, and `part` the list of it this conv takes.
+   * biased: a last input Bias [Cout] (vec4) is added as the rows are written (a predictor's bias: no
+   * add dispatch). pyramid: X is packed so (its rows' taps are found through the layout).
    */
-  constructor(rows: number, outChannels: number, kernel: number, listed = true, part: ListPart = 'whole', tuning: GemmTuning = GPU_GEMM, biased = false) {
+  constructor(rows: number, outChannels: number, kernel: number, options: GemmConvOptions = {}) {
+    const { listed = true, part = 'whole', tuning = GPU_GEMM, biased = false, pyramid } = options;
     this.variableNames = [...(listed ? ['X', 'Filt', 'List'] : ['X', 'Filt']), ...(biased ? ['Bias'] : [])];
     this.variableComponents = [...(listed ? [4, 4, 1] : [4, 4]), ...(biased ? [4] : [])];
     this.biased = biased;
@@ -107,7 +122,8 @@ export class CompactGemmConvProgram implements WebGPUProgramLike {
     this.listed = listed;
     this.part = part;
     this.stagedTiles = tuning.stagedTiles;
-    this.shaderKey = `dynheadCompactGemmConv_k${kernel}_${listed ? part : 'dense'}_${tuning.stagedTiles}_${biased}`;
+    this.pyramid = pyramid;
+    this.shaderKey = `dynheadCompactGemmConv_k${kernel}_${listed ? part : 'dense'}_${tuning.stagedTiles}_${biased}_${pyramid ? pyramidKey(pyramid) : 'map'}`;
     this.tileRows = tuning.stagedTiles ? TILE_ROWS : 16 * DIRECT_PER_THREAD;
     this.dispatch = [Math.ceil(outChannels / TILE_COLS), Math.min(Math.ceil(rows / this.tileRows), tuning.rowWorkgroups), 1];
   }
@@ -159,15 +175,13 @@ export class CompactGemmConvProgram implements WebGPUProgramLike {
     return `if (col4 < cout4 && ty < rowsHere) {
         ${rows.map((i) => `var acc${i} = vec4<f32>(0.0);
         let pix${i} = ${this.listed ? `listAt(1 + row0 + min(ty + ${16 * i}, rowsHere - 1))` : `row0 + min(ty + ${16 * i}, rowsHere - 1)`};
-        let b${i} = pix${i} / (h * w);
-        let y${i} = (pix${i} - b${i} * h * w) / w;
-        let x${i} = pix${i} - (b${i} * h + y${i}) * w;`).join(NEWLINE + '        ')}
+        let pos${i} = mapPos(pix${i});`).join(NEWLINE + '        ')}
         let cin4 = cin / 4;
         for (var tap = 0; tap < ${k * k}; tap++) {
           let dy = tap / ${k} - ${pad};
           let dx = tap % ${k} - ${pad};
-          ${rows.map((i) => `let in${i} = y${i} + dy >= 0 && y${i} + dy < h && x${i} + dx >= 0 && x${i} + dx < w;
-          let at${i} = select(0, ((b${i} * h + y${i} + dy) * w + x${i} + dx) * cin4, in${i});`).join(NEWLINE + '          ')}
+          ${rows.map((i) => `let in${i} = pos${i}.x + dy >= 0 && pos${i}.x + dy < pos${i}.z && pos${i}.y + dx >= 0 && pos${i}.y + dx < pos${i}.w;
+          let at${i} = select(0, (pix${i} + dy * pos${i}.w + dx) * cin4, in${i});`).join(NEWLINE + '          ')}
           var f = tap * cin * cout4 + col4;
           for (var c4 = 0; c4 < cin4; c4++) {
             let f0 = Filt[f];
@@ -194,14 +208,11 @@ export class CompactGemmConvProgram implements WebGPUProgramLike {
     let loadRow = row0 + lane / 4;
     let loadQuad = lane % 4;
     let valid = loadRow < count;
-    var py = 0;
-    var px = 0;
-    var pb = 0;
+    var pix = 0;
+    var pos = vec4<i32>(0);
     if (valid) {
-      let pix = ${this.listed ? 'listAt(1 + loadRow)' : 'loadRow'};
-      pb = pix / (h * w);
-      py = (pix - pb * h * w) / w;
-      px = pix - (pb * h + py) * w;
+      pix = ${this.listed ? 'listAt(1 + loadRow)' : 'loadRow'};
+      pos = mapPos(pix);
     }
 
     // this thread's rows that exist: the multiply-adds skip the others, so a small level's last
@@ -218,10 +229,10 @@ export class CompactGemmConvProgram implements WebGPUProgramLike {
       var xv = vec4<f32>(0.0);
       if (valid && kk < depth) {
         let tap = kk / cin;
-        let yy = py + tap / ${k} - ${pad};
-        let xx = px + tap % ${k} - ${pad};
-        if (yy >= 0 && yy < h && xx >= 0 && xx < w) {
-          xv = X[(((pb * h + yy) * w + xx) * cin + kk - tap * cin) / 4];
+        let dy = tap / ${k} - ${pad};
+        let dx = tap % ${k} - ${pad};
+        if (pos.x + dy >= 0 && pos.x + dy < pos.z && pos.y + dx >= 0 && pos.y + dx < pos.w) {
+          xv = X[((pix + dy * pos.w + dx) * cin + kk - tap * cin) / 4];
         }
       }
       rowsTile[lane] = xv;
@@ -259,9 +270,9 @@ var<workgroup> filtTile : array<vec4<f32>, ${TILE_K * (TILE_COLS / 4)}>;` : ''}
 ${this.stagedTiles ? 'var<workgroup> tiles : vec3<i32>;' : ''}
 ${this.listed ? listReaderSnippet(this.part) : ''}
 
+${mapPosSnippet(this.pyramid ?? { shape: 'uniforms.xShape' })}
+
 fn main() {
-  let h = uniforms.xShape[1];
-  let w = uniforms.xShape[2];
   let cin = uniforms.xShape[3];
   let cout4 = uniforms.outShape[1] / 4;
   let depth = ${k * k} * cin;

@@ -1,5 +1,6 @@
+import { type PyramidLayout, pyramidKey, pyramidRows } from '../pyramid';
 import type { WebGPUProgramLike } from './masked-conv-program';
-import { elementwiseDispatch, NEWLINE, range, rowWindowLoopSnippet } from './webgpu-snippets';
+import { elementwiseDispatch, NEWLINE, range, rowGroups, rowGroupSnippet, rowWindowLoopSnippet } from './webgpu-snippets';
 
 /**
  * Horizontally adjacent output pixels one thread computes by default: they share six columns of X,
@@ -15,6 +16,8 @@ export const GATE_CONV_PIXELS = 4;
  * an im2col and a matMul. Inputs: X [B,H,W,C] (C a multiple of 4), F [3,3,C,1]; with `activation`
  * (WGSL declaring `fn gateActivation(v : f32) -> f32`) also Bias [1], and the output is
  * gateActivation(conv + bias): the gate itself, without a dispatch of its own. Output [B,H,W,1].
+ * With `pyramid`, X is a packed pyramid (pyramid.ts, read as [1, P, 1, C]), each level's taps kept
+ * to it, and the output its gate [P, 1]: every level in one dispatch.
  */
 export class GateConvProgram implements WebGPUProgramLike {
   variableNames: string[];
@@ -27,18 +30,20 @@ export class GateConvProgram implements WebGPUProgramLike {
   workgroupSize: [number, number, number] = [64, 1, 1];
 
   private readonly pixels: number;
+  private readonly pyramid?: PyramidLayout;
 
-  /** pixels: adjacent output pixels a thread computes. */
-  constructor(xShape: number[], activation?: string, pixels = GATE_CONV_PIXELS) {
+  /** pixels: adjacent output pixels a thread computes; pyramid: X is packed so. */
+  constructor(xShape: number[], activation?: string, pixels = GATE_CONV_PIXELS, pyramid?: PyramidLayout) {
     const [b, h, w] = xShape;
     this.activation = activation;
     this.pixels = pixels;
+    this.pyramid = pyramid;
     this.variableNames = activation ? ['X', 'F', 'Bias'] : ['X', 'F'];
     this.variableComponents = activation ? [4, 4, 1] : [4, 4];
     // the activation's code is part of the shader: programs with other constants are other shaders
-    this.shaderKey = `${activation ? `dynheadGateConv3x3_${activation}` : 'dynheadGateConv3x3'}_${pixels}`;
-    this.outputShape = [b, h, w, 1];
-    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = elementwiseDispatch([b * h * Math.ceil(w / pixels)]));
+    this.shaderKey = `${activation ? `dynheadGateConv3x3_${activation}` : 'dynheadGateConv3x3'}_${pixels}_${pyramid ? pyramidKey(pyramid) : 'map'}`;
+    this.outputShape = pyramid ? [pyramidRows(pyramid), 1] : [b, h, w, 1];
+    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = elementwiseDispatch([rowGroups(pyramid ?? { shape: xShape }, pixels)]));
   }
 
   getUserCode(): string {
@@ -51,16 +56,11 @@ export class GateConvProgram implements WebGPUProgramLike {
 ${this.activation ?? ''}
 
 fn main(index : i32) {
-  let h = uniforms.xShape[1];
-  let w = uniforms.xShape[2];
+  ${rowGroupSnippet(this.pyramid ?? { shape: 'uniforms.xShape' }, n, 'index')}
   let c4 = uniforms.xShape[3] / 4;
-  let wq = (w + ${n - 1}) / ${n};
-  if (index >= uniforms.xShape[0] * h * wq) {
+  if (index >= cells) {
     return;
   }
-  let b = index / (h * wq);
-  let y = (index / wq) % h;
-  let x0 = (index % wq) * ${n};
   ${range(n).map((p) => `var acc${p} = vec4<f32>(0.0);`).join(NEWLINE + '  ')}
   ${rowWindowLoopSnippet(
     n,
@@ -73,7 +73,7 @@ fn main(index : i32) {
       ${range(n).map((p) => `acc${p} = fma(x${p}, f0, fma(x${p + 1}, f1, fma(x${p + 2}, f2, acc${p})));`).join(NEWLINE + '      ')}
     }`,
   )}
-  let out0 = (b * h + y) * w + x0;
+  let out0 = mapBase + (b * h + y) * w + x0;
 ${range(n).map((p) => `  if (x0 + ${p} < w) {
     setOutputAtIndex(out0 + ${p}, ${value(p)});
   }`).join(NEWLINE)}

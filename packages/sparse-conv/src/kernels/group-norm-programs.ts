@@ -1,6 +1,6 @@
 import { type ListPart, listReaderSnippet } from './compact-conv-program';
 import type { WebGPUProgramLike } from './masked-conv-program';
-import { channelQuadsLoopSnippet, channelQuadsSnippet, elementwiseDispatch, type Lanes, laneType, NEWLINE, range, rowWindowLoopSnippet, taps3x3Snippet, workgroupSumSnippet } from './webgpu-snippets';
+import { channelQuadsLoopSnippet, channelQuadsSnippet, elementwiseDispatch, type Lanes, laneType, NEWLINE, range, rowGroupSnippet, rowWindowLoopSnippet, taps3x3Snippet, workgroupSumSnippet } from './webgpu-snippets';
 
 /** A float32 constant as WGSL parses it back to the same float32. */
 function f32Literal(v: number): string {
@@ -253,16 +253,21 @@ interface StatsOptions {
   source: GroupNormSource;
   lanes: Lanes;
   /**
-   * The statistics read the compact source's rows themselves (one image: they are its active
-   * pixels in order), not every pixel of the map through the list: at density 0.2 a fifth of it.
+   * The statistics read the compact source's rows themselves (its active pixels in order), not
+   * every pixel of the map through the list: at density 0.2 a fifth of it.
    */
   activeRows: boolean;
+  /**
+   * With activeRows, whether the map holds more than one run of rows (images, or a pyramid's
+   * (level, image) runs): each workgroup then finds its run's rows in the list by bisection.
+   */
+  segmented: boolean;
   /** threads of a workgroup: GPU_STATS_THREADS, or on SwiftShader 4 (a power of 2) */
   threads: number;
 }
 
 function statsShaderKey(o: StatsOptions): string {
-  return `${o.groups}_${o.bias}_${o.masked}_${sourceKey(o.source)}_${o.lanes}_${o.activeRows}_${o.threads}`;
+  return `${o.groups}_${o.bias}_${o.masked}_${sourceKey(o.source)}_${o.lanes}_${o.activeRows}_${o.segmented}_${o.threads}`;
 }
 
 function statsLoop(o: StatsOptions, keep: boolean): string {
@@ -273,8 +278,14 @@ function statsLoop(o: StatsOptions, keep: boolean): string {
 /** WGSL opening a statistics workgroup (one per chunk, group, image) up to its shift. */
 function statsHeaderSnippet(o: StatsOptions): string {
   const k = o.lanes;
-  // the rows the statistics read: the chunk's map rows, or its part of the active rows
-  const statsRows = o.activeRows
+  // the rows the statistics read: the chunk's map rows, or its part of the active rows (of its run)
+  const statsRows = o.activeRows && o.segmented
+    ? `let runFirst = listedFrom(Starts[b]);
+  let runEnd = listedFrom(Starts[b + 1]);
+  ${shiftSnippet(k, 'activeX(runFirst, g * gq)', 'runEnd > runFirst')}
+  let sFirst = runFirst + chunk * ${CHUNK_ROWS};
+  let sLast = min(sFirst + ${CHUNK_ROWS}, runEnd);`
+    : o.activeRows
     ? `let activeCount = listAt(0);
   ${shiftSnippet(k, 'activeX(0, g * gq)', 'activeCount > 0')}
   let sFirst = chunk * ${CHUNK_ROWS};
@@ -297,6 +308,24 @@ function statsHeaderSnippet(o: StatsOptions): string {
 }
 
 /**
+ * WGSL, at module scope: listedFrom(p), the first row of the list whose pixel is p or later (the
+ * count if none): the list holds its pixels in ascending order, so a bisection finds it.
+ */
+const LISTED_FROM = `fn listedFrom(p : i32) -> i32 {
+  var lo = 0;
+  var hi = listAt(0);
+  while (lo < hi) {
+    let mid = (lo + hi) / 2;
+    if (listAt(1 + mid) < p) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo;
+}`;
+
+/**
  * WGSL of a statistics program (one workgroup per chunk, group, image) up to its sums: the
  * (count, sum d, sum d^2) of the workgroup's elements end in partial[0], s holding the thread's own.
  */
@@ -306,6 +335,8 @@ function statsProgramHead(o: StatsOptions, keep = false): string {
 ${xAtSnippet(o.source, o.lanes)}
 
 ${isActiveSnippet(o.source, o.masked)}
+
+${o.activeRows && o.segmented ? LISTED_FROM : ''}
 
 fn main() {
   ${statsHeaderSnippet(o)}
@@ -600,18 +631,13 @@ export class DepthwiseMapProgram implements WebGPUProgramLike {
     const columns = range(n + 2);
     return `
 fn main(index : i32) {
-  let h = uniforms.xShape[1];
-  let w = uniforms.xShape[2];
   let cq = uniforms.xShape[3] / ${this.lanes};
-  let wq = (w + ${n - 1}) / ${n};
   ${channelQuadsSnippet('cell', 'cq', this.quads)}
-  if (index >= uniforms.xShape[0] * h * wq * qBlocks) {
+  ${rowGroupSnippet({ shape: 'uniforms.xShape' }, n, 'cell')}
+  if (index >= cells * qBlocks) {
     return;
   }
-  let x0 = (cell % wq) * ${n};
-  let y = (cell / wq) % h;
-  let b = cell / (wq * h);
-  let row0 = (b * h + y) * w + x0;
+  let row0 = mapBase + (b * h + y) * w + x0;
   ${channelQuadsLoopSnippet(
     'cq',
     this.quads,

@@ -1,4 +1,5 @@
 import type { TensorInfo } from '@tensorflow/tfjs-core';
+import type { PyramidLayout } from '../pyramid';
 import type { ListKind, ListPart } from './compact-conv-program';
 
 /** Kernel names this package registers (per backend, on first use). */
@@ -25,12 +26,16 @@ export const COMPACT_LIST = 'DynheadCompactList';
 export interface CompactListAttrs {
   /** the mask's active pixels, its 3x3 max-pool's (any mask > 0 around them), or both lists in one buffer */
   lists: ListKind;
+  /** the mask is a packed pyramid's [P, 1] (pyramid.ts): its levels' pixels are kept apart */
+  pyramid?: PyramidLayout;
 }
 
 export interface CompactConvAttrs {
   depthwise: boolean;
   /** the list of the buffer to take (default 'whole') */
   part?: ListPart;
+  /** x is a packed pyramid [P, Cin] (pyramid.ts), the list its pixels' (regular convs only) */
+  pyramid?: PyramidLayout;
 }
 export const COMPACT_CONV = 'DynheadCompactConv';
 export const EXPAND_ROWS = 'DynheadExpandRows';
@@ -42,6 +47,8 @@ export const GATE_SUMS = 'DynheadGateSums';
 export interface GateSumsAttrs {
   /** per map, 1: sum its 3x3 max-pool ('same') instead (the charge of a conv that reads around each gated pixel) */
   pooled: number[];
+  /** per map, the layout of a packed pyramid's gate [P, 1] (pyramid.ts), or null for a map [B,h,w,1] */
+  pyramids?: (PyramidLayout | null)[];
 }
 /** Gate maps one GATE_SUMS kernel takes: with units and the output, the 8 storage buffers of a WebGPU shader stage. */
 export const GATE_SUMS_MAX_MAPS = 6;
@@ -89,6 +96,8 @@ export interface CompactGroupNormAttrs extends MaskedGroupNormAttrs {
   outShape: number[];
   /** the list of the buffer the rows were listed by (default 'whole') */
   part?: ListPart;
+  /** the output is a packed pyramid [P, C] (pyramid.ts): statistics per (level, image) */
+  pyramid?: PyramidLayout;
 }
 
 export interface MaskedGroupNormAttrs {
@@ -104,6 +113,8 @@ export const ACTIVATED_GATE_CONV = 'DynheadActivatedGateConv';
 
 export interface ActivatedGateConvAttrs {
   activation: string;
+  /** x is a packed pyramid [P, C] (pyramid.ts); the gate is [P, 1] */
+  pyramid?: PyramidLayout;
 }
 /** webgpu: ReLU(input + gate * y) over [B,H,W,C] in one dispatch (a depth node's output from its dense conv2). */
 export const GATED_RESIDUAL = 'DynheadGatedResidual';

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { COMPACT_CONV, type CompactConvAttrs, COMPACT_GROUP_NORM, type CompactGroupNormAttrs, COMPACT_LIST, type CompactListAttrs, DEPTHWISE_GROUP_NORM, EXPAND_ROWS, GATED_RESIDUAL_ROWS, namedFilters, type Im2ColAttrs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs, SCATTER_ROWS, SPARSE_CONV_ROWS, SPARSE_DEPTHWISE, SPARSE_IM2COL, type ScatterRowsAttrs } from './kernel-names';
 import type { GroupNormParams } from '../types';
 import type { ListKind, ListPart } from './compact-conv-program';
+import type { PyramidLayout } from '../pyramid';
 
 // Inference-only ops (no gradients): the training form is maskedConv2d.
 
@@ -49,9 +50,12 @@ export function sparseConvRows(x: tf.Tensor4D, indices: tf.Tensor1D, filter: tf.
 /** A compacted conv's pixel list: built from its mask ('plain' or 'dilated'), or a part of a buffer built before. */
 export type CompactList = 'plain' | 'dilated' | { buffer: tf.Tensor1D; part: ListPart };
 
-/** The pixel list buffer of a mask [B,H,W,1] (webgpu): one or two lists (ListKind), no readback. */
-export function pixelLists(mask: tf.Tensor4D, lists: ListKind): tf.Tensor1D {
-  const attrs: CompactListAttrs = { lists };
+/**
+ * The pixel list buffer of a mask [B,H,W,1] (webgpu): one or two lists (ListKind), no readback.
+ * With `pyramid`, the mask is a packed pyramid's [P, 1] (pyramid.ts).
+ */
+export function pixelLists(mask: tf.Tensor4D | tf.Tensor2D, lists: ListKind, pyramid?: PyramidLayout): tf.Tensor1D {
+  const attrs: CompactListAttrs = pyramid ? { lists, pyramid } : { lists };
   return tf.engine().runKernel(COMPACT_LIST, { mask }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor1D;
 }
 
@@ -68,7 +72,7 @@ export function compactMaskedConv(
   filter: tf.Tensor4D,
   depthwise: boolean,
   source: CompactList,
-  epilogue?: { norm: GroupNormParams; bias?: tf.Tensor1D; relu: boolean; residual?: { input: tf.Tensor4D; gate: tf.Tensor4D } },
+  epilogue?: CompactEpilogue<tf.Tensor4D>,
 ): tf.Tensor4D {
   return tf.tidy(() => {
     const [b, h, w, cin] = x.shape;
@@ -86,6 +90,31 @@ export function compactMaskedConv(
     const inputs: tf.NamedTensorMap = residual ? { rows, list, input: residual.input, gate: residual.gate } : { rows, list };
     const attrs: Pick<CompactGroupNormAttrs, 'outShape' | 'part'> = { outShape, part };
     return groupNormKernel(COMPACT_GROUP_NORM, inputs, norm, bias, relu, attrs);
+  });
+}
+
+/** A compacted conv's GN epilogue (compactMaskedConv): bias, GN, ReLU, and the depth node's residual. */
+interface CompactEpilogue<T extends tf.Tensor> {
+  norm: GroupNormParams;
+  bias?: tf.Tensor1D;
+  relu: boolean;
+  residual?: { input: T; gate: T };
+}
+
+/**
+ * compactMaskedConv with its epilogue over a packed pyramid [P, Cin] (pyramid.ts), from a list
+ * buffer of the pyramid's mask: every level in one GEMM and one GroupNorm (statistics per level
+ * and image, as each level's own conv would take them) -> [P, Cout]. Regular convs, Cin and Cout
+ * multiples of 4 (webgpu).
+ */
+export function compactPyramidConv(x: tf.Tensor2D, pyramid: PyramidLayout, filter: tf.Tensor4D, list: { buffer: tf.Tensor1D; part: ListPart }, epilogue: CompactEpilogue<tf.Tensor2D>): tf.Tensor2D {
+  return tf.tidy(() => {
+    const convAttrs: CompactConvAttrs = { depthwise: false, part: list.part, pyramid };
+    const rows = tf.engine().runKernel(COMPACT_CONV, { x, filter, list: list.buffer }, convAttrs as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+    const { norm, bias, relu, residual } = epilogue;
+    const inputs: tf.NamedTensorMap = residual ? { rows, list: list.buffer, input: residual.input, gate: residual.gate } : { rows, list: list.buffer };
+    const attrs: Pick<CompactGroupNormAttrs, 'outShape' | 'part' | 'pyramid'> = { outShape: [x.shape[0], filter.shape[3]], part: list.part, pyramid };
+    return groupNormKernel(COMPACT_GROUP_NORM, inputs, norm, bias, relu, attrs) as unknown as tf.Tensor2D;
   });
 }
 

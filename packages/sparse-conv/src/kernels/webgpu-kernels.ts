@@ -8,6 +8,7 @@ import { GatedResidualProgram } from './gated-residual-program';
 import { CHUNK_ROWS, DEPTHWISE_MAP_PIXELS, DepthwiseMapProgram, GPU_STATS_THREADS, GroupNormApplyProgram, GroupNormCombineProgram, groupNormLanes, GroupNormOnePassProgram, GroupNormPartialsProgram, type GroupNormSource, groupNormFits } from './group-norm-programs';
 import { ACTIVATED_GATE_CONV, type ActivatedGateConvAttrs, BLEND_RESIZED, DEPTHWISE_GROUP_NORM, GEMM_CONV, type BlendResizedAttrs, type BlendResizedInputs, COMPACT_CONV, type CompactConvAttrs, COMPACT_GROUP_NORM, type CompactGroupNormAttrs, CONV3X3_FEW, GATED_RESIDUAL, COMPACT_LIST, type CompactListAttrs, EXPAND_ROWS, GATE_SUMS, type GateSumsAttrs, GROUP_NORM_ROWS, type GroupNormRowsAttrs, type GroupNormRowsInputs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs, readNumberedInputs } from './kernel-names';
 import { MaskedConvProgram, type WebGPUProgramLike } from './masked-conv-program';
+import { segmentRowStarts } from '../pyramid';
 
 /** The slice of tfjs-backend-webgpu's WebGPUBackend used here (no dependency on the backend package). */
 interface WebGPUBackendLike {
@@ -56,7 +57,8 @@ function groupNormOnGpu(
     masked: mask !== undefined || list !== undefined,
     source,
     lanes: groupNormLanes(c, opts.groups),
-    activeRows: list !== undefined && batch === 1,
+    activeRows: list !== undefined,
+    segmented: batch > 1,
     threads: tuning.statsThreads,
   };
   const post = { relu: opts.relu, rowScale: rowScale !== undefined, residual: residual !== undefined };
@@ -214,15 +216,16 @@ export function registerWebGPUKernels(): void {
     kernelName: COMPACT_LIST,
     backendName: 'webgpu',
     kernelFunc: ({ inputs, attrs, backend }) => {
-      const { mask } = inputs as { mask: tf.TensorInfo };
-      const { lists } = attrs as unknown as CompactListAttrs;
+      const { lists, pyramid } = attrs as unknown as CompactListAttrs;
       const be = backend as unknown as WebGPUBackendLike;
-      const pixels = mask.shape.reduce((a, v) => a * v, 1);
+      const pixels = (inputs.mask as tf.TensorInfo).shape.reduce((a, v) => a * v, 1);
+      // a pyramid's mask read as one map of its pixels (the programs find their levels)
+      const mask = pyramid ? { ...(inputs.mask as tf.TensorInfo), shape: [1, pixels, 1, 1] } : (inputs.mask as tf.TensorInfo);
       const threads = deviceTuning(be).listThreads;
-      if (listBlocks(pixels) <= ONE_PASS_LIST_BLOCKS) return be.runWebGPUProgram(new PixelListProgram(pixels, false, lists, threads), [mask], 'int32');
+      if (listBlocks(pixels) <= ONE_PASS_LIST_BLOCKS) return be.runWebGPUProgram(new PixelListProgram(pixels, false, lists, threads, pyramid), [mask], 'int32');
       if (lists === 'dilatedAndPlain') throw new Error(`${COMPACT_LIST}: two lists in one buffer only up to ${ONE_PASS_LIST_BLOCKS * 256} pixels, got ${pixels}`);
-      const counts = be.runWebGPUProgram(new BlockCountProgram(pixels, lists, threads), [mask], 'int32');
-      const list = be.runWebGPUProgram(new PixelListProgram(pixels, true, lists, threads), [mask, counts], 'int32');
+      const counts = be.runWebGPUProgram(new BlockCountProgram(pixels, lists, threads, pyramid), [mask], 'int32');
+      const list = be.runWebGPUProgram(new PixelListProgram(pixels, true, lists, threads, pyramid), [mask, counts], 'int32');
       be.disposeData(counts.dataId);
       return list;
     },
@@ -231,15 +234,19 @@ export function registerWebGPUKernels(): void {
     kernelName: COMPACT_CONV,
     backendName: 'webgpu',
     kernelFunc: ({ inputs, attrs, backend }) => {
-      const { x, filter, list } = inputs as Record<'x' | 'filter' | 'list', tf.TensorInfo>;
-      const { depthwise, part = 'whole' } = attrs as unknown as CompactConvAttrs;
+      const { filter, list } = inputs as Record<'filter' | 'list', tf.TensorInfo>;
+      const { depthwise, part = 'whole', pyramid } = attrs as unknown as CompactConvAttrs;
+      // a pyramid [P, Cin] read as one map of its pixels (the GEMM finds their levels)
+      const packed = inputs.x as tf.TensorInfo;
+      const x = pyramid ? { ...packed, shape: [1, packed.shape[0], 1, packed.shape[1]] } : packed;
       const outChannels = depthwise ? x.shape[3] : filter.shape[3];
       const [b, h, w] = x.shape;
       const gemm = compactGemmApplies(x.shape[3], outChannels, depthwise);
       if (!gemm && part !== 'whole') throw new Error(`${COMPACT_CONV}: only the tiled GEMM reads a part of a list buffer`);
+      if (!gemm && pyramid) throw new Error(`${COMPACT_CONV}: only the tiled GEMM reads a packed pyramid`);
       const be = backend as unknown as WebGPUBackendLike;
       const program = gemm
-        ? new CompactGemmConvProgram(b * h * w, outChannels, filter.shape[0], true, part, deviceTuning(be).gemm)
+        ? new CompactGemmConvProgram(b * h * w, outChannels, filter.shape[0], { part, tuning: deviceTuning(be).gemm, pyramid })
         : new CompactConvProgram(b * h * w, outChannels, filter.shape[0], depthwise);
       return be.runWebGPUProgram(program, [x, filter, list], 'float32');
     },
@@ -252,7 +259,7 @@ export function registerWebGPUKernels(): void {
       const [b, h, w] = x.shape;
       const be = backend as unknown as WebGPUBackendLike;
       // tuned for the device like the listed GEMM, so that both heads' convs run alike
-      const program = new CompactGemmConvProgram(b * h * w, filter.shape[3], filter.shape[0], false, 'whole', deviceTuning(be).gemm, bias !== undefined);
+      const program = new CompactGemmConvProgram(b * h * w, filter.shape[3], filter.shape[0], { listed: false, tuning: deviceTuning(be).gemm, biased: bias !== undefined });
       const rows = be.runWebGPUProgram(program, bias ? [x, filter, bias] : [x, filter], 'float32');
       return { ...rows, shape: [b, h, w, filter.shape[3]] };
     },
@@ -271,9 +278,11 @@ export function registerWebGPUKernels(): void {
     backendName: 'webgpu',
     kernelFunc: ({ inputs, attrs, backend }) => {
       const { units } = inputs as { units: tf.TensorInfo };
-      const { pooled = [] } = attrs as unknown as Partial<GateSumsAttrs>;
+      const { pooled = [], pyramids = [] } = attrs as unknown as Partial<GateSumsAttrs>;
       const maps = readNumberedInputs(inputs, 'gate');
-      const program = new GateSumsProgram(maps[0].shape[0], maps.map((_, j) => pooled[j] === 1), deviceTuning(backend as unknown as WebGPUBackendLike).gateSumsThreads);
+      const batch = pyramids.find((p) => p)?.batch ?? maps[0].shape[0];
+      const layouts = maps.map((_, j) => pyramids[j] ?? null);
+      const program = new GateSumsProgram(batch, maps.map((_, j) => pooled[j] === 1), deviceTuning(backend as unknown as WebGPUBackendLike).gateSumsThreads, layouts);
       return (backend as unknown as WebGPUBackendLike).runWebGPUProgram(program, [...maps, units], 'float32');
     },
   });
@@ -309,9 +318,10 @@ export function registerWebGPUKernels(): void {
     backendName: 'webgpu',
     kernelFunc: ({ inputs, attrs, backend }) => {
       const { rows, list, gamma, beta, bias, input, gate } = inputs as Record<'rows' | 'list' | 'gamma' | 'beta', tf.TensorInfo> & { bias?: tf.TensorInfo; input?: tf.TensorInfo; gate?: tf.TensorInfo };
-      const { outShape, groups, eps, relu, part = 'whole' } = attrs as unknown as CompactGroupNormAttrs;
+      const { outShape, groups, eps, relu, part = 'whole', pyramid } = attrs as unknown as CompactGroupNormAttrs;
       const params = { gamma, beta, bias, list: { list, part }, residual: input && gate ? { input, gate } : undefined };
-      return groupNormOnGpu(backend as unknown as WebGPUBackendLike, rows, outShape, mapStarts(outShape), params, { groups, eps, relu });
+      const starts = pyramid ? segmentRowStarts(pyramid) : mapStarts(outShape);
+      return groupNormOnGpu(backend as unknown as WebGPUBackendLike, rows, outShape, starts, params, { groups, eps, relu });
     },
   });
   tf.registerKernel({
@@ -347,10 +357,13 @@ export function registerWebGPUKernels(): void {
     kernelName: ACTIVATED_GATE_CONV,
     backendName: 'webgpu',
     kernelFunc: ({ inputs, attrs, backend }) => {
-      const { x, filter, bias } = inputs as Record<'x' | 'filter' | 'bias', tf.TensorInfo>;
-      const { activation } = attrs as unknown as ActivatedGateConvAttrs;
+      const { filter, bias } = inputs as Record<'filter' | 'bias', tf.TensorInfo>;
+      const { activation, pyramid } = attrs as unknown as ActivatedGateConvAttrs;
+      // a pyramid [P, C] read as one map of its pixels (the program finds their levels)
+      const packed = inputs.x as tf.TensorInfo;
+      const x = pyramid ? { ...packed, shape: [1, packed.shape[0], 1, packed.shape[1]] } : packed;
       const be = backend as unknown as WebGPUBackendLike;
-      return be.runWebGPUProgram(new GateConvProgram(x.shape, activation, deviceTuning(be).gatePixels), [x, filter, bias], 'float32');
+      return be.runWebGPUProgram(new GateConvProgram(x.shape, activation, deviceTuning(be).gatePixels, pyramid), [x, filter, bias], 'float32');
     },
   });
 }

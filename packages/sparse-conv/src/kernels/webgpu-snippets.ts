@@ -1,5 +1,7 @@
 /** Shared pieces of this package's WGSL programs (each program stays one class in its own file). */
 
+import { levelRowStarts, type PyramidLayout } from '../pyramid';
+
 /** Joins unrolled WGSL lines (a character code, so that scripted edits cannot turn it into a real line break). */
 export const NEWLINE = String.fromCharCode(10);
 
@@ -19,7 +21,8 @@ export function laneType(k: Lanes): string {
  * row (image b, row y, from column x0), skipping rows outside the map, that defines rowBase (the
  * window row's first pixel) and for each column i of x0 - 1 .. x0 + pixels: at{i}, its index
  * clamped into the row times `stride` (so a read never leaves the map), and in{i}, whether it lies
- * inside the map (else it reads as 0); then `body`. b, y, x0, h and w must be in scope.
+ * inside the map (else it reads as 0); then `body`. mapBase (the map's first row), b, y, x0, h and
+ * w must be in scope (rowGroupSnippet defines them).
  */
 export function rowWindowLoopSnippet(pixels: number, stride: string, body: string): string {
   const columns = range(pixels + 2)
@@ -31,7 +34,7 @@ export function rowWindowLoopSnippet(pixels: number, stride: string, body: strin
     if (yy < 0 || yy >= h) {
       continue;
     }
-    let rowBase = (b * h + yy) * w;
+    let rowBase = mapBase + (b * h + yy) * w;
     ${columns}
     ${body}
   }`;
@@ -104,4 +107,84 @@ export function taps3x3Snippet(p: string, body: string): string {
       ${body}
     }
   }`;
+}
+
+/**
+ * WGSL, at module scope: mapPos(p), the (y, x, h, w) of row p of a map: a map [B,h,w] whose shape
+ * is the uniform `shape` (e.g. 'uniforms.xShape'), or a packed pyramid (pyramid.ts), whose levels
+ * are baked in. A 3x3 tap (dy, dx) of p lies inside its map when 0 <= y + dy < h and 0 <= x + dx < w,
+ * at row p + dy * w + dx, in either.
+ */
+export function mapPosSnippet(source: { shape: string } | PyramidLayout): string {
+  if ('shape' in source) {
+    return `fn mapPos(p : i32) -> vec4<i32> {
+  let h = ${source.shape}[1];
+  let w = ${source.shape}[2];
+  let r = p % (h * w);
+  let y = r / w;
+  return vec4<i32>(y, r - y * w, h, w);
+}`;
+  }
+  const starts = levelRowStarts(source);
+  // levels ascend, so the last start at or below p names its level
+  const levels = source.sizes
+    .map(([h, w], l) => (l === 0 ? `var q = p;
+  var h = ${h};
+  var w = ${w};` : `if (p >= ${starts[l]}) {
+    q = p - ${starts[l]};
+    h = ${h};
+    w = ${w};
+  }`))
+    .join(NEWLINE + '  ');
+  return `fn mapPos(p : i32) -> vec4<i32> {
+  ${levels}
+  let r = q % (h * w);
+  let y = r / w;
+  return vec4<i32>(y, r - y * w, h, w);
+}`;
+}
+
+/** Row groups (runs of n adjacent pixels of a row, the last one short) of a map [B,h,w] or of a packed pyramid. */
+export function rowGroups(source: { shape: number[] } | PyramidLayout, n: number): number {
+  const maps = 'shape' in source ? [{ batch: source.shape[0], h: source.shape[1], w: source.shape[2] }] : source.sizes.map(([h, w]) => ({ batch: source.batch, h, w }));
+  return maps.reduce((total, m) => total + m.batch * m.h * Math.ceil(m.w / n), 0);
+}
+
+/**
+ * WGSL: row group `cell` (rowGroups) decoded into its map's h, w and first row mapBase (0, or a
+ * pyramid level's), its image b, row y and first column x0; and `cells`, the count of row groups.
+ * The map is [B,h,w] with the uniform shape `source.shape` (e.g. 'uniforms.xShape'), or a packed
+ * pyramid (pyramid.ts) whose levels are baked in.
+ */
+export function rowGroupSnippet(source: { shape: string } | PyramidLayout, n: number, cell: string): string {
+  const decode = `let wq = (w + ${n - 1}) / ${n};
+  let b = c / (h * wq);
+  let y = (c / wq) % h;
+  let x0 = (c % wq) * ${n};`;
+  if ('shape' in source) {
+    return `let h = ${source.shape}[1];
+  let w = ${source.shape}[2];
+  let mapBase = 0;
+  let c = ${cell};
+  let cells = ${source.shape}[0] * h * ((w + ${n - 1}) / ${n});
+  ${decode}`;
+  }
+  const rows = levelRowStarts(source);
+  let first = 0;
+  const levels = source.sizes.map(([h, w], l) => {
+    const text = l === 0 ? `var c = ${cell};
+  var h = ${h};
+  var w = ${w};
+  var mapBase = 0;` : `if (${cell} >= ${first}) {
+    c = ${cell} - ${first};
+    h = ${h};
+    w = ${w};
+    mapBase = ${rows[l]};
+  }`;
+    first += source.batch * h * Math.ceil(w / n);
+    return text;
+  });
+  return `${levels.join(NEWLINE + '  ')}
+  let cells = ${first};
+  ${decode}`;
 }

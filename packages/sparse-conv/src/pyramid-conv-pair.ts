@@ -1,0 +1,98 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { listBlocks, ONE_PASS_LIST_BLOCKS } from './kernels/compact-conv-program';
+import { COMPACT_GROUP_NORM } from './kernels/kernel-names';
+import { hasKernel, hasMaskedConvKernel } from './kernels/register';
+import { compactPyramidConv, pixelLists } from './kernels/row-ops';
+import { type PyramidLayout, packPyramid, pyramidRows, unpackPyramid } from './pyramid';
+import { pairListsOnDevice, sparseConvPair } from './sparse-conv2d';
+import type { GroupNormParams, SparseConvOptions } from './types';
+import { validateConvArgs } from './validate';
+
+/** One conv of a pair over a packed pyramid: its mask [P, 1] and, for the second, the gated residual's maps [P, C] and [P, 1]. */
+export interface PyramidPairConv {
+  mask: tf.Tensor2D;
+  filter: tf.Tensor4D;
+  opts: Omit<SparseConvOptions, 'gatedResidual'> & { gatedResidual?: { input: tf.Tensor2D; gate: tf.Tensor2D } };
+}
+
+/**
+ * sparseConvPair over every level of a feature pyramid at once, its maps packed (pyramid.ts): x
+ * [P, Cin] -> [P, Cout], the masks and the gated residual's maps packed alike. Each level's numbers
+ * are what sparseConvPair gives it (GroupNorm statistics per level and image). On webgpu, when the
+ * pair takes both pixel lists from one gate (pairListsOnDevice), one list dispatch, two GEMMs and
+ * two GroupNorms serve every level, instead of that many per level; elsewhere each level runs
+ * sparseConvPair and the results are packed again. Inference only.
+ */
+export async function sparseConvPairPyramid(x: tf.Tensor2D, layout: PyramidLayout, first: PyramidPairConv, second: PyramidPairConv): Promise<tf.Tensor2D> {
+  const op = 'sparseConvPairPyramid';
+  validatePyramidPair(op, x, layout, first, second);
+  const pixels = pyramidRows(layout);
+  if (pairListsOnDevice(x.shape[1], pixels, first, second)) {
+    const epilogue = (o: PyramidPairConv['opts']) => ({ norm: o.norm as GroupNormParams, bias: o.bias, relu: o.post === 'relu' });
+    return tf.tidy(() => {
+      const lists = pixelLists(first.mask, 'dilatedAndPlain', layout);
+      const t = compactPyramidConv(x, layout, first.filter, { buffer: lists, part: 'first' }, epilogue(first.opts));
+      const residual = second.opts.gatedResidual;
+      // the epilogue writes the gated residual when the mask is the gate; else an add after it
+      const fused = residual !== undefined && residual.gate === second.mask;
+      const y = compactPyramidConv(t, layout, second.filter, { buffer: lists, part: 'second' }, { ...epilogue(second.opts), residual: fused ? residual : undefined });
+      return residual && !fused ? (tf.relu(tf.add(residual.input, tf.mul(y, residual.gate))) as tf.Tensor2D) : y;
+    });
+  }
+  return eachLevel(x, layout, first, second);
+}
+
+/**
+ * Whether sparseConvPairPyramid runs every level at once here for a depth node's pair (one gate for
+ * both masks, GroupNorm, `channels` in and out): webgpu, with the pyramid's pixels within one pass's
+ * pixel list. Otherwise it goes level by level, and packing the maps only costs copies.
+ */
+export function pyramidPairRunsAtOnce(layout: PyramidLayout, channels: number): boolean {
+  return hasMaskedConvKernel() && hasKernel(COMPACT_GROUP_NORM) && channels % 4 === 0 && listBlocks(pyramidRows(layout)) <= ONE_PASS_LIST_BLOCKS;
+}
+
+/** The pair level by level through sparseConvPair, each packed map unpacked once (so shared masks stay shared). */
+async function eachLevel(x: tf.Tensor2D, layout: PyramidLayout, first: PyramidPairConv, second: PyramidPairConv): Promise<tf.Tensor2D> {
+  const unpacked = new Map<tf.Tensor2D, tf.Tensor4D[]>();
+  const levels = (t: tf.Tensor2D) => {
+    const maps = unpacked.get(t) ?? unpackPyramid(t, layout);
+    unpacked.set(t, maps);
+    return maps;
+  };
+  const residual = second.opts.gatedResidual;
+  const outs: tf.Tensor4D[] = [];
+  try {
+    for (let l = 0; l < layout.sizes.length; l++) {
+      const level = (c: PyramidPairConv) => ({ mask: levels(c.mask)[l], filter: c.filter, opts: { ...c.opts, gatedResidual: undefined } });
+      const gatedResidual = residual ? { input: levels(residual.input)[l], gate: levels(residual.gate)[l] } : undefined;
+      const { output } = await sparseConvPair(levels(x)[l], level(first), { ...level(second), opts: { ...second.opts, gatedResidual } }, []);
+      outs.push(output);
+    }
+    return packPyramid(outs);
+  } finally {
+    tf.dispose([...outs, ...[...unpacked.values()].flat()]);
+  }
+}
+
+function validatePyramidPair(op: string, x: tf.Tensor2D, layout: PyramidLayout, first: PyramidPairConv, second: PyramidPairConv): void {
+  const rows = pyramidRows(layout);
+  const check = (name: string, t: tf.Tensor, channels: number) => {
+    if (t.rank !== 2 || t.shape[0] !== rows || t.shape[1] !== channels) {
+      throw new Error(`${op}: ${name} has shape [${t.shape.join(',')}]; the pyramid's layout needs [${rows},${channels}]`);
+    }
+  };
+  check('x', x, x.shape[1]);
+  check('first.mask', first.mask, 1);
+  check('second.mask', second.mask, 1);
+  // the convs' own checks, on the first level's shape (filters, norms, options)
+  const [h, w] = layout.sizes[0];
+  const shaped = (c: number) => ({ rank: 4, shape: [layout.batch, h, w, c] }) as unknown as tf.Tensor4D;
+  const mask = shaped(1);
+  const { outChannels: mid } = validateConvArgs(op, shaped(x.shape[1]), mask, first.filter, { ...first.opts, gatedResidual: undefined });
+  const { outChannels } = validateConvArgs(op, shaped(mid), mask, second.filter, { ...second.opts, gatedResidual: undefined });
+  const residual = second.opts.gatedResidual;
+  if (residual) {
+    check('second.opts.gatedResidual.input', residual.input, outChannels);
+    check('second.opts.gatedResidual.gate', residual.gate, 1);
+  }
+}

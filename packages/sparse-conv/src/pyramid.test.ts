@@ -1,0 +1,96 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { TEST_BACKENDS, activate, relL2, seededRandom } from '../../../test/backends';
+import { type ConvActivation, activatedGateConvPyramid, gateSums, packPyramid, pyramidLayoutOf, setWebGPUTuning, sparseConvPairPyramid, unpackPyramid } from './index';
+import { refConv, refMaxPool3x3 } from './reference.test-util';
+
+// webgpu first, so that this process's first call into the package is there: its kernels must
+// register themselves (each test file runs in a process of its own).
+const BACKENDS = [...TEST_BACKENDS.filter((b) => b === 'webgpu'), ...TEST_BACKENDS.filter((b) => b !== 'webgpu')];
+
+// Levels whose widths are not multiples of the gate conv's 4 or 8 pixels a thread, so that a
+// thread's run of a row ends inside its level.
+const SIZES: [number, number][] = [
+  [7, 10],
+  [4, 5],
+  [2, 3],
+  [1, 1],
+];
+
+/** A gate-like activation with exact zeros (2 * max(v, 0)): both forms must place the kink alike. */
+const ACTIVATION: ConvActivation = {
+  wgsl: 'fn gateActivation(v : f32) -> f32 {\n  return 2.0 * max(v, 0.0);\n}',
+  ops: (conv, bias) => tf.mul(tf.relu(tf.add(conv, bias)), 2) as tf.Tensor4D,
+};
+
+describe.each(BACKENDS)('packed pyramids on %s', (backend) => {
+  afterEach(() => setWebGPUTuning(undefined));
+
+  it('packs level after level and unpacks to the same maps; names the shape at fault', async () => {
+    await activate(backend);
+    const maps = [tf.tensor4d([1, 2, 3, 4, 5, 6, 7, 8], [2, 2, 1, 2]), tf.tensor4d([9, 10, 11, 12], [2, 1, 1, 2])];
+    const packed = packPyramid(maps);
+    expect(packed.shape).toEqual([6, 2]);
+    expect(Array.from(await packed.data())).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    const layout = pyramidLayoutOf(maps);
+    expect(layout).toEqual({ batch: 2, sizes: [[2, 1], [1, 1]] });
+    const back = unpackPyramid(packed, layout);
+    expect(back.map((m) => m.shape)).toEqual([[2, 2, 1, 2], [2, 1, 1, 2]]);
+    expect(Array.from(await back[1].data())).toEqual([9, 10, 11, 12]);
+    expect(() => packPyramid([maps[0], tf.zeros([1, 1, 1, 2]) as tf.Tensor4D])).toThrow(/maps\[1\] has shape \[1,1,1,2\]/);
+    expect(() => unpackPyramid(tf.zeros([5, 2]) as tf.Tensor2D, layout)).toThrow(/packed has shape \[5,2\]; the layout needs \[6,C\]/);
+    const f = tf.zeros([3, 3, 2, 2]) as tf.Tensor4D;
+    const norm = { groups: 1, gamma: tf.ones([2]) as tf.Tensor1D, beta: tf.zeros([2]) as tf.Tensor1D };
+    await expect(sparseConvPairPyramid(packed, layout, { mask: tf.zeros([6, 1]), filter: f, opts: { norm } }, { mask: tf.zeros([5, 1]), filter: f, opts: { norm } })).rejects.toThrow(
+      /second\.mask has shape \[5,1\]; the pyramid's layout needs \[6,1\]/,
+    );
+    tf.dispose([...maps, packed, ...back]);
+  });
+
+  it.each(['gpu', 'swiftshader'] as const)('as on %s: a pyramid\'s gate conv and its cost sums equal each level\'s float64 reference', async (tuning) => {
+    await activate(backend);
+    setWebGPUTuning(tuning);
+    const rand = seededRandom(89);
+    const [b, c] = [2, 12];
+    const levels = SIZES.map(([h, w]) => Array.from({ length: b * h * w * c }, () => rand(-1, 1)));
+    const filter = Array.from({ length: 9 * c }, () => rand(-0.5, 0.5));
+    const maps = levels.map((x, l) => tf.tensor4d(x, [b, SIZES[l][0], SIZES[l][1], c]));
+    const layout = pyramidLayoutOf(maps);
+    const x = packPyramid(maps);
+    const [ft, bt] = [tf.tensor4d(filter, [3, 3, c, 1]), tf.tensor1d([0.1])];
+    const before = tf.memory().numTensors;
+    const gate = activatedGateConvPyramid(x, layout, ft, bt, ACTIVATION);
+    expect(gate.shape).toEqual([x.shape[0], 1]);
+    // the gate's charge as a depth node's conv1 (pooled) and conv2 take it, against a plain map of 9 ones
+    const plain = tf.ones([b, 3, 3, 1]) as tf.Tensor4D;
+    const sums = gateSums([{ packed: gate, layout }, { packed: gate, layout }, plain], [10, 3, 1], [true, false, false]);
+    expect(tf.memory().numTensors).toBe(before + 3); // the gate, the sums and the plain map
+    const got = await gate.data();
+    let at = 0;
+    const want = [0, 1].map(() => [0, 0]);
+    for (const [l, [h, w]] of SIZES.entries()) {
+      const ref = refConv({ x: levels[l], shape: [b, h, w, c], filter, k: 3, cout: 1 }).map((v) => 2 * Math.max(v + Math.fround(0.1), 0));
+      const part = got.slice(at, at + ref.length);
+      expect(relL2(part, ref), `level ${l} (${h}x${w})`).toBeLessThan(backend === 'webgpu' ? 1e-4 : 1e-5);
+      for (let i = 0; i < ref.length; i++) if (ref[i] === 0) expect(part[i], `level ${l}, pixel ${i}`).toBe(0);
+      // costs from this backend's gate values: the sums, not the conv, are under test here
+      const pooled = refMaxPool3x3(part, b, h, w);
+      for (let n = 0; n < b; n++) {
+        const plane = (v: ArrayLike<number>) => Array.from(v).slice(n * h * w, (n + 1) * h * w);
+        const sum = (v: number[]) => v.reduce((a, e) => a + e, 0);
+        const count = (v: number[]) => v.filter((e) => e !== 0).length;
+        want[n][0] += 10 * sum(plane(pooled)) + 3 * sum(plane(part));
+        want[n][1] += 10 * count(plane(pooled)) + 3 * count(plane(part));
+      }
+      at += ref.length;
+    }
+    const total = await sums.data();
+    for (let n = 0; n < b; n++) {
+      // float32 sums
+      expect(Math.abs(total[n * 2] - (want[n][0] + 9)) / (want[n][0] + 9), `image ${n} soft`).toBeLessThan(1e-6);
+      expect(total[n * 2 + 1], `image ${n} used`).toBe(want[n][1] + 9);
+    }
+    expect(() => activatedGateConvPyramid(tf.zeros([5, c]) as tf.Tensor2D, layout, ft, bt, ACTIVATION)).toThrow(/x has shape \[5,12\]; the pyramid's layout needs \[\d+,C\]/);
+    tf.dispose([gate, sums, plain, x, ...maps, ft, bt]);
+  });
+});

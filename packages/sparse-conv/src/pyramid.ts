@@ -1,0 +1,72 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/**
+ * Where the maps of a feature pyramid (P3 first) lie when packed into one [rows, C] tensor: level
+ * after level, each level's images after one another, each image's pixels in row-major order. So
+ * every (level, image) is one run of rows, and a kernel takes all levels in one dispatch instead
+ * of one per level (on a GPU each dispatch has a fixed cost, whatever its size).
+ */
+export interface PyramidLayout {
+  /** images in every level */
+  readonly batch: number;
+  /** [height, width] of each level */
+  readonly sizes: readonly (readonly [number, number])[];
+}
+
+/** The layout of these maps packed ([B,H,W,C] each, the same B and C). */
+export function pyramidLayoutOf(maps: readonly tf.Tensor4D[], op = 'pyramidLayoutOf'): PyramidLayout {
+  if (maps.length === 0) throw new Error(`${op}: no maps to pack`);
+  const [batch, , , channels] = maps[0].shape;
+  maps.forEach((m, l) => {
+    if (m.rank !== 4 || m.shape[0] !== batch || m.shape[3] !== channels) {
+      throw new Error(`${op}: maps[${l}] has shape [${m.shape.join(',')}]; every map must be [${batch},H,W,${channels}] like maps[0]`);
+    }
+  });
+  return { batch, sizes: maps.map((m) => [m.shape[1], m.shape[2]] as const) };
+}
+
+/** Rows of the packed pyramid. */
+export function pyramidRows(layout: PyramidLayout): number {
+  return levelRowStarts(layout)[layout.sizes.length];
+}
+
+/** The first row of each level, and the row count last. */
+export function levelRowStarts({ batch, sizes }: PyramidLayout): number[] {
+  const starts = [0];
+  for (const [h, w] of sizes) starts.push(starts[starts.length - 1] + batch * h * w);
+  return starts;
+}
+
+/** The first row of each (level, image), level-major, and the row count last: the runs GroupNorm normalises. */
+export function segmentRowStarts({ batch, sizes }: PyramidLayout): number[] {
+  const starts = [0];
+  for (const [h, w] of sizes) for (let b = 0; b < batch; b++) starts.push(starts[starts.length - 1] + h * w);
+  return starts;
+}
+
+/** The layout in a shader key: geometry baked into WGSL makes a program per layout. */
+export function pyramidKey({ batch, sizes }: PyramidLayout): string {
+  return `${batch}_${sizes.map(([h, w]) => `${h}x${w}`).join('_')}`;
+}
+
+/** Packs maps ([B,H,W,C] each) into [rows, C] (pyramidLayoutOf says where each lies). */
+export function packPyramid(maps: readonly tf.Tensor4D[]): tf.Tensor2D {
+  pyramidLayoutOf(maps, 'packPyramid');
+  const c = maps[0].shape[3];
+  return tf.tidy(() => {
+    const rows = maps.map((m) => tf.reshape(m, [-1, c]) as tf.Tensor2D);
+    return rows.length === 1 ? tf.clone(rows[0]) : tf.concat(rows, 0);
+  });
+}
+
+/** The maps of a packed pyramid ([rows, C]), one [B,H,W,C] per level. */
+export function unpackPyramid(packed: tf.Tensor2D, layout: PyramidLayout): tf.Tensor4D[] {
+  const starts = levelRowStarts(layout);
+  const c = packed.shape[1];
+  if (packed.rank !== 2 || packed.shape[0] !== starts[starts.length - 1]) {
+    throw new Error(`unpackPyramid: packed has shape [${packed.shape.join(',')}]; the layout needs [${starts[starts.length - 1]},C]`);
+  }
+  return tf.tidy(() =>
+    layout.sizes.map(([h, w], l) => tf.reshape(tf.slice(packed, [starts[l], 0], [starts[l + 1] - starts[l], c]), [layout.batch, h, w, c]) as tf.Tensor4D),
+  );
+}
