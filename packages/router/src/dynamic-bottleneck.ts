@@ -5,12 +5,9 @@ import {
   gateMask,
   maskedConv2d,
   masksStayOnDevice,
-  packPyramid,
-  pyramidLayoutOf,
-  pyramidPairRunsAtOnce,
+  type PyramidLayout,
   sparseConvPair,
   sparseConvPairPyramid,
-  unpackPyramid,
 } from '@dynhead/sparse-conv';
 import * as tf from '@tensorflow/tfjs-core';
 import type { GateConfig } from './config';
@@ -103,35 +100,26 @@ export class DynamicBottleneck {
   }
 
   /**
-   * infer() of every level (P3 first), where the backend runs one pair of sparse convs over all of
-   * them (webgpu: one pixel list, two GEMMs and two GroupNorms a node instead of that many per level;
-   * the maps packed, pyramid.ts); else level by level. Gated nodes only. The same numbers either way.
+   * infer() of every level of a packed pyramid y [P, C] (pyramid.ts) at once -> [P, C]: the gate,
+   * both sparse convs and their costs once for all levels (webgpu: one pixel list, two GEMMs and two
+   * GroupNorms). Gated nodes only; the same numbers as infer() of each level.
    */
-  async inferLevels(xs: tf.Tensor4D[], ctx: ForwardContext): Promise<tf.Tensor4D[]> {
-    const layout = pyramidLayoutOf(xs, 'DynamicBottleneck.inferLevels');
-    if (!this.gate || !pyramidPairRunsAtOnce(layout, xs[0].shape[3])) {
-      const outs: tf.Tensor4D[] = [];
-      for (const x of xs) outs.push(await this.infer(x, ctx));
-      return outs;
-    }
-    const x = packPyramid(xs);
-    const g = this.gate.inferPacked(x, layout);
-    ctx.recordPyramid(this.gate.name, g, layout);
-    ctx.chargePyramid(g, layout, this.unit, { pooled: true });
-    ctx.chargePyramid(g, layout, this.unit);
+  async inferPacked(y: tf.Tensor2D, layout: PyramidLayout, ctx: ForwardContext): Promise<tf.Tensor2D> {
+    if (!this.gate) throw new Error('DynamicBottleneck.inferPacked: the Fix head has no gates; run infer() per level');
+    const g = this.gate.inferPacked(y, layout);
     try {
+      ctx.recordPyramid(this.gate.name, g, layout);
+      ctx.chargePyramid(g, layout, this.unit, { pooled: true });
+      ctx.chargePyramid(g, layout, this.unit);
       // the gate serves as both masks (see inferWithConvs), conv1's dilated as its list is built
-      const out = await sparseConvPairPyramid(
-        x,
+      return await sparseConvPairPyramid(
+        y,
         layout,
         { mask: g, filter: this.conv1.weight, opts: { norm: this.norm1.params, post: 'relu', dilateMask: true } },
-        { mask: g, filter: this.conv2.weight, opts: { norm: this.norm2.params, gatedResidual: { input: x, gate: g } } },
+        { mask: g, filter: this.conv2.weight, opts: { norm: this.norm2.params, gatedResidual: { input: y, gate: g } } },
       );
-      const outs = unpackPyramid(out, layout);
-      out.dispose();
-      return outs;
     } finally {
-      tf.dispose([x, g]);
+      g.dispose();
     }
   }
 

@@ -1,4 +1,4 @@
-import { type GatedDepthwiseLayer, convCost, convLayer, maskedConv2d, masksStayOnDevice } from '@dynhead/sparse-conv';
+import { type DepthwiseNormLayer, type GatedDepthwiseLayer, type PyramidLayout, convCost, convLayer, maskedConv2d, masksStayOnDevice } from '@dynhead/sparse-conv';
 import * as tf from '@tensorflow/tfjs-core';
 import type { GateConfig } from './config';
 import type { ForwardContext } from './forward-context';
@@ -74,6 +74,23 @@ export class DynamicConv2D {
     ctx.record(this.gate.name, g);
     ctx.charge(g, this.unit, { detachSoft: true });
     return needed && (masksStayOnDevice() || (await anyPositive(g)));
+  }
+
+  /**
+   * Inference over a packed pyramid x [P, C] (pyramid.ts): this path's gate for every level [P, 1],
+   * recorded and charged as infer() charges each level's. Gated paths only.
+   */
+  inferGatePacked(x: tf.Tensor2D, layout: PyramidLayout, ctx: ForwardContext): tf.Tensor2D {
+    if (!this.gate) throw new Error('DynamicConv2D.inferGatePacked: the Fix head has no gates');
+    const g = this.gate.inferPacked(x, layout);
+    ctx.recordPyramid(this.gate.name, g, layout);
+    ctx.chargePyramid(g, layout, this.unit);
+    return g;
+  }
+
+  /** The path's conv and norm without its gate (depthwiseNormPyramid: the gate applies where the path is blended). */
+  get depthwiseLayer(): DepthwiseNormLayer {
+    return { filter: this.conv.weight, bias: this.conv.bias, norm: this.norm.params };
   }
 
   /** Inference, second half: the path as a gated depthwise layer (for depthwiseNormEach). */

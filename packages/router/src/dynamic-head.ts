@@ -1,5 +1,5 @@
 import type { SafetensorsFile, StoredTensor } from '@dynhead/safetensors';
-import type { CostTerms } from '@dynhead/sparse-conv';
+import { type CostTerms, packPyramid, pyramidLayoutOf, unpackPyramid } from '@dynhead/sparse-conv';
 import * as tf from '@tensorflow/tfjs-core';
 import { type HeadConfig, validateHeadConfig } from './config';
 import { ConventionalTower } from './conventional-tower';
@@ -142,6 +142,21 @@ export class DynamicHead {
 
   private async inferTower(tower: Tower, xs: tf.Tensor4D[], ctx: ForwardContext): Promise<tf.Tensor4D[]> {
     if (tower.kind === 'conventional') return tower.tower.infer(xs, ctx);
+    const layout = pyramidLayoutOf(xs, 'DynamicHead.infer');
+    if (tower.blocks.every((b) => b.runsPacked(layout, this.config.channels))) {
+      // webgpu: every level of a block in one kernel per step, the maps packed between blocks
+      let x = packPyramid(xs);
+      try {
+        for (const block of tower.blocks) {
+          const next = await block.inferPacked(x, layout, ctx);
+          x.dispose();
+          x = next;
+        }
+        return unpackPyramid(x, layout);
+      } finally {
+        x.dispose();
+      }
+    }
     let ys = xs;
     // each block hands the next its path gate convs, taken as it wrote the next block's input (wasm)
     let gateConvs: tf.Tensor4D[][] | undefined;

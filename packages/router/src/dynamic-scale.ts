@@ -1,4 +1,13 @@
-import { blendResized, blendResizedWithConvs, depthwiseNormEach, gateConvsTakenAlong } from '@dynhead/sparse-conv';
+import {
+  blendPyramid,
+  blendResized,
+  blendResizedWithConvs,
+  depthwiseNormEach,
+  depthwiseNormPyramid,
+  gateConvsTakenAlong,
+  type PyramidLayout,
+  pyramidPairRunsAtOnce,
+} from '@dynhead/sparse-conv';
 import * as tf from '@tensorflow/tfjs-core';
 import type { GateConfig } from './config';
 import { DynamicBottleneck } from './dynamic-bottleneck';
@@ -68,6 +77,40 @@ export class DynamicScale {
     return (await this.inferChained(xs, ctx, undefined, undefined)).outs;
   }
 
+  /**
+   * Whether inferPacked runs here for maps so laid out with `channels`: a dynamic block (gated
+   * everywhere) over two levels or more, where the backend runs a depth node over all levels at
+   * once (webgpu). Elsewhere the levels run one by one (inferChained).
+   */
+  runsPacked(layout: PyramidLayout, channels: number): boolean {
+    return this.scaleWeight !== undefined && this.depth.gate !== undefined && this.paths.every((p) => p.gate) && layout.sizes.length >= 2 && pyramidPairRunsAtOnce(layout, channels);
+  }
+
+  /**
+   * infer() of every level of a packed pyramid x [P, C] (pyramid.ts) at once -> [P, C] (runsPacked):
+   * both path gates, the two paths on the levels their neighbours gather, the combine, and the depth
+   * node, each one kernel for all levels (on webgpu one to three dispatches, not one to three per
+   * level). The same numbers as infer().
+   */
+  async inferPacked(x: tf.Tensor2D, layout: PyramidLayout, ctx: ForwardContext): Promise<tf.Tensor2D> {
+    const levels = layout.sizes.length;
+    const gates = this.paths.map((p) => p.inferGatePacked(x, layout, ctx));
+    try {
+      // path 0 carries level l up to l + 1 (so not from the last), path 1 down to l - 1 (not from the first)
+      const finer = depthwiseNormPyramid(x, layout, 0, levels - 1, this.paths[0].depthwiseLayer);
+      const coarser = depthwiseNormPyramid(x, layout, 1, levels, this.paths[1].depthwiseLayer);
+      const y = blendPyramid(x, layout, this.outputWeight, { map: finer, gate: gates[0] }, { map: coarser, gate: gates[1] }, this.scaleWeight as tf.Tensor);
+      tf.dispose([finer, coarser]);
+      try {
+        return await this.depth.inferPacked(y, layout, ctx);
+      } finally {
+        y.dispose();
+      }
+    } finally {
+      tf.dispose(gates);
+    }
+  }
+
   /** This block's two path gate filters, when it has gates. */
   get pathGateFilters(): tf.Tensor4D[] {
     return this.paths.flatMap((p) => (p.gate ? [p.gate.convFilter] : []));
@@ -121,12 +164,6 @@ export class DynamicScale {
     tf.dispose(moved.flat().filter((t): t is tf.Tensor4D => t !== null));
     // elsewhere the next block's gates are better computed by themselves (webgpu: with their activation)
     const nextFilters = gateConvsTakenAlong() ? (next?.pathGateFilters ?? []) : [];
-    if (nextFilters.length === 0 && ys.every((v) => v.gateConv === undefined)) {
-      // nothing taken along: the depth node may run every level at once (webgpu)
-      const outs = await this.depth.inferLevels(ys.map((v) => v.y), ctx);
-      tf.dispose(ys.map((v) => v.y));
-      return { outs, nextGateConvs: undefined };
-    }
     const outs: tf.Tensor4D[] = [];
     const nextGateConvs: tf.Tensor4D[][] = [];
     for (const { y, gateConv } of ys) {

@@ -2,34 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { TEST_BACKENDS, activate, relL2, seededRandom } from '../../../test/backends';
 import { blendResized, blendResizedWithConvs } from './index';
-import { refConv } from './reference.test-util';
+import { refConv, refResize } from './reference.test-util';
 
 type Shape4 = [number, number, number, number];
-
-/** Bilinear resize from the definition, float64: source coordinate i * (in - 1) / (out - 1) with align_corners. */
-function refResize(v: Float64Array, [b, h, w, c]: Shape4, oh: number, ow: number, alignCorners: boolean): Float64Array {
-  const out = new Float64Array(b * oh * ow * c);
-  const coord = (i: number, inSize: number, outSize: number) =>
-    alignCorners ? (outSize > 1 ? (i * (inSize - 1)) / (outSize - 1) : 0) : (i * inSize) / outSize;
-  for (let n = 0; n < b; n++)
-    for (let y = 0; y < oh; y++)
-      for (let x = 0; x < ow; x++) {
-        const sy = coord(y, h, oh);
-        const sx = coord(x, w, ow);
-        const y0 = Math.floor(sy);
-        const x0 = Math.floor(sx);
-        const y1 = Math.min(h - 1, y0 + 1);
-        const x1 = Math.min(w - 1, x0 + 1);
-        const fy = sy - y0;
-        const fx = sx - x0;
-        for (let ch = 0; ch < c; ch++) {
-          const at = (yy: number, xx: number) => v[((n * h + yy) * w + xx) * c + ch];
-          out[((n * oh + y) * ow + x) * c + ch] =
-            (1 - fy) * ((1 - fx) * at(y0, x0) + fx * at(y0, x1)) + fy * ((1 - fx) * at(y1, x0) + fx * at(y1, x1));
-        }
-      }
-  return out;
-}
 
 interface Case {
   name: string;

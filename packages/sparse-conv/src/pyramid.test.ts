@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TEST_BACKENDS, activate, relL2, seededRandom } from '../../../test/backends';
-import { type ConvActivation, activatedGateConvPyramid, gateSums, packPyramid, pyramidLayoutOf, setWebGPUTuning, sparseConvPairPyramid, unpackPyramid } from './index';
-import { refConv, refMaxPool3x3 } from './reference.test-util';
+import { type ConvActivation, activatedGateConvPyramid, blendPyramid, depthwiseNormPyramid, gateSums, packPyramid, pyramidLayoutOf, setWebGPUTuning, sparseConvPairPyramid, unpackPyramid } from './index';
+import { refConv, refGroupNorm, refMaxPool3x3, refResize } from './reference.test-util';
 
 // webgpu first, so that this process's first call into the package is there: its kernels must
 // register themselves (each test file runs in a process of its own).
@@ -64,10 +64,13 @@ describe.each(BACKENDS)('packed pyramids on %s', (backend) => {
     // the gate's charge as a depth node's conv1 (pooled) and conv2 take it, against a plain map of 9 ones
     const plain = tf.ones([b, 3, 3, 1]) as tf.Tensor4D;
     const sums = gateSums([{ packed: gate, layout }, { packed: gate, layout }, plain], [10, 3, 1], [true, false, false]);
-    expect(tf.memory().numTensors).toBe(before + 3); // the gate, the sums and the plain map
+    // pyramids alone (webgpu: a program with no map shape among its uniforms)
+    const alone = gateSums([{ packed: gate, layout }], [3]);
+    expect(tf.memory().numTensors).toBe(before + 4); // the gate, the sums, the plain map and the sums alone
     const got = await gate.data();
     let at = 0;
     const want = [0, 1].map(() => [0, 0]);
+    const usedPlain = [0, 0];
     for (const [l, [h, w]] of SIZES.entries()) {
       const ref = refConv({ x: levels[l], shape: [b, h, w, c], filter, k: 3, cout: 1 }).map((v) => 2 * Math.max(v + Math.fround(0.1), 0));
       const part = got.slice(at, at + ref.length);
@@ -81,16 +84,80 @@ describe.each(BACKENDS)('packed pyramids on %s', (backend) => {
         const count = (v: number[]) => v.filter((e) => e !== 0).length;
         want[n][0] += 10 * sum(plane(pooled)) + 3 * sum(plane(part));
         want[n][1] += 10 * count(plane(pooled)) + 3 * count(plane(part));
+        usedPlain[n] += count(plane(part));
       }
       at += ref.length;
     }
     const total = await sums.data();
+    const totalAlone = await alone.data();
     for (let n = 0; n < b; n++) {
       // float32 sums
       expect(Math.abs(total[n * 2] - (want[n][0] + 9)) / (want[n][0] + 9), `image ${n} soft`).toBeLessThan(1e-6);
       expect(total[n * 2 + 1], `image ${n} used`).toBe(want[n][1] + 9);
+      expect(totalAlone[n * 2 + 1], `image ${n} used, the pyramid alone`).toBe(3 * usedPlain[n]);
     }
     expect(() => activatedGateConvPyramid(tf.zeros([5, c]) as tf.Tensor2D, layout, ft, bt, ACTIVATION)).toThrow(/x has shape \[5,12\]; the pyramid's layout needs \[\d+,C\]/);
-    tf.dispose([gate, sums, plain, x, ...maps, ft, bt]);
+    tf.dispose([gate, sums, alone, plain, x, ...maps, ft, bt]);
+  });
+
+  it.each(['gpu', 'swiftshader'] as const)("as on %s: a scale node's paths and blend over a pyramid equal each level's float64 reference", async (tuning) => {
+    await activate(backend);
+    setWebGPUTuning(tuning);
+    const rand = seededRandom(97);
+    const [b, c, groups] = [2, 8, 2];
+    const L = SIZES.length;
+    const shapes = SIZES.map(([h, w]) => [b, h, w, c] as [number, number, number, number]);
+    const xs = shapes.map((sh) => Array.from({ length: sh.reduce((a, v) => a * v, 1) }, () => rand(-1, 1)));
+    const gates = [0, 1].map(() => SIZES.map(([h, w]) => Array.from({ length: b * h * w }, () => (rand() < 0.6 ? rand(0.05, 1) : 0))));
+    const layers = [0, 1].map(() => ({
+      filter: Array.from({ length: 9 * c }, () => rand(-0.5, 0.5)),
+      bias: Array.from({ length: c }, () => rand(-0.2, 0.2)),
+      gamma: Array.from({ length: c }, () => rand(0.5, 1.5)),
+      beta: Array.from({ length: c }, () => rand(-0.5, 0.5)),
+    }));
+    const [ow, sw] = [0.7, 1.3];
+
+    const maps = xs.map((v, l) => tf.tensor4d(v, shapes[l]));
+    const layout = pyramidLayoutOf(maps);
+    const x = packPyramid(maps);
+    const gateMaps = gates.map((g) => g.map((v, l) => tf.tensor4d(v, [b, SIZES[l][0], SIZES[l][1], 1])));
+    const packedGates = gateMaps.map((g) => packPyramid(g));
+    const lt = layers.map((p) => ({ filter: tf.tensor4d(p.filter, [3, 3, c, 1]), bias: tf.tensor1d(p.bias), norm: { groups, gamma: tf.tensor1d(p.gamma), beta: tf.tensor1d(p.beta) } }));
+    const [owT, swT] = [tf.tensor1d([ow]), tf.tensor1d([sw])];
+    const before = tf.memory().numTensors;
+    // path 0 carries a level up to the next (levels 0 .. L-2), path 1 down (levels 1 .. L-1)
+    const finer = depthwiseNormPyramid(x, layout, 0, L - 1, lt[0]);
+    const coarser = depthwiseNormPyramid(x, layout, 1, L, lt[1]);
+    const y = blendPyramid(x, layout, owT, { map: finer, gate: packedGates[0] }, { map: coarser, gate: packedGates[1] }, swT);
+    expect(tf.memory().numTensors).toBe(before + 3);
+
+    const tol = backend === 'webgpu' ? 1e-4 : 1e-5;
+    const path = (s: number, l: number) => {
+      const p = layers[s];
+      const conv = refConv({ x: xs[l], shape: shapes[l], filter: p.filter, k: 3, cout: c, depthwise: true, bias: p.bias });
+      return refGroupNorm(conv, shapes[l], groups, p.gamma, p.beta);
+    };
+    const [gotFiner, gotCoarser, gotY] = [await finer.data(), await coarser.data(), await y.data()];
+    let [atF, atC, atY] = [0, 0, 0];
+    for (let l = 0; l < L; l++) {
+      const size = b * SIZES[l][0] * SIZES[l][1] * c;
+      if (l < L - 1) {
+        expect(relL2(gotFiner.slice(atF, atF + size), path(0, l)), `path 0, level ${l}`).toBeLessThan(tol);
+        atF += size;
+      }
+      if (l > 0) {
+        expect(relL2(gotCoarser.slice(atC, atC + size), path(1, l)), `path 1, level ${l}`).toBeLessThan(tol);
+        atC += size;
+      }
+      const gated = (s: number, from: number) => path(s, from).map((v, i) => v * gates[s][from][Math.floor(i / c)]);
+      const sum = new Float64Array(size);
+      if (l > 0) refResize(gated(0, l - 1), shapes[l - 1], SIZES[l][0], SIZES[l][1], true).forEach((v, i) => (sum[i] += v));
+      if (l < L - 1) refResize(gated(1, l + 1), shapes[l + 1], SIZES[l][0], SIZES[l][1], true).forEach((v, i) => (sum[i] += v));
+      const want = sum.map((v, i) => v * sw + xs[l][i] * ow);
+      expect(relL2(gotY.slice(atY, atY + size), want), `blend, level ${l}`).toBeLessThan(tol);
+      atY += size;
+    }
+    expect(() => blendPyramid(x, layout, owT, { map: coarser, gate: packedGates[0] }, { map: coarser, gate: packedGates[1] }, swT)).toThrow(/finer\.map has shape \[\d+,8\]; the pyramid's layout needs \[\d+,8\]/);
+    tf.dispose([finer, coarser, y, x, owT, swT, ...maps, ...gateMaps.flat(), ...packedGates, ...lt.flatMap((p) => [p.filter, p.bias, p.norm.gamma, p.norm.beta])]);
   });
 });

@@ -25,6 +25,20 @@ export function pyramidLayoutOf(maps: readonly tf.Tensor4D[], op = 'pyramidLayou
   return { batch, sizes: maps.map((m) => [m.shape[1], m.shape[2]] as const) };
 }
 
+/** Some consecutive levels of a packed pyramid: their own layout, and the row where the first begins. */
+export interface PyramidLevels {
+  layout: PyramidLayout;
+  firstRow: number;
+}
+
+/** Levels from .. to - 1 of a pyramid so laid out. */
+export function pyramidLevels(layout: PyramidLayout, from: number, to: number): PyramidLevels {
+  if (!(Number.isInteger(from) && Number.isInteger(to) && 0 <= from && from < to && to <= layout.sizes.length)) {
+    throw new Error(`pyramidLevels: levels ${from}..${to - 1} are not within the pyramid's ${layout.sizes.length}`);
+  }
+  return { layout: { batch: layout.batch, sizes: layout.sizes.slice(from, to) }, firstRow: levelRowStarts(layout)[from] };
+}
+
 /** Rows of the packed pyramid. */
 export function pyramidRows(layout: PyramidLayout): number {
   return levelRowStarts(layout)[layout.sizes.length];

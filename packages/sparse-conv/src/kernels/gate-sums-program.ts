@@ -88,7 +88,9 @@ fn main() {
   let b = i32(workgroupId.y);
   let t = i32(localId.x);
   var total = vec2<f32>(0.0);${mapSums}
-  if (t == 0) {
+  // the image bound (a workgroup per image) also keeps the uniforms bound when every map is a
+  // pyramid's, whose planes are baked in: a shader that reads no uniform loses their binding
+  if (t == 0 && b < uniforms.outShape[0]) {
     setOutputAtIndex(b * 2, total.x);
     setOutputAtIndex(b * 2 + 1, total.y);
   }

@@ -1,6 +1,7 @@
 import { type ListPart, listReaderSnippet } from './compact-conv-program';
 import type { WebGPUProgramLike } from './masked-conv-program';
-import { channelQuadsLoopSnippet, channelQuadsSnippet, elementwiseDispatch, type Lanes, laneType, NEWLINE, range, rowGroupSnippet, rowWindowLoopSnippet, taps3x3Snippet, workgroupSumSnippet } from './webgpu-snippets';
+import { type PyramidLevels, pyramidKey, pyramidRows } from '../pyramid';
+import { channelQuadsLoopSnippet, channelQuadsSnippet, elementwiseDispatch, type Lanes, laneType, NEWLINE, range, rowGroups, rowGroupSnippet, rowWindowLoopSnippet, taps3x3Snippet, workgroupSumSnippet } from './webgpu-snippets';
 
 /** A float32 constant as WGSL parses it back to the same float32. */
 function f32Literal(v: number): string {
@@ -607,21 +608,26 @@ export class DepthwiseMapProgram implements WebGPUProgramLike {
   private readonly lanes: Lanes;
   private readonly pixels: number;
   private readonly quads: number;
+  private readonly pyramid?: PyramidLevels;
 
   /**
    * xShape: the map [B,H,W,C] the conv reads; pixels: adjacent pixels a thread computes; quads:
-   * consecutive groups of `lanes` channels it takes in turn.
+   * consecutive groups of `lanes` channels it takes in turn. pyramid: X is a packed pyramid (read
+   * as [1, P, 1, C]) and the conv is of the levels `layout` describes, which X holds from row
+   * `firstRow` on: output [their rows, C].
    */
-  constructor(xShape: number[], lanes: Lanes, pixels = DEPTHWISE_MAP_PIXELS, quads = 1) {
-    const [b, h, w, c] = xShape;
+  constructor(xShape: number[], lanes: Lanes, pixels = DEPTHWISE_MAP_PIXELS, quads = 1, pyramid?: PyramidLevels) {
+    const c = xShape[3];
     this.pixels = pixels;
     this.quads = quads;
+    this.pyramid = pyramid;
     this.variableComponents = [lanes, lanes];
     this.outputComponent = lanes;
-    this.outputShape = [b * h * w, c];
+    this.outputShape = [pyramid ? pyramidRows(pyramid.layout) : xShape[0] * xShape[1] * xShape[2], c];
     this.lanes = lanes;
-    this.shaderKey = `dynheadDepthwiseMap_${lanes}_${pixels}_${quads}`;
-    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = elementwiseDispatch([b * h * Math.ceil(w / pixels) * Math.ceil(c / lanes / quads)]));
+    this.shaderKey = `dynheadDepthwiseMap_${lanes}_${pixels}_${quads}_${pyramid ? `${pyramidKey(pyramid.layout)}_${pyramid.firstRow}` : 'map'}`;
+    const groups = rowGroups(pyramid?.layout ?? { shape: xShape }, pixels);
+    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = elementwiseDispatch([groups * Math.ceil(c / lanes / quads)]));
   }
 
   getUserCode(): string {
@@ -633,7 +639,7 @@ export class DepthwiseMapProgram implements WebGPUProgramLike {
 fn main(index : i32) {
   let cq = uniforms.xShape[3] / ${this.lanes};
   ${channelQuadsSnippet('cell', 'cq', this.quads)}
-  ${rowGroupSnippet({ shape: 'uniforms.xShape' }, n, 'cell')}
+  ${rowGroupSnippet(this.pyramid?.layout ?? { shape: 'uniforms.xShape' }, n, 'cell', this.pyramid?.firstRow ?? 0)}
   if (index >= cells * qBlocks) {
     return;
   }

@@ -88,9 +88,17 @@ export const COMPACT_GROUP_NORM = 'DynheadCompactGroupNorm';
 /**
  * webgpu: GN(dwconv3x3(x) + bias) (+ReLU) (times rowScale [B,H,W,1]) of a map x [B,H,W,C] with a
  * [3,3,C,1] filter, statistics per image: the conv computed where the GroupNorm programs read it,
- * never written as a map. Inputs x, filter, gamma, beta, bias?, rowScale?; attrs MaskedGroupNormAttrs.
+ * never written as a map. Inputs x, filter, gamma, beta, bias?, rowScale?; attrs DepthwiseGroupNormAttrs.
  */
 export const DEPTHWISE_GROUP_NORM = 'DynheadDepthwiseGroupNorm';
+export interface DepthwiseGroupNormAttrs extends MaskedGroupNormAttrs {
+  /**
+   * x is a packed pyramid [P, C] so laid out (pyramid.ts), and the output [rows, C] of its levels
+   * levels[0] .. levels[1] - 1 (statistics per level and image; no rowScale)
+   */
+  pyramid?: PyramidLayout;
+  levels?: [number, number];
+}
 
 export interface CompactGroupNormAttrs extends MaskedGroupNormAttrs {
   outShape: number[];
@@ -130,6 +138,11 @@ export interface GatedResidualInputs {
 }
 /** cpu, wasm, webgpu: x * xWeight + (resized a + resized b) * sourceWeight in one pass (a scale node's combine). */
 export const BLEND_RESIZED = 'DynheadBlendResized';
+/**
+ * webgpu: a scale node's combine for every level of a packed pyramid (blend-pyramid-program.ts).
+ * Inputs x, xWeight, finer, finerGate, coarser, coarserGate, sourceWeight; attrs { pyramid }.
+ */
+export const BLEND_PYRAMID = 'DynheadBlendPyramid';
 
 export interface BlendResizedAttrs {
   alignCorners: boolean;

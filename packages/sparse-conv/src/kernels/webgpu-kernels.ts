@@ -6,9 +6,10 @@ import { GATE_CONV_PIXELS, GateConvProgram } from './gate-conv-program';
 import { GATE_SUMS_THREADS, GateSumsProgram } from './gate-sums-program';
 import { GatedResidualProgram } from './gated-residual-program';
 import { CHUNK_ROWS, DEPTHWISE_MAP_PIXELS, DepthwiseMapProgram, GPU_STATS_THREADS, GroupNormApplyProgram, GroupNormCombineProgram, groupNormLanes, GroupNormOnePassProgram, GroupNormPartialsProgram, type GroupNormSource, groupNormFits } from './group-norm-programs';
-import { ACTIVATED_GATE_CONV, type ActivatedGateConvAttrs, BLEND_RESIZED, DEPTHWISE_GROUP_NORM, GEMM_CONV, type BlendResizedAttrs, type BlendResizedInputs, COMPACT_CONV, type CompactConvAttrs, COMPACT_GROUP_NORM, type CompactGroupNormAttrs, CONV3X3_FEW, GATED_RESIDUAL, COMPACT_LIST, type CompactListAttrs, EXPAND_ROWS, GATE_SUMS, type GateSumsAttrs, GROUP_NORM_ROWS, type GroupNormRowsAttrs, type GroupNormRowsInputs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs, readNumberedInputs } from './kernel-names';
+import { ACTIVATED_GATE_CONV, type ActivatedGateConvAttrs, BLEND_PYRAMID, BLEND_RESIZED, DEPTHWISE_GROUP_NORM, GEMM_CONV, type BlendResizedAttrs, type BlendResizedInputs, COMPACT_CONV, type CompactConvAttrs, COMPACT_GROUP_NORM, type CompactGroupNormAttrs, CONV3X3_FEW, type DepthwiseGroupNormAttrs, GATED_RESIDUAL, COMPACT_LIST, type CompactListAttrs, EXPAND_ROWS, GATE_SUMS, type GateSumsAttrs, GROUP_NORM_ROWS, type GroupNormRowsAttrs, type GroupNormRowsInputs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs, readNumberedInputs } from './kernel-names';
 import { MaskedConvProgram, type WebGPUProgramLike } from './masked-conv-program';
-import { segmentRowStarts } from '../pyramid';
+import { type PyramidLayout, pyramidLevels, segmentRowStarts } from '../pyramid';
+import { BlendPyramidProgram } from './blend-pyramid-program';
 
 /** The slice of tfjs-backend-webgpu's WebGPUBackend used here (no dependency on the backend package). */
 interface WebGPUBackendLike {
@@ -309,8 +310,17 @@ export function registerWebGPUKernels(): void {
     backendName: 'webgpu',
     kernelFunc: ({ inputs, attrs, backend }) => {
       const { x, filter, gamma, beta, bias, rowScale } = inputs as Record<'x' | 'filter' | 'gamma' | 'beta', tf.TensorInfo> & { bias?: tf.TensorInfo; rowScale?: tf.TensorInfo };
-      const { groups, eps, relu } = attrs as unknown as MaskedGroupNormAttrs;
-      return groupNormOnGpu(backend as unknown as WebGPUBackendLike, x, x.shape, mapStarts(x.shape), { gamma, beta, bias, rowScale, depthwiseFilter: filter }, { groups, eps, relu });
+      const { groups, eps, relu, pyramid, levels } = attrs as unknown as DepthwiseGroupNormAttrs;
+      const be = backend as unknown as WebGPUBackendLike;
+      if (!pyramid) return groupNormOnGpu(be, x, x.shape, mapStarts(x.shape), { gamma, beta, bias, rowScale, depthwiseFilter: filter }, { groups, eps, relu });
+      // some levels of a pyramid: their conv written once, then GroupNorm of its (level, image) runs
+      const some = pyramidLevels(pyramid, ...(levels ?? [0, pyramid.sizes.length]));
+      const tuning = deviceTuning(be);
+      const c = x.shape[1];
+      const map = be.runWebGPUProgram(new DepthwiseMapProgram([1, x.shape[0], 1, c], groupNormLanes(c, groups), tuning.depthwiseMapPixels, tuning.channelQuads, some), [{ ...x, shape: [1, x.shape[0], 1, c] }, filter], 'float32');
+      const out = groupNormOnGpu(be, map, map.shape, segmentRowStarts(some.layout), { gamma, beta, bias }, { groups, eps, relu });
+      be.disposeData(map.dataId);
+      return out;
     },
   });
   tf.registerKernel({
@@ -333,6 +343,17 @@ export function registerWebGPUKernels(): void {
       const program = new BlendResizedProgram(x.shape, b !== undefined, weighted, alignCorners, deviceTuning(backend as unknown as WebGPUBackendLike).channelQuads);
       const ins = [x, xWeight, a, ...(b ? [b] : []), ...(weighted && sourceWeight ? [sourceWeight] : [])];
       return (backend as unknown as WebGPUBackendLike).runWebGPUProgram(program, ins, 'float32');
+    },
+  });
+  tf.registerKernel({
+    kernelName: BLEND_PYRAMID,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, attrs, backend }) => {
+      const { x, xWeight, finer, finerGate, coarser, coarserGate, sourceWeight } = inputs as Record<string, tf.TensorInfo>;
+      const { pyramid } = attrs as unknown as { pyramid: PyramidLayout };
+      const be = backend as unknown as WebGPUBackendLike;
+      const program = new BlendPyramidProgram(pyramid, x.shape[1], deviceTuning(be).channelQuads);
+      return be.runWebGPUProgram(program, [x, xWeight, finer, finerGate, coarser, coarserGate, sourceWeight], 'float32');
     },
   });
   tf.registerKernel({

@@ -21,8 +21,8 @@ export function laneType(k: Lanes): string {
  * row (image b, row y, from column x0), skipping rows outside the map, that defines rowBase (the
  * window row's first pixel) and for each column i of x0 - 1 .. x0 + pixels: at{i}, its index
  * clamped into the row times `stride` (so a read never leaves the map), and in{i}, whether it lies
- * inside the map (else it reads as 0); then `body`. mapBase (the map's first row), b, y, x0, h and
- * w must be in scope (rowGroupSnippet defines them).
+ * inside the map (else it reads as 0); then `body`. readBase (the first row of the map as read), b,
+ * y, x0, h and w must be in scope (rowGroupSnippet defines them).
  */
 export function rowWindowLoopSnippet(pixels: number, stride: string, body: string): string {
   const columns = range(pixels + 2)
@@ -34,7 +34,7 @@ export function rowWindowLoopSnippet(pixels: number, stride: string, body: strin
     if (yy < 0 || yy >= h) {
       continue;
     }
-    let rowBase = mapBase + (b * h + yy) * w;
+    let rowBase = readBase + (b * h + yy) * w;
     ${columns}
     ${body}
   }`;
@@ -154,10 +154,12 @@ export function rowGroups(source: { shape: number[] } | PyramidLayout, n: number
  * WGSL: row group `cell` (rowGroups) decoded into its map's h, w and first row mapBase (0, or a
  * pyramid level's), its image b, row y and first column x0; and `cells`, the count of row groups.
  * The map is [B,h,w] with the uniform shape `source.shape` (e.g. 'uniforms.xShape'), or a packed
- * pyramid (pyramid.ts) whose levels are baked in.
+ * pyramid (pyramid.ts) whose levels are baked in. readBase: mapBase + `readOffset`, where the map
+ * is read from a larger buffer that holds it from that row on (levels of a pyramid).
  */
-export function rowGroupSnippet(source: { shape: string } | PyramidLayout, n: number, cell: string): string {
-  const decode = `let wq = (w + ${n - 1}) / ${n};
+export function rowGroupSnippet(source: { shape: string } | PyramidLayout, n: number, cell: string, readOffset = 0): string {
+  const decode = `let readBase = mapBase + ${readOffset};
+  let wq = (w + ${n - 1}) / ${n};
   let b = c / (h * wq);
   let y = (c / wq) % h;
   let x0 = (c % wq) * ${n};`;

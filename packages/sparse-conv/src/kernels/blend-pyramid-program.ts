@@ -1,0 +1,138 @@
+import { levelRowStarts, type PyramidLayout, pyramidKey, pyramidRows } from '../pyramid';
+import type { WebGPUProgramLike } from './masked-conv-program';
+import { channelQuadsLoopSnippet, channelQuadsSnippet, elementwiseDispatch, type Lanes, laneType, NEWLINE } from './webgpu-snippets';
+
+/** WGSL: a function of the level l returning, per level, the expression `values(l)` (an if chain over baked constants). */
+function perLevel(name: string, type: string, levels: number, values: (l: number) => string | number): string {
+  const chain = Array.from({ length: levels - 1 }, (_, i) => `if (l == ${i + 1}) {
+    v = ${values(i + 1)};
+  }`).join(NEWLINE + '  ');
+  return `fn ${name}(l : i32) -> ${type} {
+  var v = ${values(0)};
+  ${chain}
+  return v;
+}`;
+}
+
+/**
+ * The scale node's combine for every level of a packed pyramid in one dispatch: level l of the
+ * output is X_l * XWeight + (finer' + coarser') * SourceWeight, where finer' is level l - 1 of
+ * Finer times its gate, resized to level l, and coarser' level l + 1 of Coarser times its gate,
+ * resized likewise (bilinear, align corners, as BlendResizedProgram samples); the first level has
+ * no finer source, the last no coarser one. Inputs: X [P, C] (the layout's rows), XWeight [1],
+ * Finer [rows of levels 0 .. L-2, C], FinerGate [P, 1], Coarser [rows of levels 1 .. L-1, C],
+ * CoarserGate [P, 1], SourceWeight [1]: the gates multiply the paths' values as they are sampled,
+ * the product their GroupNorm would have written. Output [P, C].
+ */
+export class BlendPyramidProgram implements WebGPUProgramLike {
+  variableNames = ['X', 'XWeight', 'Finer', 'FinerGate', 'Coarser', 'CoarserGate', 'SourceWeight'];
+  variableComponents: number[];
+  outputComponent: number;
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [64, 1, 1];
+  private readonly layout: PyramidLayout;
+  private readonly lanes: Lanes;
+  private readonly quads: number;
+
+  /** quads: groups of `lanes` channels of its pixel a thread takes in turn (the sampling worked out once for all). */
+  constructor(layout: PyramidLayout, channels: number, quads = 1) {
+    if (layout.sizes.length < 2) throw new Error('BlendPyramidProgram: a pyramid of at least two levels');
+    this.layout = layout;
+    this.lanes = channels % 4 === 0 ? 4 : 1;
+    this.variableComponents = this.variableNames.map((n) => (n.endsWith('Weight') || n.endsWith('Gate') ? 1 : this.lanes));
+    this.outputComponent = this.lanes;
+    this.outputShape = [pyramidRows(layout), channels];
+    this.quads = quads;
+    this.shaderKey = `dynheadBlendPyramid_${pyramidKey(layout)}_${this.lanes}_${quads}`;
+    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = elementwiseDispatch([pyramidRows(layout) * Math.ceil(channels / this.lanes / quads)]));
+  }
+
+  getUserCode(): string {
+    const k = this.lanes;
+    const T = laneType(k);
+    const { sizes } = this.layout;
+    const levels = sizes.length;
+    const starts = levelRowStarts(this.layout);
+    // level l's rows in Finer (levels 0 .. L-2) and in Coarser (levels 1 .. L-1)
+    const finerStart = (l: number) => starts[Math.min(l, levels - 2)];
+    const coarserStart = (l: number) => starts[Math.max(l, 1)] - starts[1];
+    // per source: level s's taps around (y, x) of level l, and their weights, once per pixel
+    const sampling = (name: string, s: string) => `let g${name} = geometry(${s});
+    let sy${name} = sourceCoord(y, g${name}.x, h);
+    let sx${name} = sourceCoord(x, g${name}.y, w);
+    let y0${name} = i32(floor(sy${name}));
+    let x0${name} = i32(floor(sx${name}));
+    let y1${name} = min(g${name}.x - 1, i32(ceil(sy${name})));
+    let x1${name} = min(g${name}.y - 1, i32(ceil(sx${name})));
+    let fy${name} = sy${name} - f32(y0${name});
+    let fx${name} = sx${name} - f32(x0${name});
+    let row0${name} = (n * g${name}.x + y0${name}) * g${name}.y;
+    let row1${name} = (n * g${name}.x + y1${name}) * g${name}.y;
+    let at${name} = vec4<i32>(row0${name} + x0${name}, row0${name} + x1${name}, row1${name} + x0${name}, row1${name} + x1${name});
+    let values${name} = (${name.toLowerCase()}Start(${s}) + at${name}) * c;
+    let gates${name} = g${name}.z + at${name};`;
+    const sample = (name: string) => `{
+          let tl = ${T}(${name}[values${name}.x + q]) * ${name}Gate[gates${name}.x];
+          let tr = ${T}(${name}[values${name}.y + q]) * ${name}Gate[gates${name}.y];
+          let bl = ${T}(${name}[values${name}.z + q]) * ${name}Gate[gates${name}.z];
+          let br = ${T}(${name}[values${name}.w + q]) * ${name}Gate[gates${name}.w];
+          let top = tl + (tr - tl) * fx${name};
+          let bottom = bl + (br - bl) * fx${name};
+          sum += top + (bottom - top) * fy${name};
+        }`;
+    return `
+fn sourceCoord(o : i32, inSize : i32, outSize : i32) -> f32 {
+  var effIn = f32(inSize);
+  var effOut = f32(outSize);
+  if (outSize > 1) {
+    effIn = effIn - 1.0;
+    effOut = effOut - 1.0;
+  }
+  return effIn / effOut * f32(o);
+}
+
+${perLevel('geometry', 'vec3<i32>', levels, (l) => `vec3<i32>(${sizes[l][0]}, ${sizes[l][1]}, ${starts[l]})`)}
+
+${perLevel('finerStart', 'i32', levels, finerStart)}
+
+${perLevel('coarserStart', 'i32', levels, coarserStart)}
+
+fn main(index : i32) {
+  let c = uniforms.xShape[1] / ${k};
+  ${channelQuadsSnippet('pixel', 'c', this.quads)}
+  if (index < ${starts[levels]} * qBlocks) {
+    var l = 0;
+    ${range1(levels).map((j) => `if (pixel >= ${starts[j]}) {
+      l = ${j};
+    }`).join(NEWLINE + '    ')}
+    let g = geometry(l);
+    let h = g.x;
+    let w = g.y;
+    let r = pixel - g.z;
+    let n = r / (h * w);
+    let y = (r / w) % h;
+    let x = r % w;
+    // a level's sources exist on the inner side: the clamped level only keeps the reads in bounds
+    ${sampling('Finer', 'max(l - 1, 0)')}
+    ${sampling('Coarser', `min(l + 1, ${levels - 1})`)}
+    ${channelQuadsLoopSnippet(
+      'c',
+      this.quads,
+      `var sum = ${T}(0.0);
+      if (l > 0) ${sample('Finer')}
+      if (l < ${levels - 1}) ${sample('Coarser')}
+      setOutputAtIndex(pixel * c + q, sum * SourceWeight[0] + X[pixel * c + q] * XWeight[0]);`,
+    )}
+  }
+}
+`;
+  }
+}
+
+/** 1 .. n - 1. */
+function range1(n: number): number[] {
+  return Array.from({ length: n - 1 }, (_, i) => i + 1);
+}
