@@ -150,10 +150,10 @@ describe.each(BACKENDS)('packed pyramids on %s', (backend) => {
         atC += size;
       }
       const gated = (s: number, from: number) => path(s, from).map((v, i) => v * gates[s][from][Math.floor(i / c)]);
-      const sum = new Float64Array(size);
-      if (l > 0) refResize(gated(0, l - 1), shapes[l - 1], SIZES[l][0], SIZES[l][1], true).forEach((v, i) => (sum[i] += v));
-      if (l < L - 1) refResize(gated(1, l + 1), shapes[l + 1], SIZES[l][0], SIZES[l][1], true).forEach((v, i) => (sum[i] += v));
-      const want = sum.map((v, i) => v * sw + xs[l][i] * ow);
+      const zero = new Float64Array(size);
+      const fromFiner = l > 0 ? refResize(gated(0, l - 1), shapes[l - 1], SIZES[l][0], SIZES[l][1], true) : zero;
+      const fromCoarser = l < L - 1 ? refResize(gated(1, l + 1), shapes[l + 1], SIZES[l][0], SIZES[l][1], true) : zero;
+      const want = fromFiner.map((v, i) => (v + fromCoarser[i]) * sw + xs[l][i] * ow);
       expect(relL2(gotY.slice(atY, atY + size), want), `blend, level ${l}`).toBeLessThan(tol);
       atY += size;
     }
