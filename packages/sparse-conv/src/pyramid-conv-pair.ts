@@ -4,7 +4,7 @@ import { COMPACT_GROUP_NORM } from './kernels/kernel-names';
 import { hasKernel, hasMaskedConvKernel } from './kernels/register';
 import { compactPyramidConv, pixelLists } from './kernels/row-ops';
 import { type PyramidLayout, packPyramid, pyramidRows, unpackPyramid } from './pyramid';
-import { pairListsOnDevice, sparseConvPair } from './sparse-conv2d';
+import { pairRunsOnDevice, sparseConvPair } from './sparse-conv2d';
 import type { GroupNormParams, SparseConvOptions } from './types';
 import { validateConvArgs } from './validate';
 
@@ -19,23 +19,27 @@ export interface PyramidPairConv {
  * sparseConvPair over every level of a feature pyramid at once, its maps packed (pyramid.ts): x
  * [P, Cin] -> [P, Cout], the masks and the gated residual's maps packed alike. Each level's numbers
  * are what sparseConvPair gives it (GroupNorm statistics per level and image). On webgpu, when the
- * pair takes both pixel lists from one gate (pairListsOnDevice), one list dispatch, two GEMMs and
- * two GroupNorms serve every level, instead of that many per level; elsewhere each level runs
- * sparseConvPair and the results are packed again. Inference only.
+ * pair takes both pixel lists from one gate (pairRunsOnDevice), one list dispatch (up to 32768
+ * pixels; beyond, two lists of two dispatches each), two GEMMs and two GroupNorms serve every
+ * level, instead of that many per level; elsewhere each level runs sparseConvPair and the results
+ * are packed again. Inference only.
  */
 export async function sparseConvPairPyramid(x: tf.Tensor2D, layout: PyramidLayout, first: PyramidPairConv, second: PyramidPairConv): Promise<tf.Tensor2D> {
   const op = 'sparseConvPairPyramid';
   validatePyramidPair(op, x, layout, first, second);
-  const pixels = pyramidRows(layout);
-  if (pairListsOnDevice(x.shape[1], pixels, first, second)) {
+  if (pairRunsOnDevice(x.shape[1], first, second)) {
     const epilogue = (o: PyramidPairConv['opts']) => ({ norm: o.norm as GroupNormParams, bias: o.bias, relu: o.post === 'relu' });
     return tf.tidy(() => {
-      const lists = pixelLists(first.mask, 'dilatedAndPlain', layout);
-      const t = compactPyramidConv(x, layout, first.filter, { buffer: lists, part: 'first' }, epilogue(first.opts));
+      // both lists in one buffer from one dispatch where the pixels fit one pass's list
+      const one = listBlocks(pyramidRows(layout)) <= ONE_PASS_LIST_BLOCKS;
+      const both = one ? pixelLists(first.mask, 'dilatedAndPlain', layout) : null;
+      const list1 = both ? { buffer: both, part: 'first' as const } : { buffer: pixelLists(first.mask, 'dilated', layout), part: 'whole' as const };
+      const list2 = both ? { buffer: both, part: 'second' as const } : { buffer: pixelLists(second.mask, 'plain', layout), part: 'whole' as const };
+      const t = compactPyramidConv(x, layout, first.filter, list1, epilogue(first.opts));
       const residual = second.opts.gatedResidual;
       // the epilogue writes the gated residual when the mask is the gate; else an add after it
       const fused = residual !== undefined && residual.gate === second.mask;
-      const y = compactPyramidConv(t, layout, second.filter, { buffer: lists, part: 'second' }, { ...epilogue(second.opts), residual: fused ? residual : undefined });
+      const y = compactPyramidConv(t, layout, second.filter, list2, { ...epilogue(second.opts), residual: fused ? residual : undefined });
       return residual && !fused ? (tf.relu(tf.add(residual.input, tf.mul(y, residual.gate))) as tf.Tensor2D) : y;
     });
   }
@@ -44,11 +48,11 @@ export async function sparseConvPairPyramid(x: tf.Tensor2D, layout: PyramidLayou
 
 /**
  * Whether sparseConvPairPyramid runs every level at once here for a depth node's pair (one gate for
- * both masks, GroupNorm, `channels` in and out): webgpu, with the pyramid's pixels within one pass's
- * pixel list. Otherwise it goes level by level, and packing the maps only costs copies.
+ * both masks, GroupNorm, `channels` in and out): webgpu. Otherwise it goes level by level, and
+ * packing the maps only costs copies.
  */
 export function pyramidPairRunsAtOnce(layout: PyramidLayout, channels: number): boolean {
-  return hasMaskedConvKernel() && hasKernel(COMPACT_GROUP_NORM) && channels % 4 === 0 && listBlocks(pyramidRows(layout)) <= ONE_PASS_LIST_BLOCKS;
+  return hasMaskedConvKernel() && hasKernel(COMPACT_GROUP_NORM) && channels % 4 === 0 && pyramidRows(layout) > 0;
 }
 
 /** The pair level by level through sparseConvPair, each packed map unpacked once (so shared masks stay shared). */

@@ -179,11 +179,10 @@ type PairConv = { mask: tf.Tensor4D; filter: tf.Tensor4D; opts: SparseConvOption
 type PairConvPlan = { mask: tf.Tensor; filter: tf.Tensor4D; opts: Omit<SparseConvOptions, 'gatedResidual'> & { gatedResidual?: object } };
 
 /**
- * Whether webgpu runs a depth node's pair with both pixel lists from one dispatch: one mask (its
- * gate), dilated for the first conv only, both compacted GEMMs with GN, `pixels` (the maps' or a
- * packed pyramid's) within one pass's list; x has `cin` channels.
+ * Whether webgpu runs a depth node's pair from its gate alone: one mask (the gate), dilated for the
+ * first conv only, both compacted GEMMs with GN; x has `cin` channels.
  */
-export function pairListsOnDevice(cin: number, pixels: number, first: PairConvPlan, second: PairConvPlan): boolean {
+export function pairRunsOnDevice(cin: number, first: PairConvPlan, second: PairConvPlan): boolean {
   const compactGemm = (c: PairConvPlan, inChannels: number) =>
     ['auto', 'compact'].includes(c.opts.method ?? 'auto') && !c.opts.depthwise && c.opts.norm !== undefined && compactGemmApplies(inChannels, c.filter.shape[3], false);
   return (
@@ -194,9 +193,13 @@ export function pairListsOnDevice(cin: number, pixels: number, first: PairConvPl
     hasMaskedConvKernel() &&
     hasKernel(COMPACT_GROUP_NORM) &&
     compactGemm(first, cin) &&
-    compactGemm(second, first.filter.shape[3]) &&
-    listBlocks(pixels) <= ONE_PASS_LIST_BLOCKS
+    compactGemm(second, first.filter.shape[3])
   );
+}
+
+/** pairRunsOnDevice, with both pixel lists from one dispatch: `pixels` within one pass's list. */
+function pairListsOnDevice(cin: number, pixels: number, first: PairConvPlan, second: PairConvPlan): boolean {
+  return pairRunsOnDevice(cin, first, second) && listBlocks(pixels) <= ONE_PASS_LIST_BLOCKS;
 }
 
 /** The pair on webgpu from one buffer of both pixel lists (pairListsOnDevice). */
