@@ -1,6 +1,6 @@
 import { levelRowStarts, type PyramidLayout, pyramidKey, pyramidRows } from '../pyramid';
 import type { WebGPUProgramLike } from './masked-conv-program';
-import { channelQuadsLoopSnippet, channelQuadsSnippet, elementwiseDispatch, type Lanes, laneType, NEWLINE } from './webgpu-snippets';
+import { bilinearAddSnippet, channelQuadsLoopSnippet, channelQuadsSnippet, elementwiseDispatch, type Lanes, laneType, NEWLINE, sourceCoordSnippet } from './webgpu-snippets';
 
 /** WGSL: a function of the level l returning, per level, the expression `values(l)` (an if chain over baked constants). */
 function perLevel(name: string, type: string, levels: number, values: (l: number) => string | number): string {
@@ -79,20 +79,10 @@ export class BlendPyramidProgram implements WebGPUProgramLike {
           let tr = ${T}(${name}[values${name}.y + q]) * ${name}Gate[gates${name}.y];
           let bl = ${T}(${name}[values${name}.z + q]) * ${name}Gate[gates${name}.z];
           let br = ${T}(${name}[values${name}.w + q]) * ${name}Gate[gates${name}.w];
-          let top = tl + (tr - tl) * fx${name};
-          let bottom = bl + (br - bl) * fx${name};
-          sum += top + (bottom - top) * fy${name};
+          ${bilinearAddSnippet(name)}
         }`;
     return `
-fn sourceCoord(o : i32, inSize : i32, outSize : i32) -> f32 {
-  var effIn = f32(inSize);
-  var effOut = f32(outSize);
-  if (outSize > 1) {
-    effIn = effIn - 1.0;
-    effOut = effOut - 1.0;
-  }
-  return effIn / effOut * f32(o);
-}
+${sourceCoordSnippet(true)}
 
 ${perLevel('geometry', 'vec3<i32>', levels, (l) => `vec3<i32>(${sizes[l][0]}, ${sizes[l][1]}, ${starts[l]})`)}
 

@@ -1,5 +1,5 @@
 import type { WebGPUProgramLike } from './masked-conv-program';
-import { channelQuadsLoopSnippet, channelQuadsSnippet, elementwiseDispatch, type Lanes, laneType, NEWLINE } from './webgpu-snippets';
+import { bilinearAddSnippet, channelQuadsLoopSnippet, channelQuadsSnippet, elementwiseDispatch, type Lanes, laneType, NEWLINE, sourceCoordSnippet } from './webgpu-snippets';
 
 /**
  * A scale node's combine in one dispatch: X * XWeight + (A' + B') * SourceWeight over X's shape,
@@ -67,17 +67,10 @@ export class BlendResizedProgram implements WebGPUProgramLike {
         let tr = ${s}[tr${s} + q];
         let bl = ${s}[bl${s} + q];
         let br = ${s}[br${s} + q];
-        let top = tl + (tr - tl) * fx${s};
-        let bottom = bl + (br - bl) * fx${s};
-        sum += top + (bottom - top) * fy${s};
+        ${bilinearAddSnippet(s)}
       }`;
     return `
-fn sourceCoord(o : i32, inSize : i32, outSize : i32) -> f32 {
-  var effIn = f32(inSize);
-  var effOut = f32(outSize);
-  ${this.alignCorners ? 'if (outSize > 1) {\n    effIn = effIn - 1.0;\n    effOut = effOut - 1.0;\n  }' : ''}
-  return effIn / effOut * f32(o);
-}
+${sourceCoordSnippet(this.alignCorners)}
 
 fn main(index : i32) {
   let c = uniforms.outShape[3] / ${k};

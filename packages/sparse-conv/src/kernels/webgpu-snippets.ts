@@ -190,3 +190,26 @@ export function rowGroupSnippet(source: { shape: string } | PyramidLayout, n: nu
   let cells = ${first};
   ${decode}`;
 }
+
+/**
+ * WGSL, at module scope: sourceCoord(o, inSize, outSize), the source coordinate of output row or
+ * column o as tfjs's ResizeBilinear samples it (no half-pixel centres; align corners as asked).
+ */
+export function sourceCoordSnippet(alignCorners: boolean): string {
+  return `fn sourceCoord(o : i32, inSize : i32, outSize : i32) -> f32 {
+  var effIn = f32(inSize);
+  var effOut = f32(outSize);
+  ${alignCorners ? `if (outSize > 1) {
+    effIn = effIn - 1.0;
+    effOut = effOut - 1.0;
+  }` : ''}
+  return effIn / effOut * f32(o);
+}`;
+}
+
+/** WGSL: sum += the bilinear value of taps tl, tr, bl, br (in scope) with the weights fx{s}, fy{s}, in ResizeBilinear's order. */
+export function bilinearAddSnippet(s: string): string {
+  return `let top = tl + (tr - tl) * fx${s};
+        let bottom = bl + (br - bl) * fx${s};
+        sum += top + (bottom - top) * fy${s};`;
+}
