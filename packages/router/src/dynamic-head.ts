@@ -1,5 +1,5 @@
 import type { SafetensorsFile, StoredTensor } from '@dynhead/safetensors';
-import { type CostTerms, packPyramid, pyramidLayoutOf, unpackPyramid } from '@dynhead/sparse-conv';
+import { type CostTerms, packPyramid, type PyramidLayout, pyramidLayoutOf, unpackPyramid } from '@dynhead/sparse-conv';
 import * as tf from '@tensorflow/tfjs-core';
 import { type HeadConfig, validateHeadConfig } from './config';
 import { ConventionalTower } from './conventional-tower';
@@ -78,15 +78,24 @@ export class DynamicHead {
   async infer(features: tf.Tensor4D[], options: ForwardOptions = {}): Promise<HeadOutputs> {
     this.validate(features);
     const ctx = new ForwardContext('infer', options.recordGates ?? true, this.config.budgetOnScalePaths ?? false);
+    // webgpu: both towers run on the five levels packed into one tensor, packed once for both
+    const layout = pyramidLayoutOf(features, 'DynamicHead.infer');
+    const packed = this.runsPacked(layout) ? { x: packPyramid(features), layout } : undefined;
     try {
-      const cls = await this.inferTower(this.towers.cls, features, ctx);
-      const bbox = await this.inferTower(this.towers.bbox, features, ctx);
+      const cls = await this.inferTower(this.towers.cls, features, ctx, packed);
+      const bbox = await this.inferTower(this.towers.bbox, features, ctx, packed);
       const predictions = this.predict(cls, bbox, 'infer');
       tf.dispose([...cls, ...bbox]);
       return { ...predictions, cost: ctx.totalCost(features[0].shape[0]), gates: ctx.gates };
     } finally {
+      packed?.x.dispose();
       ctx.disposeCharges();
     }
+  }
+
+  /** Whether every block of both towers runs on packed maps of this layout (webgpu; DynamicScale.runsPacked). */
+  private runsPacked(layout: PyramidLayout): boolean {
+    return [this.towers.cls, this.towers.bbox].every((t) => t.kind === 'blocks' && t.blocks.every((b) => b.runsPacked(layout, this.config.channels)));
   }
 
   trainableVariables(): tf.Variable[] {
@@ -140,21 +149,20 @@ export class DynamicHead {
     return ys;
   }
 
-  private async inferTower(tower: Tower, xs: tf.Tensor4D[], ctx: ForwardContext): Promise<tf.Tensor4D[]> {
+  /** `packed`: xs packed (runsPacked), which the tower's blocks then run on, one kernel per step for all levels. */
+  private async inferTower(tower: Tower, xs: tf.Tensor4D[], ctx: ForwardContext, packed?: { x: tf.Tensor2D; layout: PyramidLayout }): Promise<tf.Tensor4D[]> {
     if (tower.kind === 'conventional') return tower.tower.infer(xs, ctx);
-    const layout = pyramidLayoutOf(xs, 'DynamicHead.infer');
-    if (tower.blocks.every((b) => b.runsPacked(layout, this.config.channels))) {
-      // webgpu: every level of a block in one kernel per step, the maps packed between blocks
-      let x = packPyramid(xs);
+    if (packed) {
+      let x = packed.x;
       try {
         for (const block of tower.blocks) {
-          const next = await block.inferPacked(x, layout, ctx);
-          x.dispose();
+          const next = await block.inferPacked(x, packed.layout, ctx);
+          if (x !== packed.x) x.dispose();
           x = next;
         }
-        return unpackPyramid(x, layout);
+        return unpackPyramid(x, packed.layout);
       } finally {
-        x.dispose();
+        if (x !== packed.x) x.dispose();
       }
     }
     let ys = xs;
