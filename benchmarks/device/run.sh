@@ -42,4 +42,7 @@ step() {
 step backends "${dynhead[@]}" backends --backend webgpu
 step head "${dynhead[@]}" bench head --backend webgpu "${sizes[@]}" --only "$heads" --batch "$batches" --repeats 5 --out "$out"
 step sparse-conv "${dynhead[@]}" bench sparse-conv --backend webgpu "${sizes[@]}" --out "$out"
+# what packing the five levels (one kernel per step for all) is worth on a GPU: the two heads of the
+# goal with every block level by level, as before the sixth stop (results in their own directory)
+step head-levels-apart "${dynhead[@]}" bench head --backend webgpu "${sizes[@]}" --only 'FCOS,D8 Mid' --batch 1 --repeats 5 --levels-apart --out "$out/levels-apart"
 tail -n 40 "$out/log.txt"

@@ -21,6 +21,8 @@ export interface HeadBenchOptions {
   /** Bisection steps of the gate-bias calibration. */
   calibrationSteps: number;
   seed: number;
+  /** webgpu: run every block on the packed levels (DynamicHead.infer's packLevels; default true). */
+  packLevels: boolean;
   log: (line: string) => void;
 }
 
@@ -35,6 +37,7 @@ export const HEAD_BENCH_DEFAULTS: HeadBenchOptions = {
   calibrationImage: { height: 128, width: 160 },
   calibrationSteps: 14,
   seed: 1,
+  packLevels: true,
   log: () => {},
 };
 
@@ -122,7 +125,7 @@ export async function runHeadBench(options: Partial<HeadBenchOptions> = {}): Pro
       try {
         const costs = heads.map(() => ({ used: [] as number[], full: [] as number[] }));
         const passes = heads.map(({ head }, j) => async () => {
-          const out = await head.infer(features, { recordGates: false });
+          const out = await head.infer(features, { recordGates: false, packLevels: o.packLevels });
           await settle(out);
           costs[j] = await readCosts(out);
           disposeOutputs(out);

@@ -29,6 +29,8 @@ export interface BenchRunOptions {
   write: boolean;
   /** Put the table into benchmarks/README.md (default false). */
   readme: boolean;
+  /** head only: false runs every head's levels one by one where it would pack them (webgpu). */
+  packLevels?: boolean;
   log: (line: string) => void;
 }
 
@@ -77,6 +79,7 @@ export async function runBench(name: BenchName, options: Partial<BenchRunOptions
     if (o.channels) head.channels = o.channels;
     if (o.image) head.image = o.image;
     if (o.only) head.only = o.only;
+    if (o.packLevels === false) head.packLevels = false;
     const r = await runHeadBench(head);
     result = r;
     markdown = headTable(r);

@@ -41,13 +41,16 @@ describe('dynhead main(argv)', () => {
     expect(io.stderr).toMatch(/Did you mean backends\?/);
   });
 
-  it('bench --webgpu-tuning takes gpu or swiftshader, and only with --backend webgpu', async () => {
+  it('bench --webgpu-tuning takes gpu or swiftshader, and it and --levels-apart only with --backend webgpu', async () => {
     let io = capture();
     expect(await main(['bench', 'head', '--webgpu-tuning', 'fast'], io)).toBe(1);
     expect(io.stderr).toMatch(/--webgpu-tuning: expected gpu or swiftshader, got 'fast'/);
     io = capture();
     expect(await main(['--backend', 'cpu', 'bench', 'head', '--webgpu-tuning', 'gpu', '--no-write'], io)).toBe(1);
     expect(io.stderr).toMatch(/--webgpu-tuning applies to --backend webgpu, not cpu/);
+    io = capture();
+    expect(await main(['--backend', 'cpu', 'bench', 'head', '--levels-apart', '--no-write'], io)).toBe(1);
+    expect(io.stderr).toMatch(/--levels-apart applies to bench head on --backend webgpu, not bench head on cpu/);
   });
 
   it('a misspelt --backend fails before the command runs and lists the backends', async () => {

@@ -23,6 +23,12 @@ export interface HeadOutputs {
 export interface ForwardOptions {
   /** Default true: return every gate map in `gates` (for visualisation and parity). */
   recordGates?: boolean;
+  /**
+   * infer() only. Default true: where the backend runs a block's kernels for all levels at once
+   * (webgpu), pack the levels into one tensor (a few dispatches a block instead of a few per level
+   * and block); false runs the levels one by one, for comparison. The same numbers either way.
+   */
+  packLevels?: boolean;
 }
 
 type Tower = { kind: 'blocks'; blocks: DynamicScale[] } | { kind: 'conventional'; tower: ConventionalTower };
@@ -80,7 +86,7 @@ export class DynamicHead {
     const ctx = new ForwardContext('infer', options.recordGates ?? true, this.config.budgetOnScalePaths ?? false);
     // webgpu: both towers run on the five levels packed into one tensor, packed once for both
     const layout = pyramidLayoutOf(features, 'DynamicHead.infer');
-    const packed = this.runsPacked(layout) ? { x: packPyramid(features), layout } : undefined;
+    const packed = (options.packLevels ?? true) && this.runsPacked(layout) ? { x: packPyramid(features), layout } : undefined;
     try {
       const cls = await this.inferTower(this.towers.cls, features, ctx, packed);
       const bbox = await this.inferTower(this.towers.bbox, features, ctx, packed);

@@ -71,7 +71,8 @@ describe.each(TEST_BACKENDS.filter((b) => b === 'cpu'))('golden parity with grad
 // (single-image) eval outputs and costs. On webgpu this is the whole sparse path as it runs there
 // (masks on the device, each depth node's pair over all five levels at once).
 describe.each(TEST_BACKENDS.filter((b) => b === 'cpu' || b === 'webgpu'))('golden parity of inference on %s', (backend) => {
-  it(`${D4}: image 0 of a batch of 2 equals the official eval outputs and costs`, async () => {
+  // webgpu also level by level (packLevels false), the form every other backend runs
+  it.each(backend === 'webgpu' ? [true, false] : [true])(`${D4}: image 0 of a batch of 2 equals the official eval outputs and costs (levels packed: %s)`, async (packLevels) => {
     await activate(backend);
     const file = load(D4);
     const head = new DynamicHead(headConfigFromMetadata(file.metadata, D4));
@@ -81,10 +82,10 @@ describe.each(TEST_BACKENDS.filter((b) => b === 'cpu' || b === 'webgpu'))('golde
     const before = tf.memory().numTensors;
     let out = undefined as unknown as Awaited<ReturnType<DynamicHead['infer']>>;
     const info = await tf.profile(async () => {
-      out = await head.infer(features, { recordGates: false });
+      out = await head.infer(features, { recordGates: false, packLevels });
     });
-    // D4: 4 blocks in each of 2 towers, each depth node one pixel list (webgpu: for all levels)
-    expect(info.kernels.filter((k) => k.name === 'DynheadCompactList').length).toBe(backend === 'webgpu' ? 8 : 0);
+    // D4: 4 blocks in each of 2 towers, each depth node one pixel list (webgpu: for all levels when packed)
+    expect(info.kernels.filter((k) => k.name === 'DynheadCompactList').length).toBe(backend === 'webgpu' ? (packLevels ? 8 : 40) : 0);
     for (const [key, maps] of [['logits', out.logits], ['bbox_reg', out.bboxReg], ['centerness', out.centerness]] as const) {
       for (let l = 0; l < levels.length; l++) {
         const first = tf.slice(maps[l], [0, 0, 0, 0], [1, -1, -1, -1]);

@@ -20,6 +20,7 @@ interface BenchmarksModule {
       outDir?: string;
       write: boolean;
       readme: boolean;
+      packLevels?: boolean;
       log: (line: string) => void;
     },
   ): Promise<{ markdown: string; result: unknown; resultsPath: string | null; chartPath: string | null }>;
@@ -78,6 +79,7 @@ interface BenchFlags {
   write: boolean;
   readme: boolean;
   webgpuTuning?: WebGPUTuning;
+  levelsApart: boolean;
 }
 
 export function register(program: Command): void {
@@ -95,6 +97,7 @@ export function register(program: Command): void {
     .option('--no-write', 'do not write the JSON result and chart')
     .option('--readme', 'put the table into benchmarks/README.md', false)
     .option('--webgpu-tuning <kind>', "webgpu: run the kernels as on a 'gpu' or on 'swiftshader' whatever the device (default: the device's own)", webgpuTuning)
+    .option('--levels-apart', 'head, webgpu: run each block level by level instead of on the packed levels (for comparison)', false)
     .addHelpText('after', '\nResults go to benchmarks/results/<backend>-<date>.json (and head-<backend>-<date>.png).')
     .action(async (name: string, flags: BenchFlags, cmd: Command) => {
       if (!(BENCHES as readonly string[]).includes(name)) {
@@ -102,10 +105,11 @@ export function register(program: Command): void {
       }
       const backend = await activateBackend(cmd);
       if (flags.webgpuTuning && backend.name !== 'webgpu') throw new UserError(`--webgpu-tuning applies to --backend webgpu, not ${backend.name}`);
+      if (flags.levelsApart && (backend.name !== 'webgpu' || name !== 'head')) throw new UserError(`--levels-apart applies to bench head on --backend webgpu, not bench ${name} on ${backend.name}`);
       const benchmarks = await loadBenchmarks();
       if (flags.webgpuTuning) setWebGPUTuning(flags.webgpuTuning);
       // the results record which form of the kernels ran
-      const detail = flags.webgpuTuning ? `${backend.detail}, kernels tuned as on ${flags.webgpuTuning}` : backend.detail;
+      const detail = [backend.detail, ...(flags.webgpuTuning ? [`kernels tuned as on ${flags.webgpuTuning}`] : []), ...(flags.levelsApart ? ['levels one by one'] : [])].join(', ');
       note(cmd, `bench ${name} on ${backend.name} (${detail})${flags.quick ? ', quick sizes' : ''}`);
       const r = await benchmarks.runBench(name, {
         backend: backend.name,
@@ -119,6 +123,7 @@ export function register(program: Command): void {
         outDir: flags.out,
         write: flags.write,
         readme: flags.readme,
+        packLevels: !flags.levelsApart,
         log: (line) => note(cmd, line),
       });
       const written = [r.resultsPath, r.chartPath].filter(Boolean).join(', ');
