@@ -96,11 +96,12 @@ export class DynamicScale {
     const levels = layout.sizes.length;
     const gates = this.paths.map((p) => p.inferGatePacked(x, layout, ctx));
     try {
-      // path 0 carries level l up to l + 1 (so not from the last), path 1 down to l - 1 (not from the first)
-      const finer = depthwiseNormPyramid(x, layout, 0, levels - 1, this.paths[0].depthwiseLayer);
-      const coarser = depthwiseNormPyramid(x, layout, 1, levels, this.paths[1].depthwiseLayer);
-      const y = blendPyramid(x, layout, this.outputWeight, { map: finer, gate: gates[0] }, { map: coarser, gate: gates[1] }, this.scaleWeight as tf.Tensor);
-      tf.dispose([finer, coarser]);
+      const y = tf.tidy(() => {
+        // path 0 carries level l up to l + 1 (so not from the last), path 1 down to l - 1 (not from the first)
+        const finer = depthwiseNormPyramid(x, layout, 0, levels - 1, this.paths[0].depthwiseLayer);
+        const coarser = depthwiseNormPyramid(x, layout, 1, levels, this.paths[1].depthwiseLayer);
+        return blendPyramid(x, layout, this.outputWeight, { map: finer, gate: gates[0] }, { map: coarser, gate: gates[1] }, this.scaleWeight as tf.Tensor);
+      });
       try {
         return await this.depth.inferPacked(y, layout, ctx);
       } finally {
