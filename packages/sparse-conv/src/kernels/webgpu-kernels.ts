@@ -20,11 +20,12 @@ interface WebGPUBackendLike {
 }
 
 /**
- * GroupNorm of a map's rows (last axis C) in one dispatch where every image fits in one chunk of
- * rows, else three: partial sums per (chunk, group, image), their combine into each channel's
- * affine form, then the apply pass. Rows of image b: starts[b] .. starts[b+1]-1 of the map; the
- * map is x read as [R, C], or (with `list`) x's compacted rows expanded through the list, or (with
- * `depthwiseFilter`) the depthwise 3x3 conv of the map x. With a mask only its rows > 0 enter the
+ * GroupNorm of a map's rows (last axis C) in one dispatch where every run fits in one chunk of
+ * rows, else three: partial sums per (chunk, group, run), their combine into each channel's affine
+ * form, then the apply pass. Run b (an image, or a packed pyramid's (level, image)) is rows
+ * starts[b] .. starts[b+1]-1 of the map; the map is x read as [R, C], or (with `list`) x's
+ * compacted rows expanded through the list, or (with `depthwiseFilter`) the depthwise 3x3 conv of
+ * the map x. With a mask only its rows > 0 enter the
  * statistics and the others come out as exact 0 (the compact form: rows the list has); with
  * `residual` the output is the depth node's ReLU(input + gate * y).
  */
