@@ -9,6 +9,7 @@ import { headConfigFromMetadata } from './golden-config';
 import { DynamicScale } from './dynamic-scale';
 import { ForwardContext } from './forward-context';
 import { type HeadParam, ParamScope } from './param-scope';
+import { setWebGPUTuning } from '@dynhead/sparse-conv';
 import { headParity } from './parity';
 import { loadStateDict } from './state-dict';
 
@@ -71,9 +72,12 @@ describe.each(TEST_BACKENDS.filter((b) => b === 'cpu'))('golden parity with grad
 // (single-image) eval outputs and costs. On webgpu this is the whole sparse path as it runs there
 // (masks on the device, each depth node's pair over all five levels at once).
 describe.each(TEST_BACKENDS.filter((b) => b === 'cpu' || b === 'webgpu'))('golden parity of inference on %s', (backend) => {
-  // webgpu also level by level (packLevels false), the form every other backend runs
-  it.each(backend === 'webgpu' ? [true, false] : [true])(`${D4}: image 0 of a batch of 2 equals the official eval outputs and costs (levels packed: %s)`, async (packLevels) => {
+  // webgpu also level by level (packLevels false), the form every other backend runs, and with the
+  // kernels in the forms a GPU takes (staged GEMM tiles, 64-thread statistics, ...)
+  const forms = backend === 'webgpu' ? ([[true, 'the device'], [false, 'the device'], [true, 'gpu']] as const) : ([[true, 'the device']] as const);
+  it.each(forms)(`${D4}: image 0 of a batch of 2 equals the official eval outputs and costs (levels packed: %s, kernels as on: %s)`, async (packLevels, tuning) => {
     await activate(backend);
+    setWebGPUTuning(tuning === 'gpu' ? 'gpu' : undefined);
     const file = load(D4);
     const head = new DynamicHead(headConfigFromMetadata(file.metadata, D4));
     head.loadStateDict(file, 'param.');
@@ -103,6 +107,7 @@ describe.each(TEST_BACKENDS.filter((b) => b === 'cpu' || b === 'webgpu'))('golde
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose(features);
     head.dispose();
+    setWebGPUTuning(undefined);
   });
 });
 
