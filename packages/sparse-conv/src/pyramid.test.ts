@@ -162,6 +162,7 @@ describe.each(BACKENDS)('packed pyramids on %s', (backend) => {
       expect(relL2(gotY.slice(atY, atY + size), want), `blend, level ${l}`).toBeLessThan(tol);
       atY += size;
     }
+    expect(() => depthwiseNormPyramid(x, layout, 2, 2, lt[0])).toThrow('pyramidLevels: levels 2..1 are not within the pyramid\'s 4');
     expect(() => blendPyramid(x, layout, owT, { map: coarser, gate: packedGates[0] }, { map: coarser, gate: packedGates[1] }, swT)).toThrow(/finer\.map has shape \[\d+,\d+\]; the pyramid's layout needs \[\d+,\d+\]/);
     tf.dispose([finer, coarser, y, x, owT, swT, ...maps, ...gateMaps.flat(), ...packedGates, ...lt.flatMap((p) => [p.filter, p.bias, p.norm.gamma, p.norm.beta])]);
   });
