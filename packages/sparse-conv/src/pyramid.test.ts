@@ -166,4 +166,29 @@ describe.each(BACKENDS)('packed pyramids on %s', (backend) => {
     expect(() => blendPyramid(x, layout, owT, { map: coarser, gate: packedGates[0] }, { map: coarser, gate: packedGates[1] }, swT)).toThrow(/finer\.map has shape \[\d+,\d+\]; the pyramid's layout needs \[\d+,\d+\]/);
     tf.dispose([finer, coarser, y, x, owT, swT, ...maps, ...gateMaps.flat(), ...packedGates, ...lt.flatMap((p) => [p.filter, p.bias, p.norm.gamma, p.norm.beta])]);
   });
+
+  it('one shader serves pyramids of every size with as many levels (the sizes are uniforms)', async () => {
+    await activate(backend);
+    const rand = seededRandom(101);
+    const c = 8;
+    const pipelines = () => Object.keys((tf.backend() as unknown as { pipelineCache?: object }).pipelineCache ?? {}).filter((k) => k.includes('dynheadGateConv3x3')).length;
+    let compiled = 0;
+    for (const sizes of [SIZES, [[5, 6], [3, 3], [2, 2], [1, 1]] as [number, number][]]) {
+      const levels = sizes.map(([h, w]) => Array.from({ length: h * w * c }, () => rand(-1, 1)));
+      const filter = Array.from({ length: 9 * c }, () => rand(-0.5, 0.5));
+      const maps = levels.map((v, l) => tf.tensor4d(v, [1, sizes[l][0], sizes[l][1], c]));
+      const layout = pyramidLayoutOf(maps);
+      const [x, ft, bt] = [packPyramid(maps), tf.tensor4d(filter, [3, 3, c, 1]), tf.tensor1d([0.1])];
+      const gate = activatedGateConvPyramid(x, layout, ft, bt, ACTIVATION);
+      const want = sizes.flatMap(([h, w], l) => Array.from(refConv({ x: levels[l], shape: [1, h, w, c], filter, k: 3, cout: 1 }).map((v) => 2 * Math.max(v + Math.fround(0.1), 0))));
+      expect(relL2(await gate.data(), want), `levels ${sizes.map((s) => s.join('x')).join(', ')}`).toBeLessThan(backend === 'webgpu' ? 1e-4 : 1e-5);
+      if (backend === 'webgpu') {
+        if (compiled === 0) {
+          compiled = pipelines();
+          expect(compiled).toBeGreaterThan(0);
+        } else expect(pipelines()).toBe(compiled);
+      }
+      tf.dispose([gate, x, ft, bt, ...maps]);
+    }
+  });
 });

@@ -58,11 +58,6 @@ export function segmentRowStarts({ batch, sizes }: PyramidLayout): number[] {
   return starts;
 }
 
-/** The layout in a shader key: geometry baked into WGSL makes a program per layout. */
-export function pyramidKey({ batch, sizes }: PyramidLayout): string {
-  return `${batch}_${sizes.map(([h, w]) => `${h}x${w}`).join('_')}`;
-}
-
 /** Packs maps ([B,H,W,C] each) into [rows, C] (pyramidLayoutOf says where each lies). */
 export function packPyramid(maps: readonly tf.Tensor4D[]): tf.Tensor2D {
   pyramidLayoutOf(maps, 'packPyramid');

@@ -1,9 +1,10 @@
-import { levelRowStarts, type PyramidLayout, pyramidKey, pyramidRows } from '../pyramid';
+import { type PyramidLayout, pyramidRows } from '../pyramid';
 import type { WebGPUProgramLike } from './masked-conv-program';
+import { type LevelExprs, levelUniforms, ProgramUniforms, pyramidShaderKey, type UniformData } from './pyramid-uniforms';
 import { bilinearAddSnippet, channelQuadsLoopSnippet, channelQuadsSnippet, elementwiseDispatch, type Lanes, laneType, NEWLINE, sourceCoordSnippet } from './webgpu-snippets';
 
-/** WGSL: a function of the level l returning, per level, the expression `values(l)` (an if chain over baked constants). */
-function perLevel(name: string, type: string, levels: number, values: (l: number) => string | number): string {
+/** WGSL: a function of the level l returning, per level, the expression `values(l)` (an if chain). */
+function perLevel(name: string, type: string, levels: number, values: (l: number) => string): string {
   const chain = Array.from({ length: levels - 1 }, (_, i) => `if (l == ${i + 1}) {
     v = ${values(i + 1)};
   }`).join(NEWLINE + '  ');
@@ -34,6 +35,9 @@ export class BlendPyramidProgram implements WebGPUProgramLike {
   dispatch: [number, number, number];
   workgroupSize: [number, number, number] = [64, 1, 1];
   private readonly layout: PyramidLayout;
+  private readonly levels: LevelExprs;
+  uniforms?: string;
+  uniformData?: UniformData;
   private readonly lanes: Lanes;
   private readonly quads: number;
 
@@ -41,24 +45,26 @@ export class BlendPyramidProgram implements WebGPUProgramLike {
   constructor(layout: PyramidLayout, channels: number, quads = 1) {
     if (layout.sizes.length < 2) throw new Error('BlendPyramidProgram: a pyramid of at least two levels');
     this.layout = layout;
+    const u = new ProgramUniforms();
+    this.levels = levelUniforms(u, layout, 'pyr');
+    [this.uniforms, this.uniformData] = [u.declaration, u.data];
     this.lanes = channels % 4 === 0 ? 4 : 1;
     this.variableComponents = this.variableNames.map((n) => (n.endsWith('Weight') || n.endsWith('Gate') ? 1 : this.lanes));
     this.outputComponent = this.lanes;
     this.outputShape = [pyramidRows(layout), channels];
     this.quads = quads;
-    this.shaderKey = `dynheadBlendPyramid_${pyramidKey(layout)}_${this.lanes}_${quads}`;
+    this.shaderKey = `dynheadBlendPyramid_${pyramidShaderKey(layout)}_${this.lanes}_${quads}`;
     ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = elementwiseDispatch([pyramidRows(layout) * Math.ceil(channels / this.lanes / quads)]));
   }
 
   getUserCode(): string {
     const k = this.lanes;
     const T = laneType(k);
-    const { sizes } = this.layout;
-    const levels = sizes.length;
-    const starts = levelRowStarts(this.layout);
+    const levels = this.layout.sizes.length;
+    const { starts, heights, widths } = this.levels;
     // level l's rows in Finer (levels 0 .. L-2) and in Coarser (levels 1 .. L-1)
     const finerStart = (l: number) => starts[Math.min(l, levels - 2)];
-    const coarserStart = (l: number) => starts[Math.max(l, 1)] - starts[1];
+    const coarserStart = (l: number) => `(${starts[Math.max(l, 1)]} - ${starts[1]})`;
     // per source: level s's taps around (y, x) of level l, and their weights, once per pixel
     const sampling = (name: string, s: string) => `let g${name} = geometry(${s});
     let sy${name} = sourceCoord(y, g${name}.x, h);
@@ -84,7 +90,7 @@ export class BlendPyramidProgram implements WebGPUProgramLike {
     return `
 ${sourceCoordSnippet(true)}
 
-${perLevel('geometry', 'vec3<i32>', levels, (l) => `vec3<i32>(${sizes[l][0]}, ${sizes[l][1]}, ${starts[l]})`)}
+${perLevel('geometry', 'vec3<i32>', levels, (l) => `vec3<i32>(${heights[l]}, ${widths[l]}, ${starts[l]})`)}
 
 ${perLevel('finerStart', 'i32', levels, finerStart)}
 

@@ -7,7 +7,8 @@ import {
   inputComponents,
   type WebGPUProgramLike,
 } from './masked-conv-program';
-import { type PyramidLayout, pyramidKey } from '../pyramid';
+import type { PyramidLayout } from '../pyramid';
+import { type LevelExprs, levelUniforms, ProgramUniforms, pyramidShaderKey, type UniformData } from './pyramid-uniforms';
 import { elementwiseDispatch, mapPosSnippet, workgroupSumSnippet } from './webgpu-snippets';
 
 const WORKGROUP = 64;
@@ -52,7 +53,7 @@ fn listPixels() -> i32 {
  * WGSL opening both list programs: isOn(p, part), their workgroup memory, main(), the list part
  * (0, or 1 for the second of two), the block within it, its base in the output, and the thread.
  */
-function blockHeaderSnippet(kind: ListKind, threads: number, pyramid: PyramidLayout | undefined): string {
+function blockHeaderSnippet(kind: ListKind, threads: number, levels: LevelExprs | undefined): string {
   const isOn = kind === 'dilatedAndPlain' ? 'select(isOnPlain(p), isOnDilated(p), part == 0)' : kind === 'dilated' ? 'isOnDilated(p)' : 'isOnPlain(p)';
   return `var<workgroup> partial : array<i32, ${threads}>;
 
@@ -60,7 +61,7 @@ fn isOnPlain(p : i32) -> bool {
   return f32(Mask[p]) > 0.0;
 }
 
-${mapPosSnippet(pyramid ?? { shape: 'uniforms.maskShape' })}
+${mapPosSnippet(levels ?? { shape: 'uniforms.maskShape' })}
 
 fn isOnDilated(p : i32) -> bool {
   let pos = mapPos(p);
@@ -130,7 +131,9 @@ export class BlockCountProgram implements WebGPUProgramLike {
   workgroupSize: [number, number, number];
   private readonly kind: 'plain' | 'dilated';
   private readonly threads: number;
-  private readonly pyramid?: PyramidLayout;
+  private readonly levels?: LevelExprs;
+  uniforms?: string;
+  uniformData?: UniformData;
 
   /**
    * threads: of a block's workgroup, a power of 2 dividing BLOCK (LIST_THREADS, or SwiftShader's 4);
@@ -141,14 +144,18 @@ export class BlockCountProgram implements WebGPUProgramLike {
     this.dispatch = [listBlocks(pixels), 1, 1];
     this.kind = kind;
     this.threads = threads;
-    this.pyramid = pyramid;
+    if (pyramid) {
+      const u = new ProgramUniforms();
+      this.levels = levelUniforms(u, pyramid, 'pyr');
+      [this.uniforms, this.uniformData] = [u.declaration, u.data];
+    }
     this.workgroupSize = [threads, 1, 1];
-    this.shaderKey = `dynheadBlockCount_${kind}_${threads}_${pyramid ? pyramidKey(pyramid) : 'map'}`;
+    this.shaderKey = `dynheadBlockCount_${kind}_${threads}_${pyramidShaderKey(pyramid)}`;
   }
 
   getUserCode(): string {
     return `
-${blockHeaderSnippet(this.kind, this.threads, this.pyramid)}
+${blockHeaderSnippet(this.kind, this.threads, this.levels)}
   ${threadPixelsSnippet(this.threads)}
   partial[t] = n;
   ${workgroupSumSnippet(this.threads)}
@@ -182,7 +189,9 @@ export class PixelListProgram implements WebGPUProgramLike {
   private readonly counted: boolean;
   private readonly kind: ListKind;
   private readonly threads: number;
-  private readonly pyramid?: PyramidLayout;
+  private readonly levels?: LevelExprs;
+  uniforms?: string;
+  uniformData?: UniformData;
 
   /**
    * counted: Counts [blocks] (BlockCountProgram) is the second input (one list only). threads: of
@@ -196,9 +205,13 @@ export class PixelListProgram implements WebGPUProgramLike {
     this.counted = counted;
     this.kind = kind;
     this.threads = threads;
-    this.pyramid = pyramid;
+    if (pyramid) {
+      const u = new ProgramUniforms();
+      this.levels = levelUniforms(u, pyramid, 'pyr');
+      [this.uniforms, this.uniformData] = [u.declaration, u.data];
+    }
     this.workgroupSize = [threads, 1, 1];
-    this.shaderKey = `dynheadPixelList_${counted}_${kind}_${threads}_${pyramid ? pyramidKey(pyramid) : 'map'}`;
+    this.shaderKey = `dynheadPixelList_${counted}_${kind}_${threads}_${pyramidShaderKey(pyramid)}`;
     const lists = kind === 'dilatedAndPlain' ? 2 : 1;
     this.outputShape = [lists * (1 + 2 * pixels)];
     this.dispatch = [lists * listBlocks(pixels), 1, 1];
@@ -217,7 +230,7 @@ export class PixelListProgram implements WebGPUProgramLike {
     // with 4 pixels a thread their flags were kept (on); with more they are read again
     const active = ppt === 4 ? 'on[k]' : 'p < pixels && isOn(p, part)';
     return `
-${blockHeaderSnippet(this.kind, threads, this.pyramid)}
+${blockHeaderSnippet(this.kind, threads, this.levels)}
   // rows before this block
   var before = 0;
   ${before}

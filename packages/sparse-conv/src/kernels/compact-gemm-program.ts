@@ -1,6 +1,7 @@
 import { type ListPart, listReaderSnippet } from './compact-conv-program';
 import type { WebGPUProgramLike } from './masked-conv-program';
-import { type PyramidLayout, pyramidKey } from '../pyramid';
+import type { PyramidLayout } from '../pyramid';
+import { type LevelExprs, levelUniforms, ProgramUniforms, pyramidShaderKey, type UniformData } from './pyramid-uniforms';
 import { mapPosSnippet, NEWLINE, range } from './webgpu-snippets';
 
 /** Rows (active pixels) and output channels of the tile one workgroup computes. */
@@ -104,7 +105,9 @@ export class CompactGemmConvProgram implements WebGPUProgramLike {
   private readonly stagedTiles: boolean;
   private readonly tileRows: number;
   private readonly biased: boolean;
-  private readonly pyramid?: PyramidLayout;
+  private readonly levels?: LevelExprs;
+  uniforms?: string;
+  uniformData?: UniformData;
 
   /**
    * listed (default true): List is the third input, and `part` the list of it this conv takes.
@@ -122,8 +125,12 @@ export class CompactGemmConvProgram implements WebGPUProgramLike {
     this.listed = listed;
     this.part = part;
     this.stagedTiles = tuning.stagedTiles;
-    this.pyramid = pyramid;
-    this.shaderKey = `dynheadCompactGemmConv_k${kernel}_${listed ? part : 'dense'}_${tuning.stagedTiles}_${biased}_${pyramid ? pyramidKey(pyramid) : 'map'}`;
+    if (pyramid) {
+      const u = new ProgramUniforms();
+      this.levels = levelUniforms(u, pyramid, 'pyr');
+      [this.uniforms, this.uniformData] = [u.declaration, u.data];
+    }
+    this.shaderKey = `dynheadCompactGemmConv_k${kernel}_${listed ? part : 'dense'}_${tuning.stagedTiles}_${biased}_${pyramidShaderKey(pyramid)}`;
     this.tileRows = tuning.stagedTiles ? TILE_ROWS : 16 * DIRECT_PER_THREAD;
     this.dispatch = [Math.ceil(outChannels / TILE_COLS), Math.min(Math.ceil(rows / this.tileRows), tuning.rowWorkgroups), 1];
   }
@@ -270,7 +277,7 @@ var<workgroup> filtTile : array<vec4<f32>, ${TILE_K * (TILE_COLS / 4)}>;` : ''}
 ${this.stagedTiles ? 'var<workgroup> tiles : vec3<i32>;' : ''}
 ${this.listed ? listReaderSnippet(this.part) : ''}
 
-${mapPosSnippet(this.pyramid ?? { shape: 'uniforms.xShape' })}
+${mapPosSnippet(this.levels ?? { shape: 'uniforms.xShape' })}
 
 fn main() {
   let cin = uniforms.xShape[3];

@@ -1,6 +1,7 @@
-import { type PyramidLayout, pyramidKey, pyramidRows } from '../pyramid';
+import { type PyramidLayout, pyramidRows } from '../pyramid';
 import type { WebGPUProgramLike } from './masked-conv-program';
-import { elementwiseDispatch, NEWLINE, range, rowGroups, rowGroupSnippet, rowWindowLoopSnippet } from './webgpu-snippets';
+import { ProgramUniforms, pyramidShaderKey, type UniformData } from './pyramid-uniforms';
+import { elementwiseDispatch, NEWLINE, type PyramidRowGroups, pyramidRowGroups, range, rowGroups, rowGroupSnippet, rowWindowLoopSnippet } from './webgpu-snippets';
 
 /**
  * Horizontally adjacent output pixels one thread computes by default: they share six columns of X,
@@ -30,20 +31,26 @@ export class GateConvProgram implements WebGPUProgramLike {
   workgroupSize: [number, number, number] = [64, 1, 1];
 
   private readonly pixels: number;
-  private readonly pyramid?: PyramidLayout;
+  private readonly groups?: PyramidRowGroups;
+  uniforms?: string;
+  uniformData?: UniformData;
 
   /** pixels: adjacent output pixels a thread computes; pyramid: X is packed so. */
   constructor(xShape: number[], activation?: string, pixels = GATE_CONV_PIXELS, pyramid?: PyramidLayout) {
     const [b, h, w] = xShape;
     this.activation = activation;
     this.pixels = pixels;
-    this.pyramid = pyramid;
+    if (pyramid) {
+      const u = new ProgramUniforms();
+      this.groups = pyramidRowGroups(u, pyramid, pixels);
+      [this.uniforms, this.uniformData] = [u.declaration, u.data];
+    }
     this.variableNames = activation ? ['X', 'F', 'Bias'] : ['X', 'F'];
     this.variableComponents = activation ? [4, 4, 1] : [4, 4];
     // the activation's code is part of the shader: programs with other constants are other shaders
-    this.shaderKey = `${activation ? `dynheadGateConv3x3_${activation}` : 'dynheadGateConv3x3'}_${pixels}_${pyramid ? pyramidKey(pyramid) : 'map'}`;
+    this.shaderKey = `${activation ? `dynheadGateConv3x3_${activation}` : 'dynheadGateConv3x3'}_${pixels}_${pyramidShaderKey(pyramid)}`;
     this.outputShape = pyramid ? [pyramidRows(pyramid), 1] : [b, h, w, 1];
-    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = elementwiseDispatch([rowGroups(pyramid ?? { shape: xShape }, pixels)]));
+    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = elementwiseDispatch([rowGroups(pyramid ?? { shape: xShape }, pixels).reduce((a, v) => a + v, 0)]));
   }
 
   getUserCode(): string {
@@ -56,7 +63,7 @@ export class GateConvProgram implements WebGPUProgramLike {
 ${this.activation ?? ''}
 
 fn main(index : i32) {
-  ${rowGroupSnippet(this.pyramid ?? { shape: 'uniforms.xShape' }, n, 'index')}
+  ${rowGroupSnippet(this.groups ?? { shape: 'uniforms.xShape' }, n, 'index')}
   let c4 = uniforms.xShape[3] / 4;
   if (index >= cells) {
     return;

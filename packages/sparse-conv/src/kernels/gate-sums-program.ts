@@ -1,5 +1,6 @@
-import { levelRowStarts, type PyramidLayout, pyramidKey } from '../pyramid';
+import type { PyramidLayout } from '../pyramid';
 import type { WebGPUProgramLike } from './masked-conv-program';
+import { type LevelExprs, levelUniforms, ProgramUniforms, pyramidShaderKey, type UniformData } from './pyramid-uniforms';
 import { NEWLINE, workgroupSumSnippet } from './webgpu-snippets';
 
 /** Threads of a workgroup by default (a GPU); SwiftShader takes 4 (webgpu-kernels.ts's DeviceTuning). */
@@ -18,14 +19,13 @@ function pooledValue(j: number): string {
 }
 
 /** WGSL: (h, w, base) of each plane of image b that map j holds: its own, or one per level of a packed pyramid. */
-function planes(j: number, pyramid: PyramidLayout | null): string[] {
-  if (!pyramid) return [`let h = uniforms.g${j}Shape[1];
+function planes(j: number, levels: LevelExprs | null): string[] {
+  if (!levels) return [`let h = uniforms.g${j}Shape[1];
     let w = uniforms.g${j}Shape[2];
     let base = b * h * w;`];
-  const starts = levelRowStarts(pyramid);
-  return pyramid.sizes.map(([h, w], l) => `let h = ${h};
-    let w = ${w};
-    let base = ${starts[l]} + b * ${h * w};`);
+  return levels.heights.map((h, l) => `let h = ${h};
+    let w = ${levels.widths[l]};
+    let base = ${levels.starts[l]} + b * h * w;`);
 }
 
 /**
@@ -44,7 +44,9 @@ export class GateSumsProgram implements WebGPUProgramLike {
   workgroupSize: [number, number, number];
   private readonly pooled: boolean[];
   private readonly threads: number;
-  private readonly pyramids: (PyramidLayout | null)[];
+  private readonly levels: (LevelExprs | null)[];
+  uniforms?: string;
+  uniformData?: UniformData;
 
   /**
    * pooled[j]: map j enters as its 3x3 max-pool ('same'), taken as it is read (within each level of
@@ -54,11 +56,13 @@ export class GateSumsProgram implements WebGPUProgramLike {
   constructor(batch: number, pooled: boolean[], threads = GATE_SUMS_THREADS, pyramids: (PyramidLayout | null)[] = pooled.map(() => null)) {
     this.pooled = pooled;
     this.threads = threads;
-    this.pyramids = pyramids;
+    const u = new ProgramUniforms();
+    this.levels = pyramids.map((p, j) => (p ? levelUniforms(u, p, `g${j}Level`) : null));
+    [this.uniforms, this.uniformData] = [u.declaration, u.data];
     this.workgroupSize = [threads, 1, 1];
     this.variableNames = [...pooled.map((_, j) => `G${j}`), 'Units'];
     this.outputShape = [batch, 2];
-    const layouts = pyramids.map((p) => (p ? pyramidKey(p) : 'map')).join('-');
+    const layouts = pyramids.map(pyramidShaderKey).join('-');
     this.shaderKey = `dynheadGateSums_${pooled.map((p) => (p ? 1 : 0)).join('')}_${threads}_${layouts}`;
     this.dispatch = [1, batch, 1];
   }
@@ -68,7 +72,7 @@ export class GateSumsProgram implements WebGPUProgramLike {
       (pooled, j) => `
   {
     var s = vec2<f32>(0.0);
-    ${planes(j, this.pyramids[j]).map((plane) => `{
+    ${planes(j, this.levels[j]).map((plane) => `{
     ${plane}
     for (var p = t; p < h * w; p += ${this.threads}) {
       ${pooled ? pooledValue(j) : `let v = f32(G${j}[base + p]);`}
@@ -88,8 +92,8 @@ fn main() {
   let b = i32(workgroupId.y);
   let t = i32(localId.x);
   var total = vec2<f32>(0.0);${mapSums}
-  // the image bound (a workgroup per image) also keeps the uniforms bound when every map is a
-  // pyramid's, whose planes are baked in: a shader that reads no uniform loses their binding
+  // a workgroup per image; the bound also keeps the uniforms bound in every form of the program
+  // (a shader that reads no uniform loses their binding, and the dispatch fails)
   if (t == 0 && b < uniforms.outShape[0]) {
     setOutputAtIndex(b * 2, total.x);
     setOutputAtIndex(b * 2 + 1, total.y);

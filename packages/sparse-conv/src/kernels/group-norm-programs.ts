@@ -1,7 +1,23 @@
 import { type ListPart, listReaderSnippet } from './compact-conv-program';
 import type { WebGPUProgramLike } from './masked-conv-program';
-import { type PyramidLevels, pyramidKey, pyramidRows } from '../pyramid';
-import { channelQuadsLoopSnippet, channelQuadsSnippet, elementwiseDispatch, type Lanes, laneType, NEWLINE, range, rowGroups, rowGroupSnippet, rowWindowLoopSnippet, taps3x3Snippet, workgroupSumSnippet } from './webgpu-snippets';
+import { type PyramidLevels, pyramidRows } from '../pyramid';
+import { ProgramUniforms, pyramidShaderKey, type UniformData } from './pyramid-uniforms';
+import {
+  channelQuadsLoopSnippet,
+  channelQuadsSnippet,
+  elementwiseDispatch,
+  type Lanes,
+  laneType,
+  NEWLINE,
+  type PyramidRowGroups,
+  pyramidRowGroups,
+  range,
+  rowGroups,
+  rowGroupSnippet,
+  rowWindowLoopSnippet,
+  taps3x3Snippet,
+  workgroupSumSnippet,
+} from './webgpu-snippets';
 
 /** A float32 constant as WGSL parses it back to the same float32. */
 function f32Literal(v: number): string {
@@ -608,7 +624,9 @@ export class DepthwiseMapProgram implements WebGPUProgramLike {
   private readonly lanes: Lanes;
   private readonly pixels: number;
   private readonly quads: number;
-  private readonly pyramid?: PyramidLevels;
+  private readonly groups?: PyramidRowGroups & { readOffset: string };
+  uniforms?: string;
+  uniformData?: UniformData;
 
   /**
    * xShape: the map [B,H,W,C] the conv reads; pixels: adjacent pixels a thread computes; quads:
@@ -620,13 +638,17 @@ export class DepthwiseMapProgram implements WebGPUProgramLike {
     const c = xShape[3];
     this.pixels = pixels;
     this.quads = quads;
-    this.pyramid = pyramid;
+    if (pyramid) {
+      const u = new ProgramUniforms();
+      this.groups = { ...pyramidRowGroups(u, pyramid.layout, pixels), readOffset: u.add('pyrRead', pyramid.firstRow) };
+      [this.uniforms, this.uniformData] = [u.declaration, u.data];
+    }
     this.variableComponents = [lanes, lanes];
     this.outputComponent = lanes;
     this.outputShape = [pyramid ? pyramidRows(pyramid.layout) : xShape[0] * xShape[1] * xShape[2], c];
     this.lanes = lanes;
-    this.shaderKey = `dynheadDepthwiseMap_${lanes}_${pixels}_${quads}_${pyramid ? `${pyramidKey(pyramid.layout)}_${pyramid.firstRow}` : 'map'}`;
-    const groups = rowGroups(pyramid?.layout ?? { shape: xShape }, pixels);
+    this.shaderKey = `dynheadDepthwiseMap_${lanes}_${pixels}_${quads}_${pyramidShaderKey(pyramid?.layout)}`;
+    const groups = rowGroups(pyramid?.layout ?? { shape: xShape }, pixels).reduce((a, v) => a + v, 0);
     ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = elementwiseDispatch([groups * Math.ceil(c / lanes / quads)]));
   }
 
@@ -639,7 +661,7 @@ export class DepthwiseMapProgram implements WebGPUProgramLike {
 fn main(index : i32) {
   let cq = uniforms.xShape[3] / ${this.lanes};
   ${channelQuadsSnippet('cell', 'cq', this.quads)}
-  ${rowGroupSnippet(this.pyramid?.layout ?? { shape: 'uniforms.xShape' }, n, 'cell', this.pyramid?.firstRow ?? 0)}
+  ${rowGroupSnippet(this.groups ?? { shape: 'uniforms.xShape' }, n, 'cell', this.groups?.readOffset)}
   if (index >= cells * qBlocks) {
     return;
   }

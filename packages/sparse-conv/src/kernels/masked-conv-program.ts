@@ -1,3 +1,4 @@
+import type { UniformData } from './pyramid-uniforms';
 /** Pixels per side of the square tile one workgroup covers (one thread per pixel). */
 export const TILE = 8;
 
@@ -10,6 +11,8 @@ export interface WebGPUProgramLike {
   dispatch: [number, number, number];
   workgroupSize: [number, number, number];
   uniforms?: string;
+  /** the values of `uniforms`, passed to runWebGPUProgram with the program (pyramid-uniforms.ts) */
+  uniformData?: UniformData;
   variableComponents?: number[];
   getUserCode(): string;
 }

@@ -8,12 +8,13 @@ import { GatedResidualProgram } from './gated-residual-program';
 import { CHUNK_ROWS, DEPTHWISE_MAP_PIXELS, DepthwiseMapProgram, GPU_STATS_THREADS, GroupNormApplyProgram, GroupNormCombineProgram, groupNormLanes, GroupNormOnePassProgram, GroupNormPartialsProgram, type GroupNormSource, groupNormFits } from './group-norm-programs';
 import { ACTIVATED_GATE_CONV, type ActivatedGateConvAttrs, BLEND_PYRAMID, BLEND_RESIZED, DEPTHWISE_GROUP_NORM, GEMM_CONV, type BlendResizedAttrs, type BlendResizedInputs, COMPACT_CONV, type CompactConvAttrs, COMPACT_GROUP_NORM, type CompactGroupNormAttrs, CONV3X3_FEW, type DepthwiseGroupNormAttrs, GATED_RESIDUAL, COMPACT_LIST, type CompactListAttrs, EXPAND_ROWS, GATE_SUMS, type GateSumsAttrs, GROUP_NORM_ROWS, type GroupNormRowsAttrs, type GroupNormRowsInputs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs, readNumberedInputs } from './kernel-names';
 import { MaskedConvProgram, type WebGPUProgramLike } from './masked-conv-program';
+import type { UniformData } from './pyramid-uniforms';
 import { type PyramidLayout, pyramidLevels, segmentRowStarts } from '../pyramid';
 import { BlendPyramidProgram } from './blend-pyramid-program';
 
 /** The slice of tfjs-backend-webgpu's WebGPUBackend used here (no dependency on the backend package). */
 interface WebGPUBackendLike {
-  runWebGPUProgram(program: WebGPUProgramLike, inputs: tf.TensorInfo[], outputDtype: tf.DataType): tf.TensorInfo;
+  runWebGPUProgram(program: WebGPUProgramLike, inputs: tf.TensorInfo[], outputDtype: tf.DataType, programDefinedUniform?: UniformData): tf.TensorInfo;
   makeTensorInfo(shape: number[], dtype: tf.DataType, values: Int32Array): tf.TensorInfo;
   disposeData(dataId: tf.DataId): boolean;
   adapterInfo?: { vendor?: string; architecture?: string };
@@ -67,7 +68,7 @@ function groupNormOnGpu(
   if (residual && !groupNormFits(stats, post)) {
     // a gated residual that does not fit in the programs' bindings: its own dispatch after the GN
     const y = groupNormOnGpu(be, x, outShape, starts, { ...params, residual: undefined }, opts);
-    const out = be.runWebGPUProgram(new GatedResidualProgram(outShape), [y, residual.input, residual.gate], 'float32');
+    const out = runProgram(be, new GatedResidualProgram(outShape), [y, residual.input, residual.gate], 'float32');
     be.disposeData(y.dataId);
     return out;
   }
@@ -75,7 +76,7 @@ function groupNormOnGpu(
   const chunks = Math.max(1, Math.ceil(longest / CHUNK_ROWS));
   if (depthwiseFilter && longest > tuning.depthwiseMapRows) {
     // a big map: its depthwise conv written once, then GroupNorm of the rows
-    const dw = be.runWebGPUProgram(new DepthwiseMapProgram(x.shape, stats.lanes, tuning.depthwiseMapPixels, tuning.channelQuads), [x, depthwiseFilter], 'float32');
+    const dw = runProgram(be, new DepthwiseMapProgram(x.shape, stats.lanes, tuning.depthwiseMapPixels, tuning.channelQuads), [x, depthwiseFilter], 'float32');
     const out = groupNormOnGpu(be, dw, outShape, starts, { ...params, depthwiseFilter: undefined }, opts);
     be.disposeData(dw.dataId);
     return out;
@@ -87,17 +88,22 @@ function groupNormOnGpu(
   let out: tf.TensorInfo;
   if (chunks === 1) {
     const program = new GroupNormOnePassProgram(outShape, batch, opts.eps, post, stats);
-    out = be.runWebGPUProgram(program, [map, startsInfo, ...(bias ? [bias] : []), ...sourceInputs, gamma, beta, ...applied], 'float32');
+    out = runProgram(be, program, [map, startsInfo, ...(bias ? [bias] : []), ...sourceInputs, gamma, beta, ...applied], 'float32');
   } else {
-    const partials = be.runWebGPUProgram(new GroupNormPartialsProgram(batch, chunks, stats), [map, startsInfo, ...(bias ? [bias] : []), ...sourceInputs], 'float32');
+    const partials = runProgram(be, new GroupNormPartialsProgram(batch, chunks, stats), [map, startsInfo, ...(bias ? [bias] : []), ...sourceInputs], 'float32');
     const combine = new GroupNormCombineProgram(batch, c, opts.eps, stats);
-    const affine = be.runWebGPUProgram(combine, [partials, gamma, beta, ...(bias ? [bias] : [])], 'float32');
+    const affine = runProgram(be, combine, [partials, gamma, beta, ...(bias ? [bias] : [])], 'float32');
     be.disposeData(partials.dataId);
     const apply = new GroupNormApplyProgram(outShape, post, stats.masked, stats.source, stats.lanes, tuning.channelQuads);
-    out = be.runWebGPUProgram(apply, [map, affine, startsInfo, ...applied, ...sourceInputs], 'float32');
+    out = runProgram(be, apply, [map, affine, startsInfo, ...applied, ...sourceInputs], 'float32');
     be.disposeData(affine.dataId);
   }
   return out;
+}
+
+/** Runs a program with its own uniform values, where it has any (pyramid-uniforms.ts). */
+function runProgram(be: WebGPUBackendLike, program: WebGPUProgramLike, inputs: tf.TensorInfo[], dtype: tf.DataType): tf.TensorInfo {
+  return be.runWebGPUProgram(program, inputs, dtype, program.uniformData);
 }
 
 const startsByBackend = new WeakMap<WebGPUBackendLike, Map<string, tf.TensorInfo>>();
@@ -211,7 +217,7 @@ export function registerWebGPUKernels(): void {
       const outChannels = depthwise ? x.shape[3] : filter.shape[3];
       // a fresh program per call: runWebGPUProgram rewrites the program's shaderKey in place
       const program = new MaskedConvProgram(x.shape, outChannels, filter.shape[0], depthwise);
-      return (backend as unknown as WebGPUBackendLike).runWebGPUProgram(program, [x, filter, mask], 'float32');
+      return runProgram(backend as unknown as WebGPUBackendLike, program, [x, filter, mask], 'float32');
     },
   });
   tf.registerKernel({
@@ -224,10 +230,10 @@ export function registerWebGPUKernels(): void {
       // a pyramid's mask read as one map of its pixels (the programs find their levels)
       const mask = pyramid ? { ...(inputs.mask as tf.TensorInfo), shape: [1, pixels, 1, 1] } : (inputs.mask as tf.TensorInfo);
       const threads = deviceTuning(be).listThreads;
-      if (listBlocks(pixels) <= ONE_PASS_LIST_BLOCKS) return be.runWebGPUProgram(new PixelListProgram(pixels, false, lists, threads, pyramid), [mask], 'int32');
+      if (listBlocks(pixels) <= ONE_PASS_LIST_BLOCKS) return runProgram(be, new PixelListProgram(pixels, false, lists, threads, pyramid), [mask], 'int32');
       if (lists === 'dilatedAndPlain') throw new Error(`${COMPACT_LIST}: two lists in one buffer only up to ${ONE_PASS_LIST_BLOCKS * 256} pixels, got ${pixels}`);
-      const counts = be.runWebGPUProgram(new BlockCountProgram(pixels, lists, threads, pyramid), [mask], 'int32');
-      const list = be.runWebGPUProgram(new PixelListProgram(pixels, true, lists, threads, pyramid), [mask, counts], 'int32');
+      const counts = runProgram(be, new BlockCountProgram(pixels, lists, threads, pyramid), [mask], 'int32');
+      const list = runProgram(be, new PixelListProgram(pixels, true, lists, threads, pyramid), [mask, counts], 'int32');
       be.disposeData(counts.dataId);
       return list;
     },
@@ -250,7 +256,7 @@ export function registerWebGPUKernels(): void {
       const program = gemm
         ? new CompactGemmConvProgram(b * h * w, outChannels, filter.shape[0], { part, tuning: deviceTuning(be).gemm, pyramid })
         : new CompactConvProgram(b * h * w, outChannels, filter.shape[0], depthwise);
-      return be.runWebGPUProgram(program, [x, filter, list], 'float32');
+      return runProgram(be, program, [x, filter, list], 'float32');
     },
   });
   tf.registerKernel({
@@ -262,7 +268,7 @@ export function registerWebGPUKernels(): void {
       const be = backend as unknown as WebGPUBackendLike;
       // tuned for the device like the listed GEMM, so that both heads' convs run alike
       const program = new CompactGemmConvProgram(b * h * w, filter.shape[3], filter.shape[0], { listed: false, tuning: deviceTuning(be).gemm, biased: bias !== undefined });
-      const rows = be.runWebGPUProgram(program, bias ? [x, filter, bias] : [x, filter], 'float32');
+      const rows = runProgram(be, program, bias ? [x, filter, bias] : [x, filter], 'float32');
       return { ...rows, shape: [b, h, w, filter.shape[3]] };
     },
   });
@@ -272,7 +278,7 @@ export function registerWebGPUKernels(): void {
     kernelFunc: ({ inputs, attrs, backend }) => {
       const { rows, list } = inputs as Record<'rows' | 'list', tf.TensorInfo>;
       const { outShape } = attrs as unknown as { outShape: number[] };
-      return (backend as unknown as WebGPUBackendLike).runWebGPUProgram(new ExpandRowsProgram(outShape), [rows, list], 'float32');
+      return runProgram(backend as unknown as WebGPUBackendLike, new ExpandRowsProgram(outShape), [rows, list], 'float32');
     },
   });
   tf.registerKernel({
@@ -285,7 +291,7 @@ export function registerWebGPUKernels(): void {
       const batch = pyramids.find((p) => p)?.batch ?? maps[0].shape[0];
       const layouts = maps.map((_, j) => pyramids[j] ?? null);
       const program = new GateSumsProgram(batch, maps.map((_, j) => pooled[j] === 1), deviceTuning(backend as unknown as WebGPUBackendLike).gateSumsThreads, layouts);
-      return (backend as unknown as WebGPUBackendLike).runWebGPUProgram(program, [...maps, units], 'float32');
+      return runProgram(backend as unknown as WebGPUBackendLike, program, [...maps, units], 'float32');
     },
   });
   tf.registerKernel({
@@ -318,7 +324,7 @@ export function registerWebGPUKernels(): void {
       const some = pyramidLevels(pyramid, ...(levels ?? [0, pyramid.sizes.length]));
       const tuning = deviceTuning(be);
       const c = x.shape[1];
-      const map = be.runWebGPUProgram(new DepthwiseMapProgram([1, x.shape[0], 1, c], groupNormLanes(c, groups), tuning.depthwiseMapPixels, tuning.channelQuads, some), [{ ...x, shape: [1, x.shape[0], 1, c] }, filter], 'float32');
+      const map = runProgram(be, new DepthwiseMapProgram([1, x.shape[0], 1, c], groupNormLanes(c, groups), tuning.depthwiseMapPixels, tuning.channelQuads, some), [{ ...x, shape: [1, x.shape[0], 1, c] }, filter], 'float32');
       const out = groupNormOnGpu(be, map, map.shape, segmentRowStarts(some.layout), { gamma, beta, bias }, { groups, eps, relu });
       be.disposeData(map.dataId);
       return out;
@@ -343,7 +349,7 @@ export function registerWebGPUKernels(): void {
       const { alignCorners, weighted } = attrs as unknown as BlendResizedAttrs;
       const program = new BlendResizedProgram(x.shape, b !== undefined, weighted, alignCorners, deviceTuning(backend as unknown as WebGPUBackendLike).channelQuads);
       const ins = [x, xWeight, a, ...(b ? [b] : []), ...(weighted && sourceWeight ? [sourceWeight] : [])];
-      return (backend as unknown as WebGPUBackendLike).runWebGPUProgram(program, ins, 'float32');
+      return runProgram(backend as unknown as WebGPUBackendLike, program, ins, 'float32');
     },
   });
   tf.registerKernel({
@@ -354,7 +360,7 @@ export function registerWebGPUKernels(): void {
       const { pyramid } = attrs as unknown as { pyramid: PyramidLayout };
       const be = backend as unknown as WebGPUBackendLike;
       const program = new BlendPyramidProgram(pyramid, x.shape[1], deviceTuning(be).channelQuads);
-      return be.runWebGPUProgram(program, [x, xWeight, finer, finerGate, coarser, coarserGate, sourceWeight], 'float32');
+      return runProgram(be, program, [x, xWeight, finer, finerGate, coarser, coarserGate, sourceWeight], 'float32');
     },
   });
   tf.registerKernel({
@@ -362,7 +368,7 @@ export function registerWebGPUKernels(): void {
     backendName: 'webgpu',
     kernelFunc: ({ inputs, backend }) => {
       const { y, input, gate } = inputs as Record<'y' | 'input' | 'gate', tf.TensorInfo>;
-      return (backend as unknown as WebGPUBackendLike).runWebGPUProgram(new GatedResidualProgram(y.shape), [y, input, gate], 'float32');
+      return runProgram(backend as unknown as WebGPUBackendLike, new GatedResidualProgram(y.shape), [y, input, gate], 'float32');
     },
   });
   tf.registerKernel({
@@ -372,7 +378,7 @@ export function registerWebGPUKernels(): void {
     kernelFunc: ({ inputs, backend }) => {
       const { x } = inputs as { x: tf.TensorInfo };
       const be = backend as unknown as WebGPUBackendLike;
-      return readNumberedInputs(inputs, 'filter').map((f) => be.runWebGPUProgram(new GateConvProgram(x.shape, undefined, deviceTuning(be).gatePixels), [x, f], 'float32'));
+      return readNumberedInputs(inputs, 'filter').map((f) => runProgram(be, new GateConvProgram(x.shape, undefined, deviceTuning(be).gatePixels), [x, f], 'float32'));
     },
   });
   tf.registerKernel({
@@ -385,7 +391,7 @@ export function registerWebGPUKernels(): void {
       const packed = inputs.x as tf.TensorInfo;
       const x = pyramid ? { ...packed, shape: [1, packed.shape[0], 1, packed.shape[1]] } : packed;
       const be = backend as unknown as WebGPUBackendLike;
-      return be.runWebGPUProgram(new GateConvProgram(x.shape, activation, deviceTuning(be).gatePixels, pyramid), [x, filter, bias], 'float32');
+      return runProgram(be, new GateConvProgram(x.shape, activation, deviceTuning(be).gatePixels, pyramid), [x, filter, bias], 'float32');
     },
   });
 }

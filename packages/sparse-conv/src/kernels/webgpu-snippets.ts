@@ -1,6 +1,7 @@
 /** Shared pieces of this package's WGSL programs (each program stays one class in its own file). */
 
-import { levelRowStarts, type PyramidLayout } from '../pyramid';
+import type { PyramidLayout } from '../pyramid';
+import { type LevelExprs, levelUniforms, type ProgramUniforms } from './pyramid-uniforms';
 
 /** Joins unrolled WGSL lines (a character code, so that scripted edits cannot turn it into a real line break). */
 export const NEWLINE = String.fromCharCode(10);
@@ -111,11 +112,11 @@ export function taps3x3Snippet(p: string, body: string): string {
 
 /**
  * WGSL, at module scope: mapPos(p), the (y, x, h, w) of row p of a map: a map [B,h,w] whose shape
- * is the uniform `shape` (e.g. 'uniforms.xShape'), or a packed pyramid (pyramid.ts), whose levels
- * are baked in. A 3x3 tap (dy, dx) of p lies inside its map when 0 <= y + dy < h and 0 <= x + dx < w,
- * at row p + dy * w + dx, in either.
+ * is the uniform `source.shape` (e.g. 'uniforms.xShape'), or a packed pyramid whose levels' first
+ * rows and sizes are the given expressions (pyramid-uniforms.ts). A 3x3 tap (dy, dx) of p lies
+ * inside its map when 0 <= y + dy < h and 0 <= x + dx < w, at row p + dy * w + dx, in either.
  */
-export function mapPosSnippet(source: { shape: string } | PyramidLayout): string {
+export function mapPosSnippet(source: { shape: string } | LevelExprs): string {
   if ('shape' in source) {
     return `fn mapPos(p : i32) -> vec4<i32> {
   let h = ${source.shape}[1];
@@ -125,15 +126,14 @@ export function mapPosSnippet(source: { shape: string } | PyramidLayout): string
   return vec4<i32>(y, r - y * w, h, w);
 }`;
   }
-  const starts = levelRowStarts(source);
   // levels ascend, so the last start at or below p names its level
-  const levels = source.sizes
-    .map(([h, w], l) => (l === 0 ? `var q = p;
+  const levels = source.heights
+    .map((h, l) => (l === 0 ? `var q = p;
   var h = ${h};
-  var w = ${w};` : `if (p >= ${starts[l]}) {
-    q = p - ${starts[l]};
+  var w = ${source.widths[0]};` : `if (p >= ${source.starts[l]}) {
+    q = p - ${source.starts[l]};
     h = ${h};
-    w = ${w};
+    w = ${source.widths[l]};
   }`))
     .join(NEWLINE + '  ');
   return `fn mapPos(p : i32) -> vec4<i32> {
@@ -144,20 +144,26 @@ export function mapPosSnippet(source: { shape: string } | PyramidLayout): string
 }`;
 }
 
-/** Row groups (runs of n adjacent pixels of a row, the last one short) of a map [B,h,w] or of a packed pyramid. */
-export function rowGroups(source: { shape: number[] } | PyramidLayout, n: number): number {
+/** Row groups (runs of n adjacent pixels of a row, the last one short) of a map [B,h,w] or of each level of a packed pyramid. */
+export function rowGroups(source: { shape: number[] } | PyramidLayout, n: number): number[] {
   const maps = 'shape' in source ? [{ batch: source.shape[0], h: source.shape[1], w: source.shape[2] }] : source.sizes.map(([h, w]) => ({ batch: source.batch, h, w }));
-  return maps.reduce((total, m) => total + m.batch * m.h * Math.ceil(m.w / n), 0);
+  return maps.map((m) => m.batch * m.h * Math.ceil(m.w / n));
+}
+
+/** A packed pyramid's levels for rowGroupSnippet: their geometry and each level's first row group (the count last), as WGSL expressions. */
+export interface PyramidRowGroups {
+  levels: LevelExprs;
+  firstGroups: string[];
 }
 
 /**
  * WGSL: row group `cell` (rowGroups) decoded into its map's h, w and first row mapBase (0, or a
  * pyramid level's), its image b, row y and first column x0; and `cells`, the count of row groups.
  * The map is [B,h,w] with the uniform shape `source.shape` (e.g. 'uniforms.xShape'), or a packed
- * pyramid (pyramid.ts) whose levels are baked in. readBase: mapBase + `readOffset`, where the map
- * is read from a larger buffer that holds it from that row on (levels of a pyramid).
+ * pyramid's levels. readBase: mapBase + `readOffset` (a WGSL expression), where the map is read
+ * from a larger buffer that holds it from that row on (some levels of a pyramid).
  */
-export function rowGroupSnippet(source: { shape: string } | PyramidLayout, n: number, cell: string, readOffset = 0): string {
+export function rowGroupSnippet(source: { shape: string } | PyramidRowGroups, n: number, cell: string, readOffset = '0'): string {
   const decode = `let readBase = mapBase + ${readOffset};
   let wq = (w + ${n - 1}) / ${n};
   let b = c / (h * wq);
@@ -171,24 +177,27 @@ export function rowGroupSnippet(source: { shape: string } | PyramidLayout, n: nu
   let cells = ${source.shape}[0] * h * ((w + ${n - 1}) / ${n});
   ${decode}`;
   }
-  const rows = levelRowStarts(source);
-  let first = 0;
-  const levels = source.sizes.map(([h, w], l) => {
-    const text = l === 0 ? `var c = ${cell};
+  const { levels, firstGroups } = source;
+  const chain = levels.heights.map((h, l) => (l === 0 ? `var c = ${cell};
   var h = ${h};
-  var w = ${w};
-  var mapBase = 0;` : `if (${cell} >= ${first}) {
-    c = ${cell} - ${first};
+  var w = ${levels.widths[0]};
+  var mapBase = 0;` : `if (${cell} >= ${firstGroups[l]}) {
+    c = ${cell} - ${firstGroups[l]};
     h = ${h};
-    w = ${w};
-    mapBase = ${rows[l]};
-  }`;
-    first += source.batch * h * Math.ceil(w / n);
-    return text;
-  });
-  return `${levels.join(NEWLINE + '  ')}
-  let cells = ${first};
+    w = ${levels.widths[l]};
+    mapBase = ${levels.starts[l]};
+  }`));
+  return `${chain.join(NEWLINE + '  ')}
+  let cells = ${firstGroups[levels.heights.length]};
   ${decode}`;
+}
+
+/** Row-group uniforms of a pyramid's levels (rowGroupSnippet): its geometry and each level's first row group. */
+export function pyramidRowGroups(u: ProgramUniforms, layout: PyramidLayout, n: number): PyramidRowGroups {
+  const counts = rowGroups(layout, n);
+  const firsts = [0];
+  for (const k of counts) firsts.push(firsts[firsts.length - 1] + k);
+  return { levels: levelUniforms(u, layout, 'pyr'), firstGroups: firsts.map((v, l) => u.add(`pyrGroups${l}`, v)) };
 }
 
 /**

@@ -1,0 +1,54 @@
+import { levelRowStarts, type PyramidLayout } from '../pyramid';
+
+/** What tfjs's runWebGPUProgram takes as a program's own uniform values. */
+export type UniformData = { type: 'int32'; data: number[] }[];
+
+/**
+ * A program's own i32 uniforms (tfjs's programDefinedUniform), declared and filled in one order.
+ * A pyramid's level sizes go here rather than into the WGSL text, so that one shader serves every
+ * image size (tfjs keys its pipelines by the program's shaderKey, not by its shapes). One uniform
+ * per value: tfjs aligns each entry, and takes no arrays.
+ */
+export class ProgramUniforms {
+  private readonly names: string[] = [];
+  private readonly values: number[] = [];
+
+  /** A new uniform with this value: its WGSL expression. */
+  add(name: string, value: number): string {
+    if (!Number.isInteger(value)) throw new Error(`ProgramUniforms: ${name} must be an integer, got ${value}`);
+    this.names.push(name);
+    this.values.push(value);
+    return `uniforms.${name}`;
+  }
+
+  /** For the program's `uniforms` field; undefined when there are none. */
+  get declaration(): string | undefined {
+    return this.names.length > 0 ? this.names.map((n) => `${n} : i32,`).join(' ') : undefined;
+  }
+
+  /** For runWebGPUProgram's programDefinedUniform; undefined when there are none. */
+  get data(): UniformData | undefined {
+    return this.names.length > 0 ? this.values.map((v) => ({ type: 'int32' as const, data: [v] })) : undefined;
+  }
+}
+
+/** A packed pyramid's levels as WGSL expressions: each level's first row (and the row count last), height and width. */
+export interface LevelExprs {
+  starts: string[];
+  heights: string[];
+  widths: string[];
+}
+
+/** The layout's levels as uniforms named `${prefix}Start0`, `${prefix}H0`, ... */
+export function levelUniforms(u: ProgramUniforms, layout: PyramidLayout, prefix: string): LevelExprs {
+  return {
+    starts: levelRowStarts(layout).map((s, l) => u.add(`${prefix}Start${l}`, s)),
+    heights: layout.sizes.map(([h], l) => u.add(`${prefix}H${l}`, h)),
+    widths: layout.sizes.map(([, w], l) => u.add(`${prefix}W${l}`, w)),
+  };
+}
+
+/** A pyramid's part in a shader key: its level count (the sizes are uniforms). */
+export function pyramidShaderKey(layout: PyramidLayout | undefined | null): string {
+  return layout ? `pyr${layout.sizes.length}` : 'map';
+}
