@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ACTIVATED_GATE_CONV, type ActivatedGateConvAttrs, CONV3X3_FEW, namedFilters } from './kernels/kernel-names';
 import { hasKernel, hasSimdLoops } from './kernels/register';
-import { type PyramidLayout, packPyramid, pyramidRows, unpackPyramid } from './pyramid';
+import { checkPacked, type PyramidLayout, packPyramid, unpackPyramid } from './pyramid';
 
 /** 3x3 filters from `channels` (a multiple of 4, read as vec4s) to one channel: what the gate-conv kernels take. */
 function gateFilters(channels: number, filters: tf.Tensor4D[]): boolean {
@@ -109,8 +109,7 @@ export function activatedGateConv(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.
  */
 export function activatedGateConvPyramid(x: tf.Tensor2D, layout: PyramidLayout, filter: tf.Tensor4D, bias: tf.Tensor, activation: ConvActivation): tf.Tensor2D {
   if (bias.size !== 1) throw new Error(`activatedGateConvPyramid: bias must hold one value, got shape [${bias.shape.join(',')}]`);
-  const rows = pyramidRows(layout);
-  if (x.rank !== 2 || x.shape[0] !== rows) throw new Error(`activatedGateConvPyramid: x has shape [${x.shape.join(',')}]; the pyramid's layout needs [${rows},C]`);
+  checkPacked('activatedGateConvPyramid', 'x', x, layout);
   const shaped = { shape: [layout.batch, 1, 1, x.shape[1]] } as tf.Tensor4D;
   if (!webgpuKernel(ACTIVATED_GATE_CONV, shaped, [filter])) {
     return tf.tidy(() => packPyramid(unpackPyramid(x, layout).map((level) => activatedGateConv(level, filter, bias, activation))));

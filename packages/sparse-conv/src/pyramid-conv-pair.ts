@@ -3,7 +3,7 @@ import { listBlocks, ONE_PASS_LIST_BLOCKS } from './kernels/compact-conv-program
 import { COMPACT_GROUP_NORM } from './kernels/kernel-names';
 import { hasKernel, hasMaskedConvKernel } from './kernels/register';
 import { compactPyramidConv, pixelLists } from './kernels/row-ops';
-import { type PyramidLayout, packPyramid, pyramidRows, unpackPyramid } from './pyramid';
+import { checkPacked, type PyramidLayout, packPyramid, pyramidRows, unpackPyramid } from './pyramid';
 import { pairRunsOnDevice, sparseConvPair } from './sparse-conv2d';
 import type { GroupNormParams, SparseConvOptions } from './types';
 import { validateConvArgs } from './validate';
@@ -79,12 +79,7 @@ async function eachLevel(x: tf.Tensor2D, layout: PyramidLayout, first: PyramidPa
 }
 
 function validatePyramidPair(op: string, x: tf.Tensor2D, layout: PyramidLayout, first: PyramidPairConv, second: PyramidPairConv): void {
-  const rows = pyramidRows(layout);
-  const check = (name: string, t: tf.Tensor, channels: number) => {
-    if (t.rank !== 2 || t.shape[0] !== rows || t.shape[1] !== channels) {
-      throw new Error(`${op}: ${name} has shape [${t.shape.join(',')}]; the pyramid's layout needs [${rows},${channels}]`);
-    }
-  };
+  const check = (name: string, t: tf.Tensor, channels: number) => checkPacked(op, name, t, layout, channels);
   check('x', x, x.shape[1]);
   check('first.mask', first.mask, 1);
   check('second.mask', second.mask, 1);

@@ -3,7 +3,7 @@ import { blendResized } from './blend-resized';
 import { convLayer } from './conv-layer';
 import { BLEND_PYRAMID, DEPTHWISE_GROUP_NORM, type DepthwiseGroupNormAttrs } from './kernels/kernel-names';
 import { hasKernel } from './kernels/register';
-import { type PyramidLayout, packPyramid, pyramidLevels, pyramidRows, unpackPyramid } from './pyramid';
+import { checkPacked, type PyramidLayout, packPyramid, pyramidLevels, unpackPyramid } from './pyramid';
 import type { GroupNormParams } from './types';
 
 /** A depthwise 3x3 layer with GroupNorm: a scale path's conv (its gate applies where the path is blended). */
@@ -82,11 +82,4 @@ export function blendPyramid(x: tf.Tensor2D, layout: PyramidLayout, xWeight: tf.
     });
     return packPyramid(ys);
   });
-}
-
-function checkPacked(op: string, name: string, t: tf.Tensor, layout: PyramidLayout, channels: number): void {
-  const rows = pyramidRows(layout);
-  if (t.rank !== 2 || t.shape[0] !== rows || t.shape[1] !== channels) {
-    throw new Error(`${op}: ${name} has shape [${t.shape.join(',')}]; the pyramid's layout needs [${rows},${channels}]`);
-  }
 }

@@ -58,6 +58,17 @@ export function segmentRowStarts({ batch, sizes }: PyramidLayout): number[] {
   return starts;
 }
 
+/**
+ * Throws, naming `op` and `name`, unless t is [rows of the layout, channels] (any channels when
+ * not given).
+ */
+export function checkPacked(op: string, name: string, t: tf.Tensor, layout: PyramidLayout, channels?: number): void {
+  const rows = pyramidRows(layout);
+  if (t.rank !== 2 || t.shape[0] !== rows || (channels !== undefined && t.shape[1] !== channels)) {
+    throw new Error(`${op}: ${name} has shape [${t.shape.join(',')}]; the pyramid's layout needs [${rows},${channels ?? 'C'}]`);
+  }
+}
+
 /** Packs maps ([B,H,W,C] each) into [rows, C] (pyramidLayoutOf says where each lies). */
 export function packPyramid(maps: readonly tf.Tensor4D[]): tf.Tensor2D {
   pyramidLayoutOf(maps, 'packPyramid');

@@ -1,6 +1,6 @@
 import { type PyramidLayout, pyramidRows } from '../pyramid';
 import type { WebGPUProgramLike } from './masked-conv-program';
-import { type LevelExprs, levelUniforms, ProgramUniforms, pyramidShaderKey, type UniformData } from './pyramid-uniforms';
+import { type LevelExprs, pyramidShaderKey, pyramidUniformsOf, type UniformData } from './pyramid-uniforms';
 import { bilinearAddSnippet, channelQuadsLoopSnippet, channelQuadsSnippet, elementwiseDispatch, type Lanes, laneType, NEWLINE, sourceCoordSnippet } from './webgpu-snippets';
 
 /** WGSL: a function of the level l returning, per level, the expression `values(l)` (an if chain). */
@@ -45,9 +45,7 @@ export class BlendPyramidProgram implements WebGPUProgramLike {
   constructor(layout: PyramidLayout, channels: number, quads = 1) {
     if (layout.sizes.length < 2) throw new Error('BlendPyramidProgram: a pyramid of at least two levels');
     this.layout = layout;
-    const u = new ProgramUniforms();
-    this.levels = levelUniforms(u, layout, 'pyr');
-    [this.uniforms, this.uniformData] = [u.declaration, u.data];
+    ({ levels: this.levels, uniforms: this.uniforms, uniformData: this.uniformData } = pyramidUniformsOf(layout));
     this.lanes = channels % 4 === 0 ? 4 : 1;
     this.variableComponents = this.variableNames.map((n) => (n.endsWith('Weight') || n.endsWith('Gate') ? 1 : this.lanes));
     this.outputComponent = this.lanes;

@@ -8,7 +8,7 @@ import {
   type WebGPUProgramLike,
 } from './masked-conv-program';
 import type { PyramidLayout } from '../pyramid';
-import { type LevelExprs, levelUniforms, ProgramUniforms, pyramidShaderKey, type UniformData } from './pyramid-uniforms';
+import { type LevelExprs, pyramidShaderKey, pyramidUniformsOf, type UniformData } from './pyramid-uniforms';
 import { elementwiseDispatch, mapPosSnippet, workgroupSumSnippet } from './webgpu-snippets';
 
 const WORKGROUP = 64;
@@ -144,11 +144,7 @@ export class BlockCountProgram implements WebGPUProgramLike {
     this.dispatch = [listBlocks(pixels), 1, 1];
     this.kind = kind;
     this.threads = threads;
-    if (pyramid) {
-      const u = new ProgramUniforms();
-      this.levels = levelUniforms(u, pyramid, 'pyr');
-      [this.uniforms, this.uniformData] = [u.declaration, u.data];
-    }
+    if (pyramid) ({ levels: this.levels, uniforms: this.uniforms, uniformData: this.uniformData } = pyramidUniformsOf(pyramid));
     this.workgroupSize = [threads, 1, 1];
     this.shaderKey = `dynheadBlockCount_${kind}_${threads}_${pyramidShaderKey(pyramid)}`;
   }
@@ -205,11 +201,7 @@ export class PixelListProgram implements WebGPUProgramLike {
     this.counted = counted;
     this.kind = kind;
     this.threads = threads;
-    if (pyramid) {
-      const u = new ProgramUniforms();
-      this.levels = levelUniforms(u, pyramid, 'pyr');
-      [this.uniforms, this.uniformData] = [u.declaration, u.data];
-    }
+    if (pyramid) ({ levels: this.levels, uniforms: this.uniforms, uniformData: this.uniformData } = pyramidUniformsOf(pyramid));
     this.workgroupSize = [threads, 1, 1];
     this.shaderKey = `dynheadPixelList_${counted}_${kind}_${threads}_${pyramidShaderKey(pyramid)}`;
     const lists = kind === 'dilatedAndPlain' ? 2 : 1;

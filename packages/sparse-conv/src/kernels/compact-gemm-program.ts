@@ -1,7 +1,7 @@
 import { type ListPart, listReaderSnippet } from './compact-conv-program';
 import type { WebGPUProgramLike } from './masked-conv-program';
 import type { PyramidLayout } from '../pyramid';
-import { type LevelExprs, levelUniforms, ProgramUniforms, pyramidShaderKey, type UniformData } from './pyramid-uniforms';
+import { type LevelExprs, pyramidShaderKey, pyramidUniformsOf, type UniformData } from './pyramid-uniforms';
 import { mapPosSnippet, NEWLINE, range } from './webgpu-snippets';
 
 /** Rows (active pixels) and output channels of the tile one workgroup computes. */
@@ -125,11 +125,7 @@ export class CompactGemmConvProgram implements WebGPUProgramLike {
     this.listed = listed;
     this.part = part;
     this.stagedTiles = tuning.stagedTiles;
-    if (pyramid) {
-      const u = new ProgramUniforms();
-      this.levels = levelUniforms(u, pyramid, 'pyr');
-      [this.uniforms, this.uniformData] = [u.declaration, u.data];
-    }
+    if (pyramid) ({ levels: this.levels, uniforms: this.uniforms, uniformData: this.uniformData } = pyramidUniformsOf(pyramid));
     this.shaderKey = `dynheadCompactGemmConv_k${kernel}_${listed ? part : 'dense'}_${tuning.stagedTiles}_${biased}_${pyramidShaderKey(pyramid)}`;
     this.tileRows = tuning.stagedTiles ? TILE_ROWS : 16 * DIRECT_PER_THREAD;
     this.dispatch = [Math.ceil(outChannels / TILE_COLS), Math.min(Math.ceil(rows / this.tileRows), tuning.rowWorkgroups), 1];

@@ -48,6 +48,16 @@ export function levelUniforms(u: ProgramUniforms, layout: PyramidLayout, prefix:
   };
 }
 
+/**
+ * A program's uniforms holding only a pyramid's levels (prefix 'pyr'): their expressions for the
+ * WGSL, and the program's `uniforms` and `uniformData` fields.
+ */
+export function pyramidUniformsOf(layout: PyramidLayout): { levels: LevelExprs; uniforms: string | undefined; uniformData: UniformData | undefined } {
+  const u = new ProgramUniforms();
+  const levels = levelUniforms(u, layout, 'pyr');
+  return { levels, uniforms: u.declaration, uniformData: u.data };
+}
+
 /** A pyramid's part in a shader key: its level count (the sizes are uniforms). */
 export function pyramidShaderKey(layout: PyramidLayout | undefined | null): string {
   return layout ? `pyr${layout.sizes.length}` : 'map';

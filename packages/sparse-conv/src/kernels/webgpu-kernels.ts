@@ -101,6 +101,14 @@ function groupNormOnGpu(
   return out;
 }
 
+/**
+ * A packed pyramid [P, C] (pyramid.ts) as the map [1, P, 1, C] of its pixels, the shape the
+ * programs read their channels from (they find the levels through their uniforms). The same data.
+ */
+function asPixelMap(packed: tf.TensorInfo): tf.TensorInfo {
+  return { ...packed, shape: [1, packed.shape[0], 1, packed.shape[1]] };
+}
+
 /** Runs a program with its own uniform values, where it has any (pyramid-uniforms.ts). */
 function runProgram(be: WebGPUBackendLike, program: WebGPUProgramLike, inputs: tf.TensorInfo[], dtype: tf.DataType): tf.TensorInfo {
   return be.runWebGPUProgram(program, inputs, dtype, program.uniformData);
@@ -228,7 +236,7 @@ export function registerWebGPUKernels(): void {
       const be = backend as unknown as WebGPUBackendLike;
       const pixels = (inputs.mask as tf.TensorInfo).shape.reduce((a, v) => a * v, 1);
       // a pyramid's mask read as one map of its pixels (the programs find their levels)
-      const mask = pyramid ? { ...(inputs.mask as tf.TensorInfo), shape: [1, pixels, 1, 1] } : (inputs.mask as tf.TensorInfo);
+      const mask = pyramid ? asPixelMap(inputs.mask as tf.TensorInfo) : (inputs.mask as tf.TensorInfo);
       const threads = deviceTuning(be).listThreads;
       if (listBlocks(pixels) <= ONE_PASS_LIST_BLOCKS) return runProgram(be, new PixelListProgram(pixels, false, lists, threads, pyramid), [mask], 'int32');
       if (lists === 'dilatedAndPlain') throw new Error(`${COMPACT_LIST}: two lists in one buffer only up to ${ONE_PASS_LIST_BLOCKS * 256} pixels, got ${pixels}`);
@@ -246,7 +254,7 @@ export function registerWebGPUKernels(): void {
       const { depthwise, part = 'whole', pyramid } = attrs as unknown as CompactConvAttrs;
       // a pyramid [P, Cin] read as one map of its pixels (the GEMM finds their levels)
       const packed = inputs.x as tf.TensorInfo;
-      const x = pyramid ? { ...packed, shape: [1, packed.shape[0], 1, packed.shape[1]] } : packed;
+      const x = pyramid ? asPixelMap(packed) : packed;
       const outChannels = depthwise ? x.shape[3] : filter.shape[3];
       const [b, h, w] = x.shape;
       const gemm = compactGemmApplies(x.shape[3], outChannels, depthwise);
@@ -324,7 +332,8 @@ export function registerWebGPUKernels(): void {
       const some = pyramidLevels(pyramid, ...(levels ?? [0, pyramid.sizes.length]));
       const tuning = deviceTuning(be);
       const c = x.shape[1];
-      const map = runProgram(be, new DepthwiseMapProgram([1, x.shape[0], 1, c], groupNormLanes(c, groups), tuning.depthwiseMapPixels, tuning.channelQuads, some), [{ ...x, shape: [1, x.shape[0], 1, c] }, filter], 'float32');
+      const pixelMap = asPixelMap(x);
+      const map = runProgram(be, new DepthwiseMapProgram(pixelMap.shape, groupNormLanes(c, groups), tuning.depthwiseMapPixels, tuning.channelQuads, some), [pixelMap, filter], 'float32');
       const out = groupNormOnGpu(be, map, map.shape, segmentRowStarts(some.layout), { gamma, beta, bias }, { groups, eps, relu });
       be.disposeData(map.dataId);
       return out;
@@ -389,7 +398,7 @@ export function registerWebGPUKernels(): void {
       const { activation, pyramid } = attrs as unknown as ActivatedGateConvAttrs;
       // a pyramid [P, C] read as one map of its pixels (the program finds their levels)
       const packed = inputs.x as tf.TensorInfo;
-      const x = pyramid ? { ...packed, shape: [1, packed.shape[0], 1, packed.shape[1]] } : packed;
+      const x = pyramid ? asPixelMap(packed) : packed;
       const be = backend as unknown as WebGPUBackendLike;
       return runProgram(be, new GateConvProgram(x.shape, activation, deviceTuning(be).gatePixels, pyramid), [x, filter, bias], 'float32');
     },
