@@ -1,15 +1,29 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TEST_BACKENDS, activate, relL2, seededRandom } from '../../../test/backends';
-import { blendResized, convLayer, gateSums, setWebGPUTuning, sparseConv2d } from './index';
+import { blendResized, convLayer, gateSums, groupNormInference, setWebGPUTuning, sparseConv2d } from './index';
 import { randomMask, refConv, refGroupNorm, refPostMask } from './reference.test-util';
 
 type Shape4 = [number, number, number, number];
 
-// webgpu kernels run one of two ways by device (GPUs or SwiftShader): the GEMM's tiles staged or
-// direct, a depthwise GN's conv inside the GN or written first, GN statistics in 64 or 4 threads,
-// 4 or 8 pixels a thread of the gate conv, 1 or 16 channel quads a thread of the per-pixel programs,
-// gate sums in 256 or 4 threads, pixel lists in 64 or 4. Both run here whatever the device.
+/** `run`'s value and, on webgpu, the kinds (shader-key prefixes) of the programs it dispatches with their counts (elsewhere null). */
+async function programsOf<T>(run: () => Promise<T>): Promise<{ value: T; kinds: Map<string, number> | null }> {
+  const be = tf.backend() as unknown as { runWebGPUProgram?: (program: { shaderKey: string }, ...rest: unknown[]) => unknown };
+  const original = be.runWebGPUProgram;
+  if (!original) return { value: await run(), kinds: null };
+  const kinds = new Map<string, number>();
+  be.runWebGPUProgram = (program, ...rest) => {
+    const kind = program.shaderKey.split('_')[0];
+    kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+    return original.call(be, program, ...rest);
+  };
+  try {
+    return { value: await run(), kinds };
+  } finally {
+    be.runWebGPUProgram = original;
+  }
+}
+
 describe.each(TEST_BACKENDS)('device tunings on %s', (backend) => {
   afterEach(() => setWebGPUTuning(undefined));
 
@@ -99,5 +113,74 @@ describe.each(TEST_BACKENDS)('device tunings on %s', (backend) => {
       expect(relL2([got[2 * i], got[2 * i + 1]], [soft, used]), `image ${i}`).toBeLessThan(1e-6);
     }
     tf.dispose([y, xt, ft, bt, sums]);
+  });
+
+  // GroupNorm of a run of over 2048 rows (CHUNK_ROWS) sums them in chunks; on GPUs one program then
+  // combines the chunks' sums as it normalizes (a dispatch saved), on SwiftShader two do, as they do
+  // anywhere past 64 runs
+  it.each(['gpu', 'swiftshader'] as const)('as on %s: GroupNorm of runs over 2048 rows equals the float64 reference, in the programs of that device', async (kind) => {
+    await activate(backend);
+    setWebGPUTuning(kind);
+    const tol = backend === 'webgpu' ? 1e-4 : 1e-5;
+    const rand = seededRandom(83);
+    const fused = kind === 'gpu';
+    const expectPrograms = (got: Map<string, number> | null, normalized: boolean, label: string) => {
+      if (!got) return;
+      expect(got.get('dynheadGroupNormPartials'), label).toBe(1);
+      expect(got.get('dynheadGroupNormNormalize') ?? 0, label).toBe(normalized ? 1 : 0);
+      expect(got.get('dynheadGroupNormCombine') ?? 0, label).toBe(normalized ? 0 : 1);
+      expect(got.get('dynheadGroupNormApply') ?? 0, label).toBe(normalized ? 0 : 1);
+    };
+
+    // rows with a bias, ReLU and a row scale, in runs of 2500, 100 and 3000 rows, 16 channels in 4 groups
+    const runsCase = async (counts: number[], c: number, label: string, normalized: boolean) => {
+      const rows = counts.reduce((a, v) => a + v, 0);
+      const x = Array.from({ length: rows * c }, () => rand(-1, 3));
+      const bias = Array.from({ length: c }, () => rand(-0.5, 0.5));
+      const gamma = Array.from({ length: c }, () => rand(0.5, 1.5));
+      const beta = Array.from({ length: c }, () => rand(-0.5, 0.5));
+      const scale = Array.from({ length: rows }, () => rand(0, 1));
+      const [xt, bt, gt, et, st] = [tf.tensor2d(x, [rows, c]), tf.tensor1d(bias), tf.tensor1d(gamma), tf.tensor1d(beta), tf.tensor1d(scale)];
+      const { value: y, kinds } = await programsOf(async () => {
+        const out = groupNormInference(xt, counts, { groups: 4, gamma: gt, beta: et }, { bias: bt, relu: true, rowScale: st });
+        await out.data();
+        return out;
+      });
+      const want = new Float64Array(rows * c);
+      let r0 = 0;
+      for (const n of counts) {
+        const run = Float64Array.from({ length: n * c }, (_, i) => x[r0 * c + i] + bias[i % c]);
+        const normed = refGroupNorm(run, [1, n, 1, c], 4, gamma, beta);
+        for (let i = 0; i < normed.length; i++) want[r0 * c + i] = Math.max(0, normed[i]) * scale[r0 + Math.floor(i / c)];
+        r0 += n;
+      }
+      expect(relL2(await y.data(), want), label).toBeLessThan(tol);
+      expectPrograms(kinds, normalized, label);
+      tf.dispose([y, xt, bt, gt, et, st]);
+    };
+    await runsCase([2500, 100, 3000], 16, 'three runs', fused);
+    await runsCase(Array.from({ length: 65 }, (_, i) => 2049 + (i % 3)), 4, '65 runs', false);
+
+    // a depth node's second conv: compacted to its mask's rows, GN over them, the gated residual
+    const shape: Shape4 = [1, 48, 50, 8];
+    const [b, h, w, c] = shape;
+    const x = Array.from({ length: b * h * w * c }, () => rand(-1, 1));
+    const filter = Array.from({ length: 9 * c * c }, () => rand(-0.5, 0.5));
+    const gamma = Array.from({ length: c }, () => rand(0.5, 1.5));
+    const beta = Array.from({ length: c }, () => rand(-0.5, 0.5));
+    const mask = randomMask(b * h * w, 0.4, rand);
+    const gate = Array.from(mask, (m) => (m ? rand(0.05, 1) : 0));
+    const input = Array.from({ length: b * h * w * c }, () => rand(-1, 1));
+    const [xt, ft, gt, et, mt, gateT, inputT] = [tf.tensor4d(x, shape), tf.tensor4d(filter, [3, 3, c, c]), tf.tensor1d(gamma), tf.tensor1d(beta), tf.tensor4d(mask, [b, h, w, 1]), tf.tensor4d(gate, [b, h, w, 1]), tf.tensor4d(input, shape)];
+    const { value: y, kinds } = await programsOf(async () => {
+      const out = await sparseConv2d(xt, mt, ft, { method: 'compact', norm: { groups: 2, gamma: gt, beta: et }, gatedResidual: { input: inputT, gate: gateT } });
+      await out.data();
+      return out;
+    });
+    const normed = refPostMask(refGroupNorm(refConv({ x, shape, filter, k: 3, cout: c }), shape, 2, gamma, beta, mask), c, mask, false);
+    const want = normed.map((v, i) => Math.max(0, input[i] + gate[Math.floor(i / c)] * v));
+    expect(relL2(await y.data(), want), 'gated residual').toBeLessThan(tol);
+    expectPrograms(kinds, fused, 'gated residual');
+    tf.dispose([y, xt, ft, gt, et, mt, gateT, inputT]);
   });
 });

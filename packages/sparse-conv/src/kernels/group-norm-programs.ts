@@ -541,6 +541,120 @@ fn main(index : i32) {
   }
 }
 
+/** Runs a GroupNormNormalizeProgram finds among its uniforms: more take the three programs. */
+export const NORMALIZE_MAX_RUNS = 64;
+
+/**
+ * Passes 2 and 3 of GroupNorm in one dispatch: each thread adds its group's chunk sums (a few a
+ * run: 9 at 800x1333's P3) and applies them, where GroupNormCombineProgram would write the affine
+ * form for GroupNormApplyProgram to read. A dispatch less for every GroupNorm of a big map: 64 of a
+ * D8 pass's 394 on a GPU, where each costs the same whatever its work. The runs' first rows are
+ * uniforms, which frees the binding Starts held (the depth node's second GN binds all 8). The same
+ * sums in the same order as the combine, so the same numbers.
+ */
+export class GroupNormNormalizeProgram implements WebGPUProgramLike {
+  variableNames: string[];
+  variableComponents: number[];
+  outputComponent: number;
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [64, 1, 1];
+  size = true;
+  uniforms?: string;
+  uniformData?: UniformData;
+  private readonly runStarts: string[];
+  private readonly o: Pick<StatsOptions, 'groups' | 'bias' | 'masked' | 'source' | 'lanes'>;
+  private readonly eps: number;
+  private readonly post: ApplyOptions;
+  private readonly quads: number;
+
+  /** outShape: the map's shape, [R, C] read as rows; starts: each run's first row and the row count. */
+  constructor(outShape: number[], starts: number[], eps: number, post: ApplyOptions, o: Pick<StatsOptions, 'groups' | 'bias' | 'masked' | 'source' | 'lanes'>, quads = 1) {
+    if (!groupNormNormalizes(o, post, starts.length - 1)) throw new Error(`GroupNormNormalizeProgram: these inputs (or ${starts.length - 1} runs) do not fit; use the combine and apply programs`);
+    this.variableNames = ['X', 'Partials', 'Gamma', 'Beta', ...(o.bias ? ['Bias'] : []), ...applyVariables(post), ...sourceVariables(o.source, o.masked)];
+    this.variableComponents = laneComponents(this.variableNames, o.lanes).map((k, i) => (this.variableNames[i] === 'Partials' ? 4 : k));
+    this.outputComponent = o.lanes;
+    this.outputShape = outShape;
+    const u = new ProgramUniforms();
+    // run 0 starts at row 0; the others as uniforms, a comparison each
+    this.runStarts = starts.slice(1, -1).map((s, i) => u.add(`run${i + 1}`, s));
+    [this.uniforms, this.uniformData] = [u.declaration, u.data];
+    this.o = o;
+    this.eps = eps;
+    this.post = post;
+    this.quads = quads;
+    this.shaderKey = `dynheadGroupNormNormalize_${f32Literal(eps)}_${applyKey(post)}_${o.groups}_${o.bias}_${o.masked}_${sourceKey(o.source)}_${o.lanes}_${quads}_${starts.length - 1}`;
+    const c = outShape[outShape.length - 1];
+    const rows = outShape.reduce((a, v) => a * v, 1) / c;
+    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = elementwiseDispatch([rows * Math.ceil(c / o.lanes / quads)]));
+  }
+
+  getUserCode(): string {
+    const k = this.o.lanes;
+    const groups = this.o.groups;
+    const compact = typeof this.o.source !== 'string';
+    const reads: Partial<RowExprs> = {
+      ...(compact ? { x: `select(${laneType(k)}(0.0), activeX(max(src, 0), q), src >= 0)`, active: 'src >= 0' } : {}),
+      rowScale: 'rowScale',
+      gate: 'gate',
+    };
+    return `
+${xAtSnippet(this.o.source, k)}
+
+${isActiveSnippet(this.o.source, this.o.masked)}
+
+// (shift, mean, sd) of run b's group g from its chunks' sums, added as GroupNormCombineProgram adds them
+fn groupMoments(b : i32, g : i32) -> vec3<f32> {
+  let chunks = uniforms.partialsShape[2];
+  let id = b * ${groups} + g;
+  let shiftX = Partials[id * chunks].w;
+  var s = vec3<f32>(0.0);
+  for (var i = 0; i < chunks; i++) {
+    s += Partials[id * chunks + i].xyz;
+  }
+  ${momentsSnippet(this.eps)}
+  return vec3<f32>(shiftX, mean, sd);
+}
+
+fn main(index : i32) {
+  let cq = mapChannels() / ${k};
+  let gq = cq / ${groups};
+  ${channelQuadsSnippet('row', 'cq', this.quads)}
+  if (index < uniforms.size / cq * qBlocks) {
+    var b = 0;
+    ${this.runStarts.map((s, i) => `b = select(b, ${i + 1}, row >= ${s});`).join(NEWLINE + '    ')}
+    ${compact ? 'let src = listAt(1 + listPixels() + row);' : ''}
+    ${this.post.rowScale ? 'let rowScale = f32(RowScale[row]);' : ''}
+    ${this.post.residual ? 'let gate = f32(Gate[row]);' : ''}
+    var g = -1;
+    var m = vec3<f32>(0.0);
+    ${channelQuadsLoopSnippet('cq', this.quads, `if (q / gq != g) {
+        g = q / gq;
+        m = groupMoments(b, g);
+      }
+      let shiftX = m.x;
+      let mean = m.y;
+      let sd = m.z;
+      ${applySnippet(k, momentsAffine(k, this.o.bias), this.post, this.o.masked, reads)}
+      setOutputAtIndex(row * cq + q, y);`)}
+  }
+}
+`;
+  }
+}
+
+/**
+ * Whether GroupNormNormalizeProgram takes these inputs: at most WebGPU's 8 storage buffers a stage
+ * (X, Partials, Gamma, Beta, the output, Bias, the apply step's, the source's), and few enough runs
+ * to find by comparisons.
+ */
+export function groupNormNormalizes(o: Pick<StatsOptions, 'bias' | 'masked' | 'source'>, post: ApplyOptions, runs: number): boolean {
+  // Partials takes the binding of the one-pass program's Starts
+  return runs <= NORMALIZE_MAX_RUNS && groupNormFits(o, post);
+}
+
 /**
  * All three passes in one dispatch where every image fits in one chunk (the small FPN levels): a
  * workgroup per (image, group) sums its rows, then writes them normalised. The same arithmetic as

@@ -5,7 +5,7 @@ import { BlendResizedProgram } from './blend-resized-program';
 import { GATE_CONV_PIXELS, GateConvProgram } from './gate-conv-program';
 import { GATE_SUMS_THREADS, GateSumsProgram } from './gate-sums-program';
 import { GatedResidualProgram } from './gated-residual-program';
-import { CHUNK_ROWS, DEPTHWISE_MAP_PIXELS, DepthwiseMapProgram, GPU_STATS_THREADS, GroupNormApplyProgram, GroupNormCombineProgram, groupNormLanes, GroupNormOnePassProgram, GroupNormPartialsProgram, type GroupNormSource, groupNormFits } from './group-norm-programs';
+import { CHUNK_ROWS, DEPTHWISE_MAP_PIXELS, DepthwiseMapProgram, GPU_STATS_THREADS, GroupNormApplyProgram, GroupNormCombineProgram, groupNormLanes, GroupNormOnePassProgram, GroupNormNormalizeProgram, groupNormNormalizes, GroupNormPartialsProgram, type GroupNormSource, groupNormFits } from './group-norm-programs';
 import { ACTIVATED_GATE_CONV, type ActivatedGateConvAttrs, BLEND_PYRAMID, BLEND_RESIZED, DEPTHWISE_GROUP_NORM, GEMM_CONV, type BlendResizedAttrs, type BlendResizedInputs, COMPACT_CONV, type CompactConvAttrs, COMPACT_GROUP_NORM, type CompactGroupNormAttrs, CONV3X3_FEW, type DepthwiseGroupNormAttrs, GATED_RESIDUAL, COMPACT_LIST, type CompactListAttrs, EXPAND_ROWS, GATE_SUMS, type GateSumsAttrs, GROUP_NORM_ROWS, type GroupNormRowsAttrs, type GroupNormRowsInputs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs, readNumberedInputs } from './kernel-names';
 import { MaskedConvProgram, type WebGPUProgramLike } from './masked-conv-program';
 import type { UniformData } from './pyramid-uniforms';
@@ -91,6 +91,12 @@ function groupNormOnGpu(
     out = runProgram(be, program, [map, startsInfo, ...(bias ? [bias] : []), ...sourceInputs, gamma, beta, ...applied], 'float32');
   } else {
     const partials = runProgram(be, new GroupNormPartialsProgram(batch, chunks, stats), [map, startsInfo, ...(bias ? [bias] : []), ...sourceInputs], 'float32');
+    if (tuning.normalizeInOne && groupNormNormalizes(stats, post, batch)) {
+      const normalize = new GroupNormNormalizeProgram(outShape, starts, opts.eps, post, stats, tuning.channelQuads);
+      out = runProgram(be, normalize, [map, partials, gamma, beta, ...(bias ? [bias] : []), ...applied, ...sourceInputs], 'float32');
+      be.disposeData(partials.dataId);
+      return out;
+    }
     const combine = new GroupNormCombineProgram(batch, c, opts.eps, stats);
     const affine = runProgram(be, combine, [partials, gamma, beta, ...(bias ? [bias] : [])], 'float32');
     be.disposeData(partials.dataId);
@@ -149,6 +155,8 @@ interface DeviceTuning {
    * pass, the scale node's blend) takes in turn, paying its pixel's index arithmetic once for all
    */
   channelQuads: number;
+  /** a big map's GroupNorm in two programs (GroupNormNormalizeProgram combines as it applies), not three */
+  normalizeInOne: boolean;
 }
 
 /** GPUs: the depthwise conv computed inside GN's programs while one chunk holds an image (a dispatch and a map saved). */
@@ -161,6 +169,7 @@ const GPU_TUNING: DeviceTuning = {
   gatePixels: GATE_CONV_PIXELS,
   depthwiseMapPixels: DEPTHWISE_MAP_PIXELS,
   channelQuads: 1,
+  normalizeInOne: true,
 };
 
 /**
@@ -171,7 +180,9 @@ const GPU_TUNING: DeviceTuning = {
  * serves more outputs (a GPU wants the threads instead); the per-pixel programs' threads take 16
  * channel quads in turn, paying their index arithmetic once for all, and the depthwise map's 4
  * pixels (a 50x84x256 map: 8 pixels, one quad 41-51 ms; 4 pixels, 16 quads 24-35 ms; GN's apply
- * pass of that map 22-28 -> 9-12 ms; runs of the same noisy machine).
+ * pass of that map 22-28 -> 9-12 ms; runs of the same noisy machine). A big map's GroupNorm in
+ * three programs: a thread of the fused normalize pass adds the sums of the 8 groups its 16 quads
+ * span, which cost more than the dispatch it saves (16800x256, 32 groups: 97 -> 151 ms a GN).
  */
 const SWIFTSHADER_TUNING: DeviceTuning = {
   gemm: SWIFTSHADER_GEMM,
@@ -182,6 +193,7 @@ const SWIFTSHADER_TUNING: DeviceTuning = {
   gatePixels: 8,
   depthwiseMapPixels: 4,
   channelQuads: 16,
+  normalizeInOne: false,
 };
 
 let forcedTuning: DeviceTuning | undefined;
