@@ -77,14 +77,20 @@ export class DynamicConv2D {
   }
 
   /**
-   * Inference over a packed pyramid x [P, C] (pyramid.ts): this path's gate for every level [P, 1],
-   * recorded and charged as infer() charges each level's. Gated paths only.
+   * Inference over a packed pyramid x [P, C] (pyramid.ts): the gates of these paths (a scale
+   * node's two) for every level, one after another [n * P, 1] (on webgpu one dispatch), each
+   * recorded and charged as infer() charges each level's. Gated paths of one unit only.
    */
-  inferGatePacked(x: tf.Tensor2D, layout: PyramidLayout, ctx: ForwardContext): tf.Tensor2D {
-    if (!this.gate) throw new Error('DynamicConv2D.inferGatePacked: the Fix head has no gates');
-    const g = this.gate.inferPacked(x, layout);
-    ctx.recordPyramid(this.gate.name, g, layout);
-    ctx.chargePyramid(g, layout, this.unit);
+  static inferGatesPacked(paths: DynamicConv2D[], x: tf.Tensor2D, layout: PyramidLayout, ctx: ForwardContext): tf.Tensor2D {
+    const gates = paths.map((p) => p.gate);
+    if (!gates.every((g) => g !== undefined)) throw new Error('DynamicConv2D.inferGatesPacked: the Fix head has no gates');
+    const unit = paths[0].unit;
+    if (paths.some((p) => p.unit !== unit)) throw new Error(`DynamicConv2D.inferGatesPacked: paths of one unit only, got ${paths.map((p) => p.unit).join(', ')}`);
+    const g = SpatialGate.inferPackedMany(gates, x, layout);
+    const rows = x.shape[0];
+    for (const [i, gate] of gates.entries()) ctx.recordPyramid(gate.name, g, layout, i * rows);
+    // the maps one after another are a pyramid of their levels one after another
+    ctx.chargePyramid(g, { batch: layout.batch, sizes: gates.flatMap(() => layout.sizes) }, unit);
     return g;
   }
 

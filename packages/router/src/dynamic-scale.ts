@@ -3,10 +3,10 @@ import {
   blendResized,
   blendResizedWithConvs,
   depthwiseNormEach,
-  depthwiseNormPyramid,
   gateConvsTakenAlong,
   type PyramidLayout,
   pyramidPairRunsAtOnce,
+  scalePathsPyramid,
 } from '@dynhead/sparse-conv';
 import * as tf from '@tensorflow/tfjs-core';
 import type { GateConfig } from './config';
@@ -93,14 +93,12 @@ export class DynamicScale {
    * level). The same numbers as infer().
    */
   async inferPacked(x: tf.Tensor2D, layout: PyramidLayout, ctx: ForwardContext): Promise<tf.Tensor2D> {
-    const levels = layout.sizes.length;
-    const gates = this.paths.map((p) => p.inferGatePacked(x, layout, ctx));
+    const gates = DynamicConv2D.inferGatesPacked(this.paths, x, layout, ctx);
     try {
       const y = tf.tidy(() => {
         // path 0 carries level l up to l + 1 (so not from the last), path 1 down to l - 1 (not from the first)
-        const finer = depthwiseNormPyramid(x, layout, 0, levels - 1, this.paths[0].depthwiseLayer);
-        const coarser = depthwiseNormPyramid(x, layout, 1, levels, this.paths[1].depthwiseLayer);
-        return blendPyramid(x, layout, this.outputWeight, { map: finer, gate: gates[0] }, { map: coarser, gate: gates[1] }, this.scaleWeight as tf.Tensor);
+        const maps = scalePathsPyramid(x, layout, this.paths[0].depthwiseLayer, this.paths[1].depthwiseLayer);
+        return blendPyramid(x, layout, this.outputWeight, { maps, gates }, this.scaleWeight as tf.Tensor);
       });
       try {
         return await this.depth.inferPacked(y, layout, ctx);
@@ -108,7 +106,7 @@ export class DynamicScale {
         y.dispose();
       }
     } finally {
-      tf.dispose(gates);
+      gates.dispose();
     }
   }
 

@@ -1,4 +1,4 @@
-import { type CostTerms, chargeCost, gateSums, type PyramidGate, type PyramidLayout, sumTensors, unpackPyramid } from '@dynhead/sparse-conv';
+import { type CostTerms, chargeCost, gateSums, type PyramidGate, type PyramidLayout, pyramidRows, sumTensors, unpackPyramid } from '@dynhead/sparse-conv';
 import * as tf from '@tensorflow/tfjs-core';
 
 /**
@@ -73,13 +73,16 @@ export class ForwardContext {
     this.gates[name] = list;
   }
 
-  /** record() of every level of a packed pyramid's gate [P, 1], P3 first (unpacked only when recording). */
-  recordPyramid(name: string, gate: tf.Tensor2D, layout: PyramidLayout): void {
+  /** record() of every level of a packed pyramid's gate [P, 1] (rows firstRow .. of `gate`), P3 first (unpacked only when recording). */
+  recordPyramid(name: string, gate: tf.Tensor2D, layout: PyramidLayout, firstRow = 0): void {
     if (!this.recordGates) return;
-    for (const level of unpackPyramid(gate, layout)) {
+    const rows = pyramidRows(layout);
+    const part = firstRow === 0 && gate.shape[0] === rows ? gate : tf.slice(gate, [firstRow, 0], [rows, -1]);
+    for (const level of unpackPyramid(part, layout)) {
       this.record(name, level);
       level.dispose();
     }
+    if (part !== gate) part.dispose();
   }
 
   /** The charges summed per image (new tensors; the charges stay owned by the context). */

@@ -75,7 +75,7 @@ describe.each(TEST_BACKENDS.filter((b) => b === 'cpu' || b === 'webgpu'))('golde
   // webgpu also level by level (packLevels false), the form every other backend runs, and with the
   // kernels in the forms a GPU takes (staged GEMM tiles, 64-thread statistics, ...)
   const forms = backend === 'webgpu' ? ([[true, 'the device'], [false, 'the device'], [true, 'gpu']] as const) : ([[true, 'the device']] as const);
-  it.each(forms)(`${D4}: image 0 of a batch of 2 equals the official eval outputs and costs (levels packed: %s, kernels as on: %s)`, async (packLevels, tuning) => {
+  it.each(forms)(`${D4}: image 0 of a batch of 2 equals the official eval outputs, costs and first blocks' gate maps (levels packed: %s, kernels as on: %s)`, async (packLevels, tuning) => {
     await activate(backend);
     setWebGPUTuning(tuning === 'gpu' ? 'gpu' : undefined);
     const file = load(D4);
@@ -86,7 +86,7 @@ describe.each(TEST_BACKENDS.filter((b) => b === 'cpu' || b === 'webgpu'))('golde
     const before = tf.memory().numTensors;
     let out = undefined as unknown as Awaited<ReturnType<DynamicHead['infer']>>;
     const info = await tf.profile(async () => {
-      out = await head.infer(features, { recordGates: false, packLevels });
+      out = await head.infer(features, { recordGates: true, packLevels });
     });
     // D4: 4 blocks in each of 2 towers, each depth node one pixel list (webgpu: for all levels when packed)
     expect(info.kernels.filter((k) => k.name === 'DynheadCompactList').length).toBe(backend === 'webgpu' ? (packLevels ? 8 : 40) : 0);
@@ -98,6 +98,17 @@ describe.each(TEST_BACKENDS.filter((b) => b === 'cpu' || b === 'webgpu'))('golde
         tf.dispose([first, want]);
       }
     }
+    // the first blocks' gates see what training's do (the features, then the dense scale node's output): the golden training maps
+    for (const name of ['cls_subnet.0.dynamic_convs.0.gate', 'cls_subnet.0.dynamic_convs.1.gate', 'cls_subnet.0.depth_module.gate', 'bbox_subnet.0.dynamic_convs.1.gate']) {
+      expect(out.gates[name]?.length, name).toBe(levels.length);
+      for (let l = 0; l < levels.length; l++) {
+        const first = tf.slice(out.gates[name][l], [0, 0, 0, 0], [1, -1, -1, -1]);
+        const want = tf.tidy(() => tf.slice(nhwc(file, `train.gate.${name}.call${l}`), [0, 0, 0, 0], [1, -1, -1, -1]));
+        expect(relL2(await first.data(), await want.data()), `${name}, ${levels[l]}`).toBeLessThan(backend === 'webgpu' ? 1e-4 : 1e-5);
+        tf.dispose([first, want]);
+      }
+    }
+    tf.dispose(Object.values(out.gates).flat());
     for (const key of ['soft', 'used', 'full'] as const) {
       const want = (file.tensors.get(`eval.cost.${key}`) as StoredTensor).data[0];
       // webgpu sums the costs in float32

@@ -2,6 +2,7 @@ import { gateActivation, gateActivationWgsl, gateBiasInit } from '@dynhead/gate-
 import {
   activatedGateConv,
   activatedGateConvPyramid,
+  activatedGateConvsPyramid,
   type ConvActivation,
   conv2dFewOutputs,
   conv2dFewOutputsEach,
@@ -69,6 +70,18 @@ export class SpatialGate {
   inferPacked(x: tf.Tensor2D, layout: PyramidLayout): tf.Tensor2D {
     if (this.fused) return activatedGateConvPyramid(x, layout, this.weight, this.bias, this.fused);
     return tf.tidy(() => packPyramid(unpackPyramid(x, layout).map((level) => this.infer(level))));
+  }
+
+  /**
+   * inferPacked() of several gates on the same pyramid x, their maps one after another [n * P, 1]:
+   * on webgpu the scale node's two path gates in one dispatch that reads x once (same activation).
+   */
+  static inferPackedMany(gates: SpatialGate[], x: tf.Tensor2D, layout: PyramidLayout): tf.Tensor2D {
+    const fused = gates[0]?.fused;
+    if (fused && gates.every((g) => g.fused?.wgsl === fused.wgsl)) {
+      return activatedGateConvsPyramid(x, layout, gates.map((g) => ({ filter: g.weight, bias: g.bias })), fused);
+    }
+    return tf.tidy(() => tf.concat(gates.map((g) => g.inferPacked(x, layout))) as tf.Tensor2D);
   }
 
   /**

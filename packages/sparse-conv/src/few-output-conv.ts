@@ -109,13 +109,38 @@ export function activatedGateConv(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.
  */
 export function activatedGateConvPyramid(x: tf.Tensor2D, layout: PyramidLayout, filter: tf.Tensor4D, bias: tf.Tensor, activation: ConvActivation): tf.Tensor2D {
   if (bias.size !== 1) throw new Error(`activatedGateConvPyramid: bias must hold one value, got shape [${bias.shape.join(',')}]`);
-  checkPacked('activatedGateConvPyramid', 'x', x, layout);
+  return activatedGateConvsPyramid(x, layout, [{ filter, bias }], activation);
+}
+
+/** A spatial gate's conv: filter [3,3,C,1] and its one-value bias. */
+export interface GateConvParams {
+  filter: tf.Tensor4D;
+  bias: tf.Tensor;
+}
+
+/**
+ * activatedGateConvPyramid of several gates on the same pyramid x [P, C], their maps one after
+ * another -> [gates * P, 1]: on webgpu two gates (the scale node's paths) in one dispatch that
+ * reads x once for both; elsewhere gate after gate, level by level.
+ */
+export function activatedGateConvsPyramid(x: tf.Tensor2D, layout: PyramidLayout, gates: GateConvParams[], activation: ConvActivation): tf.Tensor2D {
+  const op = 'activatedGateConvsPyramid';
+  if (gates.length === 0) throw new Error(`${op}: no gates`);
+  for (const [i, { bias }] of gates.entries()) {
+    if (bias.size !== 1) throw new Error(`${op}: gates[${i}].bias must hold one value, got shape [${bias.shape.join(',')}]`);
+  }
+  checkPacked(op, 'x', x, layout);
   const shaped = { shape: [layout.batch, 1, 1, x.shape[1]] } as tf.Tensor4D;
-  if (!webgpuKernel(ACTIVATED_GATE_CONV, shaped, [filter])) {
-    return tf.tidy(() => packPyramid(unpackPyramid(x, layout).map((level) => activatedGateConv(level, filter, bias, activation))));
+  if (gates.length > 2 || !webgpuKernel(ACTIVATED_GATE_CONV, shaped, gates.map((g) => g.filter))) {
+    return tf.tidy(() => {
+      const levels = unpackPyramid(x, layout);
+      return tf.concat(gates.map(({ filter, bias }) => packPyramid(levels.map((level) => activatedGateConv(level, filter, bias, activation)))));
+    });
   }
   const attrs: ActivatedGateConvAttrs = { activation: activation.wgsl, pyramid: layout };
-  return tf.engine().runKernel(ACTIVATED_GATE_CONV, { x, filter, bias }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+  const [first, second] = gates;
+  const inputs: tf.NamedTensorMap = { x, filter: first.filter, bias: first.bias, ...(second ? { filter1: second.filter, bias1: second.bias } : {}) };
+  return tf.engine().runKernel(ACTIVATED_GATE_CONV, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor2D;
 }
 
 /**

@@ -4,7 +4,7 @@ export { gateMask } from './gate-mask';
 export { maskedConv2d } from './masked-conv2d';
 export { chooseMethod, sparseConv2d, sparseConv2dWithConvs, sparseConvPair } from './sparse-conv2d';
 export { pyramidPairRunsAtOnce, sparseConvPairPyramid, type PyramidPairConv } from './pyramid-conv-pair';
-export { blendPyramid, depthwiseNormPyramid, type DepthwiseNormLayer, type GatedPath } from './pyramid-scale-node';
+export { blendPyramid, depthwiseNormPyramid, type DepthwiseNormLayer, scalePathsPyramid, type ScalePaths } from './pyramid-scale-node';
 export { levelRowStarts, packPyramid, pyramidLevels, type PyramidLevels, pyramidLayoutOf, pyramidRows, segmentRowStarts, unpackPyramid, type PyramidLayout } from './pyramid';
 export { masksStayOnDevice } from './kernels/register';
 export { setWebGPUTuning } from './kernels/webgpu-kernels';
@@ -15,5 +15,5 @@ export { groupNormDense, groupNormMasked, groupNormInference, type GroupNormInfe
 export { convLayer } from './conv-layer';
 export { blendResized, blendResizedWithConvs } from './blend-resized';
 export { depthwiseNormEach, type GatedDepthwiseLayer } from './depthwise-norm-each';
-export { activatedGateConv, activatedGateConvPyramid, conv2dFewOutputs, conv2dFewOutputsEach, gateConvsTakenAlong, type ConvActivation } from './few-output-conv';
+export { activatedGateConv, activatedGateConvPyramid, activatedGateConvsPyramid, conv2dFewOutputs, conv2dFewOutputsEach, gateConvsTakenAlong, type ConvActivation, type GateConvParams } from './few-output-conv';
 export { readActivePixels, type ActivePixels } from './active-pixels';

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { blendResized } from './blend-resized';
 import { convLayer } from './conv-layer';
-import { BLEND_PYRAMID, DEPTHWISE_GROUP_NORM, type DepthwiseGroupNormAttrs } from './kernels/kernel-names';
+import { BLEND_PYRAMID, DEPTHWISE_GROUP_NORM, type DepthwiseGroupNormAttrs, SCALE_PATHS, type ScalePathsAttrs } from './kernels/kernel-names';
 import { hasKernel } from './kernels/register';
-import { checkPacked, type PyramidLayout, packPyramid, pyramidLevels, unpackPyramid } from './pyramid';
+import { checkPacked, type PyramidLayout, packPyramid, pyramidLevels, pyramidRows, unpackPyramid } from './pyramid';
 import type { GroupNormParams } from './types';
 
 /** A depthwise 3x3 layer with GroupNorm: a scale path's conv (its gate applies where the path is blended). */
@@ -25,9 +25,7 @@ export function depthwiseNormPyramid(x: tf.Tensor2D, layout: PyramidLayout, from
   checkPacked('depthwiseNormPyramid', 'x', x, layout, x.shape[1]);
   const { filter, bias, norm } = layer;
   const c = x.shape[1];
-  if (filter.rank !== 4 || filter.shape[0] !== 3 || filter.shape[1] !== 3 || filter.shape[2] !== c || filter.shape[3] !== 1) {
-    throw new Error(`depthwiseNormPyramid: filter has shape [${filter.shape.join(',')}]; it must be [3,3,${c},1]`);
-  }
+  checkDepthwiseFilter('depthwiseNormPyramid', 'filter', filter, c);
   if (tf.getBackend() === 'webgpu' && hasKernel(DEPTHWISE_GROUP_NORM)) {
     const attrs: DepthwiseGroupNormAttrs = { groups: norm.groups, eps: norm.eps ?? 1e-5, relu: false, pyramid: layout, levels: [from, to] };
     const inputs: tf.NamedTensorMap = { x, filter, gamma: norm.gamma, beta: norm.beta, bias };
@@ -39,43 +37,100 @@ export function depthwiseNormPyramid(x: tf.Tensor2D, layout: PyramidLayout, from
   });
 }
 
-/** A scale path's output over the levels it is computed on (packed), and its gate over every level [P, 1]. */
-export interface GatedPath {
-  map: tf.Tensor2D;
-  gate: tf.Tensor2D;
+function checkDepthwiseFilter(op: string, name: string, filter: tf.Tensor, c: number): void {
+  if (filter.rank !== 4 || filter.shape[0] !== 3 || filter.shape[1] !== 3 || filter.shape[2] !== c || filter.shape[3] !== 1) {
+    throw new Error(`${op}: ${name} has shape [${filter.shape.join(',')}]; it must be [3,3,${c},1]`);
+  }
+}
+
+/** The layouts of a scale node's two paths: the finer path on levels 0 .. L-2, the coarser on 1 .. L-1. */
+function pathLayouts(layout: PyramidLayout): [PyramidLayout, PyramidLayout] {
+  const levels = layout.sizes.length;
+  return [pyramidLevels(layout, 0, levels - 1).layout, pyramidLevels(layout, 1, levels).layout];
+}
+
+/**
+ * Both scale paths of a scale node on a packed pyramid x [P, C], each on the levels its
+ * neighbours gather: depthwiseNormPyramid of `finer` on levels 0 .. L-2, then of `coarser` on
+ * levels 1 .. L-1, in one tensor [their rows, C] (what blendPyramid takes as its paths). webgpu:
+ * two dispatches for both (their convs in one map, then one GroupNorm with each path's own
+ * parameters) where four would run one path at a time; elsewhere path after path, level by level.
+ */
+export function scalePathsPyramid(x: tf.Tensor2D, layout: PyramidLayout, finer: DepthwiseNormLayer, coarser: DepthwiseNormLayer): tf.Tensor2D {
+  const op = 'scalePathsPyramid';
+  const levels = layout.sizes.length;
+  if (levels < 2) throw new Error(`${op}: a pyramid of at least two levels, got ${levels}`);
+  const c = x.shape[1];
+  checkPacked(op, 'x', x, layout, c);
+  checkDepthwiseFilter(op, 'finer.filter', finer.filter, c);
+  checkDepthwiseFilter(op, 'coarser.filter', coarser.filter, c);
+  const [eps, eps1] = [finer.norm.eps ?? 1e-5, coarser.norm.eps ?? 1e-5];
+  if (tf.getBackend() === 'webgpu' && finer.norm.groups === coarser.norm.groups && eps === eps1 && hasKernel(SCALE_PATHS)) {
+    const attrs: ScalePathsAttrs = { groups: finer.norm.groups, eps, pyramid: layout };
+    const inputs: tf.NamedTensorMap = {
+      x,
+      filter: finer.filter,
+      bias: finer.bias,
+      gamma: finer.norm.gamma,
+      beta: finer.norm.beta,
+      filter1: coarser.filter,
+      bias1: coarser.bias,
+      gamma1: coarser.norm.gamma,
+      beta1: coarser.norm.beta,
+    };
+    return tf.engine().runKernel(SCALE_PATHS, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+  }
+  return tf.tidy(() => tf.concat([depthwiseNormPyramid(x, layout, 0, levels - 1, finer), depthwiseNormPyramid(x, layout, 1, levels, coarser)]));
+}
+
+/**
+ * A scale node's two paths over a packed pyramid of P rows: `maps`, scalePathsPyramid's output
+ * (the finer path on levels 0 .. L-2, then the coarser on 1 .. L-1), and `gates` [2P, 1], each
+ * path's gate over every level, the finer's first (activatedGateConvsPyramid of the two gates).
+ */
+export interface ScalePaths {
+  maps: tf.Tensor2D;
+  gates: tf.Tensor2D;
 }
 
 /**
  * A scale node's combine for every level of a packed pyramid x [P, C]: level l is
  * `x_l * xWeight + (finer_{l-1} * its gate + coarser_{l+1} * its gate, each resized bilinearly
- * with align corners to level l) * sourceWeight`; `finer` holds levels 0 .. L-2, `coarser` levels
- * 1 .. L-1 (depthwiseNormPyramid), their gates every level. As blendResized of each level with the
- * gated paths would give it; one dispatch on webgpu, level by level elsewhere. Inference only.
+ * with align corners to level l) * sourceWeight`, the paths and gates as `paths` holds them. As
+ * blendResized of each level with the gated paths would give it; one dispatch on webgpu, level
+ * by level elsewhere. Inference only.
  */
-export function blendPyramid(x: tf.Tensor2D, layout: PyramidLayout, xWeight: tf.Tensor, finer: GatedPath, coarser: GatedPath, sourceWeight: tf.Tensor): tf.Tensor2D {
+export function blendPyramid(x: tf.Tensor2D, layout: PyramidLayout, xWeight: tf.Tensor, paths: ScalePaths, sourceWeight: tf.Tensor): tf.Tensor2D {
   const op = 'blendPyramid';
   const levels = layout.sizes.length;
   if (levels < 2) throw new Error(`${op}: a pyramid of at least two levels, got ${levels}`);
   const c = x.shape[1];
   checkPacked(op, 'x', x, layout, c);
-  checkPacked(op, 'finer.map', finer.map, pyramidLevels(layout, 0, levels - 1).layout, c);
-  checkPacked(op, 'coarser.map', coarser.map, pyramidLevels(layout, 1, levels).layout, c);
-  checkPacked(op, 'finer.gate', finer.gate, layout, 1);
-  checkPacked(op, 'coarser.gate', coarser.gate, layout, 1);
+  const [finerLayout, coarserLayout] = pathLayouts(layout);
+  const [finerRows, coarserRows] = [pyramidRows(finerLayout), pyramidRows(coarserLayout)];
+  const rows = pyramidRows(layout);
+  if (paths.maps.rank !== 2 || paths.maps.shape[0] !== finerRows + coarserRows || paths.maps.shape[1] !== c) {
+    throw new Error(`${op}: paths.maps has shape [${paths.maps.shape.join(',')}]; this layout's two paths are [${finerRows + coarserRows},${c}] (levels 0..${levels - 2}, then 1..${levels - 1})`);
+  }
+  if (paths.gates.rank !== 2 || paths.gates.shape[0] !== 2 * rows || paths.gates.shape[1] !== 1) {
+    throw new Error(`${op}: paths.gates has shape [${paths.gates.shape.join(',')}]; two gates of this layout are [${2 * rows},1]`);
+  }
   if (xWeight.size !== 1 || sourceWeight.size !== 1) {
     throw new Error(`${op}: xWeight [${xWeight.shape.join(',')}] and sourceWeight [${sourceWeight.shape.join(',')}] must hold one value each`);
   }
   if (tf.getBackend() === 'webgpu' && hasKernel(BLEND_PYRAMID)) {
-    const inputs = { x, xWeight, finer: finer.map, finerGate: finer.gate, coarser: coarser.map, coarserGate: coarser.gate, sourceWeight };
+    const inputs = { x, xWeight, paths: paths.maps, gates: paths.gates, sourceWeight };
     return tf.engine().runKernel(BLEND_PYRAMID, inputs, { pyramid: layout } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
   }
   return tf.tidy(() => {
     const xs = unpackPyramid(x, layout);
-    const gated = (path: GatedPath, from: number) => {
-      const gates = unpackPyramid(path.gate, layout).slice(from, from + levels - 1);
-      return unpackPyramid(path.map, pyramidLevels(layout, from, from + levels - 1).layout).map((m, i) => tf.mul(m, gates[i]) as tf.Tensor4D);
+    const [finerMaps, coarserMaps] = tf.split(paths.maps, [finerRows, coarserRows]) as tf.Tensor2D[];
+    const [finerGates, coarserGates] = tf.split(paths.gates, 2) as tf.Tensor2D[];
+    const gated = (maps: tf.Tensor2D, mapsLayout: PyramidLayout, gates: tf.Tensor2D, from: number) => {
+      const levelGates = unpackPyramid(gates, layout).slice(from, from + levels - 1);
+      return unpackPyramid(maps, mapsLayout).map((m, i) => tf.mul(m, levelGates[i]) as tf.Tensor4D);
     };
-    const [fine, coarse] = [gated(finer, 0), gated(coarser, 1)];
+    const [fine, coarse] = [gated(finerMaps, finerLayout, finerGates, 0), gated(coarserMaps, coarserLayout, coarserGates, 1)];
     const ys = xs.map((level, l) => {
       const sources = [...(l > 0 ? [fine[l - 1]] : []), ...(l < levels - 1 ? [coarse[l]] : [])];
       return blendResized(level, xWeight, sources, sourceWeight);

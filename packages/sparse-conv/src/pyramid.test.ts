@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TEST_BACKENDS, activate, relL2, seededRandom } from '../../../test/backends';
-import { type ConvActivation, activatedGateConvPyramid, blendPyramid, depthwiseNormPyramid, gateSums, packPyramid, pyramidLayoutOf, setWebGPUTuning, sparseConvPairPyramid, unpackPyramid } from './index';
+import { type ConvActivation, activatedGateConvPyramid, activatedGateConvsPyramid, blendPyramid, depthwiseNormPyramid, gateSums, packPyramid, pyramidLayoutOf, scalePathsPyramid, setWebGPUTuning, sparseConvPairPyramid, unpackPyramid } from './index';
 import { refConv, refGroupNorm, refMaxPool3x3, refResize } from './reference.test-util';
 
 // webgpu first, so that this process's first call into the package is there: its kernels must
@@ -97,19 +97,42 @@ describe.each(BACKENDS)('packed pyramids on %s', (backend) => {
       expect(totalAlone[n * 2 + 1], `image ${n} used, the pyramid alone`).toBe(3 * usedPlain[n]);
     }
     expect(() => activatedGateConvPyramid(tf.zeros([5, c]) as tf.Tensor2D, layout, ft, bt, ACTIVATION)).toThrow(/x has shape \[5,12\]; the pyramid's layout needs \[\d+,C\]/);
-    tf.dispose([gate, sums, alone, plain, x, ...maps, ft, bt]);
+
+    // two gates of the same x (the scale node's paths; webgpu: one dispatch), the second's map after the first's
+    const filter2 = Array.from({ length: 9 * c }, () => rand(-0.5, 0.5));
+    const [ft2, bt2] = [tf.tensor4d(filter2, [3, 3, c, 1]), tf.tensor1d([-0.05])];
+    const both = activatedGateConvsPyramid(x, layout, [{ filter: ft, bias: bt }, { filter: ft2, bias: bt2 }], ACTIVATION);
+    expect(both.shape).toEqual([2 * x.shape[0], 1]);
+    const ref = (f: number[], bias: number) =>
+      SIZES.flatMap(([h, w], l) => Array.from(refConv({ x: levels[l], shape: [b, h, w, c], filter: f, k: 3, cout: 1 }).map((v) => 2 * Math.max(v + Math.fround(bias), 0))));
+    const gotBoth = await both.data();
+    const tol = backend === 'webgpu' ? 1e-4 : 1e-5;
+    expect(relL2(gotBoth.slice(0, x.shape[0]), ref(filter, 0.1)), 'both gates: the first').toBeLessThan(tol);
+    expect(relL2(gotBoth.slice(x.shape[0]), ref(filter2, -0.05)), 'both gates: the second').toBeLessThan(tol);
+    expect(() => activatedGateConvsPyramid(x, layout, [{ filter: ft, bias: bt }, { filter: ft2, bias: tf.tensor1d([1, 2]) }], ACTIVATION)).toThrow(/gates\[1\]\.bias must hold one value, got shape \[2\]/);
+    tf.dispose([gate, sums, alone, plain, x, ...maps, ft, bt, ft2, bt2, both]);
   });
 
-  // 6 channels: one channel at a time (no vec4s) in the depthwise map, GroupNorm and the blend
+  // 6 channels: one channel at a time (no vec4s) in the depthwise map, GroupNorm and the blend;
+  // a first level of 2400 rows: the paths' GroupNorm sums it in two chunks (CHUNK_ROWS)
+  const BIG: [number, number][] = [
+    [48, 50],
+    [24, 25],
+    [12, 13],
+    [6, 7],
+  ];
   it.each([
-    ['gpu', 8],
-    ['swiftshader', 8],
-    ['swiftshader', 6],
-  ] as const)("as on %s, %i channels: a scale node's paths and blend over a pyramid equal each level's float64 reference", async (tuning, c) => {
+    ['gpu', 8, SIZES, 2],
+    ['swiftshader', 8, SIZES, 2],
+    ['swiftshader', 6, SIZES, 2],
+    ['gpu', 8, BIG, 1],
+    ['swiftshader', 8, BIG, 1],
+  ] as const)("as on %s, %i channels: a scale node's paths and blend over a pyramid equal each level's float64 reference (levels %j, batch %i)", async (tuning, c, sizes, b) => {
     await activate(backend);
     setWebGPUTuning(tuning);
     const rand = seededRandom(97);
-    const [b, groups] = [2, 2];
+    const SIZES = sizes;
+    const groups = 2;
     const L = SIZES.length;
     const shapes = SIZES.map(([h, w]) => [b, h, w, c] as [number, number, number, number]);
     const xs = shapes.map((sh) => Array.from({ length: sh.reduce((a, v) => a * v, 1) }, () => rand(-1, 1)));
@@ -129,11 +152,12 @@ describe.each(BACKENDS)('packed pyramids on %s', (backend) => {
     const packedGates = gateMaps.map((g) => packPyramid(g));
     const lt = layers.map((p) => ({ filter: tf.tensor4d(p.filter, [3, 3, c, 1]), bias: tf.tensor1d(p.bias), norm: { groups, gamma: tf.tensor1d(p.gamma), beta: tf.tensor1d(p.beta) } }));
     const [owT, swT] = [tf.tensor1d([ow]), tf.tensor1d([sw])];
+    const stackedGates = tf.concat(packedGates) as tf.Tensor2D;
     const before = tf.memory().numTensors;
-    // path 0 carries a level up to the next (levels 0 .. L-2), path 1 down (levels 1 .. L-1)
-    const finer = depthwiseNormPyramid(x, layout, 0, L - 1, lt[0]);
+    // path 0 carries a level up to the next (levels 0 .. L-2), path 1 down (levels 1 .. L-1): both in one tensor, and one of them alone
+    const paths = scalePathsPyramid(x, layout, lt[0], lt[1]);
     const coarser = depthwiseNormPyramid(x, layout, 1, L, lt[1]);
-    const y = blendPyramid(x, layout, owT, { map: finer, gate: packedGates[0] }, { map: coarser, gate: packedGates[1] }, swT);
+    const y = blendPyramid(x, layout, owT, { maps: paths, gates: stackedGates }, swT);
     expect(tf.memory().numTensors).toBe(before + 3);
 
     const tol = backend === 'webgpu' ? 1e-4 : 1e-5;
@@ -142,7 +166,10 @@ describe.each(BACKENDS)('packed pyramids on %s', (backend) => {
       const conv = refConv({ x: xs[l], shape: shapes[l], filter: p.filter, k: 3, cout: c, depthwise: true, bias: p.bias });
       return refGroupNorm(conv, shapes[l], groups, p.gamma, p.beta);
     };
-    const [gotFiner, gotCoarser, gotY] = [await finer.data(), await coarser.data(), await y.data()];
+    const [gotPaths, gotCoarser, gotY] = [await paths.data(), await coarser.data(), await y.data()];
+    const finerSize = b * SIZES.slice(0, L - 1).reduce((a, [h, w]) => a + h * w, 0) * c;
+    expect(paths.shape).toEqual([finerSize / c + gotCoarser.length / c, c]);
+    const gotFiner = gotPaths.slice(0, finerSize);
     let [atF, atC, atY] = [0, 0, 0];
     for (let l = 0; l < L; l++) {
       const size = b * SIZES[l][0] * SIZES[l][1] * c;
@@ -151,7 +178,8 @@ describe.each(BACKENDS)('packed pyramids on %s', (backend) => {
         atF += size;
       }
       if (l > 0) {
-        expect(relL2(gotCoarser.slice(atC, atC + size), path(1, l)), `path 1, level ${l}`).toBeLessThan(tol);
+        expect(relL2(gotCoarser.slice(atC, atC + size), path(1, l)), `path 1 alone, level ${l}`).toBeLessThan(tol);
+        expect(relL2(gotPaths.slice(finerSize + atC, finerSize + atC + size), path(1, l)), `path 1, level ${l}`).toBeLessThan(tol);
         atC += size;
       }
       const gated = (s: number, from: number) => path(s, from).map((v, i) => v * gates[s][from][Math.floor(i / c)]);
@@ -163,8 +191,11 @@ describe.each(BACKENDS)('packed pyramids on %s', (backend) => {
       atY += size;
     }
     expect(() => depthwiseNormPyramid(x, layout, 2, 2, lt[0])).toThrow('pyramidLevels: levels 2..1 are not within the pyramid\'s 4');
-    expect(() => blendPyramid(x, layout, owT, { map: coarser, gate: packedGates[0] }, { map: coarser, gate: packedGates[1] }, swT)).toThrow(/finer\.map has shape \[\d+,\d+\]; the pyramid's layout needs \[\d+,\d+\]/);
-    tf.dispose([finer, coarser, y, x, owT, swT, ...maps, ...gateMaps.flat(), ...packedGates, ...lt.flatMap((p) => [p.filter, p.bias, p.norm.gamma, p.norm.beta])]);
+    expect(() => blendPyramid(x, layout, owT, { maps: coarser, gates: stackedGates }, swT)).toThrow(/paths\.maps has shape \[\d+,\d+\]; this layout's two paths are \[\d+,\d+\] \(levels 0\.\.2, then 1\.\.3\)/);
+    expect(() => blendPyramid(x, layout, owT, { maps: paths, gates: packedGates[0] }, swT)).toThrow(/paths\.gates has shape \[\d+,1\]; two gates of this layout are \[\d+,1\]/);
+    const flipped = tf.reshape(lt[0].filter, [3, 3, 1, c]) as tf.Tensor4D;
+    expect(() => scalePathsPyramid(x, layout, lt[0], { ...lt[1], filter: flipped })).toThrow(`scalePathsPyramid: coarser.filter has shape [3,3,1,${c}]; it must be [3,3,${c},1]`);
+    tf.dispose([flipped, paths, coarser, y, x, owT, swT, stackedGates, ...maps, ...gateMaps.flat(), ...packedGates, ...lt.flatMap((p) => [p.filter, p.bias, p.norm.gamma, p.norm.beta])]);
   });
 
   it('one shader serves pyramids of every size with as many levels (the sizes are uniforms)', async () => {

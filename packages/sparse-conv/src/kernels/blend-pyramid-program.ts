@@ -18,15 +18,16 @@ function perLevel(name: string, type: string, levels: number, values: (l: number
 /**
  * The scale node's combine for every level of a packed pyramid in one dispatch: level l of the
  * output is X_l * XWeight + (finer' + coarser') * SourceWeight, where finer' is level l - 1 of
- * Finer times its gate, resized to level l, and coarser' level l + 1 of Coarser times its gate,
- * resized likewise (bilinear, align corners, as BlendResizedProgram samples); the first level has
- * no finer source, the last no coarser one. Inputs: X [P, C] (the layout's rows), XWeight [1],
- * Finer [rows of levels 0 .. L-2, C], FinerGate [P, 1], Coarser [rows of levels 1 .. L-1, C],
- * CoarserGate [P, 1], SourceWeight [1]: the gates multiply the paths' values as they are sampled,
- * the product their GroupNorm would have written. Output [P, C].
+ * the finer path times its gate, resized to level l, and coarser' level l + 1 of the coarser path
+ * times its gate, resized likewise (bilinear, align corners, as BlendResizedProgram samples); the
+ * first level has no finer source, the last no coarser one. Inputs: X [P, C] (the layout's rows),
+ * XWeight [1], Paths [rows of levels 0 .. L-2, then of levels 1 .. L-1, C] (the finer path, then
+ * the coarser), Gates [2P, 1] (the finer path's gate, then the coarser's), SourceWeight [1]: the
+ * gates multiply the paths' values as they are sampled, the product their GroupNorm would have
+ * written. Output [P, C].
  */
 export class BlendPyramidProgram implements WebGPUProgramLike {
-  variableNames = ['X', 'XWeight', 'Finer', 'FinerGate', 'Coarser', 'CoarserGate', 'SourceWeight'];
+  variableNames = ['X', 'XWeight', 'Paths', 'Gates', 'SourceWeight'];
   variableComponents: number[];
   outputComponent: number;
   outputShape: number[];
@@ -47,7 +48,7 @@ export class BlendPyramidProgram implements WebGPUProgramLike {
     this.layout = layout;
     ({ levels: this.levels, uniforms: this.uniforms, uniformData: this.uniformData } = pyramidUniformsOf(layout));
     this.lanes = channels % 4 === 0 ? 4 : 1;
-    this.variableComponents = this.variableNames.map((n) => (n.endsWith('Weight') || n.endsWith('Gate') ? 1 : this.lanes));
+    this.variableComponents = this.variableNames.map((n) => (n.endsWith('Weight') || n === 'Gates' ? 1 : this.lanes));
     this.outputComponent = this.lanes;
     this.outputShape = [pyramidRows(layout), channels];
     this.quads = quads;
@@ -60,9 +61,11 @@ export class BlendPyramidProgram implements WebGPUProgramLike {
     const T = laneType(k);
     const levels = this.layout.sizes.length;
     const { starts, heights, widths } = this.levels;
-    // level l's rows in Finer (levels 0 .. L-2) and in Coarser (levels 1 .. L-1)
+    // level l's first row in Paths: the finer path's levels 0 .. L-2, then the coarser's 1 .. L-1
     const finerStart = (l: number) => starts[Math.min(l, levels - 2)];
-    const coarserStart = (l: number) => `(${starts[Math.max(l, 1)]} - ${starts[1]})`;
+    const coarserStart = (l: number) => `(${starts[levels - 1]} + ${starts[Math.max(l, 1)]} - ${starts[1]})`;
+    // each path's gate over every level: the coarser's after the finer's
+    const gateStart = { Finer: '0', Coarser: starts[levels] };
     // per source: level s's taps around (y, x) of level l, and their weights, once per pixel
     const sampling = (name: string, s: string) => `let g${name} = geometry(${s});
     let sy${name} = sourceCoord(y, g${name}.x, h);
@@ -77,12 +80,12 @@ export class BlendPyramidProgram implements WebGPUProgramLike {
     let row1${name} = (n * g${name}.x + y1${name}) * g${name}.y;
     let at${name} = vec4<i32>(row0${name} + x0${name}, row0${name} + x1${name}, row1${name} + x0${name}, row1${name} + x1${name});
     let values${name} = (${name.toLowerCase()}Start(${s}) + at${name}) * c;
-    let gates${name} = g${name}.z + at${name};`;
+    let gates${name} = ${gateStart[name as keyof typeof gateStart]} + g${name}.z + at${name};`;
     const sample = (name: string) => `{
-          let tl = ${T}(${name}[values${name}.x + q]) * ${name}Gate[gates${name}.x];
-          let tr = ${T}(${name}[values${name}.y + q]) * ${name}Gate[gates${name}.y];
-          let bl = ${T}(${name}[values${name}.z + q]) * ${name}Gate[gates${name}.z];
-          let br = ${T}(${name}[values${name}.w + q]) * ${name}Gate[gates${name}.w];
+          let tl = ${T}(Paths[values${name}.x + q]) * Gates[gates${name}.x];
+          let tr = ${T}(Paths[values${name}.y + q]) * Gates[gates${name}.y];
+          let bl = ${T}(Paths[values${name}.z + q]) * Gates[gates${name}.z];
+          let br = ${T}(Paths[values${name}.w + q]) * Gates[gates${name}.w];
           ${bilinearAddSnippet(name)}
         }`;
     return `

@@ -18,7 +18,9 @@ export const GATE_CONV_PIXELS = 4;
  * (WGSL declaring `fn gateActivation(v : f32) -> f32`) also Bias [1], and the output is
  * gateActivation(conv + bias): the gate itself, without a dispatch of its own. Output [B,H,W,1].
  * With `pyramid`, X is a packed pyramid (pyramid.ts, read as [1, P, 1, C]), each level's taps kept
- * to it, and the output its gate [P, 1]: every level in one dispatch.
+ * to it, and the output its gate [P, 1]: every level in one dispatch. With `filters` 2 (and an
+ * activation), F1 and Bias1 follow: a second gate of the same X from the same reads (the scale
+ * node's two path gates), written after the first ([2P, 1], or [2B,H,W,1]).
  */
 export class GateConvProgram implements WebGPUProgramLike {
   variableNames: string[];
@@ -35,29 +37,36 @@ export class GateConvProgram implements WebGPUProgramLike {
   uniforms?: string;
   uniformData?: UniformData;
 
-  /** pixels: adjacent output pixels a thread computes; pyramid: X is packed so. */
-  constructor(xShape: number[], activation?: string, pixels = GATE_CONV_PIXELS, pyramid?: PyramidLayout) {
+  private readonly filters: number;
+
+  /** pixels: adjacent output pixels a thread computes; pyramid: X is packed so; filters: gates computed (1 or 2). */
+  constructor(xShape: number[], activation?: string, pixels = GATE_CONV_PIXELS, pyramid?: PyramidLayout, filters = 1) {
     const [b, h, w] = xShape;
+    if (!(filters === 1 || (filters === 2 && activation))) throw new Error(`GateConvProgram: 1 filter, or 2 with an activation; got ${filters}`);
     this.activation = activation;
     this.pixels = pixels;
+    this.filters = filters;
     if (pyramid) {
       const u = new ProgramUniforms();
       this.groups = pyramidRowGroups(u, pyramid, pixels);
       [this.uniforms, this.uniformData] = [u.declaration, u.data];
     }
-    this.variableNames = activation ? ['X', 'F', 'Bias'] : ['X', 'F'];
-    this.variableComponents = activation ? [4, 4, 1] : [4, 4];
+    this.variableNames = activation ? ['X', 'F', 'Bias', ...(filters === 2 ? ['F1', 'Bias1'] : [])] : ['X', 'F'];
+    this.variableComponents = this.variableNames.map((n) => (n.startsWith('Bias') ? 1 : 4));
     // the activation's code is part of the shader: programs with other constants are other shaders
-    this.shaderKey = `${activation ? `dynheadGateConv3x3_${activation}` : 'dynheadGateConv3x3'}_${pixels}_${pyramidShaderKey(pyramid)}`;
-    this.outputShape = pyramid ? [pyramidRows(pyramid), 1] : [b, h, w, 1];
+    this.shaderKey = `${activation ? `dynheadGateConv3x3_${activation}` : 'dynheadGateConv3x3'}_${pixels}_${pyramidShaderKey(pyramid)}_${filters}`;
+    this.outputShape = pyramid ? [filters * pyramidRows(pyramid), 1] : [filters * b, h, w, 1];
     ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = elementwiseDispatch([rowGroups(pyramid ?? { shape: xShape }, pixels).reduce((a, v) => a + v, 0)]));
   }
 
   getUserCode(): string {
     const n = this.pixels;
-    const value = (p: number) => {
-      const sum = `acc${p}.x + acc${p}.y + acc${p}.z + acc${p}.w`;
-      return this.activation ? `gateActivation((${sum}) + f32(Bias[0]))` : sum;
+    const outs = range(this.filters);
+    // filter j's names: F, Bias, then F1, Bias1
+    const suffix = (j: number) => (j === 0 ? '' : `${j}`);
+    const value = (p: number, j: number) => {
+      const sum = `acc${p}_${j}.x + acc${p}_${j}.y + acc${p}_${j}.z + acc${p}_${j}.w`;
+      return this.activation ? `gateActivation((${sum}) + f32(Bias${suffix(j)}[0]))` : sum;
     };
     return `
 ${this.activation ?? ''}
@@ -68,22 +77,28 @@ fn main(index : i32) {
   if (index >= cells) {
     return;
   }
-  ${range(n).map((p) => `var acc${p} = vec4<f32>(0.0);`).join(NEWLINE + '  ')}
+  ${outs.flatMap((j) => range(n).map((p) => `var acc${p}_${j} = vec4<f32>(0.0);`)).join(NEWLINE + '  ')}
   ${rowWindowLoopSnippet(
     n,
     'c4',
     `for (var q = 0; q < c4; q++) {
       ${range(n + 2).map((i) => `let x${i} = select(vec4<f32>(0.0), X[at${i} + q], in${i});`).join(NEWLINE + '      ')}
-      let f0 = F[(ky * 3) * c4 + q];
-      let f1 = F[(ky * 3 + 1) * c4 + q];
-      let f2 = F[(ky * 3 + 2) * c4 + q];
-      ${range(n).map((p) => `acc${p} = fma(x${p}, f0, fma(x${p + 1}, f1, fma(x${p + 2}, f2, acc${p})));`).join(NEWLINE + '      ')}
+      ${outs
+        .map(
+          (j) => `let f0_${j} = F${suffix(j)}[(ky * 3) * c4 + q];
+      let f1_${j} = F${suffix(j)}[(ky * 3 + 1) * c4 + q];
+      let f2_${j} = F${suffix(j)}[(ky * 3 + 2) * c4 + q];
+      ${range(n).map((p) => `acc${p}_${j} = fma(x${p}, f0_${j}, fma(x${p + 1}, f1_${j}, fma(x${p + 2}, f2_${j}, acc${p}_${j})));`).join(NEWLINE + '      ')}`,
+        )
+        .join(NEWLINE + '      ')}
     }`,
   )}
   let out0 = mapBase + (b * h + y) * w + x0;
-${range(n).map((p) => `  if (x0 + ${p} < w) {
-    setOutputAtIndex(out0 + ${p}, ${value(p)});
-  }`).join(NEWLINE)}
+  // a second gate's map follows the first's
+  let plane = ${this.groups ? this.groups.levels.starts[this.groups.levels.starts.length - 1] : 'uniforms.xShape[0] * h * w'};
+${outs.flatMap((j) => range(n).map((p) => `  if (x0 + ${p} < w) {
+    setOutputAtIndex(${j === 0 ? '' : `${j} * plane + `}out0 + ${p}, ${value(p, j)});
+  }`)).join(NEWLINE)}
 }
 `;
   }

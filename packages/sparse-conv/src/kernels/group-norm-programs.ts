@@ -1,6 +1,6 @@
 import { type ListPart, listReaderSnippet } from './compact-conv-program';
 import type { WebGPUProgramLike } from './masked-conv-program';
-import { type PyramidLevels, pyramidRows } from '../pyramid';
+import { levelRowStarts, type PyramidLayout, type PyramidLevels, pyramidRows } from '../pyramid';
 import { ProgramUniforms, pyramidShaderKey, type UniformData } from './pyramid-uniforms';
 import {
   channelQuadsLoopSnippet,
@@ -57,7 +57,7 @@ function firstLane(k: Lanes, e: string): string {
 }
 
 /** The buffers read k channels at a time (a channel axis last); the others hold one value per row, image or pixel. */
-const LANED_VARIABLES = new Set(['X', 'Bias', 'DwFilter', 'Gamma', 'Beta', 'Input', 'Affine']);
+const LANED_VARIABLES = new Set(['X', 'Bias', 'DwFilter', 'Gamma', 'Beta', 'Gamma1', 'Beta1', 'Input', 'Affine']);
 
 function laneComponents(variableNames: string[], k: Lanes): number[] {
   return variableNames.map((n) => (LANED_VARIABLES.has(n) ? k : 1));
@@ -258,8 +258,24 @@ function momentsSnippet(eps: number): string {
  * The affine form from the moments of channels q's group (shiftX, mean, sd in scope), so that x -
  * centre is exact near the mean.
  */
-function momentsAffine(k: Lanes, bias: boolean): AffineExprs {
-  return { centre: 'shiftX', shift: bias ? `(${biasShiftExpr(k)} - mean)` : '-mean', scale: '(Gamma[q] / sd)', beta: 'Beta[q]' };
+function momentsAffine(k: Lanes, bias: boolean, paired = false): AffineExprs {
+  // paired: runs from uniforms.pairRun on take the second set (b, the run, in scope)
+  const param = (name: string) => (paired ? `select(${name}[q], ${name}1[q], b >= uniforms.pairRun)` : `${name}[q]`);
+  return { centre: 'shiftX', shift: bias ? `(${biasShiftExpr(k)} - mean)` : '-mean', scale: `(${param('Gamma')} / sd)`, beta: param('Beta') };
+}
+
+/**
+ * The norm's parameter buffers: Gamma and Beta, or with a second set for the runs from
+ * `pairRun` on (the scale node's two paths in one map), Gamma1 and Beta1 after them.
+ */
+function normParams(pairRun: number | undefined): string[] {
+  return pairRun === undefined ? ['Gamma', 'Beta'] : ['Gamma', 'Beta', 'Gamma1', 'Beta1'];
+}
+
+/** A program's `uniforms` and `uniformData` holding pairRun, where the norm has a second set. */
+function pairUniforms(pairRun: number | undefined, u = new ProgramUniforms()): { uniforms?: string; uniformData?: UniformData } {
+  if (pairRun !== undefined) u.add('pairRun', pairRun);
+  return { uniforms: u.declaration, uniformData: u.data };
 }
 
 /** What the statistics programs share: which rows count, bias entering d, and the channels a thread takes. */
@@ -281,10 +297,12 @@ interface StatsOptions {
   segmented: boolean;
   /** threads of a workgroup: GPU_STATS_THREADS, or on SwiftShader 4 (a power of 2) */
   threads: number;
+  /** the first run that takes the second set of norm parameters (normParams); undefined: one set */
+  pairRun?: number;
 }
 
 function statsShaderKey(o: StatsOptions): string {
-  return `${o.groups}_${o.bias}_${o.masked}_${sourceKey(o.source)}_${o.lanes}_${o.activeRows}_${o.segmented}_${o.threads}`;
+  return `${o.groups}_${o.bias}_${o.masked}_${sourceKey(o.source)}_${o.lanes}_${o.activeRows}_${o.segmented}_${o.threads}_${o.pairRun !== undefined}`;
 }
 
 function statsLoop(o: StatsOptions, keep: boolean): string {
@@ -417,23 +435,26 @@ export class GroupNormCombineProgram implements WebGPUProgramLike {
   dispatchLayout = { x: [0, 1, 2] };
   dispatch: [number, number, number];
   workgroupSize: [number, number, number] = [64, 1, 1];
-  private readonly o: Pick<StatsOptions, 'groups' | 'bias'>;
+  private readonly o: Pick<StatsOptions, 'groups' | 'bias' | 'pairRun'>;
   private readonly eps: number;
+  uniforms?: string;
+  uniformData?: UniformData;
 
-  constructor(batch: number, channels: number, eps: number, o: Pick<StatsOptions, 'groups' | 'bias'>) {
-    this.variableNames = ['Partials', 'Gamma', 'Beta', ...(o.bias ? ['Bias'] : [])];
+  constructor(batch: number, channels: number, eps: number, o: Pick<StatsOptions, 'groups' | 'bias' | 'pairRun'>) {
+    this.variableNames = ['Partials', ...normParams(o.pairRun), ...(o.bias ? ['Bias'] : [])];
     this.variableComponents = this.variableNames.map((n) => (n === 'Partials' ? 4 : 1));
     this.outputShape = [batch, 4, channels];
     this.o = o;
     this.eps = eps;
-    this.shaderKey = `dynheadGroupNormCombine_${f32Literal(eps)}_${o.groups}_${o.bias}`;
+    ({ uniforms: this.uniforms, uniformData: this.uniformData } = pairUniforms(o.pairRun));
+    this.shaderKey = `dynheadGroupNormCombine_${f32Literal(eps)}_${o.groups}_${o.bias}_${o.pairRun !== undefined}`;
     this.dispatch = [Math.ceil((batch * o.groups) / 64), 1, 1];
   }
 
   getUserCode(): string {
     const groups = this.o.groups;
     // one channel at a time (k = 1): Gamma, Beta and Bias are read per channel here
-    const a = momentsAffine(1, this.o.bias);
+    const a = momentsAffine(1, this.o.bias, this.o.pairRun !== undefined);
     return `
 fn main(id : i32) {
   let c = uniforms.gammaShape;
@@ -541,6 +562,9 @@ fn main(index : i32) {
   }
 }
 
+/** What GroupNormNormalizeProgram needs of the statistics' options. */
+type NormalizeOptions = Pick<StatsOptions, 'groups' | 'bias' | 'masked' | 'source' | 'lanes' | 'pairRun'>;
+
 /** Runs a GroupNormNormalizeProgram finds among its uniforms: more take the three programs. */
 export const NORMALIZE_MAX_RUNS = 64;
 
@@ -565,27 +589,27 @@ export class GroupNormNormalizeProgram implements WebGPUProgramLike {
   uniforms?: string;
   uniformData?: UniformData;
   private readonly runStarts: string[];
-  private readonly o: Pick<StatsOptions, 'groups' | 'bias' | 'masked' | 'source' | 'lanes'>;
+  private readonly o: NormalizeOptions;
   private readonly eps: number;
   private readonly post: ApplyOptions;
   private readonly quads: number;
 
   /** outShape: the map's shape, [R, C] read as rows; starts: each run's first row and the row count. */
-  constructor(outShape: number[], starts: number[], eps: number, post: ApplyOptions, o: Pick<StatsOptions, 'groups' | 'bias' | 'masked' | 'source' | 'lanes'>, quads = 1) {
+  constructor(outShape: number[], starts: number[], eps: number, post: ApplyOptions, o: NormalizeOptions, quads = 1) {
     if (!groupNormNormalizes(o, post, starts.length - 1)) throw new Error(`GroupNormNormalizeProgram: these inputs (or ${starts.length - 1} runs) do not fit; use the combine and apply programs`);
-    this.variableNames = ['X', 'Partials', 'Gamma', 'Beta', ...(o.bias ? ['Bias'] : []), ...applyVariables(post), ...sourceVariables(o.source, o.masked)];
+    this.variableNames = ['X', 'Partials', ...normParams(o.pairRun), ...(o.bias ? ['Bias'] : []), ...applyVariables(post), ...sourceVariables(o.source, o.masked)];
     this.variableComponents = laneComponents(this.variableNames, o.lanes).map((k, i) => (this.variableNames[i] === 'Partials' ? 4 : k));
     this.outputComponent = o.lanes;
     this.outputShape = outShape;
     const u = new ProgramUniforms();
     // run 0 starts at row 0; the others as uniforms, a comparison each
     this.runStarts = starts.slice(1, -1).map((s, i) => u.add(`run${i + 1}`, s));
-    [this.uniforms, this.uniformData] = [u.declaration, u.data];
+    ({ uniforms: this.uniforms, uniformData: this.uniformData } = pairUniforms(o.pairRun, u));
     this.o = o;
     this.eps = eps;
     this.post = post;
     this.quads = quads;
-    this.shaderKey = `dynheadGroupNormNormalize_${f32Literal(eps)}_${applyKey(post)}_${o.groups}_${o.bias}_${o.masked}_${sourceKey(o.source)}_${o.lanes}_${quads}_${starts.length - 1}`;
+    this.shaderKey = `dynheadGroupNormNormalize_${f32Literal(eps)}_${applyKey(post)}_${o.groups}_${o.bias}_${o.masked}_${sourceKey(o.source)}_${o.lanes}_${quads}_${starts.length - 1}_${o.pairRun !== undefined}`;
     const c = outShape[outShape.length - 1];
     const rows = outShape.reduce((a, v) => a * v, 1) / c;
     ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = elementwiseDispatch([rows * Math.ceil(c / o.lanes / quads)]));
@@ -637,7 +661,7 @@ fn main(index : i32) {
       let shiftX = m.x;
       let mean = m.y;
       let sd = m.z;
-      ${applySnippet(k, momentsAffine(k, this.o.bias), this.post, this.o.masked, reads)}
+      ${applySnippet(k, momentsAffine(k, this.o.bias, this.o.pairRun !== undefined), this.post, this.o.masked, reads)}
       setOutputAtIndex(row * cq + q, y);`)}
   }
 }
@@ -650,7 +674,7 @@ fn main(index : i32) {
  * (X, Partials, Gamma, Beta, the output, Bias, the apply step's, the source's), and few enough runs
  * to find by comparisons.
  */
-export function groupNormNormalizes(o: Pick<StatsOptions, 'bias' | 'masked' | 'source'>, post: ApplyOptions, runs: number): boolean {
+export function groupNormNormalizes(o: Pick<StatsOptions, 'bias' | 'masked' | 'source' | 'pairRun'>, post: ApplyOptions, runs: number): boolean {
   // Partials takes the binding of the one-pass program's Starts
   return runs <= NORMALIZE_MAX_RUNS && groupNormFits(o, post);
 }
@@ -672,10 +696,13 @@ export class GroupNormOnePassProgram implements WebGPUProgramLike {
   private readonly o: StatsOptions;
   private readonly eps: number;
   private readonly post: ApplyOptions;
+  uniforms?: string;
+  uniformData?: UniformData;
 
   /** outShape: the map's shape, [R, C] read as rows. */
   constructor(outShape: number[], batch: number, eps: number, post: ApplyOptions, o: StatsOptions) {
-    this.variableNames = ['X', 'Starts', ...(o.bias ? ['Bias'] : []), ...sourceVariables(o.source, o.masked), 'Gamma', 'Beta', ...applyVariables(post)];
+    this.variableNames = ['X', 'Starts', ...(o.bias ? ['Bias'] : []), ...sourceVariables(o.source, o.masked), ...normParams(o.pairRun), ...applyVariables(post)];
+    ({ uniforms: this.uniforms, uniformData: this.uniformData } = pairUniforms(o.pairRun));
     this.variableComponents = laneComponents(this.variableNames, o.lanes);
     this.outputComponent = o.lanes;
     this.outputShape = outShape;
@@ -698,7 +725,7 @@ ${statsProgramHead(this.o, keepsX(this.o.source))}
   for (var e = t; e < n; e += ${this.o.threads}) {
     let row = first + e / gq;
     let q = g * gq + e % gq;
-    ${applySnippet(this.o.lanes, momentsAffine(this.o.lanes, this.o.bias), this.post, this.o.masked, keepsX(this.o.source) ? { x: KEPT_X } : {})}
+    ${applySnippet(this.o.lanes, momentsAffine(this.o.lanes, this.o.bias, this.o.pairRun !== undefined), this.post, this.o.masked, keepsX(this.o.source) ? { x: KEPT_X } : {})}
     setOutputAtIndex(row * cq + q, y);
   }
 }
@@ -707,9 +734,9 @@ ${statsProgramHead(this.o, keepsX(this.o.source))}
 }
 
 /** Whether GroupNorm with these inputs binds at most WebGPU's 8 storage buffers in each of its programs. */
-export function groupNormFits(o: Pick<StatsOptions, 'bias' | 'masked' | 'source'>, post: ApplyOptions): boolean {
-  // the one-pass program binds the most: X, Starts, Gamma, Beta, the output, Bias, the source's, the apply step's
-  return 5 + (o.bias ? 1 : 0) + sourceVariables(o.source, o.masked).length + applyVariables(post).length <= 8;
+export function groupNormFits(o: Pick<StatsOptions, 'bias' | 'masked' | 'source' | 'pairRun'>, post: ApplyOptions): boolean {
+  // the one-pass program binds the most: X, Starts, the norm's parameters, the output, Bias, the source's, the apply step's
+  return 3 + normParams(o.pairRun).length + (o.bias ? 1 : 0) + sourceVariables(o.source, o.masked).length + applyVariables(post).length <= 8;
 }
 
 /**
@@ -728,6 +755,10 @@ export const DEPTHWISE_MAP_PIXELS = 4;
  */
 export class DepthwiseMapProgram implements WebGPUProgramLike {
   variableNames = ['X', 'DwFilter'];
+  /** pair mode: the second path's filter and both biases, added here (GroupNorm then binds two norms, not two biases too) */
+  private readonly paired: boolean;
+  /** pair mode: the first output row of path 1, a WGSL expression */
+  private readonly secondFrom?: string;
   variableComponents: number[];
   outputComponent: number;
   outputShape: number[];
@@ -746,23 +777,38 @@ export class DepthwiseMapProgram implements WebGPUProgramLike {
    * xShape: the map [B,H,W,C] the conv reads; pixels: adjacent pixels a thread computes; quads:
    * consecutive groups of `lanes` channels it takes in turn. pyramid: X is a packed pyramid (read
    * as [1, P, 1, C]) and the conv is of the levels `layout` describes, which X holds from row
-   * `firstRow` on: output [their rows, C].
+   * `firstRow` on: output [their rows, C]. pair: X is the packed pyramid of this layout, and the
+   * output both scale paths with their biases: path 0 (DwFilter, DwBias) on levels 0 .. L-2, then
+   * path 1 (DwFilter1, DwBias1) on levels 1 .. L-1, the rows of scalePathsPyramid.
    */
-  constructor(xShape: number[], lanes: Lanes, pixels = DEPTHWISE_MAP_PIXELS, quads = 1, pyramid?: PyramidLevels) {
+  constructor(xShape: number[], lanes: Lanes, pixels = DEPTHWISE_MAP_PIXELS, quads = 1, pyramid?: PyramidLevels, pair?: PyramidLayout) {
     const c = xShape[3];
     this.pixels = pixels;
     this.quads = quads;
-    if (pyramid) {
+    this.paired = pair !== undefined;
+    // the levels written, one after another: path 1's read from level 1 on, path 0's from level 0
+    const written = pair ? { batch: pair.batch, sizes: [...pair.sizes.slice(0, -1), ...pair.sizes.slice(1)] } : pyramid?.layout;
+    if (pair && written) {
+      const u = new ProgramUniforms();
+      const starts = levelRowStarts(pair);
+      const secondOut = starts[pair.sizes.length - 1];
+      const groups = pyramidRowGroups(u, written, pixels);
+      const [read, out] = [u.add('pairRead', starts[1] - secondOut), u.add('pairOut', secondOut)];
+      this.groups = { ...groups, readOffset: `select(0, ${read}, mapBase >= ${out})` };
+      this.secondFrom = out;
+      [this.uniforms, this.uniformData] = [u.declaration, u.data];
+      this.variableNames = ['X', 'DwFilter', 'DwFilter1', 'DwBias', 'DwBias1'];
+    } else if (pyramid) {
       const u = new ProgramUniforms();
       this.groups = { ...pyramidRowGroups(u, pyramid.layout, pixels), readOffset: u.add('pyrRead', pyramid.firstRow) };
       [this.uniforms, this.uniformData] = [u.declaration, u.data];
     }
-    this.variableComponents = [lanes, lanes];
+    this.variableComponents = this.variableNames.map(() => lanes);
     this.outputComponent = lanes;
-    this.outputShape = [pyramid ? pyramidRows(pyramid.layout) : xShape[0] * xShape[1] * xShape[2], c];
+    this.outputShape = [written ? pyramidRows(written) : xShape[0] * xShape[1] * xShape[2], c];
     this.lanes = lanes;
-    this.shaderKey = `dynheadDepthwiseMap_${lanes}_${pixels}_${quads}_${pyramidShaderKey(pyramid?.layout)}`;
-    const groups = rowGroups(pyramid?.layout ?? { shape: xShape }, pixels).reduce((a, v) => a + v, 0);
+    this.shaderKey = `dynheadDepthwiseMap_${lanes}_${pixels}_${quads}_${pyramidShaderKey(pyramid?.layout)}${pair ? `_pair${pyramidShaderKey(pair)}` : ''}`;
+    const groups = rowGroups(written ?? { shape: xShape }, pixels).reduce((a, v) => a + v, 0);
     ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = elementwiseDispatch([groups * Math.ceil(c / lanes / quads)]));
   }
 
@@ -771,7 +817,27 @@ export class DepthwiseMapProgram implements WebGPUProgramLike {
     const n = this.pixels;
     const pixels = range(n);
     const columns = range(n + 2);
+    // pair mode: the path's filter and bias, path 1 from its output rows on
+    const filterAt = (i: string) => (this.paired ? `dwFilterAt(second, ${i})` : `${T}(DwFilter[${i}])`);
+    const biasOf = (acc: string) => (this.paired ? `${acc} + dwBiasAt(second, q)` : acc);
+    const pairFns = this.paired
+      ? `fn dwFilterAt(second : bool, i : i32) -> ${T} {
+  if (second) {
+    return ${T}(DwFilter1[i]);
+  }
+  return ${T}(DwFilter[i]);
+}
+
+fn dwBiasAt(second : bool, q : i32) -> ${T} {
+  if (second) {
+    return ${T}(DwBias1[q]);
+  }
+  return ${T}(DwBias[q]);
+}`
+      : '';
     return `
+${pairFns}
+
 fn main(index : i32) {
   let cq = uniforms.xShape[3] / ${this.lanes};
   ${channelQuadsSnippet('cell', 'cq', this.quads)}
@@ -779,6 +845,7 @@ fn main(index : i32) {
   if (index >= cells * qBlocks) {
     return;
   }
+  ${this.secondFrom ? `let second = mapBase >= ${this.secondFrom};` : ''}
   let row0 = mapBase + (b * h + y) * w + x0;
   ${channelQuadsLoopSnippet(
     'cq',
@@ -788,13 +855,13 @@ fn main(index : i32) {
       n,
       'cq',
       `${columns.map((i) => `let v${i} = select(${T}(0.0), ${T}(X[at${i} + q]), in${i});`).join(NEWLINE + '      ')}
-      let f0 = ${T}(DwFilter[(ky * 3) * cq + q]);
-      let f1 = ${T}(DwFilter[(ky * 3 + 1) * cq + q]);
-      let f2 = ${T}(DwFilter[(ky * 3 + 2) * cq + q]);
+      let f0 = ${filterAt('(ky * 3) * cq + q')};
+      let f1 = ${filterAt('(ky * 3 + 1) * cq + q')};
+      let f2 = ${filterAt('(ky * 3 + 2) * cq + q')};
       ${pixels.map((p) => `acc${p} = fma(v${p + 2}, f2, fma(v${p + 1}, f1, fma(v${p}, f0, acc${p})));`).join(NEWLINE + '      ')}`,
     )}
     ${pixels.map((p) => `if (x0 + ${p} < w) {
-      setOutputAtIndex((row0 + ${p}) * cq + q, acc${p});
+      setOutputAtIndex((row0 + ${p}) * cq + q, ${biasOf(`acc${p}`)});
     }`).join(NEWLINE + '    ')}`,
   )}
 }

@@ -100,6 +100,19 @@ export interface DepthwiseGroupNormAttrs extends MaskedGroupNormAttrs {
   levels?: [number, number];
 }
 
+/**
+ * webgpu: both scale paths of a packed pyramid x [P, C] in one map (scalePathsPyramid): path 0
+ * (filter, bias, gamma, beta) on levels 0 .. L-2, then path 1 (filter1, bias1, gamma1, beta1) on
+ * levels 1 .. L-1, each GN(dwconv3x3(x) + bias), statistics per level and image. Attrs { groups,
+ * eps, pyramid }.
+ */
+export const SCALE_PATHS = 'DynheadScalePaths';
+export interface ScalePathsAttrs {
+  groups: number;
+  eps: number;
+  pyramid: PyramidLayout;
+}
+
 export interface CompactGroupNormAttrs extends MaskedGroupNormAttrs {
   outShape: number[];
   /** the list of the buffer the rows were listed by (default 'whole') */
@@ -121,7 +134,7 @@ export const ACTIVATED_GATE_CONV = 'DynheadActivatedGateConv';
 
 export interface ActivatedGateConvAttrs {
   activation: string;
-  /** x is a packed pyramid [P, C] (pyramid.ts); the gate is [P, 1] */
+  /** x is a packed pyramid [P, C] (pyramid.ts); the gate is [P, 1] (with inputs filter1 and bias1, a second gate after it: [2P, 1]) */
   pyramid?: PyramidLayout;
 }
 /** webgpu: ReLU(input + gate * y) over [B,H,W,C] in one dispatch (a depth node's output from its dense conv2). */
@@ -140,7 +153,7 @@ export interface GatedResidualInputs {
 export const BLEND_RESIZED = 'DynheadBlendResized';
 /**
  * webgpu: a scale node's combine for every level of a packed pyramid (blend-pyramid-program.ts).
- * Inputs x, xWeight, finer, finerGate, coarser, coarserGate, sourceWeight; attrs { pyramid }.
+ * Inputs x, xWeight, paths (scalePathsPyramid's), gates ([2P, 1]), sourceWeight; attrs { pyramid }.
  */
 export const BLEND_PYRAMID = 'DynheadBlendPyramid';
 

@@ -6,7 +6,7 @@ import { GATE_CONV_PIXELS, GateConvProgram } from './gate-conv-program';
 import { GATE_SUMS_THREADS, GateSumsProgram } from './gate-sums-program';
 import { GatedResidualProgram } from './gated-residual-program';
 import { CHUNK_ROWS, DEPTHWISE_MAP_PIXELS, DepthwiseMapProgram, GPU_STATS_THREADS, GroupNormApplyProgram, GroupNormCombineProgram, groupNormLanes, GroupNormOnePassProgram, GroupNormNormalizeProgram, groupNormNormalizes, GroupNormPartialsProgram, type GroupNormSource, groupNormFits } from './group-norm-programs';
-import { ACTIVATED_GATE_CONV, type ActivatedGateConvAttrs, BLEND_PYRAMID, BLEND_RESIZED, DEPTHWISE_GROUP_NORM, GEMM_CONV, type BlendResizedAttrs, type BlendResizedInputs, COMPACT_CONV, type CompactConvAttrs, COMPACT_GROUP_NORM, type CompactGroupNormAttrs, CONV3X3_FEW, type DepthwiseGroupNormAttrs, GATED_RESIDUAL, COMPACT_LIST, type CompactListAttrs, EXPAND_ROWS, GATE_SUMS, type GateSumsAttrs, GROUP_NORM_ROWS, type GroupNormRowsAttrs, type GroupNormRowsInputs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs, readNumberedInputs } from './kernel-names';
+import { ACTIVATED_GATE_CONV, type ActivatedGateConvAttrs, BLEND_PYRAMID, BLEND_RESIZED, DEPTHWISE_GROUP_NORM, GEMM_CONV, type BlendResizedAttrs, type BlendResizedInputs, COMPACT_CONV, type CompactConvAttrs, COMPACT_GROUP_NORM, type CompactGroupNormAttrs, CONV3X3_FEW, type DepthwiseGroupNormAttrs, GATED_RESIDUAL, COMPACT_LIST, type CompactListAttrs, EXPAND_ROWS, GATE_SUMS, type GateSumsAttrs, GROUP_NORM_ROWS, type GroupNormRowsAttrs, SCALE_PATHS, type ScalePathsAttrs, type GroupNormRowsInputs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs, readNumberedInputs } from './kernel-names';
 import { MaskedConvProgram, type WebGPUProgramLike } from './masked-conv-program';
 import type { UniformData } from './pyramid-uniforms';
 import { type PyramidLayout, pyramidLevels, segmentRowStarts } from '../pyramid';
@@ -44,10 +44,12 @@ function groupNormOnGpu(
     list?: { list: tf.TensorInfo; part: ListPart };
     depthwiseFilter?: tf.TensorInfo;
     residual?: { input: tf.TensorInfo; gate: tf.TensorInfo };
+    /** a second set of norm parameters for the runs from firstRun on (the scale node's two paths) */
+    second?: { gamma: tf.TensorInfo; beta: tf.TensorInfo; firstRun: number };
   },
   opts: { groups: number; eps: number; relu: boolean },
 ): tf.TensorInfo {
-  const { gamma, beta, bias, rowScale, mask, list, depthwiseFilter, residual } = params;
+  const { gamma, beta, bias, rowScale, mask, list, depthwiseFilter, residual, second } = params;
   const c = x.shape[x.shape.length - 1];
   // the depthwise source reads x as the map it convolves; the others as rows
   const map: tf.TensorInfo = depthwiseFilter ? x : { ...x, shape: [x.shape.reduce((a, v) => a * v, 1) / c, c] };
@@ -63,6 +65,7 @@ function groupNormOnGpu(
     activeRows: list !== undefined,
     segmented: batch > 1,
     threads: tuning.statsThreads,
+    pairRun: second?.firstRun,
   };
   const post = { relu: opts.relu, rowScale: rowScale !== undefined, residual: residual !== undefined };
   if (residual && !groupNormFits(stats, post)) {
@@ -85,20 +88,21 @@ function groupNormOnGpu(
   // in the order of the programs' sourceVariables and applyVariables
   const sourceInputs = list ? [list.list] : [...(depthwiseFilter ? [depthwiseFilter] : []), ...(mask ? [mask] : [])];
   const applied = [...(rowScale ? [rowScale] : []), ...(residual ? [residual.gate, residual.input] : [])];
+  const norm = [gamma, beta, ...(second ? [second.gamma, second.beta] : [])];
   let out: tf.TensorInfo;
   if (chunks === 1) {
     const program = new GroupNormOnePassProgram(outShape, batch, opts.eps, post, stats);
-    out = runProgram(be, program, [map, startsInfo, ...(bias ? [bias] : []), ...sourceInputs, gamma, beta, ...applied], 'float32');
+    out = runProgram(be, program, [map, startsInfo, ...(bias ? [bias] : []), ...sourceInputs, ...norm, ...applied], 'float32');
   } else {
     const partials = runProgram(be, new GroupNormPartialsProgram(batch, chunks, stats), [map, startsInfo, ...(bias ? [bias] : []), ...sourceInputs], 'float32');
     if (tuning.normalizeInOne && groupNormNormalizes(stats, post, batch)) {
       const normalize = new GroupNormNormalizeProgram(outShape, starts, opts.eps, post, stats, tuning.channelQuads);
-      out = runProgram(be, normalize, [map, partials, gamma, beta, ...(bias ? [bias] : []), ...applied, ...sourceInputs], 'float32');
+      out = runProgram(be, normalize, [map, partials, ...norm, ...(bias ? [bias] : []), ...applied, ...sourceInputs], 'float32');
       be.disposeData(partials.dataId);
       return out;
     }
     const combine = new GroupNormCombineProgram(batch, c, opts.eps, stats);
-    const affine = runProgram(be, combine, [partials, gamma, beta, ...(bias ? [bias] : [])], 'float32');
+    const affine = runProgram(be, combine, [partials, ...norm, ...(bias ? [bias] : [])], 'float32');
     be.disposeData(partials.dataId);
     const apply = new GroupNormApplyProgram(outShape, post, stats.masked, stats.source, stats.lanes, tuning.channelQuads);
     out = runProgram(be, apply, [map, affine, startsInfo, ...applied, ...sourceInputs], 'float32');
@@ -377,11 +381,32 @@ export function registerWebGPUKernels(): void {
     kernelName: BLEND_PYRAMID,
     backendName: 'webgpu',
     kernelFunc: ({ inputs, attrs, backend }) => {
-      const { x, xWeight, finer, finerGate, coarser, coarserGate, sourceWeight } = inputs as Record<string, tf.TensorInfo>;
+      const { x, xWeight, paths, gates, sourceWeight } = inputs as Record<string, tf.TensorInfo>;
       const { pyramid } = attrs as unknown as { pyramid: PyramidLayout };
       const be = backend as unknown as WebGPUBackendLike;
       const program = new BlendPyramidProgram(pyramid, x.shape[1], deviceTuning(be).channelQuads);
-      return runProgram(be, program, [x, xWeight, finer, finerGate, coarser, coarserGate, sourceWeight], 'float32');
+      return runProgram(be, program, [x, xWeight, paths, gates, sourceWeight], 'float32');
+    },
+  });
+  tf.registerKernel({
+    kernelName: SCALE_PATHS,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, attrs, backend }) => {
+      const { x, filter, filter1, bias, bias1, gamma, gamma1, beta, beta1 } = inputs as Record<string, tf.TensorInfo>;
+      const { groups, eps, pyramid } = attrs as unknown as ScalePathsAttrs;
+      const be = backend as unknown as WebGPUBackendLike;
+      const tuning = deviceTuning(be);
+      const pixelMap = asPixelMap(x);
+      // both paths' convs, with their biases, in one map; then one GroupNorm over its runs, the second path's with its own norm
+      const program = new DepthwiseMapProgram(pixelMap.shape, groupNormLanes(x.shape[1], groups), tuning.depthwiseMapPixels, tuning.channelQuads, undefined, pyramid);
+      const map = runProgram(be, program, [pixelMap, filter, filter1, bias, bias1], 'float32');
+      const levels = pyramid.sizes.length;
+      const first = segmentRowStarts(pyramidLevels(pyramid, 0, levels - 1).layout);
+      const second = segmentRowStarts(pyramidLevels(pyramid, 1, levels).layout);
+      const starts = [...first, ...second.slice(1).map((s) => s + first[first.length - 1])];
+      const out = groupNormOnGpu(be, map, map.shape, starts, { gamma, beta, second: { gamma: gamma1, beta: beta1, firstRun: first.length - 1 } }, { groups, eps, relu: false });
+      be.disposeData(map.dataId);
+      return out;
     },
   });
   tf.registerKernel({
@@ -406,13 +431,14 @@ export function registerWebGPUKernels(): void {
     kernelName: ACTIVATED_GATE_CONV,
     backendName: 'webgpu',
     kernelFunc: ({ inputs, attrs, backend }) => {
-      const { filter, bias } = inputs as Record<'filter' | 'bias', tf.TensorInfo>;
+      const { filter, bias, filter1, bias1 } = inputs as Record<'filter' | 'bias', tf.TensorInfo> & { filter1?: tf.TensorInfo; bias1?: tf.TensorInfo };
       const { activation, pyramid } = attrs as unknown as ActivatedGateConvAttrs;
       // a pyramid [P, C] read as one map of its pixels (the program finds their levels)
       const packed = inputs.x as tf.TensorInfo;
       const x = pyramid ? asPixelMap(packed) : packed;
       const be = backend as unknown as WebGPUBackendLike;
-      return runProgram(be, new GateConvProgram(x.shape, activation, deviceTuning(be).gatePixels, pyramid), [x, filter, bias], 'float32');
+      const second = filter1 && bias1 ? [filter1, bias1] : [];
+      return runProgram(be, new GateConvProgram(x.shape, activation, deviceTuning(be).gatePixels, pyramid, 1 + second.length / 2), [x, filter, bias, ...second], 'float32');
     },
   });
 }
