@@ -485,6 +485,33 @@ fn main(id : i32) {
 }
 
 /**
+ * What an apply step's thread reads of its row once for all its channels, as applySnippet's
+ * reads: the compact form's list entry `src` (its source row, or -1 off the mask), the row scale
+ * and the gate, which rowPrologueSnippet declares.
+ */
+function rowReads(source: GroupNormSource, k: Lanes): Partial<RowExprs> {
+  return {
+    ...(typeof source !== 'string' ? { x: `select(${laneType(k)}(0.0), activeX(max(src, 0), q), src >= 0)`, active: 'src >= 0' } : {}),
+    rowScale: 'rowScale',
+    gate: 'gate',
+  };
+}
+
+/** WGSL declaring what rowReads reads of the row (`row` in scope). */
+function rowPrologueSnippet(source: GroupNormSource, post: ApplyOptions): string {
+  return `${typeof source !== 'string' ? 'let src = listAt(1 + listPixels() + row);' : ''}
+    ${post.rowScale ? 'let rowScale = f32(RowScale[row]);' : ''}
+    ${post.residual ? 'let gate = f32(Gate[row]);' : ''}`;
+}
+
+/** The dispatch of an apply step over a map outShape ([R, C] read as rows): a thread per `quads` groups of k channels of a row. */
+function perRowDispatch(outShape: number[], lanes: Lanes, quads: number): { dispatchLayout: { x: number[] }; dispatch: [number, number, number] } {
+  const c = outShape[outShape.length - 1];
+  const rows = outShape.reduce((a, v) => a * v, 1) / c;
+  return elementwiseDispatch([rows * Math.ceil(c / lanes / quads)]);
+}
+
+/**
  * The apply pass: ((x - centre) + shift) * scale + beta from Affine [B, 4, C] of the row's image,
  * then ReLU, times RowScale [R], and exact 0 where Mask <= 0, as the ops path orders them; one
  * thread per `quads` groups of k channels of a row of the output (the map: [R, C] read as rows),
@@ -518,23 +545,13 @@ export class GroupNormApplyProgram implements WebGPUProgramLike {
     this.lanes = lanes;
     this.quads = quads;
     this.shaderKey = `dynheadGroupNormApply_${applyKey(post)}_${masked}_${sourceKey(source)}_${lanes}_${quads}`;
-    // a thread per `quads` groups of k channels of a row
-    const c = outShape[outShape.length - 1];
-    const rows = outShape.reduce((a, v) => a * v, 1) / c;
-    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = elementwiseDispatch([rows * Math.ceil(c / lanes / quads)]));
+    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = perRowDispatch(outShape, lanes, quads));
   }
 
   getUserCode(): string {
     const k = this.lanes;
     const affineRow = (j: number) => `Affine[(b * 4 + ${j}) * cq + q]`;
     const a = { centre: affineRow(0), shift: affineRow(1), scale: affineRow(2), beta: affineRow(3) };
-    // compact: the row's entry in the list (its source row, or -1 off the mask) once per row
-    const compact = typeof this.source !== 'string';
-    const reads: Partial<RowExprs> = {
-      ...(compact ? { x: `select(${laneType(k)}(0.0), activeX(max(src, 0), q), src >= 0)`, active: 'src >= 0' } : {}),
-      rowScale: 'rowScale',
-      gate: 'gate',
-    };
     return `
 ${xAtSnippet(this.source, k)}
 
@@ -551,10 +568,8 @@ fn main(index : i32) {
       }
     }
     // what belongs to the row, read once for its channels
-    ${compact ? 'let src = listAt(1 + listPixels() + row);' : ''}
-    ${this.post.rowScale ? 'let rowScale = f32(RowScale[row]);' : ''}
-    ${this.post.residual ? 'let gate = f32(Gate[row]);' : ''}
-    ${channelQuadsLoopSnippet('cq', this.quads, `${applySnippet(k, a, this.post, this.masked, reads)}
+    ${rowPrologueSnippet(this.source, this.post)}
+    ${channelQuadsLoopSnippet('cq', this.quads, `${applySnippet(k, a, this.post, this.masked, rowReads(this.source, k))}
       setOutputAtIndex(row * cq + q, y);`)}
   }
 }
@@ -610,20 +625,12 @@ export class GroupNormNormalizeProgram implements WebGPUProgramLike {
     this.post = post;
     this.quads = quads;
     this.shaderKey = `dynheadGroupNormNormalize_${f32Literal(eps)}_${applyKey(post)}_${o.groups}_${o.bias}_${o.masked}_${sourceKey(o.source)}_${o.lanes}_${quads}_${starts.length - 1}_${o.pairRun !== undefined}`;
-    const c = outShape[outShape.length - 1];
-    const rows = outShape.reduce((a, v) => a * v, 1) / c;
-    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = elementwiseDispatch([rows * Math.ceil(c / o.lanes / quads)]));
+    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = perRowDispatch(outShape, o.lanes, quads));
   }
 
   getUserCode(): string {
     const k = this.o.lanes;
     const groups = this.o.groups;
-    const compact = typeof this.o.source !== 'string';
-    const reads: Partial<RowExprs> = {
-      ...(compact ? { x: `select(${laneType(k)}(0.0), activeX(max(src, 0), q), src >= 0)`, active: 'src >= 0' } : {}),
-      rowScale: 'rowScale',
-      gate: 'gate',
-    };
     return `
 ${xAtSnippet(this.o.source, k)}
 
@@ -649,9 +656,7 @@ fn main(index : i32) {
   if (index < uniforms.size / cq * qBlocks) {
     var b = 0;
     ${this.runStarts.map((s, i) => `b = select(b, ${i + 1}, row >= ${s});`).join(NEWLINE + '    ')}
-    ${compact ? 'let src = listAt(1 + listPixels() + row);' : ''}
-    ${this.post.rowScale ? 'let rowScale = f32(RowScale[row]);' : ''}
-    ${this.post.residual ? 'let gate = f32(Gate[row]);' : ''}
+    ${rowPrologueSnippet(this.o.source, this.post)}
     var g = -1;
     var m = vec3<f32>(0.0);
     ${channelQuadsLoopSnippet('cq', this.quads, `if (q / gq != g) {
@@ -661,7 +666,7 @@ fn main(index : i32) {
       let shiftX = m.x;
       let mean = m.y;
       let sd = m.z;
-      ${applySnippet(k, momentsAffine(k, this.o.bias, this.o.pairRun !== undefined), this.post, this.o.masked, reads)}
+      ${applySnippet(k, momentsAffine(k, this.o.bias, this.o.pairRun !== undefined), this.post, this.o.masked, rowReads(this.o.source, k))}
       setOutputAtIndex(row * cq + q, y);`)}
   }
 }
