@@ -1,5 +1,5 @@
 import type { SafetensorsFile, StoredTensor } from '@dynhead/safetensors';
-import { type CostTerms, packPyramid, type PyramidLayout, pyramidLayoutOf, unpackPyramid } from '@dynhead/sparse-conv';
+import { type CostTerms, packPyramid, type PyramidLayout, pyramidLayoutOf } from '@dynhead/sparse-conv';
 import * as tf from '@tensorflow/tfjs-core';
 import { type HeadConfig, validateHeadConfig } from './config';
 import { ConventionalTower } from './conventional-tower';
@@ -88,8 +88,20 @@ export class DynamicHead {
     const layout = pyramidLayoutOf(features, 'DynamicHead.infer');
     const packed = (options.packLevels ?? true) && this.runsPacked(layout) ? { x: packPyramid(features), layout } : undefined;
     try {
-      const cls = await this.inferTower(this.towers.cls, features, ctx, packed);
-      const bbox = await this.inferTower(this.towers.bbox, features, ctx, packed);
+      if (packed) {
+        // the predictors too run on the packed towers: their outputs are unpacked, not the towers'
+        const cls = await this.inferTowerPacked(this.towers.cls, packed, ctx);
+        try {
+          const bbox = await this.inferTowerPacked(this.towers.bbox, packed, ctx);
+          const predictions = this.predictors.inferPacked(cls, bbox, layout);
+          bbox.dispose();
+          return { ...predictions, cost: ctx.totalCost(features[0].shape[0]), gates: ctx.gates };
+        } finally {
+          cls.dispose();
+        }
+      }
+      const cls = await this.inferTower(this.towers.cls, features, ctx);
+      const bbox = await this.inferTower(this.towers.bbox, features, ctx);
       const predictions = this.predict(cls, bbox, 'infer');
       tf.dispose([...cls, ...bbox]);
       return { ...predictions, cost: ctx.totalCost(features[0].shape[0]), gates: ctx.gates };
@@ -155,22 +167,25 @@ export class DynamicHead {
     return ys;
   }
 
-  /** `packed`: xs packed (runsPacked), which the tower's blocks then run on, one kernel per step for all levels. */
-  private async inferTower(tower: Tower, xs: tf.Tensor4D[], ctx: ForwardContext, packed?: { x: tf.Tensor2D; layout: PyramidLayout }): Promise<tf.Tensor4D[]> {
-    if (tower.kind === 'conventional') return tower.tower.infer(xs, ctx);
-    if (packed) {
-      let x = packed.x;
-      try {
-        for (const block of tower.blocks) {
-          const next = await block.inferPacked(x, packed.layout, ctx);
-          if (x !== packed.x) x.dispose();
-          x = next;
-        }
-        return unpackPyramid(x, packed.layout);
-      } finally {
+  /** The tower on the packed features (runsPacked): its blocks one kernel per step for all levels -> its packed output (a new tensor). */
+  private async inferTowerPacked(tower: Tower, packed: { x: tf.Tensor2D; layout: PyramidLayout }, ctx: ForwardContext): Promise<tf.Tensor2D> {
+    if (tower.kind === 'conventional') throw new Error('DynamicHead: the conventional tower runs level by level');
+    let x = packed.x;
+    try {
+      for (const block of tower.blocks) {
+        const next = await block.inferPacked(x, packed.layout, ctx);
         if (x !== packed.x) x.dispose();
+        x = next;
       }
+    } catch (e) {
+      if (x !== packed.x) x.dispose();
+      throw e;
     }
+    return x === packed.x ? tf.clone(x) : x;
+  }
+
+  private async inferTower(tower: Tower, xs: tf.Tensor4D[], ctx: ForwardContext): Promise<tf.Tensor4D[]> {
+    if (tower.kind === 'conventional') return tower.tower.infer(xs, ctx);
     let ys = xs;
     // each block hands the next its path gate convs, taken as it wrote the next block's input (wasm)
     let gateConvs: tf.Tensor4D[][] | undefined;

@@ -1,11 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { groupNormInference } from './group-norm';
 import { compactGemmApplies } from './kernels/compact-gemm-program';
-import { activatedGateConv, type ConvActivation, webgpuKernel } from './few-output-conv';
+import { activatedGateConv, activatedGateConvsPyramid, type ConvActivation, webgpuKernel } from './few-output-conv';
 import { ACTIVATED_GATE_CONV, DEPTHWISE_GROUP_NORM, GEMM_CONV } from './kernels/kernel-names';
 import { depthwiseGroupNorm } from './kernels/row-ops';
 import { hasKernel } from './kernels/register';
 import { denseConv } from './masked-conv2d';
+import { checkPacked, type PyramidLayout, packPyramid, unpackPyramid } from './pyramid';
 import type { SparseConvOptions } from './types';
 import { checkGate, validateConvArgs } from './validate';
 
@@ -58,4 +59,27 @@ function inferenceConv(x: tf.Tensor4D, filter: tf.Tensor4D, opts: Omit<SparseCon
   if (opts.depthwise || kh !== kw || kh % 2 !== 1 || !compactGemmApplies(cin, cout, false) || !hasKernel(GEMM_CONV)) return denseConv(x, filter, opts);
   // the bias is added as the GEMM writes (a predictor's: no broadcast add of its own)
   return tf.engine().runKernel(GEMM_CONV, opts.bias ? { x, filter, bias: opts.bias } : { x, filter }) as tf.Tensor4D;
+}
+
+/**
+ * convLayer's conv (+bias) of every level of a packed pyramid x [P, C] (pyramid.ts) -> [P, Cout]:
+ * a predictor on all levels at once. webgpu: one dispatch, each row's taps kept to its level
+ * (the GEMM for channels in fours, the gate conv program for one output channel); elsewhere, and
+ * for other channel counts, level by level.
+ */
+export function convLayerPyramid(x: tf.Tensor2D, layout: PyramidLayout, filter: tf.Tensor4D, opts: { bias?: tf.Tensor1D } = {}): tf.Tensor2D {
+  const op = 'convLayerPyramid';
+  checkPacked(op, 'x', x, layout);
+  const [kh, kw, cin, cout] = filter.shape;
+  if (filter.rank !== 4 || cin !== x.shape[1]) throw new Error(`${op}: filter has shape [${filter.shape.join(',')}]; it must be [k,k,${x.shape[1]},Cout]`);
+  if (opts.bias && opts.bias.size !== cout) throw new Error(`${op}: bias has shape [${opts.bias.shape.join(',')}]; it must be [${cout}]`);
+  const shaped = { shape: [layout.batch, 1, 1, cin] } as tf.Tensor4D;
+  if (kh === 3 && kw === 3 && cout === 1 && webgpuKernel(ACTIVATED_GATE_CONV, shaped, [filter])) {
+    return tf.tidy(() => activatedGateConvsPyramid(x, layout, [{ filter, bias: opts.bias ?? tf.zeros([1]) }], IDENTITY));
+  }
+  if (tf.getBackend() === 'webgpu' && kh === kw && kh % 2 === 1 && compactGemmApplies(cin, cout, false) && hasKernel(GEMM_CONV)) {
+    const inputs: tf.NamedTensorMap = opts.bias ? { x, filter, bias: opts.bias } : { x, filter };
+    return tf.engine().runKernel(GEMM_CONV, inputs, { pyramid: layout } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+  }
+  return tf.tidy(() => packPyramid(unpackPyramid(x, layout).map((level) => convLayer(level, filter, { bias: opts.bias }))));
 }

@@ -12,7 +12,8 @@ export { DENSE_FALLBACK_DENSITY, denseFallbackDensity, type DenseFallback } from
 export { sumTensors } from './sum-tensors';
 export { convCost, chargeCost, gateSums, addCosts, type ConvSpec, type CostTerms, type PyramidGate } from './cost';
 export { groupNormDense, groupNormMasked, groupNormInference, type GroupNormInferenceOptions } from './group-norm';
-export { convLayer } from './conv-layer';
+export { convLayer, convLayerPyramid } from './conv-layer';
+export { type LevelScalePost, scaleLevelsPyramid } from './level-scale';
 export { blendResized, blendResizedWithConvs } from './blend-resized';
 export { depthwiseNormEach, type GatedDepthwiseLayer } from './depthwise-norm-each';
 export { activatedGateConv, activatedGateConvPyramid, activatedGateConvsPyramid, conv2dFewOutputs, conv2dFewOutputsEach, gateConvsTakenAlong, type ConvActivation, type GateConvParams } from './few-output-conv';

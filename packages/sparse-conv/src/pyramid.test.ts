@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TEST_BACKENDS, activate, relL2, seededRandom } from '../../../test/backends';
-import { type ConvActivation, activatedGateConvPyramid, activatedGateConvsPyramid, blendPyramid, depthwiseNormPyramid, gateSums, packPyramid, pyramidLayoutOf, scalePathsPyramid, setWebGPUTuning, sparseConvPairPyramid, unpackPyramid } from './index';
+import { type ConvActivation, activatedGateConvPyramid, activatedGateConvsPyramid, blendPyramid, convLayerPyramid, depthwiseNormPyramid, gateSums, packPyramid, pyramidLayoutOf, scaleLevelsPyramid, scalePathsPyramid, setWebGPUTuning, sparseConvPairPyramid, unpackPyramid } from './index';
 import { refConv, refGroupNorm, refMaxPool3x3, refResize } from './reference.test-util';
 
 // webgpu first, so that this process's first call into the package is there: its kernels must
@@ -196,6 +196,47 @@ describe.each(BACKENDS)('packed pyramids on %s', (backend) => {
     const flipped = tf.reshape(lt[0].filter, [3, 3, 1, c]) as tf.Tensor4D;
     expect(() => scalePathsPyramid(x, layout, lt[0], { ...lt[1], filter: flipped })).toThrow(`scalePathsPyramid: coarser.filter has shape [3,3,1,${c}]; it must be [3,3,${c},1]`);
     tf.dispose([flipped, paths, coarser, y, x, owT, swT, stackedGates, ...maps, ...gateMaps.flat(), ...packedGates, ...lt.flatMap((p) => [p.filter, p.bias, p.norm.gamma, p.norm.beta])]);
+  });
+
+  // FCOS's predictors on all levels at once: cls_score (a GEMM for 8 channels; 3 go level by
+  // level), centerness (1 channel: the gate conv program), and the boxes' per-level scale
+  it.each(['gpu', 'swiftshader'] as const)("as on %s: a predictor's conv and the boxes' level scales over a pyramid equal each level's float64 reference", async (tuning) => {
+    await activate(backend);
+    setWebGPUTuning(tuning);
+    const rand = seededRandom(103);
+    const [b, c] = [2, 8];
+    const levels = SIZES.map(([h, w]) => Array.from({ length: b * h * w * c }, () => rand(-1, 1)));
+    const maps = levels.map((v, l) => tf.tensor4d(v, [b, SIZES[l][0], SIZES[l][1], c]));
+    const layout = pyramidLayoutOf(maps);
+    const x = packPyramid(maps);
+    const tol = backend === 'webgpu' ? 1e-4 : 1e-5;
+    for (const cout of [8, 1, 3]) {
+      const filter = Array.from({ length: 9 * c * cout }, () => rand(-0.5, 0.5));
+      const bias = Array.from({ length: cout }, () => rand(-1, 1));
+      const [ft, bt] = [tf.tensor4d(filter, [3, 3, c, cout]), tf.tensor1d(bias)];
+      const y = convLayerPyramid(x, layout, ft, { bias: bt });
+      expect(y.shape).toEqual([x.shape[0], cout]);
+      const want = SIZES.flatMap(([h, w], l) => Array.from(refConv({ x: levels[l], shape: [b, h, w, c], filter, k: 3, cout, bias })));
+      expect(relL2(await y.data(), want), `${cout} output channels`).toBeLessThan(tol);
+      tf.dispose([y, ft, bt]);
+    }
+    // the boxes: ReLU(scale_l * v) * stride_l, or exp(scale_l * v)
+    const scaleValues = SIZES.map(() => rand(0.5, 1.5));
+    const scales = scaleValues.map((v) => tf.tensor1d([v]));
+    const strides = [8, 16, 32, 64];
+    const xv = await x.data();
+    const levelOf = (row: number) => {
+      let [l, start] = [0, 0];
+      while (l < SIZES.length - 1 && row >= start + b * SIZES[l][0] * SIZES[l][1]) start += b * SIZES[l][0] * SIZES[l][1], l++;
+      return l;
+    };
+    const relu = scaleLevelsPyramid(x, layout, scales, { relu: true, factors: strides });
+    const exp = scaleLevelsPyramid(x, layout, scales, { exp: true });
+    const scaled = (i: number) => Math.fround(xv[i] * Math.fround(scaleValues[levelOf(Math.floor(i / c))]));
+    expect(relL2(await relu.data(), Array.from(xv, (_, i) => Math.max(0, scaled(i)) * strides[levelOf(Math.floor(i / c))]))).toBeLessThan(1e-6);
+    expect(relL2(await exp.data(), Array.from(xv, (_, i) => Math.exp(scaled(i))))).toBeLessThan(1e-6);
+    expect(() => scaleLevelsPyramid(x, layout, scales.slice(1), { exp: true })).toThrow('scaleLevelsPyramid: one one-value scale per level (4), got shapes [1], [1], [1]');
+    tf.dispose([relu, exp, x, ...maps, ...scales]);
   });
 
   it('one shader serves pyramids of every size with as many levels (the sizes are uniforms)', async () => {

@@ -156,6 +156,11 @@ export const BLEND_RESIZED = 'DynheadBlendResized';
  * Inputs x, xWeight, paths (scalePathsPyramid's), gates ([2P, 1]), sourceWeight; attrs { pyramid }.
  */
 export const BLEND_PYRAMID = 'DynheadBlendPyramid';
+/**
+ * webgpu: every level of a packed pyramid times its own scale, then ReLU and the level's factor,
+ * or exp (level-scale-program.ts). Inputs x, scale0 .. scale<L-1>; attrs { pyramid, post }.
+ */
+export const LEVEL_SCALE = 'DynheadLevelScale';
 
 export interface BlendResizedAttrs {
   alignCorners: boolean;

@@ -6,11 +6,12 @@ import { GATE_CONV_PIXELS, GateConvProgram } from './gate-conv-program';
 import { GATE_SUMS_THREADS, GateSumsProgram } from './gate-sums-program';
 import { GatedResidualProgram } from './gated-residual-program';
 import { CHUNK_ROWS, DEPTHWISE_MAP_PIXELS, DepthwiseMapProgram, GPU_STATS_THREADS, GroupNormApplyProgram, GroupNormCombineProgram, groupNormLanes, GroupNormOnePassProgram, GroupNormNormalizeProgram, groupNormNormalizes, GroupNormPartialsProgram, type GroupNormSource, groupNormFits } from './group-norm-programs';
-import { ACTIVATED_GATE_CONV, type ActivatedGateConvAttrs, BLEND_PYRAMID, BLEND_RESIZED, DEPTHWISE_GROUP_NORM, GEMM_CONV, type BlendResizedAttrs, type BlendResizedInputs, COMPACT_CONV, type CompactConvAttrs, COMPACT_GROUP_NORM, type CompactGroupNormAttrs, CONV3X3_FEW, type DepthwiseGroupNormAttrs, GATED_RESIDUAL, COMPACT_LIST, type CompactListAttrs, EXPAND_ROWS, GATE_SUMS, type GateSumsAttrs, GROUP_NORM_ROWS, type GroupNormRowsAttrs, SCALE_PATHS, type ScalePathsAttrs, type GroupNormRowsInputs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs, readNumberedInputs } from './kernel-names';
+import { ACTIVATED_GATE_CONV, type ActivatedGateConvAttrs, BLEND_PYRAMID, BLEND_RESIZED, DEPTHWISE_GROUP_NORM, GEMM_CONV, type BlendResizedAttrs, type BlendResizedInputs, COMPACT_CONV, type CompactConvAttrs, COMPACT_GROUP_NORM, type CompactGroupNormAttrs, CONV3X3_FEW, type DepthwiseGroupNormAttrs, GATED_RESIDUAL, COMPACT_LIST, type CompactListAttrs, EXPAND_ROWS, GATE_SUMS, type GateSumsAttrs, GROUP_NORM_ROWS, type GroupNormRowsAttrs, LEVEL_SCALE, SCALE_PATHS, type ScalePathsAttrs, type GroupNormRowsInputs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs, readNumberedInputs } from './kernel-names';
 import { MaskedConvProgram, type WebGPUProgramLike } from './masked-conv-program';
 import type { UniformData } from './pyramid-uniforms';
 import { type PyramidLayout, pyramidLevels, segmentRowStarts } from '../pyramid';
 import { BlendPyramidProgram } from './blend-pyramid-program';
+import { LevelScaleProgram, type LevelScalePost } from './level-scale-program';
 
 /** The slice of tfjs-backend-webgpu's WebGPUBackend used here (no dependency on the backend package). */
 interface WebGPUBackendLike {
@@ -286,14 +287,17 @@ export function registerWebGPUKernels(): void {
   tf.registerKernel({
     kernelName: GEMM_CONV,
     backendName: 'webgpu',
-    kernelFunc: ({ inputs, backend }) => {
-      const { x, filter, bias } = inputs as Record<'x' | 'filter', tf.TensorInfo> & { bias?: tf.TensorInfo };
+    kernelFunc: ({ inputs, attrs, backend }) => {
+      const { filter, bias } = inputs as Record<'x' | 'filter', tf.TensorInfo> & { bias?: tf.TensorInfo };
+      const { pyramid } = (attrs ?? {}) as { pyramid?: PyramidLayout };
+      // a packed pyramid [P, C] (every level in one dispatch, each row's taps kept to its level) read as the map of its pixels
+      const x = pyramid ? asPixelMap(inputs.x as tf.TensorInfo) : (inputs.x as tf.TensorInfo);
       const [b, h, w] = x.shape;
       const be = backend as unknown as WebGPUBackendLike;
       // tuned for the device like the listed GEMM, so that both heads' convs run alike
-      const program = new CompactGemmConvProgram(b * h * w, filter.shape[3], filter.shape[0], { listed: false, tuning: deviceTuning(be).gemm, biased: bias !== undefined });
+      const program = new CompactGemmConvProgram(b * h * w, filter.shape[3], filter.shape[0], { listed: false, tuning: deviceTuning(be).gemm, biased: bias !== undefined, pyramid });
       const rows = runProgram(be, program, bias ? [x, filter, bias] : [x, filter], 'float32');
-      return { ...rows, shape: [b, h, w, filter.shape[3]] };
+      return { ...rows, shape: pyramid ? [b * h * w, filter.shape[3]] : [b, h, w, filter.shape[3]] };
     },
   });
   tf.registerKernel({
@@ -386,6 +390,16 @@ export function registerWebGPUKernels(): void {
       const be = backend as unknown as WebGPUBackendLike;
       const program = new BlendPyramidProgram(pyramid, x.shape[1], deviceTuning(be).channelQuads);
       return runProgram(be, program, [x, xWeight, paths, gates, sourceWeight], 'float32');
+    },
+  });
+  tf.registerKernel({
+    kernelName: LEVEL_SCALE,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, attrs, backend }) => {
+      const { pyramid, post } = attrs as unknown as { pyramid: PyramidLayout; post: LevelScalePost };
+      const x = inputs.x as tf.TensorInfo;
+      const scales = readNumberedInputs(inputs, 'scale');
+      return runProgram(backend as unknown as WebGPUBackendLike, new LevelScaleProgram(pyramid, x.shape[1], post), [x, ...scales], 'float32');
     },
   });
   tf.registerKernel({
