@@ -6,6 +6,7 @@ import {
   channelQuadsLoopSnippet,
   channelQuadsSnippet,
   elementwiseDispatch,
+  f32Literal,
   type Lanes,
   laneType,
   NEWLINE,
@@ -19,10 +20,6 @@ import {
   workgroupSumSnippet,
 } from './webgpu-snippets';
 
-/** A float32 constant as WGSL parses it back to the same float32. */
-function f32Literal(v: number): string {
-  return Math.fround(v).toPrecision(9);
-}
 
 /** Rows of a statistics workgroup's chunk of one image and group. */
 export const CHUNK_ROWS = 2048;

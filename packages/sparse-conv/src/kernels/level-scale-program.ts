@@ -1,15 +1,10 @@
 import { type PyramidLayout, pyramidRows } from '../pyramid';
 import type { WebGPUProgramLike } from './masked-conv-program';
 import { type LevelExprs, pyramidShaderKey, pyramidUniformsOf, type UniformData } from './pyramid-uniforms';
-import { elementwiseDispatch, NEWLINE, range } from './webgpu-snippets';
+import { elementwiseDispatch, f32Literal, NEWLINE, range } from './webgpu-snippets';
 
 /** What follows a level's scale: ReLU then the level's factor (FCOS's normalized box targets times the stride), or exp. */
 export type LevelScalePost = { relu: true; factors: number[] } | { exp: true };
-
-/** A float32 constant as WGSL parses it back to the same float32. */
-function f32Literal(v: number): string {
-  return Math.fround(v).toPrecision(9);
-}
 
 /**
  * Every level l of a packed pyramid X [P, C] times its own one-value scale S<l>, then the post step,

@@ -60,6 +60,11 @@ export function channelQuadsLoopSnippet(groups: string, quads: number, body: str
   }`;
 }
 
+/** A float32 constant as WGSL parses it back to the same float32. */
+export function f32Literal(v: number): string {
+  return Math.fround(v).toPrecision(9);
+}
+
 /** 0 .. n-1, for unrolled WGSL. */
 export function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i);
