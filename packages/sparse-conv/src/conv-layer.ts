@@ -64,8 +64,8 @@ function inferenceConv(x: tf.Tensor4D, filter: tf.Tensor4D, opts: Omit<SparseCon
 /**
  * convLayer's conv (+bias) of every level of a packed pyramid x [P, C] (pyramid.ts) -> [P, Cout]:
  * a predictor on all levels at once. webgpu: one dispatch, each row's taps kept to its level
- * (the GEMM for channels in fours, the gate conv program for one output channel); elsewhere, and
- * for other channel counts, level by level.
+ * (the gate conv program for one output channel, else the GEMM, for output channels not in fours
+ * with the filter padded and the output sliced: three more); elsewhere level by level.
  */
 export function convLayerPyramid(x: tf.Tensor2D, layout: PyramidLayout, filter: tf.Tensor4D, opts: { bias?: tf.Tensor1D } = {}): tf.Tensor2D {
   const op = 'convLayerPyramid';
@@ -77,9 +77,16 @@ export function convLayerPyramid(x: tf.Tensor2D, layout: PyramidLayout, filter: 
   if (kh === 3 && kw === 3 && cout === 1 && webgpuKernel(ACTIVATED_GATE_CONV, shaped, [filter])) {
     return tf.tidy(() => activatedGateConvsPyramid(x, layout, [{ filter, bias: opts.bias ?? tf.zeros([1]) }], IDENTITY));
   }
-  if (tf.getBackend() === 'webgpu' && kh === kw && kh % 2 === 1 && compactGemmApplies(cin, cout, false) && hasKernel(GEMM_CONV)) {
-    const inputs: tf.NamedTensorMap = opts.bias ? { x, filter, bias: opts.bias } : { x, filter };
-    return tf.engine().runKernel(GEMM_CONV, inputs, { pyramid: layout } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+  // the GEMM writes channels in fours: other counts (a detector's 3 classes) run padded with zero filters, then sliced
+  const padded = Math.ceil(cout / 4) * 4;
+  if (tf.getBackend() === 'webgpu' && kh === kw && kh % 2 === 1 && compactGemmApplies(cin, padded, false) && hasKernel(GEMM_CONV)) {
+    return tf.tidy(() => {
+      const f = padded === cout ? filter : tf.pad(filter, [[0, 0], [0, 0], [0, 0], [0, padded - cout]]);
+      const bias = opts.bias && padded !== cout ? tf.pad(opts.bias, [[0, padded - cout]]) : opts.bias;
+      const inputs: tf.NamedTensorMap = bias ? { x, filter: f, bias } : { x, filter: f };
+      const y = tf.engine().runKernel(GEMM_CONV, inputs, { pyramid: layout } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+      return padded === cout ? y : tf.slice(y, [0, 0], [-1, cout]);
+    });
   }
   return tf.tidy(() => packPyramid(unpackPyramid(x, layout).map((level) => convLayer(level, filter, { bias: opts.bias }))));
 }

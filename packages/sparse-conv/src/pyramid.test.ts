@@ -198,8 +198,8 @@ describe.each(BACKENDS)('packed pyramids on %s', (backend) => {
     tf.dispose([flipped, paths, coarser, y, x, owT, swT, stackedGates, ...maps, ...gateMaps.flat(), ...packedGates, ...lt.flatMap((p) => [p.filter, p.bias, p.norm.gamma, p.norm.beta])]);
   });
 
-  // FCOS's predictors on all levels at once: cls_score (a GEMM for 8 channels; 3 go level by
-  // level), centerness (1 channel: the gate conv program), and the boxes' per-level scale
+  // FCOS's predictors on all levels at once: cls_score (webgpu: the GEMM for 8 channels, and for 3
+  // padded to 4), centerness (1 channel: the gate conv program), and the boxes' per-level scale
   it.each(['gpu', 'swiftshader'] as const)("as on %s: a predictor's conv and the boxes' level scales over a pyramid equal each level's float64 reference", async (tuning) => {
     await activate(backend);
     setWebGPUTuning(tuning);
