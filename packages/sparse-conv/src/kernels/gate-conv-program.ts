@@ -94,8 +94,8 @@ fn main(index : i32) {
     }`,
   )}
   let out0 = mapBase + (b * h + y) * w + x0;
-  // a second gate's map follows the first's
-  let plane = ${this.groups ? this.groups.levels.starts[this.groups.levels.starts.length - 1] : 'uniforms.xShape[0] * h * w'};
+  ${this.filters > 1 ? `// a second gate's map follows the first's
+  let plane = ${this.groups ? this.groups.levels.starts[this.groups.levels.starts.length - 1] : 'uniforms.xShape[0] * h * w'};` : ''}
 ${outs.flatMap((j) => range(n).map((p) => `  if (x0 + ${p} < w) {
     setOutputAtIndex(${j === 0 ? '' : `${j} * plane + `}out0 + ${p}, ${value(p, j)});
   }`)).join(NEWLINE)}

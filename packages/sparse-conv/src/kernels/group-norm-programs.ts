@@ -757,9 +757,10 @@ export const DEPTHWISE_MAP_PIXELS = 4;
  */
 export class DepthwiseMapProgram implements WebGPUProgramLike {
   variableNames = ['X', 'DwFilter'];
-  /** pair mode: the second path's filter and both biases, added here (GroupNorm then binds two norms, not two biases too) */
-  private readonly paired: boolean;
-  /** pair mode: the first output row of path 1, a WGSL expression */
+  /**
+   * pair mode (the second path's filter and both biases bound, the biases added here so that
+   * GroupNorm binds two norms, not two biases too): path 1's first output row, a WGSL expression
+   */
   private readonly secondFrom?: string;
   variableComponents: number[];
   outputComponent: number;
@@ -787,7 +788,6 @@ export class DepthwiseMapProgram implements WebGPUProgramLike {
     const c = xShape[3];
     this.pixels = pixels;
     this.quads = quads;
-    this.paired = pair !== undefined;
     // the levels written, one after another: path 1's read from level 1 on, path 0's from level 0
     const written = pair ? { batch: pair.batch, sizes: [...pair.sizes.slice(0, -1), ...pair.sizes.slice(1)] } : pyramid?.layout;
     if (pair && written) {
@@ -820,9 +820,10 @@ export class DepthwiseMapProgram implements WebGPUProgramLike {
     const pixels = range(n);
     const columns = range(n + 2);
     // pair mode: the path's filter and bias, path 1 from its output rows on
-    const filterAt = (i: string) => (this.paired ? `dwFilterAt(second, ${i})` : `${T}(DwFilter[${i}])`);
-    const biasOf = (acc: string) => (this.paired ? `${acc} + dwBiasAt(second, q)` : acc);
-    const pairFns = this.paired
+    const paired = this.secondFrom !== undefined;
+    const filterAt = (i: string) => (paired ? `dwFilterAt(second, ${i})` : `${T}(DwFilter[${i}])`);
+    const biasOf = (acc: string) => (paired ? `${acc} + dwBiasAt(second, q)` : acc);
+    const pairFns = paired
       ? `fn dwFilterAt(second : bool, i : i32) -> ${T} {
   if (second) {
     return ${T}(DwFilter1[i]);
@@ -847,7 +848,7 @@ fn main(index : i32) {
   if (index >= cells * qBlocks) {
     return;
   }
-  ${this.secondFrom ? `let second = mapBase >= ${this.secondFrom};` : ''}
+  ${paired ? `let second = mapBase >= ${this.secondFrom};` : ''}
   let row0 = mapBase + (b * h + y) * w + x0;
   ${channelQuadsLoopSnippet(
     'cq',
