@@ -1,4 +1,4 @@
-import { type DepthwiseNormLayer, type GatedDepthwiseLayer, type PyramidLayout, convCost, convLayer, maskedConv2d, masksStayOnDevice } from '@dynhead/sparse-conv';
+import { type DepthwiseNormLayer, type GatedDepthwiseLayer, type PyramidLayout, convCost, convLayer, maskedConv2d, masksStayOnDevice, stackedLayout } from '@dynhead/sparse-conv';
 import * as tf from '@tensorflow/tfjs-core';
 import type { GateConfig } from './config';
 import type { ForwardContext } from './forward-context';
@@ -89,8 +89,7 @@ export class DynamicConv2D {
     const g = SpatialGate.inferPackedMany(gates, x, layout);
     const rows = x.shape[0];
     for (const [i, gate] of gates.entries()) ctx.recordPyramid(gate.name, g, layout, i * rows);
-    // the maps one after another are a pyramid of their levels one after another
-    ctx.chargePyramid(g, { batch: layout.batch, sizes: gates.flatMap(() => layout.sizes) }, unit);
+    ctx.chargePyramid(g, stackedLayout(...gates.map(() => layout)), unit);
     return g;
   }
 

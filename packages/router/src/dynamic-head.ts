@@ -93,9 +93,12 @@ export class DynamicHead {
         const cls = await this.inferTowerPacked(this.towers.cls, packed, ctx);
         try {
           const bbox = await this.inferTowerPacked(this.towers.bbox, packed, ctx);
-          const predictions = this.predictors.inferPacked(cls, bbox, layout);
-          bbox.dispose();
-          return { ...predictions, cost: ctx.totalCost(features[0].shape[0]), gates: ctx.gates };
+          try {
+            const predictions = this.predictors.inferPacked(cls, bbox, layout);
+            return { ...predictions, cost: ctx.totalCost(features[0].shape[0]), gates: ctx.gates };
+          } finally {
+            bbox.dispose();
+          }
         } finally {
           cls.dispose();
         }

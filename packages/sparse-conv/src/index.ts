@@ -5,7 +5,7 @@ export { maskedConv2d } from './masked-conv2d';
 export { chooseMethod, sparseConv2d, sparseConv2dWithConvs, sparseConvPair } from './sparse-conv2d';
 export { pyramidPairRunsAtOnce, sparseConvPairPyramid, type PyramidPairConv } from './pyramid-conv-pair';
 export { blendPyramid, depthwiseNormPyramid, type DepthwiseNormLayer, scalePathsPyramid, type ScalePaths } from './pyramid-scale-node';
-export { levelRowStarts, packPyramid, pyramidLevels, type PyramidLevels, pyramidLayoutOf, pyramidRows, segmentRowStarts, unpackPyramid, type PyramidLayout } from './pyramid';
+export { levelRowStarts, packPyramid, pyramidLevels, type PyramidLevels, pyramidLayoutOf, pyramidRows, segmentRowStarts, stackedLayout, unpackPyramid, type PyramidLayout } from './pyramid';
 export { masksStayOnDevice } from './kernels/register';
 export { setWebGPUTuning } from './kernels/webgpu-kernels';
 export { DENSE_FALLBACK_DENSITY, denseFallbackDensity, type DenseFallback } from './thresholds';

@@ -3,7 +3,7 @@ import { blendResized } from './blend-resized';
 import { convLayer } from './conv-layer';
 import { BLEND_PYRAMID, DEPTHWISE_GROUP_NORM, type DepthwiseGroupNormAttrs, SCALE_PATHS, type ScalePathsAttrs } from './kernels/kernel-names';
 import { hasKernel } from './kernels/register';
-import { checkPacked, type PyramidLayout, packPyramid, pyramidLevels, pyramidRows, unpackPyramid } from './pyramid';
+import { checkPacked, type PyramidLayout, packPyramid, pyramidLevels, pyramidRows, scalePathsLayout, stackedLayout, unpackPyramid } from './pyramid';
 import type { GroupNormParams } from './types';
 
 /** A depthwise 3x3 layer with GroupNorm: a scale path's conv (its gate applies where the path is blended). */
@@ -41,12 +41,6 @@ function checkDepthwiseFilter(op: string, name: string, filter: tf.Tensor, c: nu
   if (filter.rank !== 4 || filter.shape[0] !== 3 || filter.shape[1] !== 3 || filter.shape[2] !== c || filter.shape[3] !== 1) {
     throw new Error(`${op}: ${name} has shape [${filter.shape.join(',')}]; it must be [3,3,${c},1]`);
   }
-}
-
-/** The layouts of a scale node's two paths: the finer path on levels 0 .. L-2, the coarser on 1 .. L-1. */
-function pathLayouts(layout: PyramidLayout): [PyramidLayout, PyramidLayout] {
-  const levels = layout.sizes.length;
-  return [pyramidLevels(layout, 0, levels - 1).layout, pyramidLevels(layout, 1, levels).layout];
 }
 
 /**
@@ -106,11 +100,11 @@ export function blendPyramid(x: tf.Tensor2D, layout: PyramidLayout, xWeight: tf.
   if (levels < 2) throw new Error(`${op}: a pyramid of at least two levels, got ${levels}`);
   const c = x.shape[1];
   checkPacked(op, 'x', x, layout, c);
-  const [finerLayout, coarserLayout] = pathLayouts(layout);
-  const [finerRows, coarserRows] = [pyramidRows(finerLayout), pyramidRows(coarserLayout)];
+  const mapsLayout = scalePathsLayout(layout);
+  const mapRows = pyramidRows(mapsLayout);
   const rows = pyramidRows(layout);
-  if (paths.maps.rank !== 2 || paths.maps.shape[0] !== finerRows + coarserRows || paths.maps.shape[1] !== c) {
-    throw new Error(`${op}: paths.maps has shape [${paths.maps.shape.join(',')}]; this layout's two paths are [${finerRows + coarserRows},${c}] (levels 0..${levels - 2}, then 1..${levels - 1})`);
+  if (paths.maps.rank !== 2 || paths.maps.shape[0] !== mapRows || paths.maps.shape[1] !== c) {
+    throw new Error(`${op}: paths.maps has shape [${paths.maps.shape.join(',')}]; this layout's two paths are [${mapRows},${c}] (levels 0..${levels - 2}, then 1..${levels - 1})`);
   }
   if (paths.gates.rank !== 2 || paths.gates.shape[0] !== 2 * rows || paths.gates.shape[1] !== 1) {
     throw new Error(`${op}: paths.gates has shape [${paths.gates.shape.join(',')}]; two gates of this layout are [${2 * rows},1]`);
@@ -124,13 +118,11 @@ export function blendPyramid(x: tf.Tensor2D, layout: PyramidLayout, xWeight: tf.
   }
   return tf.tidy(() => {
     const xs = unpackPyramid(x, layout);
-    const [finerMaps, coarserMaps] = tf.split(paths.maps, [finerRows, coarserRows]) as tf.Tensor2D[];
-    const [finerGates, coarserGates] = tf.split(paths.gates, 2) as tf.Tensor2D[];
-    const gated = (maps: tf.Tensor2D, mapsLayout: PyramidLayout, gates: tf.Tensor2D, from: number) => {
-      const levelGates = unpackPyramid(gates, layout).slice(from, from + levels - 1);
-      return unpackPyramid(maps, mapsLayout).map((m, i) => tf.mul(m, levelGates[i]) as tf.Tensor4D);
-    };
-    const [fine, coarse] = [gated(finerMaps, finerLayout, finerGates, 0), gated(coarserMaps, coarserLayout, coarserGates, 1)];
+    // the finer path's levels 0 .. L-2 then the coarser's 1 .. L-1; each gate's levels 0 .. L-1
+    const maps = unpackPyramid(paths.maps, mapsLayout);
+    const gates = unpackPyramid(paths.gates, stackedLayout(layout, layout));
+    const gated = maps.map((m, i) => tf.mul(m, gates[i < levels - 1 ? i : i + 2]) as tf.Tensor4D);
+    const [fine, coarse] = [gated.slice(0, levels - 1), gated.slice(levels - 1)];
     const ys = xs.map((level, l) => {
       const sources = [...(l > 0 ? [fine[l - 1]] : []), ...(l < levels - 1 ? [coarse[l]] : [])];
       return blendResized(level, xWeight, sources, sourceWeight);

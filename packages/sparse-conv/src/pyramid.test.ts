@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TEST_BACKENDS, activate, relL2, seededRandom } from '../../../test/backends';
-import { type ConvActivation, activatedGateConvPyramid, activatedGateConvsPyramid, blendPyramid, convLayerPyramid, depthwiseNormPyramid, gateSums, packPyramid, pyramidLayoutOf, scaleLevelsPyramid, scalePathsPyramid, setWebGPUTuning, sparseConvPairPyramid, unpackPyramid } from './index';
+import { type ConvActivation, activatedGateConvPyramid, activatedGateConvsPyramid, blendPyramid, convLayerPyramid, depthwiseNormPyramid, gateSums, packPyramid, pyramidLayoutOf, scaleLevelsPyramid, scalePathsPyramid, setWebGPUTuning, sparseConvPairPyramid, stackedLayout, unpackPyramid } from './index';
 import { refConv, refGroupNorm, refMaxPool3x3, refResize } from './reference.test-util';
 
 // webgpu first, so that this process's first call into the package is there: its kernels must
@@ -34,6 +34,8 @@ describe.each(BACKENDS)('packed pyramids on %s', (backend) => {
     expect(Array.from(await packed.data())).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
     const layout = pyramidLayoutOf(maps);
     expect(layout).toEqual({ batch: 2, sizes: [[2, 1], [1, 1]] });
+    expect(stackedLayout(layout, layout)).toEqual({ batch: 2, sizes: [[2, 1], [1, 1], [2, 1], [1, 1]] });
+    expect(() => stackedLayout(layout, { batch: 1, sizes: [[2, 1]] })).toThrow('stackedLayout: one batch, got 2, 1');
     const back = unpackPyramid(packed, layout);
     expect(back.map((m) => m.shape)).toEqual([[2, 2, 1, 2], [2, 1, 1, 2]]);
     expect(Array.from(await back[1].data())).toEqual([9, 10, 11, 12]);

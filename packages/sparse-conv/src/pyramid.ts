@@ -39,6 +39,21 @@ export function pyramidLevels(layout: PyramidLayout, from: number, to: number): 
   return { layout: { batch: layout.batch, sizes: layout.sizes.slice(from, to) }, firstRow: levelRowStarts(layout)[from] };
 }
 
+/**
+ * Packed pyramids of one batch one after another, as one pyramid of all their levels (the rows
+ * are level-major either way): a scale node's two gates [2P, 1], or its two paths' maps.
+ */
+export function stackedLayout(...layouts: PyramidLayout[]): PyramidLayout {
+  if (layouts.some((l) => l.batch !== layouts[0].batch)) throw new Error(`stackedLayout: one batch, got ${layouts.map((l) => l.batch).join(', ')}`);
+  return { batch: layouts[0].batch, sizes: layouts.flatMap((l) => l.sizes) };
+}
+
+/** The layout of a scale node's two paths in one tensor (scalePathsPyramid): levels 0 .. L-2, then 1 .. L-1. */
+export function scalePathsLayout(layout: PyramidLayout): PyramidLayout {
+  const levels = layout.sizes.length;
+  return stackedLayout(pyramidLevels(layout, 0, levels - 1).layout, pyramidLevels(layout, 1, levels).layout);
+}
+
 /** Rows of the packed pyramid. */
 export function pyramidRows(layout: PyramidLayout): number {
   return levelRowStarts(layout)[layout.sizes.length];

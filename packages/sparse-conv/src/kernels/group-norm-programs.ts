@@ -1,6 +1,6 @@
 import { type ListPart, listReaderSnippet } from './compact-conv-program';
 import type { WebGPUProgramLike } from './masked-conv-program';
-import { levelRowStarts, type PyramidLayout, type PyramidLevels, pyramidRows } from '../pyramid';
+import { levelRowStarts, type PyramidLayout, type PyramidLevels, pyramidRows, scalePathsLayout } from '../pyramid';
 import { ProgramUniforms, pyramidShaderKey, type UniformData } from './pyramid-uniforms';
 import {
   channelQuadsLoopSnippet,
@@ -789,7 +789,7 @@ export class DepthwiseMapProgram implements WebGPUProgramLike {
     this.pixels = pixels;
     this.quads = quads;
     // the levels written, one after another: path 1's read from level 1 on, path 0's from level 0
-    const written = pair ? { batch: pair.batch, sizes: [...pair.sizes.slice(0, -1), ...pair.sizes.slice(1)] } : pyramid?.layout;
+    const written = pair ? scalePathsLayout(pair) : pyramid?.layout;
     if (pair && written) {
       const u = new ProgramUniforms();
       const starts = levelRowStarts(pair);

@@ -9,7 +9,7 @@ import { CHUNK_ROWS, DEPTHWISE_MAP_PIXELS, DepthwiseMapProgram, GPU_STATS_THREAD
 import { ACTIVATED_GATE_CONV, type ActivatedGateConvAttrs, BLEND_PYRAMID, BLEND_RESIZED, DEPTHWISE_GROUP_NORM, GEMM_CONV, type BlendResizedAttrs, type BlendResizedInputs, COMPACT_CONV, type CompactConvAttrs, COMPACT_GROUP_NORM, type CompactGroupNormAttrs, CONV3X3_FEW, type DepthwiseGroupNormAttrs, GATED_RESIDUAL, COMPACT_LIST, type CompactListAttrs, EXPAND_ROWS, GATE_SUMS, type GateSumsAttrs, GROUP_NORM_ROWS, type GroupNormRowsAttrs, LEVEL_SCALE, SCALE_PATHS, type ScalePathsAttrs, type GroupNormRowsInputs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs, readNumberedInputs } from './kernel-names';
 import { MaskedConvProgram, type WebGPUProgramLike } from './masked-conv-program';
 import type { UniformData } from './pyramid-uniforms';
-import { type PyramidLayout, pyramidLevels, segmentRowStarts } from '../pyramid';
+import { type PyramidLayout, pyramidLevels, scalePathsLayout, segmentRowStarts } from '../pyramid';
 import { BlendPyramidProgram } from './blend-pyramid-program';
 import { LevelScaleProgram, type LevelScalePost } from './level-scale-program';
 
@@ -414,11 +414,10 @@ export function registerWebGPUKernels(): void {
       // both paths' convs, with their biases, in one map; then one GroupNorm over its runs, the second path's with its own norm
       const program = new DepthwiseMapProgram(pixelMap.shape, groupNormLanes(x.shape[1], groups), tuning.depthwiseMapPixels, tuning.channelQuads, undefined, pyramid);
       const map = runProgram(be, program, [pixelMap, filter, filter1, bias, bias1], 'float32');
-      const levels = pyramid.sizes.length;
-      const first = segmentRowStarts(pyramidLevels(pyramid, 0, levels - 1).layout);
-      const second = segmentRowStarts(pyramidLevels(pyramid, 1, levels).layout);
-      const starts = [...first, ...second.slice(1).map((s) => s + first[first.length - 1])];
-      const out = groupNormOnGpu(be, map, map.shape, starts, { gamma, beta, second: { gamma: gamma1, beta: beta1, firstRun: first.length - 1 } }, { groups, eps, relu: false });
+      // runs: path 0's (level, image) runs on levels 0 .. L-2, then path 1's
+      const firstRun = (pyramid.sizes.length - 1) * pyramid.batch;
+      const starts = segmentRowStarts(scalePathsLayout(pyramid));
+      const out = groupNormOnGpu(be, map, map.shape, starts, { gamma, beta, second: { gamma: gamma1, beta: beta1, firstRun } }, { groups, eps, relu: false });
       be.disposeData(map.dataId);
       return out;
     },
