@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import { HEAD_SERIES_COLORS, latencyFlopsChart, niceMax, PLOT_MARGIN } from './chart';
-import { headTable, type HeadBenchResult } from './head';
+import { goalVerdict, headTable, type HeadBenchResult } from './head';
 import { FULL_IMAGE, levelShapes, pixelCount } from './levels';
 import type { Machine } from './machine';
 import { median, timeInterleaved } from './measure';
@@ -171,10 +171,24 @@ describe('results', () => {
     expect(lines[0]).toMatch(/\| peak MiB \| kernels \/ pass \|$/);
     expect(lines[2]).toBe('| FCOS (4 conv) | 1 | 30.0 | 1.00x | 40.0 | 1.00x | 1.000 | 1.000 | 1.000 | 10.0 | 131 |');
     expect(lines[3]).toBe('| Dynamic D8 Mid | 1 | 20.0 | 1.50x | 80.0 | 0.50x | 1.000 (0.500-1.500) | 4.000 | 0.250 | 10.0 | 131 |');
+    // rows without samples (results recorded before they were kept) are judged by their medians
     expect(lines[5]).toBe('Goal, Dynamic D8 Mid faster than the FCOS head (wall time): batch 1: 1.50x (met).');
     // webgpu rows carry their dispatch counts: one more column
     const gpu = headTable({ ...result, rows: result.rows.map((r, i) => ({ ...r, dispatches: [249, 4918][i] })) }).split('\n');
     expect(gpu[0]).toMatch(/\| kernels \/ pass \| dispatches \/ pass \|$/);
     expect(gpu[3]).toBe('| Dynamic D8 Mid | 1 | 20.0 | 1.50x | 80.0 | 0.50x | 1.000 (0.500-1.500) | 4.000 | 0.250 | 10.0 | 131 | 4918 |');
+  });
+
+  it('calls the goal met only when the head was faster in every interleaved round', () => {
+    const base = { kind: 'conventional' as const, blocks: 4, density: null, gateBias: null, usedRatio: 1, minMs: 0, peakMiB: 10, medianCpuMs: 40, kernels: 131, dispatches: null, batch: 1, head: 'FCOS (4 conv)', usedGFlops: { avg: 1, min: 1, max: 1 }, fullGFlops: 1 };
+    const fcos = { ...base, medianMs: 30, samplesMs: [31, 30, 29] };
+    const d8 = (samplesMs: number[], medianMs: number) => ({ ...base, kind: 'dynamic' as const, head: 'Dynamic D8 Mid', samplesMs, medianMs });
+    // round by round 31/28, 30/29, 29/25: faster in each
+    expect(goalVerdict(fcos, d8([28, 29, 25], 28))).toBe('1.07x (met: faster in all 3 interleaved rounds)');
+    // a median ahead (30/29.5) from two rounds of three: the machine's drift, not the goal
+    expect(goalVerdict(fcos, d8([32, 29.5, 28], 29.5))).toBe('1.02x (within noise: faster in 2 of 3 interleaved rounds)');
+    expect(goalVerdict(fcos, d8([40, 41, 39], 40))).toBe('0.75x (not met: faster in none of 3 interleaved rounds)');
+    // a tie in a round is not faster either
+    expect(goalVerdict(fcos, d8([31, 30, 29], 30))).toBe('1.00x (not met: faster in none of 3 interleaved rounds)');
   });
 });
