@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import { HEAD_SERIES_COLORS, latencyFlopsChart, niceMax, PLOT_MARGIN } from './chart';
-import { goalVerdict, headTable, type HeadBenchResult } from './head';
+import { goalVerdict, headTable, type HeadBenchResult, signTestP } from './head';
 import { FULL_IMAGE, levelShapes, pixelCount } from './levels';
 import type { Machine } from './machine';
 import { median, timeInterleaved } from './measure';
@@ -123,7 +123,7 @@ describe('latency-vs-FLOPs chart', () => {
 describe('results', () => {
   const machine: Machine = { cpu: 'test cpu', cores: 2, memoryGiB: 4, os: 'Linux', node: 'v20', tfjs: '4.22.0', backend: 'cpu', backendDetail: 'cpu' };
 
-  it('keeps one file per backend and day with one entry per bench', () => {
+  it('keeps one file per backend and day: the latest run of each bench, and the runs it replaced', () => {
     const dir = mkdtempSync(join(tmpdir(), 'bench-results-'));
     try {
       const a = recordResult('head', machine, { rows: [1] }, dir, '2026-01-02');
@@ -133,6 +133,11 @@ describe('results', () => {
       expect(b).toBe(a);
       const file = JSON.parse(readFileSync(a, 'utf8'));
       expect(file.runs).toEqual({ head: { rows: [2] }, 'train-step': { ms: 3 } });
+      expect(file.earlier).toEqual({ head: [{ rows: [1] }] });
+      recordResult('head', machine, { rows: [3] }, dir, '2026-01-02');
+      const third = JSON.parse(readFileSync(a, 'utf8'));
+      expect(third.runs.head).toEqual({ rows: [3] });
+      expect(third.earlier).toEqual({ head: [{ rows: [1] }, { rows: [2] }] });
       expect(file.machine.cpu).toBe('test cpu');
       writeFileSync(join(dir, 'cpu-2026-01-03.json'), 'not json');
       expect(() => recordResult('head', machine, {}, dir, '2026-01-03')).toThrow(/cpu-2026-01-03\.json: not a results file/);
@@ -179,16 +184,27 @@ describe('results', () => {
     expect(gpu[3]).toBe('| Dynamic D8 Mid | 1 | 20.0 | 1.50x | 80.0 | 0.50x | 1.000 (0.500-1.500) | 4.000 | 0.250 | 10.0 | 131 | 4918 |');
   });
 
-  it('calls the goal met only when the head was faster in every interleaved round', () => {
+  it('sign-tests the interleaved rounds before it calls the goal met', () => {
+    // P(at least k heads in n fair tosses): 5 of 5 1/32, 4 of 5 6/32, 7 of 8 9/256, 2 of 3 4/8
+    expect(signTestP(5, 5)).toBeCloseTo(1 / 32, 12);
+    expect(signTestP(4, 5)).toBeCloseTo(6 / 32, 12);
+    expect(signTestP(7, 8)).toBeCloseTo(9 / 256, 12);
+    expect(signTestP(2, 3)).toBeCloseTo(4 / 8, 12);
+    expect(signTestP(0, 7)).toBe(1);
     const base = { kind: 'conventional' as const, blocks: 4, density: null, gateBias: null, usedRatio: 1, minMs: 0, peakMiB: 10, medianCpuMs: 40, kernels: 131, dispatches: null, batch: 1, head: 'FCOS (4 conv)', usedGFlops: { avg: 1, min: 1, max: 1 }, fullGFlops: 1 };
-    const fcos = { ...base, medianMs: 30, samplesMs: [31, 30, 29] };
+    const fcos = { ...base, medianMs: 30, samplesMs: [31, 30, 29, 30, 32] };
     const d8 = (samplesMs: number[], medianMs: number) => ({ ...base, kind: 'dynamic' as const, head: 'Dynamic D8 Mid', samplesMs, medianMs });
-    // round by round 31/28, 30/29, 29/25: faster in each
-    expect(goalVerdict(fcos, d8([28, 29, 25], 28))).toBe('1.07x (met: faster in all 3 interleaved rounds)');
-    // a median ahead (30/29.5) from two rounds of three: the machine's drift, not the goal
-    expect(goalVerdict(fcos, d8([32, 29.5, 28], 29.5))).toBe('1.02x (within noise: faster in 2 of 3 interleaved rounds)');
-    expect(goalVerdict(fcos, d8([40, 41, 39], 40))).toBe('0.75x (not met: faster in none of 3 interleaved rounds)');
-    // a tie in a round is not faster either
-    expect(goalVerdict(fcos, d8([31, 30, 29], 30))).toBe('1.00x (not met: faster in none of 3 interleaved rounds)');
+    // round by round 31/28, 30/29, 29/25, 30/27, 32/30: faster in each, p = 1/32
+    expect(goalVerdict(fcos, d8([28, 29, 25, 27, 30], 28))).toBe('1.07x (met: faster in 5 of 5 interleaved rounds, sign test p = 0.031)');
+    // a median ahead from 4 rounds of 5 (p = 6/32): the machine's drift, not the goal
+    expect(goalVerdict(fcos, d8([32, 29.5, 28, 29, 31], 29.5))).toBe('1.02x (within noise: faster in 4 of 5 interleaved rounds, sign test p = 0.188)');
+    expect(goalVerdict(fcos, d8([40, 41, 39, 35, 36], 39))).toBe('0.77x (not met: slower in 5 of 5 interleaved rounds, sign test p = 0.031)');
+    // ties count for neither side
+    expect(goalVerdict(fcos, d8([31, 30, 29, 30, 32], 30))).toBe('1.00x (within noise: faster in 0 of 5 interleaved rounds, sign test p = 1.000)');
+    // the 2026-12-03 wasm run at 800x1333: 12 of 12 (p = 1/4096)
+    const twelve = (ms: number) => Array.from({ length: 12 }, (_, i) => ms + i);
+    expect(goalVerdict({ ...fcos, samplesMs: twelve(9000), medianMs: 9000 }, d8(twelve(8500), 8500))).toBe('1.06x (met: faster in 12 of 12 interleaved rounds, sign test p < 0.001)');
+    // three rounds never decide: 3 of 3 happens by chance 1 time in 8
+    expect(goalVerdict({ ...fcos, samplesMs: [31, 30, 29] }, d8([28, 29, 25], 28))).toBe('1.07x (within noise: faster in 3 of 3 interleaved rounds, sign test p = 0.125)');
   });
 });

@@ -188,11 +188,24 @@ export async function runHeadBench(options: Partial<HeadBenchOptions> = {}): Pro
 
 const fmt = (x: number, digits: number) => (Number.isFinite(x) ? x.toFixed(digits) : '-');
 
+/** One-sided sign test: the chance of at least k wins in n rounds where each is a coin toss. */
+export function signTestP(k: number, n: number): number {
+  let ways = 0;
+  let choose = 1; // C(n, i), from i = 0 up
+  for (let i = 0; i <= n; i++) {
+    if (i >= k) ways += choose;
+    choose = (choose * (n - i)) / (i + 1);
+  }
+  return ways / 2 ** n;
+}
+
 /**
- * Whether `head` ran faster than the conventional head `base`: the ratio of their medians, and
- * "met" only when it was faster in every interleaved round (rounds pair passes run side by side),
- * "not met" when slower in every one, else "within noise", so that one run's lucky median on a
- * drifting machine is not read as the goal reached. Rows without samples are judged by the medians.
+ * Whether `head` ran faster than the conventional head `base`: the ratio of their medians, and a
+ * sign test over the interleaved rounds (each times the two side by side, so a drifting machine
+ * slows both): "met" when the head was faster in so many rounds that chance gives it under 5%
+ * (5 of 5, 7 of 8, ...), "not met" when slower in so many, else "within noise". A lucky median on
+ * a drifting machine is not read as the goal reached; fewer than 5 rounds never decide. Ties count
+ * for neither. Rows without samples (results recorded before 2026-12-03) are judged by the medians.
  */
 export function goalVerdict(base: HeadBenchRow, head: HeadBenchRow): string {
   const ratio = `${fmt(base.medianMs / head.medianMs, 2)}x`;
@@ -200,9 +213,12 @@ export function goalVerdict(base: HeadBenchRow, head: HeadBenchRow): string {
   const rounds = Math.min(a.length, b.length);
   if (rounds === 0) return `${ratio} (${base.medianMs > head.medianMs ? 'met' : 'not met'})`;
   const faster = a.slice(0, rounds).filter((t, i) => t > b[i]).length;
-  if (faster === rounds) return `${ratio} (met: faster in all ${rounds} interleaved rounds)`;
-  if (faster === 0) return `${ratio} (not met: faster in none of ${rounds} interleaved rounds)`;
-  return `${ratio} (within noise: faster in ${faster} of ${rounds} interleaved rounds)`;
+  const slower = a.slice(0, rounds).filter((t, i) => t < b[i]).length;
+  const [pFaster, pSlower] = [signTestP(faster, rounds), signTestP(slower, rounds)];
+  const p = (x: number) => (x < 0.001 ? 'p < 0.001' : `p = ${fmt(x, 3)}`);
+  if (pFaster < 0.05) return `${ratio} (met: faster in ${faster} of ${rounds} interleaved rounds, sign test ${p(pFaster)})`;
+  if (pSlower < 0.05) return `${ratio} (not met: slower in ${slower} of ${rounds} interleaved rounds, sign test ${p(pSlower)})`;
+  return `${ratio} (within noise: faster in ${faster} of ${rounds} interleaved rounds, sign test ${p(pFaster)})`;
 }
 
 /**

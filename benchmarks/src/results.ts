@@ -11,15 +11,20 @@ export interface ResultsFile {
   backend: string;
   date: string;
   machine: Machine;
-  /** One entry per bench name (head, train-step, sparse-conv); a later run of a bench replaces it. */
+  /** One entry per bench name (head, train-step, sparse-conv): the day's latest run of it. */
   runs: Record<string, unknown>;
+  /**
+   * The runs a later run of the same bench that day replaced in `runs`, oldest first: a README
+   * table or note may quote any run of the day, so none is dropped.
+   */
+  earlier?: Record<string, unknown[]>;
 }
 
 export const today = () => new Date().toISOString().slice(0, 10);
 
 /**
- * Adds a bench's result to `<dir>/<backend>-<date>.json` (one file per backend and day, one entry
- * per bench) and returns the path. Written through a temporary file so that an interrupted run
+ * Adds a bench's result to `<dir>/<backend>-<date>.json` (one file per backend and day, the latest
+ * run of each bench in `runs`, the runs it replaced in `earlier`) and returns the path. Written through a temporary file so that an interrupted run
  * leaves the previous file intact.
  */
 export function recordResult(bench: string, machine: Machine, result: unknown, dir = RESULTS_DIR, date = today()): string {
@@ -29,11 +34,12 @@ export function recordResult(bench: string, machine: Machine, result: unknown, d
   if (existsSync(path)) {
     try {
       const old = JSON.parse(readFileSync(path, 'utf8')) as ResultsFile;
-      file = { ...old, machine, runs: { ...old.runs } };
+      file = { ...old, machine, runs: { ...old.runs }, earlier: { ...old.earlier } };
     } catch (e) {
       throw new Error(`${path}: not a results file (${(e as Error).message}); move it away to record new results`);
     }
   }
+  if (bench in file.runs) file.earlier = { ...file.earlier, [bench]: [...(file.earlier?.[bench] ?? []), file.runs[bench]] };
   file.runs[bench] = result;
   writeFileSync(`${path}.tmp`, `${JSON.stringify(file, null, 2)}\n`);
   renameSync(`${path}.tmp`, path);
