@@ -24,8 +24,8 @@ export const today = () => new Date().toISOString().slice(0, 10);
 
 /**
  * Adds a bench's result to `<dir>/<backend>-<date>.json` (one file per backend and day, the latest
- * run of each bench in `runs`, the runs it replaced in `earlier`) and returns the path. Written through a temporary file so that an interrupted run
- * leaves the previous file intact.
+ * run of each bench in `runs`, the runs it replaced in `earlier`) and returns the path. Written
+ * through a temporary file so that an interrupted run leaves the previous file intact.
  */
 export function recordResult(bench: string, machine: Machine, result: unknown, dir = RESULTS_DIR, date = today()): string {
   mkdirSync(dir, { recursive: true });
@@ -34,7 +34,7 @@ export function recordResult(bench: string, machine: Machine, result: unknown, d
   if (existsSync(path)) {
     try {
       const old = JSON.parse(readFileSync(path, 'utf8')) as ResultsFile;
-      file = { ...old, machine, runs: { ...old.runs }, earlier: { ...old.earlier } };
+      file = { ...old, machine, runs: { ...old.runs } };
     } catch (e) {
       throw new Error(`${path}: not a results file (${(e as Error).message}); move it away to record new results`);
     }
