@@ -35,6 +35,8 @@ const depthwiseCases: ConvCase[] = [
   { x: [1, 9, 8, 4], filter: [3, 3, 4, 1], stride: 2, pad: 'valid' },
   { x: [1, 8, 7, 2], filter: [3, 3, 2, 3], stride: 1, pad: 'valid' },
   { x: [1, 9, 9, 2], filter: [3, 3, 2, 2], stride: 1, pad: 'same', dilation: 2 },
+  // multiplier 1 with interior pixels at dilation 2 (the cpu kernel's unrolled 3x3 path)
+  { x: [1, 9, 10, 5], filter: [3, 3, 5, 1], stride: 1, pad: 'same', dilation: 2 },
 ];
 
 function random(shape: number[], seed: number): Float32Array {
