@@ -48,6 +48,11 @@ describe.each(packages)('packages/%s', (dir) => {
     if (usesCore) expect(pkg.peerDependencies?.['@tensorflow/tfjs-core'], `${dir}/package.json peerDependencies['@tensorflow/tfjs-core']`).toBe('^4.22.0');
   });
 
+  it('writes bin paths as npm publishes them (npm 11 drops a "./"-prefixed bin from the published manifest)', () => {
+    const prefixed = Object.entries(pkg.bin ?? {}).filter(([, target]) => target.startsWith('./'));
+    expect(prefixed.map(([name, target]) => `${dir}/package.json bin.${name}: ${target}`)).toEqual([]);
+  });
+
   it('README has an install line', () => {
     expect(readFileSync(join(base, 'README.md'), 'utf8')).toContain(`npm install @dynhead/${dir}`);
   });
