@@ -48,13 +48,22 @@ echo "release: building"
 npx turbo run build --filter='./packages/*' --output-logs=errors-only
 
 if [ "$dry_run" = 1 ]; then
+  # npm rewrites a manifest it finds wrong ("auto-corrected some errors") and may drop fields on the
+  # way (a "./"-prefixed bin, under npm 11): the dry run fails on that, naming the package.
+  corrected=()
   for dir in "${public_packages[@]}"; do
     id=$(node -e 'const p = require(process.argv[1]); console.log(`${p.name}@${p.version}`)' "./$dir/package.json")
     echo
     echo "=== would publish $id ($dir)"
-    (cd "$dir" && npm publish --dry-run --ignore-scripts --access public 2>&1 | grep -v '^npm warn Unknown user config' | sed 's/^npm notice //')
+    out=$(cd "$dir" && npm publish --dry-run --ignore-scripts --access public 2>&1 | grep -v '^npm warn Unknown user config' | sed 's/^npm notice //')
+    echo "$out"
+    if grep -q 'auto-corrected' <<<"$out"; then corrected+=("$dir/package.json"); fi
   done
   echo
+  if [ "${#corrected[@]}" -gt 0 ]; then
+    echo "release: npm auto-corrected ${corrected[*]} (see its warnings above; 'npm pkg fix' in that folder shows the fix)" >&2
+    exit 1
+  fi
   if [ "$pending" -gt 0 ]; then
     echo "release: dry run done; $pending changeset(s) are pending: run 'npm run version-packages' and commit before a real release"
   else
