@@ -164,8 +164,8 @@ function oneOutputSum(xv: tf.TypedArray, wv: tf.TypedArray, info: tf.backend_uti
  * The single-output 3x3 conv at stride 1 (every spatial gate's): each input pixel's nine dot
  * products with the nine taps' weights in one read of its channels, into nine independent float64
  * sums, then each output pixel adds the products its taps read. About twice the one-output loop
- * above (9 against 18 loads per 9 terms, and no chain of dependent adds); at stride 1 every input
- * pixel is read by some output, so nothing is computed twice.
+ * above (9 against 18 loads per 9 terms, nine independent chains of adds); at stride 1 an input
+ * pixel's dots serve up to nine outputs, so only a border's unread dots are wasted.
  */
 function tapDotsThenSum(xv: tf.TypedArray, wv: tf.TypedArray, info: tf.backend_util.Conv2DInfo, bias: number, relu: boolean, out: Float32Array): void {
   const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, dilationHeight: DH, dilationWidth: DW } = info;
