@@ -62,8 +62,8 @@ function conv2dSum(
   const pixels = B * OH * OW;
   const out = new Float32Array(pixels * O);
   if (O === 1) {
-    if (FH === 3 && FW === 3 && SH === 1 && SW === 1) tapDotsThenSum(xv, wv, info, bias === undefined ? 0 : bias[0], relu, out);
-    else oneOutputSum(xv, wv, info, bias === undefined ? 0 : bias[0], relu, out);
+    const oneSum = FH === 3 && FW === 3 && SH === 1 && SW === 1 ? tapDotsThenSum : oneOutputSum;
+    oneSum(xv, wv, info, bias === undefined ? 0 : bias[0], relu, out);
     return writeOutput(backend, [B, OH, OW, O], 'float32', out);
   }
   const acc = new Float64Array(BLOCK * O);
