@@ -13,7 +13,7 @@ const builtin = {
   cpu: { Conv2DBackpropFilter: tf.getKernel('Conv2DBackpropFilter', 'cpu'), Conv2D: tf.getKernel('Conv2D', 'cpu'), Conv2DBackpropInput: tf.getKernel('Conv2DBackpropInput', 'cpu'), DepthwiseConv2dNative: tf.getKernel('DepthwiseConv2dNative', 'cpu') },
   wasm: { Conv2DBackpropInput: tf.getKernel('Conv2DBackpropInput', 'wasm') },
 };
-const { useBackend, conv2dBackpropFilterComposed } = await import('../dist/index.js');
+const { useBackend, conv2dBackpropFilterComposed, conv2dBackpropFilterMatMul } = await import('../dist/index.js');
 const arg = (name, fallback) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : fallback);
 const backends = arg('--backends', 'wasm,cpu').split(',');
 
@@ -44,6 +44,9 @@ const cases = [
   { x: [1, 32, 32, 128], k: 3, cout: 128, stride: 1 },
   { x: [1, 32, 32, 128], k: 3, cout: 128, stride: 2 },
   { x: [2, 64, 64, 64], k: 3, cout: 64, stride: 1 },
+  // examples/train-bccd's model (batch 2, 192x256): its ResNet's last stage and an FPN lateral
+  { x: [2, 6, 8, 128], k: 3, cout: 128, stride: 1 },
+  { x: [2, 24, 32, 64], k: 1, cout: 32, stride: 1 },
 ];
 async function timeAsync(fn, reps) {
   await fn();
@@ -100,6 +103,10 @@ for (const name of backends.filter((b) => b !== 'webgpu')) {
     record(name, `Conv2DBackpropInput ${c.stride === 1 ? 'dynhead' : 'built-in'}`, shape, time(() => runEngine('Conv2DBackpropInput', { dy, filter: f }, iAttrs), reps), gmac);
     if (name === 'wasm') {
       record(name, 'Conv2DBackpropInput built-in', shape, time(() => runRaw(builtin.wasm.Conv2DBackpropInput, { dy, filter: f }, iAttrs), reps), gmac);
+      // the two forms the registered Conv2DBackpropFilter picks between
+      for (const [form, fn] of [['conv form', conv2dBackpropFilterComposed], ['matmul form', conv2dBackpropFilterMatMul]]) {
+        record(name, `Conv2DBackpropFilter ${form}`, shape, time(() => runRaw({ kernelFunc: (a) => fn(a, 'wasm') }, { x, dy }, fAttrs), reps), gmac);
+      }
     }
     if (name === 'cpu' && c.stride === 1) {
       record(name, 'Conv2DBackpropInput built-in', shape, time(() => runRaw(builtin.cpu.Conv2DBackpropInput, { dy, filter: f }, iAttrs), reps), gmac);

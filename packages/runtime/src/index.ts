@@ -12,6 +12,7 @@ export {
   depthwiseConv2dSum,
   depthwiseConv2dSumConfig,
   conv2dBackpropFilterComposed,
+  conv2dBackpropFilterMatMul,
   conv2dBackpropFilterConfig,
   conv2dBackpropInputComposed,
   conv2dBackpropInputConfig,

@@ -59,7 +59,7 @@ export function registerKernelFixes(backendName: string): void {
   }
 }
 
-export { conv2dBackpropFilterComposed, conv2dBackpropFilterConfig } from './conv2d-backprop-filter';
+export { conv2dBackpropFilterComposed, conv2dBackpropFilterConfig, conv2dBackpropFilterMatMul } from './conv2d-backprop-filter';
 export { conv2dBackpropInputComposed, conv2dBackpropInputConfig } from './conv2d-backprop-input';
 export { conv2dFloat64SumConfig, fusedConv2dFloat64SumConfig } from './conv2d-float64-sum';
 export { depthwiseConv2dSum, depthwiseConv2dSumConfig } from './depthwise-conv2d';

@@ -11,10 +11,12 @@ import {
   depthwiseInputGradRef,
   outShape,
 } from './conv-reference';
+import { conv2dBackpropFilterComposed, conv2dBackpropFilterMatMul } from './conv2d-backprop-filter';
 import { conv2dBackpropInputComposed } from './conv2d-backprop-input';
 import type { KernelArgs } from './kernel-call';
 
-// The kernels registered by registerKernelFixes run on cpu (Conv2DBackpropFilter) and wasm (all);
+// The kernels registered by registerKernelFixes run on cpu (Conv2DBackpropFilter) and wasm (all; both
+// forms of Conv2DBackpropFilter, which wasm picks between by size, are also called directly below);
 // each is checked against a float64 loop written from the definition, never against itself.
 const BACKENDS = ['cpu', 'wasm'] as const;
 
@@ -50,7 +52,8 @@ function label(c: ConvCase): string {
 }
 
 describe.each(BACKENDS)('training kernels on %s', (backend) => {
-  it.each(conv2dCases)('Conv2DBackpropFilter equals the float64 sum: %o', async (c) => {
+  // the last case is big enough for wasm to take the matrix-product form (conv2d-backprop-filter.ts)
+  it.each([...conv2dCases, { x: [1, 40, 40, 64], filter: [3, 3, 64, 64], stride: 1, pad: 'same' } as ConvCase])('Conv2DBackpropFilter equals the float64 sum: %o', async (c) => {
     await activate(backend);
     const dyShape = outShape(c, c.filter[3]);
     const xv = random(c.x, 1);
@@ -58,6 +61,22 @@ describe.each(BACKENDS)('training kernels on %s', (backend) => {
     const x = tf.tensor4d(xv, c.x as [number, number, number, number]);
     const dy = tf.tensor4d(dyv, dyShape as [number, number, number, number]);
     const dW = tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy }, { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', filterShape: c.filter }) as tf.Tensor;
+    expect(dW.shape, label(c)).toEqual(c.filter);
+    expect(relL2(await dW.data(), conv2dFilterGradRef(c, xv, dyv)), label(c)).toBeLessThan(1e-5);
+    tf.dispose([x, dy, dW]);
+  });
+
+  it.each(conv2dCases.flatMap((c) => [{ ...c, form: 'conv' }, { ...c, form: 'matmul' }]))('the $form form of Conv2DBackpropFilter equals the float64 sum: x $x, filter $filter, stride $stride, pad $pad', async ({ form, ...c }) => {
+    await activate(backend);
+    const dyShape = outShape(c, c.filter[3]);
+    const xv = random(c.x, 1);
+    const dyv = random(dyShape, 2);
+    const x = tf.tensor4d(xv, c.x as [number, number, number, number]);
+    const dy = tf.tensor4d(dyv, dyShape as [number, number, number, number]);
+    const attrs = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', filterShape: c.filter };
+    const kernel = form === 'conv' ? conv2dBackpropFilterComposed : conv2dBackpropFilterMatMul;
+    const info = kernel({ inputs: { x, dy }, backend: tf.backend(), attrs } as KernelArgs, backend);
+    const dW = tf.engine().makeTensorFromTensorInfo(info);
     expect(dW.shape, label(c)).toEqual(c.filter);
     expect(relL2(await dW.data(), conv2dFilterGradRef(c, xv, dyv)), label(c)).toBeLessThan(1e-5);
     tf.dispose([x, dy, dW]);
