@@ -52,21 +52,13 @@ function label(c: ConvCase): string {
 }
 
 describe.each(BACKENDS)('training kernels on %s', (backend) => {
-  // the last case is big enough for wasm to take the matrix-product form (conv2d-backprop-filter.ts)
-  it.each([...conv2dCases, { x: [1, 40, 40, 64], filter: [3, 3, 64, 64], stride: 1, pad: 'same' } as ConvCase])('Conv2DBackpropFilter equals the float64 sum: %o', async (c) => {
-    await activate(backend);
-    const dyShape = outShape(c, c.filter[3]);
-    const xv = random(c.x, 1);
-    const dyv = random(dyShape, 2);
-    const x = tf.tensor4d(xv, c.x as [number, number, number, number]);
-    const dy = tf.tensor4d(dyv, dyShape as [number, number, number, number]);
-    const dW = tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy }, { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', filterShape: c.filter }) as tf.Tensor;
-    expect(dW.shape, label(c)).toEqual(c.filter);
-    expect(relL2(await dW.data(), conv2dFilterGradRef(c, xv, dyv)), label(c)).toBeLessThan(1e-5);
-    tf.dispose([x, dy, dW]);
-  });
-
-  it.each(conv2dCases.flatMap((c) => [{ ...c, form: 'conv' }, { ...c, form: 'matmul' }]))('the $form form of Conv2DBackpropFilter equals the float64 sum: x $x, filter $filter, stride $stride, pad $pad', async ({ form, ...c }) => {
+  // 'registered': the kernel tfjs runs (on wasm it picks a form by size; the last case is big
+  // enough for the matrix-product form); 'conv', 'matmul': the two forms called directly.
+  const filterGradCases = [
+    ...conv2dCases.flatMap((c) => (['registered', 'conv', 'matmul'] as const).map((form) => ({ ...c, form }))),
+    { x: [1, 40, 40, 64], filter: [3, 3, 64, 64], stride: 1, pad: 'same', form: 'registered' } as ConvCase & { form: 'registered' },
+  ];
+  it.each(filterGradCases)('Conv2DBackpropFilter ($form) equals the float64 sum: x $x, filter $filter, stride $stride, pad $pad', async ({ form, ...c }) => {
     await activate(backend);
     const dyShape = outShape(c, c.filter[3]);
     const xv = random(c.x, 1);
@@ -74,9 +66,12 @@ describe.each(BACKENDS)('training kernels on %s', (backend) => {
     const x = tf.tensor4d(xv, c.x as [number, number, number, number]);
     const dy = tf.tensor4d(dyv, dyShape as [number, number, number, number]);
     const attrs = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', filterShape: c.filter };
-    const kernel = form === 'conv' ? conv2dBackpropFilterComposed : conv2dBackpropFilterMatMul;
-    const info = kernel({ inputs: { x, dy }, backend: tf.backend(), attrs } as KernelArgs, backend);
-    const dW = tf.engine().makeTensorFromTensorInfo(info);
+    const dW =
+      form === 'registered'
+        ? (tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy }, attrs) as tf.Tensor)
+        : tf.engine().makeTensorFromTensorInfo(
+            (form === 'conv' ? conv2dBackpropFilterComposed : conv2dBackpropFilterMatMul)({ inputs: { x, dy }, backend: tf.backend(), attrs } as KernelArgs, backend),
+          );
     expect(dW.shape, label(c)).toEqual(c.filter);
     expect(relL2(await dW.data(), conv2dFilterGradRef(c, xv, dyv)), label(c)).toBeLessThan(1e-5);
     tf.dispose([x, dy, dW]);
