@@ -8,7 +8,7 @@ import type { GroupNormParams } from './types';
  * variance), with its gradient written out: dx = (dx̂ - mean(dx̂) - x̂ * mean(dx̂ * x̂)) / std per
  * image and group, where dx̂ = dy * gamma. tfjs's tape would differentiate the forward's ops one by
  * one and clone every tensor they save: about 90 kernels a norm, forward and backward, against
- * about 35 this way (a training step of examples/train-bccd's model runs ~80 of these norms).
+ * about 35 this way (a training step of examples/train-bccd's model: 16473 -> 12585 kernels).
  * The forward runs the same ops as tf.moments and the division by the std, so outputs are unchanged.
  */
 export function groupNormDense(x: tf.Tensor4D, norm: GroupNormParams): tf.Tensor4D {

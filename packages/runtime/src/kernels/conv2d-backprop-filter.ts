@@ -74,7 +74,7 @@ export function conv2dBackpropFilterMatMul(args: KernelArgs, backendName: string
     callKernel(name, backendName, backend, ins as tf.NamedTensorInfoMap, at);
 
   const xT = run('Transpose', { x }, { perm: [3, 0, 1, 2] }); // [Cin, N, H, W]
-  const padded = top || bottom || left || right;
+  const padded = top + bottom + left + right > 0;
   const xp = padded
     ? run('PadV2', { x: xT }, { paddings: [[0, 0], [0, 0], [top, bottom], [left, right]], constantValue: 0 })
     : xT;
