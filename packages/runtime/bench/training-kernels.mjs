@@ -100,7 +100,7 @@ for (const name of backends.filter((b) => b !== 'webgpu')) {
       xr.dispose();
     }
     record(name, 'Conv2DBackpropFilter dynhead', shape, time(() => runEngine('Conv2DBackpropFilter', { x, dy }, fAttrs), reps), gmac);
-    record(name, `Conv2DBackpropInput ${c.stride === 1 ? 'dynhead' : 'built-in'}`, shape, time(() => runEngine('Conv2DBackpropInput', { dy, filter: f }, iAttrs), reps), gmac);
+    record(name, `Conv2DBackpropInput ${c.stride === 1 || (name === 'wasm' && c.k > 1) ? 'dynhead' : 'built-in'}`, shape, time(() => runEngine('Conv2DBackpropInput', { dy, filter: f }, iAttrs), reps), gmac);
     if (name === 'wasm') {
       record(name, 'Conv2DBackpropInput built-in', shape, time(() => runRaw(builtin.wasm.Conv2DBackpropInput, { dy, filter: f }, iAttrs), reps), gmac);
       // the two forms the registered Conv2DBackpropFilter picks between

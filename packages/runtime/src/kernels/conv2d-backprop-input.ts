@@ -97,8 +97,10 @@ function rotatedSwappedFilter(backend: tf.KernelBackend, filter: tf.TensorInfo):
 
 /**
  * Replaces Conv2DBackpropInput at stride 1 (NHWC), where the forward conv is 3-8x faster than
- * wasm's loop; strided calls keep the backend's own kernel (`builtin`), which the zero-inserted
- * conv (4x the work at stride 2) does not beat (packages/runtime/README.md has the numbers).
+ * wasm's loop. Strided calls: on wasm the zero-inserted conv (4x the work at stride 2) for filters
+ * larger than 1x1, since the filter's rotation no longer calls wasm's slow Reverse (3x3 at stride 2:
+ * 1.4-2.3x the built-in loop's speed; a 7x7 stem 1.2x; 1x1 even, so left to the built-in); on cpu
+ * the backend's own kernel (`builtin`). packages/runtime/README.md has the numbers.
  */
 export function conv2dBackpropInputConfig(backendName: string, builtin: tf.KernelConfig): tf.KernelConfig {
   return {
@@ -110,9 +112,9 @@ export function conv2dBackpropInputConfig(backendName: string, builtin: tf.Kerne
     kernelFunc: (args) => {
       const { strides, dataFormat } = attrsOf<tf.Conv2DBackpropInputAttrs>(args);
       const [sh, sw] = pair(strides);
-      return sh === 1 && sw === 1 && dataFormat !== 'NCHW'
-        ? conv2dBackpropInputComposed(args, backendName)
-        : (builtin.kernelFunc(args) as tf.TensorInfo);
+      const [kh, kw] = inputsOf(args, tf.Conv2DBackpropInput, 'filter').filter.shape;
+      const composed = (sh === 1 && sw === 1) || (backendName === 'wasm' && kh * kw > 1);
+      return composed && dataFormat !== 'NCHW' ? conv2dBackpropInputComposed(args, backendName) : (builtin.kernelFunc(args) as tf.TensorInfo);
     },
   };
 }
