@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { attrsOf, backendOf, callKernel, inputsOf, type KernelArgs, pair, readValues, release, writeOutput } from './kernel-call';
+import { attrsOf, backendOf, callKernel, inputsOf, type KernelArgs, pair, release } from './kernel-call';
+import { rotatedFilter } from './rotated-filter';
 
 /**
  * Any stride, NHWC: dx = a stride-1 forward conv of dy (with stride-1 zeros inserted between its pixels) and the
@@ -47,13 +48,7 @@ export function conv2dBackpropInputComposed(args: KernelArgs, backendName: strin
     src = run('Slice', { x: spread }, { begin: [0, cropTop, cropLeft, 0], size: [N, keepRows, keepCols, Co] });
     temps.push(src);
   }
-  let swapped: tf.TensorInfo; // [kh, kw, Cout, Cin]
-  if (backendName === 'cpu' || backendName === 'wasm') swapped = rotatedSwappedFilter(backend, filter);
-  else {
-    const flipped = run('Reverse', { x: filter }, { dims: [0, 1] });
-    swapped = run('Transpose', { x: flipped }, { perm: [0, 1, 3, 2] });
-    temps.push(flipped);
-  }
+  const swapped = rotatedFilter(backend, backendName, filter, true); // [kh, kw, Cout, Cin]
   temps.push(swapped);
   const dx = run(
     'Conv2D',
@@ -72,27 +67,6 @@ export function conv2dBackpropInputComposed(args: KernelArgs, backendName: strin
   );
   release(backend, ...temps);
   return dx;
-}
-
-/**
- * w[kh-1-i, kw-1-j, ci, co] as [kh, kw, Cout, Cin]: the filter rotated 180 degrees with its channels
- * swapped, in one pass over its values (cpu and wasm, whose data a kernel reads synchronously).
- * wasm's Reverse kernel took 10.7 ms for a 3x3x128x128 filter, two thirds of the whole backprop at
- * 2x6x8 pixels (scratch A/B, 2026-12-03: 15.5 -> 5.7 ms with this pass).
- */
-function rotatedSwappedFilter(backend: tf.KernelBackend, filter: tf.TensorInfo): tf.TensorInfo {
-  const [kh, kw, cin, cout] = filter.shape;
-  const w = readValues(backend, filter);
-  const out = new Float32Array(w.length);
-  const taps = kh * kw;
-  for (let t = 0; t < taps; t++) {
-    const from = (taps - 1 - t) * cin * cout;
-    const to = t * cout * cin;
-    for (let ci = 0; ci < cin; ci++) {
-      for (let co = 0; co < cout; co++) out[to + co * cin + ci] = w[from + ci * cout + co];
-    }
-  }
-  return writeOutput(backend, [kh, kw, cout, cin], 'float32', out);
 }
 
 /**

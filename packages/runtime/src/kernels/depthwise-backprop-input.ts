@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { depthwiseGeometry } from './depthwise-geometry';
 import { attrsOf, backendOf, callKernel, inputsOf, type KernelArgs, readValues, release, writeOutput } from './kernel-call';
+import { rotatedFilter } from './rotated-filter';
 
 /**
  * dx[n, i, j, c] = sum over the (h, w, a, b) with i = h*sh - top + a*dh, j = w*sw - left + b*dw of
@@ -62,7 +63,7 @@ export function depthwiseBackpropInputComposed(args: KernelArgs, backendName: st
   const right = g.inW - g.outW + ekw - 1 - left;
   if (g.strideH !== 1 || g.strideW !== 1 || g.multiplier !== 1 || Math.min(top, left, bottom, right) < 0) return null;
   const backend = backendOf(args);
-  const flipped = callKernel('Reverse', backendName, backend, { x: filter }, { dims: [0, 1] });
+  const flipped = rotatedFilter(backend, backendName, filter, false);
   const dx = callKernel('DepthwiseConv2dNative', backendName, backend, { x: dy, filter: flipped }, {
     strides: [1, 1],
     dilations: [g.dilationH, g.dilationW],
