@@ -49,7 +49,8 @@ export interface ParityReport {
  * float32 rounds to ~1e-5 relative) and the gradient (scored as one vector; a float32 tie at a ReLU
  * input within rounding of 0 flips one unit's derivative between frameworks, and deep towers add
  * cancellation in the scalar weights' sums: measured 8e-7 (D4, cpu) to 4.6e-4 (D4, wasm) on the
- * shared files where no unit flips, 5.3e-3 for D8 on cpu where five do; router README).
+ * shared files where no unit flips, 5.2e-3 / 5.3e-3 for D8 on webgpu / cpu, where two / five do;
+ * router README).
  */
 export function defaultTolerances(backend: string): ParityTolerances {
   const gpu = backend === 'webgpu';
