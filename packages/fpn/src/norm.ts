@@ -1,3 +1,4 @@
+import { groupNormDense } from '@dynhead/sparse-conv';
 import * as tf from '@tensorflow/tfjs-core';
 import { hostParameter, type Parameter, vectorParameter } from './params';
 
@@ -63,16 +64,15 @@ export function groupsFor(channels: number, groups: number): number {
   return 1;
 }
 
-/** GroupNorm over NHWC: statistics per image and group over H, W and the group's channels. */
+/**
+ * GroupNorm over NHWC: statistics per image and group over H, W and the group's channels. It is
+ * @dynhead/sparse-conv's training GroupNorm, whose gradient is written out: the backbone's norms
+ * are a third of a training step's norms, and autograd would run about 90 kernels for each.
+ */
 export function groupNorm(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, groups: number, eps = 1e-5): tf.Tensor4D {
-  return tf.tidy(() => {
-    const [b, h, w, c] = x.shape;
-    if (c % groups !== 0) throw new Error(`groupNorm: ${c} channels do not split into ${groups} groups`);
-    const grouped = tf.reshape(x, [b, h, w, groups, c / groups]);
-    const { mean, variance } = tf.moments(grouped, [1, 2, 4], true);
-    const normalised = tf.div(tf.sub(grouped, mean), tf.sqrt(tf.add(variance, eps)));
-    return tf.add(tf.mul(tf.reshape(normalised, [b, h, w, c]), gamma), beta) as tf.Tensor4D;
-  });
+  const c = x.shape[3];
+  if (c % groups !== 0) throw new Error(`groupNorm: ${c} channels do not split into ${groups} groups`);
+  return groupNormDense(x, { gamma, beta, groups, eps });
 }
 
 /** Trainable GroupNorm (scale 1, shift 0 at init), named like torch's `bn1` it replaces. */
