@@ -5,7 +5,6 @@ import { HEAD_BENCH_QUICK, type HeadBenchOptions, type HeadBenchResult, headTabl
 import { describeMachine, type Machine, machineLine } from './machine';
 import { README_PATH, RESULTS_DIR, recordResult, today, updateReadmeSection } from './results';
 import { runSparseConvBench, SPARSE_CONV_BENCH_QUICK, type SparseConvBenchOptions, sparseConvTable } from './sparse-conv';
-import { chunkWebGPUAddN } from './webgpu-addn';
 import { runTrainStepBench, type TrainStepOptions, TRAIN_STEP_QUICK, trainStepTable } from './train-step';
 
 export const BENCH_NAMES = ['head', 'train-step', 'sparse-conv'] as const;
@@ -59,13 +58,16 @@ function headChartPoints(result: HeadBenchResult, batch: number): ChartPoint[] {
     }));
 }
 
-/** Runs one bench on the active backend, records its JSON (and chart), and returns its table. */
+/**
+ * Runs one bench on the active backend, records its JSON (and chart), and returns its table. The
+ * backend must be set up by @dynhead/runtime's `useBackend`, which registers the kernel fixes the
+ * benches rely on (webgpu's AddN in chunks among them).
+ */
 export async function runBench(name: BenchName, options: Partial<BenchRunOptions> & Pick<BenchRunOptions, 'backend' | 'backendDetail'>): Promise<BenchReport> {
   // Options left undefined by the caller (unset CLI flags) keep their defaults.
   const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as typeof options;
   const o: BenchRunOptions = { quick: false, outDir: RESULTS_DIR, write: true, readme: false, log: () => {}, ...given };
   const machine = describeMachine(o.backend, o.backendDetail);
-  if (o.backend === 'webgpu') chunkWebGPUAddN();
   const date = today();
   // Quick and other-size runs are kept apart from runs at the paper's sizes (results key, chart, README section).
   const key = name === 'head' && o.image ? `${name}-${o.image.height}x${o.image.width}` : o.quick ? `${name}-quick` : name;

@@ -6,7 +6,6 @@
 import type { RgbImage } from '@dynhead/detectors';
 import { useBackend } from '@dynhead/runtime';
 import { drawDetections, gateTable } from './draw';
-import { chunkWebGPUAddN } from './webgpu-addn';
 import type { DetectorConfig } from '@dynhead/detectors';
 import {
   createDetector,
@@ -69,7 +68,6 @@ async function chooseBackend(): Promise<string> {
   const wanted = params.get('backend') ?? 'webgpu';
   try {
     const b = await useBackend(wanted);
-    if (b.name === 'webgpu') chunkWebGPUAddN();
     return `${b.name} (${b.detail})`;
   } catch (e) {
     if (wanted !== 'webgpu') throw e;
