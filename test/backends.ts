@@ -1,5 +1,6 @@
 // Test helpers shared by every package's tests (not published).
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
+import { mulberry32 } from '@dynhead/coco';
 import { type BackendName, useBackend } from '@dynhead/runtime';
 
 /** The backends every numeric test runs on. DYNHEAD_TEST_BACKENDS=cpu,wasm narrows it. */
@@ -25,17 +26,10 @@ export function relL2(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return Math.sqrt(num) / Math.max(Math.sqrt(den), 1e-30);
 }
 
-/** Seeded uniform numbers in [lo, hi) (mulberry32), so failures reproduce. */
+/** Seeded uniform numbers in [lo, hi) (@dynhead/coco's mulberry32), so failures reproduce. */
 export function seededRandom(seed: number): (lo?: number, hi?: number) => number {
-  let s = seed >>> 0;
-  return (lo = 0, hi = 1) => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    const u = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    return lo + (hi - lo) * u;
-  };
+  const next = mulberry32(seed);
+  return (lo = 0, hi = 1) => lo + (hi - lo) * next();
 }
 
 export async function values(t: tf.Tensor): Promise<Float32Array> {

@@ -1,18 +1,8 @@
 /** Bench masks with an exact active-pixel count: i.i.d. random pixels, or connected blobs as gates produce. */
 
-export type MaskPattern = 'blob' | 'random';
+import { mulberry32 } from '@dynhead/detectors';
 
-/** mulberry32: seeded uniforms in [0, 1). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export type MaskPattern = 'blob' | 'random';
 
 /** A smooth random field: coarse noise (one value per `cell` pixels) bilinearly upsampled. */
 function smoothField(h: number, w: number, cell: number, rand: () => number): Float64Array {
@@ -43,7 +33,7 @@ function smoothField(h: number, w: number, cell: number, rand: () => number): Fl
  */
 export function benchMask(h: number, w: number, density: number, pattern: MaskPattern, seed: number): Float32Array {
   if (!(density >= 0 && density <= 1)) throw new Error(`benchMask: density must be in [0, 1], got ${density}`);
-  const rand = rng(seed);
+  const rand = mulberry32(seed);
   const n = h * w;
   const score =
     pattern === 'random'

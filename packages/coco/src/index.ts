@@ -108,3 +108,4 @@ export {
   type CocoEvalCommandOptions,
 } from './cli/cocoeval-command';
 export { consoleIO, EXIT_BAD_INPUT, type CommandIO } from './cli/io';
+export { mulberry32, shuffleInPlace } from './loader/random';

@@ -10,6 +10,7 @@ export function mulberry32(seed: number): () => number {
   };
 }
 
+/** Fisher-Yates from the last element down, so one generator gives one order on every platform. */
 export function shuffleInPlace<T>(xs: T[], rand: () => number): T[] {
   for (let i = xs.length - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));

@@ -1,24 +1,10 @@
-/** mulberry32: a tiny seeded generator; its whole state is one uint32, so it checkpoints trivially. */
-export function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32, shuffleInPlace } from '@dynhead/coco';
+
+export { mulberry32 };
 
 /** A permutation of 0..n-1 (Fisher-Yates) from a seed. */
 export function permutation(n: number, seed: number): number[] {
-  const rand = mulberry32(seed);
-  const p = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [p[i], p[j]] = [p[j], p[i]];
-  }
-  return p;
+  return shuffleInPlace(Array.from({ length: n }, (_, i) => i), mulberry32(seed));
 }
 
 export interface BatchPlan {
