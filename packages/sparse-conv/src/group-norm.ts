@@ -1,22 +1,24 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { hasKernel } from './kernels/register';
-import { GROUP_NORM_ROWS, type GroupNormRowsAttrs } from './kernels/kernel-names';
+import { GROUP_NORM_ROWS, GROUP_NORM_TRAIN, GROUP_NORM_TRAIN_GRAD, type GroupNormRowsAttrs, type GroupNormTrainAttrs } from './kernels/kernel-names';
 import type { GroupNormParams } from './types';
 
 /**
  * GroupNorm over the whole map of each image (training form), as torch.nn.GroupNorm (biased
  * variance), with its gradient written out: dx = (dx̂ - mean(dx̂) - x̂ * mean(dx̂ * x̂)) / std per
  * image and group, where dx̂ = dy * gamma. tfjs's tape would differentiate the forward's ops one by
- * one and clone every tensor they save: about 90 kernels a norm, forward and backward, against
- * about 35 this way (a training step of examples/train-bccd's model: 16473 -> 12585 kernels).
- * The forward runs the same ops as tf.moments and the division by the std, so outputs are unchanged.
+ * one and clone every tensor they save: about 90 kernels a norm, forward and backward. cpu and wasm
+ * run one loop kernel each way (GROUP_NORM_TRAIN and its gradient, float64 statistics); other
+ * backends the written-out gradient as tfjs ops, about 35 kernels (a training step of
+ * examples/train-bccd's model: 16473 -> 12585 kernels), and their forward the ops of tf.moments.
  */
 export function groupNormDense(x: tf.Tensor4D, norm: GroupNormParams): tf.Tensor4D {
+  const eps = norm.eps ?? 1e-5;
+  if (hasKernel(GROUP_NORM_TRAIN)) return groupNormDenseKernel(x, norm.gamma, norm.beta, { groups: norm.groups, eps });
   const [b, h, w, c] = x.shape;
   const g = norm.groups;
   const groupedShape = [b, h, w, g, c / g];
   const axes = [1, 2, 4];
-  const eps = norm.eps ?? 1e-5;
   const normalize = tf.customGrad((...args: (tf.Tensor | ((saved: tf.Tensor[]) => void))[]) => {
     const [input, gamma, beta] = args as tf.Tensor[];
     const save = args[3] as (saved: tf.Tensor[]) => void;
@@ -39,6 +41,23 @@ export function groupNormDense(x: tf.Tensor4D, norm: GroupNormParams): tf.Tensor
     };
   });
   return normalize(x, norm.gamma, norm.beta) as tf.Tensor4D;
+}
+
+/** groupNormDense on cpu and wasm: one kernel forward (saving per-group mean and 1/std), one back. */
+function groupNormDenseKernel(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, attrs: GroupNormTrainAttrs): tf.Tensor4D {
+  const named = attrs as unknown as tf.NamedAttrMap;
+  const normalize = tf.customGrad((...args: (tf.Tensor | ((saved: tf.Tensor[]) => void))[]) => {
+    const [input, g, b] = args as tf.Tensor[];
+    const save = args[3] as (saved: tf.Tensor[]) => void;
+    const [y, stats] = tf.engine().runKernel(GROUP_NORM_TRAIN, { x: input, gamma: g, beta: b }, named) as tf.Tensor[];
+    save([input, g, stats]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, [xSaved, gSaved, statsSaved]: tf.Tensor[]) =>
+        tf.engine().runKernel(GROUP_NORM_TRAIN_GRAD, { dy, x: xSaved, gamma: gSaved, stats: statsSaved }, named) as tf.Tensor[],
+    };
+  });
+  return normalize(x, gamma, beta) as tf.Tensor4D;
 }
 
 /**

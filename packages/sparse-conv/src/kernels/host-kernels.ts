@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { blendResizedLoop, resizeTable } from './blend-loop';
 import { groupNormLoop } from './group-norm-loop';
+import { groupNormTrainBackward, groupNormTrainForward, type MeanRounding } from './group-norm-train-loop';
 import {
   BLEND_RESIZED,
   type BlendResizedAttrs,
@@ -12,7 +13,10 @@ import {
   type GateSumsAttrs,
   GATED_RESIDUAL_ROWS,
   GROUP_NORM_ROWS,
+  GROUP_NORM_TRAIN,
+  GROUP_NORM_TRAIN_GRAD,
   type GatedResidualInputs,
+  type GroupNormTrainAttrs,
   type GroupNormRowsAttrs,
   type GroupNormRowsInputs,
   type Im2ColAttrs,
@@ -39,7 +43,7 @@ export interface HostMemory {
   read(t: tf.TensorInfo): Float32Array | Int32Array;
 }
 
-type HostKernel = (mem: HostMemory, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap) => tf.TensorInfo;
+type HostKernel = (mem: HostMemory, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap) => tf.TensorInfo | tf.TensorInfo[];
 
 const f32 = (mem: HostMemory, t: tf.TensorInfo) => mem.read(t) as Float32Array;
 const i32 = (mem: HostMemory, t: tf.TensorInfo) => mem.read(t) as Int32Array;
@@ -151,6 +155,35 @@ const gateSums: HostKernel = (mem, inputs, attrs) => {
   return out.info;
 };
 
+/** [B,H,W,C] as the loops' shape. */
+function trainShape(x: tf.TensorInfo, groups: number) {
+  const [batch, h, w, channels] = x.shape;
+  return { batch, pixels: h * w, channels, groups };
+}
+
+/** Training GroupNorm, rounding as the backend's own Mean kernel does (group-norm-train-loop.ts). */
+const groupNormTrain =
+  (rounding: MeanRounding): HostKernel =>
+  (mem, inputs, attrs) => {
+    const { x, gamma, beta } = inputs as { x: tf.TensorInfo; gamma: tf.TensorInfo; beta: tf.TensorInfo };
+    const { groups, eps } = attrs as unknown as GroupNormTrainAttrs;
+    // both outputs first, then every view (a wasm allocation may detach views taken before it)
+    const y = mem.output(x.shape, false).info;
+    const stats = mem.output([x.shape[0], groups, 2], false).info;
+    groupNormTrainForward(f32(mem, x), f32(mem, gamma), f32(mem, beta), eps, trainShape(x, groups), rounding, f32(mem, y), f32(mem, stats));
+    return [y, stats];
+  };
+
+const groupNormTrainGrad: HostKernel = (mem, inputs, attrs) => {
+  const { dy, x, gamma, stats } = inputs as { dy: tf.TensorInfo; x: tf.TensorInfo; gamma: tf.TensorInfo; stats: tf.TensorInfo };
+  const { groups } = attrs as unknown as GroupNormTrainAttrs;
+  const dx = mem.output(x.shape, false).info;
+  const dGamma = mem.output(gamma.shape, false).info;
+  const dBeta = mem.output(gamma.shape, false).info;
+  groupNormTrainBackward(f32(mem, dy), f32(mem, x), f32(mem, gamma), f32(mem, stats), trainShape(x, groups), f32(mem, dx), f32(mem, dGamma), f32(mem, dBeta));
+  return [dx, dGamma, dBeta];
+};
+
 const SHARED: Record<string, HostKernel> = {
   [GATE_SUMS]: gateSums,
   [BLEND_RESIZED]: blendResized,
@@ -158,6 +191,7 @@ const SHARED: Record<string, HostKernel> = {
   [SPARSE_DEPTHWISE]: depthwise,
   [SCATTER_ROWS]: scatter,
   [GROUP_NORM_ROWS]: groupNormRows,
+  [GROUP_NORM_TRAIN_GRAD]: groupNormTrainGrad,
   [GATED_RESIDUAL_ROWS]: gatedResidual,
 };
 
@@ -220,8 +254,8 @@ const WASM_SIMD: Record<string, SimdKernel> = {
 
 /** The loop kernels of the host-memory backends: cpu (with its direct sparse conv) and wasm. */
 export function registerHostKernels(): void {
-  register('cpu', cpuMemory, { ...SHARED, [SPARSE_CONV_ROWS]: convRowsKernel });
-  register('wasm', wasmMemory, SHARED, WASM_SIMD);
+  register('cpu', cpuMemory, { ...SHARED, [SPARSE_CONV_ROWS]: convRowsKernel, [GROUP_NORM_TRAIN]: groupNormTrain('float64-sum-of-scaled') });
+  register('wasm', wasmMemory, { ...SHARED, [GROUP_NORM_TRAIN]: groupNormTrain('float32-running-sum') }, WASM_SIMD);
   // SIMD only: callers check hasSimdLoops() first (few-output-conv.ts, depthwise-norm-each.ts, sparse-conv2d.ts)
   tf.registerKernel({
     kernelName: SPARSE_IM2COL_FROM_ROWS,

@@ -72,6 +72,17 @@ export interface GroupNormRowsAttrs {
   relu: boolean;
 }
 /**
+ * cpu, wasm: training GroupNorm of a map x [B,H,W,C] with gamma, beta [C] -> [y, stats], stats
+ * [B, groups, 2] = (mean, 1 / std) for GROUP_NORM_TRAIN_GRAD.
+ */
+export const GROUP_NORM_TRAIN = 'DynheadGroupNormTrain';
+/** cpu, wasm: GROUP_NORM_TRAIN's gradient: inputs dy, x, gamma, stats -> [dx, dgamma, dbeta]. */
+export const GROUP_NORM_TRAIN_GRAD = 'DynheadGroupNormTrainGrad';
+export interface GroupNormTrainAttrs {
+  groups: number;
+  eps: number;
+}
+/**
  * webgpu: GroupNorm of a conv output [B,H,W,C] with statistics over its mask [B,H,W,1] > 0 pixels
  * only (+bias first, +ReLU), exact 0 off the mask: the masked sparse conv's epilogue in two or three dispatches.
  */
