@@ -10,8 +10,8 @@ import '@tensorflow/tfjs-backend-wasm';
 
 // The built-ins, captured before useBackend replaces them.
 const builtin = {
-  cpu: { Conv2DBackpropFilter: tf.getKernel('Conv2DBackpropFilter', 'cpu'), Conv2D: tf.getKernel('Conv2D', 'cpu'), Conv2DBackpropInput: tf.getKernel('Conv2DBackpropInput', 'cpu'), DepthwiseConv2dNative: tf.getKernel('DepthwiseConv2dNative', 'cpu') },
-  wasm: { Conv2DBackpropInput: tf.getKernel('Conv2DBackpropInput', 'wasm') },
+  cpu: { Conv2DBackpropFilter: tf.getKernel('Conv2DBackpropFilter', 'cpu'), Conv2D: tf.getKernel('Conv2D', 'cpu'), Conv2DBackpropInput: tf.getKernel('Conv2DBackpropInput', 'cpu'), DepthwiseConv2dNative: tf.getKernel('DepthwiseConv2dNative', 'cpu'), MaxPoolGrad: tf.getKernel('MaxPoolGrad', 'cpu') },
+  wasm: { Conv2DBackpropInput: tf.getKernel('Conv2DBackpropInput', 'wasm'), MaxPoolGrad: tf.getKernel('MaxPoolGrad', 'wasm') },
 };
 const { useBackend, conv2dBackpropFilterComposed, conv2dBackpropFilterMatMul } = await import('../dist/index.js');
 const arg = (name, fallback) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : fallback);
@@ -130,6 +130,18 @@ for (const name of backends.filter((b) => b !== 'webgpu')) {
   record(name, 'DepthwiseBackpropFilter dynhead', shape, time(() => runEngine('DepthwiseConv2dNativeBackpropFilter', { x, dy }, { strides: 1, dilations: 1, pad: 'same', filterShape: [3, 3, 256, 1] }), 3), gmac);
   record(name, 'DepthwiseBackpropInput dynhead', shape, time(() => runEngine('DepthwiseConv2dNativeBackpropInput', { dy, filter: f }, { strides: 1, dilations: 1, pad: 'same', inputShape: [1, 64, 64, 256] }), 3), gmac);
   tf.dispose([x, f, dy]);
+  // The ResNet stem's 3x3 / 2 max pool (pad 1) of examples/train-bccd's model; "GFLOP/s" counts window reads.
+  const xm = tf.relu(tf.randomNormal([2, 96, 128, 16]));
+  const ym = tf.maxPool(xm, 3, 2, 1);
+  const dym = tf.randomNormal(ym.shape);
+  const mAttrs = { filterSize: 3, strides: 2, pad: 1 };
+  const reads = (2 * 48 * 64 * 16 * 9) / 2e9;
+  const mShape = 'x[2,96,128,16] 3x3 s2 pad 1';
+  record(name, 'MaxPoolGrad dynhead', mShape, time(() => runEngine('MaxPoolGrad', { dy: dym, input: xm, output: ym }, mAttrs), 10), reads);
+  // wasm binds its kernels' functions when the backend starts, and useBackend had replaced this one by then
+  builtin[name].MaxPoolGrad.setupFunc?.(tf.backend());
+  record(name, 'MaxPoolGrad built-in', mShape, time(() => runRaw(builtin[name].MaxPoolGrad, { dy: dym, input: xm, output: ym }, mAttrs), name === 'cpu' ? 1 : 10), reads);
+  tf.dispose([xm, ym, dym]);
 }
 
 console.log('| backend | op | shape | ms | GFLOP/s |');

@@ -22,6 +22,8 @@ export {
   depthwiseBackpropInput,
   depthwiseBackpropInputComposed,
   depthwiseBackpropInputConfig,
+  maxPoolGrad,
+  maxPoolGradConfig,
   registerKernelFixes,
   resizeNearestNeighborGrad,
   resizeNearestNeighborGradConfig,

@@ -8,6 +8,7 @@ import { depthwiseBackpropFilterConfig } from './depthwise-backprop-filter';
 import { depthwiseConv2dSumConfig } from './depthwise-conv2d';
 import { depthwiseBackpropInputConfig } from './depthwise-backprop-input';
 import { replaceKernel } from './kernel-call';
+import { maxPoolGradConfig } from './max-pool-grad';
 import { resizeNearestNeighborGradConfig } from './resize-nearest-neighbor-grad';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum';
 
@@ -20,8 +21,8 @@ const done = new Set<string>();
  * forward conv, its ResizeNearestNeighborGrad is wrong for batch > 1 (wasm's ignores
  * halfPixelCenters), its Conv2D rounds after every term (conv2d-float64-sum), its depthwise conv
  * reads every value through a buffer accessor, and its broadcasting binary ops convert every index
- * to coordinates (broadcast-binary); wasm's Conv2DBackpropInput is a naive loop; webgpu's AddN
- * fails beyond 8 inputs.
+ * to coordinates (broadcast-binary); wasm's Conv2DBackpropInput is a naive loop; cpu's MaxPoolGrad is
+ * a ~50x slower loop and wasm's loses tied windows' gradient; webgpu's AddN fails beyond 8 inputs.
  */
 export function registerKernelFixes(backendName: string): void {
   if (done.has(backendName)) return;
@@ -32,6 +33,7 @@ export function registerKernelFixes(backendName: string): void {
     replaceKernel(depthwiseBackpropFilterConfig('cpu'));
     replaceKernel(depthwiseBackpropInputConfig('cpu'));
     replaceKernel(resizeNearestNeighborGradConfig('cpu'));
+    replaceKernel(maxPoolGradConfig('cpu'));
     const conv = tf.getKernel(tf.Conv2D, 'cpu');
     if (conv) replaceKernel(conv2dFloat64SumConfig(conv));
     const fused = tf.getKernel(tf.FusedConv2D, 'cpu');
@@ -51,6 +53,7 @@ export function registerKernelFixes(backendName: string): void {
     replaceKernel(depthwiseBackpropInputConfig('wasm', true));
     replaceKernel(unsortedSegmentSumConfig('wasm'));
     replaceKernel(resizeNearestNeighborGradConfig('wasm'));
+    replaceKernel(maxPoolGradConfig('wasm'));
     const builtin = tf.getKernel(tf.Conv2DBackpropInput, 'wasm');
     if (builtin) replaceKernel(conv2dBackpropInputConfig('wasm', builtin));
   } else if (backendName === 'webgpu') {
@@ -67,5 +70,6 @@ export { depthwiseBackpropFilter, depthwiseBackpropFilterComposed, depthwiseBack
 export { depthwiseBackpropInput, depthwiseBackpropInputComposed, depthwiseBackpropInputConfig } from './depthwise-backprop-input';
 export { unsortedSegmentSum, unsortedSegmentSumConfig } from './unsorted-segment-sum';
 export { resizeNearestNeighborGrad, resizeNearestNeighborGradConfig } from './resize-nearest-neighbor-grad';
+export { maxPoolGrad, maxPoolGradConfig } from './max-pool-grad';
 export { addNInChunksConfig } from './add-n-in-chunks';
 export { broadcastBinary, broadcastBinaryConfig, type BroadcastOp } from './broadcast-binary';

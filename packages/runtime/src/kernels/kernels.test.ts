@@ -163,6 +163,44 @@ describe.each(BACKENDS)('training kernels on %s', (backend) => {
     tf.dispose([x, dy, grad]);
   });
 
+  it.each([
+    { x: [2, 9, 12, 5], size: 3, stride: 2, pad: 1 as const },
+    { x: [1, 8, 7, 3], size: 2, stride: 2, pad: 'valid' as const },
+    { x: [2, 6, 7, 4], size: 3, stride: 1, pad: 'same' as const },
+  ])('the gradient of maxPool sends dy to the first maximum of each window, ties included: %o', async (c) => {
+    await activate(backend);
+    const [b, h, w, ch] = c.x;
+    // values from {0, 1, 2}: most windows hold tied maxima (a ReLU's zeros, as in the ResNet stem)
+    const rand = seededRandom(11);
+    const xv = Float32Array.from({ length: b * h * w * ch }, () => Math.floor(rand(0, 3)));
+    const x = tf.tensor4d(xv, c.x as [number, number, number, number]);
+    const pooled = tf.maxPool(x, c.size, c.stride, c.pad);
+    const [, oh, ow] = pooled.shape;
+    const dyv = random([b, oh, ow, ch], 12);
+    const dy = tf.tensor4d(dyv, [b, oh, ow, ch]);
+    const grad = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(t as tf.Tensor4D, c.size, c.stride, c.pad), dy)))(x);
+    // the reference: torch's rule, the first maximum in scan order among the window's pixels inside the map
+    const total = (n: number, k: number) => (c.pad === 'same' ? Math.max((n - 1) * c.stride + c.size - k, 0) : 0);
+    const top = c.pad === 1 ? 1 : Math.floor(total(oh, h) / 2);
+    const left = c.pad === 1 ? 1 : Math.floor(total(ow, w) / 2);
+    const want = new Float64Array(xv.length);
+    for (let n = 0; n < b; n++)
+      for (let r = 0; r < oh; r++)
+        for (let q = 0; q < ow; q++)
+          for (let d = 0; d < ch; d++) {
+            let at = -1;
+            for (let u = r * c.stride - top; u < r * c.stride - top + c.size; u++)
+              for (let v = q * c.stride - left; v < q * c.stride - left + c.size; v++) {
+                if (u < 0 || u >= h || v < 0 || v >= w) continue;
+                const i = ((n * h + u) * w + v) * ch + d;
+                if (at < 0 || xv[i] > xv[at]) at = i;
+              }
+            want[at] += dyv[((n * oh + r) * ow + q) * ch + d];
+          }
+    expect(relL2(await grad.data(), want)).toBeLessThan(1e-6);
+    tf.dispose([x, pooled, dy, grad]);
+  });
+
   it('UnsortedSegmentSum adds rows per segment and drops ids outside [0, numSegments)', async () => {
     await activate(backend);
     const x = tf.tensor2d([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [5, 2]);
