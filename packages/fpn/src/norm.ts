@@ -70,8 +70,6 @@ export function groupsFor(channels: number, groups: number): number {
  * are a third of a training step's norms, and autograd would run about 90 kernels for each.
  */
 export function groupNorm(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, groups: number, eps = 1e-5): tf.Tensor4D {
-  const c = x.shape[3];
-  if (c % groups !== 0) throw new Error(`groupNorm: ${c} channels do not split into ${groups} groups`);
   return groupNormDense(x, { gamma, beta, groups, eps });
 }
 

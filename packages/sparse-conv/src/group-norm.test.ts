@@ -97,3 +97,13 @@ describe.each(TEST_BACKENDS.filter((b) => b !== 'webgpu'))('groupNormDense on %s
     tf.dispose([x, gamma, beta, want, got]);
   });
 });
+
+describe('groupNormDense input checks', () => {
+  it('names the shape and groups when channels do not split into groups', async () => {
+    await activate('cpu');
+    const x = tf.zeros([1, 2, 2, 6]) as tf.Tensor4D;
+    const norm = { groups: 4, gamma: tf.ones([6]) as tf.Tensor1D, beta: tf.zeros([6]) as tf.Tensor1D };
+    expect(() => groupNormDense(x, norm)).toThrow('groupNormDense: x [1,2,2,6] must be NHWC with channels a multiple of groups (4)');
+    tf.dispose([x, norm.gamma, norm.beta]);
+  });
+});

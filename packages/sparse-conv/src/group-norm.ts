@@ -14,6 +14,9 @@ import type { GroupNormParams } from './types';
  */
 export function groupNormDense(x: tf.Tensor4D, norm: GroupNormParams): tf.Tensor4D {
   const eps = norm.eps ?? 1e-5;
+  if (x.rank !== 4 || !Number.isInteger(norm.groups) || norm.groups < 1 || x.shape[3] % norm.groups !== 0) {
+    throw new Error(`groupNormDense: x [${x.shape.join(',')}] must be NHWC with channels a multiple of groups (${norm.groups})`);
+  }
   if (hasKernel(GROUP_NORM_TRAIN)) return groupNormDenseKernel(x, norm.gamma, norm.beta, { groups: norm.groups, eps });
   const [b, h, w, c] = x.shape;
   const g = norm.groups;
