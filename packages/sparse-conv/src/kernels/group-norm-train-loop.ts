@@ -24,61 +24,26 @@ export type MeanRounding = 'float32-running-sum' | 'float64-sum-of-scaled';
 // 1.5-2x faster than finishing one group before the next (2x96x128x16, 2x24x32x32; 8 groups).
 
 /**
- * sums[g] of one image, pixel by pixel and channel by channel: the order in which the backend's
- * Mean kernel sums a GroupNorm's [B,H,W,G,C/G] map after moving the reduced axes innermost.
- * wasm's Mean keeps a running float32 sum.
+ * sums[g] of one image, pixel by pixel and channel by channel (the order in which the backend's
+ * Mean kernel sums a GroupNorm's [B,H,W,G,C/G] map after moving the reduced axes innermost), of x,
+ * or with `mean` [C] of (x - mean)^2 rounded to float32 (the variance's input). wasm's Mean keeps a
+ * running float32 sum; cpu's (`scaledBy` n) adds each value divided by n in float32, in float64.
  */
-function runningSums(x: Float32Array, start: number, pixels: number, c: number, groups: number, sums: Float64Array): void {
+function groupSums(x: Float32Array, start: number, pixels: number, c: number, groups: number, mean: Float32Array | null, scaledBy: number, sums: Float64Array): void {
   const cg = c / groups;
-  sums.fill(0);
-  for (let p = 0, i = start; p < pixels; p++) {
-    for (let g = 0; g < groups; g++) {
-      let s = sums[g];
-      for (let j = 0; j < cg; j++, i++) s = Math.fround(s + x[i]);
-      sums[g] = s;
-    }
-  }
-}
-
-/** As runningSums, of (x - mean)^2 rounded to float32: the variance's input. */
-function runningSquaredDeviations(x: Float32Array, start: number, pixels: number, c: number, groups: number, mean: Float32Array, sums: Float64Array): void {
-  const cg = c / groups;
+  const squared = mean !== null;
+  const running = scaledBy === 0;
   sums.fill(0);
   for (let p = 0, i = start; p < pixels; p++) {
     for (let g = 0, ch = 0; g < groups; g++) {
       let s = sums[g];
       for (let j = 0; j < cg; j++, i++, ch++) {
-        const d = Math.fround(x[i] - mean[ch]);
-        s = Math.fround(s + Math.fround(d * d));
-      }
-      sums[g] = s;
-    }
-  }
-}
-
-/** As runningSums, for cpu's Mean: each value divided by n in float32, summed in float64. */
-function scaledSums(x: Float32Array, start: number, pixels: number, c: number, groups: number, n: number, sums: Float64Array): void {
-  const cg = c / groups;
-  sums.fill(0);
-  for (let p = 0, i = start; p < pixels; p++) {
-    for (let g = 0; g < groups; g++) {
-      let s = sums[g];
-      for (let j = 0; j < cg; j++, i++) s += Math.fround(x[i] / n);
-      sums[g] = s;
-    }
-  }
-}
-
-/** As scaledSums, of (x - mean)^2 rounded to float32. */
-function scaledSquaredDeviations(x: Float32Array, start: number, pixels: number, c: number, groups: number, mean: Float32Array, n: number, sums: Float64Array): void {
-  const cg = c / groups;
-  sums.fill(0);
-  for (let p = 0, i = start; p < pixels; p++) {
-    for (let g = 0, ch = 0; g < groups; g++) {
-      let s = sums[g];
-      for (let j = 0; j < cg; j++, i++, ch++) {
-        const d = Math.fround(x[i] - mean[ch]);
-        s += Math.fround(Math.fround(d * d) / n);
+        let v = x[i];
+        if (squared) {
+          const d = Math.fround(v - mean[ch]);
+          v = Math.fround(d * d);
+        }
+        s = running ? Math.fround(s + v) : s + Math.fround(v / scaledBy);
       }
       sums[g] = s;
     }
@@ -89,12 +54,10 @@ function scaledSquaredDeviations(x: Float32Array, start: number, pixels: number,
 function groupMeans(x: Float32Array, start: number, pixels: number, c: number, groups: number, mean: Float32Array | null, rounding: MeanRounding, sums: Float64Array): Float32Array {
   const n = Math.fround((pixels * c) / groups);
   if (rounding === 'float32-running-sum') {
-    if (mean) runningSquaredDeviations(x, start, pixels, c, groups, mean, sums);
-    else runningSums(x, start, pixels, c, groups, sums);
+    groupSums(x, start, pixels, c, groups, mean, 0, sums);
     return Float32Array.from(sums, (v) => v / n);
   }
-  if (mean) scaledSquaredDeviations(x, start, pixels, c, groups, mean, n, sums);
-  else scaledSums(x, start, pixels, c, groups, n, sums);
+  groupSums(x, start, pixels, c, groups, mean, n, sums);
   return Float32Array.from(sums);
 }
 
