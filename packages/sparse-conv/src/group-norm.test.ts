@@ -73,9 +73,7 @@ describe.each(TEST_BACKENDS.filter((b) => b !== 'webgpu'))('groupNormDense on %s
     expect(names).not.toContain('Mean');
     tf.dispose([x, gamma, beta]);
   });
-});
 
-describe.each(TEST_BACKENDS.filter((b) => b !== 'webgpu'))('groupNormDense on %s', (backend) => {
   // A GroupNorm feeds a ReLU: a last-bit change flips the derivative of inputs within rounding of 0
   // and moved the golden files' gradients (router README), so the kernel keeps tfjs's rounding.
   it.each([

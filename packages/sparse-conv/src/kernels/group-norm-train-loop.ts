@@ -213,7 +213,6 @@ export function groupNormTrainBackward(
   const sumDyX = new Float64Array(c);
   const gSum = new Float64Array(c);
   const bSum = new Float64Array(c);
-  const dyXHat = new Float64Array(c);
   const a = new Float64Array(c);
   const k = new Float64Array(c);
   const offset = new Float64Array(c);
@@ -229,11 +228,11 @@ export function groupNormTrainBackward(
       let s1 = 0;
       let s2 = 0;
       for (let ch = g * cg; ch < (g + 1) * cg; ch++) {
-        dyXHat[ch] = (sumDyX[ch] - mean * sumDy[ch]) * rstd;
-        gSum[ch] += dyXHat[ch];
+        const dyXHat = (sumDyX[ch] - mean * sumDy[ch]) * rstd;
+        gSum[ch] += dyXHat;
         bSum[ch] += sumDy[ch];
         s1 += gamma[ch] * sumDy[ch];
-        s2 += gamma[ch] * dyXHat[ch];
+        s2 += gamma[ch] * dyXHat;
       }
       // dx = rstd * (gamma * dy - s1 / n - x̂ * s2 / n), x̂ = (x - mean) * rstd
       const kx = (-rstd * rstd * s2) / n;
