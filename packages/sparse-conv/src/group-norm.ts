@@ -7,11 +7,12 @@ import type { GroupNormParams } from './types';
  * GroupNorm over the whole map of each image (training form), as torch.nn.GroupNorm (biased
  * variance), with its gradient written out: dx = (dx̂ - mean(dx̂) - x̂ * mean(dx̂ * x̂)) / std per
  * image and group, where dx̂ = dy * gamma. tfjs's tape would differentiate the forward's ops one by
- * one and clone every tensor they save: about 90 kernels a norm, forward and backward. cpu and wasm
- * run one loop kernel each way (GROUP_NORM_TRAIN, whose output equals the tfjs ops' below bit for
- * bit, and its gradient, summed in float64: a BCCD training step, 12585 -> 9349 kernels); other
- * backends the written-out gradient as tfjs ops, about 35 kernels a norm (16473 -> 12585), and
- * their forward the ops of tf.moments.
+ * one and clone every tensor they save: about 90 kernels a norm, forward and backward. cpu, wasm
+ * and webgpu run one kernel each way: GROUP_NORM_TRAIN and its gradient. On cpu and wasm they are
+ * loops whose output equals the tfjs ops' below bit for bit, the gradient summed in float64 (a BCCD
+ * training step, 12585 -> 9349 kernels); on webgpu two programs forward and four back, where the
+ * ops dispatched about 28 (kernel-names.ts). Other backends run the written-out gradient as tfjs
+ * ops, about 35 kernels a norm (16473 -> 12585), and their forward the ops of tf.moments.
  */
 export function groupNormDense(x: tf.Tensor4D, norm: GroupNormParams): tf.Tensor4D {
   const eps = norm.eps ?? 1e-5;
@@ -47,7 +48,7 @@ export function groupNormDense(x: tf.Tensor4D, norm: GroupNormParams): tf.Tensor
   return normalize(x, norm.gamma, norm.beta) as tf.Tensor4D;
 }
 
-/** groupNormDense on cpu and wasm: one kernel forward (saving per-group mean and 1/std), one back. */
+/** groupNormDense on cpu, wasm and webgpu: one kernel forward (saving per-group mean and 1/std), one back. */
 function groupNormDenseKernel(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, attrs: GroupNormTrainAttrs): tf.Tensor4D {
   const named = attrs as unknown as tf.NamedAttrMap;
   const normalize = tf.customGrad((...args: (tf.Tensor | ((saved: tf.Tensor[]) => void))[]) => {

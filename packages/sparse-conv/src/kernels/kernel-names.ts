@@ -72,11 +72,11 @@ export interface GroupNormRowsAttrs {
   relu: boolean;
 }
 /**
- * cpu, wasm: training GroupNorm of a map x [B,H,W,C] with gamma, beta [C] -> [y, stats], stats
- * [B, groups, 2] = (mean, 1 / std) for GROUP_NORM_TRAIN_GRAD.
+ * cpu, wasm, webgpu: training GroupNorm of a map x [B,H,W,C] with gamma, beta [C] -> [y, stats],
+ * stats [B, groups, 2] = (mean, 1 / std) for GROUP_NORM_TRAIN_GRAD.
  */
 export const GROUP_NORM_TRAIN = 'DynheadGroupNormTrain';
-/** cpu, wasm: GROUP_NORM_TRAIN's gradient: inputs dy, x, gamma, stats -> [dx, dgamma, dbeta]. */
+/** cpu, wasm, webgpu: GROUP_NORM_TRAIN's gradient: inputs dy, x, gamma, stats -> [dx, dgamma, dbeta]. */
 export const GROUP_NORM_TRAIN_GRAD = 'DynheadGroupNormTrainGrad';
 export interface GroupNormTrainAttrs {
   groups: number;

@@ -6,7 +6,8 @@ import { GATE_CONV_PIXELS, GateConvProgram } from './gate-conv-program';
 import { GATE_SUMS_THREADS, GateSumsProgram } from './gate-sums-program';
 import { GatedResidualProgram } from './gated-residual-program';
 import { CHUNK_ROWS, DEPTHWISE_MAP_PIXELS, DepthwiseMapProgram, GPU_STATS_THREADS, GroupNormApplyProgram, GroupNormCombineProgram, groupNormLanes, GroupNormOnePassProgram, GroupNormNormalizeProgram, groupNormNormalizes, GroupNormPartialsProgram, type GroupNormSource, groupNormFits } from './group-norm-programs';
-import { ACTIVATED_GATE_CONV, type ActivatedGateConvAttrs, BLEND_PYRAMID, BLEND_RESIZED, DEPTHWISE_GROUP_NORM, GEMM_CONV, type BlendResizedAttrs, type BlendResizedInputs, COMPACT_CONV, type CompactConvAttrs, COMPACT_GROUP_NORM, type CompactGroupNormAttrs, CONV3X3_FEW, type DepthwiseGroupNormAttrs, GATED_RESIDUAL, COMPACT_LIST, type CompactListAttrs, EXPAND_ROWS, GATE_SUMS, type GateSumsAttrs, GROUP_NORM_ROWS, type GroupNormRowsAttrs, LEVEL_SCALE, SCALE_PATHS, type ScalePathsAttrs, type GroupNormRowsInputs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs, readNumberedInputs } from './kernel-names';
+import { ACTIVATED_GATE_CONV, type ActivatedGateConvAttrs, BLEND_PYRAMID, BLEND_RESIZED, DEPTHWISE_GROUP_NORM, GEMM_CONV, type BlendResizedAttrs, type BlendResizedInputs, COMPACT_CONV, type CompactConvAttrs, COMPACT_GROUP_NORM, type CompactGroupNormAttrs, CONV3X3_FEW, type DepthwiseGroupNormAttrs, GATED_RESIDUAL, COMPACT_LIST, type CompactListAttrs, EXPAND_ROWS, GATE_SUMS, type GateSumsAttrs, GROUP_NORM_ROWS, type GroupNormRowsAttrs, GROUP_NORM_TRAIN, GROUP_NORM_TRAIN_GRAD, type GroupNormTrainAttrs, LEVEL_SCALE, SCALE_PATHS, type ScalePathsAttrs, type GroupNormRowsInputs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs, readNumberedInputs } from './kernel-names';
+import { GroupNormTrainApplyProgram, GroupNormTrainGradInputProgram, GroupNormTrainGradSumsProgram, GroupNormTrainParamGradProgram, GroupNormTrainStatsProgram } from './group-norm-train-programs';
 import { MaskedConvProgram, type WebGPUProgramLike } from './masked-conv-program';
 import type { UniformData } from './pyramid-uniforms';
 import { type PyramidLayout, pyramidLevels, scalePathsLayout, segmentRowStarts } from '../pyramid';
@@ -329,6 +330,33 @@ export function registerWebGPUKernels(): void {
       const { x, gamma, beta, bias, rowScale } = inputs as GroupNormRowsInputs;
       const { counts, groups, eps, relu } = attrs as unknown as GroupNormRowsAttrs;
       return groupNormOnGpu(backend as unknown as WebGPUBackendLike, x, x.shape, startsOf(counts), { gamma, beta, bias, rowScale }, { groups, eps, relu });
+    },
+  });
+  tf.registerKernel({
+    kernelName: GROUP_NORM_TRAIN,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, attrs, backend }) => {
+      const { x, gamma, beta } = inputs as Record<'x' | 'gamma' | 'beta', tf.TensorInfo>;
+      const { groups, eps } = attrs as unknown as GroupNormTrainAttrs;
+      const be = backend as unknown as WebGPUBackendLike;
+      const stats = runProgram(be, new GroupNormTrainStatsProgram(x.shape[0], groups, eps, deviceTuning(be).statsThreads), [x], 'float32');
+      return [runProgram(be, new GroupNormTrainApplyProgram(x.shape, groups), [x, stats, gamma, beta], 'float32'), stats];
+    },
+  });
+  tf.registerKernel({
+    kernelName: GROUP_NORM_TRAIN_GRAD,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, attrs, backend }) => {
+      const { dy, x, gamma, stats } = inputs as Record<'dy' | 'x' | 'gamma' | 'stats', tf.TensorInfo>;
+      const { groups } = attrs as unknown as GroupNormTrainAttrs;
+      const be = backend as unknown as WebGPUBackendLike;
+      const [batch, , , channels] = x.shape;
+      const sums = runProgram(be, new GroupNormTrainGradSumsProgram(batch, channels, groups, deviceTuning(be).statsThreads), [dy, x, stats], 'float32');
+      const dx = runProgram(be, new GroupNormTrainGradInputProgram(x.shape, groups), [dy, x, stats, gamma, sums], 'float32');
+      const dGamma = runProgram(be, new GroupNormTrainParamGradProgram(channels, 1), [sums], 'float32');
+      const dBeta = runProgram(be, new GroupNormTrainParamGradProgram(channels, 0), [sums], 'float32');
+      be.disposeData(sums.dataId);
+      return [dx, dGamma, dBeta];
     },
   });
   tf.registerKernel({
