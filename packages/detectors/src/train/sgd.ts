@@ -10,6 +10,13 @@ export interface SgdOptions {
 export const sgdDefaults: SgdOptions = { momentum: 0.9, weightDecay: 1e-4, clipNorm: 0 };
 
 /**
+ * The kernel that `@dynhead/runtime` registers on cpu, wasm and webgpu for one parameter's whole
+ * update (its name there is MOMENTUM_SGD): one kernel a parameter where the ops below take six or
+ * seven, with the same float32 roundings. Without it (another backend set-up) the ops run.
+ */
+const MOMENTUM_SGD_KERNEL = 'DynheadMomentumSgd';
+
+/**
  * SGD with momentum exactly as torch.optim.SGD (dampening 0, no Nesterov):
  * g' = g + wd * p; buf = momentum * buf + g' (buf = g' on the first step); p -= lr * buf.
  * Weight decay is skipped for the variables named in `noDecay` (norm scales and shifts).
@@ -30,6 +37,10 @@ export class MomentumSgd {
     const gradNorm = (await normT.data())[0];
     normT.dispose();
     const clipScale = clipNorm > 0 && gradNorm > clipNorm ? clipNorm / (gradNorm + 1e-6) : 1;
+    if (momentum > 0 && tf.getKernel(MOMENTUM_SGD_KERNEL, tf.getBackend())) {
+      this.kernelStep(params, grads, names, lr, clipScale);
+      return gradNorm;
+    }
     tf.tidy(() => {
       for (const name of names) {
         const p = params.get(name) as tf.Variable;
@@ -49,6 +60,25 @@ export class MomentumSgd {
       }
     });
     return gradNorm;
+  }
+
+  /** The update through MOMENTUM_SGD_KERNEL: [param', buffer'] of each parameter. */
+  private kernelStep(params: Map<string, tf.Variable>, grads: Record<string, tf.Tensor>, names: string[], lr: number, gradScale: number): void {
+    const { momentum, weightDecay } = this.options;
+    for (const name of names) {
+      const p = params.get(name) as tf.Variable;
+      const buf = this.buffers.get(name);
+      const attrs = { lr, momentum, weightDecay: weightDecay > 0 && !this.noDecay(name) ? weightDecay : 0, gradScale };
+      const inputs: tf.NamedTensorMap = buf ? { param: p, grad: grads[name], buffer: buf } : { param: p, grad: grads[name] };
+      const [nextP, nextBuf] = tf.engine().runKernel(MOMENTUM_SGD_KERNEL, inputs, attrs) as tf.Tensor[];
+      p.assign(nextP);
+      if (buf) {
+        buf.assign(nextBuf);
+      } else {
+        this.buffers.set(name, tf.variable(nextBuf, false, `momentum/${name}/${Math.random().toString(36).slice(2)}`));
+      }
+      tf.dispose([nextP, nextBuf]);
+    }
   }
 
   /** Momentum buffers by parameter name (for checkpoints). */

@@ -9,6 +9,7 @@ import { depthwiseConv2dSumConfig } from './depthwise-conv2d';
 import { depthwiseBackpropInputConfig } from './depthwise-backprop-input';
 import { replaceKernel } from './kernel-call';
 import { maxPoolGradConfig } from './max-pool-grad';
+import { momentumSgdConfig } from './momentum-sgd';
 import { resizeNearestNeighborGradConfig } from './resize-nearest-neighbor-grad';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum';
 
@@ -27,6 +28,8 @@ const done = new Set<string>();
 export function registerKernelFixes(backendName: string): void {
   if (done.has(backendName)) return;
   done.add(backendName);
+  // not a fix: the optimizer's update in one kernel a parameter (momentum-sgd.ts)
+  if (backendName === 'cpu' || backendName === 'wasm' || backendName === 'webgpu') replaceKernel(momentumSgdConfig(backendName));
   if (backendName === 'cpu') {
     replaceKernel(conv2dBackpropFilterConfig('cpu'));
     // cpu's built-in depthwise backprops ignore dilations.
@@ -71,5 +74,6 @@ export { depthwiseBackpropInput, depthwiseBackpropInputComposed, depthwiseBackpr
 export { unsortedSegmentSum, unsortedSegmentSumConfig } from './unsorted-segment-sum';
 export { resizeNearestNeighborGrad, resizeNearestNeighborGradConfig } from './resize-nearest-neighbor-grad';
 export { maxPoolGrad, maxPoolGradConfig } from './max-pool-grad';
+export { MOMENTUM_SGD, type MomentumSgdAttrs, momentumSgdConfig } from './momentum-sgd';
 export { addNInChunksConfig } from './add-n-in-chunks';
 export { broadcastBinary, broadcastBinaryConfig, type BroadcastOp } from './broadcast-binary';

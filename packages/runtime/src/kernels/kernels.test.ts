@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { activate, relL2, seededRandom } from '../../../../test/backends';
+import { TEST_BACKENDS, activate, relL2, seededRandom } from '../../../../test/backends';
 import {
   type ConvCase,
   conv2dFilterGradRef,
@@ -14,6 +14,7 @@ import {
 import { conv2dBackpropFilterComposed, conv2dBackpropFilterMatMul } from './conv2d-backprop-filter';
 import { conv2dBackpropInputComposed } from './conv2d-backprop-input';
 import type { KernelArgs } from './kernel-call';
+import { MOMENTUM_SGD } from './momentum-sgd';
 
 // The kernels registered by registerKernelFixes run on cpu (Conv2DBackpropFilter) and wasm (all; both
 // forms of Conv2DBackpropFilter, which wasm picks between by size, are also called directly below);
@@ -399,5 +400,17 @@ describe('UnsortedSegmentSum errors', () => {
       'UnsortedSegmentSum: segmentIds shape [2] must be a prefix of x shape [3,2]',
     );
     tf.dispose([x, ids]);
+  });
+});
+
+describe('DynheadMomentumSgd errors', () => {
+  // the host loop (cpu and wasm share it) and the WGSL form
+  it.each(TEST_BACKENDS.filter((b) => b !== 'wasm'))('names the input and both shapes when a gradient does not match its parameter (%s)', async (backend) => {
+    await activate(backend);
+    const [param, grad] = [tf.zeros([3, 2]), tf.zeros([2, 3])];
+    expect(() => tf.engine().runKernel(MOMENTUM_SGD, { param, grad }, { lr: 0.1, momentum: 0.9, weightDecay: 0, gradScale: 1 })).toThrow(
+      'DynheadMomentumSgd: grad [2,3] must have param\'s shape [3,2]',
+    );
+    tf.dispose([param, grad]);
   });
 });
