@@ -1,4 +1,4 @@
-import { type CostTerms, chargeCost, gateSums, type PyramidGate, type PyramidLayout, pyramidRows, sumTensors, unpackPyramid } from '@dynhead/sparse-conv';
+import { type CostTerms, gateSums, softCost, type PyramidGate, type PyramidLayout, pyramidRows, sumTensors, unpackPyramid } from '@dynhead/sparse-conv';
 import * as tf from '@tensorflow/tfjs-core';
 
 /**
@@ -6,13 +6,14 @@ import * as tf from '@tensorflow/tfjs-core';
  * when asked, the gate maps (per module name, one map per call = per FPN level, P3 first).
  */
 export class ForwardContext {
-  /** Training: each charge's terms, soft differentiable. */
-  readonly charges: CostTerms[] = [];
+  /** Training: each charge's differentiable soft term, in the order charged. */
+  private readonly softCharges: tf.Tensor1D[] = [];
   readonly gates: Record<string, tf.Tensor4D[]> = {};
   /**
-   * Inference: the gate maps charged (kept until the pass's total) with their multiply-adds per
-   * pixel, summed by a few kernels at the end; and the per-image multiply-adds of the ungated convs
-   * and of all convs at full density, which need no tensor.
+   * The gate maps charged (kept until the pass's total) with their multiply-adds per pixel, summed
+   * by a few kernels at the end (inference: soft and used; training: used, the count that needs no
+   * gradient, where each charge took five kernels); and the per-image multiply-adds of the ungated
+   * convs and of all convs at full density, which need no tensor.
    */
   private readonly gateMaps: { map: tf.Tensor4D | PyramidGate; unit: number; pooled: boolean }[] = [];
   private denseCost = 0;
@@ -30,17 +31,14 @@ export class ForwardContext {
    * under its 3x3 max-pool ('same'), which inference takes as it sums (no pooled map).
    */
   charge(gate: tf.Tensor4D, unit: number, { detachSoft = false, pooled = false }: { detachSoft?: boolean; pooled?: boolean } = {}): void {
-    if (this.mode === 'infer') {
-      const [, h, w] = gate.shape;
-      // a kept clone shares the map's data (no copy): the caller may dispose its own handle
-      this.gateMaps.push({ map: tf.keep(tf.clone(gate)), unit, pooled });
-      this.fullCost += h * w * unit;
-      return;
-    }
+    const [, h, w] = gate.shape;
+    // a kept clone shares the map's data (no copy): the caller may dispose its own handle
+    this.gateMaps.push({ map: tf.keep(tf.clone(gate)), unit, pooled });
+    this.fullCost += h * w * unit;
+    if (this.mode === 'infer') return;
     // Kept: the charges outlive the tidy scope of the block that made them.
     // (the pooled map is left to the caller's tidy, as the charge's intermediate tensors are)
-    const c = chargeCost(pooled ? (tf.maxPool(gate, 3, 1, 'same') as tf.Tensor4D) : gate, unit, { detachSoft });
-    this.charges.push({ soft: tf.keep(c.soft), used: tf.keep(c.used), full: tf.keep(c.full) });
+    this.softCharges.push(tf.keep(softCost(pooled ? (tf.maxPool(gate, 3, 1, 'same') as tf.Tensor4D) : gate, unit, { detachSoft })));
   }
 
   /**
@@ -56,13 +54,10 @@ export class ForwardContext {
   /** Charges an ungated conv: every pixel, soft = used = full. */
   chargeDense(like: tf.Tensor4D, unit: number): void {
     const [b, h, w] = like.shape;
-    if (this.mode === 'infer') {
-      this.denseCost += h * w * unit;
-      this.fullCost += h * w * unit;
-      return;
-    }
-    const full = tf.fill([b], h * w * unit) as tf.Tensor1D;
-    this.charges.push({ soft: tf.keep(full), used: tf.keep(tf.clone(full)), full: tf.keep(tf.clone(full)) });
+    this.denseCost += h * w * unit;
+    this.fullCost += h * w * unit;
+    // training: a soft term in its place among the gated ones, so that their float32 sum keeps its order
+    if (this.mode === 'train') this.softCharges.push(tf.keep(tf.fill([b], h * w * unit) as tf.Tensor1D));
   }
 
   record(name: string, gate: tf.Tensor4D): void {
@@ -88,27 +83,18 @@ export class ForwardContext {
   /** The charges summed per image (new tensors; the charges stay owned by the context). */
   totalCost(batch: number): CostTerms {
     return tf.tidy(() => {
-      if (this.mode === 'infer') return { ...this.inferenceCost(batch) };
-      if (this.charges.length === 0) {
-        const zero = tf.zeros([batch]) as tf.Tensor1D;
-        return { soft: zero, used: tf.clone(zero), full: tf.clone(zero) };
-      }
-      const sum = (key: keyof CostTerms) => sumTensors(this.charges.map((c) => c[key]));
-      return { soft: sum('soft'), used: sum('used'), full: sum('full') };
+      const maps = this.gateMaps;
+      let softUsed: tf.Tensor = maps.length > 0 ? gateSums(maps.map((m) => m.map), maps.map((m) => m.unit), maps.map((m) => m.pooled)) : tf.zeros([batch, 2]);
+      if (this.denseCost > 0) softUsed = tf.add(softUsed, this.denseCost);
+      const column = (j: number) => tf.reshape(tf.slice(softUsed, [0, j], [batch, 1]), [batch]) as tf.Tensor1D;
+      const soft = this.mode === 'infer' ? column(0) : this.softCharges.length > 0 ? (sumTensors(this.softCharges) as tf.Tensor1D) : (tf.zeros([batch]) as tf.Tensor1D);
+      return { soft, used: column(1), full: tf.fill([batch], this.fullCost) as tf.Tensor1D };
     });
   }
 
-  private inferenceCost(batch: number): CostTerms {
-    const maps = this.gateMaps;
-    let softUsed: tf.Tensor = maps.length > 0 ? gateSums(maps.map((m) => m.map), maps.map((m) => m.unit), maps.map((m) => m.pooled)) : tf.zeros([batch, 2]);
-    if (this.denseCost > 0) softUsed = tf.add(softUsed, this.denseCost);
-    const column = (j: number) => tf.reshape(tf.slice(softUsed, [0, j], [batch, 1]), [batch]) as tf.Tensor1D;
-    return { soft: column(0), used: column(1), full: tf.fill([batch], this.fullCost) as tf.Tensor1D };
-  }
-
   disposeCharges(): void {
-    for (const c of this.charges) tf.dispose([c.soft, c.used, c.full]);
-    this.charges.length = 0;
+    tf.dispose(this.softCharges);
+    this.softCharges.length = 0;
     tf.dispose(this.gateMaps.map((m) => (m.map instanceof tf.Tensor ? m.map : m.map.packed)));
     this.gateMaps.length = 0;
     this.denseCost = 0;

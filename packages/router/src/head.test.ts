@@ -354,6 +354,66 @@ describe('ForwardContext', () => {
     tf.dispose([gate, total.soft, total.used, total.full]);
   });
 
+  it.each(TEST_BACKENDS)('train on %s: the used terms of all gated charges come from gateSums, six maps a kernel, and keep the soft terms\' gradient', async (backend) => {
+    await activate(backend);
+    const rand = seededRandom(3);
+    // gates with exact zeros (as GeReTanH gives), 8 maps of 2 images, 3x4 pixels
+    const gates = Array.from({ length: 8 }, () => tf.tensor4d(Array.from({ length: 24 }, () => Math.max(0, rand(-0.5, 1))), [2, 3, 4, 1]));
+    const units = [1, 2, 3, 4, 5, 6, 7, 8];
+    const before = tf.memory().numTensors;
+    let total = undefined as unknown as ReturnType<ForwardContext['totalCost']>;
+    // in a tidy, as the head's blocks charge (which then disposes the pooled map)
+    const info = await tf.profile(() =>
+      tf.tidy(() => {
+        const ctx = new ForwardContext('train', false, false);
+        for (const [j, g] of gates.entries()) ctx.charge(g, units[j], { pooled: j === 3 });
+        ctx.chargeDense(gates[0], 100);
+        total = ctx.totalCost(2);
+        ctx.disposeCharges();
+        return [total.soft, total.used, total.full];
+      }),
+    );
+    const names = info.kernels.map((k) => k.name);
+    expect(names.filter((n) => n === 'DynheadGateSums')).toHaveLength(2);
+    expect(names).not.toContain('Abs');
+    // references: pooled map of gate 3 by hand (3x3 'same' max), counts and sums per image
+    const pooled = (v: Float32Array, b: number) =>
+      Array.from({ length: 12 }, (_, i) => {
+        const [y, x] = [Math.floor(i / 4), i % 4];
+        let m = -Infinity;
+        for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) if (y + dy >= 0 && y + dy < 3 && x + dx >= 0 && x + dx < 4) m = Math.max(m, v[b * 12 + (y + dy) * 4 + x + dx]);
+        return m;
+      });
+    const want = { soft: [1200, 1200], used: [1200, 1200], full: [0, 0] };
+    for (let j = 0; j < gates.length; j++) {
+      const v = (await gates[j].data()) as Float32Array;
+      for (let b = 0; b < 2; b++) {
+        const map = j === 3 ? pooled(v, b) : Array.from(v.slice(b * 12, b * 12 + 12));
+        want.soft[b] += units[j] * map.reduce((a, x) => a + x, 0);
+        want.used[b] += units[j] * map.filter((x) => x !== 0).length;
+        want.full[b] += units[j] * 12;
+      }
+    }
+    want.full = want.full.map((f) => f + 1200);
+    expect(relL2(await total.soft.data(), want.soft)).toBeLessThan(1e-6);
+    expect(Array.from(await total.used.data())).toEqual(want.used);
+    expect(Array.from(await total.full.data())).toEqual(want.full);
+    tf.dispose([total.soft, total.used, total.full]);
+    expect(tf.memory().numTensors).toBe(before);
+    // the soft term's gradient in each gate is its unit (gate 3's through the max-pool)
+    const grads = tf.grads((...gs: tf.Tensor[]) => {
+      const ctx = new ForwardContext('train', false, false);
+      for (const [j, g] of gs.entries()) ctx.charge(g as tf.Tensor4D, units[j], { pooled: j === 3 });
+      const t = ctx.totalCost(2);
+      ctx.disposeCharges();
+      tf.dispose([t.used, t.full]);
+      return tf.sum(t.soft);
+    })(gates);
+    expect(Array.from(await grads[0].data())).toEqual(new Array(24).fill(1));
+    expect(Array.from(await grads[7].data())).toEqual(new Array(24).fill(8));
+    tf.dispose([...grads, ...gates]);
+  });
+
   it.each(['train', 'infer'] as const)('%s: a pooled charge is the charge of the gate\'s 3x3 max-pool', async (mode) => {
     await activate('cpu');
     const ctx = new ForwardContext(mode, false, false);

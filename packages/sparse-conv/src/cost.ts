@@ -44,23 +44,35 @@ const detachedSum = tf.customGrad(((gate: tf.Tensor) => ({
   gradFunc: () => tf.zerosLike(gate),
 })) as unknown as Parameters<typeof tf.customGrad>[0]);
 
+function checkCharge(fn: string, gate: tf.Tensor4D, unit: number): void {
+  if (gate.rank !== 4 || gate.shape[3] !== 1) {
+    throw new Error(`${fn}: gate must be rank 4 [B,H,W,1], got shape [${gate.shape.join(',')}]`);
+  }
+  if (!Number.isFinite(unit) || unit < 0) throw new Error(`${fn}: unit must be a finite non-negative number, got ${unit}`);
+}
+
 /**
  * Charge `unit` multiply-adds per pixel under `gate` [B,H,W,1]: soft = sum(gate)*unit (differentiable
  * in gate unless detachSoft), used = #(gate != 0)*unit, full = H*W*unit; each per image [B].
  */
 export function chargeCost(gate: tf.Tensor4D, unit: number, opts: { detachSoft?: boolean } = {}): CostTerms {
-  if (gate.rank !== 4 || gate.shape[3] !== 1) {
-    throw new Error(`chargeCost: gate must be rank 4 [B,H,W,1], got shape [${gate.shape.join(',')}]`);
-  }
-  if (!Number.isFinite(unit) || unit < 0) throw new Error(`chargeCost: unit must be a finite non-negative number, got ${unit}`);
+  checkCharge('chargeCost', gate, unit);
   const [b, h, w] = gate.shape;
   return tf.tidy(() => {
-    const sum = opts.detachSoft ? (detachedSum(gate) as tf.Tensor1D) : tf.sum(gate, [1, 2, 3]);
-    const soft = tf.mul(sum, unit) as tf.Tensor1D;
+    const soft = softCost(gate, unit, opts);
     const used = tf.mul(tf.sum(tf.step(tf.abs(gate), 0), [1, 2, 3]), unit) as tf.Tensor1D;
     const full = tf.fill([b], h * w * unit) as tf.Tensor1D;
     return { soft, used, full };
   });
+}
+
+/**
+ * chargeCost's soft term alone, sum(gate) * unit per image [B]: what training differentiates, where
+ * the used term (a count) can wait for gateSums over all of a pass's maps at once.
+ */
+export function softCost(gate: tf.Tensor4D, unit: number, opts: { detachSoft?: boolean } = {}): tf.Tensor1D {
+  checkCharge('softCost', gate, unit);
+  return tf.tidy(() => tf.mul(opts.detachSoft ? (detachedSum(gate) as tf.Tensor1D) : tf.sum(gate, [1, 2, 3]), unit) as tf.Tensor1D);
 }
 
 /** A packed pyramid's gate [P, 1] (pyramid.ts): one map per level, charged as one. */

@@ -10,7 +10,7 @@ export { masksStayOnDevice } from './kernels/register';
 export { setWebGPUTuning } from './kernels/webgpu-kernels';
 export { DENSE_FALLBACK_DENSITY, denseFallbackDensity, type DenseFallback } from './thresholds';
 export { sumTensors } from './sum-tensors';
-export { convCost, chargeCost, gateSums, addCosts, type ConvSpec, type CostTerms, type PyramidGate } from './cost';
+export { convCost, chargeCost, softCost, gateSums, addCosts, type ConvSpec, type CostTerms, type PyramidGate } from './cost';
 export { groupNormDense, groupNormMasked, groupNormInference, type GroupNormInferenceOptions } from './group-norm';
 export { convLayer, convLayerPyramid } from './conv-layer';
 export { type LevelScalePost, scaleLevelsPyramid } from './level-scale';
