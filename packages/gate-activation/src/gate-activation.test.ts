@@ -101,6 +101,40 @@ describe.each(TEST_BACKENDS)('gate activations on %s', (backend) => {
   });
 });
 
+describe.each(TEST_BACKENDS.filter((b) => b === 'webgpu'))('geReTanH in training on %s', (backend) => {
+  it('runs one kernel forward and one back, equal bit for bit to the ops they replace, bias included', async () => {
+    await activate(backend);
+    const xs = inputs();
+    const x = tf.tensor1d(xs);
+    const bias = tf.tensor1d([-0.75]);
+    const r = tf.tensor1d(xs.map((_, i) => ((i * 37) % 11) - 5));
+    // the map, and the gradients in x and bias of sum(r * geReTanH(x + bias)), with the tape on
+    const run = async () => {
+      let y = undefined as unknown as tf.Tensor;
+      const [dx, dBias] = tf.grads((a: tf.Tensor, b: tf.Tensor) => {
+        y = tf.keep(geReTanH(a, 1.5, b));
+        return tf.sum(tf.mul(y, r));
+      })([x, bias]);
+      const out = [await y.data(), await dx.data(), await dBias.data()].map((d) => Array.from(d));
+      tf.dispose([y, dx, dBias]);
+      return out;
+    };
+    const info = await tf.profile(() => tf.grad((a: tf.Tensor) => tf.sum(geReTanH(a, 1.5)))(x));
+    expect(info.kernels.map((k) => k.name).filter((n) => n.startsWith('DynheadGeReTanH'))).toEqual(['DynheadGeReTanH', 'DynheadGeReTanHGrad']);
+    expect(info.kernels.map((k) => k.name)).not.toContain('Tanh');
+    (info.result as tf.Tensor).dispose();
+    const withKernels = await run();
+    const kernels = ['DynheadGeReTanH', 'DynheadGeReTanHGrad'].map((n) => tf.getKernel(n, backend) as tf.KernelConfig);
+    for (const k of kernels) tf.unregisterKernel(k.kernelName, backend);
+    try {
+      expect(withKernels).toEqual(await run());
+    } finally {
+      for (const k of kernels) tf.registerKernel(k);
+    }
+    tf.dispose([x, bias, r]);
+  });
+});
+
 describe('gateBiasInit', () => {
   it('matches SPEC section 2 and starts every gate at initGate', () => {
     expect(gateBiasInit('geReTanH', { tau: 1.5 })).toBeCloseTo(0.5 * Math.log((1 + 0.99 * Math.exp(3)) / 0.01), 12);
