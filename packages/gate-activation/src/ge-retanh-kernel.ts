@@ -29,6 +29,11 @@ interface WebGPUBackendLike {
   runWebGPUProgram(program: ElementwiseProgram, inputs: tf.TensorInfo[], outputDtype: tf.DataType): tf.TensorInfo;
 }
 
+/** dispatchLayout and dispatch of a program with a thread per element of `shape`, 64 a workgroup. */
+function perElement(shape: number[]): Pick<ElementwiseProgram, 'dispatchLayout' | 'dispatch'> {
+  return { dispatchLayout: { x: shape.map((_, i) => i) }, dispatch: [Math.ceil(shape.reduce((a, b) => a * b, 1) / 64), 1, 1] };
+}
+
 /** A float32 constant written so that WGSL parses the same float32 the ops path uses. */
 function f32Literal(v: number): string {
   return Math.fround(v).toPrecision(9);
@@ -76,10 +81,9 @@ class GeReTanHProgram implements ElementwiseProgram {
     this.variableNames = bias ? ['X', 'Bias'] : ['X'];
     this.bias = bias;
     this.outputShape = shape;
-    this.dispatchLayout = { x: shape.map((_, i) => i) };
+    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = perElement(shape));
     this.tau = tau;
     this.shaderKey = `dynheadGeReTanH_${f32Literal(tau)}_${bias}`;
-    this.dispatch = [Math.ceil(shape.reduce((a, b) => a * b, 1) / 64), 1, 1];
   }
 
   getUserCode(): string {
@@ -108,10 +112,9 @@ class GeReTanHGradProgram implements ElementwiseProgram {
 
   constructor(shape: number[], tau: number) {
     this.outputShape = shape;
-    this.dispatchLayout = { x: shape.map((_, i) => i) };
+    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = perElement(shape));
     this.tau = tau;
     this.shaderKey = `dynheadGeReTanHGrad_${f32Literal(tau)}`;
-    this.dispatch = [Math.ceil(shape.reduce((a, b) => a * b, 1) / 64), 1, 1];
   }
 
   getUserCode(): string {

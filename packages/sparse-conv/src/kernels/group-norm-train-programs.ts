@@ -81,9 +81,12 @@ fn main() {
   }
 }
 
-/** y = (x - mean) * rstd * gamma + beta, a thread per element. */
-export class GroupNormTrainApplyProgram implements WebGPUProgramLike {
-  variableNames = ['X', 'Stats', 'Gamma', 'Beta'];
+/**
+ * A thread per element of a map [B,H,W,C] (the output's shape), its body in scope of the element's
+ * image b, channel ch, group g and that group's mean and rstd (elementSnippet).
+ */
+abstract class PerElementProgram implements WebGPUProgramLike {
+  abstract variableNames: string[];
   outputShape: number[];
   shaderKey: string;
   dispatchLayout: { x: number[] };
@@ -91,21 +94,41 @@ export class GroupNormTrainApplyProgram implements WebGPUProgramLike {
   workgroupSize: [number, number, number] = [64, 1, 1];
   size = true;
 
-  constructor(shape: number[], private readonly groups: number) {
+  constructor(
+    shape: number[],
+    private readonly groups: number,
+    name: string,
+  ) {
     this.outputShape = shape;
-    this.shaderKey = `dynheadGroupNormTrainApply_${groups}`;
+    this.shaderKey = `dynheadGroupNormTrain${name}_${groups}`;
     ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = elementwiseDispatch(shape));
   }
+
+  /** WGSL writing the element's output. */
+  protected abstract body(): string;
 
   getUserCode(): string {
     return `
 fn main(index : i32) {
   if (index < uniforms.size) {
     ${elementSnippet(this.groups)}
-    setOutputAtIndex(index, (X[index] - mean) * rstd * Gamma[ch] + Beta[ch]);
+    ${this.body()}
   }
 }
 `;
+  }
+}
+
+/** y = (x - mean) * rstd * gamma + beta. */
+export class GroupNormTrainApplyProgram extends PerElementProgram {
+  variableNames = ['X', 'Stats', 'Gamma', 'Beta'];
+
+  constructor(shape: number[], groups: number) {
+    super(shape, groups, 'Apply');
+  }
+
+  protected body(): string {
+    return 'setOutputAtIndex(index, (X[index] - mean) * rstd * Gamma[ch] + Beta[ch]);';
   }
 }
 
@@ -169,27 +192,15 @@ fn main() {
  * Backward pass 2: dx = rstd * (dx̂ - mean(dx̂) - x̂ * mean(dx̂ * x̂)) over the (image, group), a
  * thread per element; each adds its group's channel sums (C / G of them) weighed by gamma.
  */
-export class GroupNormTrainGradInputProgram implements WebGPUProgramLike {
+export class GroupNormTrainGradInputProgram extends PerElementProgram {
   variableNames = ['Dy', 'X', 'Stats', 'Gamma', 'Sums'];
-  outputShape: number[];
-  shaderKey: string;
-  dispatchLayout: { x: number[] };
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number] = [64, 1, 1];
-  size = true;
 
-  constructor(shape: number[], private readonly groups: number) {
-    this.outputShape = shape;
-    this.shaderKey = `dynheadGroupNormTrainGradInput_${groups}`;
-    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = elementwiseDispatch(shape));
+  constructor(shape: number[], groups: number) {
+    super(shape, groups, 'GradInput');
   }
 
-  getUserCode(): string {
-    return `
-fn main(index : i32) {
-  if (index < uniforms.size) {
-    ${elementSnippet(this.groups)}
-    var sumDxHat = 0.0;
+  protected body(): string {
+    return `var sumDxHat = 0.0;
     var sumDxHatXHat = 0.0;
     for (var j = 0; j < cg; j++) {
       let q = g * cg + j;
@@ -198,10 +209,7 @@ fn main(index : i32) {
     }
     let n = f32(hw * cg);
     let xHat = (X[index] - mean) * rstd;
-    setOutputAtIndex(index, rstd * (Dy[index] * Gamma[ch] - sumDxHat / n - xHat * (sumDxHatXHat / n)));
-  }
-}
-`;
+    setOutputAtIndex(index, rstd * (Dy[index] * Gamma[ch] - sumDxHat / n - xHat * (sumDxHatXHat / n)));`;
   }
 }
 
