@@ -17,6 +17,25 @@ export const sgdDefaults: SgdOptions = { momentum: 0.9, weightDecay: 1e-4, clipN
 const MOMENTUM_SGD_KERNEL = 'DynheadMomentumSgd';
 
 /**
+ * `@dynhead/runtime`'s kernel on webgpu for the sum of the squares of up to 7 tensors (its
+ * SUM_OF_SQUARES): the gradient norm in one dispatch per 7 gradients where the ops take two per
+ * gradient. cpu and wasm keep the ops, whose rounding their training reproduces.
+ */
+const SUM_OF_SQUARES_KERNEL = 'DynheadSumOfSquares';
+const SUM_OF_SQUARES_MAX_INPUTS = 7;
+
+/** The sum of the squares of every value of `tensors`: [] (ops) or [1, 1] (the kernel). */
+function squaredNorm(tensors: tf.Tensor[]): tf.Tensor {
+  if (!tf.getKernel(SUM_OF_SQUARES_KERNEL, tf.getBackend())) return tf.addN(tensors.map((g) => tf.sum(tf.square(g))));
+  const parts: tf.Tensor[] = [];
+  for (let i = 0; i < tensors.length; i += SUM_OF_SQUARES_MAX_INPUTS) {
+    const inputs = Object.fromEntries(tensors.slice(i, i + SUM_OF_SQUARES_MAX_INPUTS).map((t, j) => [`x${j}`, t]));
+    parts.push(tf.engine().runKernel(SUM_OF_SQUARES_KERNEL, inputs) as tf.Tensor);
+  }
+  return tf.addN(parts);
+}
+
+/**
  * SGD with momentum exactly as torch.optim.SGD (dampening 0, no Nesterov):
  * g' = g + wd * p; buf = momentum * buf + g' (buf = g' on the first step); p -= lr * buf.
  * Weight decay is skipped for the variables named in `noDecay` (norm scales and shifts).
@@ -33,7 +52,7 @@ export class MomentumSgd {
   async step(params: Map<string, tf.Variable>, grads: Record<string, tf.Tensor>, lr: number): Promise<number> {
     const { momentum, weightDecay, clipNorm } = this.options;
     const names = [...params.keys()].filter((n) => grads[n] !== undefined);
-    const normT = tf.tidy(() => tf.sqrt(tf.addN(names.map((n) => tf.sum(tf.square(grads[n]))))));
+    const normT = tf.tidy(() => tf.sqrt(squaredNorm(names.map((n) => grads[n]))));
     const gradNorm = (await normT.data())[0];
     normT.dispose();
     const clipScale = clipNorm > 0 && gradNorm > clipNorm ? clipNorm / (gradNorm + 1e-6) : 1;

@@ -10,6 +10,7 @@ import { depthwiseBackpropInputConfig } from './depthwise-backprop-input';
 import { replaceKernel } from './kernel-call';
 import { maxPoolGradConfig } from './max-pool-grad';
 import { momentumSgdConfig } from './momentum-sgd';
+import { sumOfSquaresConfig } from './sum-of-squares';
 import { resizeNearestNeighborGradConfig } from './resize-nearest-neighbor-grad';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum';
 
@@ -60,6 +61,8 @@ export function registerKernelFixes(backendName: string): void {
     const builtin = tf.getKernel(tf.Conv2DBackpropInput, 'wasm');
     if (builtin) replaceKernel(conv2dBackpropInputConfig('wasm', builtin));
   } else if (backendName === 'webgpu') {
+    // the gradient norm's sums in one dispatch per 7 gradients (cpu and wasm keep the ops' rounding)
+    replaceKernel(sumOfSquaresConfig());
     const addN = tf.getKernel(tf.AddN, 'webgpu');
     if (addN) replaceKernel(addNInChunksConfig(addN));
   }
@@ -75,5 +78,6 @@ export { unsortedSegmentSum, unsortedSegmentSumConfig } from './unsorted-segment
 export { resizeNearestNeighborGrad, resizeNearestNeighborGradConfig } from './resize-nearest-neighbor-grad';
 export { maxPoolGrad, maxPoolGradConfig } from './max-pool-grad';
 export { MOMENTUM_SGD, type MomentumSgdAttrs, momentumSgdConfig } from './momentum-sgd';
+export { SUM_OF_SQUARES, SUM_OF_SQUARES_MAX_INPUTS, sumOfSquaresConfig } from './sum-of-squares';
 export { addNInChunksConfig } from './add-n-in-chunks';
 export { broadcastBinary, broadcastBinaryConfig, type BroadcastOp } from './broadcast-binary';

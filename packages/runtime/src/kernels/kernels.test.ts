@@ -15,6 +15,7 @@ import { conv2dBackpropFilterComposed, conv2dBackpropFilterMatMul } from './conv
 import { conv2dBackpropInputComposed } from './conv2d-backprop-input';
 import type { KernelArgs } from './kernel-call';
 import { MOMENTUM_SGD } from './momentum-sgd';
+import { SUM_OF_SQUARES } from './sum-of-squares';
 
 // The kernels registered by registerKernelFixes run on cpu (Conv2DBackpropFilter) and wasm (all; both
 // forms of Conv2DBackpropFilter, which wasm picks between by size, are also called directly below);
@@ -412,5 +413,25 @@ describe('DynheadMomentumSgd errors', () => {
       'DynheadMomentumSgd: grad [2,3] must have param\'s shape [3,2]',
     );
     tf.dispose([param, grad]);
+  });
+});
+
+describe.each(TEST_BACKENDS.filter((b) => b === 'webgpu'))('DynheadSumOfSquares on %s', (backend) => {
+  it('adds the squares of every value of 1 to 7 tensors of any size, as the float64 sum', async () => {
+    await activate(backend);
+    const shapes = [[1], [3], [256], [257], [3, 3, 4, 5], [1000], [5000]];
+    const values = shapes.map((s, j) => random(s, 40 + j));
+    const tensors = shapes.map((s, j) => tf.tensor(values[j], s));
+    for (const count of [1, 4, 7]) {
+      const inputs = Object.fromEntries(tensors.slice(0, count).map((t, j) => [`x${j}`, t]));
+      const got = tf.engine().runKernel(SUM_OF_SQUARES, inputs) as tf.Tensor;
+      const want = values.slice(0, count).reduce((s, v) => s + v.reduce((a, x) => a + x * x, 0), 0);
+      expect(got.shape).toEqual([1, 1]);
+      expect(Math.abs((await got.data())[0] - want) / want, `${count} tensors`).toBeLessThan(1e-6);
+      got.dispose();
+    }
+    const eight = Object.fromEntries([...tensors, tensors[0]].map((t, j) => [`x${j}`, t]));
+    expect(() => tf.engine().runKernel(SUM_OF_SQUARES, eight)).toThrow('DynheadSumOfSquares: takes inputs x0 .. x6 in order, got x0, x1, x2, x3, x4, x5, x6, x7');
+    tf.dispose(tensors);
   });
 });
