@@ -26,13 +26,14 @@ export function geReTanH<T extends tf.Tensor>(x: T, tau = 1.5, bias?: tf.Tensor)
   // No gradient being recorded (inference): the same ops without the customGrad scope, which
   // costs more than the ops themselves on a gate map (240 gates per D8 pass); on webgpu one
   // kernel, as each op there is a dispatch.
+  const oneKernel = hasGeReTanHKernel() && x.dtype === 'float32';
   if (!tf.engine().isTapeOn()) {
-    if (hasGeReTanHKernel() && x.dtype === 'float32') return geReTanHKernel(x, tau, bias);
+    if (oneKernel) return geReTanHKernel(x, tau, bias);
     return tf.tidy(() => forward(bias ? tf.add(x, bias) : x).value) as T;
   }
   // Training on webgpu: one kernel each way (2 dispatches where the ops below take 12), with the
   // same float32 steps, so the same values
-  const f = hasGeReTanHKernel() && x.dtype === 'float32' ? kernelWithGradient(tau) : opsWithGradient(forward, scale);
+  const f = oneKernel ? kernelWithGradient(tau) : opsWithGradient(forward, scale);
   return (bias ? tf.tidy(() => f(tf.add(x, bias))) : f(x)) as T;
 }
 

@@ -68,8 +68,7 @@ export class MomentumSgd {
         let buf = this.buffers.get(name);
         if (momentum > 0) {
           if (!buf) {
-            buf = tf.variable(g, false, `momentum/${name}/${Math.random().toString(36).slice(2)}`);
-            this.buffers.set(name, buf);
+            buf = this.newBuffer(name, g);
           } else {
             buf.assign(tf.add(tf.mul(buf, momentum), g));
           }
@@ -94,10 +93,17 @@ export class MomentumSgd {
       if (buf) {
         buf.assign(nextBuf);
       } else {
-        this.buffers.set(name, tf.variable(nextBuf, false, `momentum/${name}/${Math.random().toString(36).slice(2)}`));
+        this.newBuffer(name, nextBuf);
       }
       tf.dispose([nextP, nextBuf]);
     }
+  }
+
+  /** A new momentum buffer for parameter `name` holding `value` (unique variable names: a process may hold several optimizers). */
+  private newBuffer(name: string, value: tf.Tensor): tf.Variable {
+    const buf = tf.variable(value, false, `momentum/${name}/${Math.random().toString(36).slice(2)}`);
+    this.buffers.set(name, buf);
+    return buf;
   }
 
   /** Momentum buffers by parameter name (for checkpoints). */
@@ -108,7 +114,7 @@ export class MomentumSgd {
   loadState(buffers: Map<string, { shape: number[]; data: Float32Array }>): void {
     this.dispose();
     for (const [name, b] of buffers) {
-      this.buffers.set(name, tf.variable(tf.tensor(b.data, b.shape, 'float32'), false, `momentum/${name}/${Math.random().toString(36).slice(2)}`));
+      this.newBuffer(name, tf.tensor(b.data, b.shape, 'float32'));
     }
   }
 
