@@ -57,6 +57,41 @@ describe.each(TEST_BACKENDS)('MomentumSgd on %s', (backend) => {
     tf.dispose(got);
   });
 
+  it('resumes from loadState as the uninterrupted torch run, holding one tensor a buffer', async () => {
+    await activate(backend);
+    const { p0, grads } = make();
+    const lrs = [0.1, 0.05, 0.02];
+    const want = p0.map((p) => p.slice());
+    torchSgd(want, grads, lrs, { momentum: 0.9, weightDecay: [1e-2, 0], clipNorm: 2 });
+    const params = new Map(p0.map((p, k) => [k === 0 ? 'conv.weight' : 'norm.weight', tf.variable(tf.tensor(p, shapes[k]))]));
+    const options = { momentum: 0.9, weightDecay: 1e-2, clipNorm: 2 };
+    const noDecay = (name: string) => name.startsWith('norm.');
+    const stepOnce = async (sgd: MomentumSgd, step: number) => {
+      const g = Object.fromEntries([...params.keys()].map((name, k) => [name, tf.tensor(grads[step][k], shapes[k])]));
+      await sgd.step(params, g, lrs[step]);
+      tf.dispose(Object.values(g));
+    };
+    const first = new MomentumSgd(options, noDecay);
+    await stepOnce(first, 0);
+    // what a checkpoint stores: the buffers' values, read back from the backend
+    const saved = new Map<string, { shape: number[]; data: Float32Array }>();
+    for (const [name, b] of first.state()) saved.set(name, { shape: [...b.shape], data: (await b.data()) as Float32Array });
+    first.dispose();
+    const before = tf.memory().numTensors;
+    const resumed = new MomentumSgd(options, noDecay);
+    resumed.loadState(saved);
+    expect(tf.memory().numTensors, 'after loadState').toBe(before + 2);
+    resumed.loadState(saved);
+    expect(tf.memory().numTensors, 'after a second loadState').toBe(before + 2);
+    for (const step of [1, 2]) await stepOnce(resumed, step);
+    expect(tf.memory().numTensors, 'after two resumed steps').toBe(before + 2);
+    const got = [...params.values()];
+    for (let k = 0; k < got.length; k++) expect(relL2(await got[k].data(), want[k]), `parameter ${k}`).toBeLessThan(1e-6);
+    resumed.dispose();
+    expect(tf.memory().numTensors, 'after dispose').toBe(before);
+    tf.dispose(got);
+  });
+
   it('runs one kernel a parameter for the update (after the gradient norm)', async () => {
     await activate(backend);
     const { p0, grads } = make();

@@ -114,7 +114,10 @@ export class MomentumSgd {
   loadState(buffers: Map<string, { shape: number[]; data: Float32Array }>): void {
     this.dispose();
     for (const [name, b] of buffers) {
-      this.newBuffer(name, tf.tensor(b.data, b.shape, 'float32'));
+      // tf.variable shares the value's data and counts it as a second tensor, so the value goes
+      const value = tf.tensor(b.data, b.shape, 'float32');
+      this.newBuffer(name, value);
+      value.dispose();
     }
   }
 

@@ -35,8 +35,11 @@ describe('trainer', () => {
     const first = await train(config, source(config), { outDir: dir, maxIters: 4, logFormat: 'none', stopAfter: 2 });
     first.detector.dispose();
     expect(loadCheckpoint(dir).meta.iteration).toBe(2);
+    // a resumed run, once its detector is disposed, leaves no tensor behind (the loaded momentum included)
+    const held = tf.memory().numTensors;
     const second = await train(config, source(config), { outDir: dir, maxIters: 4, logFormat: 'none', resume: true });
     second.detector.dispose();
+    expect(tf.memory().numTensors).toBe(held);
     const resumed = [...first.records, ...second.records].map((r) => r.loss);
     expect(resumed).toHaveLength(4);
     expect(resumed).toEqual(full.records.map((r) => r.loss));
