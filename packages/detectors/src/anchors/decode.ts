@@ -7,7 +7,7 @@ import { SCALE_CLAMP } from './anchors';
  */
 export function linearDeltas(bboxReg: tf.Tensor): tf.Tensor {
   // Clipped to e^+-30 so an overflowed exp never reaches log (Inf / Inf gradients would be NaN).
-  return tf.log(tf.clipByValue(bboxReg, 1e-13, 1e13));
+  return tf.tidy(() => tf.log(tf.clipByValue(bboxReg, 1e-13, 1e13)));
 }
 
 /** Decodes deltas [N, 4] against anchors [N, 4] (corners) to corner boxes, dw/dh clamped (differentiable). */
