@@ -1,4 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ImageDecodeError } from '@dynhead/coco';
+import { InputError, NonFiniteLossError } from '@dynhead/detectors';
+import { parseSafetensors } from '@dynhead/safetensors';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Command } from 'commander';
 import { activateBackend, bufferIO, buildProgram, main, UserError } from './index';
@@ -144,6 +149,49 @@ describe('errors thrown by commands', () => {
     expect(await main(['--backend', 'tensorflow', 'needs-backend'], io, program)).toBe(1);
     expect(io.stderr).toMatch(/^dynhead: backend 'tensorflow' needs @tensorflow\/tfjs-node-gpu .*; available here: cpu, wasm/);
     expect(io.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it("the packages' input errors are user errors: one line naming the fault, exit 1", async () => {
+    let safetensors: unknown;
+    try {
+      parseSafetensors(new Uint8Array([200, 0, 0, 0, 0, 0, 0, 0, 123]), 'model.safetensors');
+    } catch (e) {
+      safetensors = e;
+    }
+    const cases: [unknown, string][] = [
+      [new InputError('ann.json: annotations[4].bbox must be 4 finite numbers [x, y, w, h]'), 'ann.json: annotations[4].bbox must be 4 finite numbers [x, y, w, h]'],
+      [new ImageDecodeError('cannot decode image a.jpg: corrupt or truncated image data'), 'cannot decode image a.jpg: corrupt or truncated image data'],
+      [new NonFiniteLossError('training stopped: loss is NaN at iteration 7; no checkpoint was written yet'), 'training stopped: loss is NaN at iteration 7; no checkpoint was written yet'],
+      [safetensors, 'model.safetensors: header length 200 does not fit in a file of 9 bytes (not a safetensors file?)'],
+    ];
+    for (const [error, line] of cases) {
+      const { code, io } = await failWith(error);
+      expect(code, line).toBe(1);
+      expect(io.stderr).toBe(`dynhead: ${line}\n`);
+    }
+  });
+
+  it('eval on a broken checkpoint names the file at fault and exits 1', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dynhead-cli-'));
+    try {
+      const ann = join(dir, 'ann.json');
+      writeFileSync(ann, '{}');
+      const run = async () => {
+        const io = capture();
+        return { code: await main(['--backend', 'cpu', 'eval', '--checkpoint', dir, '--ann', ann, '--images', dir], io), io };
+      };
+      writeFileSync(join(dir, 'checkpoint.json'), '{"format":');
+      let r = await run();
+      expect(r.code).toBe(1);
+      expect(r.io.stderr).toMatch(new RegExp(`\\ndynhead: ${join(dir, 'checkpoint.json')}: not valid JSON \\(.+\\)\n$`));
+      writeFileSync(join(dir, 'checkpoint.json'), JSON.stringify({ format: 'dynhead-checkpoint/1', iteration: 2, weights: 'model_0000002.safetensors' }));
+      writeFileSync(join(dir, 'model_0000002.safetensors'), new Uint8Array(5));
+      r = await run();
+      expect(r.code).toBe(1);
+      expect(r.io.stderr).toBe(`backend: cpu (cpu)\ndynhead: ${join(dir, 'model_0000002.safetensors')}: file is 5 bytes, too short for a safetensors header\n`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a UserError can carry its own exit code', async () => {

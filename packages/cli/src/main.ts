@@ -33,8 +33,23 @@ export function buildProgram(): Command {
   return program;
 }
 
+/**
+ * Errors the packages throw for bad input (a file, field, option or config at fault), by name: the
+ * CLI's bundle may hold its own copy of a class, which `instanceof` would not match.
+ */
+const INPUT_ERROR_NAMES = new Set([
+  'InputError', // @dynhead/detectors: checkpoints, annotation files, configs, options
+  'NonFiniteLossError', // @dynhead/detectors: training diverged; the message names the last good checkpoint
+  'CocoFormatError', // @dynhead/coco: datasets and results files
+  'ImageDecodeError', // @dynhead/coco: an image that cannot be read or decoded
+  'SafetensorsError', // @dynhead/safetensors: a weights file that is not safetensors or is cut short
+  'WeightsMismatchError', // @dynhead/fpn: backbone weights that do not fit the config
+  'BackboneConfigError', // @dynhead/fpn
+]);
+
 function isUserError(e: unknown): boolean {
   if (e instanceof UserError || e instanceof BackendUnavailableError) return true;
+  if (e instanceof Error && INPUT_ERROR_NAMES.has(e.name)) return true;
   // Missing or unreadable input files are the user's to fix, not a bug.
   const code = (e as { code?: string })?.code;
   return code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR' || code === 'ENOTDIR';

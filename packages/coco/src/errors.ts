@@ -14,3 +14,8 @@ export class CocoFormatError extends Error {
     this.problems = problems;
   }
 }
+
+/** Thrown when an image file cannot be read or decoded; the message names the file. */
+export class ImageDecodeError extends Error {
+  override name = 'ImageDecodeError';
+}

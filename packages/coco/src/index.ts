@@ -9,7 +9,7 @@ export type {
   Problem,
 } from './types';
 export { formatProblem } from './types';
-export { CocoFormatError } from './errors';
+export { CocoFormatError, ImageDecodeError } from './errors';
 export {
   COCOEvaluator,
   evaluateDetections,

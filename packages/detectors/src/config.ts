@@ -5,6 +5,7 @@ import type { FocalLossOptions } from './losses/focal';
 import type { IouLossType } from './losses/giou';
 import type { LrSchedule } from './train/schedule';
 import type { SgdOptions } from './train/sgd';
+import { InputError } from './input-error';
 
 export type DetectorKind = 'fcos' | 'retinanet' | 'atss' | 'freeanchor';
 
@@ -211,6 +212,6 @@ export const detectorConfigs: Record<string, DetectorConfig> = Object.fromEntrie
 /** A config by name; the error lists the known names. */
 export function getConfig(name: string): DetectorConfig {
   const c = detectorConfigs[name];
-  if (!c) throw new Error(`unknown config '${name}'; known: ${Object.keys(detectorConfigs).sort().join(', ')}`);
+  if (!c) throw new InputError(`unknown config '${name}'; known: ${Object.keys(detectorConfigs).sort().join(', ')}`);
   return c;
 }

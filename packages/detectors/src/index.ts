@@ -39,3 +39,4 @@ export { evaluateDetector, type DetectorEvaluation } from './run/evaluate';
 export { openCocoSplit, reviveConfig, type CocoSplit } from './run/split';
 export { lineChart, smooth, type Series } from './plot/charts';
 export { Canvas, heat, PALETTE, type Rgb } from './plot/canvas';
+export { InputError } from './input-error';

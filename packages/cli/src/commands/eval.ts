@@ -22,14 +22,7 @@ export function register(program: Command): void {
       if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new UserError(`--limit: expected a positive integer, got '${f.limit}'`);
       const backend = await activateBackend(cmd);
       note(cmd, `backend: ${backend.name} (${backend.detail})`);
-      let ev: Awaited<ReturnType<typeof runEval>>;
-      try {
-        ev = await runEval({ checkpoint: f.checkpoint, ann: f.ann, images: f.images, limit });
-      } catch (e) {
-        const m = (e as Error).message;
-        if (/does not exist|no checkpoint|: field|not valid JSON|do not fit|categories/.test(m)) throw new UserError(m);
-        throw e;
-      }
+      const ev = await runEval({ checkpoint: f.checkpoint, ann: f.ann, images: f.images, limit });
       report(cmd, { stats: ev.stats, flops: ev.flops, perCategoryAP: ev.perCategoryAP, msPerImage: ev.msPerImage }, () => formatEvaluation(ev));
     });
 }

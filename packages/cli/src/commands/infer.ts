@@ -22,14 +22,7 @@ export function register(program: Command): void {
       if (!(threshold >= 0 && threshold <= 1)) throw new UserError(`--threshold: expected a number in [0, 1], got '${f.threshold}'`);
       const backend = await activateBackend(cmd);
       note(cmd, `backend: ${backend.name} (${backend.detail})`);
-      let r: Awaited<ReturnType<typeof runInfer>>;
-      try {
-        r = await runInfer({ checkpoint: f.checkpoint, image: f.image, out: f.out, scoreThreshold: threshold });
-      } catch (e) {
-        const m = (e as Error).message;
-        if (/does not exist|no checkpoint|: field|not valid JSON|do not fit|cannot|decode/.test(m)) throw new UserError(m);
-        throw e;
-      }
+      const r = await runInfer({ checkpoint: f.checkpoint, image: f.image, out: f.out, scoreThreshold: threshold });
       const n = r.detections.scores.length;
       const data = { out: f.out, detections: n, gflops: r.gflops, fullGflops: r.fullGflops, gateSparsity: r.gateSparsity };
       report(cmd, data, () => `${n} detections; head ${r.gflops.toFixed(4)} of ${r.fullGflops.toFixed(4)} GFLOPs; zero gates per level ${r.gateSparsity.map((s) => s.toFixed(2)).join(' ')}; wrote ${f.out}`);

@@ -48,28 +48,21 @@ export function register(program: Command): void {
       if (lr !== undefined && !(lr > 0)) throw new UserError(`--lr: expected a positive number, got '${f.lr}'`);
       const backend = await activateBackend(cmd);
       note(cmd, `backend: ${backend.name} (${backend.detail})`);
-      let r: Awaited<ReturnType<typeof runTrain>>;
-      try {
-        r = await runTrain({
-          config: f.config,
-          ann: f.ann,
-          images: f.images,
-          out: f.out,
-          iters: int('--iters', f.iters),
-          resume: f.resume,
-          logFormat: f.logFormat as 'bar',
-          valAnn: f.valAnn,
-          valImages: f.valImages,
-          evalPeriod: int('--eval-period', f.evalPeriod),
-          evalLimit: int('--eval-limit', f.evalLimit),
-          batchSize: int('--batch-size', f.batchSize),
-          lr,
-        });
-      } catch (e) {
-        const m = (e as Error).message;
-        if (/^(--|unknown config|training stopped)|does not exist|: field|: not|categories/.test(m)) throw new UserError(m);
-        throw e;
-      }
+      const r = await runTrain({
+        config: f.config,
+        ann: f.ann,
+        images: f.images,
+        out: f.out,
+        iters: int('--iters', f.iters),
+        resume: f.resume,
+        logFormat: f.logFormat as 'bar',
+        valAnn: f.valAnn,
+        valImages: f.valImages,
+        evalPeriod: int('--eval-period', f.evalPeriod),
+        evalLimit: int('--eval-limit', f.evalLimit),
+        batchSize: int('--batch-size', f.batchSize),
+        lr,
+      });
       report(cmd, r, () =>
         r.final
           ? `trained ${r.iteration} iterations; val AP ${r.final.stats[0].toFixed(4)} AP50 ${r.final.stats[1].toFixed(4)}; head GFLOPs avg ${r.final.flops.avg.toFixed(4)} min ${r.final.flops.min.toFixed(4)} max ${r.final.flops.max.toFixed(4)}`

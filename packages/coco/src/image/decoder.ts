@@ -1,6 +1,8 @@
 // Image decoding: sharp in Node (loaded on first use, so browser bundles never need it), or any
 // injected decoder (the browser's, via canvasImageDecoder()).
 
+import { ImageDecodeError } from '../errors';
+
 /** 8-bit RGB pixels, row-major HWC. */
 export interface RgbImage {
   data: Uint8Array;
@@ -54,7 +56,7 @@ export const sharpImageDecoder: ImageDecoder = async (bytes, source) => {
   } catch (err) {
     const why = (err as Error).message;
     // libvips turns "premature end of data" into a warning that sharp's failOn setting then raises.
-    throw new Error(`cannot decode image ${source}: ${/failOn/.test(why) ? 'corrupt or truncated image data' : why}`);
+    throw new ImageDecodeError(`cannot decode image ${source}: ${/failOn/.test(why) ? 'corrupt or truncated image data' : why}`);
   }
 };
 
@@ -81,7 +83,7 @@ export function canvasImageDecoder(): ImageDecoder {
       bitmap.close();
       return { data: rgb, width: canvas.width, height: canvas.height };
     } catch (err) {
-      throw new Error(`cannot decode image ${source}: ${(err as Error).message}`);
+      throw new ImageDecodeError(`cannot decode image ${source}: ${(err as Error).message}`);
     }
   };
 }
@@ -105,7 +107,7 @@ export async function readBytes(path: string): Promise<Uint8Array> {
     return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   }
   const res = await fetch(path);
-  if (!res.ok) throw new Error(`cannot fetch image ${path}: HTTP ${res.status}`);
+  if (!res.ok) throw new ImageDecodeError(`cannot fetch image ${path}: HTTP ${res.status}`);
   return new Uint8Array(await res.arrayBuffer());
 }
 
@@ -118,7 +120,7 @@ export async function loadImage(path: string, opts: { decoder?: ImageDecoder } =
 export async function readImageHeader(path: string): Promise<ImageHeader> {
   const sharp = await loadSharp();
   const meta = await sharp(path).metadata();
-  if (!meta.width || !meta.height) throw new Error(`cannot read the size of image ${path}`);
+  if (!meta.width || !meta.height) throw new ImageDecodeError(`cannot read the size of image ${path}`);
   return {
     width: meta.width,
     height: meta.height,

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { type DetectionBatch, type DetectionSample, type InputOptions, type RgbImage, assembleBatch, resizeImage, resizedSize } from './batch';
 import { planBatch } from './sampler';
+import { InputError } from '../input-error';
 
 export type ImageDecoder = (path: string) => Promise<RgbImage>;
 
@@ -33,7 +34,7 @@ export class BatchSource {
     const path = join(this.options.imagesDir, s.file);
     const img = await this.options.decode(path);
     if (img.width !== s.width || img.height !== s.height) {
-      throw new Error(`${path}: decoded ${img.width}x${img.height}, the annotation says ${s.width}x${s.height}`);
+      throw new InputError(`${path}: decoded ${img.width}x${img.height}, the annotation says ${s.width}x${s.height}`);
     }
     const size = resizedSize(s.height, s.width, this.options.input);
     const out = await resizeImage(img, size.height, size.width);

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { CocoJson } from '@dynhead/coco';
 import type { DetectionSample } from './batch';
+import { InputError } from '../input-error';
 
 export interface CocoSamples {
   samples: DetectionSample[];
@@ -19,10 +20,10 @@ export function readCocoSamples(annPath: string): CocoSamples {
   try {
     json = JSON.parse(readFileSync(annPath, 'utf8'));
   } catch (e) {
-    throw new Error(`${annPath}: cannot read COCO JSON (${(e as Error).message})`);
+    throw new InputError(`${annPath}: cannot read COCO JSON (${(e as Error).message})`);
   }
   for (const key of ['images', 'annotations', 'categories'] as const) {
-    if (!Array.isArray(json[key])) throw new Error(`${annPath}: field "${key}" must be an array`);
+    if (!Array.isArray(json[key])) throw new InputError(`${annPath}: field "${key}" must be an array`);
   }
   const categoryIds = json.categories.map((c) => c.id).sort((a, b) => a - b);
   const names = new Map(json.categories.map((c) => [c.id, c.name]));
@@ -30,17 +31,17 @@ export function readCocoSamples(annPath: string): CocoSamples {
   const byImage = new Map<number, { boxes: number[]; labels: number[] }>();
   json.images.forEach((im, i) => {
     if (!Number.isFinite(im.id) || !(im.width > 0) || !(im.height > 0) || typeof im.file_name !== 'string') {
-      throw new Error(`${annPath}: images[${i}] needs a numeric id, file_name and positive width/height`);
+      throw new InputError(`${annPath}: images[${i}] needs a numeric id, file_name and positive width/height`);
     }
     byImage.set(im.id, { boxes: [], labels: [] });
   });
   json.annotations.forEach((a, i) => {
     const entry = byImage.get(a.image_id);
-    if (!entry) throw new Error(`${annPath}: annotations[${i}].image_id ${a.image_id} is not an image id`);
+    if (!entry) throw new InputError(`${annPath}: annotations[${i}].image_id ${a.image_id} is not an image id`);
     const label = labelOf.get(a.category_id);
-    if (label === undefined) throw new Error(`${annPath}: annotations[${i}].category_id ${a.category_id} is not a category id`);
+    if (label === undefined) throw new InputError(`${annPath}: annotations[${i}].category_id ${a.category_id} is not a category id`);
     if (!Array.isArray(a.bbox) || a.bbox.length !== 4 || a.bbox.some((v) => !Number.isFinite(v))) {
-      throw new Error(`${annPath}: annotations[${i}].bbox must be 4 finite numbers [x, y, w, h]`);
+      throw new InputError(`${annPath}: annotations[${i}].bbox must be 4 finite numbers [x, y, w, h]`);
     }
     if (a.iscrowd || a.bbox[2] <= 0 || a.bbox[3] <= 0) return;
     const [x, y, w, h] = a.bbox;

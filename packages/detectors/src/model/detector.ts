@@ -8,6 +8,7 @@ import type { LevelGrid } from '../fcos/locations';
 import { detectorLosses, detectorPostprocess } from './kinds';
 import type { Detections } from '../postprocess/detections';
 import { mapToOriginal } from '../postprocess/nms';
+import { InputError } from '../input-error';
 
 /** Every loss term of one step; `total` is what is minimised. */
 export interface LossResult {
@@ -132,7 +133,7 @@ export class Detector {
       else if (t.shape.join(',') !== v.shape.join(',')) problems.push(`${name}: shape [${t.shape}] in file, [${v.shape}] in model`);
     }
     for (const name of tensors.keys()) if (!this.params.has(name)) problems.push(`unexpected ${name}`);
-    if (problems.length) throw new Error(`${source}: weights do not fit config '${this.config.name}': ${problems.slice(0, 10).join('; ')}${problems.length > 10 ? ` (+${problems.length - 10} more)` : ''}`);
+    if (problems.length) throw new InputError(`${source}: weights do not fit config '${this.config.name}': ${problems.slice(0, 10).join('; ')}${problems.length > 10 ? ` (+${problems.length - 10} more)` : ''}`);
     for (const [name, v] of this.params) {
       const t = tensors.get(name) as StoredTensor;
       tf.tidy(() => v.assign(tf.tensor(t.data as Float32Array, t.shape, 'float32')));

@@ -13,6 +13,7 @@ import { fcosLosses } from '../fcos/loss';
 import { fcosDetect } from '../fcos/postprocess';
 import { type FcosTargets, assignFcosTargets } from '../fcos/targets';
 import type { Detections } from '../postprocess/detections';
+import { InputError } from '../input-error';
 
 function anchorsOf(config: DetectorConfig, grids: LevelGrid[]) {
   const a = config.anchors;
@@ -47,7 +48,7 @@ export function detectorLosses(config: DetectorConfig, out: HeadOutputs, batch: 
     return { cls: l.cls, reg: l.reg, centerness: l.centerness };
   }
   if (config.head.normRegTargets) {
-    throw new Error(`config '${config.name}': anchor detectors need head.normRegTargets false (signed box deltas)`);
+    throw new InputError(`config '${config.name}': anchor detectors need head.normRegTargets false (signed box deltas)`);
   }
   const dense = tf.tidy(() => ({
     logits: tf.reshape(flattenLevels(out.logits), [-1, C]) as tf.Tensor2D,

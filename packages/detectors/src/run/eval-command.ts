@@ -4,6 +4,7 @@ import { Detector } from '../model/detector';
 import { loadCheckpoint } from '../train/checkpoint';
 import { type DetectorEvaluation, evaluateDetector } from './evaluate';
 import { openCocoSplit, reviveConfig } from './split';
+import { InputError } from '../input-error';
 
 export interface EvalCommandOptions {
   checkpoint: string;
@@ -14,7 +15,7 @@ export interface EvalCommandOptions {
 
 /** Builds the detector a checkpoint directory holds (config from its JSON, weights from its safetensors). */
 export function detectorFromCheckpoint(dir: string): Detector {
-  if (!existsSync(dir)) throw new Error(`--checkpoint: ${dir} does not exist`);
+  if (!existsSync(dir)) throw new InputError(`--checkpoint: ${dir} does not exist`);
   const ck = loadCheckpoint(dir);
   const config = reviveConfig(ck.meta.config);
   const detector = new Detector(config);
@@ -33,7 +34,7 @@ export async function runEval(o: EvalCommandOptions): Promise<DetectorEvaluation
     ['--ann', o.ann],
     ['--images', o.images],
   ] as const) {
-    if (!existsSync(path)) throw new Error(`${flag}: ${path} does not exist`);
+    if (!existsSync(path)) throw new InputError(`${flag}: ${path} does not exist`);
   }
   const detector = detectorFromCheckpoint(o.checkpoint);
   try {

@@ -5,6 +5,7 @@ import { assembleBatch, resizeImage, resizedSize } from '../data/batch';
 import type { Detections } from '../postprocess/detections';
 import { Canvas, PALETTE, heat } from '../plot/canvas';
 import { detectorFromCheckpoint } from './eval-command';
+import { InputError } from '../input-error';
 
 export interface InferCommandOptions {
   checkpoint: string;
@@ -29,7 +30,7 @@ export interface InferResult {
  * blocks; the paper's Fig. 4): bright where the head spends computation, black where it skips.
  */
 export async function runInfer(o: InferCommandOptions): Promise<InferResult> {
-  if (!existsSync(o.image)) throw new Error(`--image: ${o.image} does not exist`);
+  if (!existsSync(o.image)) throw new InputError(`--image: ${o.image} does not exist`);
   const detector = detectorFromCheckpoint(o.checkpoint);
   try {
     const img = await loadImage(o.image);

@@ -2,6 +2,7 @@ import { loadImage } from '@dynhead/coco';
 import type { DetectorConfig } from '../config';
 import { BatchSource } from '../data/batch-source';
 import { type CocoSamples, readCocoSamples } from '../data/coco-samples';
+import { InputError } from '../input-error';
 
 export interface CocoSplit extends CocoSamples {
   source: BatchSource;
@@ -11,7 +12,7 @@ export interface CocoSplit extends CocoSamples {
 export function openCocoSplit(config: DetectorConfig, annPath: string, imagesDir: string, train: boolean): CocoSplit {
   const samples = readCocoSamples(annPath);
   if (samples.categoryIds.length !== config.head.numClasses) {
-    throw new Error(`${annPath}: ${samples.categoryIds.length} categories, but config '${config.name}' has head.numClasses ${config.head.numClasses}`);
+    throw new InputError(`${annPath}: ${samples.categoryIds.length} categories, but config '${config.name}' has head.numClasses ${config.head.numClasses}`);
   }
   const source = new BatchSource(samples.samples, {
     imagesDir,
@@ -28,7 +29,7 @@ export function openCocoSplit(config: DetectorConfig, annPath: string, imagesDir
 /** A config read back from JSON: Infinity does not survive JSON (it becomes null). */
 export function reviveConfig(raw: unknown): DetectorConfig {
   const c = raw as DetectorConfig;
-  if (!c || typeof c !== 'object' || !c.head || !c.backbone || !c.fcos) throw new Error('checkpoint config: not a detector config (missing head, backbone or fcos)');
+  if (!c || typeof c !== 'object' || !c.head || !c.backbone || !c.fcos) throw new InputError('checkpoint config: not a detector config (missing head, backbone or fcos)');
   const sizes = c.fcos.sizesOfInterest.map(([lo, hi]) => [lo, hi === null ? Number.POSITIVE_INFINITY : hi] as [number, number]);
   return { ...c, fcos: { ...c.fcos, sizesOfInterest: sizes } };
 }

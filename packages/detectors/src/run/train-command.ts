@@ -6,6 +6,7 @@ import type { IterationRecord, LogFormat } from '../train/reporter';
 import { type TrainResult, train } from '../train/trainer';
 import { evaluateDetector } from './evaluate';
 import { openCocoSplit } from './split';
+import { InputError } from '../input-error';
 
 export interface TrainCommandOptions {
   /** A config name (see detectorConfigs) or a config object. */
@@ -53,7 +54,7 @@ export async function runTrain(o: TrainCommandOptions): Promise<TrainCommandResu
     ['--val-ann', o.valAnn],
     ['--val-images', o.valImages],
   ] as const) {
-    if (path !== undefined && !existsSync(path)) throw new Error(`${flag}: ${path} does not exist`);
+    if (path !== undefined && !existsSync(path)) throw new InputError(`${flag}: ${path} does not exist`);
   }
   const trainSplit = openCocoSplit(config, o.ann, o.images, true);
   const val = o.valAnn ? openCocoSplit(config, o.valAnn, o.valImages ?? o.images, false) : undefined;

@@ -1,6 +1,7 @@
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { type StoredTensor, parseSafetensors, serializeSafetensors } from '@dynhead/safetensors';
+import { InputError } from '../input-error';
 
 /** The small JSON beside each checkpoint's tensors. */
 export interface CheckpointMeta {
@@ -78,17 +79,17 @@ export function hasCheckpoint(dir: string): boolean {
 /** Reads the checkpoint a directory's checkpoint.json points to; errors name the file at fault. */
 export function loadCheckpoint(dir: string): LoadedCheckpoint {
   const jsonPath = join(dir, CHECKPOINT_JSON);
-  if (!existsSync(jsonPath)) throw new Error(`${jsonPath}: no checkpoint here (expected ${CHECKPOINT_JSON} written by dynhead train)`);
+  if (!existsSync(jsonPath)) throw new InputError(`${jsonPath}: no checkpoint here (expected ${CHECKPOINT_JSON} written by dynhead train)`);
   let meta: CheckpointMeta;
   try {
     meta = JSON.parse(readFileSync(jsonPath, 'utf8'));
   } catch (e) {
-    throw new Error(`${jsonPath}: not valid JSON (${(e as Error).message})`);
+    throw new InputError(`${jsonPath}: not valid JSON (${(e as Error).message})`);
   }
-  if (meta.format !== 'dynhead-checkpoint/1') throw new Error(`${jsonPath}: field "format" is ${JSON.stringify(meta.format)}, expected "dynhead-checkpoint/1"`);
-  if (!Number.isInteger(meta.iteration) || meta.iteration < 0) throw new Error(`${jsonPath}: field "iteration" must be a non-negative integer`);
+  if (meta.format !== 'dynhead-checkpoint/1') throw new InputError(`${jsonPath}: field "format" is ${JSON.stringify(meta.format)}, expected "dynhead-checkpoint/1"`);
+  if (!Number.isInteger(meta.iteration) || meta.iteration < 0) throw new InputError(`${jsonPath}: field "iteration" must be a non-negative integer`);
   const weightsPath = join(dir, meta.weights);
-  if (!existsSync(weightsPath)) throw new Error(`${jsonPath}: field "weights" names ${meta.weights}, which does not exist in ${dir}`);
+  if (!existsSync(weightsPath)) throw new InputError(`${jsonPath}: field "weights" names ${meta.weights}, which does not exist in ${dir}`);
   const file = parseSafetensors(new Uint8Array(readFileSync(weightsPath)), weightsPath);
   const model = new Map<string, StoredTensor>();
   const momentum = new Map<string, StoredTensor>();

@@ -10,6 +10,7 @@ import { type CheckpointMeta, hasCheckpoint, loadCheckpoint, saveCheckpoint } fr
 import { type IterationRecord, type LogFormat, ProgressReporter } from './reporter';
 import { learningRate } from './schedule';
 import { MomentumSgd } from './sgd';
+import { InputError } from '../input-error';
 
 export class NonFiniteLossError extends Error {
   override name = 'NonFiniteLossError';
@@ -62,7 +63,7 @@ export async function train(config: DetectorConfig, data: BatchSource, options: 
   let start = 0;
   let lastCheckpoint: CheckpointMeta | undefined;
   if (options.resume) {
-    if (!hasCheckpoint(options.outDir)) throw new Error(`--resume: ${options.outDir} holds no checkpoint.json to resume from`);
+    if (!hasCheckpoint(options.outDir)) throw new InputError(`--resume: ${options.outDir} holds no checkpoint.json to resume from`);
     const ck = loadCheckpoint(options.outDir);
     detector.loadStateDict(ck.model, join(options.outDir, ck.meta.weights));
     const buffers = new Map<string, { shape: number[]; data: Float32Array }>();
