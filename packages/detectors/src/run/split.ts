@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadImage } from '@dynhead/coco';
 import type { DetectorConfig } from '../config';
 import { BatchSource } from '../data/batch-source';
@@ -13,6 +15,12 @@ export function openCocoSplit(config: DetectorConfig, annPath: string, imagesDir
   const samples = readCocoSamples(annPath);
   if (samples.categoryIds.length !== config.head.numClasses) {
     throw new InputError(`${annPath}: ${samples.categoryIds.length} categories, but config '${config.name}' has head.numClasses ${config.head.numClasses}`);
+  }
+  // a missing image would otherwise stop training when its batch comes up, possibly hours in
+  const missing = samples.samples.filter((sample) => !existsSync(join(imagesDir, sample.file))).map((sample) => sample.file);
+  if (missing.length) {
+    const shown = missing.slice(0, 3).join(', ') + (missing.length > 3 ? ', ...' : '');
+    throw new InputError(`${annPath}: ${missing.length} of ${samples.samples.length} images are not in ${imagesDir} (${shown}); \`dynhead validate\` checks a dataset in full`);
   }
   const source = new BatchSource(samples.samples, {
     imagesDir,

@@ -49,6 +49,20 @@ describe('trainer', () => {
     expect(Object.keys(lines[0].losses).sort()).toEqual(['budget', 'centerness', 'cls', 'reg']);
   }, 300_000);
 
+  it('resume refuses a checkpoint of another config, naming both, and leaves no tensor', async () => {
+    await activate('cpu');
+    const config: DetectorConfig = { ...fcosDynamicTiny, solver: { ...fcosDynamicTiny.solver, checkpointPeriod: 1 } };
+    const dir = tmp();
+    (await train(config, source(config), { outDir: dir, maxIters: 1, logFormat: 'none' })).detector.dispose();
+    const other: DetectorConfig = { ...config, name: 'fcos-dynamic-tiny-wider', head: { ...config.head, channels: 32 } };
+    const held = tf.memory().numTensors;
+    await expect(train(other, source(other), { outDir: dir, maxIters: 2, logFormat: 'none', resume: true })).rejects.toThrow(
+      `--resume: ${join(dir, 'checkpoint.json')} was trained with config 'fcos-dynamic-tiny', not 'fcos-dynamic-tiny-wider'; resume with that config or train into a new --out`,
+    );
+    expect(tf.memory().numTensors).toBe(held);
+    expect(loadCheckpoint(dir).meta.iteration).toBe(1);
+  }, 300_000);
+
   it('a non-finite loss stops training with a clear message and keeps the last good checkpoint', async () => {
     await activate('cpu');
     // lr 1e6 blows the weights up within a few steps.

@@ -6,7 +6,7 @@ import type { DetectorConfig } from '../config';
 import type { BatchSource } from '../data/batch-source';
 import { Detector, isNormParameter } from '../model/detector';
 import { detectorTargets } from '../model/kinds';
-import { type CheckpointMeta, hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint';
+import { CHECKPOINT_JSON, type CheckpointMeta, hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { type IterationRecord, type LogFormat, ProgressReporter } from './reporter';
 import { learningRate } from './schedule';
 import { MomentumSgd } from './sgd';
@@ -63,14 +63,26 @@ export async function train(config: DetectorConfig, data: BatchSource, options: 
   let start = 0;
   let lastCheckpoint: CheckpointMeta | undefined;
   if (options.resume) {
-    if (!hasCheckpoint(options.outDir)) throw new InputError(`--resume: ${options.outDir} holds no checkpoint.json to resume from`);
-    const ck = loadCheckpoint(options.outDir);
-    detector.loadStateDict(ck.model, join(options.outDir, ck.meta.weights));
-    const buffers = new Map<string, { shape: number[]; data: Float32Array }>();
-    for (const [k, v] of ck.momentum) buffers.set(k, { shape: v.shape, data: v.data as Float32Array });
-    sgd.loadState(buffers);
-    start = ck.meta.iteration;
-    lastCheckpoint = ck.meta;
+    try {
+      if (!hasCheckpoint(options.outDir)) throw new InputError(`--resume: ${options.outDir} holds no checkpoint.json to resume from`);
+      const ck = loadCheckpoint(options.outDir);
+      const trainedWith = (ck.meta.config as { name?: unknown } | undefined)?.name;
+      if (trainedWith !== config.name) {
+        throw new InputError(
+          `--resume: ${join(options.outDir, CHECKPOINT_JSON)} was trained with config '${String(trainedWith)}', not '${config.name}'; resume with that config or train into a new --out`,
+        );
+      }
+      detector.loadStateDict(ck.model, join(options.outDir, ck.meta.weights));
+      const buffers = new Map<string, { shape: number[]; data: Float32Array }>();
+      for (const [k, v] of ck.momentum) buffers.set(k, { shape: v.shape, data: v.data as Float32Array });
+      sgd.loadState(buffers);
+      start = ck.meta.iteration;
+      lastCheckpoint = ck.meta;
+    } catch (e) {
+      sgd.dispose();
+      detector.dispose();
+      throw e;
+    }
   }
   const jsonl = join(options.outDir, 'metrics.jsonl');
   if (existsSync(jsonl)) {
