@@ -1,7 +1,8 @@
+import { serializeResults } from '@dynhead/coco';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Detector } from '../model/detector';
-import { loadCheckpoint } from '../train/checkpoint';
+import { loadCheckpoint, writeFileAtomic } from '../train/checkpoint';
 import { type DetectorEvaluation, evaluateDetector } from './evaluate';
 import { openCocoSplit, reviveConfig } from './split';
 import { InputError } from '../input-error';
@@ -11,6 +12,8 @@ export interface EvalCommandOptions {
   ann: string;
   images: string;
   limit?: number;
+  /** Also write the detections here as a COCO results file (`dynhead cocoeval --dt` reads it). */
+  results?: string;
 }
 
 /** Builds the detector a checkpoint directory holds (config from its JSON, weights from its safetensors). */
@@ -39,7 +42,9 @@ export async function runEval(o: EvalCommandOptions): Promise<DetectorEvaluation
   const detector = detectorFromCheckpoint(o.checkpoint);
   try {
     const split = openCocoSplit(detector.config, o.ann, o.images, false);
-    return await evaluateDetector(detector, split.source, split.json, split.categoryIds, { limit: o.limit });
+    const ev = await evaluateDetector(detector, split.source, split.json, split.categoryIds, { limit: o.limit });
+    if (o.results) writeFileAtomic(o.results, serializeResults(ev.results));
+    return ev;
   } finally {
     detector.dispose();
   }
