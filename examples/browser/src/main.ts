@@ -2,7 +2,7 @@
 // fine-grained dynamic head on WebGPU, and shows boxes, gate maps, used vs full FLOPs and latency.
 // URL parameters (all optional): checkpoint (URL of a `dynhead train` output directory: its
 // checkpoint.json gives config and weights), or config + weights (URL of a .safetensors), image
-// (URL), classes (comma-separated names), backend (default webgpu).
+// (URL), classes (comma-separated names; default: the checkpoint's categories), backend (default webgpu).
 import type { RgbImage } from '@dynhead/detectors';
 import { useBackend } from '@dynhead/runtime';
 import { drawDetections, gateTable } from './draw';
@@ -82,6 +82,8 @@ interface Inputs {
   checkpoint?: { bytes: Uint8Array; source: string };
   /** From a checkpoint.json, overriding the config selector. */
   config?: DetectorConfig;
+  /** From a checkpoint.json that keeps its training data's categories. */
+  classNames?: string[];
 }
 
 async function loadInputs(): Promise<Inputs> {
@@ -91,7 +93,8 @@ async function loadInputs(): Promise<Inputs> {
   const imageFile = $<HTMLInputElement>('imageFile').files?.[0];
   let checkpoint: { bytes: Uint8Array; source: string } | undefined;
   let config: DetectorConfig | undefined;
-  if (jsonFile) config = readCheckpointJson(await jsonFile.text(), jsonFile.name).config;
+  let classNames: string[] | undefined;
+  if (jsonFile) ({ config, classNames } = readCheckpointJson(await jsonFile.text(), jsonFile.name));
   if (weightsFile) checkpoint = { bytes: new Uint8Array(await weightsFile.arrayBuffer()), source: weightsFile.name };
   else if (params.get('checkpoint')) {
     const dir = (params.get('checkpoint') as string).replace(/\/$/, '');
@@ -99,6 +102,7 @@ async function loadInputs(): Promise<Inputs> {
     if (!res.ok) throw new Error(`${dir}/checkpoint.json: HTTP ${res.status}`);
     const meta = readCheckpointJson(await res.text(), `${dir}/checkpoint.json`);
     config = meta.config;
+    classNames = meta.classNames;
     checkpoint = { bytes: await fetchBytes(`${dir}/${meta.weights}`), source: `${dir}/${meta.weights}` };
   } else if (params.get('weights')) checkpoint = { bytes: await fetchBytes(params.get('weights') as string), source: params.get('weights') as string };
   let image: RgbImage;
@@ -109,7 +113,7 @@ async function loadInputs(): Promise<Inputs> {
     if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
     image = await decodeImage(await res.blob(), url);
   } else image = await defaultImage();
-  return { image, checkpoint, config };
+  return { image, checkpoint, config, classNames };
 }
 
 function showStats(backend: string, config: string, r: DemoResult, weights: string): void {
@@ -167,7 +171,7 @@ async function run(): Promise<void> {
     } finally {
       detector.dispose();
     }
-    const classes = params.get('classes')?.split(',') ?? Array.from({ length: config.head.numClasses }, (_, i) => `class ${i}`);
+    const classes = params.get('classes')?.split(',') ?? inputs.classNames ?? Array.from({ length: config.head.numClasses }, (_, i) => `class ${i}`);
     last = { image, result, classes };
     showStats(backend, configName, result, checkpoint?.source ?? 'seeded random');
     render();

@@ -43,8 +43,8 @@ export function checkpointWeights(bytes: Uint8Array, source: string): Map<string
  * The config a `dynhead train` checkpoint directory was trained with (its checkpoint.json carries the
  * whole DetectorConfig) and the name of its weights file.
  */
-export function readCheckpointJson(text: string, source: string): { config: DetectorConfig; weights: string } {
-  let meta: { format?: string; weights?: string; config?: DetectorConfig };
+export function readCheckpointJson(text: string, source: string): { config: DetectorConfig; weights: string; classNames?: string[] } {
+  let meta: { format?: string; weights?: string; config?: DetectorConfig; categories?: unknown };
   try {
     meta = JSON.parse(text);
   } catch (e) {
@@ -56,7 +56,12 @@ export function readCheckpointJson(text: string, source: string): { config: Dete
   if (!c || typeof c !== 'object' || !c.head || !c.backbone || !c.input || !c.test) {
     throw new Error(`${source}: field "config" must be a detector config with head, backbone, input and test`);
   }
-  return { config: c, weights: meta.weights };
+  // the training data's categories in label order, in checkpoints that keep them
+  const categories = meta.categories;
+  if (categories !== undefined && !(Array.isArray(categories) && categories.every((k) => typeof k?.name === 'string'))) {
+    throw new Error(`${source}: field "categories" must be a list of {id, name}`);
+  }
+  return { config: c, weights: meta.weights, classNames: categories?.map((k: { name: string }) => k.name) };
 }
 
 /** A detector with seeded random weights (its constructor's), or the weights of a checkpoint. */

@@ -20,6 +20,16 @@ describe('demo inputs', () => {
     const r = readCheckpointJson(good, 'runs/x/checkpoint.json');
     expect(r.weights).toBe('model_0000160.safetensors');
     expect(r.config.name).toBe(fcosDynamicTiny.name);
+    expect(r.classNames).toBeUndefined();
+    const named = JSON.parse(good);
+    named.categories = [
+      { id: 1, name: 'RBC' },
+      { id: 2, name: 'WBC' },
+      { id: 3, name: 'Platelets' },
+    ];
+    expect(readCheckpointJson(JSON.stringify(named), 'c.json').classNames).toEqual(['RBC', 'WBC', 'Platelets']);
+    named.categories = ['RBC'];
+    expect(() => readCheckpointJson(JSON.stringify(named), 'c.json')).toThrow('c.json: field "categories" must be a list of {id, name}');
     expect(() => readCheckpointJson('{', 'a.json')).toThrow(/^a\.json: not JSON/);
     expect(() => readCheckpointJson('{"format":"x"}', 'a.json')).toThrow('a.json: format is "x", expected "dynhead-checkpoint/1"');
     expect(() => readCheckpointJson('{"format":"dynhead-checkpoint/1"}', 'a.json')).toThrow('a.json: field "weights"');

@@ -28,11 +28,11 @@ export { Detector, isNormParameter, levelGrids, type DetectResult, type LossResu
 export { detectorLosses, detectorPostprocess, detectorTargets } from './model/kinds';
 export { learningRate, scheduleDefaults, type LrSchedule } from './train/schedule';
 export { MomentumSgd, sgdDefaults, type SgdOptions } from './train/sgd';
-export { saveCheckpoint, loadCheckpoint, hasCheckpoint, writeFileAtomic, CHECKPOINT_JSON, type CheckpointMeta, type LoadedCheckpoint } from './train/checkpoint';
+export { saveCheckpoint, loadCheckpoint, hasCheckpoint, writeFileAtomic, sameCategories, formatCategories, CHECKPOINT_JSON, type CheckpointCategory, type CheckpointMeta, type LoadedCheckpoint } from './train/checkpoint';
 export { ProgressReporter, formatSeconds, type IterationRecord, type LogFormat } from './train/reporter';
 export { train, NonFiniteLossError, type TrainOptions, type TrainResult } from './train/trainer';
 export { runTrain, writePlots, type TrainCommandOptions, type TrainCommandResult } from './run/train-command';
-export { runEval, formatEvaluation, detectorFromCheckpoint, type EvalCommandOptions } from './run/eval-command';
+export { runEval, formatEvaluation, detectorFromCheckpoint, openCheckpoint, type EvalCommandOptions } from './run/eval-command';
 export { runInfer, type InferCommandOptions, type InferResult } from './run/infer-command';
 export { runFlops, headFlops, type HeadFlops } from './run/flops-command';
 export { evaluateDetector, type DetectorEvaluation } from './run/evaluate';

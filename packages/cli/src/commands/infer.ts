@@ -24,7 +24,19 @@ export function register(program: Command): void {
       note(cmd, `backend: ${backend.name} (${backend.detail})`);
       const r = await runInfer({ checkpoint: f.checkpoint, image: f.image, out: f.out, scoreThreshold: threshold });
       const n = r.detections.scores.length;
-      const data = { out: f.out, detections: n, gflops: r.gflops, fullGflops: r.fullGflops, gateSparsity: r.gateSparsity };
-      report(cmd, data, () => `${n} detections; head ${r.gflops.toFixed(4)} of ${r.fullGflops.toFixed(4)} GFLOPs; zero gates per level ${r.gateSparsity.map((s) => s.toFixed(2)).join(' ')}; wrote ${f.out}`);
+      const { scores, labels, boxes } = r.detections;
+      const nameOf = (label: number) => r.classNames?.[label] ?? String(label);
+      // what the picture shows: the boxes at or above the threshold, best first
+      const objects = Array.from(scores, (score, k) => ({ label: labels[k], name: nameOf(labels[k]), score, box: Array.from(boxes.subarray(4 * k, 4 * k + 4)) })).filter((o) => o.score >= threshold);
+      const counts = new Map<string, number>();
+      for (const o of objects) counts.set(o.name, (counts.get(o.name) ?? 0) + 1);
+      const shown = [...counts].map(([name, k]) => `${k} ${name}`).join(', ') || 'none';
+      const data = { out: f.out, detections: n, objects, gflops: r.gflops, fullGflops: r.fullGflops, gateSparsity: r.gateSparsity };
+      report(
+        cmd,
+        data,
+        () =>
+          `${n} detections, scoring >= ${threshold}: ${shown}; head ${r.gflops.toFixed(4)} of ${r.fullGflops.toFixed(4)} GFLOPs; zero gates per level ${r.gateSparsity.map((s) => s.toFixed(2)).join(' ')}; wrote ${f.out}`,
+      );
     });
 }

@@ -8,6 +8,8 @@ export interface CocoSamples {
   /** categoryIds[label] = COCO category id (sorted ids -> contiguous labels). */
   categoryIds: number[];
   categoryNames: string[];
+  /** The same as {id, name} pairs in label order (what checkpoints keep). */
+  categories: { id: number; name: string }[];
   json: CocoJson;
 }
 
@@ -52,5 +54,6 @@ export function readCocoSamples(annPath: string): CocoSamples {
     const e = byImage.get(im.id) as { boxes: number[]; labels: number[] };
     return { imageId: im.id, file: im.file_name, width: im.width, height: im.height, boxes: Float32Array.from(e.boxes), labels: Int32Array.from(e.labels) };
   });
-  return { samples, categoryIds, categoryNames: categoryIds.map((id) => String(names.get(id))), json };
+  const categoryNames = categoryIds.map((id) => String(names.get(id)));
+  return { samples, categoryIds, categoryNames, categories: categoryIds.map((id, i) => ({ id, name: categoryNames[i] })), json };
 }

@@ -2,7 +2,7 @@ import { serializeResults } from '@dynhead/coco';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Detector } from '../model/detector';
-import { loadCheckpoint, writeFileAtomic } from '../train/checkpoint';
+import { type CheckpointMeta, formatCategories, loadCheckpoint, sameCategories, writeFileAtomic } from '../train/checkpoint';
 import { type DetectorEvaluation, evaluateDetector } from './evaluate';
 import { openCocoSplit, reviveConfig } from './split';
 import { InputError } from '../input-error';
@@ -16,8 +16,8 @@ export interface EvalCommandOptions {
   results?: string;
 }
 
-/** Builds the detector a checkpoint directory holds (config from its JSON, weights from its safetensors). */
-export function detectorFromCheckpoint(dir: string): Detector {
+/** The detector a checkpoint directory holds (config from its JSON, weights from its safetensors), with that JSON. */
+export function openCheckpoint(dir: string): { detector: Detector; meta: CheckpointMeta } {
   if (!existsSync(dir)) throw new InputError(`--checkpoint: ${dir} does not exist`);
   const ck = loadCheckpoint(dir);
   const config = reviveConfig(ck.meta.config);
@@ -28,7 +28,12 @@ export function detectorFromCheckpoint(dir: string): Detector {
     detector.dispose();
     throw e;
   }
-  return detector;
+  return { detector, meta: ck.meta };
+}
+
+/** Builds the detector a checkpoint directory holds (openCheckpoint without the JSON). */
+export function detectorFromCheckpoint(dir: string): Detector {
+  return openCheckpoint(dir).detector;
 }
 
 /** `dynhead eval`: COCO AP of a checkpoint on a split, and the head's GFLOPs avg / min / max. */
@@ -39,9 +44,13 @@ export async function runEval(o: EvalCommandOptions): Promise<DetectorEvaluation
   ] as const) {
     if (!existsSync(path)) throw new InputError(`${flag}: ${path} does not exist`);
   }
-  const detector = detectorFromCheckpoint(o.checkpoint);
+  const { detector, meta } = openCheckpoint(o.checkpoint);
   try {
     const split = openCocoSplit(detector.config, o.ann, o.images, false);
+    // labels become the file's category ids in sorted order: they must be the ids trained on
+    if (meta.categories && !sameCategories(meta.categories, split.categories)) {
+      throw new InputError(`--ann: ${o.ann} has categories ${formatCategories(split.categories)}, the checkpoint was trained on ${formatCategories(meta.categories)}`);
+    }
     const ev = await evaluateDetector(detector, split.source, split.json, split.categoryIds, { limit: o.limit });
     if (o.results) writeFileAtomic(o.results, serializeResults(ev.results));
     return ev;

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { assembleBatch, resizeImage, resizedSize } from '../data/batch';
 import type { Detections } from '../postprocess/detections';
 import { Canvas, PALETTE, heat } from '../plot/canvas';
-import { detectorFromCheckpoint } from './eval-command';
+import { openCheckpoint } from './eval-command';
 import { InputError } from '../input-error';
 
 export interface InferCommandOptions {
@@ -13,11 +13,14 @@ export interface InferCommandOptions {
   out: string;
   /** Draw boxes scoring at least this. */
   scoreThreshold?: number;
+  /** Names by label; default: the checkpoint's categories, else the label numbers. */
   classNames?: string[];
 }
 
 export interface InferResult {
   detections: Detections;
+  /** Names by label (classNames, or the checkpoint's categories), when known. */
+  classNames?: string[];
   gflops: number;
   fullGflops: number;
   /** Fraction of gate pixels that are exactly zero, per level (P3 first). */
@@ -31,7 +34,8 @@ export interface InferResult {
  */
 export async function runInfer(o: InferCommandOptions): Promise<InferResult> {
   if (!existsSync(o.image)) throw new InputError(`--image: ${o.image} does not exist`);
-  const detector = detectorFromCheckpoint(o.checkpoint);
+  const { detector, meta } = openCheckpoint(o.checkpoint);
+  const classNames = o.classNames ?? meta.categories?.map((c) => c.name);
   try {
     const img = await loadImage(o.image);
     const size = resizedSize(img.height, img.width, detector.config.input);
@@ -58,9 +62,9 @@ export async function runInfer(o: InferCommandOptions): Promise<InferResult> {
       tf.dispose([mean, zeros]);
     }
     for (const g of Object.values(gates)) tf.dispose(g);
-    writeFileSync(o.out, drawFigure(img, dets, maps, o.scoreThreshold ?? 0.5, o.classNames));
+    writeFileSync(o.out, drawFigure(img, dets, maps, o.scoreThreshold ?? 0.5, classNames));
     const g = 2 ** 30;
-    return { detections: dets, gflops: r.used[0] / g, fullGflops: r.full[0] / g, gateSparsity: sparsity };
+    return { detections: dets, classNames, gflops: r.used[0] / g, fullGflops: r.full[0] / g, gateSparsity: sparsity };
   } finally {
     detector.dispose();
   }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { type DetectorConfig, getConfig } from '../config';
 import { type Series, lineChart, smooth } from '../plot/charts';
 import type { IterationRecord, LogFormat } from '../train/reporter';
+import { formatCategories, sameCategories } from '../train/checkpoint';
 import { type TrainResult, train } from '../train/trainer';
 import { evaluateDetector } from './evaluate';
 import { openCocoSplit } from './split';
@@ -58,6 +59,10 @@ export async function runTrain(o: TrainCommandOptions): Promise<TrainCommandResu
   }
   const trainSplit = openCocoSplit(config, o.ann, o.images, true);
   const val = o.valAnn ? openCocoSplit(config, o.valAnn, o.valImages ?? o.images, false) : undefined;
+  // evaluation maps the model's labels to the val file's ids: the same categories, or wrong AP
+  if (val && !sameCategories(trainSplit.categories, val.categories)) {
+    throw new InputError(`--val-ann: ${o.valAnn} has categories ${formatCategories(val.categories)}, --ann ${o.ann} has ${formatCategories(trainSplit.categories)}`);
+  }
   const maxIters = o.iters ?? config.solver.maxIters;
   const evaluate = val
     ? async (detector: Parameters<typeof evaluateDetector>[0], iteration: number) => {
@@ -68,7 +73,15 @@ export async function runTrain(o: TrainCommandOptions): Promise<TrainCommandResu
     : undefined;
   let result: TrainResult;
   try {
-    result = await train(config, trainSplit.source, { outDir: o.out, maxIters, resume: o.resume, logFormat: o.logFormat, evaluate, out: o.out_ });
+    result = await train(config, trainSplit.source, {
+      outDir: o.out,
+      maxIters,
+      resume: o.resume,
+      logFormat: o.logFormat,
+      evaluate,
+      out: o.out_,
+      categories: trainSplit.categories,
+    });
   } finally {
     writePlots(o.out);
   }

@@ -18,7 +18,28 @@ export interface CheckpointMeta {
   rng: { seed: number; iteration: number };
   /** Losses of the last iteration, for the log. */
   lastLoss?: number;
+  /**
+   * The training data's categories in label order (label i is categories[i]), so that inference
+   * names what it finds and evaluation maps labels to the right COCO ids. Absent in checkpoints
+   * written before it existed or trained without a COCO file.
+   */
+  categories?: CheckpointCategory[];
   time: string;
+}
+
+export interface CheckpointCategory {
+  id: number;
+  name: string;
+}
+
+/** Whether two category lists are the same ids and names in the same (label) order. */
+export function sameCategories(a: CheckpointCategory[], b: CheckpointCategory[]): boolean {
+  return a.length === b.length && a.every((c, i) => c.id === b[i].id && c.name === b[i].name);
+}
+
+/** A category list for messages: `[1 RBC, 2 WBC, 3 Platelets]`. */
+export function formatCategories(cs: CheckpointCategory[]): string {
+  return `[${cs.map((c) => `${c.id} ${c.name}`).join(', ')}]`;
 }
 
 export const CHECKPOINT_JSON = 'checkpoint.json';

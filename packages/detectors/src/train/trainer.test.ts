@@ -63,6 +63,26 @@ describe('trainer', () => {
     expect(loadCheckpoint(dir).meta.iteration).toBe(1);
   }, 300_000);
 
+  it('checkpoints keep the data categories, and resume refuses data with other ones', async () => {
+    await activate('cpu');
+    const config: DetectorConfig = { ...fcosDynamicTiny, solver: { ...fcosDynamicTiny.solver, checkpointPeriod: 1 } };
+    const dir = tmp();
+    const categories = [
+      { id: 1, name: 'RBC' },
+      { id: 2, name: 'WBC' },
+      { id: 3, name: 'Platelets' },
+    ];
+    (await train(config, source(config), { outDir: dir, maxIters: 1, logFormat: 'none', categories })).detector.dispose();
+    expect(loadCheckpoint(dir).meta.categories).toEqual(categories);
+    const swapped = [categories[1], categories[0], categories[2]];
+    await expect(train(config, source(config), { outDir: dir, maxIters: 2, logFormat: 'none', resume: true, categories: swapped })).rejects.toThrow(
+      `--resume: ${join(dir, 'checkpoint.json')} was trained on categories [1 RBC, 2 WBC, 3 Platelets], the data given has [2 WBC, 1 RBC, 3 Platelets]`,
+    );
+    // the same categories resume, and the next checkpoint keeps them
+    (await train(config, source(config), { outDir: dir, maxIters: 2, logFormat: 'none', resume: true, categories })).detector.dispose();
+    expect(loadCheckpoint(dir).meta).toMatchObject({ iteration: 2, categories });
+  }, 300_000);
+
   it('a non-finite loss stops training with a clear message and keeps the last good checkpoint', async () => {
     await activate('cpu');
     // lr 1e6 blows the weights up within a few steps.

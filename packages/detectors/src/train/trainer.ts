@@ -6,7 +6,7 @@ import type { DetectorConfig } from '../config';
 import type { BatchSource } from '../data/batch-source';
 import { Detector, isNormParameter } from '../model/detector';
 import { detectorTargets } from '../model/kinds';
-import { CHECKPOINT_JSON, type CheckpointMeta, hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint';
+import { CHECKPOINT_JSON, type CheckpointCategory, type CheckpointMeta, formatCategories, hasCheckpoint, loadCheckpoint, sameCategories, saveCheckpoint } from './checkpoint';
 import { type IterationRecord, type LogFormat, ProgressReporter } from './reporter';
 import { learningRate } from './schedule';
 import { MomentumSgd } from './sgd';
@@ -31,6 +31,8 @@ export interface TrainOptions {
   onIteration?: (r: IterationRecord) => void;
   /** Output stream for progress (default stdout). */
   out?: NodeJS.WritableStream;
+  /** The data's categories in label order, kept in every checkpoint (a resumed run must train on the same). */
+  categories?: CheckpointCategory[];
 }
 
 export interface TrainResult {
@@ -72,6 +74,11 @@ export async function train(config: DetectorConfig, data: BatchSource, options: 
           `--resume: ${join(options.outDir, CHECKPOINT_JSON)} was trained with config '${String(trainedWith)}', not '${config.name}'; resume with that config or train into a new --out`,
         );
       }
+      if (ck.meta.categories && options.categories && !sameCategories(ck.meta.categories, options.categories)) {
+        throw new InputError(
+          `--resume: ${join(options.outDir, CHECKPOINT_JSON)} was trained on categories ${formatCategories(ck.meta.categories)}, the data given has ${formatCategories(options.categories)}`,
+        );
+      }
       detector.loadStateDict(ck.model, join(options.outDir, ck.meta.weights));
       const buffers = new Map<string, { shape: number[]; data: Float32Array }>();
       for (const [k, v] of ck.momentum) buffers.set(k, { shape: v.shape, data: v.data as Float32Array });
@@ -104,6 +111,7 @@ export async function train(config: DetectorConfig, data: BatchSource, options: 
       optimizer: { kind: 'sgd', momentum, weightDecay, clipNorm, buffers: [...sgd.state().keys()] },
       rng: { seed: config.solver.seed, iteration },
       lastLoss,
+      ...(options.categories ? { categories: options.categories } : {}),
     });
   };
   const evaluate = async (iteration: number) => {

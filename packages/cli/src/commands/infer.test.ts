@@ -1,0 +1,51 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BatchSource, fcosDynamicTiny, syntheticDataset, train } from '@dynhead/detectors';
+import { useBackend } from '@dynhead/runtime';
+import { afterAll, describe, expect, it } from 'vitest';
+import { bufferIO, main } from '../index';
+
+const BCCD = fileURLToPath(new URL('../../../../../shared/datasets/bccd', import.meta.url));
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+describe('dynhead infer', () => {
+  it('--json lists what the picture shows, named by the categories the checkpoint keeps', async () => {
+    await useBackend('cpu');
+    const dir = mkdtempSync(join(tmpdir(), 'dynhead-infer-'));
+    dirs.push(dir);
+    const config = { ...fcosDynamicTiny, test: { ...fcosDynamicTiny.test, scoreThreshold: 0 } };
+    const { samples, decode } = syntheticDataset(2, 64, 48, 3);
+    const data = new BatchSource(samples, { imagesDir: '/synthetic', input: config.input, batchSize: 2, hflipProb: 0, seed: 1, decode, cache: true });
+    const categories = ['RBC', 'WBC', 'Platelets'].map((name, i) => ({ id: i + 1, name }));
+    (await train(config, data, { outDir: dir, maxIters: 1, logFormat: 'none', categories })).detector.dispose();
+
+    const png = join(dir, 'out.png');
+    const infer = async (threshold: number) => {
+      const io = bufferIO();
+      const argv = ['--backend', 'cpu', '--json', 'infer', '--checkpoint', dir, '--image', join(BCCD, 'images/BloodImage_00000.jpg'), '--out', png, '--threshold', String(threshold)];
+      expect(await main(argv, io)).toBe(0);
+      return JSON.parse(io.stdout) as { detections: number; objects: { label: number; name: string; score: number; box: number[] }[] };
+    };
+    const all = await infer(0);
+    expect(all.objects.length).toBe(all.detections);
+    expect(all.detections).toBeGreaterThan(10);
+    for (const o of all.objects) {
+      expect(o.name).toBe(categories[o.label].name);
+      expect(o.box).toHaveLength(4);
+    }
+    // best first, as the detections come
+    const scores = all.objects.map((o) => o.score);
+    expect(scores).toEqual([...scores].sort((a, b) => b - a));
+    // a threshold keeps the boxes scoring at least it
+    const cut = scores[Math.floor(scores.length / 2)];
+    const some = await infer(cut);
+    expect(some.objects).toEqual(all.objects.filter((o) => o.score >= cut));
+    expect(some.objects.length).toBeLessThan(all.objects.length);
+    expect(readFileSync(png).subarray(1, 4).toString()).toBe('PNG');
+  }, 120_000);
+});

@@ -1,0 +1,34 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { CocoJson } from '@dynhead/coco';
+import { afterAll, describe, expect, it } from 'vitest';
+import { InputError } from '../input-error';
+import { runTrain } from './train-command';
+
+const BCCD = fileURLToPath(new URL('../../../../../shared/datasets/bccd', import.meta.url));
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+describe('runTrain', () => {
+  it('refuses a val file whose categories differ from the training file, before training', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dynhead-train-cmd-'));
+    dirs.push(dir);
+    const full = JSON.parse(readFileSync(join(BCCD, 'annotations/instances_val.json'), 'utf8')) as CocoJson;
+    const images = full.images.slice(0, 2);
+    const ids = new Set(images.map((i) => i.id));
+    const gt: CocoJson = { ...full, images, annotations: full.annotations.filter((a) => ids.has(a.image_id)) };
+    const ann = join(dir, 'train.json');
+    const valAnn = join(dir, 'val.json');
+    writeFileSync(ann, JSON.stringify(gt));
+    // the same three names, with WBC and Platelets' ids swapped
+    writeFileSync(valAnn, JSON.stringify({ ...gt, categories: gt.categories.map((c) => ({ ...c, id: [0, 1, 3, 2][c.id] })) }));
+    const out = join(dir, 'run');
+    const error = await runTrain({ config: 'fcos-dynamic-tiny', ann, images: join(BCCD, 'images'), valAnn, out, iters: 1, logFormat: 'none' }).catch((e) => e);
+    expect(error).toBeInstanceOf(InputError);
+    expect(error.message).toBe(`--val-ann: ${valAnn} has categories [1 RBC, 2 Platelets, 3 WBC], --ann ${ann} has [1 RBC, 2 WBC, 3 Platelets]`);
+  });
+});
