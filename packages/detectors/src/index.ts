@@ -33,7 +33,7 @@ export { ProgressReporter, formatSeconds, type IterationRecord, type LogFormat }
 export { train, NonFiniteLossError, type TrainOptions, type TrainResult } from './train/trainer';
 export { runTrain, writePlots, type TrainCommandOptions, type TrainCommandResult } from './run/train-command';
 export { runEval, formatEvaluation, detectorFromCheckpoint, openCheckpoint, type EvalCommandOptions } from './run/eval-command';
-export { runInfer, type InferCommandOptions, type InferResult } from './run/infer-command';
+export { runInfer, runInferAll, type InferAllOptions, type InferCommandOptions, type InferResult } from './run/infer-command';
 export { runFlops, headFlops, type HeadFlops } from './run/flops-command';
 export { evaluateDetector, type DetectorEvaluation } from './run/evaluate';
 export { openCocoSplit, reviveConfig, type CocoSplit } from './run/split';

@@ -47,5 +47,22 @@ describe('dynhead infer', () => {
     expect(some.objects).toEqual(all.objects.filter((o) => o.score >= cut));
     expect(some.objects.length).toBeLessThan(all.objects.length);
     expect(readFileSync(png).subarray(1, 4).toString()).toBe('PNG');
+
+    // several images: a PNG each in the --out folder, each listed as a single run lists it
+    const images = ['BloodImage_00000.jpg', 'BloodImage_00001.jpg'].map((f) => join(BCCD, 'images', f));
+    const outDir = join(dir, 'figures');
+    const io = bufferIO();
+    expect(await main(['--backend', 'cpu', '--json', 'infer', '--checkpoint', dir, '--image', ...images, '--out', outDir, '--threshold', String(cut)], io)).toBe(0);
+    const many = JSON.parse(io.stdout) as { images: { image: string; out: string; objects: unknown[] }[] };
+    expect(many.images.map((r) => [r.image, r.out])).toEqual([
+      [images[0], join(outDir, 'BloodImage_00000.png')],
+      [images[1], join(outDir, 'BloodImage_00001.png')],
+    ]);
+    expect(many.images[0].objects).toEqual(some.objects);
+    for (const r of many.images) expect(readFileSync(r.out).subarray(1, 4).toString()).toBe('PNG');
+    // two images of one name would overwrite each other's figure
+    const clash = bufferIO();
+    expect(await main(['--backend', 'cpu', 'infer', '--checkpoint', dir, '--image', images[0], join(dir, 'BloodImage_00000.jpg'), '--out', outDir], clash)).toBe(1);
+    expect(clash.stderr).toContain(`dynhead: --image: ${images[0]} and ${join(dir, 'BloodImage_00000.jpg')} would both be drawn to ${join(outDir, 'BloodImage_00000.png')}\n`);
   }, 120_000);
 });

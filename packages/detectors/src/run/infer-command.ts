@@ -1,7 +1,9 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { basename, extname, join } from 'node:path';
 import { loadImage } from '@dynhead/coco';
 import * as tf from '@tensorflow/tfjs-core';
 import { assembleBatch, resizeImage, resizedSize } from '../data/batch';
+import type { Detector } from '../model/detector';
 import type { Detections } from '../postprocess/detections';
 import { Canvas, PALETTE, heat } from '../plot/canvas';
 import { openCheckpoint } from './eval-command';
@@ -17,7 +19,17 @@ export interface InferCommandOptions {
   classNames?: string[];
 }
 
+/** runInferAll: several images, one PNG each in `outDir`. */
+export interface InferAllOptions extends Omit<InferCommandOptions, 'image' | 'out'> {
+  images: string[];
+  /** Created if missing; each image's figure is `<its name without extension>.png` here. */
+  outDir: string;
+}
+
 export interface InferResult {
+  /** The image read and the PNG written. */
+  image: string;
+  out: string;
   detections: Detections;
   /** Names by label (classNames, or the checkpoint's categories), when known. */
   classNames?: string[];
@@ -33,41 +45,66 @@ export interface InferResult {
  * blocks; the paper's Fig. 4): bright where the head spends computation, black where it skips.
  */
 export async function runInfer(o: InferCommandOptions): Promise<InferResult> {
-  if (!existsSync(o.image)) throw new InputError(`--image: ${o.image} does not exist`);
+  const [r] = await inferImages(o, [{ image: o.image, out: o.out }]);
+  return r;
+}
+
+/** runInfer over several images with the checkpoint loaded once; results in the order given. */
+export async function runInferAll(o: InferAllOptions): Promise<InferResult[]> {
+  const outs = new Map<string, string>();
+  for (const image of o.images) {
+    const out = join(o.outDir, `${basename(image, extname(image))}.png`);
+    const other = outs.get(out);
+    if (other !== undefined) throw new InputError(`--image: ${other} and ${image} would both be drawn to ${out}`);
+    outs.set(out, image);
+  }
+  mkdirSync(o.outDir, { recursive: true });
+  return inferImages(o, [...outs].map(([out, image]) => ({ image, out })));
+}
+
+async function inferImages(o: Omit<InferCommandOptions, 'image' | 'out'>, jobs: { image: string; out: string }[]): Promise<InferResult[]> {
+  // every image is checked before the model is loaded
+  for (const { image } of jobs) if (!existsSync(image)) throw new InputError(`--image: ${image} does not exist`);
   const { detector, meta } = openCheckpoint(o.checkpoint);
   const classNames = o.classNames ?? meta.categories?.map((c) => c.name);
   try {
-    const img = await loadImage(o.image);
-    const size = resizedSize(img.height, img.width, detector.config.input);
-    const resized = await resizeImage(img, size.height, size.width);
-    const sample = { imageId: 0, file: o.image, width: img.width, height: img.height, boxes: new Float32Array(0), labels: new Int32Array(0) };
-    const batch = assembleBatch([{ image: resized, sample, flip: false }], detector.config.input.sizeDivisibility);
-    const r = await detector.detect(batch, { recordGates: true });
-    batch.images.dispose();
-    const dets = r.detections[0];
-    const gates = r.gates ?? {};
-    const levels = detector.config.head.strides.length;
-    const maps: { data: Float32Array; h: number; w: number }[] = [];
-    const sparsity: number[] = [];
-    for (let l = 0; l < levels; l++) {
-      // The depth nodes' gates are where the budget bites (the scale paths are charged detached).
-      const names = Object.keys(gates);
-      const depth = names.filter((n) => n.includes('depth'));
-      const per = (depth.length ? depth : names).map((n) => gates[n][l]).filter(Boolean);
-      if (!per.length) continue;
-      const mean = tf.tidy(() => tf.mean(tf.stack(per.map((g) => tf.squeeze(g, [0, 3]))), 0));
-      const zeros = tf.tidy(() => tf.mean(tf.stack(per.map((g) => tf.cast(tf.equal(g, 0), 'float32')))));
-      maps.push({ data: (await mean.data()) as Float32Array, h: mean.shape[0] as number, w: mean.shape[1] as number });
-      sparsity.push((await zeros.data())[0]);
-      tf.dispose([mean, zeros]);
-    }
-    for (const g of Object.values(gates)) tf.dispose(g);
-    writeFileSync(o.out, drawFigure(img, dets, maps, o.scoreThreshold ?? 0.5, classNames));
-    const g = 2 ** 30;
-    return { detections: dets, classNames, gflops: r.used[0] / g, fullGflops: r.full[0] / g, gateSparsity: sparsity };
+    const results: InferResult[] = [];
+    for (const { image, out } of jobs) results.push({ image, out, classNames, ...(await inferImage(detector, image, out, o.scoreThreshold ?? 0.5, classNames)) });
+    return results;
   } finally {
     detector.dispose();
   }
+}
+
+async function inferImage(detector: Detector, path: string, out: string, threshold: number, classNames?: string[]) {
+  const img = await loadImage(path);
+  const size = resizedSize(img.height, img.width, detector.config.input);
+  const resized = await resizeImage(img, size.height, size.width);
+  const sample = { imageId: 0, file: path, width: img.width, height: img.height, boxes: new Float32Array(0), labels: new Int32Array(0) };
+  const batch = assembleBatch([{ image: resized, sample, flip: false }], detector.config.input.sizeDivisibility);
+  const r = await detector.detect(batch, { recordGates: true });
+  batch.images.dispose();
+  const dets = r.detections[0];
+  const gates = r.gates ?? {};
+  const levels = detector.config.head.strides.length;
+  const maps: { data: Float32Array; h: number; w: number }[] = [];
+  const sparsity: number[] = [];
+  for (let l = 0; l < levels; l++) {
+    // The depth nodes' gates are where the budget bites (the scale paths are charged detached).
+    const names = Object.keys(gates);
+    const depth = names.filter((n) => n.includes('depth'));
+    const per = (depth.length ? depth : names).map((n) => gates[n][l]).filter(Boolean);
+    if (!per.length) continue;
+    const mean = tf.tidy(() => tf.mean(tf.stack(per.map((g) => tf.squeeze(g, [0, 3]))), 0));
+    const zeros = tf.tidy(() => tf.mean(tf.stack(per.map((g) => tf.cast(tf.equal(g, 0), 'float32')))));
+    maps.push({ data: (await mean.data()) as Float32Array, h: mean.shape[0] as number, w: mean.shape[1] as number });
+    sparsity.push((await zeros.data())[0]);
+    tf.dispose([mean, zeros]);
+  }
+  for (const g of Object.values(gates)) tf.dispose(g);
+  writeFileSync(out, drawFigure(img, dets, maps, threshold, classNames));
+  const g = 2 ** 30;
+  return { detections: dets, gflops: r.used[0] / g, fullGflops: r.full[0] / g, gateSparsity: sparsity };
 }
 
 function drawFigure(img: { data: Uint8Array; width: number; height: number }, dets: Detections, maps: { data: Float32Array; h: number; w: number }[], threshold: number, names?: string[]): Buffer {
