@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { lineChart, runTrain } from '@dynhead/detectors';
+import { hasCheckpoint, interruptOnSignals, lineChart, runTrain } from '@dynhead/detectors';
 import { useBackend } from '@dynhead/runtime';
 import { type HeadKind, bccdConfig } from './configs';
 
@@ -25,6 +25,8 @@ head at lambda 0.1 for a short run.
   --report                          the table and flops-vs-ap.png from the runs under --out
   --eval-period N                   also evaluate on val every N iterations (default 0: only at the end)
   --log-format bar|plain|jsonl|none progress output (default bar)
+  --resume                          continue each run from the checkpoint in its folder (a finished
+                                    run is only evaluated again); Ctrl-C checkpoints and stops
   -h, --help                        this text
 `;
 
@@ -40,6 +42,7 @@ function parseOptions() {
         out: { type: 'string' },
         all: { type: 'boolean', default: false },
         report: { type: 'boolean', default: false },
+        resume: { type: 'boolean', default: false },
         seed: { type: 'string', default: '0' },
         lambdas: { type: 'string', default: '0.8,0.1' },
         'log-format': { type: 'string', default: 'bar' },
@@ -77,6 +80,8 @@ if (iters !== undefined && !(Number.isInteger(iters) && iters > 0)) fail(`--iter
 if (!existsSync(join(data, 'annotations/instances_train.json'))) fail(`${data}: no annotations/instances_train.json (pass --data DIR)`);
 
 const backend = await useBackend(args.backend);
+// Ctrl-C: the run in progress checkpoints its current iteration and the script stops (--resume goes on)
+const interrupt = interruptOnSignals((sig) => process.stderr.write(`\n${sig}: stopping after this iteration and saving a checkpoint (again to quit at once)\n`));
 process.stderr.write(`backend: ${backend.name} (${backend.detail}); data ${data}\n`);
 
 interface RunSummary {
@@ -115,7 +120,13 @@ async function runOne(kind: HeadKind, lam: number, n: number | undefined): Promi
     logFormat: args['log-format'] as 'bar',
     evalPeriod: Number(args['eval-period']),
     evalLimit: 30,
+    resume: args.resume && hasCheckpoint(out),
+    signal: interrupt.signal,
   });
+  if (r.interrupted) {
+    process.stderr.write(`train-bccd: interrupted at iteration ${r.iteration} of ${config.name}; checkpoint in ${out}; run again with --resume to continue\n`);
+    process.exit(130);
+  }
   const f = r.final;
   if (!f) throw new Error('no final evaluation');
   const s: RunSummary = {
@@ -180,3 +191,4 @@ if (args.report) {
 } else {
   await runOne(args.head as HeadKind, lambda, iters);
 }
+interrupt.dispose();

@@ -10,7 +10,7 @@ describe('train-bccd command line', () => {
   it('--help prints every option and exits 0 without training', () => {
     const r = run('--help');
     expect(r.status).toBe(0);
-    for (const flag of ['--head conventional|fix|dynamic', '--lambda', '--iters', '--backend', '--data', '--out', '--seed', '--all', '--lambdas', '--report', '--eval-period', '--log-format', '-h, --help']) {
+    for (const flag of ['--head conventional|fix|dynamic', '--lambda', '--iters', '--backend', '--data', '--out', '--seed', '--all', '--lambdas', '--report', '--eval-period', '--log-format', '--resume', '-h, --help']) {
       expect(r.stdout).toContain(flag);
     }
     expect(run('-h').stdout).toBe(r.stdout);

@@ -32,6 +32,7 @@ export { saveCheckpoint, loadCheckpoint, hasCheckpoint, writeFileAtomic, sameCat
 export { ProgressReporter, formatSeconds, type IterationRecord, type LogFormat } from './train/reporter';
 export { train, NonFiniteLossError, type TrainOptions, type TrainResult } from './train/trainer';
 export { runTrain, writePlots, type TrainCommandOptions, type TrainCommandResult } from './run/train-command';
+export { interruptOnSignals } from './run/interrupt';
 export { runEval, formatEvaluation, detectorFromCheckpoint, openCheckpoint, type EvalCommandOptions } from './run/eval-command';
 export { runInfer, runInferAll, type InferAllOptions, type InferCommandOptions, type InferResult } from './run/infer-command';
 export { runFlops, headFlops, type HeadFlops } from './run/flops-command';

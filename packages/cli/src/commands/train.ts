@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { runTrain } from '@dynhead/detectors';
+import { hasCheckpoint, interruptOnSignals, runTrain } from '@dynhead/detectors';
 import { activateBackend, note, report, UserError } from '../context';
 
 interface TrainFlags {
@@ -48,21 +48,35 @@ export function register(program: Command): void {
       if (lr !== undefined && !(lr > 0)) throw new UserError(`--lr: expected a positive number, got '${f.lr}'`);
       const backend = await activateBackend(cmd);
       note(cmd, `backend: ${backend.name} (${backend.detail})`);
-      const r = await runTrain({
-        config: f.config,
-        ann: f.ann,
-        images: f.images,
-        out: f.out,
-        iters: int('--iters', f.iters),
-        resume: f.resume,
-        logFormat: f.logFormat as 'bar',
-        valAnn: f.valAnn,
-        valImages: f.valImages,
-        evalPeriod: int('--eval-period', f.evalPeriod),
-        evalLimit: int('--eval-limit', f.evalLimit),
-        batchSize: int('--batch-size', f.batchSize),
-        lr,
-      });
+      const interrupt = interruptOnSignals((sig) => note(cmd, `\n${sig}: stopping after this iteration and saving a checkpoint (again to quit at once)`));
+      let r: Awaited<ReturnType<typeof runTrain>>;
+      try {
+        r = await runTrain({
+          config: f.config,
+          ann: f.ann,
+          images: f.images,
+          out: f.out,
+          iters: int('--iters', f.iters),
+          resume: f.resume,
+          logFormat: f.logFormat as 'bar',
+          valAnn: f.valAnn,
+          valImages: f.valImages,
+          evalPeriod: int('--eval-period', f.evalPeriod),
+          evalLimit: int('--eval-limit', f.evalLimit),
+          batchSize: int('--batch-size', f.batchSize),
+          lr,
+          signal: interrupt.signal,
+        });
+      } finally {
+        interrupt.dispose();
+      }
+      // 130: interrupted, as a shell reports Ctrl-C; the message says how to go on
+      if (r.interrupted) {
+        throw new UserError(
+          hasCheckpoint(f.out) ? `interrupted at iteration ${r.iteration}; checkpoint in ${f.out}; --resume continues` : 'interrupted before the first iteration; nothing saved',
+          130,
+        );
+      }
       report(cmd, r, () =>
         r.final
           ? `trained ${r.iteration} iterations; val AP ${r.final.stats[0].toFixed(4)} AP50 ${r.final.stats[1].toFixed(4)}; head GFLOPs avg ${r.final.flops.avg.toFixed(4)} min ${r.final.flops.min.toFixed(4)} max ${r.final.flops.max.toFixed(4)}`

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { type DetectorConfig, getConfig } from '../config';
 import { type Series, lineChart, smooth } from '../plot/charts';
 import type { IterationRecord, LogFormat } from '../train/reporter';
-import { formatCategories, sameCategories } from '../train/checkpoint';
+import { CHECKPOINT_JSON, formatCategories, hasCheckpoint, sameCategories, writeFileAtomic } from '../train/checkpoint';
 import { type TrainResult, train } from '../train/trainer';
 import { evaluateDetector } from './evaluate';
 import { openCocoSplit } from './split';
@@ -27,11 +27,15 @@ export interface TrainCommandOptions {
   evalLimit?: number;
   batchSize?: number;
   lr?: number;
+  /** Stop after the iteration in progress, checkpoint it, skip the final evaluation (see TrainOptions.signal). */
+  signal?: AbortSignal;
   out_?: NodeJS.WritableStream;
 }
 
 export interface TrainCommandResult {
   iteration: number;
+  /** Stopped by `signal`: the checkpoint is at `iteration`, `resume` continues. */
+  interrupted: boolean;
   final?: { stats: number[]; flops: { avg: number; min: number; max: number; fullAvg: number } };
 }
 
@@ -64,11 +68,23 @@ export async function runTrain(o: TrainCommandOptions): Promise<TrainCommandResu
     throw new InputError(`--val-ann: ${o.valAnn} has categories ${formatCategories(val.categories)}, --ann ${o.ann} has ${formatCategories(trainSplit.categories)}`);
   }
   const maxIters = o.iters ?? config.solver.maxIters;
+  // every evaluation is on disk as soon as it is made; a resumed run keeps those before its checkpoint
+  const evaluationsPath = join(o.out, 'evaluations.json');
+  const evaluations: Evaluation[] = o.resume ? evaluationsUpTo(o.out) : [];
+  const keep = (e: Evaluation) => {
+    // a finished run resumed evaluates its last iteration again: the new result replaces the old
+    const again = evaluations.findIndex((x) => x.iteration === e.iteration);
+    if (again >= 0) evaluations.splice(again, 1);
+    evaluations.push(e);
+    writeFileAtomic(evaluationsPath, `${JSON.stringify(evaluations, null, 2)}\n`);
+  };
   const evaluate = val
     ? async (detector: Parameters<typeof evaluateDetector>[0], iteration: number) => {
         const limit = iteration < maxIters ? o.evalLimit : undefined;
         const ev = await evaluateDetector(detector, val.source, val.json, val.categoryIds, { limit });
-        return { AP: ev.stats[0], AP50: ev.stats[1], AP75: ev.stats[2], gflopsAvg: ev.flops.avg, gflopsMin: ev.flops.min, gflopsMax: ev.flops.max };
+        const metrics = { AP: ev.stats[0], AP50: ev.stats[1], AP75: ev.stats[2], gflopsAvg: ev.flops.avg, gflopsMin: ev.flops.min, gflopsMax: ev.flops.max };
+        keep({ iteration, metrics });
+        return metrics;
       }
     : undefined;
   let result: TrainResult;
@@ -81,23 +97,42 @@ export async function runTrain(o: TrainCommandOptions): Promise<TrainCommandResu
       evaluate,
       out: o.out_,
       categories: trainSplit.categories,
+      signal: o.signal,
     });
   } finally {
-    writePlots(o.out);
+    writePlots(o.out, evaluations);
   }
-  const out: TrainCommandResult = { iteration: result.iteration };
-  if (val) {
+  const out: TrainCommandResult = { iteration: result.iteration, interrupted: result.interrupted };
+  if (val && !result.interrupted) {
     const ev = await evaluateDetector(result.detector, val.source, val.json, val.categoryIds);
-    result.evaluations.push({ iteration: result.iteration, metrics: { AP: ev.stats[0], AP50: ev.stats[1], AP75: ev.stats[2], gflopsAvg: ev.flops.avg, gflopsMin: ev.flops.min, gflopsMax: ev.flops.max } });
+    keep({ iteration: result.iteration, metrics: { AP: ev.stats[0], AP50: ev.stats[1], AP75: ev.stats[2], gflopsAvg: ev.flops.avg, gflopsMin: ev.flops.min, gflopsMax: ev.flops.max } });
     writeFileSync(join(o.out, 'eval.json'), `${JSON.stringify({ iteration: result.iteration, config: config.name, stats: ev.stats, flops: ev.flops, perCategoryAP: ev.perCategoryAP, msPerImage: ev.msPerImage }, null, 2)}\n`);
     writeFileSync(join(o.out, 'eval-summary.txt'), `${ev.summary}\n`);
     writeFileSync(join(o.out, 'results.json'), JSON.stringify(ev.results));
     out.final = { stats: ev.stats, flops: ev.flops };
   }
-  writeFileSync(join(o.out, 'evaluations.json'), `${JSON.stringify(result.evaluations, null, 2)}\n`);
-  writePlots(o.out, result.evaluations);
+  writePlots(o.out, evaluations);
   result.detector.dispose();
   return out;
+}
+
+type Evaluation = TrainResult['evaluations'][number];
+
+/** The evaluations in `dir` at iterations up to its checkpoint's (those after it are redone). */
+function evaluationsUpTo(dir: string): Evaluation[] {
+  const path = join(dir, 'evaluations.json');
+  if (!existsSync(path) || !hasCheckpoint(dir)) return [];
+  let upTo: number;
+  try {
+    upTo = (JSON.parse(readFileSync(join(dir, CHECKPOINT_JSON), 'utf8')) as { iteration: number }).iteration;
+  } catch {
+    return []; // train() names what is wrong with the checkpoint
+  }
+  try {
+    return (JSON.parse(readFileSync(path, 'utf8')) as Evaluation[]).filter((e) => e.iteration <= upTo);
+  } catch (e) {
+    throw new InputError(`${path}: not valid JSON (${(e as Error).message}); move it away to resume without the earlier evaluations`);
+  }
 }
 
 /** loss.png from metrics.jsonl and ap.png from the evaluations, in `dir`. */

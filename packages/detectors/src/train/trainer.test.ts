@@ -47,6 +47,19 @@ describe('trainer', () => {
     expect(lines.map((l) => l.iter)).toEqual([0, 1, 2, 3]);
     for (const key of ['iter', 'loss', 'losses', 'lr', 'budgetRatio', 'gflops', 'numTensors', 'msPerIter']) expect(lines[0]).toHaveProperty(key);
     expect(Object.keys(lines[0].losses).sort()).toEqual(['budget', 'centerness', 'cls', 'reg']);
+
+    // interrupted (Ctrl-C) after the first iteration, off the checkpoint period: that iteration is
+    // checkpointed all the same, and resuming from it gives the uninterrupted losses too
+    const cut = tmp();
+    const controller = new AbortController();
+    const stopped = await train(config, source(config), { outDir: cut, maxIters: 4, logFormat: 'none', signal: controller.signal, onIteration: () => controller.abort() });
+    stopped.detector.dispose();
+    expect([stopped.interrupted, stopped.iteration, stopped.records.length]).toEqual([true, 1, 1]);
+    expect(loadCheckpoint(cut).meta.iteration).toBe(1);
+    const rest = await train(config, source(config), { outDir: cut, maxIters: 4, logFormat: 'none', resume: true });
+    rest.detector.dispose();
+    expect(rest.interrupted).toBe(false);
+    expect([...stopped.records, ...rest.records].map((r) => r.loss)).toEqual(full.records.map((r) => r.loss));
   }, 300_000);
 
   it('resume refuses a checkpoint of another config, naming both, and leaves no tensor', async () => {

@@ -33,6 +33,11 @@ export interface TrainOptions {
   out?: NodeJS.WritableStream;
   /** The data's categories in label order, kept in every checkpoint (a resumed run must train on the same). */
   categories?: CheckpointCategory[];
+  /**
+   * Stops training when aborted (Ctrl-C in the CLI): the iteration in progress completes, a
+   * checkpoint of it is written, and train() returns with `interrupted`, so `resume` loses nothing.
+   */
+  signal?: AbortSignal;
 }
 
 export interface TrainResult {
@@ -42,6 +47,8 @@ export interface TrainResult {
   iteration: number;
   lastCheckpoint?: CheckpointMeta;
   evaluations: { iteration: number; metrics: Record<string, number> }[];
+  /** Stopped by `signal` before maxIters; the last checkpoint is at `iteration`. */
+  interrupted: boolean;
 }
 
 async function storedOf(vars: Map<string, tf.Variable>): Promise<Map<string, StoredTensor>> {
@@ -126,6 +133,8 @@ export async function train(config: DetectorConfig, data: BatchSource, options: 
   try {
     const stopAt = options.stopAfter === undefined ? maxIters : Math.min(maxIters, start + options.stopAfter);
     for (; iter < stopAt; iter++) {
+      // aborted before this iteration began (while loading, or resuming): nothing new to save
+      if (options.signal?.aborted) break;
       const t0 = Date.now();
       const batch = await data.trainBatch(iter);
       const targets = detectorTargets(config, batch, detector.grids(batch));
@@ -177,8 +186,16 @@ export async function train(config: DetectorConfig, data: BatchSource, options: 
       records.push(record);
       reporter.record(record);
       options.onIteration?.(record);
+      // Let the event loop run: with cached images and a synchronous backend an iteration may
+      // never wait on I/O, and then neither Ctrl-C's handler nor the progress output would run.
+      await yieldToEventLoop();
       const done = iter + 1;
-      if (done % config.solver.checkpointPeriod === 0 || done === maxIters) await checkpoint(done, loss);
+      const stopping = options.signal?.aborted === true && done < maxIters;
+      if (done % config.solver.checkpointPeriod === 0 || done === maxIters || stopping) await checkpoint(done, loss);
+      if (stopping) {
+        iter = done;
+        break;
+      }
       if (config.solver.evalPeriod > 0 && done % config.solver.evalPeriod === 0 && done !== maxIters) await evaluate(done);
     }
   } catch (e) {
@@ -189,5 +206,9 @@ export async function train(config: DetectorConfig, data: BatchSource, options: 
   }
   reporter.stop();
   sgd.dispose();
-  return { detector, records, iteration: iter, lastCheckpoint, evaluations };
+  return { detector, records, iteration: iter, lastCheckpoint, evaluations, interrupted: iter < maxIters };
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
 }
