@@ -42,6 +42,9 @@ step() {
 step backends "${dynhead[@]}" backends --backend webgpu
 step head "${dynhead[@]}" bench head --backend webgpu "${sizes[@]}" --only "$heads" --batch "$batches" --repeats 5 --out "$out"
 step sparse-conv "${dynhead[@]}" bench sparse-conv --backend webgpu "${sizes[@]}" --out "$out"
+# one training step of the tiny FCOS on webgpu: what the fused training kernels (GroupNorm, GeReTanH,
+# SGD, the cost sums: 4109 dispatches a BCCD-sized step, was 7970) are worth where dispatches cost
+step train-step "${dynhead[@]}" bench train-step --backend webgpu --quick --repeats 5 --out "$out"
 # what packing the five levels (one kernel per step for all) is worth on a GPU: the two heads of the
 # goal with every block level by level, as before the sixth stop (results in their own directory)
 step head-levels-apart "${dynhead[@]}" bench head --backend webgpu "${sizes[@]}" --only 'FCOS,D8 Mid' --batch 1 --repeats 5 --levels-apart --out "$out/levels-apart"

@@ -4,6 +4,8 @@
  * code reads PyTorch state_dicts in Node and in the browser.
  */
 
+import { float16ToFloat32, float32ToFloat16 } from './float16';
+
 export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
 /** A tensor as stored: numbers widened or narrowed to what tfjs holds (float32 or int32). */
@@ -32,15 +34,6 @@ export class SafetensorsError extends Error {
   override name = 'SafetensorsError';
 }
 
-function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * 2 ** -14 * (f / 1024);
-  if (e === 31) return f ? Number.NaN : s * Number.POSITIVE_INFINITY;
-  return s * 2 ** (e - 15) * (1 + f / 1024);
-}
-
 function decode(entry: HeaderEntry, bytes: Uint8Array, where: string): StoredTensor {
   const [start, end] = entry.data_offsets;
   const n = entry.shape.reduce((a, b) => a * b, 1);
@@ -62,7 +55,7 @@ function decode(entry: HeaderEntry, bytes: Uint8Array, where: string): StoredTen
     }
     case 'F16': {
       const out = new Float32Array(n);
-      for (let i = 0; i < n; i++) out[i] = halfToFloat(view.getUint16(i * 2, true));
+      for (let i = 0; i < n; i++) out[i] = float16ToFloat32(view.getUint16(i * 2, true));
       return { dtype: 'float32', shape, data: out };
     }
     case 'BF16': {
@@ -127,8 +120,18 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors'): Saf
   return { metadata, tensors };
 }
 
-/** Serialises tensors (float32 as F32, int32 as I32, bool as BOOL), names sorted, 8-byte aligned header. */
-export function serializeSafetensors(tensors: Map<string, StoredTensor> | Record<string, StoredTensor>, metadata: Record<string, string> = {}): Uint8Array {
+export interface SerializeOptions {
+  /** How float32 tensors are stored: F32 (default, exact) or F16 (half the bytes, rounded to nearest even). */
+  floats?: 'F32' | 'F16';
+}
+
+/** Serialises tensors (float32 as F32 or F16, int32 as I32, bool as BOOL), names sorted, 8-byte aligned header. */
+export function serializeSafetensors(
+  tensors: Map<string, StoredTensor> | Record<string, StoredTensor>,
+  metadata: Record<string, string> = {},
+  options: SerializeOptions = {},
+): Uint8Array {
+  const floats = options.floats ?? 'F32';
   const entries = [...(tensors instanceof Map ? tensors.entries() : Object.entries(tensors))].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length) header.__metadata__ = metadata;
@@ -136,7 +139,7 @@ export function serializeSafetensors(tensors: Map<string, StoredTensor> | Record
   for (const [name, t] of entries) {
     const n = t.shape.reduce((a, b) => a * b, 1);
     if (t.data.length !== n) throw new SafetensorsError(`tensor '${name}': ${t.data.length} values for shape [${t.shape}]`);
-    const dtype = t.dtype === 'float32' ? 'F32' : t.dtype === 'int32' ? 'I32' : 'BOOL';
+    const dtype = t.dtype === 'float32' ? floats : t.dtype === 'int32' ? 'I32' : 'BOOL';
     const size = n * BYTES[dtype];
     header[name] = { dtype, shape: t.shape, data_offsets: [offset, offset + size] };
     offset += size;
@@ -148,7 +151,12 @@ export function serializeSafetensors(tensors: Map<string, StoredTensor> | Record
   new DataView(out.buffer).setBigUint64(0, BigInt(head.byteLength), true);
   out.set(head, 8);
   let at = 8 + head.byteLength;
+  const view = new DataView(out.buffer);
   for (const [, t] of entries) {
+    if (t.dtype === 'float32' && floats === 'F16') {
+      for (let i = 0; i < t.data.length; i++, at += 2) view.setUint16(at, float32ToFloat16(t.data[i]), true);
+      continue;
+    }
     const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
     out.set(bytes, at);
     at += bytes.byteLength;
