@@ -41,7 +41,8 @@ async function testCheckpoint(detector: Detector): Promise<Uint8Array> {
       if (/gate\.gate_conv\.bias$/.test(name)) v.assign(tf.zerosLike(v));
     }
   });
-  return serializeSafetensors(await detector.stateDict(), { config: fcosDynamicTiny.name });
+  // in float16, as `dynhead export --half` ships a model: the page decodes it as Node does
+  return serializeSafetensors(await detector.stateDict(), { config: fcosDynamicTiny.name }, { floats: 'F16' });
 }
 
 describe('browser demo (Chromium, WebGPU)', () => {

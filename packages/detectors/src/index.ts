@@ -34,6 +34,7 @@ export { train, NonFiniteLossError, type TrainOptions, type TrainResult } from '
 export { runTrain, writePlots, type TrainCommandOptions, type TrainCommandResult } from './run/train-command';
 export { interruptOnSignals } from './run/interrupt';
 export { runEval, formatEvaluation, detectorFromCheckpoint, openCheckpoint, type EvalCommandOptions } from './run/eval-command';
+export { runExport, EXPORTED_WEIGHTS, type ExportCommandOptions, type ExportResult } from './run/export-command';
 export { runInfer, runInferAll, type InferAllOptions, type InferCommandOptions, type InferResult } from './run/infer-command';
 export { runFlops, headFlops, type HeadFlops } from './run/flops-command';
 export { evaluateDetector, type DetectorEvaluation } from './run/evaluate';

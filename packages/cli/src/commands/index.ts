@@ -10,3 +10,4 @@ export * as eval from './eval';
 export * as infer from './infer';
 export * as flops from './flops';
 export * as parity from './parity';
+export * as export from './export';

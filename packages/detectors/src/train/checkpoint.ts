@@ -13,9 +13,12 @@ export interface CheckpointMeta {
   config: unknown;
   /** Name of the safetensors file (in the same directory). */
   weights: string;
-  optimizer: { kind: 'sgd'; momentum: number; weightDecay: number; clipNorm: number; buffers: string[] };
-  /** The data order and flips are a pure function of seed and iteration. */
-  rng: { seed: number; iteration: number };
+  /** The optimizer's settings and buffers; absent in an export (weights only), which cannot be resumed. */
+  optimizer?: { kind: 'sgd'; momentum: number; weightDecay: number; clipNorm: number; buffers: string[] };
+  /** The data order and flips are a pure function of seed and iteration (absent in an export). */
+  rng?: { seed: number; iteration: number };
+  /** Set by `dynhead export`: the checkpoint it came from and how its floats are stored. */
+  exported?: { from: string; floats: 'F32' | 'F16' };
   /** Losses of the last iteration, for the log. */
   lastLoss?: number;
   /**

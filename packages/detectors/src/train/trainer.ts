@@ -75,6 +75,9 @@ export async function train(config: DetectorConfig, data: BatchSource, options: 
     try {
       if (!hasCheckpoint(options.outDir)) throw new InputError(`--resume: ${options.outDir} holds no checkpoint.json to resume from`);
       const ck = loadCheckpoint(options.outDir);
+      if (!ck.meta.optimizer) {
+        throw new InputError(`--resume: ${join(options.outDir, CHECKPOINT_JSON)} is an exported model (weights only, no optimizer state); train into a new --out`);
+      }
       const trainedWith = (ck.meta.config as { name?: unknown } | undefined)?.name;
       if (trainedWith !== config.name) {
         throw new InputError(
