@@ -58,13 +58,13 @@ export async function runInferAll(o: InferAllOptions): Promise<InferResult[]> {
     if (other !== undefined) throw new InputError(`--image: ${other} and ${image} would both be drawn to ${out}`);
     outs.set(out, image);
   }
-  mkdirSync(o.outDir, { recursive: true });
-  return inferImages(o, [...outs].map(([out, image]) => ({ image, out })));
+  return inferImages(o, [...outs].map(([out, image]) => ({ image, out })), o.outDir);
 }
 
-async function inferImages(o: Omit<InferCommandOptions, 'image' | 'out'>, jobs: { image: string; out: string }[]): Promise<InferResult[]> {
-  // every image is checked before the model is loaded
+async function inferImages(o: Omit<InferCommandOptions, 'image' | 'out'>, jobs: { image: string; out: string }[], outDir?: string): Promise<InferResult[]> {
+  // every image is checked before the model is loaded or the folder made
   for (const { image } of jobs) if (!existsSync(image)) throw new InputError(`--image: ${image} does not exist`);
+  if (outDir) mkdirSync(outDir, { recursive: true });
   const { detector, meta } = openCheckpoint(o.checkpoint);
   const classNames = o.classNames ?? meta.categories?.map((c) => c.name);
   try {
