@@ -5,7 +5,7 @@ import { type Series, lineChart, smooth } from '../plot/charts';
 import type { IterationRecord, LogFormat } from '../train/reporter';
 import { CHECKPOINT_JSON, formatCategories, hasCheckpoint, sameCategories, writeFileAtomic } from '../train/checkpoint';
 import { type TrainResult, train } from '../train/trainer';
-import { evaluateDetector } from './evaluate';
+import { type DetectorEvaluation, evaluateDetector } from './evaluate';
 import { openCocoSplit } from './split';
 import { InputError } from '../input-error';
 
@@ -82,7 +82,7 @@ export async function runTrain(o: TrainCommandOptions): Promise<TrainCommandResu
     ? async (detector: Parameters<typeof evaluateDetector>[0], iteration: number) => {
         const limit = iteration < maxIters ? o.evalLimit : undefined;
         const ev = await evaluateDetector(detector, val.source, val.json, val.categoryIds, { limit });
-        const metrics = { AP: ev.stats[0], AP50: ev.stats[1], AP75: ev.stats[2], gflopsAvg: ev.flops.avg, gflopsMin: ev.flops.min, gflopsMax: ev.flops.max };
+        const metrics = metricsOf(ev);
         keep({ iteration, metrics });
         return metrics;
       }
@@ -105,18 +105,25 @@ export async function runTrain(o: TrainCommandOptions): Promise<TrainCommandResu
   const out: TrainCommandResult = { iteration: result.iteration, interrupted: result.interrupted };
   if (val && !result.interrupted) {
     const ev = await evaluateDetector(result.detector, val.source, val.json, val.categoryIds);
-    keep({ iteration: result.iteration, metrics: { AP: ev.stats[0], AP50: ev.stats[1], AP75: ev.stats[2], gflopsAvg: ev.flops.avg, gflopsMin: ev.flops.min, gflopsMax: ev.flops.max } });
+    keep({ iteration: result.iteration, metrics: metricsOf(ev) });
     writeFileSync(join(o.out, 'eval.json'), `${JSON.stringify({ iteration: result.iteration, config: config.name, stats: ev.stats, flops: ev.flops, perCategoryAP: ev.perCategoryAP, msPerImage: ev.msPerImage }, null, 2)}\n`);
     writeFileSync(join(o.out, 'eval-summary.txt'), `${ev.summary}\n`);
     writeFileSync(join(o.out, 'results.json'), JSON.stringify(ev.results));
     out.final = { stats: ev.stats, flops: ev.flops };
   }
+  // a run without evaluations replaces an older run's list all the same
+  if (evaluations.length === 0) writeFileAtomic(evaluationsPath, '[]\n');
   writePlots(o.out, evaluations);
   result.detector.dispose();
   return out;
 }
 
 type Evaluation = TrainResult['evaluations'][number];
+
+/** What the AP plot and evaluations.json keep of an evaluation. */
+function metricsOf(ev: DetectorEvaluation): Record<string, number> {
+  return { AP: ev.stats[0], AP50: ev.stats[1], AP75: ev.stats[2], gflopsAvg: ev.flops.avg, gflopsMin: ev.flops.min, gflopsMax: ev.flops.max };
+}
 
 /** The evaluations in `dir` at iterations up to its checkpoint's (those after it are redone). */
 function evaluationsUpTo(dir: string): Evaluation[] {
