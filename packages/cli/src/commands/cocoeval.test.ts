@@ -1,22 +1,18 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { tempDirs } from '../../../../test/fixtures';
 import { bufferIO, main } from '../index';
 
 // Ground truth, detections and the 12 stats pycocotools printed for them.
 const CASE = fileURLToPath(new URL('../../../../../shared/cocoeval-cases/case-100-subset.json', import.meta.url));
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = tempDirs('cocoeval');
 
 describe('dynhead cocoeval', () => {
   it("prints pycocotools' 12 stats for a results file", async () => {
     const c = JSON.parse(readFileSync(CASE, 'utf8')) as { gt: unknown; detections: unknown; stats: number[] };
-    const dir = mkdtempSync(join(tmpdir(), 'dynhead-cocoeval-'));
-    dirs.push(dir);
+    const dir = tempDir();
     const gt = join(dir, 'gt.json');
     const dt = join(dir, 'dt.json');
     writeFileSync(gt, JSON.stringify(c.gt));

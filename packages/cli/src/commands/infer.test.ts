@@ -1,33 +1,23 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { BatchSource, fcosDynamicTiny, syntheticDataset, train } from '@dynhead/detectors';
 import { useBackend } from '@dynhead/runtime';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { BCCD_CATEGORIES, BCCD_IMAGES, tempDirs, tinyCheckpoint } from '../../../../test/fixtures';
 import { bufferIO, main } from '../index';
 
-const BCCD = fileURLToPath(new URL('../../../../../shared/datasets/bccd', import.meta.url));
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = tempDirs('infer');
 
 describe('dynhead infer', () => {
   it('--json lists what the picture shows, named by the categories the checkpoint keeps', async () => {
     await useBackend('cpu');
-    const dir = mkdtempSync(join(tmpdir(), 'dynhead-infer-'));
-    dirs.push(dir);
-    const config = { ...fcosDynamicTiny, test: { ...fcosDynamicTiny.test, scoreThreshold: 0 } };
-    const { samples, decode } = syntheticDataset(2, 64, 48, 3);
-    const data = new BatchSource(samples, { imagesDir: '/synthetic', input: config.input, batchSize: 2, hflipProb: 0, seed: 1, decode, cache: true });
-    const categories = ['RBC', 'WBC', 'Platelets'].map((name, i) => ({ id: i + 1, name }));
-    (await train(config, data, { outDir: dir, maxIters: 1, logFormat: 'none', categories })).detector.dispose();
+    const dir = tempDir();
+    await tinyCheckpoint(dir);
+    const categories = BCCD_CATEGORIES;
 
     const png = join(dir, 'out.png');
     const infer = async (threshold: number) => {
       const io = bufferIO();
-      const argv = ['--backend', 'cpu', '--json', 'infer', '--checkpoint', dir, '--image', join(BCCD, 'images/BloodImage_00000.jpg'), '--out', png, '--threshold', String(threshold)];
+      const argv = ['--backend', 'cpu', '--json', 'infer', '--checkpoint', dir, '--image', join(BCCD_IMAGES, 'BloodImage_00000.jpg'), '--out', png, '--threshold', String(threshold)];
       expect(await main(argv, io)).toBe(0);
       return JSON.parse(io.stdout) as { detections: number; objects: { label: number; name: string; score: number; box: number[] }[] };
     };
@@ -49,7 +39,7 @@ describe('dynhead infer', () => {
     expect(readFileSync(png).subarray(1, 4).toString()).toBe('PNG');
 
     // several images: a PNG each in the --out folder, each listed as a single run lists it
-    const images = ['BloodImage_00000.jpg', 'BloodImage_00001.jpg'].map((f) => join(BCCD, 'images', f));
+    const images = ['BloodImage_00000.jpg', 'BloodImage_00001.jpg'].map((f) => join(BCCD_IMAGES, f));
     const outDir = join(dir, 'figures');
     const io = bufferIO();
     expect(await main(['--backend', 'cpu', '--json', 'infer', '--checkpoint', dir, '--image', ...images, '--out', outDir, '--threshold', String(cut)], io)).toBe(0);

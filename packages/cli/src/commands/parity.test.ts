@@ -1,17 +1,14 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseSafetensors, serializeSafetensors } from '@dynhead/safetensors';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { tempDirs } from '../../../../test/fixtures';
 import { bufferIO, main } from '../index';
 
 // torchvision's ResNet-18 + FPN on one image (the backbone file: seconds, where a head file takes a minute)
 const GOLDEN = fileURLToPath(new URL('../../../../../shared/golden/resnet18-fpn-c64.safetensors', import.meta.url));
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = tempDirs('parity');
 
 interface Groups {
   ok: boolean;
@@ -33,8 +30,7 @@ describe('dynhead parity', () => {
     const p5 = file.tensors.get('output.p5');
     if (!p5) throw new Error('no output.p5 in the golden file');
     file.tensors.set('output.p5', { ...p5, data: Float32Array.from(p5.data, (v) => Math.fround(v * 1.01)) });
-    const dir = mkdtempSync(join(tmpdir(), 'dynhead-parity-'));
-    dirs.push(dir);
+    const dir = tempDir();
     const off = join(dir, 'off.safetensors');
     writeFileSync(off, serializeSafetensors(file.tensors, file.metadata));
     const bad = bufferIO();

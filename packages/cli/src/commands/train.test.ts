@@ -1,18 +1,13 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CocoJson } from '@dynhead/coco';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { BCCD_IMAGES, bccdSubset, tempDirs } from '../../../../test/fixtures';
 
 // The built command, as a user runs it (npm run build / setup.sh), so that a real signal reaches it.
 const BIN = fileURLToPath(new URL('../../bin/dynhead.js', import.meta.url));
-const BCCD = fileURLToPath(new URL('../../../../../shared/datasets/bccd', import.meta.url));
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = tempDirs('sigint');
 
 /** Runs `dynhead ARGS`, sending SIGINT once `interruptWhen(stdout so far)` holds; resolves with the exit code and output. */
 function run(args: string[], interruptWhen?: (stdout: string) => boolean): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -38,15 +33,10 @@ function run(args: string[], interruptWhen?: (stdout: string) => boolean): Promi
 
 describe('dynhead train', () => {
   it('Ctrl-C checkpoints the iteration in progress, exits 130, and --resume goes on from it', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'dynhead-sigint-'));
-    dirs.push(dir);
-    const full = JSON.parse(readFileSync(join(BCCD, 'annotations/instances_train.json'), 'utf8')) as CocoJson;
-    const images = full.images.slice(0, 4);
-    const ids = new Set(images.map((i) => i.id));
-    const ann = join(dir, 'train.json');
-    writeFileSync(ann, JSON.stringify({ ...full, images, annotations: full.annotations.filter((a) => ids.has(a.image_id)) }));
+    const dir = tempDir();
+    const { ann } = bccdSubset(dir, 'train', 4);
     const out = join(dir, 'run');
-    const args = ['--backend', 'cpu', 'train', '--config', 'fcos-dynamic-tiny', '--ann', ann, '--images', join(BCCD, 'images'), '--out', out, '--iters', '30', '--log-format', 'jsonl'];
+    const args = ['--backend', 'cpu', 'train', '--config', 'fcos-dynamic-tiny', '--ann', ann, '--images', BCCD_IMAGES, '--out', out, '--iters', '30', '--log-format', 'jsonl'];
     // the config checkpoints every 10 iterations: a checkpoint at 2 or 3 comes from the interrupt
     const first = await run(args, (stdout) => stdout.split('\n').length > 2);
     expect(first.stderr).toContain('SIGINT: stopping after this iteration and saving a checkpoint');

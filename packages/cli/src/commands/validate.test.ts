@@ -1,18 +1,14 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { tempDirs } from '../../../../test/fixtures';
 import { bufferIO, main } from '../index';
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = tempDirs('validate');
 
 describe('dynhead validate', () => {
   it('lists every problem with its file and field, and exits 2', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'dynhead-validate-'));
-    dirs.push(dir);
+    const dir = tempDir();
     const ann = join(dir, 'ann.json');
     writeFileSync(
       ann,

@@ -1,36 +1,21 @@
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { CocoJson } from '@dynhead/coco';
 import { float16ToFloat32, float32ToFloat16 } from '@dynhead/safetensors';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { activate } from '../../../../test/backends';
-import { fcosDynamicTiny } from '../config';
-import { BatchSource } from '../data/batch-source';
-import { syntheticDataset } from '../data/synthetic';
+import { BCCD_CATEGORIES, BCCD_IMAGES, bccdSubset, tempDirs, tinyCheckpoint, tinyTrain } from '../../../../test/fixtures';
 import { loadCheckpoint } from '../train/checkpoint';
-import { train } from '../train/trainer';
 import { runEval } from './eval-command';
 import { runExport } from './export-command';
 
-const BCCD = fileURLToPath(new URL('../../../../../shared/datasets/bccd', import.meta.url));
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = tempDirs('export');
 
 describe('runExport', () => {
   it('writes the model alone, exact in float32 and rounded to halves in float16; resume refuses it', async () => {
     await activate('wasm');
-    const dir = mkdtempSync(join(tmpdir(), 'dynhead-export-'));
-    dirs.push(dir);
+    const dir = tempDir();
     const ck = join(dir, 'ck');
-    const config = { ...fcosDynamicTiny, test: { ...fcosDynamicTiny.test, scoreThreshold: 0 } };
-    const { samples, decode } = syntheticDataset(2, 64, 48, 3);
-    const data = () => new BatchSource(samples, { imagesDir: '/synthetic', input: config.input, batchSize: 2, hflipProb: 0, seed: 1, decode, cache: true });
-    const categories = ['RBC', 'WBC', 'Platelets'].map((name, i) => ({ id: i + 1, name }));
-    (await train(config, data(), { outDir: ck, maxIters: 2, logFormat: 'none', categories })).detector.dispose();
+    await tinyCheckpoint(ck, 2);
 
     const f32 = runExport({ checkpoint: ck, out: join(dir, 'f32') });
     const f16 = runExport({ checkpoint: ck, out: join(dir, 'f16'), half: true });
@@ -43,7 +28,7 @@ describe('runExport', () => {
     const full = loadCheckpoint(join(dir, 'f32'));
     const half = loadCheckpoint(join(dir, 'f16'));
     expect(full.momentum.size).toBe(0);
-    expect(full.meta).toMatchObject({ iteration: 2, categories, exported: { floats: 'F32' } });
+    expect(full.meta).toMatchObject({ iteration: 2, categories: BCCD_CATEGORIES, exported: { floats: 'F32' } });
     expect(full.meta.optimizer).toBeUndefined();
     // every weight stored as F16, under the checkpoint's key names
     const bytes = new Uint8Array(readFileSync(f16.weights));
@@ -57,18 +42,14 @@ describe('runExport', () => {
     }
 
     // the float32 export detects exactly as the checkpoint does
-    const gtAll = JSON.parse(readFileSync(join(BCCD, 'annotations/instances_val.json'), 'utf8')) as CocoJson;
-    const images = gtAll.images.slice(0, 2);
-    const ids = new Set(images.map((i) => i.id));
-    const ann = join(dir, 'val.json');
-    writeFileSync(ann, JSON.stringify({ ...gtAll, images, annotations: gtAll.annotations.filter((a) => ids.has(a.image_id)) }));
-    const evalOf = (checkpoint: string) => runEval({ checkpoint, ann, images: join(BCCD, 'images') });
+    const { ann } = bccdSubset(dir, 'val', 2);
+    const evalOf = (checkpoint: string) => runEval({ checkpoint, ann, images: BCCD_IMAGES });
     const [a, b] = [await evalOf(ck), await evalOf(join(dir, 'f32'))];
     expect(b.results).toEqual(a.results);
     expect(b.results.length).toBeGreaterThan(0);
 
     // an export has no optimizer state to resume from, and is not written over its checkpoint
-    await expect(train(config, data(), { outDir: join(dir, 'f16'), maxIters: 3, logFormat: 'none', resume: true })).rejects.toThrow(
+    await expect(tinyTrain(join(dir, 'f16'), { maxIters: 3, resume: true })).rejects.toThrow(
       `--resume: ${join(dir, 'f16', 'checkpoint.json')} is an exported model (weights only, no optimizer state); train into a new --out`,
     );
     expect(() => runExport({ checkpoint: ck, out: `${ck}/` })).toThrow(`--out: ${ck}/ is the checkpoint's own folder; export into another`);
