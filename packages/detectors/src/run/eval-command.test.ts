@@ -31,7 +31,8 @@ describe('runEval', () => {
     );
 
     // and inference names what it finds
-    const png = join(dir, 'infer.png');
+    // into a folder that does not exist yet
+    const png = join(dir, 'figures', 'infer.png');
     const r = await runInfer({ checkpoint: dir, image: join(BCCD_IMAGES, gt.images[0].file_name), out: png, scoreThreshold: 0 });
     expect(r.classNames).toEqual(['RBC', 'WBC', 'Platelets']);
     expect(r.detections.scores.length).toBeGreaterThan(0);

@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { basename, extname, join } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
 import { loadImage } from '@dynhead/coco';
 import * as tf from '@tensorflow/tfjs-core';
 import { assembleBatch, resizeImage, resizedSize } from '../data/batch';
@@ -58,13 +58,13 @@ export async function runInferAll(o: InferAllOptions): Promise<InferResult[]> {
     if (other !== undefined) throw new InputError(`--image: ${other} and ${image} would both be drawn to ${out}`);
     outs.set(out, image);
   }
-  return inferImages(o, [...outs].map(([out, image]) => ({ image, out })), o.outDir);
+  return inferImages(o, [...outs].map(([out, image]) => ({ image, out })));
 }
 
-async function inferImages(o: Omit<InferCommandOptions, 'image' | 'out'>, jobs: { image: string; out: string }[], outDir?: string): Promise<InferResult[]> {
-  // every image is checked before the model is loaded or the folder made
+async function inferImages(o: Omit<InferCommandOptions, 'image' | 'out'>, jobs: { image: string; out: string }[]): Promise<InferResult[]> {
+  // every image is checked before the model is loaded or a folder made
   for (const { image } of jobs) if (!existsSync(image)) throw new InputError(`--image: ${image} does not exist`);
-  if (outDir) mkdirSync(outDir, { recursive: true });
+  for (const { out } of jobs) mkdirSync(dirname(out), { recursive: true });
   const { detector, meta } = openCheckpoint(o.checkpoint);
   const classNames = o.classNames ?? meta.categories?.map((c) => c.name);
   try {
