@@ -29,11 +29,6 @@ interface WebGPUBackendLike {
   runWebGPUProgram(program: ElementwiseProgram, inputs: tf.TensorInfo[], outputDtype: tf.DataType): tf.TensorInfo;
 }
 
-/** dispatchLayout and dispatch of a program with a thread per element of `shape`, 64 a workgroup. */
-function perElement(shape: number[]): Pick<ElementwiseProgram, 'dispatchLayout' | 'dispatch'> {
-  return { dispatchLayout: { x: shape.map((_, i) => i) }, dispatch: [Math.ceil(shape.reduce((a, b) => a * b, 1) / 64), 1, 1] };
-}
-
 /** A float32 constant written so that WGSL parses the same float32 the ops path uses. */
 function f32Literal(v: number): string {
   return Math.fround(v).toPrecision(9);
@@ -65,24 +60,37 @@ function shiftedTanhWgsl(tau: number): string {
 }`;
 }
 
-/** GeReTanH of X (+ Bias, one value) over the map, one thread per element. */
-class GeReTanHProgram implements ElementwiseProgram {
-  variableNames: string[];
+/** A program with a thread per element of the output `shape`, 64 a workgroup. */
+abstract class PerElementProgram implements ElementwiseProgram {
+  abstract variableNames: string[];
+  abstract shaderKey: string;
   outputShape: number[];
-  shaderKey: string;
   dispatchLayout: { x: number[] };
   dispatch: [number, number, number];
   workgroupSize: [number, number, number] = [64, 1, 1];
   size = true;
-  private readonly tau: number;
-  private readonly bias: boolean;
 
-  constructor(shape: number[], tau: number, bias: boolean) {
-    this.variableNames = bias ? ['X', 'Bias'] : ['X'];
-    this.bias = bias;
+  constructor(shape: number[]) {
     this.outputShape = shape;
-    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = perElement(shape));
-    this.tau = tau;
+    this.dispatchLayout = { x: shape.map((_, i) => i) };
+    this.dispatch = [Math.ceil(shape.reduce((a, b) => a * b, 1) / 64), 1, 1];
+  }
+
+  abstract getUserCode(): string;
+}
+
+/** GeReTanH of X (+ Bias, one value) over the map, one thread per element. */
+class GeReTanHProgram extends PerElementProgram {
+  variableNames: string[];
+  shaderKey: string;
+
+  constructor(
+    shape: number[],
+    private readonly tau: number,
+    private readonly bias: boolean,
+  ) {
+    super(shape);
+    this.variableNames = bias ? ['X', 'Bias'] : ['X'];
     this.shaderKey = `dynheadGeReTanH_${f32Literal(tau)}_${bias}`;
   }
 
@@ -100,20 +108,15 @@ fn main(index : i32) {
 }
 
 /** GE_RETANH_GRAD: Dy times the derivative at X, the ops' float32 steps in their order. */
-class GeReTanHGradProgram implements ElementwiseProgram {
+class GeReTanHGradProgram extends PerElementProgram {
   variableNames = ['Dy', 'X'];
-  outputShape: number[];
   shaderKey: string;
-  dispatchLayout: { x: number[] };
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number] = [64, 1, 1];
-  size = true;
-  private readonly tau: number;
 
-  constructor(shape: number[], tau: number) {
-    this.outputShape = shape;
-    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = perElement(shape));
-    this.tau = tau;
+  constructor(
+    shape: number[],
+    private readonly tau: number,
+  ) {
+    super(shape);
     this.shaderKey = `dynheadGeReTanHGrad_${f32Literal(tau)}`;
   }
 
