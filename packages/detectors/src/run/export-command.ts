@@ -1,8 +1,7 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { serializeSafetensors } from '@dynhead/safetensors';
 import { InputError } from '../input-error';
-import { CHECKPOINT_JSON, type CheckpointMeta, loadCheckpoint, writeFileAtomic } from '../train/checkpoint';
+import { CHECKPOINT_JSON, type CheckpointMeta, loadCheckpoint, serializeCheckpointWeights, writeFileAtomic } from '../train/checkpoint';
 
 export interface ExportCommandOptions {
   /** A training output folder (checkpoint.json and its safetensors). */
@@ -34,9 +33,8 @@ export function runExport(o: ExportCommandOptions): ExportResult {
   const ck = loadCheckpoint(o.checkpoint);
   const floats = o.half ? 'F16' : 'F32';
   mkdirSync(o.out, { recursive: true });
-  const model = new Map([...ck.model].map(([name, t]) => [`model.${name}`, t]));
   const weights = join(o.out, EXPORTED_WEIGHTS);
-  const bytes = serializeSafetensors(model, { format: 'dynhead-checkpoint/1', iteration: String(ck.meta.iteration) }, { floats });
+  const bytes = serializeCheckpointWeights(ck.model, new Map(), ck.meta.iteration, floats);
   writeFileAtomic(weights, bytes);
   const { optimizer: _optimizer, rng: _rng, lastLoss: _lastLoss, ...kept } = ck.meta;
   const meta: CheckpointMeta = { ...kept, weights: EXPORTED_WEIGHTS, time: new Date().toISOString(), exported: { from: resolve(o.checkpoint), floats } };

@@ -65,6 +65,22 @@ export function writeFileAtomic(path: string, bytes: Uint8Array | string): void 
 }
 
 /**
+ * The safetensors bytes a checkpoint's JSON points to: the model under `model.`, the momentum
+ * buffers (none in an export) under `optimizer.momentum.`, floats as `floats`.
+ */
+export function serializeCheckpointWeights(
+  model: Map<string, StoredTensor>,
+  momentum: Map<string, StoredTensor>,
+  iteration: number,
+  floats: 'F32' | 'F16' = 'F32',
+): Uint8Array {
+  const all = new Map<string, StoredTensor>();
+  for (const [k, v] of model) all.set(MODEL_PREFIX + k, v);
+  for (const [k, v] of momentum) all.set(MOMENTUM_PREFIX + k, v);
+  return serializeSafetensors(all, { format: 'dynhead-checkpoint/1', iteration: String(iteration) }, { floats });
+}
+
+/**
  * Saves model weights and optimizer buffers as safetensors, then the JSON that points to them.
  * The JSON is replaced last, so a crash at any moment leaves the previous checkpoint readable.
  * Older weight files beyond `keep` are removed afterwards.
@@ -77,10 +93,7 @@ export function saveCheckpoint(
   keep = 2,
 ): CheckpointMeta {
   const weights = `model_${String(meta.iteration).padStart(7, '0')}.safetensors`;
-  const all = new Map<string, StoredTensor>();
-  for (const [k, v] of model) all.set(MODEL_PREFIX + k, v);
-  for (const [k, v] of momentum) all.set(MOMENTUM_PREFIX + k, v);
-  writeFileAtomic(join(dir, weights), serializeSafetensors(all, { format: 'dynhead-checkpoint/1', iteration: String(meta.iteration) }));
+  writeFileAtomic(join(dir, weights), serializeCheckpointWeights(model, momentum, meta.iteration));
   const full: CheckpointMeta = { format: 'dynhead-checkpoint/1', weights, time: new Date().toISOString(), ...meta };
   writeFileAtomic(join(dir, CHECKPOINT_JSON), `${JSON.stringify(full, null, 2)}\n`);
   const old = readdirSync(dir)

@@ -75,18 +75,19 @@ export async function train(config: DetectorConfig, data: BatchSource, options: 
     try {
       if (!hasCheckpoint(options.outDir)) throw new InputError(`--resume: ${options.outDir} holds no checkpoint.json to resume from`);
       const ck = loadCheckpoint(options.outDir);
+      const json = join(options.outDir, CHECKPOINT_JSON);
       if (!ck.meta.optimizer) {
-        throw new InputError(`--resume: ${join(options.outDir, CHECKPOINT_JSON)} is an exported model (weights only, no optimizer state); train into a new --out`);
+        throw new InputError(`--resume: ${json} is an exported model (weights only, no optimizer state); train into a new --out`);
       }
       const trainedWith = (ck.meta.config as { name?: unknown } | undefined)?.name;
       if (trainedWith !== config.name) {
         throw new InputError(
-          `--resume: ${join(options.outDir, CHECKPOINT_JSON)} was trained with config '${String(trainedWith)}', not '${config.name}'; resume with that config or train into a new --out`,
+          `--resume: ${json} was trained with config '${String(trainedWith)}', not '${config.name}'; resume with that config or train into a new --out`,
         );
       }
       if (ck.meta.categories && options.categories && !sameCategories(ck.meta.categories, options.categories)) {
         throw new InputError(
-          `--resume: ${join(options.outDir, CHECKPOINT_JSON)} was trained on categories ${formatCategories(ck.meta.categories)}, the data given has ${formatCategories(options.categories)}`,
+          `--resume: ${json} was trained on categories ${formatCategories(ck.meta.categories)}, the data given has ${formatCategories(options.categories)}`,
         );
       }
       detector.loadStateDict(ck.model, join(options.outDir, ck.meta.weights));
