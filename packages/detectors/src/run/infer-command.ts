@@ -89,11 +89,12 @@ async function inferImage(detector: Detector, path: string, out: string, thresho
   const levels = detector.config.head.strides.length;
   const maps: { data: Float32Array; h: number; w: number }[] = [];
   const sparsity: number[] = [];
+  // The depth nodes' gates are where the budget bites (the scale paths are charged detached).
+  const names = Object.keys(gates);
+  const depth = names.filter((n) => n.includes('depth'));
+  const shown = depth.length ? depth : names;
   for (let l = 0; l < levels; l++) {
-    // The depth nodes' gates are where the budget bites (the scale paths are charged detached).
-    const names = Object.keys(gates);
-    const depth = names.filter((n) => n.includes('depth'));
-    const per = (depth.length ? depth : names).map((n) => gates[n][l]).filter(Boolean);
+    const per = shown.map((n) => gates[n][l]).filter(Boolean);
     if (!per.length) continue;
     const mean = tf.tidy(() => tf.mean(tf.stack(per.map((g) => tf.squeeze(g, [0, 3]))), 0));
     const zeros = tf.tidy(() => tf.mean(tf.stack(per.map((g) => tf.cast(tf.equal(g, 0), 'float32')))));
