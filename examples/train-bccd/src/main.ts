@@ -81,7 +81,7 @@ if (!existsSync(join(data, 'annotations/instances_train.json'))) fail(`${data}: 
 
 const backend = await useBackend(args.backend);
 // Ctrl-C: the run in progress checkpoints its current iteration and the script stops (--resume goes on)
-const interrupt = interruptOnSignals((sig) => process.stderr.write(`\n${sig}: stopping after this iteration and saving a checkpoint (again to quit at once)\n`));
+const interrupt = interruptOnSignals((line) => process.stderr.write(line));
 process.stderr.write(`backend: ${backend.name} (${backend.detail}); data ${data}\n`);
 
 interface RunSummary {

@@ -48,7 +48,7 @@ export function register(program: Command): void {
       if (lr !== undefined && !(lr > 0)) throw new UserError(`--lr: expected a positive number, got '${f.lr}'`);
       const backend = await activateBackend(cmd);
       note(cmd, `backend: ${backend.name} (${backend.detail})`);
-      const interrupt = interruptOnSignals((sig) => note(cmd, `\n${sig}: stopping after this iteration and saving a checkpoint (again to quit at once)`));
+      const interrupt = interruptOnSignals((line) => note(cmd, line));
       let r: Awaited<ReturnType<typeof runTrain>>;
       try {
         r = await runTrain({
