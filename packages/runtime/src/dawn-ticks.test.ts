@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DAWN_SPIN_MS, DAWN_TICK_MAX_MS, DAWN_TICK_MS, dawnTickScheduler, isDawnTick } from './dawn-ticks';
+import { DAWN_SPIN_MS, DAWN_TICK_MAX_MS, DAWN_TICK_MS, dawnTickScheduler, isDawnTick, isSoftwareAdapter } from './dawn-ticks';
 
 /** A stand-in for Dawn's tick callback: a nameless function whose source reads as native, as N-API's do. */
 function nativeNameless(body: () => void): () => void {
@@ -8,13 +8,14 @@ function nativeNameless(body: () => void): () => void {
 }
 
 /** The scheduler over a fake clock: what it queued, and how (at once or after ms). */
-function harness() {
+function harness(slowing?: () => boolean) {
   let clock = 0;
   const queued: { how: 'immediate' | number; run: () => void }[] = [];
   const schedule = dawnTickScheduler({
     now: () => clock,
     immediate: (fn, ...args) => queued.push({ how: 'immediate', run: () => fn(...args) }),
     timeout: (fn, ms) => queued.push({ how: ms, run: fn }),
+    slowing,
   });
   return {
     schedule,
@@ -114,5 +115,42 @@ describe('dawnTickScheduler', () => {
     expect(h.queued.map((q) => q.how)).toEqual(['immediate']);
     h.runNext();
     expect(got).toEqual([1, 'two']);
+  });
+
+  it('runs every tick at once while slowing is off, and slows the ticks again once it is back on', () => {
+    let on = false;
+    const h = harness(() => on);
+    const hows = (n: number) => {
+      let ticks = 0;
+      const tick = nativeNameless(() => {
+        ticks++;
+        h.advance(1);
+        if (ticks < n) h.schedule(tick);
+      });
+      h.schedule(tick);
+      const out: ('immediate' | number)[] = [];
+      while (h.queued.length > 0) {
+        out.push(h.queued[0].how);
+        h.runNext();
+      }
+      return out;
+    };
+    // a 6 ms wait: past DAWN_SPIN_MS, yet each tick at once
+    expect(hows(6)).toEqual(Array(6).fill('immediate'));
+    on = true;
+    h.advance(100);
+    expect(hows(4)).toEqual(['immediate', 'immediate', DAWN_TICK_MS, DAWN_TICK_MS]);
+  });
+});
+
+describe('isSoftwareAdapter', () => {
+  it('tells CPU-emulated adapters from GPUs by the adapter info tfjs-backend-webgpu keeps', () => {
+    // as tfjs 4.22 reports them here (Debian chromium's SwiftShader) and on an H200 (2026-12-04)
+    expect(isSoftwareAdapter({ vendor: 'google', architecture: 'swiftshader' })).toBe(true);
+    expect(isSoftwareAdapter({ vendor: 'nvidia', architecture: '' })).toBe(false);
+    // Mesa's Vulkan on llvmpipe names itself in the description
+    expect(isSoftwareAdapter({ vendor: 'mesa', architecture: '', description: 'llvmpipe (LLVM 15.0.6, 256 bits)' })).toBe(true);
+    expect(isSoftwareAdapter({ vendor: 'intel', architecture: 'gen-12lp' })).toBe(false);
+    expect(isSoftwareAdapter({})).toBe(false);
   });
 });

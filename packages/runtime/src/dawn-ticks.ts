@@ -17,6 +17,8 @@ export interface TickSchedulerDeps {
   now: () => number;
   immediate: (fn: Callback, ...args: unknown[]) => unknown;
   timeout: (fn: Callback, ms: number) => unknown;
+  /** Whether to slow Dawn's ticks at all (default: always); when false every tick runs at once. */
+  slowing?: () => boolean;
 }
 
 /** Milliseconds of a wait during which Dawn still ticks at once (a small readback takes ~0.2-1 ms). */
@@ -48,7 +50,7 @@ export function dawnTickScheduler(deps: TickSchedulerDeps): (fn: Callback, ...ar
   let waitStart = 0;
   let inTick = false;
   return (fn, ...args) => {
-    if (!isDawnTick(fn)) return deps.immediate(fn, ...args);
+    if (!isDawnTick(fn) || (deps.slowing && !deps.slowing())) return deps.immediate(fn, ...args);
     const t = deps.now();
     if (!inTick) waitStart = t;
     const run = () => {
@@ -66,6 +68,25 @@ export function dawnTickScheduler(deps: TickSchedulerDeps): (fn: Callback, ...ar
 }
 
 const INSTALLED = Symbol.for('dynhead.dawnTicks');
+const SLOWING = Symbol.for('dynhead.dawnTicksSlowing');
+
+/**
+ * Whether a WebGPU adapter computes on the CPU (SwiftShader, llvmpipe/lavapipe): only there does
+ * Dawn's spinning take cores from the GPU work. On an H200 (2026-12-04) the slowed ticks cost a
+ * head pass at 800x1333 8-9 ms of its 20-55 (FCOS 27.9 -> 20.3 ms, D8 Mid 52.9 -> 43.7 ms).
+ */
+export function isSoftwareAdapter(info: { vendor?: string; architecture?: string; description?: string }): boolean {
+  return /swiftshader|llvmpipe|lavapipe|software/i.test(`${info.vendor ?? ''} ${info.architecture ?? ''} ${info.description ?? ''}`);
+}
+
+/**
+ * Turns the slowing of Dawn's ticks on or off once throttleDawnTicks has installed it (the
+ * scheduler stays; off, every tick runs at once as in Dawn's own loop). useBackend('webgpu') turns
+ * it off for a hardware adapter.
+ */
+export function setDawnTickSlowing(on: boolean): void {
+  (globalThis as unknown as Record<PropertyKey, unknown>)[SLOWING] = on;
+}
 
 /**
  * Routes Dawn's ticks through dawnTickScheduler by replacing globalThis.setImmediate (which the
@@ -79,6 +100,7 @@ export function throttleDawnTicks(): void {
     now: () => performance.now(),
     immediate: original,
     timeout: (fn, ms) => setTimeout(fn, ms),
+    slowing: () => g[SLOWING] !== false,
   });
   // keep setImmediate's own properties (util.promisify's custom form)
   Object.defineProperties(replacement, Object.getOwnPropertyDescriptors(original));

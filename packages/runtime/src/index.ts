@@ -2,7 +2,17 @@
 export { useBackend, type ActiveBackend, type UseBackendOptions } from './use-backend';
 export { BACKEND_NAMES, BackendUnavailableError, defaultBackend, parseBackendName, type BackendName } from './backend-names';
 export { installNodeWebGPU } from './node-webgpu';
-export { DAWN_SPIN_MS, DAWN_TICK_MAX_MS, DAWN_TICK_MS, dawnTickScheduler, isDawnTick, throttleDawnTicks, type TickSchedulerDeps } from './dawn-ticks';
+export {
+  DAWN_SPIN_MS,
+  DAWN_TICK_MAX_MS,
+  DAWN_TICK_MS,
+  dawnTickScheduler,
+  isDawnTick,
+  isSoftwareAdapter,
+  setDawnTickSlowing,
+  throttleDawnTicks,
+  type TickSchedulerDeps,
+} from './dawn-ticks';
 export {
   broadcastBinary,
   broadcastBinaryConfig,

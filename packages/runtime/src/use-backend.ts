@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { type BackendName, BackendUnavailableError, BACKEND_NAMES, defaultBackend, isNode, parseBackendName } from './backend-names';
 import './gradients';
 import { registerKernelFixes } from './kernels';
+import { isSoftwareAdapter, setDawnTickSlowing } from './dawn-ticks';
 import { installNodeWebGPU } from './node-webgpu';
 
 export interface UseBackendOptions {
@@ -56,6 +57,17 @@ async function loadTensorflow(): Promise<void> {
   );
 }
 
+/**
+ * Dawn's ticks are slowed (dawn-ticks.ts) from before the adapter is known; a hardware adapter
+ * has cores to spare, and a slowed tick only delays its readbacks. DYNHEAD_DAWN_BUSY_POLL=0 keeps
+ * them slowed on any adapter (=1 never slows them: node-webgpu.ts).
+ */
+function slowDawnTicksOnSoftwareOnly(): void {
+  if (!isNode() || process.env.DYNHEAD_DAWN_BUSY_POLL === '0') return;
+  const info = (tf.backend() as unknown as { adapterInfo?: { vendor?: string; architecture?: string } }).adapterInfo;
+  if (info) setDawnTickSlowing(isSoftwareAdapter(info));
+}
+
 async function describe(name: BackendName): Promise<string> {
   if (name === 'webgpu') {
     const backend = tf.backend() as unknown as { adapterInfo?: { vendor?: string; architecture?: string } };
@@ -96,5 +108,6 @@ export async function useBackend(name?: BackendName | string, options: UseBacken
     throw new BackendUnavailableError(`backend '${wanted}' failed to initialise${hint}`);
   }
   await tf.ready();
+  if (wanted === 'webgpu') slowDawnTicksOnSoftwareOnly();
   return { name: wanted, tfjsName, detail: await describe(wanted) };
 }
