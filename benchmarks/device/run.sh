@@ -32,20 +32,22 @@ else
   batches=1,8
 fi
 # each step on its own, so that one failing still leaves the others' results
+# (name, seconds, command...): the GPU lease is short, so each step has its own budget, the goal's
+# head bench first; STEP_TIMEOUT overrides them all
 step() {
-  local name=$1
-  shift
+  local name=$1 limit=${STEP_TIMEOUT:-$2}
+  shift 2
   echo "== $name: $*" | tee -a "$out/log.txt"
-  timeout "${STEP_TIMEOUT:-240}" "$@" >>"$out/log.txt" 2>&1
+  timeout "$limit" "$@" >>"$out/log.txt" 2>&1
   echo "== $name: exit $?" | tee -a "$out/log.txt"
 }
-step backends "${dynhead[@]}" backends --backend webgpu
-step head "${dynhead[@]}" bench head --backend webgpu "${sizes[@]}" --only "$heads" --batch "$batches" --repeats 5 --out "$out"
-step sparse-conv "${dynhead[@]}" bench sparse-conv --backend webgpu "${sizes[@]}" --out "$out"
+step backends 40 "${dynhead[@]}" backends --backend webgpu
+step head 240 "${dynhead[@]}" bench head --backend webgpu "${sizes[@]}" --only "$heads" --batch "$batches" --repeats 5 --out "$out"
 # one training step of the tiny FCOS on webgpu: what the fused training kernels (GroupNorm, GeReTanH,
 # SGD, the cost sums: 4109 dispatches a BCCD-sized step, was 7970) are worth where dispatches cost
-step train-step "${dynhead[@]}" bench train-step --backend webgpu --quick --repeats 5 --out "$out"
+step train-step 60 "${dynhead[@]}" bench train-step --backend webgpu --quick --repeats 5 --out "$out"
 # what packing the five levels (one kernel per step for all) is worth on a GPU: the two heads of the
 # goal with every block level by level, as before the sixth stop (results in their own directory)
-step head-levels-apart "${dynhead[@]}" bench head --backend webgpu "${sizes[@]}" --only 'FCOS,D8 Mid' --batch 1 --repeats 5 --levels-apart --out "$out/levels-apart"
+step head-levels-apart 60 "${dynhead[@]}" bench head --backend webgpu "${sizes[@]}" --only 'FCOS,D8 Mid' --batch 1 --repeats 5 --levels-apart --out "$out/levels-apart"
+step sparse-conv 60 "${dynhead[@]}" bench sparse-conv --backend webgpu "${sizes[@]}" --out "$out"
 tail -n 40 "$out/log.txt"

@@ -4,7 +4,7 @@ import { syntheticFeatures } from './features';
 import { calibrateGateBias } from './gate-density';
 import { disposeOutputs, readCosts, settle } from './head-outputs';
 import { FULL_IMAGE, type ImageSize, levelShapes, pixelCount } from './levels';
-import { type PassProfile, passProfile, timeInterleaved } from './measure';
+import { type PassProfile, type ProgramTime, passProfile, timeInterleaved } from './measure';
 import { DENSITY_TARGETS, type Density, fullCostPerPixel, type HeadVariant, headVariants, toGFlops } from './variants';
 
 export interface HeadBenchOptions {
@@ -25,6 +25,9 @@ export interface HeadBenchOptions {
   packLevels: boolean;
   log: (line: string) => void;
 }
+
+/** How many program classes a row keeps in gpuPrograms. */
+const GPU_PROGRAMS_KEPT = 8;
 
 /** The issue's setting: P3..P7 of an 800x1333 image at 256 channels, batch 1 and 8. */
 export const HEAD_BENCH_DEFAULTS: HeadBenchOptions = {
@@ -82,6 +85,13 @@ export interface HeadBenchRow {
   kernels: number;
   /** webgpu: compute dispatches of one pass (null on other backends). */
   dispatches: number | null;
+  /**
+   * webgpu with timestamp queries: GPU busy ms of one pass (PassProfile.gpuMs; from the profiled
+   * warm-up pass, whose programs run as the timed ones do); null elsewhere, absent before 2026-12-04.
+   */
+  gpuMs?: number | null;
+  /** With gpuMs: the program classes that took the most GPU time in that pass. */
+  gpuPrograms?: ProgramTime[];
 }
 
 export interface HeadBenchResult {
@@ -137,11 +147,14 @@ export async function runHeadBench(options: Partial<HeadBenchOptions> = {}): Pro
         });
         // The profiled pass doubles as the warm-up (shader compilation, kernel caches). Its peak
         // counts every live tensor, so the other heads' weights come off: a head's peak is its own
-        // weights, the features and its pass, as when it runs alone.
+        // weights, the features and its pass, as when it runs alone. On webgpu an unprofiled pass
+        // comes first, since a first pass's GPU time also counts its buffers' first use (an H200's
+        // FCOS at batch 8: 272 GPU ms against 96 ms of wall time in later passes).
         const weightMiB = heads.map(({ head }) => [...head.namedWeights()].reduce((sum, [, v]) => sum + v.size * 4, 0) / 2 ** 20);
         const allWeightsMiB = weightMiB.reduce((a, b) => a + b, 0);
         const profiles: PassProfile[] = [];
         for (const [j, pass] of passes.entries()) {
+          if (tf.getBackend() === 'webgpu') await pass();
           const p = await passProfile(pass);
           profiles.push({ ...p, peakMiB: p.peakMiB - (allWeightsMiB - weightMiB[j]) });
         }
@@ -168,9 +181,11 @@ export async function runHeadBench(options: Partial<HeadBenchOptions> = {}): Pro
             peakMiB: profiles[j].peakMiB,
             kernels: profiles[j].kernels,
             dispatches: profiles[j].dispatches,
+            gpuMs: profiles[j].gpuMs,
+            ...(profiles[j].programs ? { gpuPrograms: profiles[j].programs.slice(0, GPU_PROGRAMS_KEPT) } : {}),
           };
           rows.push(row);
-          o.log(`${row.head} batch ${batch}: ${row.medianMs.toFixed(1)} ms, ${row.usedGFlops.avg.toFixed(3)} GFLOPs, ${row.peakMiB.toFixed(1)} MiB, ${row.kernels} kernels${row.dispatches === null ? '' : `, ${row.dispatches} dispatches`}`);
+          o.log(`${row.head} batch ${batch}: ${row.medianMs.toFixed(1)} ms${row.gpuMs == null ? '' : ` (GPU busy ${row.gpuMs.toFixed(1)} ms)`}, ${row.usedGFlops.avg.toFixed(3)} GFLOPs, ${row.peakMiB.toFixed(1)} MiB, ${row.kernels} kernels${row.dispatches === null ? '' : `, ${row.dispatches} dispatches`}`);
         }
       } finally {
         tf.dispose(features);
@@ -231,15 +246,17 @@ export function headTable(result: HeadBenchResult): string {
   const cpu = new Map(conventional.map((r) => [r.batch, r.medianCpuMs]));
   // webgpu: each dispatch costs a fixed time on a GPU, so their count is shown beside the kernels
   const gpu = result.rows.some((r) => r.dispatches != null);
+  // with timestamp queries, how much of the wall time the GPU was busy
+  const busy = result.rows.some((r) => r.gpuMs != null);
   const lines = [
-    `| head | batch | median ms | vs FCOS head | median CPU ms | vs FCOS (CPU) | used GFLOPs avg (min-max) / image | full GFLOPs / image | used/full | peak MiB | kernels / pass${gpu ? ' | dispatches / pass' : ''} |`,
-    `| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---:${gpu ? ' | ---:' : ''} |`,
+    `| head | batch | median ms | vs FCOS head | median CPU ms | vs FCOS (CPU) | used GFLOPs avg (min-max) / image | full GFLOPs / image | used/full | peak MiB | kernels / pass${gpu ? ' | dispatches / pass' : ''}${busy ? ' | GPU busy ms / pass' : ''} |`,
+    `| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---:${gpu ? ' | ---:' : ''}${busy ? ' | ---:' : ''} |`,
   ];
   const ratio = (base: number | undefined, x: number) => (base ? `${fmt(base / x, 2)}x` : '-');
   for (const r of result.rows) {
     const used = r.kind === 'dynamic' ? `${fmt(r.usedGFlops.avg, 3)} (${fmt(r.usedGFlops.min, 3)}-${fmt(r.usedGFlops.max, 3)})` : fmt(r.usedGFlops.avg, 3);
     lines.push(
-      `| ${r.head} | ${r.batch} | ${fmt(r.medianMs, 1)} | ${ratio(wall.get(r.batch), r.medianMs)} | ${fmt(r.medianCpuMs, 1)} | ${ratio(cpu.get(r.batch), r.medianCpuMs)} | ${used} | ${fmt(r.fullGFlops, 3)} | ${fmt(r.usedRatio, 3)} | ${fmt(r.peakMiB, 1)} | ${r.kernels ?? '-'}${gpu ? ` | ${r.dispatches ?? '-'}` : ''} |`,
+      `| ${r.head} | ${r.batch} | ${fmt(r.medianMs, 1)} | ${ratio(wall.get(r.batch), r.medianMs)} | ${fmt(r.medianCpuMs, 1)} | ${ratio(cpu.get(r.batch), r.medianCpuMs)} | ${used} | ${fmt(r.fullGFlops, 3)} | ${fmt(r.usedRatio, 3)} | ${fmt(r.peakMiB, 1)} | ${r.kernels ?? '-'}${gpu ? ` | ${r.dispatches ?? '-'}` : ''}${busy ? ` | ${r.gpuMs == null ? '-' : fmt(r.gpuMs, 1)}` : ''} |`,
     );
   }
   // The issue's goal: the dynamic D8 head at Mid density faster than the conventional head.
@@ -247,6 +264,14 @@ export function headTable(result: HeadBenchResult): string {
   if (goal.length > 0) {
     const verdicts = goal.map((r) => `batch ${r.batch}: ${goalVerdict(conventional.find((c) => c.batch === r.batch) as HeadBenchRow, r)}`);
     lines.push('', `Goal, Dynamic D8 Mid faster than the FCOS head (wall time): ${verdicts.join('; ')}.`);
+  }
+  const programs = result.rows.filter((r) => r.gpuPrograms && (r.kind === 'conventional' || r.head === 'Dynamic D8 Mid'));
+  if (programs.length > 0) {
+    lines.push('', 'GPU time by program (one pass; ms, dispatches):');
+    for (const r of programs) {
+      const top = (r.gpuPrograms ?? []).map((p) => `${p.name} ${fmt(p.ms, 2)} (${p.dispatches})`).join(', ');
+      lines.push(`- ${r.head}, batch ${r.batch}: ${top}`);
+    }
   }
   return lines.join('\n');
 }

@@ -66,6 +66,14 @@ export async function peakTensorMiB(run: () => Promise<void>): Promise<number> {
   return (await passProfile(run)).peakMiB;
 }
 
+/** GPU time of one program class over a pass (webgpu timestamp queries). */
+export interface ProgramTime {
+  /** The WebGPU program's class name (Conv2DMMProgram, CompactConvProgram, ...). */
+  name: string;
+  ms: number;
+  dispatches: number;
+}
+
 /** What one pass costs besides time: its peak tensor memory and how many kernels it launches. */
 export interface PassProfile {
   peakMiB: number;
@@ -73,27 +81,62 @@ export interface PassProfile {
   kernels: number;
   /** webgpu only: compute dispatches (some kernels run several programs); null elsewhere. */
   dispatches: number | null;
+  /**
+   * webgpu with timestamp queries: the GPU's busy time over the pass, the sum of every dispatch's
+   * own compute pass (so it leaves out the host's share and the gaps between dispatches); null
+   * elsewhere. Wall time minus this is what the host and the queue cost.
+   */
+  gpuMs: number | null;
+  /** With gpuMs: the GPU time per program class, most first. */
+  programs: ProgramTime[] | null;
+}
+
+interface TimedWebGPUBackend {
+  runWebGPUProgram?: (...args: unknown[]) => unknown;
+  supportTimestampQuery?: boolean;
+  /** While tf.profile times a kernel, each dispatch pushes { name, query } here (tfjs-backend-webgpu 4.22). */
+  activeTimers?: unknown[] | null;
 }
 
 /**
  * One pass under tf.profile, counting on webgpu the programs it dispatches as well: on a GPU each
  * dispatch has a fixed cost in the backend's JavaScript and in the driver, whatever its size.
+ * Under tf.profile the webgpu backend puts each dispatch in a compute pass of its own with
+ * timestamps; their durations are read per dispatch here, not per kernel, because a kernel that
+ * runs other kernels would count their time twice.
  */
 export async function passProfile(run: () => Promise<void>): Promise<PassProfile> {
-  const backend = tf.backend() as unknown as { runWebGPUProgram?: (...args: unknown[]) => unknown };
+  const backend = tf.backend() as unknown as TimedWebGPUBackend;
   const original = backend.runWebGPUProgram;
   let dispatches = 0;
+  const timed: { name: string; query: Promise<number> }[] = [];
   if (original) {
     backend.runWebGPUProgram = (...args: unknown[]) => {
       dispatches++;
-      return original.apply(backend, args);
+      const result = original.apply(backend, args);
+      const last = backend.activeTimers?.[backend.activeTimers.length - 1] as { name?: unknown; query?: unknown } | undefined;
+      if (last && typeof last.name === 'string' && last.query instanceof Promise) timed.push(last as { name: string; query: Promise<number> });
+      return result;
     };
   }
   try {
     const info = await tf.profile(async () => {
       await run();
     });
-    return { peakMiB: info.peakBytes / 2 ** 20, kernels: info.kernels.length, dispatches: original ? dispatches : null };
+    const profile: PassProfile = { peakMiB: info.peakBytes / 2 ** 20, kernels: info.kernels.length, dispatches: original ? dispatches : null, gpuMs: null, programs: null };
+    if (original && backend.supportTimestampQuery && timed.length === dispatches && dispatches > 0) {
+      const ms = await Promise.all(timed.map((t) => t.query));
+      profile.gpuMs = ms.reduce((a, b) => a + b, 0);
+      const byName = new Map<string, ProgramTime>();
+      for (const [i, { name }] of timed.entries()) {
+        const p = byName.get(name) ?? { name, ms: 0, dispatches: 0 };
+        p.ms += ms[i];
+        p.dispatches++;
+        byName.set(name, p);
+      }
+      profile.programs = [...byName.values()].sort((a, b) => b.ms - a.ms);
+    }
+    return profile;
   } finally {
     if (original) backend.runWebGPUProgram = original;
   }

@@ -51,6 +51,12 @@ describe('dynhead main(argv)', () => {
     expect(await main(['bench', 'head', '--webgpu-tuning', 'fast'], io)).toBe(1);
     expect(io.stderr).toMatch(/--webgpu-tuning: expected gpu or swiftshader, got 'fast'/);
     io = capture();
+    expect(await main(['bench', 'head', '--webgpu-tuning', 'gpu:gatePixels=2,speed=3'], io)).toBe(1);
+    expect(io.stderr).toMatch(/--webgpu-tuning: unknown knob 'speed'; known: depthwiseMapRows, /);
+    io = capture();
+    expect(await main(['bench', 'head', '--webgpu-tuning', 'listThreads=3'], io)).toBe(1);
+    expect(io.stderr).toMatch(/--webgpu-tuning: listThreads cannot be 3/);
+    io = capture();
     expect(await main(['--backend', 'cpu', 'bench', 'head', '--webgpu-tuning', 'gpu', '--no-write'], io)).toBe(1);
     expect(io.stderr).toMatch(/--webgpu-tuning applies to --backend webgpu, not cpu/);
     io = capture();

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { setWebGPUTuning } from '@dynhead/sparse-conv';
+import { setWebGPUTuning, type WebGPUTuningOverrides } from '@dynhead/sparse-conv';
 import { activateBackend, globalOptions, note, report, UserError } from '../context';
 
 const BENCHES = ['head', 'train-step', 'sparse-conv'] as const;
@@ -57,11 +57,33 @@ function imageSize(value: string): { height: number; width: number } {
   return { height: Number(m[1]), width: Number(m[2]) };
 }
 
-type WebGPUTuning = 'gpu' | 'swiftshader';
+/** --webgpu-tuning: a device's form of the kernels, and single knobs set over it. */
+interface WebGPUTuning {
+  kind?: 'gpu' | 'swiftshader';
+  overrides: WebGPUTuningOverrides;
+  /** as given, for the results */
+  spec: string;
+}
 
+/** 'gpu', 'swiftshader', either with ':knob=value,...', or the knobs alone (over the device's own form). */
 function webgpuTuning(value: string): WebGPUTuning {
-  if (value !== 'gpu' && value !== 'swiftshader') throw new UserError(`--webgpu-tuning: expected gpu or swiftshader, got '${value}'`);
-  return value;
+  const [head, knobs = ''] = value.includes('=') && !value.includes(':') ? ['', value] : value.split(':', 2);
+  if (head !== '' && head !== 'gpu' && head !== 'swiftshader') throw new UserError(`--webgpu-tuning: expected gpu or swiftshader, got '${head}'`);
+  const overrides: Record<string, number | boolean> = {};
+  for (const knob of knobs.split(',').filter((k) => k.trim() !== '')) {
+    const m = /^\s*(\w+)\s*=\s*(\S+)\s*$/.exec(knob);
+    if (!m) throw new UserError(`--webgpu-tuning: expected knob=value, got '${knob}'`);
+    overrides[m[1]] = m[2] === 'true' ? true : m[2] === 'false' ? false : Number(m[2]);
+  }
+  try {
+    // checks the knobs' names and values now, as a user error
+    setWebGPUTuning(undefined, overrides);
+  } catch (e) {
+    throw new UserError(`--webgpu-tuning: ${(e as Error).message.replace(/^setWebGPUTuning: /, '')}`);
+  } finally {
+    setWebGPUTuning(undefined);
+  }
+  return { kind: head === '' ? undefined : head, overrides, spec: value };
 }
 
 function positiveInt(flag: string) {
@@ -96,7 +118,7 @@ export function register(program: Command): void {
     .option('--out <dir>', 'results directory (default benchmarks/results)')
     .option('--no-write', 'do not write the JSON result and chart')
     .option('--readme', 'put the table into benchmarks/README.md', false)
-    .option('--webgpu-tuning <kind>', "webgpu: run the kernels as on a 'gpu' or on 'swiftshader' whatever the device (default: the device's own)", webgpuTuning)
+    .option('--webgpu-tuning <kind>', "webgpu: run the kernels as on a 'gpu' or on 'swiftshader' whatever the device (default: the device's own); knobs after a colon, e.g. gpu:channelQuads=2,gatePixels=1", webgpuTuning)
     .option('--levels-apart', 'head, webgpu: run each block level by level instead of on the packed levels (for comparison)', false)
     .addHelpText('after', '\nResults go to benchmarks/results/<backend>-<date>.json (and head-<backend>-<date>.png).')
     .action(async (name: string, flags: BenchFlags, cmd: Command) => {
@@ -107,9 +129,9 @@ export function register(program: Command): void {
       if (flags.webgpuTuning && backend.name !== 'webgpu') throw new UserError(`--webgpu-tuning applies to --backend webgpu, not ${backend.name}`);
       if (flags.levelsApart && (backend.name !== 'webgpu' || name !== 'head')) throw new UserError(`--levels-apart applies to bench head on --backend webgpu, not bench ${name} on ${backend.name}`);
       const benchmarks = await loadBenchmarks();
-      if (flags.webgpuTuning) setWebGPUTuning(flags.webgpuTuning);
+      if (flags.webgpuTuning) setWebGPUTuning(flags.webgpuTuning.kind, flags.webgpuTuning.overrides);
       // the results record which form of the kernels ran
-      const detail = [backend.detail, ...(flags.webgpuTuning ? [`kernels tuned as on ${flags.webgpuTuning}`] : []), ...(flags.levelsApart ? ['levels one by one'] : [])].join(', ');
+      const detail = [backend.detail, ...(flags.webgpuTuning ? [`kernels tuned as ${flags.webgpuTuning.kind ? `on ${flags.webgpuTuning.spec}` : flags.webgpuTuning.spec}`] : []), ...(flags.levelsApart ? ['levels one by one'] : [])].join(', ');
       note(cmd, `bench ${name} on ${backend.name} (${detail})${flags.quick ? ', quick sizes' : ''}`);
       const r = await benchmarks.runBench(name, {
         backend: backend.name,
