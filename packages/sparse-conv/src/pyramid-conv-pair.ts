@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { listBlocks, ONE_PASS_LIST_BLOCKS } from './kernels/compact-conv-program';
 import { COMPACT_GROUP_NORM } from './kernels/kernel-names';
 import { hasKernel, hasMaskedConvKernel } from './kernels/register';
 import { compactPyramidConv, pixelLists } from './kernels/row-ops';
@@ -19,8 +18,8 @@ export interface PyramidPairConv {
  * sparseConvPair over every level of a feature pyramid at once, its maps packed (pyramid.ts): x
  * [P, Cin] -> [P, Cout], the masks and the gated residual's maps packed alike. Each level's numbers
  * are what sparseConvPair gives it (GroupNorm statistics per level and image). On webgpu, when the
- * pair takes both pixel lists from one gate (pairRunsOnDevice), one list dispatch (up to 32768
- * pixels; beyond, two lists of two dispatches each), two GEMMs and two GroupNorms serve every
+ * pair takes both pixel lists from one gate (pairRunsOnDevice), one list buffer (one or two
+ * dispatches: compact-conv-program.ts), two GEMMs and two GroupNorms serve every
  * level, instead of that many per level; elsewhere each level runs sparseConvPair and the results
  * are packed again. Inference only.
  */
@@ -30,11 +29,10 @@ export async function sparseConvPairPyramid(x: tf.Tensor2D, layout: PyramidLayou
   if (pairRunsOnDevice(x.shape[1], first, second)) {
     const epilogue = (o: PyramidPairConv['opts']) => ({ norm: o.norm as GroupNormParams, bias: o.bias, relu: o.post === 'relu' });
     return tf.tidy(() => {
-      // both lists in one buffer from one dispatch where the pixels fit one pass's list
-      const one = listBlocks(pyramidRows(layout)) <= ONE_PASS_LIST_BLOCKS;
-      const both = one ? pixelLists(first.mask, 'dilatedAndPlain', layout) : null;
-      const list1 = both ? { buffer: both, part: 'first' as const } : { buffer: pixelLists(first.mask, 'dilated', layout), part: 'whole' as const };
-      const list2 = both ? { buffer: both, part: 'second' as const } : { buffer: pixelLists(second.mask, 'plain', layout), part: 'whole' as const };
+      // both lists in one buffer: its one or two dispatches serve both convs
+      const both = pixelLists(first.mask, 'dilatedAndPlain', layout);
+      const list1 = { buffer: both, part: 'first' as const };
+      const list2 = { buffer: both, part: 'second' as const };
       const t = compactPyramidConv(x, layout, first.filter, list1, epilogue(first.opts));
       const residual = second.opts.gatedResidual;
       // the epilogue writes the gated residual when the mask is the gate; else an add after it

@@ -26,6 +26,30 @@ const ACTIVATION: ConvActivation = {
 describe.each(BACKENDS)('packed pyramids on %s', (backend) => {
   afterEach(() => setWebGPUTuning(undefined));
 
+  it.each([1, 2, 8, 64])('a gate conv whose cells share their channels among %i threads (gateLanes) equals the float64 gates, one and two at a time', async (gateLanes) => {
+    await activate(backend);
+    setWebGPUTuning('gpu', { gateLanes });
+    const rand = seededRandom(97);
+    // 40 channels: 10 quads, which 8 and 64 lanes do not divide (some lanes have none)
+    const [b, c] = [2, 40];
+    const levels = SIZES.map(([h, w]) => Array.from({ length: b * h * w * c }, () => rand(-1, 1)));
+    const filters = [0, 1].map(() => Array.from({ length: 9 * c }, () => rand(-0.5, 0.5)));
+    const maps = levels.map((x, l) => tf.tensor4d(x, [b, SIZES[l][0], SIZES[l][1], c]));
+    const layout = pyramidLayoutOf(maps);
+    const x = packPyramid(maps);
+    const [f0, f1] = filters.map((f) => tf.tensor4d(f, [3, 3, c, 1]));
+    const [b0, b1] = [tf.tensor1d([0.1]), tf.tensor1d([-0.05])];
+    const ref = (f: number[], bias: number) =>
+      SIZES.flatMap(([h, w], l) => Array.from(refConv({ x: levels[l], shape: [b, h, w, c], filter: f, k: 3, cout: 1 }).map((v) => 2 * Math.max(v + Math.fround(bias), 0))));
+    const tol = backend === 'webgpu' ? 1e-4 : 1e-5;
+    const one = activatedGateConvPyramid(x, layout, f0, b0, ACTIVATION);
+    expect(relL2(await one.data(), ref(filters[0], 0.1))).toBeLessThan(tol);
+    const both = await activatedGateConvsPyramid(x, layout, [{ filter: f0, bias: b0 }, { filter: f1, bias: b1 }], ACTIVATION).data();
+    expect(relL2(both.slice(0, x.shape[0]), ref(filters[0], 0.1)), 'both: the first').toBeLessThan(tol);
+    expect(relL2(both.slice(x.shape[0]), ref(filters[1], -0.05)), 'both: the second').toBeLessThan(tol);
+    tf.dispose([one, x, ...maps, f0, f1, b0, b1]);
+  });
+
   it('packs level after level and unpacks to the same maps; names the shape at fault', async () => {
     await activate(backend);
     const maps = [tf.tensor4d([1, 2, 3, 4, 5, 6, 7, 8], [2, 2, 1, 2]), tf.tensor4d([9, 10, 11, 12], [2, 1, 1, 2])];

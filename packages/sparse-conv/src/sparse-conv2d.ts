@@ -11,7 +11,6 @@ import { denseConv } from './masked-conv2d';
 import { kernelConvRows, kernelConvRowsFromRows } from './row-conv';
 import { denseFallbackDensity } from './thresholds';
 import { compactGemmApplies } from './kernels/compact-gemm-program';
-import { listBlocks, ONE_PASS_LIST_BLOCKS } from './kernels/compact-conv-program';
 import type { GroupNormParams, SparseConvMethod, SparseConvOptions } from './types';
 import { validateConvArgs } from './validate';
 
@@ -175,7 +174,7 @@ function checkGateFilters(op: string, filters: tf.Tensor4D[], channels: number):
 
 type PairConv = { mask: tf.Tensor4D; filter: tf.Tensor4D; opts: SparseConvOptions };
 
-/** What pairListsOnDevice reads of a conv of a pair, whatever the form of its maps. */
+/** What pairRunsOnDevice reads of a conv of a pair, whatever the form of its maps. */
 type PairConvPlan = { mask: tf.Tensor; filter: tf.Tensor4D; opts: Omit<SparseConvOptions, 'gatedResidual'> & { gatedResidual?: object } };
 
 /**
@@ -197,12 +196,7 @@ export function pairRunsOnDevice(cin: number, first: PairConvPlan, second: PairC
   );
 }
 
-/** pairRunsOnDevice, with both pixel lists from one dispatch: `pixels` within one pass's list. */
-function pairListsOnDevice(cin: number, pixels: number, first: PairConvPlan, second: PairConvPlan): boolean {
-  return pairRunsOnDevice(cin, first, second) && listBlocks(pixels) <= ONE_PASS_LIST_BLOCKS;
-}
-
-/** The pair on webgpu from one buffer of both pixel lists (pairListsOnDevice). */
+/** The pair on webgpu from one buffer of both pixel lists (pairRunsOnDevice). */
 function pairOnDevice(op: string, x: tf.Tensor4D, first: PairConv, second: PairConv, filters: tf.Tensor4D[]): { output: tf.Tensor4D; convs: tf.Tensor4D[] } {
   const epilogue = (o: SparseConvOptions) => ({ norm: o.norm as GroupNormParams, bias: o.bias, relu: o.post === 'relu' });
   const output = tf.tidy(() => {
@@ -235,7 +229,7 @@ export async function sparseConvPair(
   const [b, h, w] = x.shape;
   const plain = (o: SparseConvOptions) => (o.method ?? 'auto') === 'auto' && !o.depthwise;
   const { outChannels: mid } = validateConvArgs(op, x, first.mask, first.filter, first.opts);
-  if (pairListsOnDevice(x.shape[3], b * h * w, first, second)) return pairOnDevice(op, x, first, second, filters);
+  if (pairRunsOnDevice(x.shape[3], first, second)) return pairOnDevice(op, x, first, second, filters);
   const rowsPath = plain(first.opts) && plain(second.opts) && !first.opts.gatedResidual && mid % 4 === 0 && !hasKernel(SPARSE_CONV_ROWS) && hasSimdLoops();
   const pooled1 = rowsPath && first.opts.dilateMask ? (tf.maxPool(first.mask, 3, 1, 'same') as tf.Tensor4D) : null;
   const active1 = rowsPath ? await readActivePixels(pooled1 ?? first.mask, op).finally(() => pooled1?.dispose()) : null;

@@ -101,18 +101,26 @@ describe.each(TEST_BACKENDS)('device tunings on %s', (backend) => {
     const [xt, ft, bt] = [tf.tensor4d(x, shape), tf.tensor4d(filter, [3, 3, cin, cout]), tf.tensor1d(bias)];
     const y = convLayer(xt, ft, { bias: bt });
     expect(relL2(await y.data(), refConv({ x, shape, filter, k: 3, cout, bias }))).toBeLessThan(backend === 'webgpu' ? 1e-4 : 1e-5);
-    // gate sums: two maps of 25x42 (more pixels than the GPU form's 256 threads), half of them 0
-    const maps = [0, 1].map(() => Array.from({ length: b * 25 * 42 }, () => (rand() < 0.5 ? 0 : Math.fround(rand(1e-3, 1)))));
-    const units = [2560, 590080];
-    const sums = gateSums(maps.map((m) => tf.tensor4d(m, [b, 25, 42, 1])), units);
-    const got = await sums.data();
-    for (let i = 0; i < b; i++) {
-      const image = (m: number[]) => m.slice(i * 25 * 42, (i + 1) * 25 * 42);
-      const soft = maps.reduce((a, m, j) => a + units[j] * image(m).reduce((s, v) => s + v, 0), 0);
-      const used = maps.reduce((a, m, j) => a + units[j] * image(m).filter((v) => v !== 0).length, 0);
-      expect(relL2([got[2 * i], got[2 * i + 1]], [soft, used]), `image ${i}`).toBeLessThan(1e-6);
+    // gate sums: two maps of 25x42 (more pixels than the GPU form's 256 threads), half of them 0;
+    // then of 61x70, 4270 pixels an image, which the GPU form splits into 3 chunks of 2048 and combines
+    for (const [mh, mw, chunks] of [
+      [25, 42, 1],
+      [61, 70, kind === 'gpu' ? 3 : 1],
+    ]) {
+      const maps = [0, 1].map(() => Array.from({ length: b * mh * mw }, () => (rand() < 0.5 ? 0 : Math.fround(rand(1e-3, 1)))));
+      const units = [2560, 590080];
+      const { value: sums, kinds } = await programsOf(async () => gateSums(maps.map((m) => tf.tensor4d(m, [b, mh, mw, 1])), units));
+      if (kinds) expect(kinds.get('dynheadGateSumsCombine') ?? 0, `${mh}x${mw}`).toBe(chunks > 1 ? 1 : 0);
+      const got = await sums.data();
+      for (let i = 0; i < b; i++) {
+        const image = (m: number[]) => m.slice(i * mh * mw, (i + 1) * mh * mw);
+        const soft = maps.reduce((a, m, j) => a + units[j] * image(m).reduce((s, v) => s + v, 0), 0);
+        const used = maps.reduce((a, m, j) => a + units[j] * image(m).filter((v) => v !== 0).length, 0);
+        expect(relL2([got[2 * i], got[2 * i + 1]], [soft, used]), `${mh}x${mw}, image ${i}`).toBeLessThan(1e-6);
+      }
+      sums.dispose();
     }
-    tf.dispose([y, xt, ft, bt, sums]);
+    tf.dispose([y, xt, ft, bt]);
   });
 
   // GroupNorm of a run of over 2048 rows (CHUNK_ROWS) sums them in chunks; on GPUs one program then

@@ -121,7 +121,7 @@ function threadPixelsSnippet(threads: number): string {
  */
 export const LIST_THREADS = WORKGROUP;
 
-/** Step 1a: the active pixels of each block of 256 -> Counts [blocks] int32. */
+/** Step 1a: the active pixels of each block of 256 -> Counts [blocks] int32 ([2 * blocks], dilated first, for both lists). */
 export class BlockCountProgram implements WebGPUProgramLike {
   variableNames = ['Mask'];
   outputShape: number[];
@@ -129,7 +129,7 @@ export class BlockCountProgram implements WebGPUProgramLike {
   dispatchLayout = { x: [0] };
   dispatch: [number, number, number];
   workgroupSize: [number, number, number];
-  private readonly kind: 'plain' | 'dilated';
+  private readonly kind: ListKind;
   private readonly threads: number;
   private readonly levels?: LevelExprs;
   uniforms?: string;
@@ -139,9 +139,10 @@ export class BlockCountProgram implements WebGPUProgramLike {
    * threads: of a block's workgroup, a power of 2 dividing BLOCK (LIST_THREADS, or SwiftShader's 4);
    * pyramid: the mask is a packed pyramid's (read as [1, P, 1, 1]).
    */
-  constructor(pixels: number, kind: 'plain' | 'dilated', threads = LIST_THREADS, pyramid?: PyramidLayout) {
-    this.outputShape = [listBlocks(pixels)];
-    this.dispatch = [listBlocks(pixels), 1, 1];
+  constructor(pixels: number, kind: ListKind, threads = LIST_THREADS, pyramid?: PyramidLayout) {
+    const lists = kind === 'dilatedAndPlain' ? 2 : 1;
+    this.outputShape = [lists * listBlocks(pixels)];
+    this.dispatch = [lists * listBlocks(pixels), 1, 1];
     this.kind = kind;
     this.threads = threads;
     if (pyramid) ({ levels: this.levels, uniforms: this.uniforms, uniformData: this.uniformData } = pyramidUniformsOf(pyramid));
@@ -156,7 +157,7 @@ ${blockHeaderSnippet(this.kind, this.threads, this.levels)}
   partial[t] = n;
   ${workgroupSumSnippet(this.threads)}
   if (t == 0) {
-    setOutputAtIndexI32(blk, partial[0]);
+    setOutputAtIndexI32(part * blocks + blk, partial[0]);
   }
 }
 `;
@@ -164,10 +165,18 @@ ${blockHeaderSnippet(this.kind, this.threads, this.levels)}
 }
 
 /**
- * Blocks up to which the list takes one dispatch: each workgroup counts the active pixels before its
- * block itself, reading that part of the mask (at most 32768 values), instead of a count pass.
+ * Blocks up to which the list may take one dispatch: each workgroup counts the active pixels before
+ * its block itself, reading that part of the mask (at most 32768 values), instead of a count pass.
+ * SwiftShader goes that far (a dispatch costs it more than the reads); a GPU stops at
+ * GPU_ONE_PASS_LIST_BLOCKS, since its last workgroups' serial reads outlast the whole count pass.
  */
 export const ONE_PASS_LIST_BLOCKS = 128;
+
+/**
+ * A GPU's one-pass bound: at 87 blocks (P3..P7 of 800x1333) the one-pass lists took an H200 0.45 ms
+ * a dispatch (7.2 of a D8 Mid pass's 34 GPU ms, 2026-12-04); 4 blocks read at most 1024 values.
+ */
+export const GPU_ONE_PASS_LIST_BLOCKS = 4;
 
 /**
  * Step 1b (or the only step, up to ONE_PASS_LIST_BLOCKS blocks): per block, its rows start after the
@@ -196,7 +205,6 @@ export class PixelListProgram implements WebGPUProgramLike {
    */
   constructor(pixels: number, counted: boolean, kind: ListKind, threads = LIST_THREADS, pyramid?: PyramidLayout) {
     if (!counted && listBlocks(pixels) > ONE_PASS_LIST_BLOCKS) throw new Error(`PixelListProgram: ${pixels} pixels need the block counts`);
-    if (counted && kind === 'dilatedAndPlain') throw new Error('PixelListProgram: two lists only in one pass');
     this.variableNames = counted ? ['Mask', 'Counts'] : ['Mask'];
     this.counted = counted;
     this.kind = kind;
@@ -214,7 +222,7 @@ export class PixelListProgram implements WebGPUProgramLike {
     const ppt = BLOCK / threads;
     const before = this.counted
       ? `for (var j = t; j < blk; j += ${threads}) {
-    before += Counts[j];
+    before += Counts[part * blocks + j];
   }`
       : `for (var p = t; p < blk * ${BLOCK}; p += ${threads}) {
     before += select(0, 1, isOn(p, part));

@@ -1,16 +1,26 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { BlockCountProgram, CompactConvProgram, ExpandRowsProgram, LIST_THREADS, listBlocks, type ListPart, ONE_PASS_LIST_BLOCKS, PixelListProgram } from './compact-conv-program';
+import {
+  BlockCountProgram,
+  CompactConvProgram,
+  ExpandRowsProgram,
+  GPU_ONE_PASS_LIST_BLOCKS,
+  LIST_THREADS,
+  listBlocks,
+  type ListPart,
+  ONE_PASS_LIST_BLOCKS,
+  PixelListProgram,
+} from './compact-conv-program';
 import { CompactGemmConvProgram, compactGemmApplies, GPU_GEMM, type GemmTuning, SWIFTSHADER_GEMM } from './compact-gemm-program';
 import { BlendResizedProgram } from './blend-resized-program';
-import { GATE_CONV_PIXELS, GateConvProgram } from './gate-conv-program';
-import { GATE_SUMS_THREADS, GateSumsProgram } from './gate-sums-program';
+import { GATE_CONV_LANES, GATE_CONV_PIXELS, GateConvProgram } from './gate-conv-program';
+import { GATE_SUMS_CHUNK_PIXELS, GATE_SUMS_THREADS, gateSumsChunks, GateSumsCombineProgram, GateSumsProgram } from './gate-sums-program';
 import { GatedResidualProgram } from './gated-residual-program';
 import { CHUNK_ROWS, DEPTHWISE_MAP_PIXELS, DepthwiseMapProgram, GPU_STATS_THREADS, GroupNormApplyProgram, GroupNormCombineProgram, groupNormLanes, GroupNormOnePassProgram, GroupNormNormalizeProgram, groupNormNormalizes, GroupNormPartialsProgram, type GroupNormSource, groupNormFits } from './group-norm-programs';
 import { ACTIVATED_GATE_CONV, type ActivatedGateConvAttrs, BLEND_PYRAMID, BLEND_RESIZED, DEPTHWISE_GROUP_NORM, GEMM_CONV, type BlendResizedAttrs, type BlendResizedInputs, COMPACT_CONV, type CompactConvAttrs, COMPACT_GROUP_NORM, type CompactGroupNormAttrs, CONV3X3_FEW, type DepthwiseGroupNormAttrs, GATED_RESIDUAL, COMPACT_LIST, type CompactListAttrs, EXPAND_ROWS, GATE_SUMS, type GateSumsAttrs, GROUP_NORM_ROWS, type GroupNormRowsAttrs, GROUP_NORM_TRAIN, GROUP_NORM_TRAIN_GRAD, type GroupNormTrainAttrs, LEVEL_SCALE, SCALE_PATHS, type ScalePathsAttrs, type GroupNormRowsInputs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs, readNumberedInputs } from './kernel-names';
 import { GroupNormTrainApplyProgram, GroupNormTrainGradInputProgram, GroupNormTrainGradSumsProgram, GroupNormTrainParamGradProgram, GroupNormTrainStatsProgram } from './group-norm-train-programs';
 import { MaskedConvProgram, type WebGPUProgramLike } from './masked-conv-program';
 import type { UniformData } from './pyramid-uniforms';
-import { type PyramidLayout, pyramidLevels, scalePathsLayout, segmentRowStarts } from '../pyramid';
+import { type PyramidLayout, pyramidLevels, pyramidRows, scalePathsLayout, segmentRowStarts } from '../pyramid';
 import { BlendPyramidProgram } from './blend-pyramid-program';
 import { LevelScaleProgram, type LevelScalePost } from './level-scale-program';
 
@@ -98,7 +108,7 @@ function groupNormOnGpu(
   } else {
     const partials = runProgram(be, new GroupNormPartialsProgram(batch, chunks, stats), [map, startsInfo, ...(bias ? [bias] : []), ...sourceInputs], 'float32');
     if (tuning.normalizeInOne && groupNormNormalizes(stats, post, batch)) {
-      const normalize = new GroupNormNormalizeProgram(outShape, starts, opts.eps, post, stats, tuning.channelQuads);
+      const normalize = new GroupNormNormalizeProgram(outShape, starts, opts.eps, post, stats, tuning.normalizeQuads);
       out = runProgram(be, normalize, [map, partials, ...norm, ...(bias ? [bias] : []), ...applied, ...sourceInputs], 'float32');
       be.disposeData(partials.dataId);
       return out;
@@ -151,10 +161,16 @@ interface DeviceTuning {
   statsThreads: number;
   /** threads of the gate sums' workgroup, one per image (gate-sums-program.ts) */
   gateSumsThreads: number;
+  /** pixels of an image a gate sums' workgroup takes: more, and the image is split into chunks and combined */
+  gateSumsChunkPixels: number;
   /** threads of a pixel list's workgroup, one per block of 256 pixels (compact-conv-program.ts) */
   listThreads: number;
+  /** blocks of 256 pixels up to which a list takes one dispatch, not a count pass and a list pass */
+  onePassListBlocks: number;
   /** adjacent pixels a thread of the gate conv and of the depthwise map computes */
   gatePixels: number;
+  /** threads sharing a gate conv cell's channels (gate-conv-program.ts) */
+  gateLanes: number;
   depthwiseMapPixels: number;
   /**
    * groups of 4 channels a thread of the per-pixel programs (the depthwise map, GroupNorm's apply
@@ -163,6 +179,11 @@ interface DeviceTuning {
   channelQuads: number;
   /** a big map's GroupNorm in two programs (GroupNormNormalizeProgram combines as it applies), not three */
   normalizeInOne: boolean;
+  /**
+   * channelQuads of GroupNormNormalizeProgram, whose threads each add their group's chunk sums: the
+   * more quads of a group a thread takes, the fewer times they are added
+   */
+  normalizeQuads: number;
 }
 
 /** GPUs: the depthwise conv computed inside GN's programs while one chunk holds an image (a dispatch and a map saved). */
@@ -171,11 +192,17 @@ const GPU_TUNING: DeviceTuning = {
   depthwiseMapRows: CHUNK_ROWS,
   statsThreads: GPU_STATS_THREADS,
   gateSumsThreads: GATE_SUMS_THREADS,
+  gateSumsChunkPixels: GATE_SUMS_CHUNK_PIXELS,
   listThreads: LIST_THREADS,
+  onePassListBlocks: GPU_ONE_PASS_LIST_BLOCKS,
   gatePixels: GATE_CONV_PIXELS,
+  gateLanes: GATE_CONV_LANES,
   depthwiseMapPixels: DEPTHWISE_MAP_PIXELS,
   channelQuads: 1,
   normalizeInOne: true,
+  // each thread adds its group's chunk sums once for both quads of the group (8 channels): an H200's
+  // 48 normalizes of a D8 Mid pass at batch 8, 11.5 -> 8.3 ms (2026-12-04); 4 quads a thread 11.1
+  normalizeQuads: 2,
 };
 
 /**
@@ -195,26 +222,60 @@ const SWIFTSHADER_TUNING: DeviceTuning = {
   depthwiseMapRows: 0,
   statsThreads: 4,
   gateSumsThreads: 4,
+  gateSumsChunkPixels: Infinity,
   listThreads: 4,
+  onePassListBlocks: ONE_PASS_LIST_BLOCKS,
   gatePixels: 8,
+  // SwiftShader runs a workgroup's threads as coroutines: lanes would only add barriers
+  gateLanes: 1,
   depthwiseMapPixels: 4,
   channelQuads: 16,
   normalizeInOne: false,
+  normalizeQuads: 16,
+};
+
+/** The knobs of DeviceTuning that setWebGPUTuning can set one by one (the GEMM's tiles aside). */
+export type WebGPUTuningOverrides = Partial<Omit<DeviceTuning, 'gemm'>>;
+
+/** Each knob's allowed values: what the programs are written for. */
+const TUNING_KNOBS: Record<keyof WebGPUTuningOverrides, (v: unknown) => boolean> = {
+  depthwiseMapRows: (v) => Number.isInteger(v) && (v as number) >= 0,
+  statsThreads: (v) => [1, 2, 4, 8, 16, 32, 64, 128, 256].includes(v as number),
+  gateSumsThreads: (v) => [1, 2, 4, 8, 16, 32, 64, 128, 256].includes(v as number),
+  gateSumsChunkPixels: (v) => v === Infinity || (Number.isInteger(v) && (v as number) >= 1),
+  listThreads: (v) => [1, 2, 4, 8, 16, 32, 64, 128, 256].includes(v as number),
+  onePassListBlocks: (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= ONE_PASS_LIST_BLOCKS,
+  gatePixels: (v) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 16,
+  gateLanes: (v) => [1, 2, 4, 8, 16, 32, 64].includes(v as number),
+  depthwiseMapPixels: (v) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 16,
+  channelQuads: (v) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 64,
+  normalizeInOne: (v) => typeof v === 'boolean',
+  normalizeQuads: (v) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 64,
 };
 
 let forcedTuning: DeviceTuning | undefined;
+let tuningOverrides: WebGPUTuningOverrides = {};
 
 /**
  * For tests and benchmarks: run the kernels as on a GPU or as on SwiftShader whatever the device,
- * so that both forms are checked on either; undefined: as the device asks.
+ * so that both forms are checked on either; undefined: as the device asks. `overrides` then set
+ * single knobs of that form (benchmarks that compare them on a device); a knob of another name or
+ * value is an error.
  */
-export function setWebGPUTuning(kind: 'gpu' | 'swiftshader' | undefined): void {
+export function setWebGPUTuning(kind: 'gpu' | 'swiftshader' | undefined, overrides: WebGPUTuningOverrides = {}): void {
+  for (const [key, value] of Object.entries(overrides)) {
+    const valid = TUNING_KNOBS[key as keyof WebGPUTuningOverrides];
+    if (!valid) throw new Error(`setWebGPUTuning: unknown knob '${key}'; known: ${Object.keys(TUNING_KNOBS).join(', ')}`);
+    if (!valid(value)) throw new Error(`setWebGPUTuning: ${key} cannot be ${String(value)}`);
+  }
   forcedTuning = kind === undefined ? undefined : kind === 'gpu' ? GPU_TUNING : SWIFTSHADER_TUNING;
+  tuningOverrides = { ...overrides };
 }
 
 /** How the kernels run on this device. */
 function deviceTuning(be: WebGPUBackendLike): DeviceTuning {
-  return forcedTuning ?? (be.adapterInfo?.architecture === 'swiftshader' ? SWIFTSHADER_TUNING : GPU_TUNING);
+  const base = forcedTuning ?? (be.adapterInfo?.architecture === 'swiftshader' ? SWIFTSHADER_TUNING : GPU_TUNING);
+  return { ...base, ...tuningOverrides };
 }
 
 /** Row offsets of images with `counts` rows each: [0, c0, c0 + c1, ...]. */
@@ -255,9 +316,8 @@ export function registerWebGPUKernels(): void {
       const pixels = (inputs.mask as tf.TensorInfo).shape.reduce((a, v) => a * v, 1);
       // a pyramid's mask read as one map of its pixels (the programs find their levels)
       const mask = pyramid ? asPixelMap(inputs.mask as tf.TensorInfo) : (inputs.mask as tf.TensorInfo);
-      const threads = deviceTuning(be).listThreads;
-      if (listBlocks(pixels) <= ONE_PASS_LIST_BLOCKS) return runProgram(be, new PixelListProgram(pixels, false, lists, threads, pyramid), [mask], 'int32');
-      if (lists === 'dilatedAndPlain') throw new Error(`${COMPACT_LIST}: two lists in one buffer only up to ${ONE_PASS_LIST_BLOCKS * 256} pixels, got ${pixels}`);
+      const { listThreads: threads, onePassListBlocks } = deviceTuning(be);
+      if (listBlocks(pixels) <= onePassListBlocks) return runProgram(be, new PixelListProgram(pixels, false, lists, threads, pyramid), [mask], 'int32');
       const counts = runProgram(be, new BlockCountProgram(pixels, lists, threads, pyramid), [mask], 'int32');
       const list = runProgram(be, new PixelListProgram(pixels, true, lists, threads, pyramid), [mask, counts], 'int32');
       be.disposeData(counts.dataId);
@@ -319,8 +379,17 @@ export function registerWebGPUKernels(): void {
       const maps = readNumberedInputs(inputs, 'gate');
       const batch = pyramids.find((p) => p)?.batch ?? maps[0].shape[0];
       const layouts = maps.map((_, j) => pyramids[j] ?? null);
-      const program = new GateSumsProgram(batch, maps.map((_, j) => pooled[j] === 1), deviceTuning(backend as unknown as WebGPUBackendLike).gateSumsThreads, layouts);
-      return runProgram(backend as unknown as WebGPUBackendLike, program, [...maps, units], 'float32');
+      const be = backend as unknown as WebGPUBackendLike;
+      const { gateSumsThreads, gateSumsChunkPixels } = deviceTuning(be);
+      // an image's pixels: its plane of every level of the largest map
+      const pixels = Math.max(...maps.map((m, j) => (layouts[j] ? pyramidRows(layouts[j]) : m.shape.reduce((a, v) => a * v, 1)) / batch));
+      const chunks = gateSumsChunks(pixels, gateSumsChunkPixels);
+      const isPooled = maps.map((_, j) => pooled[j] === 1);
+      if (chunks === 1) return runProgram(be, new GateSumsProgram(batch, isPooled, gateSumsThreads, layouts), [...maps, units], 'float32');
+      const sums = runProgram(be, new GateSumsProgram(batch, isPooled, gateSumsThreads, layouts, chunks), maps, 'float32');
+      const total = runProgram(be, new GateSumsCombineProgram(batch, maps.length, chunks), [sums, units], 'float32');
+      be.disposeData(sums.dataId);
+      return total;
     },
   });
   tf.registerKernel({
@@ -465,7 +534,7 @@ export function registerWebGPUKernels(): void {
     kernelFunc: ({ inputs, backend }) => {
       const { x } = inputs as { x: tf.TensorInfo };
       const be = backend as unknown as WebGPUBackendLike;
-      return readNumberedInputs(inputs, 'filter').map((f) => runProgram(be, new GateConvProgram(x.shape, undefined, deviceTuning(be).gatePixels), [x, f], 'float32'));
+      return readNumberedInputs(inputs, 'filter').map((f) => runProgram(be, new GateConvProgram(x.shape, undefined, deviceTuning(be).gatePixels, undefined, 1, deviceTuning(be).gateLanes), [x, f], 'float32'));
     },
   });
   tf.registerKernel({
@@ -479,7 +548,7 @@ export function registerWebGPUKernels(): void {
       const x = pyramid ? asPixelMap(packed) : packed;
       const be = backend as unknown as WebGPUBackendLike;
       const second = filter1 && bias1 ? [filter1, bias1] : [];
-      return runProgram(be, new GateConvProgram(x.shape, activation, deviceTuning(be).gatePixels, pyramid, 1 + second.length / 2), [x, filter, bias, ...second], 'float32');
+      return runProgram(be, new GateConvProgram(x.shape, activation, deviceTuning(be).gatePixels, pyramid, 1 + second.length / 2, deviceTuning(be).gateLanes), [x, filter, bias, ...second], 'float32');
     },
   });
 }
