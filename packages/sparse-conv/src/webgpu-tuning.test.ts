@@ -102,10 +102,12 @@ describe.each(TEST_BACKENDS)('device tunings on %s', (backend) => {
     const y = convLayer(xt, ft, { bias: bt });
     expect(relL2(await y.data(), refConv({ x, shape, filter, k: 3, cout, bias }))).toBeLessThan(backend === 'webgpu' ? 1e-4 : 1e-5);
     // gate sums: two maps of 25x42 (more pixels than the GPU form's 256 threads), half of them 0;
-    // then of 61x70, 4270 pixels an image, which the GPU form splits into 3 chunks of 2048 and combines
+    // then of 61x70, 4270 pixels an image, which the GPU form splits into 3 chunks of 2048 and
+    // combines, and of 90x100 in 5 chunks (a program of its own: the chunk count is in its code)
     for (const [mh, mw, chunks] of [
       [25, 42, 1],
       [61, 70, kind === 'gpu' ? 3 : 1],
+      [90, 100, kind === 'gpu' ? 5 : 1],
     ]) {
       const maps = [0, 1].map(() => Array.from({ length: b * mh * mw }, () => (rand() < 0.5 ? 0 : Math.fround(rand(1e-3, 1)))));
       const units = [2560, 590080];

@@ -81,7 +81,8 @@ export class GateSumsProgram implements WebGPUProgramLike {
     this.variableNames = [...pooled.map((_, j) => `G${j}`), ...(chunks > 1 ? [] : ['Units'])];
     this.outputShape = chunks > 1 ? [batch * chunks * pooled.length * 2] : [batch, 2];
     const layouts = pyramids.map(pyramidShaderKey).join('-');
-    this.shaderKey = `dynheadGateSums_${pooled.map((p) => (p ? 1 : 0)).join('')}_${threads}_${chunks > 1 ? 'chunked' : 'whole'}_${layouts}`;
+    // the chunk count is in the code (the strides), so in the key: tfjs reuses a pipeline by key
+    this.shaderKey = `dynheadGateSums_${pooled.map((p) => (p ? 1 : 0)).join('')}_${threads}_${chunks}_${layouts}`;
     this.dispatch = [chunks, batch, 1];
   }
 
