@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs on the GPU machine from the repository root, after pack.sh: bash .devbundle/sweep.sh
+# One knob of the kernels' GPU form at a time (`--webgpu-tuning gpu:KNOB=VALUE`, the knobs of
+# @dynhead/sparse-conv's WebGPUTuningOverrides), FCOS against D8 Mid at batch 1 and 8, each run's
+# table and GPU time by program appended to $OUT/sweep.txt; the defaults run first and last, so a
+# drifting machine shows. VARIANTS, HEADS and BATCHES override what runs; EXTRA adds flags
+# (EXTRA=--quick checks the script here, on SwiftShader).
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+out=${OUT:-$PWD/out-device}
+mkdir -p "$out"
+node_bin=/tmp/dynhead-node
+if command -v xz >/dev/null; then
+  xz -dc "$here/node.xz" >"$node_bin"
+else
+  python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), sys.stdout.buffer)' "$here/node.xz" >"$node_bin"
+fi
+chmod +x "$node_bin"
+variants=${VARIANTS:-gpu gpu:gateLanes=4 gpu:gateLanes=16 gpu:normalizeQuads=1 gpu:normalizeQuads=4 gpu:channelQuads=2 gpu}
+for v in $variants; do
+  echo "=== $v" >>"$out/sweep.txt"
+  timeout "${STEP_TIMEOUT:-60}" "$node_bin" "$here/dynhead.mjs" bench head --backend webgpu --webgpu-tuning "$v" \
+    --only "${HEADS:-FCOS,D8 Mid}" --batch "${BATCHES:-1,8}" --repeats 5 --no-write ${EXTRA:-} 2>&1 |
+    grep -a '^| \|^- \|^Goal' >>"$out/sweep.txt"
+  # the rows in short: head | batch | median ms | vs FCOS | GPU busy ms
+  echo "=== $v"
+  sed -n "/^=== $v\$/,/^===/p" "$out/sweep.txt" | grep -a '^| [A-Z]' | cut -d'|' -f2-5,14
+done
