@@ -89,7 +89,7 @@ export class GateSumsProgram implements WebGPUProgramLike {
   getUserCode(): string {
     const chunked = this.chunks > 1;
     // chunked: workgroup c takes the strided pass's stretches c, c + chunks, ...
-    const [first, stride] = chunked ? ['c * ' + this.threads + ' + t', `${this.chunks * this.threads}`] : ['t', `${this.threads}`];
+    const [first, stride] = chunked ? [`c * ${this.threads} + t`, `${this.chunks * this.threads}`] : ['t', `${this.threads}`];
     const mapSums = this.pooled.map(
       (pooled, j) => `
   {

@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import type { PyramidLayout } from '../pyramid';
+import { BlendPyramidProgram } from './blend-pyramid-program';
+import { BlendResizedProgram } from './blend-resized-program';
+import { BlockCountProgram, type ListKind, PixelListProgram } from './compact-conv-program';
+import { GateConvProgram } from './gate-conv-program';
+import { GateSumsCombineProgram, GateSumsProgram } from './gate-sums-program';
+import { DepthwiseMapProgram, GroupNormApplyProgram } from './group-norm-programs';
+import type { WebGPUProgramLike } from './masked-conv-program';
+
+/**
+ * tfjs-backend-webgpu compiles a program once per key: its shaderKey, workgroup size and input
+ * names (with ranks and dtypes, the same for every instance here), not its shapes, which are
+ * uniforms. A constant that a program writes into its WGSL but leaves out of the key makes a
+ * later program of another constant reuse the first one's pipeline and compute wrong numbers
+ * (the gate sums' chunk count did, 2026-12-04). So: programs that share a key share their code.
+ */
+type Program = WebGPUProgramLike & { getUserCode(): string; uniforms?: string; workgroupSize?: number[] };
+
+function keyOf(p: Program): string {
+  return [p.shaderKey, (p.workgroupSize ?? []).join(','), p.variableNames.join(',')].join('|');
+}
+
+function codeOf(p: Program): string {
+  return `${p.uniforms ?? ''}\n${p.getUserCode()}`;
+}
+
+/** Groups the programs by key; every group must hold one code. Returns the key and code counts. */
+function expectKeysCoverCode(name: string, programs: Program[]): { keys: number; codes: number } {
+  const codeByKey = new Map<string, string>();
+  for (const p of programs) {
+    const key = keyOf(p);
+    const code = codeOf(p);
+    const seen = codeByKey.get(key);
+    if (seen === undefined) codeByKey.set(key, code);
+    else expect(code === seen, `${name}: two programs of key ${key} differ in their code`).toBe(true);
+  }
+  return { keys: codeByKey.size, codes: new Set(programs.map(codeOf)).size };
+}
+
+/** Every combination of the given options. */
+function product<T extends Record<string, readonly unknown[]>>(options: T): { [K in keyof T]: T[K][number] }[] {
+  return Object.entries(options).reduce<Record<string, unknown>[]>(
+    (all, [key, values]) => all.flatMap((o) => values.map((v) => ({ ...o, [key]: v }))),
+    [{}],
+  ) as { [K in keyof T]: T[K][number] }[];
+}
+
+// two pyramids of three levels, of other sizes (their sizes are uniforms: the same code), and one of two
+const PYRAMIDS: PyramidLayout[] = [
+  { batch: 1, sizes: [[9, 11], [5, 6], [3, 3]] },
+  { batch: 2, sizes: [[40, 52], [20, 26], [10, 13]] },
+  { batch: 1, sizes: [[9, 11], [5, 6]] },
+];
+const rows = (l: PyramidLayout) => l.sizes.reduce((a, [h, w]) => a + l.batch * h * w, 0);
+const ACTIVATION = 'fn gateActivation(v : f32) -> f32 {\n  return max(v, 0.0);\n}';
+
+describe('WebGPU programs: a shader key covers the code', () => {
+  it('gate sums and their combine (chunk counts, threads, pooled maps, pyramids)', () => {
+    const programs = product({ batch: [1, 3], pooled: [[true], [false, true]], threads: [4, 256], chunks: [1, 3, 5], pyramid: [null, ...PYRAMIDS] }).map(
+      (o) => new GateSumsProgram(o.batch, o.pooled, o.threads, o.pooled.map(() => o.pyramid), o.chunks),
+    );
+    const combines = product({ batch: [1, 3], maps: [1, 2], chunks: [3, 5] }).map((o) => new GateSumsCombineProgram(o.batch, o.maps, o.chunks));
+    const sums = expectKeysCoverCode('GateSumsProgram', programs);
+    // the chunk count, the threads, the pooled flags and the level count make codes; sizes and batch do not
+    expect(sums.codes).toBe(2 * 2 * 3 * 3);
+    expect(sums.keys).toBeGreaterThanOrEqual(sums.codes);
+    expect(expectKeysCoverCode('GateSumsCombineProgram', combines).codes).toBe(4);
+  });
+
+  it('gate convs (pixels, lanes, filters, activations, pyramids)', () => {
+    const programs = product({ pixels: [1, 4, 8], lanes: [1, 8], filters: [1, 2], activation: [undefined, ACTIVATION], shape: [[1, 9, 11, 8], [2, 5, 7, 16]], pyramid: [undefined, ...PYRAMIDS] })
+      .filter((o) => o.filters === 1 || o.activation !== undefined)
+      .map((o) => {
+        const shape = o.pyramid ? [1, rows(o.pyramid), 1, o.shape[3]] : o.shape;
+        return new GateConvProgram(shape, o.activation, o.pixels, o.pyramid, o.filters, o.lanes);
+      });
+    const { codes } = expectKeysCoverCode('GateConvProgram', programs);
+    expect(codes).toBeGreaterThan(3 * 2 * 3);
+  });
+
+  it('pixel lists and their block counts (kinds, threads, one pass or counted, pyramids)', () => {
+    const kinds: ListKind[] = ['plain', 'dilated', 'dilatedAndPlain'];
+    const counts = product({ pixels: [300, 5000], kind: kinds, threads: [4, 64], pyramid: [undefined, ...PYRAMIDS] }).map(
+      (o) => new BlockCountProgram(o.pixels, o.kind, o.threads, o.pyramid),
+    );
+    const lists = product({ pixels: [300, 5000], counted: [false, true], kind: kinds, threads: [4, 64], pyramid: [undefined, ...PYRAMIDS] })
+      .filter((o) => o.counted || o.pixels <= 300)
+      .map((o) => new PixelListProgram(o.pixels, o.counted, o.kind, o.threads, o.pyramid));
+    expect(expectKeysCoverCode('BlockCountProgram', counts).codes).toBeGreaterThan(1);
+    expect(expectKeysCoverCode('PixelListProgram', lists).codes).toBeGreaterThan(1);
+  });
+
+  it('per-pixel programs: blends, the depthwise map, GroupNorm apply (channel quads, lanes)', () => {
+    const blends = product({ pyramid: PYRAMIDS, channels: [8, 16], quads: [1, 2, 16] }).map((o) => new BlendPyramidProgram(o.pyramid, o.channels, o.quads));
+    const resized = product({ shape: [[1, 9, 11, 8], [2, 5, 7, 16]], two: [false, true], weighted: [false, true], align: [false, true], quads: [1, 16] }).map(
+      (o) => new BlendResizedProgram(o.shape, o.two, o.weighted, o.align, o.quads),
+    );
+    const maps = product({ shape: [[1, 9, 11, 8], [2, 5, 7, 16]], lanes: [1, 4] as const, pixels: [1, 4], quads: [1, 2] }).map(
+      (o) => new DepthwiseMapProgram(o.shape, o.lanes, o.pixels, o.quads),
+    );
+    const applies = product({ shape: [[99, 8], [40, 16]], relu: [false, true], residual: [false, true], masked: [false, true], lanes: [1, 4] as const, quads: [1, 2, 16] }).map(
+      (o) => new GroupNormApplyProgram(o.shape, { relu: o.relu, rowScale: false, residual: o.residual }, o.masked, 'rows', o.lanes, o.quads),
+    );
+    expect(expectKeysCoverCode('BlendPyramidProgram', blends).codes).toBeGreaterThan(1);
+    expect(expectKeysCoverCode('BlendResizedProgram', resized).codes).toBeGreaterThan(1);
+    expect(expectKeysCoverCode('DepthwiseMapProgram', maps).codes).toBeGreaterThan(1);
+    expect(expectKeysCoverCode('GroupNormApplyProgram', applies).codes).toBeGreaterThan(1);
+  });
+});
