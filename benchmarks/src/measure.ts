@@ -61,11 +61,6 @@ export async function timeInterleaved(runs: (() => Promise<void>)[], repeats: nu
   return samples.map(({ wall, cpu }) => ({ medianMs: median(wall), minMs: Math.min(...wall), samplesMs: wall, medianCpuMs: median(cpu) }));
 }
 
-/** Peak bytes of live tensors while `run` executes (tfjs's profiler), in MiB. */
-export async function peakTensorMiB(run: () => Promise<void>): Promise<number> {
-  return (await passProfile(run)).peakMiB;
-}
-
 /** GPU time of one program class over a pass (webgpu timestamp queries). */
 export interface ProgramTime {
   /** The WebGPU program's class name (Conv2DMMProgram, CompactConvProgram, ...). */

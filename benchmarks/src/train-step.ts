@@ -9,7 +9,7 @@ import {
   MomentumSgd,
 } from '@dynhead/detectors';
 import * as tf from '@tensorflow/tfjs-core';
-import { peakTensorMiB, timeIt } from './measure';
+import { passProfile, type ProgramTime, timeIt } from './measure';
 
 export interface TrainStepOptions {
   /** A name from @dynhead/detectors' detectorConfigs (default: the official FCOS D8 Mid, R-50). */
@@ -57,6 +57,14 @@ export interface TrainStepResult {
   /** Loss of the last step. */
   loss: number;
   parameters: number;
+  /** tfjs kernels one step runs (absent before 2026-12-04). */
+  kernels?: number;
+  /** webgpu: compute dispatches of one step, which a GPU's host pays for one by one; else null. */
+  dispatches?: number | null;
+  /** webgpu with timestamp queries: GPU busy ms of one step (measure.ts's PassProfile.gpuMs); else null. */
+  gpuMs?: number | null;
+  /** With gpuMs: the program classes that took the most of it. */
+  gpuPrograms?: ProgramTime[];
 }
 
 function lookupConfig(name: string): DetectorConfig {
@@ -124,7 +132,7 @@ export async function runTrainStepBench(options: Partial<TrainStepOptions> = {})
     const afterFirst = tf.memory().numTensors;
     const timing = await timeIt(step, o.repeats, Math.max(0, o.warmup - 1));
     const leakedTensors = tf.memory().numTensors - afterFirst;
-    const peakMiB = await peakTensorMiB(step);
+    const profile = await passProfile(step);
     const parameters = [...params.values()].reduce((n, v) => n + v.size, 0);
     return {
       bench: 'train-step',
@@ -134,11 +142,15 @@ export async function runTrainStepBench(options: Partial<TrainStepOptions> = {})
       medianMs: timing.medianMs,
       minMs: timing.minMs,
       samplesMs: timing.samplesMs,
-      peakMiB,
+      peakMiB: profile.peakMiB,
       leakedTensors,
       firstLoss,
       loss,
       parameters,
+      kernels: profile.kernels,
+      dispatches: profile.dispatches,
+      gpuMs: profile.gpuMs,
+      ...(profile.programs ? { gpuPrograms: profile.programs.slice(0, 8) } : {}),
     };
   } finally {
     batch.images.dispose();
@@ -148,9 +160,16 @@ export async function runTrainStepBench(options: Partial<TrainStepOptions> = {})
 }
 
 export function trainStepTable(r: TrainStepResult): string {
-  return [
-    '| config | batch | input | median ms / step | min ms | peak MiB | leaked tensors | parameters | first loss | last loss |',
-    '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-    `| ${r.config} | ${r.batch} | ${r.image.height}x${r.image.width} | ${r.medianMs.toFixed(1)} | ${r.minMs.toFixed(1)} | ${r.peakMiB.toFixed(1)} | ${r.leakedTensors} | ${r.parameters} | ${r.firstLoss.toFixed(5)} | ${r.loss.toFixed(5)} |`,
-  ].join('\n');
+  // webgpu: a step's dispatches and, with timestamp queries, the GPU's busy share of its time
+  const gpu = r.dispatches != null;
+  const busy = r.gpuMs != null;
+  const lines = [
+    `| config | batch | input | median ms / step | min ms | peak MiB | leaked tensors | parameters | first loss | last loss | kernels / step${gpu ? ' | dispatches / step' : ''}${busy ? ' | GPU busy ms / step' : ''} |`,
+    `| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---:${gpu ? ' | ---:' : ''}${busy ? ' | ---:' : ''} |`,
+    `| ${r.config} | ${r.batch} | ${r.image.height}x${r.image.width} | ${r.medianMs.toFixed(1)} | ${r.minMs.toFixed(1)} | ${r.peakMiB.toFixed(1)} | ${r.leakedTensors} | ${r.parameters} | ${r.firstLoss.toFixed(5)} | ${r.loss.toFixed(5)} | ${r.kernels ?? '-'}${gpu ? ` | ${r.dispatches}` : ''}${busy ? ` | ${(r.gpuMs as number).toFixed(1)}` : ''} |`,
+  ];
+  if (r.gpuPrograms) {
+    lines.push('', `GPU time by program (one step; ms, dispatches): ${r.gpuPrograms.map((p) => `${p.name} ${p.ms.toFixed(2)} (${p.dispatches})`).join(', ')}`);
+  }
+  return lines.join('\n');
 }
