@@ -19,6 +19,6 @@ echo 'export const runBench = (...args) => globalThis.dynheadBenchmarks.runBench
 cp node_modules/webgpu/package.json node_modules/webgpu/index.js "$out/node_modules/webgpu/"
 cp node_modules/webgpu/dist/linux-x64/dawn.node "$out/node_modules/webgpu/dist/linux-x64/"
 xz -T0 -6 -c "$(readlink -f "$(command -v node)")" >"$out/node.xz"
-cp benchmarks/device/run.sh benchmarks/device/sweep.sh "$out/"
+cp benchmarks/device/run.sh benchmarks/device/sweep.sh benchmarks/device/node.sh "$out/"
 git rev-parse --short HEAD >"$out/commit"
 du -sh "$out"

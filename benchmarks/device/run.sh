@@ -6,14 +6,7 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=${OUT:-$PWD/out-device}
 mkdir -p "$out"
-node_bin=/tmp/dynhead-node
-# xz, or Python's lzma where the image has no xz (the GPU image has python3)
-if command -v xz >/dev/null; then
-  xz -dc "$here/node.xz" >"$node_bin"
-else
-  python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), sys.stdout.buffer)' "$here/node.xz" >"$node_bin"
-fi
-chmod +x "$node_bin"
+. "$here/node.sh"
 dynhead=("$node_bin" "$here/dynhead.mjs")
 {
   echo "commit $(cat "$here/commit")"

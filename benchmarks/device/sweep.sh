@@ -9,13 +9,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 out=${OUT:-$PWD/out-device}
 mkdir -p "$out"
-node_bin=/tmp/dynhead-node
-if command -v xz >/dev/null; then
-  xz -dc "$here/node.xz" >"$node_bin"
-else
-  python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), sys.stdout.buffer)' "$here/node.xz" >"$node_bin"
-fi
-chmod +x "$node_bin"
+. "$here/node.sh"
 variants=${VARIANTS:-gpu gpu:gateLanes=4 gpu:gateLanes=16 gpu:normalizeQuads=1 gpu:normalizeQuads=4 gpu:channelQuads=2 gpu}
 for v in $variants; do
   echo "=== $v" >>"$out/sweep.txt"

@@ -237,20 +237,25 @@ const SWIFTSHADER_TUNING: DeviceTuning = {
 /** The knobs of DeviceTuning that setWebGPUTuning can set one by one (the GEMM's tiles aside). */
 export type WebGPUTuningOverrides = Partial<Omit<DeviceTuning, 'gemm'>>;
 
+/** A check that a knob is a power of 2 up to `max` (a workgroup's threads, a cell's lanes). */
+const powerOfTwo = (max: number) => (v: unknown) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= max && Number.isInteger(Math.log2(v as number));
+/** A check that a knob is an integer in [min, max]. */
+const integer = (min: number, max: number) => (v: unknown) => Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
+
 /** Each knob's allowed values: what the programs are written for. */
 const TUNING_KNOBS: Record<keyof WebGPUTuningOverrides, (v: unknown) => boolean> = {
-  depthwiseMapRows: (v) => Number.isInteger(v) && (v as number) >= 0,
-  statsThreads: (v) => [1, 2, 4, 8, 16, 32, 64, 128, 256].includes(v as number),
-  gateSumsThreads: (v) => [1, 2, 4, 8, 16, 32, 64, 128, 256].includes(v as number),
-  gateSumsChunkPixels: (v) => v === Infinity || (Number.isInteger(v) && (v as number) >= 1),
-  listThreads: (v) => [1, 2, 4, 8, 16, 32, 64, 128, 256].includes(v as number),
-  onePassListBlocks: (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= ONE_PASS_LIST_BLOCKS,
-  gatePixels: (v) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 16,
-  gateLanes: (v) => [1, 2, 4, 8, 16, 32, 64].includes(v as number),
-  depthwiseMapPixels: (v) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 16,
-  channelQuads: (v) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 64,
+  depthwiseMapRows: integer(0, Number.MAX_SAFE_INTEGER),
+  statsThreads: powerOfTwo(256),
+  gateSumsThreads: powerOfTwo(256),
+  gateSumsChunkPixels: (v) => v === Infinity || integer(1, Number.MAX_SAFE_INTEGER)(v),
+  listThreads: powerOfTwo(256),
+  onePassListBlocks: integer(0, ONE_PASS_LIST_BLOCKS),
+  gatePixels: integer(1, 16),
+  gateLanes: powerOfTwo(64),
+  depthwiseMapPixels: integer(1, 16),
+  channelQuads: integer(1, 64),
   normalizeInOne: (v) => typeof v === 'boolean',
-  normalizeQuads: (v) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 64,
+  normalizeQuads: integer(1, 64),
 };
 
 let forcedTuning: DeviceTuning | undefined;
