@@ -4,7 +4,7 @@ import { syntheticFeatures } from './features';
 import { calibrateGateBias } from './gate-density';
 import { disposeOutputs, readCosts, settle } from './head-outputs';
 import { FULL_IMAGE, type ImageSize, levelShapes, pixelCount } from './levels';
-import { type PassProfile, type ProgramTime, passProfile, timeInterleaved } from './measure';
+import { formatProgramTimes, GPU_PROGRAMS_KEPT, type PassProfile, type ProgramTime, passProfile, timeInterleaved } from './measure';
 import { DENSITY_TARGETS, type Density, fullCostPerPixel, type HeadVariant, headVariants, toGFlops } from './variants';
 
 export interface HeadBenchOptions {
@@ -25,9 +25,6 @@ export interface HeadBenchOptions {
   packLevels: boolean;
   log: (line: string) => void;
 }
-
-/** How many program classes a row keeps in gpuPrograms. */
-const GPU_PROGRAMS_KEPT = 8;
 
 /** The issue's setting: P3..P7 of an 800x1333 image at 256 channels, batch 1 and 8. */
 export const HEAD_BENCH_DEFAULTS: HeadBenchOptions = {
@@ -269,8 +266,7 @@ export function headTable(result: HeadBenchResult): string {
   if (programs.length > 0) {
     lines.push('', 'GPU time by program (one pass; ms, dispatches):');
     for (const r of programs) {
-      const top = (r.gpuPrograms ?? []).map((p) => `${p.name} ${fmt(p.ms, 2)} (${p.dispatches})`).join(', ');
-      lines.push(`- ${r.head}, batch ${r.batch}: ${top}`);
+      lines.push(`- ${r.head}, batch ${r.batch}: ${formatProgramTimes(r.gpuPrograms ?? [])}`);
     }
   }
   return lines.join('\n');

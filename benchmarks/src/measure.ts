@@ -69,6 +69,14 @@ export interface ProgramTime {
   dispatches: number;
 }
 
+/** How many program classes a bench keeps from PassProfile.programs in its results. */
+export const GPU_PROGRAMS_KEPT = 8;
+
+/** The busiest program classes as the benches print them: `name ms (dispatches)`, most first. */
+export function formatProgramTimes(programs: ProgramTime[]): string {
+  return programs.map((p) => `${p.name} ${p.ms.toFixed(2)} (${p.dispatches})`).join(', ');
+}
+
 /** What one pass costs besides time: its peak tensor memory and how many kernels it launches. */
 export interface PassProfile {
   peakMiB: number;

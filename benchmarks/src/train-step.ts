@@ -9,7 +9,7 @@ import {
   MomentumSgd,
 } from '@dynhead/detectors';
 import * as tf from '@tensorflow/tfjs-core';
-import { passProfile, type ProgramTime, timeIt } from './measure';
+import { formatProgramTimes, GPU_PROGRAMS_KEPT, passProfile, type ProgramTime, timeIt } from './measure';
 
 export interface TrainStepOptions {
   /** A name from @dynhead/detectors' detectorConfigs (default: the official FCOS D8 Mid, R-50). */
@@ -150,7 +150,7 @@ export async function runTrainStepBench(options: Partial<TrainStepOptions> = {})
       kernels: profile.kernels,
       dispatches: profile.dispatches,
       gpuMs: profile.gpuMs,
-      ...(profile.programs ? { gpuPrograms: profile.programs.slice(0, 8) } : {}),
+      ...(profile.programs ? { gpuPrograms: profile.programs.slice(0, GPU_PROGRAMS_KEPT) } : {}),
     };
   } finally {
     batch.images.dispose();
@@ -169,7 +169,7 @@ export function trainStepTable(r: TrainStepResult): string {
     `| ${r.config} | ${r.batch} | ${r.image.height}x${r.image.width} | ${r.medianMs.toFixed(1)} | ${r.minMs.toFixed(1)} | ${r.peakMiB.toFixed(1)} | ${r.leakedTensors} | ${r.parameters} | ${r.firstLoss.toFixed(5)} | ${r.loss.toFixed(5)} | ${r.kernels ?? '-'}${gpu ? ` | ${r.dispatches}` : ''}${busy ? ` | ${(r.gpuMs as number).toFixed(1)}` : ''} |`,
   ];
   if (r.gpuPrograms) {
-    lines.push('', `GPU time by program (one step; ms, dispatches): ${r.gpuPrograms.map((p) => `${p.name} ${p.ms.toFixed(2)} (${p.dispatches})`).join(', ')}`);
+    lines.push('', `GPU time by program (one step; ms, dispatches): ${formatProgramTimes(r.gpuPrograms)}`);
   }
   return lines.join('\n');
 }

@@ -57,6 +57,11 @@ async function loadTensorflow(): Promise<void> {
   );
 }
 
+/** The active webgpu backend's adapter (tfjs-backend-webgpu keeps its vendor and architecture). */
+function webgpuAdapterInfo(): { vendor?: string; architecture?: string } | undefined {
+  return (tf.backend() as unknown as { adapterInfo?: { vendor?: string; architecture?: string } }).adapterInfo;
+}
+
 /**
  * Dawn's ticks are slowed (dawn-ticks.ts) from before the adapter is known; a hardware adapter
  * has cores to spare, and a slowed tick only delays its readbacks. DYNHEAD_DAWN_BUSY_POLL=0 keeps
@@ -64,14 +69,13 @@ async function loadTensorflow(): Promise<void> {
  */
 function slowDawnTicksOnSoftwareOnly(): void {
   if (!isNode() || process.env.DYNHEAD_DAWN_BUSY_POLL === '0') return;
-  const info = (tf.backend() as unknown as { adapterInfo?: { vendor?: string; architecture?: string } }).adapterInfo;
+  const info = webgpuAdapterInfo();
   if (info) setDawnTickSlowing(isSoftwareAdapter(info));
 }
 
 async function describe(name: BackendName): Promise<string> {
   if (name === 'webgpu') {
-    const backend = tf.backend() as unknown as { adapterInfo?: { vendor?: string; architecture?: string } };
-    const info = backend.adapterInfo;
+    const info = webgpuAdapterInfo();
     return info ? `${info.vendor ?? '?'} ${info.architecture ?? ''}`.trim() : 'webgpu';
   }
   if (name === 'wasm') return `simd=${tf.env().getBool('WASM_HAS_SIMD_SUPPORT')}`;

@@ -7,7 +7,7 @@ export { pyramidPairRunsAtOnce, sparseConvPairPyramid, type PyramidPairConv } fr
 export { blendPyramid, depthwiseNormPyramid, type DepthwiseNormLayer, scalePathsPyramid, type ScalePaths } from './pyramid-scale-node';
 export { levelRowStarts, packPyramid, pyramidLevels, type PyramidLevels, pyramidLayoutOf, pyramidRows, segmentRowStarts, stackedLayout, unpackPyramid, type PyramidLayout } from './pyramid';
 export { masksStayOnDevice } from './kernels/register';
-export { setWebGPUTuning, type WebGPUTuningOverrides } from './kernels/webgpu-kernels';
+export { checkWebGPUTuningOverrides, setWebGPUTuning, type WebGPUTuningOverrides } from './kernels/webgpu-kernels';
 export { DENSE_FALLBACK_DENSITY, denseFallbackDensity, type DenseFallback } from './thresholds';
 export { sumTensors } from './sum-tensors';
 export { convCost, chargeCost, softCost, gateSums, addCosts, type ConvSpec, type CostTerms, type PyramidGate } from './cost';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { setWebGPUTuning, type WebGPUTuningOverrides } from '@dynhead/sparse-conv';
+import { checkWebGPUTuningOverrides, setWebGPUTuning, type WebGPUTuningOverrides } from '@dynhead/sparse-conv';
 import { activateBackend, globalOptions, note, report, UserError } from '../context';
 
 const BENCHES = ['head', 'train-step', 'sparse-conv'] as const;
@@ -76,12 +76,10 @@ function webgpuTuning(value: string): WebGPUTuning {
     overrides[m[1]] = m[2] === 'true' ? true : m[2] === 'false' ? false : Number(m[2]);
   }
   try {
-    // checks the knobs' names and values now, as a user error
-    setWebGPUTuning(undefined, overrides);
+    // the knobs' names and values, checked now as a user error
+    checkWebGPUTuningOverrides(overrides, '--webgpu-tuning');
   } catch (e) {
-    throw new UserError(`--webgpu-tuning: ${(e as Error).message.replace(/^setWebGPUTuning: /, '')}`);
-  } finally {
-    setWebGPUTuning(undefined);
+    throw new UserError((e as Error).message);
   }
   return { kind: head === '' ? undefined : head, overrides, spec: value };
 }

@@ -258,6 +258,18 @@ const TUNING_KNOBS: Record<keyof WebGPUTuningOverrides, (v: unknown) => boolean>
   normalizeQuads: integer(1, 64),
 };
 
+/**
+ * Throws, naming `caller`, on a knob setWebGPUTuning does not know or a value its programs are not
+ * written for (a CLI checks its flags with it before any backend is set up).
+ */
+export function checkWebGPUTuningOverrides(overrides: Record<string, unknown>, caller = 'checkWebGPUTuningOverrides'): void {
+  for (const [key, value] of Object.entries(overrides)) {
+    const valid = TUNING_KNOBS[key as keyof WebGPUTuningOverrides];
+    if (!valid) throw new Error(`${caller}: unknown knob '${key}'; known: ${Object.keys(TUNING_KNOBS).join(', ')}`);
+    if (!valid(value)) throw new Error(`${caller}: ${key} cannot be ${String(value)}`);
+  }
+}
+
 let forcedTuning: DeviceTuning | undefined;
 let tuningOverrides: WebGPUTuningOverrides = {};
 
@@ -268,11 +280,7 @@ let tuningOverrides: WebGPUTuningOverrides = {};
  * value is an error.
  */
 export function setWebGPUTuning(kind: 'gpu' | 'swiftshader' | undefined, overrides: WebGPUTuningOverrides = {}): void {
-  for (const [key, value] of Object.entries(overrides)) {
-    const valid = TUNING_KNOBS[key as keyof WebGPUTuningOverrides];
-    if (!valid) throw new Error(`setWebGPUTuning: unknown knob '${key}'; known: ${Object.keys(TUNING_KNOBS).join(', ')}`);
-    if (!valid(value)) throw new Error(`setWebGPUTuning: ${key} cannot be ${String(value)}`);
-  }
+  checkWebGPUTuningOverrides(overrides, 'setWebGPUTuning');
   forcedTuning = kind === undefined ? undefined : kind === 'gpu' ? GPU_TUNING : SWIFTSHADER_TUNING;
   tuningOverrides = { ...overrides };
 }
@@ -539,7 +547,8 @@ export function registerWebGPUKernels(): void {
     kernelFunc: ({ inputs, backend }) => {
       const { x } = inputs as { x: tf.TensorInfo };
       const be = backend as unknown as WebGPUBackendLike;
-      return readNumberedInputs(inputs, 'filter').map((f) => runProgram(be, new GateConvProgram(x.shape, undefined, deviceTuning(be).gatePixels, undefined, 1, deviceTuning(be).gateLanes), [x, f], 'float32'));
+      const { gatePixels, gateLanes } = deviceTuning(be);
+      return readNumberedInputs(inputs, 'filter').map((f) => runProgram(be, new GateConvProgram(x.shape, undefined, gatePixels, undefined, 1, gateLanes), [x, f], 'float32'));
     },
   });
   tf.registerKernel({
@@ -553,7 +562,8 @@ export function registerWebGPUKernels(): void {
       const x = pyramid ? asPixelMap(packed) : packed;
       const be = backend as unknown as WebGPUBackendLike;
       const second = filter1 && bias1 ? [filter1, bias1] : [];
-      return runProgram(be, new GateConvProgram(x.shape, activation, deviceTuning(be).gatePixels, pyramid, 1 + second.length / 2, deviceTuning(be).gateLanes), [x, filter, bias, ...second], 'float32');
+      const { gatePixels, gateLanes } = deviceTuning(be);
+      return runProgram(be, new GateConvProgram(x.shape, activation, gatePixels, pyramid, 1 + second.length / 2, gateLanes), [x, filter, bias, ...second], 'float32');
     },
   });
 }
