@@ -6,7 +6,7 @@ import {
   gateConvsTakenAlong,
   type PyramidLayout,
   pyramidPairRunsAtOnce,
-  scalePathsPyramid,
+  scalePathsToBlend,
 } from '@dynhead/sparse-conv';
 import * as tf from '@tensorflow/tfjs-core';
 import type { GateConfig } from './config';
@@ -97,8 +97,9 @@ export class DynamicScale {
     try {
       const y = tf.tidy(() => {
         // path 0 carries level l up to l + 1 (so not from the last), path 1 down to l - 1 (not from the first)
-        const maps = scalePathsPyramid(x, layout, this.paths[0].depthwiseLayer, this.paths[1].depthwiseLayer);
-        return blendPyramid(x, layout, this.outputWeight, { maps, gates }, this.scaleWeight as tf.Tensor);
+        // where the blend normalises the paths as it samples them, they come as their convs and GN's affine form
+        const paths = scalePathsToBlend(x, layout, this.paths[0].depthwiseLayer, this.paths[1].depthwiseLayer);
+        return blendPyramid(x, layout, this.outputWeight, { ...paths, gates }, this.scaleWeight as tf.Tensor);
       });
       try {
         return await this.depth.inferPacked(y, layout, ctx);

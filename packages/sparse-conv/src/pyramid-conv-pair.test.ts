@@ -18,18 +18,21 @@ const SIZES: [number, number][] = [
 describe.each(TEST_BACKENDS)('sparseConvPairPyramid on %s', (backend) => {
   afterEach(() => setWebGPUTuning(undefined));
 
+  // onRead: conv2 applies conv1's GroupNorm as it stages its input (DeviceTuning.normalizeOnRead)
   it.each([
-    { density: 0.3, tuning: 'gpu' as const, rows: 280 },
-    { density: 0.3, tuning: 'swiftshader' as const, rows: 280 },
+    { density: 0.3, tuning: 'gpu' as const, rows: 280, onRead: true },
+    { density: 0.3, tuning: 'gpu' as const, rows: 280, onRead: false },
+    { density: 0.3, tuning: 'swiftshader' as const, rows: 280, onRead: true },
+    { density: 0.3, tuning: 'swiftshader' as const, rows: 280, onRead: false },
     { density: 1, tuning: 'gpu' as const, rows: 280 },
     { density: 0, tuning: 'swiftshader' as const, rows: 280 },
     // 37500 pixels: past one pass's pixel list (32768), so a count pass, then both lists
     { density: 0.3, tuning: 'swiftshader' as const, rows: 37500, sizes: [[150, 200], [75, 100]] as [number, number][], batch: 1, channels: 4 },
     // 1500 pixels: six blocks of the list, past a GPU's one-pass bound (4), so a count pass as well
     { density: 0.3, tuning: 'gpu' as const, rows: 1500, sizes: [[30, 40], [15, 20]] as [number, number][], batch: 1, channels: 4 },
-  ])('equals each level\'s float64 depth node (two convs, GN per level and image, the gated residual): gate density $density, tuned as on $tuning, $rows rows', async ({ density, tuning, sizes = SIZES, batch = 2, channels = 8 }) => {
+  ])('equals each level\'s float64 depth node (two convs, GN per level and image, the gated residual): gate density $density, tuned as on $tuning, $rows rows, GN on read $onRead', async ({ density, tuning, sizes = SIZES, batch = 2, channels = 8, onRead = true }) => {
     await activate(backend);
-    setWebGPUTuning(tuning);
+    setWebGPUTuning(tuning, { normalizeOnRead: onRead });
     const rand = seededRandom(83);
     const [b, c, groups] = [batch, channels, 2];
     const levels = sizes.map(([h, w]) => {
@@ -64,10 +67,12 @@ describe.each(TEST_BACKENDS)('sparseConvPairPyramid on %s', (backend) => {
     const output = await run();
     expect(tf.memory().numTensors).toBe(before + 1);
     if (onDevice) {
-      // every level in one buffer of both lists, two GEMMs and two GroupNorms
+      // every level in one buffer of both lists, two GEMMs and two GroupNorms (on read: conv1's
+      // statistics alone, applied by conv2)
       const info = await tf.profile(async () => (await run()).dispose());
       const count = (name: string) => info.kernels.filter((k) => k.name === name).length;
-      expect([count('DynheadCompactList'), count('DynheadCompactConv'), count('DynheadCompactGroupNorm')]).toEqual([1, 2, 2]);
+      const norms = [count('DynheadCompactGroupNorm'), count('DynheadCompactGroupNormAffine')];
+      expect([count('DynheadCompactList'), count('DynheadCompactConv'), ...norms]).toEqual([1, 2, ...(onRead ? [1, 1] : [2, 0])]);
     }
 
     const got = unpackPyramid(output, layout);

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { COMPACT_GROUP_NORM } from './kernels/kernel-names';
 import { hasKernel, hasMaskedConvKernel } from './kernels/register';
-import { compactPyramidConv, pixelLists } from './kernels/row-ops';
+import { compactConvNormalizedOnRead, compactPyramidConv, pixelLists } from './kernels/row-ops';
+import { pairNormalizesOnRead } from './kernels/webgpu-kernels';
 import { checkPacked, type PyramidLayout, packPyramid, pyramidRows, unpackPyramid } from './pyramid';
 import { pairRunsOnDevice, sparseConvPair } from './sparse-conv2d';
 import type { GroupNormParams, SparseConvOptions } from './types';
@@ -33,11 +34,19 @@ export async function sparseConvPairPyramid(x: tf.Tensor2D, layout: PyramidLayou
       const both = pixelLists(first.mask, 'dilatedAndPlain', layout);
       const list1 = { buffer: both, part: 'first' as const };
       const list2 = { buffer: both, part: 'second' as const };
-      const t = compactPyramidConv(x, layout, first.filter, list1, epilogue(first.opts));
       const residual = second.opts.gatedResidual;
       // the epilogue writes the gated residual when the mask is the gate; else an add after it
       const fused = residual !== undefined && residual.gate === second.mask;
-      const y = compactPyramidConv(t, layout, second.filter, list2, { ...epilogue(second.opts), residual: fused ? residual : undefined });
+      const epilogue2 = { ...epilogue(second.opts), residual: fused ? residual : undefined };
+      let y: tf.Tensor2D;
+      if (pairNormalizesOnRead()) {
+        // conv1's GroupNorm and ReLU applied by conv2 as it reads: no normalised map written
+        const { raw, affine } = compactConvNormalizedOnRead(x, first.filter, list1, first.opts.norm as GroupNormParams, first.opts.bias, layout);
+        y = compactPyramidConv(raw, layout, second.filter, list2, epilogue2, { affine, relu: first.opts.post === 'relu' });
+      } else {
+        const t = compactPyramidConv(x, layout, first.filter, list1, epilogue(first.opts));
+        y = compactPyramidConv(t, layout, second.filter, list2, epilogue2);
+      }
       return residual && !fused ? (tf.relu(tf.add(residual.input, tf.mul(y, residual.gate))) as tf.Tensor2D) : y;
     });
   }

@@ -3,6 +3,7 @@ import { blendResized } from './blend-resized';
 import { convLayer } from './conv-layer';
 import { BLEND_PYRAMID, DEPTHWISE_GROUP_NORM, type DepthwiseGroupNormAttrs, SCALE_PATHS, type ScalePathsAttrs } from './kernels/kernel-names';
 import { hasKernel } from './kernels/register';
+import { blendNormalizesPaths } from './kernels/webgpu-kernels';
 import { checkPacked, type PyramidLayout, packPyramid, pyramidLevels, pyramidRows, scalePathsLayout, stackedLayout, unpackPyramid } from './pyramid';
 import type { GroupNormParams } from './types';
 
@@ -51,7 +52,20 @@ function checkDepthwiseFilter(op: string, name: string, filter: tf.Tensor, c: nu
  * parameters) where four would run one path at a time; elsewhere path after path, level by level.
  */
 export function scalePathsPyramid(x: tf.Tensor2D, layout: PyramidLayout, finer: DepthwiseNormLayer, coarser: DepthwiseNormLayer): tf.Tensor2D {
-  const op = 'scalePathsPyramid';
+  return scalePaths('scalePathsPyramid', x, layout, finer, coarser, false).maps;
+}
+
+/**
+ * scalePathsPyramid for blendPyramid: where the blend normalises the paths as it samples them
+ * (webgpu, a GPU's tuning), `maps` are the paths' depthwise convs (with bias) and `affine` [runs,
+ * 2, C] their GroupNorm's scale and shift per (level, image) run, so the normalised maps are never
+ * written (the blend reads a few of their pixels); elsewhere scalePathsPyramid's maps, no affine.
+ */
+export function scalePathsToBlend(x: tf.Tensor2D, layout: PyramidLayout, finer: DepthwiseNormLayer, coarser: DepthwiseNormLayer): Pick<ScalePaths, 'maps' | 'affine'> {
+  return scalePaths('scalePathsToBlend', x, layout, finer, coarser, blendNormalizesPaths());
+}
+
+function scalePaths(op: string, x: tf.Tensor2D, layout: PyramidLayout, finer: DepthwiseNormLayer, coarser: DepthwiseNormLayer, affine: boolean): Pick<ScalePaths, 'maps' | 'affine'> {
   const levels = layout.sizes.length;
   if (levels < 2) throw new Error(`${op}: a pyramid of at least two levels, got ${levels}`);
   const c = x.shape[1];
@@ -60,7 +74,7 @@ export function scalePathsPyramid(x: tf.Tensor2D, layout: PyramidLayout, finer: 
   checkDepthwiseFilter(op, 'coarser.filter', coarser.filter, c);
   const [eps, eps1] = [finer.norm.eps ?? 1e-5, coarser.norm.eps ?? 1e-5];
   if (tf.getBackend() === 'webgpu' && finer.norm.groups === coarser.norm.groups && eps === eps1 && hasKernel(SCALE_PATHS)) {
-    const attrs: ScalePathsAttrs = { groups: finer.norm.groups, eps, pyramid: layout };
+    const attrs: ScalePathsAttrs = { groups: finer.norm.groups, eps, pyramid: layout, affine };
     const inputs: tf.NamedTensorMap = {
       x,
       filter: finer.filter,
@@ -72,9 +86,12 @@ export function scalePathsPyramid(x: tf.Tensor2D, layout: PyramidLayout, finer: 
       gamma1: coarser.norm.gamma,
       beta1: coarser.norm.beta,
     };
-    return tf.engine().runKernel(SCALE_PATHS, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+    const out = tf.engine().runKernel(SCALE_PATHS, inputs, attrs as unknown as tf.NamedAttrMap);
+    if (!affine) return { maps: out as tf.Tensor2D };
+    const [maps, scaleShift] = out as unknown as [tf.Tensor2D, tf.Tensor3D];
+    return { maps, affine: scaleShift };
   }
-  return tf.tidy(() => tf.concat([depthwiseNormPyramid(x, layout, 0, levels - 1, finer), depthwiseNormPyramid(x, layout, 1, levels, coarser)]));
+  return { maps: tf.tidy(() => tf.concat([depthwiseNormPyramid(x, layout, 0, levels - 1, finer), depthwiseNormPyramid(x, layout, 1, levels, coarser)])) };
 }
 
 /**
@@ -85,6 +102,8 @@ export function scalePathsPyramid(x: tf.Tensor2D, layout: PyramidLayout, finer: 
 export interface ScalePaths {
   maps: tf.Tensor2D;
   gates: tf.Tensor2D;
+  /** with maps as the paths' convs before GroupNorm (scalePathsToBlend): its scale and shift [runs, 2, C] */
+  affine?: tf.Tensor3D;
 }
 
 /**
@@ -112,8 +131,10 @@ export function blendPyramid(x: tf.Tensor2D, layout: PyramidLayout, xWeight: tf.
   if (xWeight.size !== 1 || sourceWeight.size !== 1) {
     throw new Error(`${op}: xWeight [${xWeight.shape.join(',')}] and sourceWeight [${sourceWeight.shape.join(',')}] must hold one value each`);
   }
-  if (tf.getBackend() === 'webgpu' && hasKernel(BLEND_PYRAMID)) {
-    const inputs = { x, xWeight, paths: paths.maps, gates: paths.gates, sourceWeight };
+  const onDevice = tf.getBackend() === 'webgpu' && hasKernel(BLEND_PYRAMID);
+  if (paths.affine && !onDevice) throw new Error(`${op}: paths.affine (scalePathsToBlend's, on webgpu) needs webgpu's blend kernel, not ${tf.getBackend()}'s`);
+  if (onDevice) {
+    const inputs: tf.NamedTensorMap = { x, xWeight, paths: paths.maps, gates: paths.gates, sourceWeight, ...(paths.affine ? { affine: paths.affine } : {}) };
     return tf.engine().runKernel(BLEND_PYRAMID, inputs, { pyramid: layout } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
   }
   return tf.tidy(() => {

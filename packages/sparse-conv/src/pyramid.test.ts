@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TEST_BACKENDS, activate, relL2, seededRandom } from '../../../test/backends';
-import { type ConvActivation, activatedGateConvPyramid, activatedGateConvsPyramid, blendPyramid, convLayerPyramid, depthwiseNormPyramid, gateSums, packPyramid, pyramidLayoutOf, scaleLevelsPyramid, scalePathsPyramid, setWebGPUTuning, sparseConvPairPyramid, stackedLayout, unpackPyramid } from './index';
+import { type ConvActivation, activatedGateConvPyramid, activatedGateConvsPyramid, blendPyramid, convLayerPyramid, depthwiseNormPyramid, gateSums, packPyramid, pyramidLayoutOf, scaleLevelsPyramid, scalePathsPyramid, scalePathsToBlend, setWebGPUTuning, sparseConvPairPyramid, stackedLayout, unpackPyramid } from './index';
 import { refConv, refGroupNorm, refMaxPool3x3, refResize } from './reference.test-util';
 
 // webgpu first, so that this process's first call into the package is there: its kernels must
@@ -185,6 +185,14 @@ describe.each(BACKENDS)('packed pyramids on %s', (backend) => {
     const coarser = depthwiseNormPyramid(x, layout, 1, L, lt[1]);
     const y = blendPyramid(x, layout, owT, { maps: paths, gates: stackedGates }, swT);
     expect(tf.memory().numTensors).toBe(before + 3);
+    // the blend normalising the paths as it samples them (webgpu): their convs and GN's scale and shift per run
+    const toBlend = scalePathsToBlend(x, layout, lt[0], lt[1]);
+    expect(toBlend.affine !== undefined, 'paths left to the blend to normalise').toBe(backend === 'webgpu');
+    const yOnRead = blendPyramid(x, layout, owT, { ...toBlend, gates: stackedGates }, swT);
+    setWebGPUTuning(tuning, { blendNormalizes: false });
+    const notToBlend = scalePathsToBlend(x, layout, lt[0], lt[1]);
+    expect(notToBlend.affine, 'blendNormalizes off').toBeUndefined();
+    const gotOnRead = await yOnRead.data();
 
     const tol = backend === 'webgpu' ? 1e-4 : 1e-5;
     const path = (s: number, l: number) => {
@@ -214,6 +222,7 @@ describe.each(BACKENDS)('packed pyramids on %s', (backend) => {
       const fromCoarser = l < L - 1 ? refResize(gated(1, l + 1), shapes[l + 1], SIZES[l][0], SIZES[l][1], true) : zero;
       const want = fromFiner.map((v, i) => (v + fromCoarser[i]) * sw + xs[l][i] * ow);
       expect(relL2(gotY.slice(atY, atY + size), want), `blend, level ${l}`).toBeLessThan(tol);
+      expect(relL2(gotOnRead.slice(atY, atY + size), want), `blend normalising as it samples, level ${l}`).toBeLessThan(tol);
       atY += size;
     }
     expect(() => depthwiseNormPyramid(x, layout, 2, 2, lt[0])).toThrow('pyramidLevels: levels 2..1 are not within the pyramid\'s 4');
@@ -221,7 +230,7 @@ describe.each(BACKENDS)('packed pyramids on %s', (backend) => {
     expect(() => blendPyramid(x, layout, owT, { maps: paths, gates: packedGates[0] }, swT)).toThrow(/paths\.gates has shape \[\d+,1\]; two gates of this layout are \[\d+,1\]/);
     const flipped = tf.reshape(lt[0].filter, [3, 3, 1, c]) as tf.Tensor4D;
     expect(() => scalePathsPyramid(x, layout, lt[0], { ...lt[1], filter: flipped })).toThrow(`scalePathsPyramid: coarser.filter has shape [3,3,1,${c}]; it must be [3,3,${c},1]`);
-    tf.dispose([flipped, paths, coarser, y, x, owT, swT, stackedGates, ...maps, ...gateMaps.flat(), ...packedGates, ...lt.flatMap((p) => [p.filter, p.bias, p.norm.gamma, p.norm.beta])]);
+    tf.dispose([flipped, paths, coarser, y, yOnRead, toBlend.maps, ...(toBlend.affine ? [toBlend.affine] : []), notToBlend.maps, x, owT, swT, stackedGates, ...maps, ...gateMaps.flat(), ...packedGates, ...lt.flatMap((p) => [p.filter, p.bias, p.norm.gamma, p.norm.beta])]);
   });
 
   // FCOS's predictors on all levels at once: cls_score (webgpu: the GEMM for 8 channels, and for 3

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { TEST_BACKENDS, activate, relL2, seededRandom } from '../../../test/backends';
-import { gateMask, sparseConvPair } from './index';
+import { gateMask, setWebGPUTuning, sparseConvPair } from './index';
 import { refConv, refGroupNorm, refPostMask } from './reference.test-util';
 
 type Shape4 = [number, number, number, number];
@@ -10,6 +10,7 @@ type Shape4 = [number, number, number, number];
 // its mask) where gate > 0, then ReLU(input + gate * y); and the 3x3 convs of that output to one
 // channel. On wasm conv2's im2col reads conv1's rows; everywhere the numbers are the reference's.
 describe.each(TEST_BACKENDS)('sparseConvPair on %s', (backend) => {
+  afterEach(() => setWebGPUTuning(undefined));
   // oneMask: as the router passes them, one mask for both convs, conv1 taking its 3x3 max-pool
   // (dilateMask): the gate itself where masks stay on the device (webgpu), its 0/1 mask elsewhere
   it.each([
@@ -18,8 +19,13 @@ describe.each(TEST_BACKENDS)('sparseConvPair on %s', (backend) => {
     { shape: [1, 6, 5, 8] as Shape4, groups: 4, density: 1, oneMask: false },
     { shape: [2, 9, 11, 8] as Shape4, groups: 2, density: 0.06, oneMask: true },
     { shape: [1, 6, 5, 8] as Shape4, groups: 4, density: 1, oneMask: true },
-  ])('equals two float64 reference convs, the gated residual and its gate convs: $shape, gate density $density, one mask $oneMask', async ({ shape, groups, density, oneMask }) => {
+    // webgpu: conv2 reading conv1's rows as they are normalised, and reading the normalised map
+    { shape: [2, 9, 11, 8] as Shape4, groups: 2, density: 0.3, oneMask: true, onRead: true },
+    { shape: [2, 9, 11, 8] as Shape4, groups: 2, density: 0.3, oneMask: true, onRead: false },
+  ])('equals two float64 reference convs, the gated residual and its gate convs: $shape, gate density $density, one mask $oneMask, GN on read $onRead (undefined: the device default)', async ({ shape, groups, density, oneMask, onRead }) => {
     await activate(backend);
+    // (the GPU's tuning; cpu and wasm check the numbers of their own paths at this density)
+    if (onRead !== undefined) setWebGPUTuning('gpu', { normalizeOnRead: onRead });
     const rand = seededRandom(71);
     const [b, h, w, c] = shape;
     const x = Array.from({ length: b * h * w * c }, () => rand(-1, 1));
@@ -47,7 +53,7 @@ describe.each(TEST_BACKENDS)('sparseConvPair on %s', (backend) => {
       );
     const { output, convs } = await run();
     expect(tf.memory().numTensors).toBe(before + 3);
-    if (backend === 'wasm' && density > 0 && density < 1) {
+    if (backend === 'wasm' && density > 0 && density < 1 && onRead === undefined) {
       // sparse masks on wasm: conv2 reads conv1's rows, no map in between
       const info = await tf.profile(async () => {
         const r = await run();
@@ -64,6 +70,7 @@ describe.each(TEST_BACKENDS)('sparseConvPair on %s', (backend) => {
         tf.dispose([r.output, ...r.convs]);
       });
       expect(info.kernels.filter((k) => k.name === 'DynheadCompactList').length).toBe(1);
+      if (onRead !== undefined) expect(info.kernels.filter((k) => k.name === 'DynheadCompactGroupNormAffine').length).toBe(onRead ? 1 : 0);
     }
 
     const t = refPostMask(refGroupNorm(refConv({ x, shape, filter: filters[0], k: 3, cout: c }), shape, groups, norms[0].gamma, norms[0].beta, m1), c, m1, true);

@@ -6,7 +6,8 @@ import { groupNormInference, groupNormMasked } from './group-norm';
 import { conv2dFewOutputsEach, simdGateConvs } from './few-output-conv';
 import { COMPACT_GROUP_NORM, GATED_RESIDUAL, MASKED_GROUP_NORM, SPARSE_CONV_ROWS } from './kernels/kernel-names';
 import { hasGatedResidualKernel, hasKernel, hasMaskedConvKernel, hasRowKernels, hasSimdLoops } from './kernels/register';
-import { compactMaskedConv, gatedResidualRows, pixelLists, gatedResidualRowsWithConvs, maskedConvKernel, maskedGroupNorm, scatterRowsDense } from './kernels/row-ops';
+import { compactConvNormalizedOnRead, compactMaskedConv, gatedResidualRows, pixelLists, gatedResidualRowsWithConvs, maskedConvKernel, maskedGroupNorm, scatterRowsDense } from './kernels/row-ops';
+import { pairNormalizesOnRead } from './kernels/webgpu-kernels';
 import { denseConv } from './masked-conv2d';
 import { kernelConvRows, kernelConvRowsFromRows } from './row-conv';
 import { denseFallbackDensity } from './thresholds';
@@ -201,13 +202,17 @@ function pairOnDevice(op: string, x: tf.Tensor4D, first: PairConv, second: PairC
   const epilogue = (o: SparseConvOptions) => ({ norm: o.norm as GroupNormParams, bias: o.bias, relu: o.post === 'relu' });
   const output = tf.tidy(() => {
     const lists = pixelLists(first.mask, 'dilatedAndPlain');
-    const t = compactMaskedConv(x, first.mask, first.filter, false, { buffer: lists, part: 'first' }, epilogue(first.opts));
+    const list1 = { buffer: lists, part: 'first' as const };
+    // conv1's GroupNorm and ReLU applied by conv2 as it reads where the device does better so: no normalised map written
+    const onRead = pairNormalizesOnRead() ? compactConvNormalizedOnRead(x, first.filter, list1, first.opts.norm as GroupNormParams, first.opts.bias) : undefined;
+    const t = onRead ? onRead.raw : compactMaskedConv(x, first.mask, first.filter, false, list1, epilogue(first.opts));
     const { outChannels } = validateConvArgs(op, t, second.mask, second.filter, second.opts);
     checkGateFilters(op, filters, outChannels);
     const residual = second.opts.gatedResidual;
     // the epilogue also writes the gated residual when the mask is the gate
     const fused = residual !== undefined && residual.gate === second.mask;
-    const y = compactMaskedConv(t, second.mask, second.filter, false, { buffer: lists, part: 'second' }, { ...epilogue(second.opts), residual: fused ? residual : undefined });
+    const inputAffine = onRead ? { affine: onRead.affine, relu: first.opts.post === 'relu' } : undefined;
+    const y = compactMaskedConv(t, second.mask, second.filter, false, { buffer: lists, part: 'second' }, { ...epilogue(second.opts), residual: fused ? residual : undefined }, inputAffine);
     return residual && !fused ? addGatedResidual(y, residual) : y;
   });
   return { output, convs: conv2dFewOutputsEach(output, filters) };

@@ -24,10 +24,13 @@ function perLevel(name: string, type: string, levels: number, values: (l: number
  * XWeight [1], Paths [rows of levels 0 .. L-2, then of levels 1 .. L-1, C] (the finer path, then
  * the coarser), Gates [2P, 1] (the finer path's gate, then the coarser's), SourceWeight [1]: the
  * gates multiply the paths' values as they are sampled, the product their GroupNorm would have
- * written. Output [P, C].
+ * written. With `affine`, Paths holds the paths' convs before their GroupNorm and a last input
+ * Affine [runs, 2, C] each run's scale and shift (runs as segmentRowStarts numbers the paths'
+ * layout: the finer path's (level, image) runs, then the coarser's): a sampled value is
+ * (value * scale + shift) * gate, so the normalised paths are never written. Output [P, C].
  */
 export class BlendPyramidProgram implements WebGPUProgramLike {
-  variableNames = ['X', 'XWeight', 'Paths', 'Gates', 'SourceWeight'];
+  variableNames: string[];
   variableComponents: number[];
   outputComponent: number;
   outputShape: number[];
@@ -41,18 +44,21 @@ export class BlendPyramidProgram implements WebGPUProgramLike {
   uniformData?: UniformData;
   private readonly lanes: Lanes;
   private readonly quads: number;
+  private readonly affine: boolean;
 
   /** quads: groups of `lanes` channels of its pixel a thread takes in turn (the sampling worked out once for all). */
-  constructor(layout: PyramidLayout, channels: number, quads = 1) {
+  constructor(layout: PyramidLayout, channels: number, quads = 1, affine = false) {
     if (layout.sizes.length < 2) throw new Error('BlendPyramidProgram: a pyramid of at least two levels');
     this.layout = layout;
+    this.affine = affine;
+    this.variableNames = ['X', 'XWeight', 'Paths', 'Gates', 'SourceWeight', ...(affine ? ['Affine'] : [])];
     ({ levels: this.levels, uniforms: this.uniforms, uniformData: this.uniformData } = pyramidUniformsOf(layout));
     this.lanes = channels % 4 === 0 ? 4 : 1;
     this.variableComponents = this.variableNames.map((n) => (n.endsWith('Weight') || n === 'Gates' ? 1 : this.lanes));
     this.outputComponent = this.lanes;
     this.outputShape = [pyramidRows(layout), channels];
     this.quads = quads;
-    this.shaderKey = `dynheadBlendPyramid_${pyramidShaderKey(layout)}_${this.lanes}_${quads}`;
+    this.shaderKey = `dynheadBlendPyramid_${pyramidShaderKey(layout)}_${this.lanes}_${quads}_${affine}`;
     ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = elementwiseDispatch([pyramidRows(layout) * Math.ceil(channels / this.lanes / quads)]));
   }
 
@@ -66,6 +72,9 @@ export class BlendPyramidProgram implements WebGPUProgramLike {
     const coarserStart = (l: number) => `(${starts[levels - 1]} + ${starts[Math.max(l, 1)]} - ${starts[1]})`;
     // each path's gate over every level: the coarser's after the finer's
     const gateStart = { Finer: '0', Coarser: starts[levels] };
+    // each path's run of image n at the level it is sampled from: the finer path's levels 0 .. L-2
+    // come first, then the coarser's 1 .. L-1 (images: the first level's rows over its pixels)
+    const runOf = { Finer: '(max(l - 1, 0) * images + n)', Coarser: `((${levels - 1} + min(l, ${levels - 2})) * images + n)` };
     // per source: level s's taps around (y, x) of level l, and their weights, once per pixel
     const sampling = (name: string, s: string) => `let g${name} = geometry(${s});
     let sy${name} = sourceCoord(y, g${name}.x, h);
@@ -80,12 +89,17 @@ export class BlendPyramidProgram implements WebGPUProgramLike {
     let row1${name} = (n * g${name}.x + y1${name}) * g${name}.y;
     let at${name} = vec4<i32>(row0${name} + x0${name}, row0${name} + x1${name}, row1${name} + x0${name}, row1${name} + x1${name});
     let values${name} = (${name.toLowerCase()}Start(${s}) + at${name}) * c;
-    let gates${name} = ${gateStart[name as keyof typeof gateStart]} + g${name}.z + at${name};`;
+    let gates${name} = ${gateStart[name as keyof typeof gateStart]} + g${name}.z + at${name};${this.affine ? `
+    let affine${name} = ${runOf[name as keyof typeof runOf]} * 2 * c;` : ''}`;
+    // a path's value at a tap, normalised here when the paths come as their convs
+    const value = (name: string, tap: string) => (this.affine ? `fma(${T}(Paths[values${name}.${tap} + q]), scale${name}, shift${name})` : `${T}(Paths[values${name}.${tap} + q])`);
     const sample = (name: string) => `{
-          let tl = ${T}(Paths[values${name}.x + q]) * Gates[gates${name}.x];
-          let tr = ${T}(Paths[values${name}.y + q]) * Gates[gates${name}.y];
-          let bl = ${T}(Paths[values${name}.z + q]) * Gates[gates${name}.z];
-          let br = ${T}(Paths[values${name}.w + q]) * Gates[gates${name}.w];
+          ${this.affine ? `let scale${name} = ${T}(Affine[affine${name} + q]);
+          let shift${name} = ${T}(Affine[affine${name} + c + q]);` : ''}
+          let tl = ${value(name, 'x')} * Gates[gates${name}.x];
+          let tr = ${value(name, 'y')} * Gates[gates${name}.y];
+          let bl = ${value(name, 'z')} * Gates[gates${name}.z];
+          let br = ${value(name, 'w')} * Gates[gates${name}.w];
           ${bilinearAddSnippet(name)}
         }`;
     return `
@@ -109,7 +123,8 @@ fn main(index : i32) {
     let h = g.x;
     let w = g.y;
     let r = pixel - g.z;
-    let n = r / (h * w);
+    let n = r / (h * w);${this.affine ? `
+    let images = ${starts[1]} / (${heights[0]} * ${widths[0]});` : ''}
     let y = (r / w) % h;
     let x = r % w;
     // a level's sources exist on the inner side: the clamped level only keeps the reads in bounds

@@ -2,7 +2,7 @@ import { type ListPart, listReaderSnippet } from './compact-conv-program';
 import type { WebGPUProgramLike } from './masked-conv-program';
 import type { PyramidLayout } from '../pyramid';
 import { type LevelExprs, pyramidShaderKey, pyramidUniformsOf, type UniformData } from './pyramid-uniforms';
-import { mapPosSnippet, NEWLINE, range } from './webgpu-snippets';
+import { mapPosSnippet, mapRunSnippet, NEWLINE, range } from './webgpu-snippets';
 
 /** Rows (active pixels) and output channels of the tile one workgroup computes. */
 const TILE_ROWS = 64;
@@ -66,6 +66,10 @@ export interface GemmConvOptions {
   tuning?: GemmTuning;
   biased?: boolean;
   pyramid?: PyramidLayout;
+  /** listed only: each row written at its pixel of the [P, Cout] output, not at its row (the others left unwritten) */
+  scattered?: boolean;
+  /** X as read is max(X * scale + shift, 0) with relu (else without the max), from Affine [runs, 2, Cin] of its run */
+  inputAffine?: { relu: boolean };
 }
 
 /** Whether the tiled program takes this conv: it reads X and the filter as vec4s. */
@@ -106,6 +110,8 @@ export class CompactGemmConvProgram implements WebGPUProgramLike {
   private readonly tileRows: number;
   private readonly biased: boolean;
   private readonly levels?: LevelExprs;
+  private readonly scattered: boolean;
+  private readonly inputAffine?: { relu: boolean };
   uniforms?: string;
   uniformData?: UniformData;
 
@@ -113,11 +119,16 @@ export class CompactGemmConvProgram implements WebGPUProgramLike {
    * listed (default true): List is the third input, and `part` the list of it this conv takes.
    * biased: a last input Bias [Cout] (vec4) is added as the rows are written (a predictor's bias: no
    * add dispatch). pyramid: X is packed so (its rows' taps are found through the layout).
+   * scattered and inputAffine: a depth node's first conv written at its pixels, its GroupNorm and
+   * ReLU applied by the second as it stages them (no pass writes the normalised map between them).
    */
   constructor(rows: number, outChannels: number, kernel: number, options: GemmConvOptions = {}) {
-    const { listed = true, part = 'whole', tuning = GPU_GEMM, biased = false, pyramid } = options;
-    this.variableNames = [...(listed ? ['X', 'Filt', 'List'] : ['X', 'Filt']), ...(biased ? ['Bias'] : [])];
-    this.variableComponents = [...(listed ? [4, 4, 1] : [4, 4]), ...(biased ? [4] : [])];
+    const { listed = true, part = 'whole', tuning = GPU_GEMM, biased = false, pyramid, scattered = false, inputAffine } = options;
+    if (scattered && !listed) throw new Error('CompactGemmConvProgram: only a listed conv writes its rows scattered');
+    this.variableNames = [...(listed ? ['X', 'Filt', 'List'] : ['X', 'Filt']), ...(biased ? ['Bias'] : []), ...(inputAffine ? ['Affine'] : [])];
+    this.variableComponents = [...(listed ? [4, 4, 1] : [4, 4]), ...(biased ? [4] : []), ...(inputAffine ? [4] : [])];
+    this.scattered = scattered;
+    this.inputAffine = inputAffine;
     this.biased = biased;
     this.outputComponent = 4;
     this.outputShape = [rows, outChannels];
@@ -126,7 +137,8 @@ export class CompactGemmConvProgram implements WebGPUProgramLike {
     this.part = part;
     this.stagedTiles = tuning.stagedTiles;
     if (pyramid) ({ levels: this.levels, uniforms: this.uniforms, uniformData: this.uniformData } = pyramidUniformsOf(pyramid));
-    this.shaderKey = `dynheadCompactGemmConv_k${kernel}_${listed ? part : 'dense'}_${tuning.stagedTiles}_${biased}_${pyramidShaderKey(pyramid)}`;
+    const affineKey = inputAffine ? `affine${inputAffine.relu ? 'Relu' : ''}` : 'raw';
+    this.shaderKey = `dynheadCompactGemmConv_k${kernel}_${listed ? part : 'dense'}_${tuning.stagedTiles}_${biased}_${pyramidShaderKey(pyramid)}_${scattered}_${affineKey}`;
     this.tileRows = tuning.stagedTiles ? TILE_ROWS : 16 * DIRECT_PER_THREAD;
     this.dispatch = [Math.ceil(outChannels / TILE_COLS), Math.min(Math.ceil(rows / this.tileRows), tuning.rowWorkgroups), 1];
   }
@@ -178,7 +190,8 @@ export class CompactGemmConvProgram implements WebGPUProgramLike {
     return `if (col4 < cout4 && ty < rowsHere) {
         ${rows.map((i) => `var acc${i} = vec4<f32>(0.0);
         let pix${i} = ${this.listed ? `listAt(1 + row0 + min(ty + ${16 * i}, rowsHere - 1))` : `row0 + min(ty + ${16 * i}, rowsHere - 1)`};
-        let pos${i} = mapPos(pix${i});`).join(NEWLINE + '        ')}
+        let pos${i} = mapPos(pix${i});${this.inputAffine ? `
+        let affine${i} = mapRun(pix${i}) * 2 * (cin / 4);` : ''}`).join(NEWLINE + '        ')}
         let cin4 = cin / 4;
         for (var tap = 0; tap < ${k * k}; tap++) {
           let dy = tap / ${k} - ${pad};
@@ -191,13 +204,13 @@ export class CompactGemmConvProgram implements WebGPUProgramLike {
             let f1 = Filt[f + cout4];
             let f2 = Filt[f + 2 * cout4];
             let f3 = Filt[f + 3 * cout4];
-            ${rows.map((i) => `let a${i} = select(vec4<f32>(0.0), X[at${i} + c4], in${i});
+            ${rows.map((i) => `let a${i} = select(vec4<f32>(0.0), ${this.affined(`X[at${i} + c4]`, `affine${i}`, 'c4')}, in${i});
             acc${i} = fma(vec4<f32>(a${i}.x), f0, fma(vec4<f32>(a${i}.y), f1, fma(vec4<f32>(a${i}.z), f2, fma(vec4<f32>(a${i}.w), f3, acc${i}))));`).join(NEWLINE + '            ')}
             f += 4 * cout4;
           }
         }
         ${rows.map((i) => `if (ty + ${16 * i} < rowsHere) {
-          setOutputAtIndex((row0 + ty + ${16 * i}) * cout4 + col4, ${this.written(i)});
+          setOutputAtIndex(${this.scattered ? `pix${i}` : `(row0 + ty + ${16 * i})`} * cout4 + col4, ${this.written(i)});
         }`).join(NEWLINE + '        ')}
       }`;
   }
@@ -212,10 +225,12 @@ export class CompactGemmConvProgram implements WebGPUProgramLike {
     let loadQuad = lane % 4;
     let valid = loadRow < count;
     var pix = 0;
-    var pos = vec4<i32>(0);
+    var pos = vec4<i32>(0);${this.inputAffine ? `
+    var affineAt = 0;` : ''}
     if (valid) {
       pix = ${this.listed ? 'listAt(1 + loadRow)' : 'loadRow'};
-      pos = mapPos(pix);
+      pos = mapPos(pix);${this.inputAffine ? `
+      affineAt = mapRun(pix) * 2 * (cin / 4);` : ''}
     }
 
     // this thread's rows that exist: the multiply-adds skip the others, so a small level's last
@@ -235,7 +250,8 @@ export class CompactGemmConvProgram implements WebGPUProgramLike {
         let dy = tap / ${k} - ${pad};
         let dx = tap % ${k} - ${pad};
         if (pos.x + dy >= 0 && pos.x + dy < pos.z && pos.y + dx >= 0 && pos.y + dx < pos.w) {
-          xv = X[((pix + dy * pos.w + dx) * cin + kk - tap * cin) / 4];
+          ${this.inputAffine ? `let c4 = (kk - tap * cin) / 4;
+          xv = ${this.affined('X[(pix + dy * pos.w + dx) * (cin / 4) + c4]', 'affineAt', 'c4')};` : 'xv = X[((pix + dy * pos.w + dx) * cin + kk - tap * cin) / 4];'}
         }
       }
       rowsTile[lane] = xv;
@@ -255,9 +271,16 @@ export class CompactGemmConvProgram implements WebGPUProgramLike {
     }
     if (col4 < cout4) {
       ${range(4).map((i) => `if (${i} < rowsMine) {
-        setOutputAtIndex((row0 + ty * 4 + ${i}) * cout4 + col4, ${this.written(i)});
+        setOutputAtIndex(${this.scattered ? `listAt(1 + row0 + ty * 4 + ${i})` : `(row0 + ty * 4 + ${i})`} * cout4 + col4, ${this.written(i)});
       }`).join(NEWLINE + '      ')}
     }`;
+  }
+
+  /** WGSL: X's value `x` as the conv reads it: through the input's affine form (its run's rows at `at`, quad c4) where it has one. */
+  private affined(x: string, at: string, c4: string): string {
+    if (!this.inputAffine) return x;
+    const y = `fma(${x}, Affine[${at} + ${c4}], Affine[${at} + cin / 4 + ${c4}])`;
+    return this.inputAffine.relu ? `max(${y}, vec4<f32>(0.0))` : y;
   }
 
   /** WGSL: the value written for accumulator i, with the bias when the conv has one. */
@@ -274,6 +297,7 @@ ${this.stagedTiles ? 'var<workgroup> tiles : vec3<i32>;' : ''}
 ${this.listed ? listReaderSnippet(this.part) : ''}
 
 ${mapPosSnippet(this.levels ?? { shape: 'uniforms.xShape' })}
+${this.inputAffine ? mapRunSnippet(this.levels ?? { shape: 'uniforms.xShape' }) : ''}
 
 fn main() {
   let cin = uniforms.xShape[3];

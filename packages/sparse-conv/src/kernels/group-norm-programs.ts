@@ -64,15 +64,17 @@ function laneComponents(variableNames: string[], k: Lanes): number[] {
  * Where the programs read x of row r, channel ch: 'rows', X [R, C] itself; { compact }, a compacted
  * sparse conv's output X [P, C] through its pixel list (that part of List: [count, pixel of each
  * row, row of each pixel or -1]), so that row r is pixel r of the map, active where it has a row and 0 elsewhere:
- * the map the expansion would have written, without writing it; 'depthwise', the 'same' depthwise 3x3 conv of X [B,H,W,C]
+ * the map the expansion would have written, without writing it; with `scattered`, X [P, C] holds each
+ * listed row at its pixel (a GEMM's scattered output: compact-gemm-program.ts), the other rows never
+ * written; 'depthwise', the 'same' depthwise 3x3 conv of X [B,H,W,C]
  * with DwFilter [3,3,C,1] at pixel r, computed where it is read instead of written as a map (small maps: a
  * bigger one has DepthwiseMapProgram write it first).
  */
-export type GroupNormSource = 'rows' | 'depthwise' | { compact: ListPart };
+export type GroupNormSource = 'rows' | 'depthwise' | { compact: ListPart; scattered?: boolean };
 
 /** A source's name in shader keys. */
 function sourceKey(source: GroupNormSource): string {
-  return typeof source === 'string' ? source : `compact-${source.compact}`;
+  return typeof source === 'string' ? source : `compact-${source.compact}${source.scattered ? '-scattered' : ''}`;
 }
 
 /**
@@ -119,7 +121,7 @@ fn mapChannels() -> i32 {
 }
 
 fn activeX(r : i32, q : i32) -> ${T} {
-  return ${T}(X[r * (uniforms.xShape[1] / ${k}) + q]);
+  return ${T}(X[${source.scattered ? 'listAt(1 + r)' : 'r'} * (uniforms.xShape[1] / ${k}) + q]);
 }
 
 fn xAt(row : i32, q : i32) -> ${T} {
@@ -127,7 +129,7 @@ fn xAt(row : i32, q : i32) -> ${T} {
   if (r < 0) {
     return ${T}(0.0);
   }
-  return activeX(r, q);
+  return ${source.scattered ? `${T}(X[row * (uniforms.xShape[1] / ${k}) + q])` : 'activeX(r, q)'};
 }`;
   }
   return `fn mapChannels() -> i32 {
@@ -421,7 +423,9 @@ ${statsProgramHead(this.o)}
  * Pass 2 of 3: one thread per (image, group) adds its chunks' sums and writes, for each channel of
  * the group, the affine form of the apply pass -> [B, 4, C] (centre, shift, scale, beta, each a row
  * over the channels, so the apply pass reads k channels' of each at once). The shift comes with the
- * sums, so the map's buffers are not bound (a stage may bind only 8).
+ * sums, so the map's buffers are not bound (a stage may bind only 8). `scaleShift`: [B, 2, C], the
+ * form y = x * scale + shift (a GEMM applies it as it stages its input: two reads, one fma), which
+ * keeps fewer digits than the centred form where a group's mean is far from 0 next to its sd.
  */
 export class GroupNormCombineProgram implements WebGPUProgramLike {
   variableNames: string[];
@@ -437,14 +441,17 @@ export class GroupNormCombineProgram implements WebGPUProgramLike {
   uniforms?: string;
   uniformData?: UniformData;
 
-  constructor(batch: number, channels: number, eps: number, o: Pick<StatsOptions, 'groups' | 'bias' | 'pairRun'>) {
+  private readonly scaleShift: boolean;
+
+  constructor(batch: number, channels: number, eps: number, o: Pick<StatsOptions, 'groups' | 'bias' | 'pairRun'>, scaleShift = false) {
     this.variableNames = ['Partials', ...normParams(o.pairRun), ...(o.bias ? ['Bias'] : [])];
     this.variableComponents = this.variableNames.map((n) => (n === 'Partials' ? 4 : 1));
-    this.outputShape = [batch, 4, channels];
+    this.outputShape = [batch, scaleShift ? 2 : 4, channels];
     this.o = o;
     this.eps = eps;
+    this.scaleShift = scaleShift;
     ({ uniforms: this.uniforms, uniformData: this.uniformData } = pairUniforms(o.pairRun));
-    this.shaderKey = `dynheadGroupNormCombine_${f32Literal(eps)}_${o.groups}_${o.bias}_${o.pairRun !== undefined}`;
+    this.shaderKey = `dynheadGroupNormCombine_${f32Literal(eps)}_${o.groups}_${o.bias}_${o.pairRun !== undefined}_${scaleShift}`;
     this.dispatch = [Math.ceil((batch * o.groups) / 64), 1, 1];
   }
 
@@ -471,10 +478,12 @@ fn main(id : i32) {
   ${momentsSnippet(this.eps)}
   for (var j = 0; j < cg; j++) {
     let q = g * cg + j;
-    setOutputAtIndex((b * 4) * c + q, ${a.centre});
+    ${this.scaleShift ? `let scale = ${a.scale};
+    setOutputAtIndex((b * 2) * c + q, scale);
+    setOutputAtIndex((b * 2 + 1) * c + q, (${a.shift} - ${a.centre}) * scale + ${a.beta});` : `setOutputAtIndex((b * 4) * c + q, ${a.centre});
     setOutputAtIndex((b * 4 + 1) * c + q, ${a.shift});
     setOutputAtIndex((b * 4 + 2) * c + q, ${a.scale});
-    setOutputAtIndex((b * 4 + 3) * c + q, ${a.beta});
+    setOutputAtIndex((b * 4 + 3) * c + q, ${a.beta});`}
   }
 }
 `;

@@ -36,7 +36,15 @@ export interface CompactConvAttrs {
   part?: ListPart;
   /** x is a packed pyramid [P, Cin] (pyramid.ts), the list its pixels' (regular convs only) */
   pyramid?: PyramidLayout;
+  /** each row written at its pixel of a map-sized output, the unlisted rows never written (a depth node's first conv) */
+  scattered?: boolean;
+  /** with an input `affine` [runs, 2, Cin] (COMPACT_GROUP_NORM_AFFINE): x read as max(x * scale + shift, 0) */
+  affineRelu?: boolean;
 }
+/**
+ * webgpu: a regular or depthwise conv at the listed pixels of a mask -> their rows [P, Cout] (the
+ * first `count`). Inputs x, filter, list, affine?; attrs CompactConvAttrs.
+ */
 export const COMPACT_CONV = 'DynheadCompactConv';
 export const EXPAND_ROWS = 'DynheadExpandRows';
 /**
@@ -122,7 +130,20 @@ export interface ScalePathsAttrs {
   groups: number;
   eps: number;
   pyramid: PyramidLayout;
+  /**
+   * the maps left as their convs (with bias), and a second output [runs, 2, C], each run's GroupNorm
+   * scale and shift, for BLEND_PYRAMID to apply as it samples them (its `affine` input)
+   */
+  affine?: boolean;
 }
+
+/**
+ * webgpu: the statistics of COMPACT_GROUP_NORM alone, for a conv that reads the normalised map as
+ * it goes (CompactConvAttrs.affineRelu): rows [P, C] written scattered (CompactConvAttrs.scattered),
+ * list, gamma, beta, bias? -> [runs, 2, C], each run's (image's, or a pyramid's (level, image)'s)
+ * scale and shift per channel. Attrs CompactGroupNormAttrs (relu unused).
+ */
+export const COMPACT_GROUP_NORM_AFFINE = 'DynheadCompactGroupNormAffine';
 
 export interface CompactGroupNormAttrs extends MaskedGroupNormAttrs {
   outShape: number[];

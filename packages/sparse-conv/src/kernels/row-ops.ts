@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { COMPACT_CONV, type CompactConvAttrs, COMPACT_GROUP_NORM, type CompactGroupNormAttrs, COMPACT_LIST, type CompactListAttrs, DEPTHWISE_GROUP_NORM, EXPAND_ROWS, GATED_RESIDUAL_ROWS, namedFilters, type Im2ColAttrs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs, SCATTER_ROWS, SPARSE_CONV_ROWS, SPARSE_DEPTHWISE, SPARSE_IM2COL, type ScatterRowsAttrs } from './kernel-names';
+import { COMPACT_CONV, type CompactConvAttrs, COMPACT_GROUP_NORM, COMPACT_GROUP_NORM_AFFINE, type CompactGroupNormAttrs, COMPACT_LIST, type CompactListAttrs, DEPTHWISE_GROUP_NORM, EXPAND_ROWS, GATED_RESIDUAL_ROWS, namedFilters, type Im2ColAttrs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs, SCATTER_ROWS, SPARSE_CONV_ROWS, SPARSE_DEPTHWISE, SPARSE_IM2COL, type ScatterRowsAttrs } from './kernel-names';
 import type { GroupNormParams } from '../types';
 import type { ListKind, ListPart } from './compact-conv-program';
 import type { PyramidLayout } from '../pyramid';
@@ -73,14 +73,14 @@ export function compactMaskedConv(
   depthwise: boolean,
   source: CompactList,
   epilogue?: CompactEpilogue<tf.Tensor4D>,
+  inputAffine?: InputAffine,
 ): tf.Tensor4D {
   return tf.tidy(() => {
     const [b, h, w, cin] = x.shape;
     // [count, pixel of each row, row of each pixel or -1]: one or two dispatches, no readback
     const list = typeof source === 'string' ? pixelLists(mask, source) : source.buffer;
     const part: ListPart = typeof source === 'string' ? 'whole' : source.part;
-    const convAttrs: CompactConvAttrs = { depthwise, part };
-    const rows = tf.engine().runKernel(COMPACT_CONV, { x, filter, list }, convAttrs as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+    const rows = compactConvRows(x, filter, list, { depthwise, part }, inputAffine);
     const outShape = [b, h, w, depthwise ? cin : filter.shape[3]];
     if (!epilogue) {
       if (part !== 'whole') throw new Error('compactMaskedConv: a part of a list buffer needs the GN epilogue');
@@ -90,6 +90,45 @@ export function compactMaskedConv(
     const inputs: tf.NamedTensorMap = residual ? { rows, list, input: residual.input, gate: residual.gate } : { rows, list };
     const attrs: Pick<CompactGroupNormAttrs, 'outShape' | 'part'> = { outShape, part };
     return groupNormKernel(COMPACT_GROUP_NORM, inputs, norm, bias, relu, attrs);
+  });
+}
+
+/** What a conv reads x through: x * scale + shift of its run (then ReLU), [runs, 2, Cin] from compactConvNormalizedOnRead. */
+export interface InputAffine {
+  affine: tf.Tensor3D;
+  relu: boolean;
+}
+
+/** COMPACT_CONV: the conv's rows, x read through `inputAffine` when given. */
+function compactConvRows(x: tf.Tensor, filter: tf.Tensor4D, list: tf.Tensor1D, attrs: CompactConvAttrs, inputAffine?: InputAffine): tf.Tensor2D {
+  const inputs: tf.NamedTensorMap = inputAffine ? { x, filter, list, affine: inputAffine.affine } : { x, filter, list };
+  const all: CompactConvAttrs = inputAffine ? { ...attrs, affineRelu: inputAffine.relu } : attrs;
+  return tf.engine().runKernel(COMPACT_CONV, inputs, all as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+}
+
+/**
+ * A depth node's first conv (regular, Cin and Cout multiples of 4) for a second conv that applies
+ * its GroupNorm as it reads (pairNormalizesOnRead): `raw`, the conv at the listed pixels written
+ * at those pixels of a map like x (the other pixels never written: the second conv reads only the
+ * pixels of its rows' 3x3 neighbourhoods, which the dilated list holds), and `affine`, GN's scale
+ * and shift [runs, 2, Cout] of each run (image, or a pyramid's (level, image)), bias included.
+ */
+export function compactConvNormalizedOnRead<T extends tf.Tensor4D | tf.Tensor2D>(
+  x: T,
+  filter: tf.Tensor4D,
+  list: { buffer: tf.Tensor1D; part: ListPart },
+  norm: GroupNormParams,
+  bias: tf.Tensor1D | undefined,
+  pyramid?: PyramidLayout,
+): { raw: T; affine: tf.Tensor3D } {
+  return tf.tidy(() => {
+    const cout = filter.shape[3];
+    const rows = compactConvRows(x, filter, list.buffer, { depthwise: false, part: list.part, pyramid, scattered: true });
+    const outShape = pyramid ? [x.shape[0], cout] : [...x.shape.slice(0, 3), cout];
+    const attrs: CompactGroupNormAttrs = { outShape, part: list.part, pyramid, groups: norm.groups, eps: norm.eps ?? 1e-5, relu: false };
+    const inputs: tf.NamedTensorMap = { rows, list: list.buffer, gamma: norm.gamma, beta: norm.beta, ...(bias ? { bias } : {}) };
+    const affine = tf.engine().runKernel(COMPACT_GROUP_NORM_AFFINE, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor3D;
+    return { raw: tf.reshape(rows, outShape as [number, number]) as T, affine };
   });
 }
 
@@ -107,10 +146,16 @@ interface CompactEpilogue<T extends tf.Tensor> {
  * and image, as each level's own conv would take them) -> [P, Cout]. Regular convs, Cin and Cout
  * multiples of 4 (webgpu).
  */
-export function compactPyramidConv(x: tf.Tensor2D, pyramid: PyramidLayout, filter: tf.Tensor4D, list: { buffer: tf.Tensor1D; part: ListPart }, epilogue: CompactEpilogue<tf.Tensor2D>): tf.Tensor2D {
+export function compactPyramidConv(
+  x: tf.Tensor2D,
+  pyramid: PyramidLayout,
+  filter: tf.Tensor4D,
+  list: { buffer: tf.Tensor1D; part: ListPart },
+  epilogue: CompactEpilogue<tf.Tensor2D>,
+  inputAffine?: InputAffine,
+): tf.Tensor2D {
   return tf.tidy(() => {
-    const convAttrs: CompactConvAttrs = { depthwise: false, part: list.part, pyramid };
-    const rows = tf.engine().runKernel(COMPACT_CONV, { x, filter, list: list.buffer }, convAttrs as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+    const rows = compactConvRows(x, filter, list.buffer, { depthwise: false, part: list.part, pyramid }, inputAffine);
     const { norm, bias, relu, residual } = epilogue;
     const inputs: tf.NamedTensorMap = residual ? { rows, list: list.buffer, input: residual.input, gate: residual.gate } : { rows, list: list.buffer };
     const attrs: Pick<CompactGroupNormAttrs, 'outShape' | 'part' | 'pyramid'> = { outShape: [x.shape[0], filter.shape[3]], part: list.part, pyramid };

@@ -16,7 +16,7 @@ import { GATE_CONV_LANES, GATE_CONV_PIXELS, GateConvProgram } from './gate-conv-
 import { GATE_SUMS_CHUNK_PIXELS, GATE_SUMS_THREADS, gateSumsChunks, GateSumsCombineProgram, GateSumsProgram } from './gate-sums-program';
 import { GatedResidualProgram } from './gated-residual-program';
 import { CHUNK_ROWS, DEPTHWISE_MAP_PIXELS, DepthwiseMapProgram, GPU_STATS_THREADS, GroupNormApplyProgram, GroupNormCombineProgram, groupNormLanes, GroupNormOnePassProgram, GroupNormNormalizeProgram, groupNormNormalizes, GroupNormPartialsProgram, type GroupNormSource, groupNormFits } from './group-norm-programs';
-import { ACTIVATED_GATE_CONV, type ActivatedGateConvAttrs, BLEND_PYRAMID, BLEND_RESIZED, DEPTHWISE_GROUP_NORM, GEMM_CONV, type BlendResizedAttrs, type BlendResizedInputs, COMPACT_CONV, type CompactConvAttrs, COMPACT_GROUP_NORM, type CompactGroupNormAttrs, CONV3X3_FEW, type DepthwiseGroupNormAttrs, GATED_RESIDUAL, COMPACT_LIST, type CompactListAttrs, EXPAND_ROWS, GATE_SUMS, type GateSumsAttrs, GROUP_NORM_ROWS, type GroupNormRowsAttrs, GROUP_NORM_TRAIN, GROUP_NORM_TRAIN_GRAD, type GroupNormTrainAttrs, LEVEL_SCALE, SCALE_PATHS, type ScalePathsAttrs, type GroupNormRowsInputs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs, readNumberedInputs } from './kernel-names';
+import { ACTIVATED_GATE_CONV, type ActivatedGateConvAttrs, BLEND_PYRAMID, BLEND_RESIZED, DEPTHWISE_GROUP_NORM, GEMM_CONV, type BlendResizedAttrs, type BlendResizedInputs, COMPACT_CONV, type CompactConvAttrs, COMPACT_GROUP_NORM, COMPACT_GROUP_NORM_AFFINE, type CompactGroupNormAttrs, CONV3X3_FEW, type DepthwiseGroupNormAttrs, GATED_RESIDUAL, COMPACT_LIST, type CompactListAttrs, EXPAND_ROWS, GATE_SUMS, type GateSumsAttrs, GROUP_NORM_ROWS, type GroupNormRowsAttrs, GROUP_NORM_TRAIN, GROUP_NORM_TRAIN_GRAD, type GroupNormTrainAttrs, LEVEL_SCALE, SCALE_PATHS, type ScalePathsAttrs, type GroupNormRowsInputs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs, readNumberedInputs } from './kernel-names';
 import { GroupNormTrainApplyProgram, GroupNormTrainGradInputProgram, GroupNormTrainGradSumsProgram, GroupNormTrainParamGradProgram, GroupNormTrainStatsProgram } from './group-norm-train-programs';
 import { MaskedConvProgram, type WebGPUProgramLike } from './masked-conv-program';
 import type { UniformData } from './pyramid-uniforms';
@@ -124,6 +124,51 @@ function groupNormOnGpu(
 }
 
 /**
+ * GroupNorm's statistics of x [R, C] as each run's scale and shift [runs, 2, C]
+ * (GroupNormCombineProgram's scaleShift form), for a program that applies them as it reads x: a
+ * conv staging its input (GemmConvOptions.inputAffine; x then a compacted conv's rows written
+ * scattered, at their pixels, and listed by `list`), or the scale node's blend sampling its paths
+ * (`second`: the runs from firstRun on take the second path's norm). No pass writes the normalised
+ * map. Two dispatches: the partial sums (over the active rows, when listed), the combine.
+ */
+function groupNormAffineOnGpu(
+  be: WebGPUBackendLike,
+  x: tf.TensorInfo,
+  starts: number[],
+  params: {
+    gamma: tf.TensorInfo;
+    beta: tf.TensorInfo;
+    bias?: tf.TensorInfo;
+    list?: { list: tf.TensorInfo; part: ListPart };
+    second?: { gamma: tf.TensorInfo; beta: tf.TensorInfo; firstRun: number };
+  },
+  opts: { groups: number; eps: number },
+): tf.TensorInfo {
+  const { gamma, beta, bias, list, second } = params;
+  const c = x.shape[x.shape.length - 1];
+  const map: tf.TensorInfo = { ...x, shape: [x.shape.reduce((a, v) => a * v, 1) / c, c] };
+  const batch = starts.length - 1;
+  const stats = {
+    groups: opts.groups,
+    bias: bias !== undefined,
+    masked: list !== undefined,
+    source: list ? { compact: list.part, scattered: true } : ('rows' as const),
+    lanes: groupNormLanes(c, opts.groups),
+    activeRows: list !== undefined,
+    segmented: batch > 1,
+    threads: deviceTuning(be).statsThreads,
+    pairRun: second?.firstRun,
+  };
+  const longest = Math.max(...starts.slice(1).map((end, b) => end - starts[b]));
+  const chunks = Math.max(1, Math.ceil(longest / CHUNK_ROWS));
+  const partials = runProgram(be, new GroupNormPartialsProgram(batch, chunks, stats), [map, rowStarts(be, starts), ...(bias ? [bias] : []), ...(list ? [list.list] : [])], 'float32');
+  const norm = [gamma, beta, ...(second ? [second.gamma, second.beta] : [])];
+  const affine = runProgram(be, new GroupNormCombineProgram(batch, c, opts.eps, stats, true), [partials, ...norm, ...(bias ? [bias] : [])], 'float32');
+  be.disposeData(partials.dataId);
+  return affine;
+}
+
+/**
  * A packed pyramid [P, C] (pyramid.ts) as the map [1, P, 1, C] of its pixels, the shape the
  * programs read their channels from (they find the levels through their uniforms). The same data.
  */
@@ -184,6 +229,13 @@ interface DeviceTuning {
    * more quads of a group a thread takes, the fewer times they are added
    */
   normalizeQuads: number;
+  /**
+   * a depth node's first conv written at its pixels with its GroupNorm's statistics alone, the
+   * second conv normalising what it reads (sparseConvPair): no pass writes the normalised map
+   */
+  normalizeOnRead: boolean;
+  /** the scale paths left as their convs with GroupNorm's statistics alone, the blend normalising as it samples them */
+  blendNormalizes: boolean;
 }
 
 /** GPUs: the depthwise conv computed inside GN's programs while one chunk holds an image (a dispatch and a map saved). */
@@ -203,6 +255,8 @@ const GPU_TUNING: DeviceTuning = {
   // each thread adds its group's chunk sums once for both quads of the group (8 channels): an H200's
   // 48 normalizes of a D8 Mid pass at batch 8, 11.5 -> 8.3 ms (2026-12-04); 4 quads a thread 11.1
   normalizeQuads: 2,
+  normalizeOnRead: true,
+  blendNormalizes: true,
 };
 
 /**
@@ -232,6 +286,10 @@ const SWIFTSHADER_TUNING: DeviceTuning = {
   channelQuads: 16,
   normalizeInOne: false,
   normalizeQuads: 16,
+  // direct tiles normalise every X value each of their 16 column threads reads: a D8 Mid pass at
+  // 400x672, 23.6 -> 27.8 s (2026-12-04); the blend's normalising on read was even (22.9 s either way)
+  normalizeOnRead: false,
+  blendNormalizes: true,
 };
 
 /** The knobs of DeviceTuning that setWebGPUTuning can set one by one (the GEMM's tiles aside). */
@@ -256,6 +314,8 @@ const TUNING_KNOBS: Record<keyof WebGPUTuningOverrides, (v: unknown) => boolean>
   channelQuads: integer(1, 64),
   normalizeInOne: (v) => typeof v === 'boolean',
   normalizeQuads: integer(1, 64),
+  normalizeOnRead: (v) => typeof v === 'boolean',
+  blendNormalizes: (v) => typeof v === 'boolean',
 };
 
 /**
@@ -283,6 +343,19 @@ export function setWebGPUTuning(kind: 'gpu' | 'swiftshader' | undefined, overrid
   checkWebGPUTuningOverrides(overrides, 'setWebGPUTuning');
   forcedTuning = kind === undefined ? undefined : kind === 'gpu' ? GPU_TUNING : SWIFTSHADER_TUNING;
   tuningOverrides = { ...overrides };
+}
+
+/**
+ * Whether a depth node's conv pair on the active backend has its second conv apply the first's
+ * GroupNorm as it reads (webgpu, DeviceTuning.normalizeOnRead): COMPACT_GROUP_NORM_AFFINE then.
+ */
+export function pairNormalizesOnRead(): boolean {
+  return tf.getBackend() === 'webgpu' && tf.getKernel(COMPACT_GROUP_NORM_AFFINE, 'webgpu') !== undefined && deviceTuning(tf.backend() as unknown as WebGPUBackendLike).normalizeOnRead;
+}
+
+/** Whether the scale node's blend on the active backend normalises its paths as it samples them (webgpu, DeviceTuning.blendNormalizes). */
+export function blendNormalizesPaths(): boolean {
+  return tf.getBackend() === 'webgpu' && tf.getKernel(SCALE_PATHS, 'webgpu') !== undefined && deviceTuning(tf.backend() as unknown as WebGPUBackendLike).blendNormalizes;
 }
 
 /** How the kernels run on this device. */
@@ -341,8 +414,8 @@ export function registerWebGPUKernels(): void {
     kernelName: COMPACT_CONV,
     backendName: 'webgpu',
     kernelFunc: ({ inputs, attrs, backend }) => {
-      const { filter, list } = inputs as Record<'filter' | 'list', tf.TensorInfo>;
-      const { depthwise, part = 'whole', pyramid } = attrs as unknown as CompactConvAttrs;
+      const { filter, list, affine } = inputs as Record<'filter' | 'list', tf.TensorInfo> & { affine?: tf.TensorInfo };
+      const { depthwise, part = 'whole', pyramid, scattered = false, affineRelu = false } = attrs as unknown as CompactConvAttrs;
       // a pyramid [P, Cin] read as one map of its pixels (the GEMM finds their levels)
       const packed = inputs.x as tf.TensorInfo;
       const x = pyramid ? asPixelMap(packed) : packed;
@@ -351,11 +424,13 @@ export function registerWebGPUKernels(): void {
       const gemm = compactGemmApplies(x.shape[3], outChannels, depthwise);
       if (!gemm && part !== 'whole') throw new Error(`${COMPACT_CONV}: only the tiled GEMM reads a part of a list buffer`);
       if (!gemm && pyramid) throw new Error(`${COMPACT_CONV}: only the tiled GEMM reads a packed pyramid`);
+      if (!gemm && (scattered || affine)) throw new Error(`${COMPACT_CONV}: only the tiled GEMM writes scattered rows or reads through an affine form`);
       const be = backend as unknown as WebGPUBackendLike;
+      const inputAffine = affine ? { relu: affineRelu } : undefined;
       const program = gemm
-        ? new CompactGemmConvProgram(b * h * w, outChannels, filter.shape[0], { part, tuning: deviceTuning(be).gemm, pyramid })
+        ? new CompactGemmConvProgram(b * h * w, outChannels, filter.shape[0], { part, tuning: deviceTuning(be).gemm, pyramid, scattered, inputAffine })
         : new CompactConvProgram(b * h * w, outChannels, filter.shape[0], depthwise);
-      return runProgram(be, program, [x, filter, list], 'float32');
+      return runProgram(be, program, [x, filter, list, ...(affine ? [affine] : [])], 'float32');
     },
   });
   tf.registerKernel({
@@ -481,6 +556,16 @@ export function registerWebGPUKernels(): void {
     },
   });
   tf.registerKernel({
+    kernelName: COMPACT_GROUP_NORM_AFFINE,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, attrs, backend }) => {
+      const { rows, list, gamma, beta, bias } = inputs as Record<'rows' | 'list' | 'gamma' | 'beta', tf.TensorInfo> & { bias?: tf.TensorInfo };
+      const { outShape, groups, eps, part = 'whole', pyramid } = attrs as unknown as CompactGroupNormAttrs;
+      const starts = pyramid ? segmentRowStarts(pyramid) : mapStarts(outShape);
+      return groupNormAffineOnGpu(backend as unknown as WebGPUBackendLike, rows, starts, { gamma, beta, bias, list: { list, part } }, { groups, eps });
+    },
+  });
+  tf.registerKernel({
     kernelName: BLEND_RESIZED,
     backendName: 'webgpu',
     kernelFunc: ({ inputs, attrs, backend }) => {
@@ -495,11 +580,11 @@ export function registerWebGPUKernels(): void {
     kernelName: BLEND_PYRAMID,
     backendName: 'webgpu',
     kernelFunc: ({ inputs, attrs, backend }) => {
-      const { x, xWeight, paths, gates, sourceWeight } = inputs as Record<string, tf.TensorInfo>;
+      const { x, xWeight, paths, gates, sourceWeight, affine } = inputs as Record<string, tf.TensorInfo> & { affine?: tf.TensorInfo };
       const { pyramid } = attrs as unknown as { pyramid: PyramidLayout };
       const be = backend as unknown as WebGPUBackendLike;
-      const program = new BlendPyramidProgram(pyramid, x.shape[1], deviceTuning(be).channelQuads);
-      return runProgram(be, program, [x, xWeight, paths, gates, sourceWeight], 'float32');
+      const program = new BlendPyramidProgram(pyramid, x.shape[1], deviceTuning(be).channelQuads, affine !== undefined);
+      return runProgram(be, program, [x, xWeight, paths, gates, sourceWeight, ...(affine ? [affine] : [])], 'float32');
     },
   });
   tf.registerKernel({
@@ -517,7 +602,7 @@ export function registerWebGPUKernels(): void {
     backendName: 'webgpu',
     kernelFunc: ({ inputs, attrs, backend }) => {
       const { x, filter, filter1, bias, bias1, gamma, gamma1, beta, beta1 } = inputs as Record<string, tf.TensorInfo>;
-      const { groups, eps, pyramid } = attrs as unknown as ScalePathsAttrs;
+      const { groups, eps, pyramid, affine = false } = attrs as unknown as ScalePathsAttrs;
       const be = backend as unknown as WebGPUBackendLike;
       const tuning = deviceTuning(be);
       const pixelMap = asPixelMap(x);
@@ -527,6 +612,8 @@ export function registerWebGPUKernels(): void {
       // runs: path 0's (level, image) runs on levels 0 .. L-2, then path 1's
       const firstRun = (pyramid.sizes.length - 1) * pyramid.batch;
       const starts = segmentRowStarts(scalePathsLayout(pyramid));
+      // the blend normalises as it samples: the statistics alone, the map as its convs
+      if (affine) return [map, groupNormAffineOnGpu(be, map, starts, { gamma, beta, second: { gamma: gamma1, beta: beta1, firstRun } }, { groups, eps })];
       const out = groupNormOnGpu(be, map, map.shape, starts, { gamma, beta, second: { gamma: gamma1, beta: beta1, firstRun } }, { groups, eps, relu: false });
       be.disposeData(map.dataId);
       return out;

@@ -149,6 +149,34 @@ export function mapPosSnippet(source: { shape: string } | LevelExprs): string {
 }`;
 }
 
+/**
+ * WGSL: mapRun(p), the run of pixel p that GroupNorm normalises on its own: its image in a map
+ * [B,H,W,C] (read through `shape`), its (level, image) in a packed pyramid, level-major as
+ * segmentRowStarts (pyramid.ts) numbers them.
+ */
+export function mapRunSnippet(source: { shape: string } | LevelExprs): string {
+  if ('shape' in source) {
+    return `fn mapRun(p : i32) -> i32 {
+  return p / (${source.shape}[1] * ${source.shape}[2]);
+}`;
+  }
+  // every level holds the same images: the first level's rows over its pixels
+  const levels = source.heights
+    .map((h, l) => (l === 0 ? `var q = p;
+  var hw = ${h} * ${source.widths[0]};
+  var level = 0;` : `if (p >= ${source.starts[l]}) {
+    q = p - ${source.starts[l]};
+    hw = ${h} * ${source.widths[l]};
+    level = ${l};
+  }`))
+    .join(NEWLINE + '  ');
+  return `fn mapRun(p : i32) -> i32 {
+  let images = ${source.starts[1]} / (${source.heights[0]} * ${source.widths[0]});
+  ${levels}
+  return level * images + q / hw;
+}`;
+}
+
 /** Row groups (runs of n adjacent pixels of a row, the last one short) of a map [B,h,w] or of each level of a packed pyramid. */
 export function rowGroups(source: { shape: number[] } | PyramidLayout, n: number): number[] {
   const maps = 'shape' in source ? [{ batch: source.shape[0], h: source.shape[1], w: source.shape[2] }] : source.sizes.map(([h, w]) => ({ batch: source.batch, h, w }));
