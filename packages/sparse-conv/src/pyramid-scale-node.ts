@@ -3,7 +3,7 @@ import { blendResized } from './blend-resized';
 import { convLayer } from './conv-layer';
 import { BLEND_PYRAMID, DEPTHWISE_GROUP_NORM, type DepthwiseGroupNormAttrs, SCALE_PATHS, type ScalePathsAttrs } from './kernels/kernel-names';
 import { hasKernel } from './kernels/register';
-import { blendNormalizesPaths } from './kernels/webgpu-kernels';
+import { webgpuTuningFlag } from './kernels/webgpu-kernels';
 import { checkPacked, type PyramidLayout, packPyramid, pyramidLevels, pyramidRows, scalePathsLayout, stackedLayout, unpackPyramid } from './pyramid';
 import type { GroupNormParams } from './types';
 
@@ -62,7 +62,7 @@ export function scalePathsPyramid(x: tf.Tensor2D, layout: PyramidLayout, finer: 
  * written (the blend reads a few of their pixels); elsewhere scalePathsPyramid's maps, no affine.
  */
 export function scalePathsToBlend(x: tf.Tensor2D, layout: PyramidLayout, finer: DepthwiseNormLayer, coarser: DepthwiseNormLayer): Pick<ScalePaths, 'maps' | 'affine'> {
-  return scalePaths('scalePathsToBlend', x, layout, finer, coarser, blendNormalizesPaths());
+  return scalePaths('scalePathsToBlend', x, layout, finer, coarser, hasKernel(SCALE_PATHS) && webgpuTuningFlag('blendNormalizes'));
 }
 
 function scalePaths(op: string, x: tf.Tensor2D, layout: PyramidLayout, finer: DepthwiseNormLayer, coarser: DepthwiseNormLayer, affine: boolean): Pick<ScalePaths, 'maps' | 'affine'> {

@@ -4,10 +4,10 @@ import { gatherConvRows, scatterRows } from './gather-conv';
 import { convLayer } from './conv-layer';
 import { groupNormInference, groupNormMasked } from './group-norm';
 import { conv2dFewOutputsEach, simdGateConvs } from './few-output-conv';
-import { COMPACT_GROUP_NORM, GATED_RESIDUAL, MASKED_GROUP_NORM, SPARSE_CONV_ROWS } from './kernels/kernel-names';
+import { COMPACT_GROUP_NORM, COMPACT_GROUP_NORM_AFFINE, GATED_RESIDUAL, MASKED_GROUP_NORM, SPARSE_CONV_ROWS } from './kernels/kernel-names';
 import { hasGatedResidualKernel, hasKernel, hasMaskedConvKernel, hasRowKernels, hasSimdLoops } from './kernels/register';
 import { compactConvNormalizedOnRead, compactMaskedConv, gatedResidualRows, pixelLists, gatedResidualRowsWithConvs, maskedConvKernel, maskedGroupNorm, scatterRowsDense } from './kernels/row-ops';
-import { pairNormalizesOnRead } from './kernels/webgpu-kernels';
+import { webgpuTuningFlag } from './kernels/webgpu-kernels';
 import { denseConv } from './masked-conv2d';
 import { kernelConvRows, kernelConvRowsFromRows } from './row-conv';
 import { denseFallbackDensity } from './thresholds';
@@ -204,7 +204,7 @@ function pairOnDevice(op: string, x: tf.Tensor4D, first: PairConv, second: PairC
     const lists = pixelLists(first.mask, 'dilatedAndPlain');
     const list1 = { buffer: lists, part: 'first' as const };
     // conv1's GroupNorm and ReLU applied by conv2 as it reads where the device does better so: no normalised map written
-    const onRead = pairNormalizesOnRead() ? compactConvNormalizedOnRead(x, first.filter, list1, first.opts.norm as GroupNormParams, first.opts.bias) : undefined;
+    const onRead = hasKernel(COMPACT_GROUP_NORM_AFFINE) && webgpuTuningFlag('normalizeOnRead') ? compactConvNormalizedOnRead(x, first.filter, list1, first.opts.norm as GroupNormParams, first.opts.bias) : undefined;
     const t = onRead ? onRead.raw : compactMaskedConv(x, first.mask, first.filter, false, list1, epilogue(first.opts));
     const { outChannels } = validateConvArgs(op, t, second.mask, second.filter, second.opts);
     checkGateFilters(op, filters, outChannels);

@@ -108,7 +108,7 @@ function compactConvRows(x: tf.Tensor, filter: tf.Tensor4D, list: tf.Tensor1D, a
 
 /**
  * A depth node's first conv (regular, Cin and Cout multiples of 4) for a second conv that applies
- * its GroupNorm as it reads (pairNormalizesOnRead): `raw`, the conv at the listed pixels written
+ * its GroupNorm as it reads (DeviceTuning.normalizeOnRead): `raw`, the conv at the listed pixels written
  * at those pixels of a map like x (the other pixels never written: the second conv reads only the
  * pixels of its rows' 3x3 neighbourhoods, which the dilated list holds), and `affine`, GN's scale
  * and shift [runs, 2, Cout] of each run (image, or a pyramid's (level, image)), bias included.

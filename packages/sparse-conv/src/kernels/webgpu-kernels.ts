@@ -346,16 +346,13 @@ export function setWebGPUTuning(kind: 'gpu' | 'swiftshader' | undefined, overrid
 }
 
 /**
- * Whether a depth node's conv pair on the active backend has its second conv apply the first's
- * GroupNorm as it reads (webgpu, DeviceTuning.normalizeOnRead): COMPACT_GROUP_NORM_AFFINE then.
+ * A boolean knob of the active webgpu backend's tuning (false on other backends): whether a depth
+ * node's conv pair has its second conv apply the first's GroupNorm as it reads (normalizeOnRead),
+ * whether the scale node's blend normalises its paths as it samples them (blendNormalizes). The
+ * callers check first that the backend has the kernels.
  */
-export function pairNormalizesOnRead(): boolean {
-  return tf.getBackend() === 'webgpu' && tf.getKernel(COMPACT_GROUP_NORM_AFFINE, 'webgpu') !== undefined && deviceTuning(tf.backend() as unknown as WebGPUBackendLike).normalizeOnRead;
-}
-
-/** Whether the scale node's blend on the active backend normalises its paths as it samples them (webgpu, DeviceTuning.blendNormalizes). */
-export function blendNormalizesPaths(): boolean {
-  return tf.getBackend() === 'webgpu' && tf.getKernel(SCALE_PATHS, 'webgpu') !== undefined && deviceTuning(tf.backend() as unknown as WebGPUBackendLike).blendNormalizes;
+export function webgpuTuningFlag(knob: 'normalizeOnRead' | 'blendNormalizes'): boolean {
+  return tf.getBackend() === 'webgpu' && deviceTuning(tf.backend() as unknown as WebGPUBackendLike)[knob];
 }
 
 /** How the kernels run on this device. */
