@@ -3,9 +3,10 @@ import type { PyramidLayout } from '../pyramid';
 import { BlendPyramidProgram } from './blend-pyramid-program';
 import { BlendResizedProgram } from './blend-resized-program';
 import { BlockCountProgram, type ListKind, PixelListProgram } from './compact-conv-program';
+import { CompactGemmConvProgram, GPU_GEMM, SWIFTSHADER_GEMM } from './compact-gemm-program';
 import { GateConvProgram } from './gate-conv-program';
 import { GateSumsCombineProgram, GateSumsProgram } from './gate-sums-program';
-import { DepthwiseMapProgram, GroupNormApplyProgram } from './group-norm-programs';
+import { DepthwiseMapProgram, GroupNormApplyProgram, GroupNormCombineProgram } from './group-norm-programs';
 import type { WebGPUProgramLike } from './masked-conv-program';
 
 /**
@@ -79,6 +80,17 @@ describe('WebGPU programs: a shader key covers the code', () => {
     expect(codes).toBeGreaterThan(3 * 2 * 3);
   });
 
+  it('GEMM convs (listed parts, scattered rows, inputs through an affine form, tilings, pyramids)', () => {
+    const gemms = product({ part: ['whole', 'first', 'second'] as const, scattered: [false, true], affine: [undefined, { relu: true }, { relu: false }], tuning: [GPU_GEMM, SWIFTSHADER_GEMM], pyramid: [undefined, ...PYRAMIDS] }).map(
+      (o) => new CompactGemmConvProgram(o.pyramid ? rows(o.pyramid) : 99, 16, 3, { part: o.part, scattered: o.scattered, inputAffine: o.affine, tuning: o.tuning, pyramid: o.pyramid }),
+    );
+    expect(expectKeysCoverCode('CompactGemmConvProgram', gemms).codes).toBeGreaterThan(3 * 2 * 3);
+    const combines = product({ batch: [1, 5], channels: [8, 16], bias: [false, true], scaleShift: [false, true] }).map(
+      (o) => new GroupNormCombineProgram(o.batch, o.channels, 1e-5, { groups: 2, bias: o.bias }, o.scaleShift),
+    );
+    expect(expectKeysCoverCode('GroupNormCombineProgram', combines).codes).toBe(4);
+  });
+
   it('pixel lists and their block counts (kinds, threads, one pass or counted, pyramids)', () => {
     const kinds: ListKind[] = ['plain', 'dilated', 'dilatedAndPlain'];
     const counts = product({ pixels: [300, 5000], kind: kinds, threads: [4, 64], pyramid: [undefined, ...PYRAMIDS] }).map(
@@ -92,7 +104,7 @@ describe('WebGPU programs: a shader key covers the code', () => {
   });
 
   it('per-pixel programs: blends, the depthwise map, GroupNorm apply (channel quads, lanes)', () => {
-    const blends = product({ pyramid: PYRAMIDS, channels: [8, 16], quads: [1, 2, 16] }).map((o) => new BlendPyramidProgram(o.pyramid, o.channels, o.quads));
+    const blends = product({ pyramid: PYRAMIDS, channels: [8, 16], quads: [1, 2, 16], affine: [false, true] }).map((o) => new BlendPyramidProgram(o.pyramid, o.channels, o.quads, o.affine));
     const resized = product({ shape: [[1, 9, 11, 8], [2, 5, 7, 16]], two: [false, true], weighted: [false, true], align: [false, true], quads: [1, 16] }).map(
       (o) => new BlendResizedProgram(o.shape, o.two, o.weighted, o.align, o.quads),
     );
