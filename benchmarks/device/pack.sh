@@ -20,5 +20,12 @@ cp node_modules/webgpu/package.json node_modules/webgpu/index.js "$out/node_modu
 cp node_modules/webgpu/dist/linux-x64/dawn.node "$out/node_modules/webgpu/dist/linux-x64/"
 xz -T0 -6 -c "$(readlink -f "$(command -v node)")" >"$out/node.xz"
 cp benchmarks/device/run.sh benchmarks/device/sweep.sh benchmarks/device/node.sh "$out/"
+# one golden file (the D4 head, 9.5 MB) for run.sh's parity step: the GPU's numbers checked, not only
+# timed; the D8 file would take the carried files past the device tool's 64 MiB
+golden=../shared/golden/fcos-dynhead-d4-c64.safetensors
+if [ -f "$golden" ]; then
+  mkdir -p "$out/golden"
+  cp "$golden" "$out/golden/"
+fi
 git rev-parse --short HEAD >"$out/commit"
 du -sh "$out"

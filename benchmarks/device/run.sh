@@ -35,6 +35,10 @@ step() {
   echo "== $name: exit $?" | tee -a "$out/log.txt"
 }
 step backends 40 "${dynhead[@]}" backends --backend webgpu
+# the head's numbers on this GPU against the official code's (the device's own kernel forms)
+if [ -f "$here/golden/fcos-dynhead-d4-c64.safetensors" ]; then
+  step parity 60 "${dynhead[@]}" parity --golden "$here/golden/fcos-dynhead-d4-c64.safetensors" --backend webgpu --no-gradients
+fi
 step head 240 "${dynhead[@]}" bench head --backend webgpu "${sizes[@]}" --only "$heads" --batch "$batches" --repeats 5 --out "$out"
 # one training step of the tiny FCOS on webgpu: what the fused training kernels (GroupNorm, GeReTanH,
 # SGD, the cost sums: 4109 dispatches a BCCD-sized step, was 7970) are worth where dispatches cost
