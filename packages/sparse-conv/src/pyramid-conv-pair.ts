@@ -1,10 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { COMPACT_GROUP_NORM, COMPACT_GROUP_NORM_AFFINE } from './kernels/kernel-names';
+import { COMPACT_GROUP_NORM } from './kernels/kernel-names';
 import { hasKernel, hasMaskedConvKernel } from './kernels/register';
 import { compactConvNormalizedOnRead, compactPyramidConv, pixelLists } from './kernels/row-ops';
-import { webgpuTuningFlag } from './kernels/webgpu-kernels';
 import { checkPacked, type PyramidLayout, packPyramid, pyramidRows, unpackPyramid } from './pyramid';
-import { pairRunsOnDevice, sparseConvPair } from './sparse-conv2d';
+import { pairNormalizesOnRead, pairRunsOnDevice, sparseConvPair } from './sparse-conv2d';
 import type { GroupNormParams, SparseConvOptions } from './types';
 import { validateConvArgs } from './validate';
 
@@ -39,7 +38,7 @@ export async function sparseConvPairPyramid(x: tf.Tensor2D, layout: PyramidLayou
       const fused = residual !== undefined && residual.gate === second.mask;
       const epilogue2 = { ...epilogue(second.opts), residual: fused ? residual : undefined };
       let y: tf.Tensor2D;
-      if (hasKernel(COMPACT_GROUP_NORM_AFFINE) && webgpuTuningFlag('normalizeOnRead')) {
+      if (pairNormalizesOnRead()) {
         // conv1's GroupNorm and ReLU applied by conv2 as it reads: no normalised map written
         const { raw, affine } = compactConvNormalizedOnRead(x, first.filter, list1, first.opts.norm as GroupNormParams, first.opts.bias, layout);
         y = compactPyramidConv(raw, layout, second.filter, list2, epilogue2, { affine, relu: first.opts.post === 'relu' });

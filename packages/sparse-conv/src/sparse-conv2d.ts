@@ -197,6 +197,14 @@ export function pairRunsOnDevice(cin: number, first: PairConvPlan, second: PairC
   );
 }
 
+/**
+ * Whether a pair that runs on the device (pairRunsOnDevice) has conv2 apply conv1's GroupNorm as
+ * it reads (compactConvNormalizedOnRead; the device's tuning says where that is faster).
+ */
+export function pairNormalizesOnRead(): boolean {
+  return hasKernel(COMPACT_GROUP_NORM_AFFINE) && webgpuTuningFlag('normalizeOnRead');
+}
+
 /** The pair on webgpu from one buffer of both pixel lists (pairRunsOnDevice). */
 function pairOnDevice(op: string, x: tf.Tensor4D, first: PairConv, second: PairConv, filters: tf.Tensor4D[]): { output: tf.Tensor4D; convs: tf.Tensor4D[] } {
   const epilogue = (o: SparseConvOptions) => ({ norm: o.norm as GroupNormParams, bias: o.bias, relu: o.post === 'relu' });
@@ -204,7 +212,7 @@ function pairOnDevice(op: string, x: tf.Tensor4D, first: PairConv, second: PairC
     const lists = pixelLists(first.mask, 'dilatedAndPlain');
     const list1 = { buffer: lists, part: 'first' as const };
     // conv1's GroupNorm and ReLU applied by conv2 as it reads where the device does better so: no normalised map written
-    const onRead = hasKernel(COMPACT_GROUP_NORM_AFFINE) && webgpuTuningFlag('normalizeOnRead') ? compactConvNormalizedOnRead(x, first.filter, list1, first.opts.norm as GroupNormParams, first.opts.bias) : undefined;
+    const onRead = pairNormalizesOnRead() ? compactConvNormalizedOnRead(x, first.filter, list1, first.opts.norm as GroupNormParams, first.opts.bias) : undefined;
     const t = onRead ? onRead.raw : compactMaskedConv(x, first.mask, first.filter, false, list1, epilogue(first.opts));
     const { outChannels } = validateConvArgs(op, t, second.mask, second.filter, second.opts);
     checkGateFilters(op, filters, outChannels);

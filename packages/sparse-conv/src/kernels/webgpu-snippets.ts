@@ -131,18 +131,8 @@ export function mapPosSnippet(source: { shape: string } | LevelExprs): string {
   return vec4<i32>(y, r - y * w, h, w);
 }`;
   }
-  // levels ascend, so the last start at or below p names its level
-  const levels = source.heights
-    .map((h, l) => (l === 0 ? `var q = p;
-  var h = ${h};
-  var w = ${source.widths[0]};` : `if (p >= ${source.starts[l]}) {
-    q = p - ${source.starts[l]};
-    h = ${h};
-    w = ${source.widths[l]};
-  }`))
-    .join(NEWLINE + '  ');
   return `fn mapPos(p : i32) -> vec4<i32> {
-  ${levels}
+  ${levelOfSnippet(source, (l) => [['h', source.heights[l]], ['w', source.widths[l]]])}
   let r = q % (h * w);
   let y = r / w;
   return vec4<i32>(y, r - y * w, h, w);
@@ -161,20 +151,28 @@ export function mapRunSnippet(source: { shape: string } | LevelExprs): string {
 }`;
   }
   // every level holds the same images: the first level's rows over its pixels
-  const levels = source.heights
-    .map((h, l) => (l === 0 ? `var q = p;
-  var hw = ${h} * ${source.widths[0]};
-  var level = 0;` : `if (p >= ${source.starts[l]}) {
-    q = p - ${source.starts[l]};
-    hw = ${h} * ${source.widths[l]};
-    level = ${l};
-  }`))
-    .join(NEWLINE + '  ');
   return `fn mapRun(p : i32) -> i32 {
   let images = ${source.starts[1]} / (${source.heights[0]} * ${source.widths[0]});
-  ${levels}
+  ${levelOfSnippet(source, (l) => [['hw', `${source.heights[l]} * ${source.widths[l]}`], ['level', `${l}`]])}
   return level * images + q / hw;
 }`;
+}
+
+/**
+ * WGSL: finds pixel p's level of a packed pyramid: q, its row within the level, and the variables
+ * `values(l)` names, set to level l's expressions. Levels ascend, so the last start at or below p
+ * names its level.
+ */
+function levelOfSnippet(source: LevelExprs, values: (l: number) => [string, string][]): string {
+  return source.heights
+    .map((_, l) => {
+      const sets = values(l);
+      if (l === 0) return ['var q = p;', ...sets.map(([v, e]) => `var ${v} = ${e};`)].join(NEWLINE + '  ');
+      return `if (p >= ${source.starts[l]}) {
+    ${[`q = p - ${source.starts[l]};`, ...sets.map(([v, e]) => `${v} = ${e};`)].join(NEWLINE + '    ')}
+  }`;
+    })
+    .join(NEWLINE + '  ');
 }
 
 /** Row groups (runs of n adjacent pixels of a row, the last one short) of a map [B,h,w] or of each level of a packed pyramid. */
