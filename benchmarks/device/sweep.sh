@@ -4,12 +4,17 @@
 # @dynhead/sparse-conv's WebGPUTuningOverrides), FCOS against D8 Mid at batch 1 and 8, each run's
 # table and GPU time by program appended to $OUT/sweep.txt; the defaults run first and last, so a
 # drifting machine shows. VARIANTS, HEADS and BATCHES override what runs; EXTRA adds flags
-# (EXTRA=--quick checks the script here, on SwiftShader).
+# (EXTRA=--quick checks the script here, on SwiftShader). DISPATCHES=1 first records every dispatch's
+# GPU time of the heads with the defaults (JSON in $OUT/dispatches, gpuDispatches of each row).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 out=${OUT:-$PWD/out-device}
 mkdir -p "$out"
 . "$here/node.sh"
+if [ "${DISPATCHES:-0}" = 1 ]; then
+  timeout "${STEP_TIMEOUT:-60}" "$node_bin" "$here/dynhead.mjs" bench head --backend webgpu --only "${HEADS:-FCOS,D8 Mid}" \
+    --batch "${BATCHES:-1,8}" --repeats 5 --dispatch-times --out "$out/dispatches" ${EXTRA:-} 2>&1 | grep -a '^| [A-Z]' | cut -d'|' -f2-5,14
+fi
 variants=${VARIANTS:-gpu gpu:gateLanes=4 gpu:gateLanes=16 gpu:normalizeQuads=1 gpu:normalizeQuads=4 gpu:channelQuads=2 gpu}
 for v in $variants; do
   echo "=== $v" >>"$out/sweep.txt"

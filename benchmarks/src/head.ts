@@ -4,7 +4,7 @@ import { syntheticFeatures } from './features';
 import { calibrateGateBias } from './gate-density';
 import { disposeOutputs, readCosts, settle } from './head-outputs';
 import { FULL_IMAGE, type ImageSize, levelShapes, pixelCount } from './levels';
-import { formatProgramTimes, GPU_PROGRAMS_KEPT, type PassProfile, type ProgramTime, passProfile, timeInterleaved } from './measure';
+import { type DispatchTime, formatProgramTimes, GPU_PROGRAMS_KEPT, type PassProfile, type ProgramTime, passProfile, timeInterleaved } from './measure';
 import { DENSITY_TARGETS, type Density, fullCostPerPixel, type HeadVariant, headVariants, toGFlops } from './variants';
 
 export interface HeadBenchOptions {
@@ -23,6 +23,8 @@ export interface HeadBenchOptions {
   seed: number;
   /** webgpu: run every block on the packed levels (DynamicHead.infer's packLevels; default true). */
   packLevels: boolean;
+  /** webgpu with timestamp queries: keep every dispatch's GPU time in the rows (gpuDispatches). */
+  dispatchTimes: boolean;
   log: (line: string) => void;
 }
 
@@ -38,6 +40,7 @@ export const HEAD_BENCH_DEFAULTS: HeadBenchOptions = {
   calibrationSteps: 14,
   seed: 1,
   packLevels: true,
+  dispatchTimes: false,
   log: () => {},
 };
 
@@ -89,6 +92,8 @@ export interface HeadBenchRow {
   gpuMs?: number | null;
   /** With gpuMs: the program classes that took the most GPU time in that pass. */
   gpuPrograms?: ProgramTime[];
+  /** With gpuMs and the dispatchTimes option: each dispatch of that pass, in order. */
+  gpuDispatches?: DispatchTime[];
 }
 
 export interface HeadBenchResult {
@@ -180,6 +185,7 @@ export async function runHeadBench(options: Partial<HeadBenchOptions> = {}): Pro
             dispatches: profiles[j].dispatches,
             gpuMs: profiles[j].gpuMs,
             ...(profiles[j].programs ? { gpuPrograms: profiles[j].programs.slice(0, GPU_PROGRAMS_KEPT) } : {}),
+            ...(o.dispatchTimes && profiles[j].dispatchTimes ? { gpuDispatches: profiles[j].dispatchTimes } : {}),
           };
           rows.push(row);
           o.log(`${row.head} batch ${batch}: ${row.medianMs.toFixed(1)} ms${row.gpuMs == null ? '' : ` (GPU busy ${row.gpuMs.toFixed(1)} ms)`}, ${row.usedGFlops.avg.toFixed(3)} GFLOPs, ${row.peakMiB.toFixed(1)} MiB, ${row.kernels} kernels${row.dispatches === null ? '' : `, ${row.dispatches} dispatches`}`);

@@ -29,11 +29,15 @@ describe('passProfile', () => {
     expect(programs.every((q) => q.ms >= 0 && /Program/.test(q.name))).toBe(true);
     // most first
     expect(programs.map((q) => q.ms)).toEqual([...programs.map((q) => q.ms)].sort((x, y) => y - x));
+    // each dispatch in order, with its output shape: the matMul's [2,2] (tfjs-webgpu's batched [1,2,2]), the relu's, the add's
+    const each = p.dispatchTimes ?? [];
+    expect(each.map((d) => d.shape.reduce((a, v) => a * v, 1))).toEqual([4, 4, 4]);
+    expect(each.reduce((ms, d) => ms + d.ms, 0)).toBeCloseTo(p.gpuMs as number, 9);
   });
 
   it('has no GPU time where there is no GPU (cpu)', async () => {
     await activate('cpu');
     const p = await passProfile(threeKernels);
-    expect([p.kernels, p.dispatches, p.gpuMs, p.programs]).toEqual([3, null, null, null]);
+    expect([p.kernels, p.dispatches, p.gpuMs, p.programs, p.dispatchTimes]).toEqual([3, null, null, null, null]);
   });
 });

@@ -92,6 +92,16 @@ export interface PassProfile {
   gpuMs: number | null;
   /** With gpuMs: the GPU time per program class, most first. */
   programs: ProgramTime[] | null;
+  /** With gpuMs: every dispatch in order, with its output shape (which of a class's dispatches cost the time). */
+  dispatchTimes: DispatchTime[] | null;
+}
+
+/** GPU time of one dispatch of a pass (webgpu timestamp queries). */
+export interface DispatchTime {
+  name: string;
+  /** The program's output shape. */
+  shape: number[];
+  ms: number;
 }
 
 interface TimedWebGPUBackend {
@@ -112,13 +122,14 @@ export async function passProfile(run: () => Promise<void>): Promise<PassProfile
   const backend = tf.backend() as unknown as TimedWebGPUBackend;
   const original = backend.runWebGPUProgram;
   let dispatches = 0;
-  const timed: { name: string; query: Promise<number> }[] = [];
+  const timed: { name: string; query: Promise<number>; shape: number[] }[] = [];
   if (original) {
     backend.runWebGPUProgram = (...args: unknown[]) => {
       dispatches++;
       const result = original.apply(backend, args);
       const last = backend.activeTimers?.[backend.activeTimers.length - 1] as { name?: unknown; query?: unknown } | undefined;
-      if (last && typeof last.name === 'string' && last.query instanceof Promise) timed.push(last as { name: string; query: Promise<number> });
+      const shape = (args[0] as { outputShape?: number[] }).outputShape ?? [];
+      if (last && typeof last.name === 'string' && last.query instanceof Promise) timed.push({ name: last.name, query: last.query as Promise<number>, shape: [...shape] });
       return result;
     };
   }
@@ -126,7 +137,7 @@ export async function passProfile(run: () => Promise<void>): Promise<PassProfile
     const info = await tf.profile(async () => {
       await run();
     });
-    const profile: PassProfile = { peakMiB: info.peakBytes / 2 ** 20, kernels: info.kernels.length, dispatches: original ? dispatches : null, gpuMs: null, programs: null };
+    const profile: PassProfile = { peakMiB: info.peakBytes / 2 ** 20, kernels: info.kernels.length, dispatches: original ? dispatches : null, gpuMs: null, programs: null, dispatchTimes: null };
     if (original && backend.supportTimestampQuery && timed.length === dispatches && dispatches > 0) {
       const ms = await Promise.all(timed.map((t) => t.query));
       profile.gpuMs = ms.reduce((a, b) => a + b, 0);
@@ -138,6 +149,7 @@ export async function passProfile(run: () => Promise<void>): Promise<PassProfile
         byName.set(name, p);
       }
       profile.programs = [...byName.values()].sort((a, b) => b.ms - a.ms);
+      profile.dispatchTimes = timed.map(({ name, shape }, i) => ({ name, shape, ms: ms[i] }));
     }
     return profile;
   } finally {

@@ -21,6 +21,7 @@ interface BenchmarksModule {
       write: boolean;
       readme: boolean;
       packLevels?: boolean;
+      dispatchTimes?: boolean;
       log: (line: string) => void;
     },
   ): Promise<{ markdown: string; result: unknown; resultsPath: string | null; chartPath: string | null }>;
@@ -100,6 +101,7 @@ interface BenchFlags {
   readme: boolean;
   webgpuTuning?: WebGPUTuning;
   levelsApart: boolean;
+  dispatchTimes: boolean;
 }
 
 export function register(program: Command): void {
@@ -118,6 +120,7 @@ export function register(program: Command): void {
     .option('--readme', 'put the table into benchmarks/README.md', false)
     .option('--webgpu-tuning <kind>', "webgpu: run the kernels as on a 'gpu' or on 'swiftshader' whatever the device (default: the device's own); knobs after a colon, e.g. gpu:channelQuads=2,gatePixels=1", webgpuTuning)
     .option('--levels-apart', 'head, webgpu: run each block level by level instead of on the packed levels (for comparison)', false)
+    .option('--dispatch-times', 'head, webgpu: record every dispatch of the profiled pass (program, output shape, GPU ms) in the JSON rows', false)
     .addHelpText('after', '\nResults go to benchmarks/results/<backend>-<date>.json (and head-<backend>-<date>.png).')
     .action(async (name: string, flags: BenchFlags, cmd: Command) => {
       if (!(BENCHES as readonly string[]).includes(name)) {
@@ -126,6 +129,7 @@ export function register(program: Command): void {
       const backend = await activateBackend(cmd);
       if (flags.webgpuTuning && backend.name !== 'webgpu') throw new UserError(`--webgpu-tuning applies to --backend webgpu, not ${backend.name}`);
       if (flags.levelsApart && (backend.name !== 'webgpu' || name !== 'head')) throw new UserError(`--levels-apart applies to bench head on --backend webgpu, not bench ${name} on ${backend.name}`);
+      if (flags.dispatchTimes && (backend.name !== 'webgpu' || name !== 'head')) throw new UserError(`--dispatch-times applies to bench head on --backend webgpu, not bench ${name} on ${backend.name}`);
       const benchmarks = await loadBenchmarks();
       if (flags.webgpuTuning) setWebGPUTuning(flags.webgpuTuning.kind, flags.webgpuTuning.overrides);
       // the results record which form of the kernels ran
@@ -144,6 +148,7 @@ export function register(program: Command): void {
         write: flags.write,
         readme: flags.readme,
         packLevels: !flags.levelsApart,
+        dispatchTimes: flags.dispatchTimes,
         log: (line) => note(cmd, line),
       });
       const written = [r.resultsPath, r.chartPath].filter(Boolean).join(', ');

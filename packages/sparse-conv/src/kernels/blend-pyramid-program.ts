@@ -89,17 +89,24 @@ export class BlendPyramidProgram implements WebGPUProgramLike {
     let row1${name} = (n * g${name}.x + y1${name}) * g${name}.y;
     let at${name} = vec4<i32>(row0${name} + x0${name}, row0${name} + x1${name}, row1${name} + x0${name}, row1${name} + x1${name});
     let values${name} = (${name.toLowerCase()}Start(${s}) + at${name}) * c;
-    let gates${name} = ${gateStart[name as keyof typeof gateStart]} + g${name}.z + at${name};${this.affine ? `
+    let gateAt${name} = ${gateStart[name as keyof typeof gateStart]} + g${name}.z + at${name};
+    let gates${name} = vec4<f32>(Gates[gateAt${name}.x], Gates[gateAt${name}.y], Gates[gateAt${name}.z], Gates[gateAt${name}.w]);${this.affine ? `
     let affine${name} = ${runOf[name as keyof typeof runOf]} * 2 * c;` : ''}`;
     // a path's value at a tap, normalised here when the paths come as their convs
     const value = (name: string, tap: string) => (this.affine ? `fma(${T}(Paths[values${name}.${tap} + q]), scale${name}, shift${name})` : `${T}(Paths[values${name}.${tap} + q])`);
-    const sample = (name: string) => `{
+    // a tap whose gate is off adds nothing: its value is not read (a pixel's threads agree, so
+    // where all four are off the path costs no reads at all)
+    const tap = (name: string, t: string, v: string) => `var ${v} = ${T}(0.0);
+          if (gates${name}.${t} != 0.0) {
+            ${v} = ${value(name, t)} * gates${name}.${t};
+          }`;
+    const sample = (name: string) => `if (any(gates${name} != vec4<f32>(0.0))) {
           ${this.affine ? `let scale${name} = ${T}(Affine[affine${name} + q]);
           let shift${name} = ${T}(Affine[affine${name} + c + q]);` : ''}
-          let tl = ${value(name, 'x')} * Gates[gates${name}.x];
-          let tr = ${value(name, 'y')} * Gates[gates${name}.y];
-          let bl = ${value(name, 'z')} * Gates[gates${name}.z];
-          let br = ${value(name, 'w')} * Gates[gates${name}.w];
+          ${tap(name, 'x', 'tl')}
+          ${tap(name, 'y', 'tr')}
+          ${tap(name, 'z', 'bl')}
+          ${tap(name, 'w', 'br')}
           ${bilinearAddSnippet(name)}
         }`;
     return `
@@ -134,8 +141,12 @@ fn main(index : i32) {
       'c',
       this.quads,
       `var sum = ${T}(0.0);
-      if (l > 0) ${sample('Finer')}
-      if (l < ${levels - 1}) ${sample('Coarser')}
+      if (l > 0) {
+        ${sample('Finer')}
+      }
+      if (l < ${levels - 1}) {
+        ${sample('Coarser')}
+      }
       setOutputAtIndex(pixel * c + q, sum * SourceWeight[0] + X[pixel * c + q] * XWeight[0]);`,
     )}
   }
