@@ -234,7 +234,8 @@ describe.each(BACKENDS)('packed pyramids on %s', (backend) => {
   });
 
   // FCOS's predictors on all levels at once: cls_score (webgpu: the GEMM for 8 channels, and for 3
-  // padded to 4), centerness (1 channel: the gate conv program), and the boxes' per-level scale
+  // padded to 4), bbox_pred (4 channels: the quad-output program, or with quadOutputConv off the
+  // GEMM), centerness (1 channel: the gate conv program), and the boxes' per-level scale
   it.each(['gpu', 'swiftshader'] as const)("as on %s: a predictor's conv and the boxes' level scales over a pyramid equal each level's float64 reference", async (tuning) => {
     await activate(backend);
     setWebGPUTuning(tuning);
@@ -245,16 +246,20 @@ describe.each(BACKENDS)('packed pyramids on %s', (backend) => {
     const layout = pyramidLayoutOf(maps);
     const x = packPyramid(maps);
     const tol = backend === 'webgpu' ? 1e-4 : 1e-5;
-    for (const cout of [8, 1, 3]) {
+    const quadPipelines = () => Object.keys((tf.backend() as unknown as { pipelineCache?: object }).pipelineCache ?? {}).filter((k) => k.includes('dynheadQuadOutputConv') && k.includes(tuning === 'gpu' ? '_4_8_' : '_8_1_')).length;
+    for (const [cout, quadOutputConv] of [[8, true], [1, true], [3, true], [4, true], [4, false]] as const) {
+      setWebGPUTuning(tuning, { quadOutputConv });
       const filter = Array.from({ length: 9 * c * cout }, () => rand(-0.5, 0.5));
       const bias = Array.from({ length: cout }, () => rand(-1, 1));
       const [ft, bt] = [tf.tensor4d(filter, [3, 3, c, cout]), tf.tensor1d(bias)];
       const y = convLayerPyramid(x, layout, ft, { bias: bt });
       expect(y.shape).toEqual([x.shape[0], cout]);
       const want = SIZES.flatMap(([h, w], l) => Array.from(refConv({ x: levels[l], shape: [b, h, w, c], filter, k: 3, cout, bias })));
-      expect(relL2(await y.data(), want), `${cout} output channels`).toBeLessThan(tol);
+      expect(relL2(await y.data(), want), `${cout} output channels, quadOutputConv ${quadOutputConv}`).toBeLessThan(tol);
+      if (backend === 'webgpu' && cout === 4 && quadOutputConv) expect(quadPipelines(), "the quad-output program in this tuning's form").toBe(1);
       tf.dispose([y, ft, bt]);
     }
+    setWebGPUTuning(tuning);
     // the boxes: ReLU(scale_l * v) * stride_l, or exp(scale_l * v)
     const scaleValues = SIZES.map(() => rand(0.5, 1.5));
     const scales = scaleValues.map((v) => tf.tensor1d([v]));

@@ -70,10 +70,11 @@ const CASES: Case[] = [
 ];
 const DENSITIES: (number | 'one')[] = [0, 'one', 0.01, 0.5, 1];
 
-/** FCOS's predictors as dense inference layers (webgpu: centerness through the gate conv program, bbox_pred through the GEMM). */
+/** FCOS's predictors as dense inference layers (webgpu: centerness through the gate conv program, bbox_pred through the quad-output program). */
 const PREDICTOR_CASES: Case[] = [
   { name: 'conv3x3 + bias to one channel (centerness), batch 2', shape: [2, 9, 11, 8], k: 3, cout: 1, bias: true },
   { name: 'conv3x3 + bias to 4 channels (bbox_pred)', shape: [1, 7, 9, 12], k: 3, cout: 4, bias: true },
+  { name: 'conv3x3 to 4 channels, no bias, batch 2', shape: [2, 6, 10, 16], k: 3, cout: 4 },
 ];
 
 describe.each(TEST_BACKENDS)('sparse conv on %s', (backend) => {

@@ -18,7 +18,10 @@ export interface ScatterRowsAttrs {
 export const MASKED_CONV = 'DynheadMaskedConv';
 /** cpu: regular conv straight from the active pixels (no im2col buffer). */
 export const SPARSE_CONV_ROWS = 'DynheadSparseConvRows';
-/** webgpu: a regular conv 'same' (+ an optional bias [Cout]) as the compacted path's tiled GEMM over every pixel (inference). */
+/**
+ * webgpu: a regular conv 'same' (+ an optional bias [Cout]) as the compacted path's tiled GEMM over
+ * every pixel (inference); a 3x3 conv to four channels in QuadOutputConvProgram instead.
+ */
 export const GEMM_CONV = 'DynheadGemmConv';
 /** WebGPU, compacted-index-list path: list the active pixels, conv them, expand to the dense map. */
 export const COMPACT_LIST = 'DynheadCompactList';

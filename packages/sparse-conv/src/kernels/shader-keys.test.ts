@@ -8,6 +8,7 @@ import { GateConvProgram } from './gate-conv-program';
 import { GateSumsCombineProgram, GateSumsProgram } from './gate-sums-program';
 import { DepthwiseMapProgram, GroupNormApplyProgram, GroupNormCombineProgram } from './group-norm-programs';
 import type { WebGPUProgramLike } from './masked-conv-program';
+import { QuadOutputConvProgram } from './quad-output-conv-program';
 
 /**
  * tfjs-backend-webgpu compiles a program once per key: its shaderKey, workgroup size and input
@@ -78,6 +79,15 @@ describe('WebGPU programs: a shader key covers the code', () => {
       });
     const { codes } = expectKeysCoverCode('GateConvProgram', programs);
     expect(codes).toBeGreaterThan(3 * 2 * 3);
+  });
+
+  it('quad-output convs (pixels, lanes, bias, pyramids)', () => {
+    const programs = product({ pixels: [1, 4, 8], lanes: [1, 8], biased: [false, true], shape: [[1, 9, 11, 8], [2, 5, 7, 16]], pyramid: [undefined, ...PYRAMIDS] }).map((o) => {
+      const shape = o.pyramid ? [1, rows(o.pyramid), 1, o.shape[3]] : o.shape;
+      return new QuadOutputConvProgram(shape, o.pixels, o.lanes, o.biased, o.pyramid);
+    });
+    // pixels x lanes x bias x (a map, or a pyramid of three levels or of two)
+    expect(expectKeysCoverCode('QuadOutputConvProgram', programs).codes).toBe(3 * 2 * 2 * 3);
   });
 
   it('GEMM convs (listed parts, scattered rows, inputs through an affine form, tilings, pyramids)', () => {

@@ -13,6 +13,7 @@ import {
 import { CompactGemmConvProgram, compactGemmApplies, GPU_GEMM, type GemmTuning, SWIFTSHADER_GEMM } from './compact-gemm-program';
 import { BlendResizedProgram } from './blend-resized-program';
 import { GATE_CONV_LANES, GATE_CONV_PIXELS, GateConvProgram } from './gate-conv-program';
+import { QuadOutputConvProgram } from './quad-output-conv-program';
 import { GATE_SUMS_CHUNK_PIXELS, GATE_SUMS_THREADS, gateSumsChunks, GateSumsCombineProgram, GateSumsProgram } from './gate-sums-program';
 import { GatedResidualProgram } from './gated-residual-program';
 import { CHUNK_ROWS, DEPTHWISE_MAP_PIXELS, DepthwiseMapProgram, GPU_STATS_THREADS, GroupNormApplyProgram, GroupNormCombineProgram, groupNormLanes, GroupNormOnePassProgram, GroupNormNormalizeProgram, groupNormNormalizes, GroupNormPartialsProgram, type GroupNormSource, groupNormFits } from './group-norm-programs';
@@ -236,6 +237,8 @@ interface DeviceTuning {
   normalizeOnRead: boolean;
   /** the scale paths left as their convs with GroupNorm's statistics alone, the blend normalising as it samples them */
   blendNormalizes: boolean;
+  /** a dense 3x3 conv to four channels (a box predictor) in QuadOutputConvProgram, not the GEMM's 64-channel tiles */
+  quadOutputConv: boolean;
 }
 
 /** GPUs: the depthwise conv computed inside GN's programs while one chunk holds an image (a dispatch and a map saved). */
@@ -257,6 +260,7 @@ const GPU_TUNING: DeviceTuning = {
   normalizeQuads: 2,
   normalizeOnRead: true,
   blendNormalizes: true,
+  quadOutputConv: true,
 };
 
 /**
@@ -290,6 +294,7 @@ const SWIFTSHADER_TUNING: DeviceTuning = {
   // 400x672, 23.6 -> 27.8 s (2026-12-04); the blend's normalising on read was even (22.9 s either way)
   normalizeOnRead: false,
   blendNormalizes: true,
+  quadOutputConv: true,
 };
 
 /** The knobs of DeviceTuning that setWebGPUTuning can set one by one (the GEMM's tiles aside). */
@@ -316,6 +321,7 @@ const TUNING_KNOBS: Record<keyof WebGPUTuningOverrides, (v: unknown) => boolean>
   normalizeQuads: integer(1, 64),
   normalizeOnRead: (v) => typeof v === 'boolean',
   blendNormalizes: (v) => typeof v === 'boolean',
+  quadOutputConv: (v) => typeof v === 'boolean',
 };
 
 /**
@@ -440,8 +446,16 @@ export function registerWebGPUKernels(): void {
       const x = pyramid ? asPixelMap(inputs.x as tf.TensorInfo) : (inputs.x as tf.TensorInfo);
       const [b, h, w] = x.shape;
       const be = backend as unknown as WebGPUBackendLike;
+      const tuning = deviceTuning(be);
+      const [kh, , , cout] = filter.shape;
+      if (kh === 3 && cout === 4 && tuning.quadOutputConv) {
+        // four output channels (a box predictor): one vec4 a pixel, not a 64-channel tile of which 4 are used
+        const program = new QuadOutputConvProgram(x.shape, tuning.gatePixels, tuning.gateLanes, bias !== undefined, pyramid);
+        const out = runProgram(be, program, bias ? [x, filter, bias] : [x, filter], 'float32');
+        return { ...out, shape: pyramid ? [b * h * w, 4] : [b, h, w, 4] };
+      }
       // tuned for the device like the listed GEMM, so that both heads' convs run alike
-      const program = new CompactGemmConvProgram(b * h * w, filter.shape[3], filter.shape[0], { listed: false, tuning: deviceTuning(be).gemm, biased: bias !== undefined, pyramid });
+      const program = new CompactGemmConvProgram(b * h * w, filter.shape[3], filter.shape[0], { listed: false, tuning: tuning.gemm, biased: bias !== undefined, pyramid });
       const rows = runProgram(be, program, bias ? [x, filter, bias] : [x, filter], 'float32');
       return { ...rows, shape: pyramid ? [b * h * w, filter.shape[3]] : [b, h, w, filter.shape[3]] };
     },
