@@ -4,7 +4,8 @@
 # @dynhead/sparse-conv's WebGPUTuningOverrides), FCOS against D8 Mid at batch 1 and 8, each run's
 # table and GPU time by program appended to $OUT/sweep.txt; the defaults run first and last, so a
 # drifting machine shows. VARIANTS, HEADS and BATCHES override what runs; EXTRA adds flags
-# (EXTRA=--quick checks the script here, on SwiftShader). DISPATCHES=1 first records every dispatch's
+# (EXTRA=--quick checks the script here, on SwiftShader); a variant TUNING+NAME=VALUE also sets a
+# tfjs flag (`--tfjs-flags`), e.g. gpu+WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=64. DISPATCHES=1 first records every dispatch's
 # GPU time of the heads with the defaults (JSON in $OUT/dispatches, gpuDispatches of each row).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -18,7 +19,11 @@ fi
 variants=${VARIANTS:-gpu gpu:gateLanes=4 gpu:gateLanes=16 gpu:normalizeQuads=1 gpu:normalizeQuads=4 gpu:channelQuads=2 gpu}
 for v in $variants; do
   echo "=== $v" >>"$out/sweep.txt"
-  timeout "${STEP_TIMEOUT:-60}" "$node_bin" "$here/dynhead.mjs" bench head --backend webgpu --webgpu-tuning "$v" \
+  # a variant TUNING+FLAGS also sets tfjs flags: gpu+WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=64
+  tuning=${v%%+*}
+  flags=()
+  [ "$tuning" != "$v" ] && flags=(--tfjs-flags "${v#*+}")
+  timeout "${STEP_TIMEOUT:-60}" "$node_bin" "$here/dynhead.mjs" bench head --backend webgpu --webgpu-tuning "$tuning" "${flags[@]}" \
     --only "${HEADS:-FCOS,D8 Mid}" --batch "${BATCHES:-1,8}" --repeats 5 --no-write ${EXTRA:-} 2>&1 |
     grep -a '^| \|^- \|^Goal' >>"$out/sweep.txt"
   # the rows in short: head | batch | median ms | vs FCOS | GPU busy ms

@@ -64,6 +64,15 @@ describe('dynhead main(argv)', () => {
     expect(io.stderr).toMatch(/--levels-apart applies to bench head on --backend webgpu, not bench head on cpu/);
   });
 
+  it('bench --tfjs-flags takes NAME=VALUE pairs of flags tfjs knows', async () => {
+    let io = capture();
+    expect(await main(['--backend', 'cpu', 'bench', 'head', '--tfjs-flags', 'fast', '--no-write'], io)).toBe(1);
+    expect(io.stderr).toMatch(/--tfjs-flags: expected NAME=VALUE \(an upper-case tfjs flag\), got 'fast'/);
+    io = capture();
+    expect(await main(['--backend', 'cpu', 'bench', 'head', '--tfjs-flags', 'NO_SUCH_FLAG=3', '--no-write'], io)).toBe(1);
+    expect(io.stderr).toMatch(/--tfjs-flags: Cannot set flag NO_SUCH_FLAG as it has not been registered/);
+  });
+
   it('a misspelt --backend fails before the command runs and lists the backends', async () => {
     const io = capture();
     expect(await main(['--backend', 'cuda', 'backends'], io)).toBe(1);
