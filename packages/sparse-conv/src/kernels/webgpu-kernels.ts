@@ -269,9 +269,9 @@ const GPU_TUNING: DeviceTuning = {
  * program's per-element taps (25x42x256: 23 -> 14 ms; with 4-thread statistics 7x11: 3.1-4.5 ->
  * 1.9-4.6 ms, 4x6: 1.0-1.1 -> 0.8 ms); 8 pixels a thread in the gate conv, so each X value read
  * serves more outputs (a GPU wants the threads instead); the per-pixel programs' threads take 16
- * channel quads in turn, paying their index arithmetic once for all, and the depthwise map's 4
+ * channel quads in turn, paying their index arithmetic once for all, the depthwise map's over 8
  * pixels (a 50x84x256 map: 8 pixels, one quad 41-51 ms; 4 pixels, 16 quads 24-35 ms; GN's apply
- * pass of that map 22-28 -> 9-12 ms; runs of the same noisy machine). A big map's GroupNorm in
+ * pass of that map 22-28 -> 9-12 ms; runs of the same noisy machine; 8 pixels and 16 quads below). A big map's GroupNorm in
  * three programs: a thread of the fused normalize pass adds the sums of the 8 groups its 16 quads
  * span, which cost more than the dispatch it saves (16800x256, 32 groups: 97 -> 151 ms a GN).
  */
@@ -286,7 +286,9 @@ const SWIFTSHADER_TUNING: DeviceTuning = {
   gatePixels: 8,
   // SwiftShader runs a workgroup's threads as coroutines: lanes would only add barriers
   gateLanes: 1,
-  depthwiseMapPixels: 4,
+  // with 16 quads a thread, 8 pixels beat 4: a D8 Mid pass at 400x672 spent 684-705 ms in its 16
+  // depthwise maps against 859 (2 pixels: 1225, 16: 684), 2026-12-04
+  depthwiseMapPixels: 8,
   channelQuads: 16,
   normalizeInOne: false,
   normalizeQuads: 16,
