@@ -139,6 +139,13 @@ describe('results', () => {
       expect(third.runs.head).toEqual({ rows: [3] });
       expect(third.earlier).toEqual({ head: [{ rows: [1] }, { rows: [2] }] });
       expect(file.machine.cpu).toBe('test cpu');
+      // a run on another machine the same day names its own; the file's stays that of its first runs
+      const gpu: Machine = { ...machine, cpu: 'gpu host', backendDetail: 'nvidia' };
+      recordResult('train-step', gpu, { ms: 1 }, dir, '2026-01-02');
+      const mixed = JSON.parse(readFileSync(a, 'utf8'));
+      expect(mixed.machine.cpu).toBe('test cpu');
+      expect(mixed.runs['train-step']).toEqual({ ms: 1, machine: gpu });
+      expect(mixed.earlier['train-step']).toEqual([{ ms: 3 }]);
       writeFileSync(join(dir, 'cpu-2026-01-03.json'), 'not json');
       expect(() => recordResult('head', machine, {}, dir, '2026-01-03')).toThrow(/cpu-2026-01-03\.json: not a results file/);
     } finally {

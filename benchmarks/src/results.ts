@@ -10,6 +10,11 @@ export const README_PATH = fileURLToPath(new URL('../README.md', import.meta.url
 export interface ResultsFile {
   backend: string;
   date: string;
+  /**
+   * The machine of the file's first run, and of every run that names none of its own: a run on
+   * another machine (or another form of the backend, e.g. a GPU and SwiftShader the same day) keeps
+   * its own `machine` beside its result.
+   */
   machine: Machine;
   /** One entry per bench name (head, train-step, sparse-conv): the day's latest run of it. */
   runs: Record<string, unknown>;
@@ -21,6 +26,14 @@ export interface ResultsFile {
 }
 
 export const today = () => new Date().toISOString().slice(0, 10);
+
+function isRecord(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+function sameMachine(a: Machine, b: Machine): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
 
 /**
  * Adds a bench's result to `<dir>/<backend>-<date>.json` (one file per backend and day, the latest
@@ -34,13 +47,13 @@ export function recordResult(bench: string, machine: Machine, result: unknown, d
   if (existsSync(path)) {
     try {
       const old = JSON.parse(readFileSync(path, 'utf8')) as ResultsFile;
-      file = { ...old, machine, runs: { ...old.runs } };
+      file = { ...old, runs: { ...old.runs } };
     } catch (e) {
       throw new Error(`${path}: not a results file (${(e as Error).message}); move it away to record new results`);
     }
   }
   if (bench in file.runs) file.earlier = { ...file.earlier, [bench]: [...(file.earlier?.[bench] ?? []), file.runs[bench]] };
-  file.runs[bench] = result;
+  file.runs[bench] = sameMachine(file.machine, machine) || !isRecord(result) ? result : { ...result, machine };
   writeFileSync(`${path}.tmp`, `${JSON.stringify(file, null, 2)}\n`);
   renameSync(`${path}.tmp`, path);
   return path;
