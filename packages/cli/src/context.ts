@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs-core';
 import type { Command } from 'commander';
 import { type ActiveBackend, BackendUnavailableError, useBackend } from '@dynhead/runtime';
 import { availableHint } from './probe';
@@ -45,6 +46,22 @@ export interface GlobalOptions {
   backend?: string;
   /** --json: machine-readable output on stdout. */
   json: boolean;
+  /** --tfjs-flags: tfjs environment flags set once the backend is up. */
+  tfjsFlags?: TfjsFlags;
+}
+
+export type TfjsFlags = Record<string, number | boolean | string>;
+
+/** --tfjs-flags: NAME=VALUE pairs (true / false and numbers as such, anything else a string). */
+export function parseTfjsFlags(value: string): TfjsFlags {
+  const flags: TfjsFlags = {};
+  for (const pair of value.split(',').filter((p) => p.trim() !== '')) {
+    const m = /^\s*([A-Z][A-Z0-9_]*)\s*=\s*(\S+)\s*$/.exec(pair);
+    if (!m) throw new UserError(`--tfjs-flags: expected NAME=VALUE (an upper-case tfjs flag), got '${pair}'`);
+    const v = m[2];
+    flags[m[1]] = v === 'true' ? true : v === 'false' ? false : Number.isFinite(Number(v)) ? Number(v) : v;
+  }
+  return flags;
 }
 
 const ioOf = new WeakMap<Command, CliIO>();
@@ -65,8 +82,8 @@ export function cliIO(cmd: Command): CliIO {
 }
 
 export function globalOptions(cmd: Command): GlobalOptions {
-  const opts = cmd.optsWithGlobals() as { backend?: string; json?: boolean };
-  return { backend: opts.backend, json: opts.json === true };
+  const opts = cmd.optsWithGlobals() as { backend?: string; json?: boolean; tfjsFlags?: TfjsFlags };
+  return { backend: opts.backend, json: opts.json === true, tfjsFlags: opts.tfjsFlags };
 }
 
 /** Prints `data` as one JSON document under --json, else the human-readable `text`. */
@@ -89,10 +106,21 @@ export function note(cmd: Command, text: string): void {
  * load, a UserError says why and which backends do load here.
  */
 export async function activateBackend(cmd: Command): Promise<ActiveBackend> {
+  const { backend, tfjsFlags } = globalOptions(cmd);
+  let active: ActiveBackend;
   try {
-    return await useBackend(globalOptions(cmd).backend);
+    active = await useBackend(backend);
   } catch (e) {
     if (!(e instanceof BackendUnavailableError)) throw e;
     throw new UserError(`${e.message}; ${await availableHint()}`);
   }
+  // after the backend, which registers its own flags (WEBGPU_*, WASM_*)
+  for (const [name, value] of Object.entries(tfjsFlags ?? {})) {
+    try {
+      tf.env().set(name, value);
+    } catch (e) {
+      throw new UserError(`--tfjs-flags: ${(e as Error).message}`);
+    }
+  }
+  return active;
 }

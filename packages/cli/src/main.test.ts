@@ -64,7 +64,7 @@ describe('dynhead main(argv)', () => {
     expect(io.stderr).toMatch(/--levels-apart applies to bench head on --backend webgpu, not bench head on cpu/);
   });
 
-  it('bench --tfjs-flags takes NAME=VALUE pairs of flags tfjs knows', async () => {
+  it('--tfjs-flags (any command) takes NAME=VALUE pairs of flags tfjs knows', async () => {
     let io = capture();
     expect(await main(['--backend', 'cpu', 'bench', 'head', '--tfjs-flags', 'fast', '--no-write'], io)).toBe(1);
     expect(io.stderr).toMatch(/--tfjs-flags: expected NAME=VALUE \(an upper-case tfjs flag\), got 'fast'/);

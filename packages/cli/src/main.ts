@@ -1,7 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { BackendUnavailableError, BACKEND_NAMES, parseBackendName } from '@dynhead/runtime';
 import * as commands from './commands/index';
-import { attachIO, type CliIO, processIO, UserError } from './context';
+import { attachIO, type CliIO, parseTfjsFlags, processIO, UserError } from './context';
 import packageJson from '../package.json';
 
 /** This package's version (bundled from package.json, so changesets' bumps show in --version). */
@@ -16,6 +16,7 @@ export function buildProgram(): Command {
       new Option('-b, --backend <name>', `tfjs backend: ${BACKEND_NAMES.join(', ')} (default: wasm in Node)`).env('DYNHEAD_BACKEND'),
     )
     .option('--json', 'machine-readable JSON on stdout', false)
+    .option('--tfjs-flags <list>', 'tfjs environment flags set once the backend is up, e.g. WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=64', parseTfjsFlags)
     .showSuggestionAfterError(true)
     .showHelpAfterError('(dynhead --help lists the commands and options)')
     .hook('preAction', (thisCommand) => {

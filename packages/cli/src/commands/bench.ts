@@ -1,4 +1,3 @@
-import * as tf from '@tensorflow/tfjs-core';
 import type { Command } from 'commander';
 import { checkWebGPUTuningOverrides, setWebGPUTuning, type WebGPUTuningOverrides } from '@dynhead/sparse-conv';
 import { activateBackend, globalOptions, note, report, UserError } from '../context';
@@ -86,29 +85,6 @@ function webgpuTuning(value: string): WebGPUTuning {
   return { kind: head === '' ? undefined : head, overrides, spec: value };
 }
 
-/** --tfjs-flags: NAME=VALUE pairs (true / false and numbers as such, anything else a string). */
-function tfjsFlags(value: string): Record<string, number | boolean | string> {
-  const flags: Record<string, number | boolean | string> = {};
-  for (const pair of value.split(',').filter((p) => p.trim() !== '')) {
-    const m = /^\s*([A-Z][A-Z0-9_]*)\s*=\s*(\S+)\s*$/.exec(pair);
-    if (!m) throw new UserError(`--tfjs-flags: expected NAME=VALUE (an upper-case tfjs flag), got '${pair}'`);
-    const v = m[2];
-    flags[m[1]] = v === 'true' ? true : v === 'false' ? false : Number.isFinite(Number(v)) ? Number(v) : v;
-  }
-  return flags;
-}
-
-/** Sets tfjs environment flags once the backend has registered its own; a flag tfjs does not know is the user's error. */
-function setTfjsFlags(flags: Record<string, number | boolean | string>): void {
-  for (const [name, value] of Object.entries(flags)) {
-    try {
-      tf.env().set(name, value);
-    } catch (e) {
-      throw new UserError(`--tfjs-flags: ${(e as Error).message}`);
-    }
-  }
-}
-
 function positiveInt(flag: string) {
   return (value: string): number => positiveInts(flag)(value)[0];
 }
@@ -126,7 +102,6 @@ interface BenchFlags {
   webgpuTuning?: WebGPUTuning;
   levelsApart: boolean;
   dispatchTimes: boolean;
-  tfjsFlags?: Record<string, number | boolean | string>;
 }
 
 export function register(program: Command): void {
@@ -145,7 +120,6 @@ export function register(program: Command): void {
     .option('--readme', 'put the table into benchmarks/README.md', false)
     .option('--webgpu-tuning <kind>', "webgpu: run the kernels as on a 'gpu' or on 'swiftshader' whatever the device (default: the device's own); knobs after a colon, e.g. gpu:channelQuads=2,gatePixels=1", webgpuTuning)
     .option('--levels-apart', 'head, webgpu: run each block level by level instead of on the packed levels (for comparison)', false)
-    .option('--tfjs-flags <list>', 'tfjs environment flags set once the backend is up, e.g. WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=64 (recorded in the results)', tfjsFlags)
     .option('--dispatch-times', 'head, webgpu: record every dispatch of the profiled pass (program, output shape, GPU ms) in the JSON rows', false)
     .addHelpText('after', '\nResults go to benchmarks/results/<backend>-<date>.json (and head-<backend>-<date>.png).')
     .action(async (name: string, flags: BenchFlags, cmd: Command) => {
@@ -156,11 +130,10 @@ export function register(program: Command): void {
       if (flags.webgpuTuning && backend.name !== 'webgpu') throw new UserError(`--webgpu-tuning applies to --backend webgpu, not ${backend.name}`);
       if (flags.levelsApart && (backend.name !== 'webgpu' || name !== 'head')) throw new UserError(`--levels-apart applies to bench head on --backend webgpu, not bench ${name} on ${backend.name}`);
       if (flags.dispatchTimes && (backend.name !== 'webgpu' || name !== 'head')) throw new UserError(`--dispatch-times applies to bench head on --backend webgpu, not bench ${name} on ${backend.name}`);
-      if (flags.tfjsFlags) setTfjsFlags(flags.tfjsFlags);
       const benchmarks = await loadBenchmarks();
       if (flags.webgpuTuning) setWebGPUTuning(flags.webgpuTuning.kind, flags.webgpuTuning.overrides);
       // the results record which form of the kernels ran, and any tfjs flags set
-      const flagged = Object.entries(flags.tfjsFlags ?? {}).map(([k, v]) => `${k}=${v}`);
+      const flagged = Object.entries(globalOptions(cmd).tfjsFlags ?? {}).map(([k, v]) => `${k}=${v}`);
       const detail = [
         backend.detail,
         ...(flags.webgpuTuning ? [`kernels tuned as ${flags.webgpuTuning.kind ? `on ${flags.webgpuTuning.spec}` : flags.webgpuTuning.spec}`] : []),
