@@ -1,7 +1,7 @@
 import { type PyramidLayout, pyramidRows } from '../pyramid';
 import type { WebGPUProgramLike } from './masked-conv-program';
 import { ProgramUniforms, pyramidShaderKey, type UniformData } from './pyramid-uniforms';
-import { elementwiseDispatch, NEWLINE, type PyramidRowGroups, pyramidRowGroups, range, rowGroups, rowGroupSnippet, rowWindowLoopSnippet } from './webgpu-snippets';
+import { cellLanesDispatch, cellLanesMainSnippet, NEWLINE, type PyramidRowGroups, pyramidRowGroups, range, rowWindowLoopSnippet } from './webgpu-snippets';
 
 /**
  * Horizontally adjacent output pixels one thread computes by default: they share six columns of X,
@@ -54,7 +54,6 @@ export class GateConvProgram implements WebGPUProgramLike {
    * computed (1 or 2); lanes: threads sharing a cell's channels (a power of 2 up to 64).
    */
   constructor(xShape: number[], activation?: string, pixels = GATE_CONV_PIXELS, pyramid?: PyramidLayout, filters = 1, lanes = GATE_CONV_LANES) {
-    if (!(Number.isInteger(Math.log2(lanes)) && lanes <= 64)) throw new Error(`GateConvProgram: lanes must be a power of 2 up to 64, got ${lanes}`);
     this.lanes = lanes;
     const [b, h, w] = xShape;
     if (!(filters === 1 || (filters === 2 && activation))) throw new Error(`GateConvProgram: 1 filter, or 2 with an activation; got ${filters}`);
@@ -71,7 +70,7 @@ export class GateConvProgram implements WebGPUProgramLike {
     // the activation's code is part of the shader: programs with other constants are other shaders
     this.shaderKey = `${activation ? `dynheadGateConv3x3_${activation}` : 'dynheadGateConv3x3'}_${pixels}_${pyramidShaderKey(pyramid)}_${filters}_${lanes}`;
     this.outputShape = pyramid ? [filters * pyramidRows(pyramid), 1] : [filters * b, h, w, 1];
-    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = elementwiseDispatch([lanes * rowGroups(pyramid ?? { shape: xShape }, pixels).reduce((a, v) => a + v, 0)]));
+    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = cellLanesDispatch('GateConvProgram', pyramid ?? { shape: xShape }, pixels, lanes));
   }
 
   getUserCode(): string {
@@ -80,9 +79,7 @@ export class GateConvProgram implements WebGPUProgramLike {
     const outs = range(this.filters);
     // filter j's names: F, Bias, then F1, Bias1
     const suffix = (j: number) => (j === 0 ? '' : `${j}`);
-    const sumOf = (p: number, j: number) => `acc${p}_${j}.x + acc${p}_${j}.y + acc${p}_${j}.z + acc${p}_${j}.w`;
     const value = (sum: string, j: number) => (this.activation ? `gateActivation((${sum}) + f32(Bias${suffix(j)}[0]))` : sum);
-    const cell = lanes > 1 ? `index / ${lanes}` : 'index';
     const window = rowWindowLoopSnippet(
       n,
       'c4',
@@ -100,63 +97,30 @@ export class GateConvProgram implements WebGPUProgramLike {
     );
     const accs = outs.flatMap((j) => range(n).map((p) => `var acc${p}_${j} = vec4<f32>(0.0);`)).join(NEWLINE + '  ');
     const planeDecl = this.filters > 1
-      ? `// a second gate's map follows the first's
-  let plane = ${this.groups ? this.groups.levels.starts[this.groups.levels.starts.length - 1] : 'uniforms.xShape[0] * h * w'};`
+      ? `  // a second gate's map follows the first's
+  let plane = ${this.groups ? this.groups.levels.starts[this.groups.levels.starts.length - 1] : 'uniforms.xShape[0] * h * w'};
+`
       : '';
-    const writes = (sum: (p: number, j: number) => string) =>
-      outs.flatMap((j) => range(n).map((p) => `  if (x0 + ${p} < w) {
-    setOutputAtIndex(${j === 0 ? '' : `${j} * plane + `}out0 + ${p}, ${value(sum(p, j), j)});
-  }`)).join(NEWLINE);
-    if (lanes === 1) {
-      return `
-${this.activation ?? ''}
-
-fn main(index : i32) {
-  ${rowGroupSnippet(this.groups ?? { shape: 'uniforms.xShape' }, n, cell)}
-  let c4 = uniforms.xShape[3] / 4;
-  if (index >= cells) {
-    return;
-  }
-  ${accs}
-  ${window}
-  let out0 = mapBase + (b * h + y) * w + x0;
-  ${planeDecl}
-${writes(sumOf)}
-}
-`;
-    }
-    // lanes > 1: a cell's lanes are neighbouring threads of a workgroup; each leaves its sums in
-    // workgroup memory, and the cell's first lane adds them in lane order
-    const sums = n * this.filters;
-    const slot = (p: number, j: number) => `${j * n + p} * 64 + i32(localId.x)`;
+    // sum j * n + p: filter j at the cell's pixel p
+    const main = cellLanesMainSnippet({
+      groups: this.groups ?? { shape: 'uniforms.xShape' },
+      pixels: n,
+      lanes,
+      prelude: `let c4 = uniforms.xShape[3] / 4;
+  ${accs}`,
+      window,
+      sumType: 'f32',
+      sums: outs.flatMap((j) => range(n).map((p) => `acc${p}_${j}.x + acc${p}_${j}.y + acc${p}_${j}.z + acc${p}_${j}.w`)),
+      writes: (sum) =>
+        planeDecl +
+        outs.flatMap((j) => range(n).map((p) => `  if (x0 + ${p} < w) {
+    setOutputAtIndex(${j === 0 ? '' : `${j} * plane + `}out0 + ${p}, ${value(sum(j * n + p), j)});
+  }`)).join(NEWLINE),
+    });
     return `
 ${this.activation ?? ''}
 
-var<workgroup> laneSums : array<f32, ${sums * 64}>;
-
-fn main(index : i32) {
-  ${rowGroupSnippet(this.groups ?? { shape: 'uniforms.xShape' }, n, cell)}
-  let c4 = uniforms.xShape[3] / 4;
-  let lane = index % ${lanes};
-  // threads past the last cell still reach the barrier
-  let live = ${cell} < cells;
-  ${accs}
-  if (live) {
-    ${window}
-  }
-  ${outs.flatMap((j) => range(n).map((p) => `laneSums[${slot(p, j)}] = ${sumOf(p, j)};`)).join(NEWLINE + '  ')}
-  workgroupBarrier();
-  if (!live || lane != 0) {
-    return;
-  }
-  let out0 = mapBase + (b * h + y) * w + x0;
-  ${planeDecl}
-${outs.flatMap((j) => range(n).map((p) => `  var sum${p}_${j} = 0.0;
-  for (var l = 0; l < ${lanes}; l++) {
-    sum${p}_${j} += laneSums[${slot(p, j)} + l];
-  }`)).join(NEWLINE)}
-${writes((p, j) => `sum${p}_${j}`)}
-}
+${main}
 `;
   }
 }

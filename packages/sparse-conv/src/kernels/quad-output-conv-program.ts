@@ -1,7 +1,7 @@
 import { type PyramidLayout, pyramidRows } from '../pyramid';
 import type { WebGPUProgramLike } from './masked-conv-program';
 import { ProgramUniforms, pyramidShaderKey, type UniformData } from './pyramid-uniforms';
-import { elementwiseDispatch, NEWLINE, type PyramidRowGroups, pyramidRowGroups, range, rowGroups, rowGroupSnippet, rowWindowLoopSnippet } from './webgpu-snippets';
+import { cellLanesDispatch, cellLanesMainSnippet, NEWLINE, type PyramidRowGroups, pyramidRowGroups, range, rowWindowLoopSnippet } from './webgpu-snippets';
 
 /**
  * A 'same' 3x3 conv from C channels (a multiple of 4) to 4, plus its bias, in one dispatch: a box
@@ -35,7 +35,6 @@ export class QuadOutputConvProgram implements WebGPUProgramLike {
    * power of 2 up to 64); biased: the Bias input is bound (else no bias).
    */
   constructor(xShape: number[], pixels: number, lanes: number, biased: boolean, pyramid?: PyramidLayout) {
-    if (!(Number.isInteger(Math.log2(lanes)) && lanes <= 64)) throw new Error(`QuadOutputConvProgram: lanes must be a power of 2 up to 64, got ${lanes}`);
     const [b, h, w] = xShape;
     this.pixels = pixels;
     this.lanes = lanes;
@@ -49,14 +48,13 @@ export class QuadOutputConvProgram implements WebGPUProgramLike {
     }
     this.outputShape = pyramid ? [pyramidRows(pyramid), 4] : [b, h, w, 4];
     this.shaderKey = `dynheadQuadOutputConv_${pixels}_${lanes}_${biased}_${pyramidShaderKey(pyramid)}`;
-    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = elementwiseDispatch([lanes * rowGroups(pyramid ?? { shape: xShape }, pixels).reduce((a, v) => a + v, 0)]));
+    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = cellLanesDispatch('QuadOutputConvProgram', pyramid ?? { shape: xShape }, pixels, lanes));
   }
 
   getUserCode(): string {
     const n = this.pixels;
     const lanes = this.lanes;
     const pixels = range(n);
-    const cell = lanes > 1 ? `index / ${lanes}` : 'index';
     // per tap column kx: the four filter rows of quad q (its channels' weights of the four outputs)
     const taps = range(3)
       .map((kx) => `let f${kx}_0 = F[(ky * 3 + ${kx}) * cin + q * 4];
@@ -73,53 +71,23 @@ export class QuadOutputConvProgram implements WebGPUProgramLike {
       ${taps}
     }`,
     );
-    const writes = (sum: (p: number) => string) =>
-      pixels.map((p) => `  if (x0 + ${p} < w) {
-    setOutputAtIndex(out0 + ${p}, ${sum(p)}${this.biased ? ' + Bias[0]' : ''});
-  }`).join(NEWLINE);
-    const head = `${rowGroupSnippet(this.groups ?? { shape: 'uniforms.xShape' }, n, cell)}
-  let cin = uniforms.xShape[3];
+    const main = cellLanesMainSnippet({
+      groups: this.groups ?? { shape: 'uniforms.xShape' },
+      pixels: n,
+      lanes,
+      prelude: `let cin = uniforms.xShape[3];
   let c4 = cin / 4;
-  ${pixels.map((p) => `var acc${p} = vec4<f32>(0.0);`).join(NEWLINE + '  ')}`;
-    if (lanes === 1) {
-      return `
-fn main(index : i32) {
-  ${head}
-  if (index >= cells) {
-    return;
-  }
-  ${window}
-  let out0 = mapBase + (b * h + y) * w + x0;
-${writes((p) => `acc${p}`)}
-}
-`;
-    }
-    // a cell's lanes are neighbouring threads of a workgroup: each leaves its sums in workgroup
-    // memory and the cell's first lane adds them in lane order
-    const slot = (p: number) => `${p} * 64 + i32(localId.x)`;
+  ${pixels.map((p) => `var acc${p} = vec4<f32>(0.0);`).join(NEWLINE + '  ')}`,
+      window,
+      sumType: 'vec4<f32>',
+      sums: pixels.map((p) => `acc${p}`),
+      writes: (sum) =>
+        pixels.map((p) => `  if (x0 + ${p} < w) {
+    setOutputAtIndex(out0 + ${p}, ${sum(p)}${this.biased ? ' + Bias[0]' : ''});
+  }`).join(NEWLINE),
+    });
     return `
-var<workgroup> laneSums : array<vec4<f32>, ${n * 64}>;
-
-fn main(index : i32) {
-  ${head}
-  let lane = index % ${lanes};
-  // threads past the last cell still reach the barrier
-  let live = ${cell} < cells;
-  if (live) {
-    ${window}
-  }
-  ${pixels.map((p) => `laneSums[${slot(p)}] = acc${p};`).join(NEWLINE + '  ')}
-  workgroupBarrier();
-  if (!live || lane != 0) {
-    return;
-  }
-  let out0 = mapBase + (b * h + y) * w + x0;
-${pixels.map((p) => `  var sum${p} = vec4<f32>(0.0);
-  for (var l = 0; l < ${lanes}; l++) {
-    sum${p} += laneSums[${slot(p)} + l];
-  }`).join(NEWLINE)}
-${writes((p) => `sum${p}`)}
-}
+${main}
 `;
   }
 }

@@ -253,3 +253,80 @@ export function bilinearAddSnippet(s: string): string {
         let bottom = bl + (br - bl) * fx${s};
         sum += top + (bottom - top) * fy${s};`;
 }
+
+/**
+ * The dispatch of a cell-lanes program (cellLanesMainSnippet) over a map [B,h,w] or a packed
+ * pyramid's levels: `lanes` threads for each cell of `pixels` adjacent pixels, in workgroups of 64.
+ * Throws, naming `program`, unless lanes is a power of 2 up to 64 (a cell's lanes share a workgroup).
+ */
+export function cellLanesDispatch(program: string, source: { shape: number[] } | PyramidLayout, pixels: number, lanes: number): { dispatchLayout: { x: number[] }; dispatch: [number, number, number] } {
+  if (!(Number.isInteger(Math.log2(lanes)) && lanes <= 64)) throw new Error(`${program}: lanes must be a power of 2 up to 64, got ${lanes}`);
+  return elementwiseDispatch([lanes * rowGroups(source, pixels).reduce((a, v) => a + v, 0)]);
+}
+
+/** What a program whose threads compute cells (rowGroupSnippet's runs of adjacent pixels) puts into cellLanesMainSnippet. */
+export interface CellLanesMain {
+  /** the cells' map, as rowGroupSnippet takes it */
+  groups: { shape: string } | PyramidRowGroups;
+  /** adjacent output pixels of a cell */
+  pixels: number;
+  /** threads sharing a cell's channel quads (1: a thread takes them all) */
+  lanes: number;
+  /** WGSL after the cell is decoded: the accumulators, and what the window reads */
+  prelude: string;
+  /** WGSL: the thread's share of the cell's reads and sums (its quads from `lane` on, every lanes-th; from 0 with one lane) */
+  window: string;
+  /** the WGSL type of each of the thread's sums */
+  sumType: 'f32' | 'vec4<f32>';
+  /** the thread's sums, in the order `writes` takes them */
+  sums: string[];
+  /** WGSL writing the outputs from each sum of the cell by its index; out0 (the cell's first output pixel) in scope */
+  writes: (sum: (i: number) => string) => string;
+}
+
+/**
+ * WGSL: main() of a program of 64-thread workgroups whose threads compute cells of adjacent output
+ * pixels (the gate conv, the four-output conv). With one lane a thread takes a whole cell; with
+ * more, a cell's lanes are neighbouring threads of a workgroup: each leaves its sums in workgroup
+ * memory and the cell's first lane adds them in lane order, the same order on every device.
+ */
+export function cellLanesMainSnippet(m: CellLanesMain): string {
+  const cell = m.lanes > 1 ? `index / ${m.lanes}` : 'index';
+  const head = `${rowGroupSnippet(m.groups, m.pixels, cell)}
+  ${m.prelude}`;
+  const out0 = 'let out0 = mapBase + (b * h + y) * w + x0;';
+  if (m.lanes === 1) {
+    return `fn main(index : i32) {
+  ${head}
+  if (index >= cells) {
+    return;
+  }
+  ${m.window}
+  ${out0}
+${m.writes((i) => m.sums[i])}
+}`;
+  }
+  const slot = (i: number) => `${i} * 64 + i32(localId.x)`;
+  return `var<workgroup> laneSums : array<${m.sumType}, ${m.sums.length * 64}>;
+
+fn main(index : i32) {
+  ${head}
+  let lane = index % ${m.lanes};
+  // threads past the last cell still reach the barrier
+  let live = ${cell} < cells;
+  if (live) {
+    ${m.window}
+  }
+  ${m.sums.map((s, i) => `laneSums[${slot(i)}] = ${s};`).join(`${NEWLINE}  `)}
+  workgroupBarrier();
+  if (!live || lane != 0) {
+    return;
+  }
+  ${out0}
+${m.sums.map((_, i) => `  var sum${i} = ${m.sumType}(0.0);
+  for (var l = 0; l < ${m.lanes}; l++) {
+    sum${i} += laneSums[${slot(i)} + l];
+  }`).join(NEWLINE)}
+${m.writes((i) => `sum${i}`)}
+}`;
+}
