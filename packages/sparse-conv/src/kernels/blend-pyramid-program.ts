@@ -24,10 +24,11 @@ function perLevel(name: string, type: string, levels: number, values: (l: number
  * XWeight [1], Paths [rows of levels 0 .. L-2, then of levels 1 .. L-1, C] (the finer path, then
  * the coarser), Gates [2P, 1] (the finer path's gate, then the coarser's), SourceWeight [1]: the
  * gates multiply the paths' values as they are sampled (a tap whose gate is 0 is not read), the
- * product their GroupNorm would have written. With `affine`, Paths holds the paths' convs before their GroupNorm and a last input
- * Affine [runs, 2, C] each run's scale and shift (runs as segmentRowStarts numbers the paths'
- * layout: the finer path's (level, image) runs, then the coarser's): a sampled value is
- * (value * scale + shift) * gate, so the normalised paths are never written. Output [P, C].
+ * product their GroupNorm would have written. With `affine`, Paths holds the paths' convs before
+ * their GroupNorm and a last input Affine [runs, 2, C] each run's scale and shift (runs as
+ * segmentRowStarts numbers the paths' layout: the finer path's (level, image) runs, then the
+ * coarser's): a sampled value is (value * scale + shift) * gate, so the normalised paths are never
+ * written. Output [P, C].
  */
 export class BlendPyramidProgram implements WebGPUProgramLike {
   variableNames: string[];
