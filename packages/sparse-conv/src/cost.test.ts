@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { TEST_BACKENDS, activate, relL2, seededRandom } from '../../../test/backends';
 import { addCosts, chargeCost, convCost, gateSums } from './index';
 import { refMaxPool3x3 } from './reference.test-util';
+import { programsOf } from './webgpu-programs.test-util';
 
 describe('convCost', () => {
   it('counts multiply-adds per output pixel as SPEC section 2', () => {
@@ -85,6 +86,42 @@ describe.each(TEST_BACKENDS)('gateSums on %s', (backend) => {
     expect(() => gateSums([bad])).toThrow('gateSums: gates[0] must be [1,H,W,1] like gates[0], got shape [1,2,2,3]');
     expect(() => gateSums([maps[0].tensor], [1, 2])).toThrow('gateSums: units must be 1 finite numbers >= 0, got [1,2]');
     tf.dispose([sums, bad, ...maps.map((m) => m.tensor)]);
+  });
+});
+
+describe.each(TEST_BACKENDS)('gateSums of a pass\'s charges on %s', (backend) => {
+  it('45 maps, each charged plainly and as its 3x3 max-pool (90 terms), equal float64 sums; webgpu binds each map once, in 7 programs and 2 combines', async () => {
+    await activate(backend);
+    const rand = seededRandom(22);
+    const [b, h, w] = [2, 6, 5];
+    const maps = Array.from({ length: 45 }, () => {
+      const values = Array.from({ length: b * h * w }, () => (rand() < 0.6 ? 0 : Math.fround(rand(1e-3, 1))));
+      return { values, tensor: tf.tensor4d(values, [b, h, w, 1]) };
+    });
+    // a depth node's charges: its gate under conv1 (pooled) and conv2 (plain), with units of either size
+    const gates = maps.flatMap((m) => [m.tensor, m.tensor]);
+    const units = gates.map((_, j) => [590080, 2560, 7][j % 3]);
+    const pooled = gates.map((_, j) => j % 2 === 0);
+    const { value: sums, kinds } = await programsOf(async () => gateSums(gates, units, pooled));
+    if (kinds) {
+      // 45 maps, 7 a program (its 8 bindings less the output); 6 partial sums a combine, the next adding the first's
+      expect(kinds.get('dynheadGateSums')).toBe(7);
+      expect(kinds.get('dynheadGateSumsCombine')).toBe(2);
+    }
+    const got = await sums.data();
+    for (let n = 0; n < b; n++) {
+      let [soft, used] = [0, 0];
+      for (const [j, g] of gates.entries()) {
+        const image = maps[j >> 1].values.slice(n * h * w, (n + 1) * h * w);
+        const values = pooled[j] ? refMaxPool3x3(image, 1, h, w) : image;
+        soft += units[j] * values.reduce((a, v) => a + v, 0);
+        used += units[j] * values.filter((v) => v !== 0).length;
+        expect(g.shape).toEqual([b, h, w, 1]);
+      }
+      expect(relL2([got[2 * n]], [soft]), `soft of image ${n}`).toBeLessThan(1e-6);
+      expect(relL2([got[2 * n + 1]], [used]), `used of image ${n}`).toBeLessThan(1e-6);
+    }
+    tf.dispose([sums, ...maps.map((m) => m.tensor)]);
   });
 });
 

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { GATE_SUMS, GATE_SUMS_MAX_MAPS, type GateSumsAttrs, numberedInputs } from './kernels/kernel-names';
+import { GATE_SUMS, type GateSumsAttrs, numberedInputs } from './kernels/kernel-names';
 import { hasKernel } from './kernels/register';
 import { type PyramidLayout, pyramidRows, unpackPyramid } from './pyramid';
 import { sumTensors } from './sum-tensors';
@@ -86,8 +86,9 @@ export interface PyramidGate {
  * their multiply-adds per pixel: sum_j units[j] * [sum of gate_j, count of its nonzero pixels] ->
  * [B, 2], the soft and used cost of the convs they gate (chargeCost's, summed). With pooled[j],
  * gate_j enters as its 3x3 max-pool ('same', within each level), taken as the kernel reads it (a
- * depth node's conv1 is charged so, as conv2 reads around each gated pixel). One kernel per 6 maps
- * on cpu, wasm and webgpu (a D8 pass charges ~320 maps: 7 ops each through chargeCost). units
+ * depth node's conv1 is charged so, as conv2 reads around each gated pixel). One kernel for all maps
+ * on cpu, wasm and webgpu (a D8 pass charges ~320 maps: 7 ops each through chargeCost; webgpu
+ * packs its 48 pyramid charges into 6 dispatches). units
  * default to 1 (the plain sums). Not differentiable.
  */
 export function gateSums(gates: (tf.Tensor4D | PyramidGate)[], units: number[] = gates.map(() => 1), pooled: boolean[] = gates.map(() => false)): tf.Tensor2D {
@@ -116,17 +117,8 @@ export function gateSums(gates: (tf.Tensor4D | PyramidGate)[], units: number[] =
     });
   }
   if (!kernel) return plainGateSums(gates as tf.Tensor4D[], units, pooled);
-  return tf.tidy(() => {
-    const parts: tf.Tensor2D[] = [];
-    for (let start = 0; start < gates.length; start += GATE_SUMS_MAX_MAPS) {
-      const end = start + GATE_SUMS_MAX_MAPS;
-      const some = gates.slice(start, end);
-      const inputs = { units: tf.tensor1d(units.slice(start, end)), ...numberedInputs('gate', some.map(maps)) };
-      const attrs: GateSumsAttrs = { pooled: pooled.slice(start, end).map((p) => (p ? 1 : 0)), pyramids: some.map((g) => (g instanceof tf.Tensor ? null : g.layout)) };
-      parts.push(tf.engine().runKernel(GATE_SUMS, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor2D);
-    }
-    return sumTensors(parts);
-  });
+  const attrs: GateSumsAttrs = { units, pooled: pooled.map((p) => (p ? 1 : 0)), pyramids: gates.map((g) => (g instanceof tf.Tensor ? null : g.layout)) };
+  return tf.engine().runKernel(GATE_SUMS, numberedInputs('gate', gates.map(maps)), attrs as unknown as tf.NamedAttrMap) as tf.Tensor2D;
 }
 
 function batchOf(g: tf.Tensor4D | PyramidGate): number {

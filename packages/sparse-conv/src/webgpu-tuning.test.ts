@@ -3,26 +3,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { TEST_BACKENDS, activate, relL2, seededRandom } from '../../../test/backends';
 import { blendResized, convLayer, gateSums, groupNormInference, setWebGPUTuning, sparseConv2d } from './index';
 import { randomMask, refConv, refGroupNorm, refPostMask } from './reference.test-util';
+import { programsOf } from './webgpu-programs.test-util';
 
 type Shape4 = [number, number, number, number];
-
-/** `run`'s value and, on webgpu, the kinds (shader-key prefixes) of the programs it dispatches with their counts (elsewhere null). */
-async function programsOf<T>(run: () => Promise<T>): Promise<{ value: T; kinds: Map<string, number> | null }> {
-  const be = tf.backend() as unknown as { runWebGPUProgram?: (program: { shaderKey: string }, ...rest: unknown[]) => unknown };
-  const original = be.runWebGPUProgram;
-  if (!original) return { value: await run(), kinds: null };
-  const kinds = new Map<string, number>();
-  be.runWebGPUProgram = (program, ...rest) => {
-    const kind = program.shaderKey.split('_')[0];
-    kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
-    return original.call(be, program, ...rest);
-  };
-  try {
-    return { value: await run(), kinds };
-  } finally {
-    be.runWebGPUProgram = original;
-  }
-}
 
 describe.each(TEST_BACKENDS)('device tunings on %s', (backend) => {
   afterEach(() => setWebGPUTuning(undefined));
@@ -103,24 +86,32 @@ describe.each(TEST_BACKENDS)('device tunings on %s', (backend) => {
     expect(relL2(await y.data(), refConv({ x, shape, filter, k: 3, cout, bias }))).toBeLessThan(backend === 'webgpu' ? 1e-4 : 1e-5);
     // gate sums: two maps of 25x42 (more pixels than the GPU form's 256 threads), half of them 0;
     // then of 61x70, 4270 pixels an image, which the GPU form splits into 3 chunks of 2048 and
-    // combines, and of 90x100 in 5 chunks (a program of its own: the chunk count is in its code)
-    for (const [mh, mw, chunks] of [
-      [25, 42, 1],
-      [61, 70, kind === 'gpu' ? 3 : 1],
-      [90, 100, kind === 'gpu' ? 5 : 1],
+    // combines, and of 90x100 in 5 chunks (a program of its own: the chunk count is in its code);
+    // then nine maps of 61x70 charged twice each, more than one program binds: two and a combine
+    for (const [mh, mw, chunks, count] of [
+      [25, 42, 1, 2],
+      [61, 70, kind === 'gpu' ? 3 : 1, 2],
+      [90, 100, kind === 'gpu' ? 5 : 1, 2],
+      [61, 70, kind === 'gpu' ? 3 : 1, 9],
     ]) {
-      const maps = [0, 1].map(() => Array.from({ length: b * mh * mw }, () => (rand() < 0.5 ? 0 : Math.fround(rand(1e-3, 1)))));
-      const units = [2560, 590080];
-      const { value: sums, kinds } = await programsOf(async () => gateSums(maps.map((m) => tf.tensor4d(m, [b, mh, mw, 1])), units));
-      if (kinds) expect(kinds.get('dynheadGateSumsCombine') ?? 0, `${mh}x${mw}`).toBe(chunks > 1 ? 1 : 0);
+      const maps = Array.from({ length: count }, () => Array.from({ length: b * mh * mw }, () => (rand() < 0.5 ? 0 : Math.fround(rand(1e-3, 1)))));
+      const tensors = maps.map((m) => tf.tensor4d(m, [b, mh, mw, 1]));
+      // with nine maps, each twice: the same units, so the sums are twice the plain ones
+      const [gates, units] = count === 2 ? [tensors, [2560, 590080]] : [[...tensors, ...tensors], [...maps, ...maps].map((_, j) => [2560, 590080][j % 2])];
+      const { value: sums, kinds } = await programsOf(async () => gateSums(gates, units));
+      if (kinds) {
+        expect(kinds.get('dynheadGateSumsCombine') ?? 0, `${mh}x${mw}`).toBe(chunks > 1 || count > 6 ? 1 : 0);
+        expect(kinds.get('dynheadGateSums'), `${mh}x${mw}`).toBe(count > 7 ? 2 : 1);
+      }
       const got = await sums.data();
       for (let i = 0; i < b; i++) {
         const image = (m: number[]) => m.slice(i * mh * mw, (i + 1) * mh * mw);
-        const soft = maps.reduce((a, m, j) => a + units[j] * image(m).reduce((s, v) => s + v, 0), 0);
-        const used = maps.reduce((a, m, j) => a + units[j] * image(m).filter((v) => v !== 0).length, 0);
-        expect(relL2([got[2 * i], got[2 * i + 1]], [soft, used]), `${mh}x${mw}, image ${i}`).toBeLessThan(1e-6);
+        const all = gates.map((g) => maps[tensors.indexOf(g)]);
+        const soft = all.reduce((a, m, j) => a + units[j] * image(m).reduce((s, v) => s + v, 0), 0);
+        const used = all.reduce((a, m, j) => a + units[j] * image(m).filter((v) => v !== 0).length, 0);
+        expect(relL2([got[2 * i], got[2 * i + 1]], [soft, used]), `${mh}x${mw}, ${count} maps, image ${i}`).toBeLessThan(1e-6);
       }
-      sums.dispose();
+      tf.dispose([sums, ...tensors]);
     }
     tf.dispose([y, xt, ft, bt]);
   });

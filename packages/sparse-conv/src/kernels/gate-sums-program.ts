@@ -42,13 +42,24 @@ function planes(j: number, levels: LevelExprs | null): string[] {
 }
 
 /**
- * Per image, over gate maps G0..G{k-1} ([B,h_j,w_j,1] each, or a packed pyramid's [P,1] with every
- * level's plane of the image, or their 3x3 max-pools) and their Units [k]:
- * sum_j Units[j] * [sum of G_j, count of G_j != 0] -> [B, 2] (the soft and used cost of k gated
- * convs). One workgroup per image takes the maps in turn: a strided pass, then a tree sum in
- * workgroup memory; each map's sums are weighted once, in float32, as chargeCost weights them.
- * With chunks > 1, chunks workgroups per image each take every chunks-th stretch of the strided
- * pass and write each map's unweighted sums, [B, chunks, k, 2], for GateSumsCombineProgram.
+ * One term of a gate sums program: map `map` (its binding, G{map}) read plainly or as its 3x3
+ * max-pool. A map charged both ways (a depth node's gate, for its two convs) is bound once.
+ */
+export interface GateSumsTerm {
+  map: number;
+  pooled: boolean;
+}
+
+/**
+ * Per image, over gate maps G0..G{m-1} ([B,h_j,w_j,1] each, or a packed pyramid's [P,1] with every
+ * level's plane of the image) and the terms that read them (a map plainly or as its 3x3 max-pool)
+ * with their Units [k]: sum_j Units[j] * [sum of term j, count of its nonzero values] -> [B, 2]
+ * (the soft and used cost of k gated convs). One workgroup per image takes the terms in turn: a
+ * strided pass, then a tree sum in workgroup memory; each term's sums are weighted once, in
+ * float32, as chargeCost weights them. The partial form (`partials`) weighs nothing: `chunks`
+ * workgroups per image each take every chunks-th stretch of the strided pass and write each
+ * term's unweighted sums, [B, chunks, k, 2], for GateSumsCombineProgram (which also adds the
+ * partial sums of several such programs: a pass's maps need more bindings than one stage has).
  */
 export class GateSumsProgram implements WebGPUProgramLike {
   variableNames: string[];
@@ -57,53 +68,57 @@ export class GateSumsProgram implements WebGPUProgramLike {
   dispatchLayout = { x: [0], y: [1] };
   dispatch: [number, number, number];
   workgroupSize: [number, number, number];
-  private readonly pooled: boolean[];
+  private readonly terms: GateSumsTerm[];
   private readonly threads: number;
   private readonly levels: (LevelExprs | null)[];
   private readonly chunks: number;
+  private readonly partials: boolean;
   uniforms?: string;
   uniformData?: UniformData;
 
   /**
-   * pooled[j]: map j enters as its 3x3 max-pool ('same'), taken as it is read (within each level of
-   * a pyramid). threads: a power of two; on SwiftShader few, since each barrier of the tree sum
-   * switches between all of them. pyramids[j]: map j is a packed pyramid's gate so laid out.
+   * terms: what is summed, in Units' order. threads: a power of two; on SwiftShader few, since each
+   * barrier of the tree sum switches between all of them. pyramids[m]: map m is a packed pyramid's
+   * gate so laid out (else [B,h,w,1]). chunks > 1 needs the partial form.
    */
-  constructor(batch: number, pooled: boolean[], threads = GATE_SUMS_THREADS, pyramids: (PyramidLayout | null)[] = pooled.map(() => null), chunks = 1) {
-    this.pooled = pooled;
+  constructor(batch: number, terms: GateSumsTerm[], threads = GATE_SUMS_THREADS, pyramids: (PyramidLayout | null)[] = [null], chunks = 1, partials = chunks > 1) {
+    if (chunks > 1 && !partials) throw new Error('GateSumsProgram: chunks > 1 write partial sums');
+    const maps = pyramids.length;
+    if (terms.some((t) => !(Number.isInteger(t.map) && t.map >= 0 && t.map < maps))) throw new Error(`GateSumsProgram: a term reads a map outside 0..${maps - 1}`);
+    this.terms = terms;
     this.threads = threads;
     this.chunks = chunks;
+    this.partials = partials;
     const u = new ProgramUniforms();
-    this.levels = pyramids.map((p, j) => (p ? levelUniforms(u, p, `g${j}Level`) : null));
+    this.levels = pyramids.map((p, m) => (p ? levelUniforms(u, p, `g${m}Level`) : null));
     [this.uniforms, this.uniformData] = [u.declaration, u.data];
     this.workgroupSize = [threads, 1, 1];
-    // the chunked form weighs nothing: GateSumsCombineProgram takes the units
-    this.variableNames = [...pooled.map((_, j) => `G${j}`), ...(chunks > 1 ? [] : ['Units'])];
-    this.outputShape = chunks > 1 ? [batch * chunks * pooled.length * 2] : [batch, 2];
+    this.variableNames = [...pyramids.map((_, m) => `G${m}`), ...(partials ? [] : ['Units'])];
+    this.outputShape = partials ? [batch * chunks * terms.length * 2] : [batch, 2];
     const layouts = pyramids.map(pyramidShaderKey).join('-');
     // the chunk count is in the code (the strides), so in the key: tfjs reuses a pipeline by key
-    this.shaderKey = `dynheadGateSums_${pooled.map((p) => (p ? 1 : 0)).join('')}_${threads}_${chunks}_${layouts}`;
+    this.shaderKey = `dynheadGateSums_${terms.map((t) => `${t.map}${t.pooled ? 'p' : ''}`).join('.')}_${maps}_${threads}_${chunks}_${partials}_${layouts}`;
     this.dispatch = [chunks, batch, 1];
   }
 
   getUserCode(): string {
-    const chunked = this.chunks > 1;
-    // chunked: workgroup c takes the strided pass's stretches c, c + chunks, ...
-    const [first, stride] = chunked ? [`c * ${this.threads} + t`, `${this.chunks * this.threads}`] : ['t', `${this.threads}`];
-    const mapSums = this.pooled.map(
-      (pooled, j) => `
+    // partial form: workgroup c takes the strided pass's stretches c, c + chunks, ...
+    const [first, stride] = this.partials ? [`c * ${this.threads} + t`, `${this.chunks * this.threads}`] : ['t', `${this.threads}`];
+    const k = this.terms.length;
+    const termSums = this.terms.map(
+      ({ map: m, pooled }, j) => `
   {
     var s = vec2<f32>(0.0);
-    ${planes(j, this.levels[j]).map((plane) => `{
+    ${planes(m, this.levels[m]).map((plane) => `{
     ${plane}
     for (var p = ${first}; p < h * w; p += ${stride}) {
-      ${pooled ? pooledValue(j) : `let v = f32(G${j}[base + p]);`}
+      ${pooled ? pooledValue(m) : `let v = f32(G${m}[base + p]);`}
       s += vec2<f32>(v, select(0.0, 1.0, v != 0.0));
     }
     }`).join(NEWLINE + '    ')}
     partial[t] = s;
     ${workgroupSumSnippet(this.threads)}
-    ${chunked ? `let at = ((b * ${this.chunks} + c) * ${this.pooled.length} + ${j}) * 2;
+    ${this.partials ? `let at = ((b * ${this.chunks} + c) * ${k} + ${j}) * 2;
     // the bound keeps the uniforms bound (a shader that reads none loses their binding)
     if (t == 0 && at + 1 < uniforms.outShape) {
       setOutputAtIndex(at, partial[0].x);
@@ -114,7 +129,7 @@ export class GateSumsProgram implements WebGPUProgramLike {
     ).join('');
     // a workgroup per image; the bound also keeps the uniforms bound in every form of the program
     // (a shader that reads no uniform loses their binding, and the dispatch fails)
-    const end = chunked
+    const end = this.partials
       ? ''
       : `  if (t == 0 && b < uniforms.outShape[0]) {
     setOutputAtIndex(b * 2, total.x);
@@ -127,7 +142,7 @@ fn main() {
   let b = i32(workgroupId.y);
   let c = i32(workgroupId.x);
   let t = i32(localId.x);
-  ${chunked ? '' : 'var total = vec2<f32>(0.0);'}${mapSums}
+  ${this.partials ? '' : 'var total = vec2<f32>(0.0);'}${termSums}
 ${end}
 }
 `;
@@ -135,30 +150,51 @@ ${end}
 }
 
 /**
- * Per image, GateSumsProgram's chunked sums [B, chunks, k, 2] and the maps' Units [k] ->
- * sum_j Units[j] * (sum over chunks of map j's sums) -> [B, 2]: a workgroup per image, each map's
- * chunk sums added in a tree, then weighted once, as the one-pass form weights them.
+ * Per image, the partial sums [B, chunks, k_i, 2] of GateSumsProgram i (for each of `terms`: its
+ * k_i) and the terms' Units [sum of k_i] (in the programs' order) -> [B, 2]: sum over terms of
+ * Units[j] * (sum over chunks of term j's sums), plus Prev [B, 2] (an earlier combine's) when
+ * `prev`. A workgroup per image; each term's chunk sums added in a tree, then weighted once, as
+ * the one-pass form weights them.
  */
 export class GateSumsCombineProgram implements WebGPUProgramLike {
-  variableNames = ['Sums', 'Units'];
+  variableNames: string[];
   outputShape: number[];
   shaderKey: string;
   dispatchLayout = { x: [0], y: [1] };
   dispatch: [number, number, number];
   workgroupSize: [number, number, number] = [64, 1, 1];
-  private readonly maps: number;
+  private readonly terms: number[];
   private readonly chunks: number;
+  private readonly prev: boolean;
 
-  constructor(batch: number, maps: number, chunks: number) {
-    this.maps = maps;
+  constructor(batch: number, terms: number[], chunks: number, prev = false) {
+    this.terms = terms;
     this.chunks = chunks;
+    this.prev = prev;
+    this.variableNames = [...terms.map((_, i) => `Sums${i}`), ...(prev ? ['Prev'] : []), 'Units'];
     this.outputShape = [batch, 2];
     this.dispatch = [1, batch, 1];
-    this.shaderKey = `dynheadGateSumsCombine_${maps}_${chunks}`;
+    this.shaderKey = `dynheadGateSumsCombine_${terms.join('.')}_${chunks}_${prev}`;
   }
 
   getUserCode(): string {
     const threads = this.workgroupSize[0];
+    let unit = 0;
+    const parts = this.terms.map((k, i) => {
+      const first = unit;
+      unit += k;
+      return `for (var j = 0; j < ${k}; j++) {
+    var s = vec2<f32>(0.0);
+    for (var c = t; c < ${this.chunks}; c += ${threads}) {
+      let at = ((b * ${this.chunks} + c) * ${k} + j) * 2;
+      s += vec2<f32>(Sums${i}[at], Sums${i}[at + 1]);
+    }
+    partial[t] = s;
+    ${workgroupSumSnippet(threads)}
+    total += Units[${first} + j] * partial[0];
+    workgroupBarrier();
+  }`;
+    });
     return `
 var<workgroup> partial : array<vec2<f32>, ${threads}>;
 
@@ -166,19 +202,9 @@ fn main() {
   let b = i32(workgroupId.y);
   let t = i32(localId.x);
   var total = vec2<f32>(0.0);
-  for (var j = 0; j < ${this.maps}; j++) {
-    var s = vec2<f32>(0.0);
-    for (var c = t; c < ${this.chunks}; c += ${threads}) {
-      let at = ((b * ${this.chunks} + c) * ${this.maps} + j) * 2;
-      s += vec2<f32>(Sums[at], Sums[at + 1]);
-    }
-    partial[t] = s;
-    ${workgroupSumSnippet(threads)}
-    total += Units[j] * partial[0];
-    workgroupBarrier();
-  }
+  ${parts.join(NEWLINE + '  ')}
   if (t == 0 && b < uniforms.outShape[0]) {
-    setOutputAtIndex(b * 2, total.x);
+    ${this.prev ? 'total += vec2<f32>(Prev[b * 2], Prev[b * 2 + 1]);\n    ' : ''}setOutputAtIndex(b * 2, total.x);
     setOutputAtIndex(b * 2 + 1, total.y);
   }
 }

@@ -125,12 +125,10 @@ function maxPool3x3At(g: Float32Array, base: number, h: number, w: number, p: nu
 }
 
 const gateSums: HostKernel = (mem, inputs, attrs) => {
-  const { units: unitInfo } = inputs as { units: tf.TensorInfo };
-  const { pooled = [] } = attrs as unknown as Partial<GateSumsAttrs>;
+  const { units, pooled = [] } = attrs as unknown as GateSumsAttrs;
   const maps = readNumberedInputs(inputs, 'gate');
   const batch = maps[0].shape[0];
   const out = mem.output([batch, 2], false);
-  const units = f32(mem, unitInfo);
   for (let b = 0; b < batch; b++) {
     // float64 sums, each map's weighted once: the costs as exact as their float32 values allow
     let soft = 0;

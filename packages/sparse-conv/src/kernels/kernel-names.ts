@@ -51,18 +51,19 @@ export interface CompactConvAttrs {
 export const COMPACT_CONV = 'DynheadCompactConv';
 export const EXPAND_ROWS = 'DynheadExpandRows';
 /**
- * Gate maps gate0, gate1, ... ([B,h,w,1] each) and their units [k] -> [B, 2]: per image,
- * sum_j units[j] * [sum of gate_j, count of its nonzero pixels].
+ * Gate maps gate0, gate1, ... ([B,h,w,1] each, or packed pyramids' gates on webgpu) -> [B, 2]: per
+ * image, sum_j units[j] * [sum of gate_j, count of its nonzero pixels], any number of maps in one
+ * kernel (webgpu binds a map charged twice once, and splits the rest over its stages' bindings).
  */
 export const GATE_SUMS = 'DynheadGateSums';
 export interface GateSumsAttrs {
+  /** per map, the multiply-adds charged per pixel under it */
+  units: number[];
   /** per map, 1: sum its 3x3 max-pool ('same') instead (the charge of a conv that reads around each gated pixel) */
   pooled: number[];
   /** per map, the layout of a packed pyramid's gate [P, 1] (pyramid.ts), or null for a map [B,h,w,1] */
   pyramids?: (PyramidLayout | null)[];
 }
-/** Gate maps one GATE_SUMS kernel takes: with units and the output, the 8 storage buffers of a WebGPU shader stage. */
-export const GATE_SUMS_MAX_MAPS = 6;
 /** cpu, wasm, webgpu: GroupNorm (+bias before, +ReLU, times a per-row factor after) of rows grouped into images, in two passes. */
 export const GROUP_NORM_ROWS = 'DynheadGroupNormRows';
 

@@ -5,7 +5,7 @@ import { BlendResizedProgram } from './blend-resized-program';
 import { BlockCountProgram, type ListKind, PixelListProgram } from './compact-conv-program';
 import { CompactGemmConvProgram, GPU_GEMM, SWIFTSHADER_GEMM } from './compact-gemm-program';
 import { GateConvProgram } from './gate-conv-program';
-import { GateSumsCombineProgram, GateSumsProgram } from './gate-sums-program';
+import { GateSumsCombineProgram, GateSumsProgram, type GateSumsTerm } from './gate-sums-program';
 import { DepthwiseMapProgram, GroupNormApplyProgram, GroupNormCombineProgram } from './group-norm-programs';
 import type { WebGPUProgramLike } from './masked-conv-program';
 import { QuadOutputConvProgram } from './quad-output-conv-program';
@@ -58,16 +58,26 @@ const rows = (l: PyramidLayout) => l.sizes.reduce((a, [h, w]) => a + l.batch * h
 const ACTIVATION = 'fn gateActivation(v : f32) -> f32 {\n  return max(v, 0.0);\n}';
 
 describe('WebGPU programs: a shader key covers the code', () => {
-  it('gate sums and their combine (chunk counts, threads, pooled maps, pyramids)', () => {
-    const programs = product({ batch: [1, 3], pooled: [[true], [false, true]], threads: [4, 256], chunks: [1, 3, 5], pyramid: [null, ...PYRAMIDS] }).map(
-      (o) => new GateSumsProgram(o.batch, o.pooled, o.threads, o.pooled.map(() => o.pyramid), o.chunks),
-    );
-    const combines = product({ batch: [1, 3], maps: [1, 2], chunks: [3, 5] }).map((o) => new GateSumsCombineProgram(o.batch, o.maps, o.chunks));
+  it('gate sums and their combine (terms, a map read twice, chunk counts, partial form, threads, pyramids)', () => {
+    const terms: GateSumsTerm[][] = [
+      [{ map: 0, pooled: true }],
+      [{ map: 0, pooled: false }, { map: 1, pooled: true }],
+      // one map read plainly and pooled (a depth node's gate)
+      [{ map: 0, pooled: false }, { map: 0, pooled: true }],
+    ];
+    const forms: [number, boolean][] = [[1, false], [1, true], [3, true], [5, true]];
+    const programs = product({ batch: [1, 3], terms, threads: [4, 256], form: forms, pyramid: [null, ...PYRAMIDS] }).map((o) => {
+      const maps = Math.max(...o.terms.map((t) => t.map)) + 1;
+      return new GateSumsProgram(o.batch, o.terms, o.threads, Array.from({ length: maps }, () => o.pyramid), o.form[0], o.form[1]);
+    });
+    const combines = product({ batch: [1, 3], terms: [[1], [2], [2, 3]], chunks: [1, 3, 5], prev: [false, true] }).map((o) => new GateSumsCombineProgram(o.batch, o.terms, o.chunks, o.prev));
     const sums = expectKeysCoverCode('GateSumsProgram', programs);
-    // the chunk count, the threads, the pooled flags and the level count make codes; sizes and batch do not
-    expect(sums.codes).toBe(2 * 2 * 3 * 3);
+    // the terms, the threads, the form (chunks, partial) and the level count make codes; sizes and batch do not
+    expect(sums.codes).toBe(3 * 2 * 4 * 3);
     expect(sums.keys).toBeGreaterThanOrEqual(sums.codes);
-    expect(expectKeysCoverCode('GateSumsCombineProgram', combines).codes).toBe(4);
+    expect(expectKeysCoverCode('GateSumsCombineProgram', combines).codes).toBe(3 * 3 * 2);
+    expect(() => new GateSumsProgram(1, [{ map: 1, pooled: false }], 4, [null])).toThrow('GateSumsProgram: a term reads a map outside 0..0');
+    expect(() => new GateSumsProgram(1, [{ map: 0, pooled: false }], 4, [null], 3, false)).toThrow('GateSumsProgram: chunks > 1 write partial sums');
   });
 
   it('gate convs (pixels, lanes, filters, activations, pyramids)', () => {

@@ -14,7 +14,7 @@ import { CompactGemmConvProgram, compactGemmApplies, GPU_GEMM, type GemmTuning, 
 import { BlendResizedProgram } from './blend-resized-program';
 import { GATE_CONV_LANES, GATE_CONV_PIXELS, GateConvProgram } from './gate-conv-program';
 import { QuadOutputConvProgram } from './quad-output-conv-program';
-import { GATE_SUMS_CHUNK_PIXELS, GATE_SUMS_THREADS, gateSumsChunks, GateSumsCombineProgram, GateSumsProgram } from './gate-sums-program';
+import { GATE_SUMS_CHUNK_PIXELS, GATE_SUMS_THREADS, gateSumsChunks, GateSumsCombineProgram, GateSumsProgram, type GateSumsTerm } from './gate-sums-program';
 import { GatedResidualProgram } from './gated-residual-program';
 import { CHUNK_ROWS, DEPTHWISE_MAP_PIXELS, DepthwiseMapProgram, GPU_STATS_THREADS, GroupNormApplyProgram, GroupNormCombineProgram, groupNormLanes, GroupNormOnePassProgram, GroupNormNormalizeProgram, groupNormNormalizes, GroupNormPartialsProgram, type GroupNormSource, groupNormFits } from './group-norm-programs';
 import { ACTIVATED_GATE_CONV, type ActivatedGateConvAttrs, BLEND_PYRAMID, BLEND_RESIZED, DEPTHWISE_GROUP_NORM, GEMM_CONV, type BlendResizedAttrs, type BlendResizedInputs, COMPACT_CONV, type CompactConvAttrs, COMPACT_GROUP_NORM, COMPACT_GROUP_NORM_AFFINE, type CompactGroupNormAttrs, CONV3X3_FEW, type DepthwiseGroupNormAttrs, GATED_RESIDUAL, COMPACT_LIST, type CompactListAttrs, EXPAND_ROWS, GATE_SUMS, type GateSumsAttrs, GROUP_NORM_ROWS, type GroupNormRowsAttrs, GROUP_NORM_TRAIN, GROUP_NORM_TRAIN_GRAD, type GroupNormTrainAttrs, LEVEL_SCALE, SCALE_PATHS, type ScalePathsAttrs, type GroupNormRowsInputs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs, readNumberedInputs } from './kernel-names';
@@ -28,7 +28,7 @@ import { LevelScaleProgram, type LevelScalePost } from './level-scale-program';
 /** The slice of tfjs-backend-webgpu's WebGPUBackend used here (no dependency on the backend package). */
 interface WebGPUBackendLike {
   runWebGPUProgram(program: WebGPUProgramLike, inputs: tf.TensorInfo[], outputDtype: tf.DataType, programDefinedUniform?: UniformData): tf.TensorInfo;
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Int32Array): tf.TensorInfo;
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Int32Array | Float32Array): tf.TensorInfo;
   disposeData(dataId: tf.DataId): boolean;
   adapterInfo?: { vendor?: string; architecture?: string };
 }
@@ -167,6 +167,74 @@ function groupNormAffineOnGpu(
   const affine = runProgram(be, new GroupNormCombineProgram(batch, c, opts.eps, stats, true), [partials, ...norm, ...(bias ? [bias] : [])], 'float32');
   be.disposeData(partials.dataId);
   return affine;
+}
+
+/** Partial sums a gate sums combine takes: with Units and its output, a stage's 8 storage buffers. */
+const GATE_SUMS_COMBINE_PARTS = 6;
+/** Maps one partial gate sums program binds: with its output, a stage's 8 storage buffers. */
+const GATE_SUMS_PART_MAPS = 7;
+/** Maps the one-pass gate sums program binds, beside Units and its output. */
+const GATE_SUMS_ONE_PASS_MAPS = 6;
+
+/**
+ * GATE_SUMS's charges in parts of at most GATE_SUMS_PART_MAPS bound maps, in the order of the maps'
+ * first charges: a map charged twice (a depth node's gate, plain and pooled) is bound once, and its
+ * terms go to its part, with their units. A single part binds at most GATE_SUMS_ONE_PASS_MAPS, so
+ * that the one-pass program can take it with Units.
+ */
+function gateSumsParts(gates: tf.TensorInfo[], layouts: (PyramidLayout | null)[], pooled: number[], units: number[]): GateSumsPart[] {
+  // the same data read the same way: a map's layout is part of how it is read
+  const keys = gates.map((g, j) => ({ dataId: g.dataId, how: `${g.shape.join(',')}|${JSON.stringify(layouts[j])}` }));
+  const firsts: number[] = [];
+  const mapOf = keys.map((k, j) => {
+    const m = firsts.findIndex((f) => keys[f].dataId === k.dataId && keys[f].how === k.how);
+    if (m >= 0) return m;
+    firsts.push(j);
+    return firsts.length - 1;
+  });
+  const limit = firsts.length <= GATE_SUMS_ONE_PASS_MAPS ? GATE_SUMS_ONE_PASS_MAPS : GATE_SUMS_PART_MAPS;
+  const parts: GateSumsPart[] = Array.from({ length: Math.ceil(firsts.length / limit) }, (_, i) => {
+    const own = firsts.slice(i * limit, (i + 1) * limit);
+    return { maps: own.map((j) => gates[j]), pyramids: own.map((j) => layouts[j]), terms: [], units: [] };
+  });
+  for (const [j, m] of mapOf.entries()) {
+    const part = parts[Math.floor(m / limit)];
+    part.terms.push({ map: m % limit, pooled: pooled[j] === 1 });
+    part.units.push(units[j]);
+  }
+  return parts;
+}
+
+interface GateSumsPart {
+  maps: tf.TensorInfo[];
+  pyramids: (PyramidLayout | null)[];
+  terms: GateSumsTerm[];
+  units: number[];
+}
+
+const unitsByBackend = new WeakMap<WebGPUBackendLike, Map<string, tf.TensorInfo>>();
+/** Distinct unit lists kept per backend: a head's pass uses one or two; more are dropped oldest first. */
+const UNITS_KEPT = 16;
+
+/**
+ * The GPU copy of a gate sums' units, uploaded once and kept (a head charges the same units every
+ * pass; an upload would end tfjs's compute pass for a staging copy), the least recently used of
+ * more than UNITS_KEPT lists disposed.
+ */
+function cachedUnits(be: WebGPUBackendLike, units: number[]): tf.TensorInfo {
+  const cache = unitsByBackend.get(be) ?? new Map<string, tf.TensorInfo>();
+  unitsByBackend.set(be, cache);
+  const key = units.join(',');
+  const info = cache.get(key) ?? be.makeTensorInfo([units.length], 'float32', Float32Array.from(units));
+  // re-inserted: a Map iterates in insertion order, so the first key is the least recently used
+  cache.delete(key);
+  cache.set(key, info);
+  if (cache.size > UNITS_KEPT) {
+    const [oldest, old] = cache.entries().next().value as [string, tf.TensorInfo];
+    cache.delete(oldest);
+    be.disposeData(old.dataId);
+  }
+  return info;
 }
 
 /**
@@ -475,22 +543,33 @@ export function registerWebGPUKernels(): void {
     kernelName: GATE_SUMS,
     backendName: 'webgpu',
     kernelFunc: ({ inputs, attrs, backend }) => {
-      const { units } = inputs as { units: tf.TensorInfo };
-      const { pooled = [], pyramids = [] } = attrs as unknown as Partial<GateSumsAttrs>;
-      const maps = readNumberedInputs(inputs, 'gate');
-      const batch = pyramids.find((p) => p)?.batch ?? maps[0].shape[0];
-      const layouts = maps.map((_, j) => pyramids[j] ?? null);
+      const { units, pooled = [], pyramids = [] } = attrs as unknown as GateSumsAttrs;
+      const gates = readNumberedInputs(inputs, 'gate');
+      const layouts = gates.map((_, j) => pyramids[j] ?? null);
+      const batch = layouts.find((p) => p)?.batch ?? gates[0].shape[0];
       const be = backend as unknown as WebGPUBackendLike;
       const { gateSumsThreads, gateSumsChunkPixels } = deviceTuning(be);
       // an image's pixels: its plane of every level of the largest map
-      const pixels = Math.max(...maps.map((m, j) => (layouts[j] ? pyramidRows(layouts[j]) : m.shape.reduce((a, v) => a * v, 1)) / batch));
+      const pixels = Math.max(...gates.map((m, j) => (layouts[j] ? pyramidRows(layouts[j]) : m.shape.reduce((a, v) => a * v, 1)) / batch));
       const chunks = gateSumsChunks(pixels, gateSumsChunkPixels);
-      const isPooled = maps.map((_, j) => pooled[j] === 1);
-      if (chunks === 1) return runProgram(be, new GateSumsProgram(batch, isPooled, gateSumsThreads, layouts), [...maps, units], 'float32');
-      const sums = runProgram(be, new GateSumsProgram(batch, isPooled, gateSumsThreads, layouts, chunks), maps, 'float32');
-      const total = runProgram(be, new GateSumsCombineProgram(batch, maps.length, chunks), [sums, units], 'float32');
-      be.disposeData(sums.dataId);
-      return total;
+      const parts = gateSumsParts(gates, layouts, pooled, units);
+      if (parts.length === 1 && chunks === 1) {
+        const [{ maps, terms, pyramids: partLayouts, units: partUnits }] = parts;
+        return runProgram(be, new GateSumsProgram(batch, terms, gateSumsThreads, partLayouts), [...maps, cachedUnits(be, partUnits)], 'float32');
+      }
+      const sums = parts.map(({ maps, terms, pyramids: partLayouts, units: partUnits }) => ({ units: partUnits, info: runProgram(be, new GateSumsProgram(batch, terms, gateSumsThreads, partLayouts, chunks, true), maps, 'float32') }));
+      // the parts' sums in as few combines as the bindings allow, each after the first adding the one before
+      let total: tf.TensorInfo | undefined;
+      for (let i = 0; i < sums.length; ) {
+        const take = sums.slice(i, i + GATE_SUMS_COMBINE_PARTS - (total ? 1 : 0));
+        const program = new GateSumsCombineProgram(batch, take.map((p) => p.units.length), chunks, total !== undefined);
+        const next = runProgram(be, program, [...take.map((p) => p.info), ...(total ? [total] : []), cachedUnits(be, take.flatMap((p) => p.units))], 'float32');
+        if (total) be.disposeData(total.dataId);
+        total = next;
+        i += take.length;
+      }
+      for (const { info } of sums) be.disposeData(info.dataId);
+      return total as tf.TensorInfo;
     },
   });
   tf.registerKernel({
