@@ -1,4 +1,4 @@
-import { type DepthwiseNormLayer, type GatedDepthwiseLayer, type PyramidLayout, convCost, convLayer, maskedConv2d, masksStayOnDevice, stackedLayout } from '@dynhead/sparse-conv';
+import { type DepthwiseNormLayer, type GatedDepthwiseLayer, type PyramidLayout, type ScalePaths, convCost, convLayer, maskedConv2d, masksStayOnDevice, pyramidRows, scalePathsToBlend, scalePathsWithGates, stackedLayout } from '@dynhead/sparse-conv';
 import * as tf from '@tensorflow/tfjs-core';
 import type { GateConfig } from './config';
 import type { ForwardContext } from './forward-context';
@@ -82,15 +82,43 @@ export class DynamicConv2D {
    * recorded and charged as infer() charges each level's. Gated paths of one unit only.
    */
   static inferGatesPacked(paths: DynamicConv2D[], x: tf.Tensor2D, layout: PyramidLayout, ctx: ForwardContext): tf.Tensor2D {
-    const gates = paths.map((p) => p.gate);
-    if (!gates.every((g) => g !== undefined)) throw new Error('DynamicConv2D.inferGatesPacked: the Fix head has no gates');
-    const unit = paths[0].unit;
-    if (paths.some((p) => p.unit !== unit)) throw new Error(`DynamicConv2D.inferGatesPacked: paths of one unit only, got ${paths.map((p) => p.unit).join(', ')}`);
+    const gates = DynamicConv2D.gatesOf(paths, 'inferGatesPacked');
     const g = SpatialGate.inferPackedMany(gates, x, layout);
-    const rows = x.shape[0];
-    for (const [i, gate] of gates.entries()) ctx.recordPyramid(gate.name, g, layout, i * rows);
-    ctx.chargePyramid(g, stackedLayout(...gates.map(() => layout)), unit);
+    DynamicConv2D.chargePackedGates(paths, g, layout, ctx);
     return g;
+  }
+
+  /**
+   * Inference over a packed pyramid x [P, C]: a scale node's two paths as blendPyramid takes them,
+   * their convs before GroupNorm where the blend normalises (scalePathsToBlend) and their gates,
+   * recorded and charged as inferGatesPacked's. On webgpu one program computes the gates and both
+   * convs from one read of x (scalePathsWithGates).
+   */
+  static inferPathsPacked(paths: [DynamicConv2D, DynamicConv2D], x: tf.Tensor2D, layout: PyramidLayout, ctx: ForwardContext): ScalePaths {
+    const pair = SpatialGate.convPair(DynamicConv2D.gatesOf(paths, 'inferPathsPacked') as [SpatialGate, SpatialGate]);
+    if (!pair) {
+      const gates = DynamicConv2D.inferGatesPacked(paths, x, layout, ctx);
+      return { ...scalePathsToBlend(x, layout, paths[0].depthwiseLayer, paths[1].depthwiseLayer), gates };
+    }
+    const out = scalePathsWithGates(x, layout, paths[0].depthwiseLayer, paths[1].depthwiseLayer, pair.params, pair.activation);
+    DynamicConv2D.chargePackedGates(paths, out.gates, layout, ctx);
+    return out;
+  }
+
+  private static gatesOf(paths: DynamicConv2D[], fn: string): SpatialGate[] {
+    const gates = paths.map((p) => p.gate);
+    if (!gates.every((g) => g !== undefined)) throw new Error(`DynamicConv2D.${fn}: the Fix head has no gates`);
+    const unit = paths[0].unit;
+    if (paths.some((p) => p.unit !== unit)) throw new Error(`DynamicConv2D.${fn}: paths of one unit only, got ${paths.map((p) => p.unit).join(', ')}`);
+    return gates as SpatialGate[];
+  }
+
+  /** Records and charges the gates [n * P, 1] of these paths, one after another, as infer() does each level's. */
+  private static chargePackedGates(paths: DynamicConv2D[], g: tf.Tensor2D, layout: PyramidLayout, ctx: ForwardContext): void {
+    const rows = pyramidRows(layout);
+    const gates = paths.map((p) => p.gate as SpatialGate);
+    for (const [i, gate] of gates.entries()) ctx.recordPyramid(gate.name, g, layout, i * rows);
+    ctx.chargePyramid(g, stackedLayout(...gates.map(() => layout)), paths[0].unit);
   }
 
   /** The path's conv and norm without its gate (depthwiseNormPyramid: the gate applies where the path is blended). */

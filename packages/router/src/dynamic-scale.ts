@@ -6,7 +6,6 @@ import {
   gateConvsTakenAlong,
   type PyramidLayout,
   pyramidPairRunsAtOnce,
-  scalePathsToBlend,
 } from '@dynhead/sparse-conv';
 import * as tf from '@tensorflow/tfjs-core';
 import type { GateConfig } from './config';
@@ -93,21 +92,18 @@ export class DynamicScale {
    * level). The same numbers as infer().
    */
   async inferPacked(x: tf.Tensor2D, layout: PyramidLayout, ctx: ForwardContext): Promise<tf.Tensor2D> {
-    const gates = DynamicConv2D.inferGatesPacked(this.paths, x, layout, ctx);
+    // path 0 carries level l up to l + 1 (so not from the last), path 1 down to l - 1 (not from the first);
+    // where the blend normalises the paths as it samples them, they come as their convs and GN's affine form
+    const paths = DynamicConv2D.inferPathsPacked(this.paths, x, layout, ctx);
     try {
-      const y = tf.tidy(() => {
-        // path 0 carries level l up to l + 1 (so not from the last), path 1 down to l - 1 (not from the first)
-        // where the blend normalises the paths as it samples them, they come as their convs and GN's affine form
-        const paths = scalePathsToBlend(x, layout, this.paths[0].depthwiseLayer, this.paths[1].depthwiseLayer);
-        return blendPyramid(x, layout, this.outputWeight, { ...paths, gates }, this.scaleWeight as tf.Tensor);
-      });
+      const y = blendPyramid(x, layout, this.outputWeight, paths, this.scaleWeight as tf.Tensor);
       try {
         return await this.depth.inferPacked(y, layout, ctx);
       } finally {
         y.dispose();
       }
     } finally {
-      gates.dispose();
+      tf.dispose([paths.maps, paths.gates, ...(paths.affine ? [paths.affine] : [])]);
     }
   }
 

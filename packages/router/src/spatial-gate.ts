@@ -1,5 +1,6 @@
 import { gateActivation, gateActivationWgsl, gateBiasInit } from '@dynhead/gate-activation';
 import {
+  type GateConvParams,
   activatedGateConv,
   activatedGateConvPyramid,
   activatedGateConvsPyramid,
@@ -70,6 +71,17 @@ export class SpatialGate {
   inferPacked(x: tf.Tensor2D, layout: PyramidLayout): tf.Tensor2D {
     if (this.fused) return activatedGateConvPyramid(x, layout, this.weight, this.bias, this.fused);
     return tf.tidy(() => packPyramid(unpackPyramid(x, layout).map((level) => this.infer(level))));
+  }
+
+  /**
+   * Two gates' convs as one program takes them along with other work (scalePathsWithGates): their
+   * filters and biases and their shared activation, or undefined where either has no per-pixel
+   * form or their activations differ.
+   */
+  static convPair(gates: [SpatialGate, SpatialGate]): { params: [GateConvParams, GateConvParams]; activation: ConvActivation } | undefined {
+    const [a, b] = gates;
+    if (!a.fused || b.fused?.wgsl !== a.fused.wgsl) return undefined;
+    return { params: [{ filter: a.weight, bias: a.bias }, { filter: b.weight, bias: b.bias }], activation: a.fused };
   }
 
   /**

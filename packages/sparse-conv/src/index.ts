@@ -4,7 +4,7 @@ export { gateMask } from './gate-mask';
 export { maskedConv2d } from './masked-conv2d';
 export { chooseMethod, sparseConv2d, sparseConv2dWithConvs, sparseConvPair } from './sparse-conv2d';
 export { pyramidPairRunsAtOnce, sparseConvPairPyramid, type PyramidPairConv } from './pyramid-conv-pair';
-export { blendPyramid, depthwiseNormPyramid, type DepthwiseNormLayer, scalePathsPyramid, scalePathsToBlend, type ScalePaths } from './pyramid-scale-node';
+export { blendPyramid, depthwiseNormPyramid, type DepthwiseNormLayer, scalePathsPyramid, scalePathsToBlend, scalePathsWithGates, type ScalePaths } from './pyramid-scale-node';
 export { levelRowStarts, packPyramid, pyramidLevels, type PyramidLevels, pyramidLayoutOf, pyramidRows, segmentRowStarts, stackedLayout, unpackPyramid, type PyramidLayout } from './pyramid';
 export { masksStayOnDevice } from './kernels/register';
 export { checkWebGPUTuningOverrides, setWebGPUTuning, type WebGPUTuningOverrides } from './kernels/webgpu-kernels';

@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { blendResized } from './blend-resized';
 import { convLayer } from './conv-layer';
-import { BLEND_PYRAMID, DEPTHWISE_GROUP_NORM, type DepthwiseGroupNormAttrs, SCALE_PATHS, type ScalePathsAttrs } from './kernels/kernel-names';
+import { activatedGateConvsPyramid, type ConvActivation, type GateConvParams } from './few-output-conv';
+import { BLEND_PYRAMID, DEPTHWISE_GROUP_NORM, type DepthwiseGroupNormAttrs, SCALE_PATHS, SCALE_PATHS_GATES, type ScalePathsAttrs, type ScalePathsGatesAttrs } from './kernels/kernel-names';
+import { pathGateRows } from './kernels/scale-paths-gates-program';
 import { hasKernel } from './kernels/register';
 import { webgpuTuningFlag } from './kernels/webgpu-kernels';
 import { checkPacked, type PyramidLayout, packPyramid, pyramidLevels, pyramidRows, scalePathsLayout, stackedLayout, unpackPyramid } from './pyramid';
@@ -102,8 +104,72 @@ function scalePaths(op: string, x: tf.Tensor2D, layout: PyramidLayout, finer: De
 export interface ScalePaths {
   maps: tf.Tensor2D;
   gates: tf.Tensor2D;
-  /** with maps as the paths' convs before GroupNorm (scalePathsToBlend): its scale and shift [runs, 2, C] */
-  affine?: tf.Tensor3D;
+  /**
+   * with maps as the paths' convs before GroupNorm (scalePathsToBlend): its scale and shift [runs,
+   * 2, C] (with headRows, [headRows + 2 runs, C])
+   */
+  affine?: tf.Tensor;
+  /**
+   * rows of C values ahead of the paths in `maps` and of the scale and shift in `affine`
+   * (scalePathsWithGates: the gates' rows); default 0
+   */
+  headRows?: number;
+}
+
+/**
+ * scalePathsToBlend of a scale node's paths with their two gates (activatedGateConvsPyramid of
+ * `gates`, the finer's first) in `gates`. On webgpu, where the blend normalises the paths and the
+ * tuning takes them together (pathGatesWithPaths), one program writes the gates and the paths' convs
+ * from one read of x (a dispatch and a pass over x fewer than the gate conv and scalePathsToBlend):
+ * `maps` and `affine` then hold their values from row `headRows` on, and `gates` is a second
+ * tensor of affine's buffer (its first values). Inference only.
+ */
+export function scalePathsWithGates(
+  x: tf.Tensor2D,
+  layout: PyramidLayout,
+  finer: DepthwiseNormLayer,
+  coarser: DepthwiseNormLayer,
+  gates: [GateConvParams, GateConvParams],
+  activation: ConvActivation,
+): ScalePaths {
+  const op = 'scalePathsWithGates';
+  const levels = layout.sizes.length;
+  if (levels < 2) throw new Error(`${op}: a pyramid of at least two levels, got ${levels}`);
+  const c = x.shape[1];
+  checkPacked(op, 'x', x, layout, c);
+  checkDepthwiseFilter(op, 'finer.filter', finer.filter, c);
+  checkDepthwiseFilter(op, 'coarser.filter', coarser.filter, c);
+  for (const [i, g] of gates.entries()) {
+    checkDepthwiseFilter(op, `gates[${i}].filter`, g.filter, c);
+    if (g.bias.size !== 1) throw new Error(`${op}: gates[${i}].bias must hold one value, got shape [${g.bias.shape.join(',')}]`);
+  }
+  for (const [name, b] of [['finer.bias', finer.bias], ['coarser.bias', coarser.bias]] as const) {
+    if (b.size !== c) throw new Error(`${op}: ${name} has shape [${b.shape.join(',')}]; it must hold ${c} values`);
+  }
+  const [eps, eps1] = [finer.norm.eps ?? 1e-5, coarser.norm.eps ?? 1e-5];
+  const fused = tf.getBackend() === 'webgpu' && hasKernel(SCALE_PATHS_GATES) && webgpuTuningFlag('blendNormalizes') && webgpuTuningFlag('pathGatesWithPaths');
+  if (!(fused && c % 4 === 0 && finer.norm.groups === coarser.norm.groups && eps === eps1)) {
+    const g = activatedGateConvsPyramid(x, layout, gates, activation);
+    return { ...scalePathsToBlend(x, layout, finer, coarser), gates: g };
+  }
+  const attrs: ScalePathsGatesAttrs = { groups: finer.norm.groups, eps, pyramid: layout, activation: activation.wgsl };
+  const inputs: tf.NamedTensorMap = {
+    x,
+    gateFilter: gates[0].filter,
+    gateBias: gates[0].bias,
+    gateFilter1: gates[1].filter,
+    gateBias1: gates[1].bias,
+    filter: finer.filter,
+    bias: finer.bias,
+    gamma: finer.norm.gamma,
+    beta: finer.norm.beta,
+    filter1: coarser.filter,
+    bias1: coarser.bias,
+    gamma1: coarser.norm.gamma,
+    beta1: coarser.norm.beta,
+  };
+  const [maps, g, affine] = tf.engine().runKernel(SCALE_PATHS_GATES, inputs, attrs as unknown as tf.NamedAttrMap) as unknown as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+  return { maps, gates: g, affine, headRows: pathGateRows(layout, c) };
 }
 
 /**
@@ -122,8 +188,10 @@ export function blendPyramid(x: tf.Tensor2D, layout: PyramidLayout, xWeight: tf.
   const mapsLayout = scalePathsLayout(layout);
   const mapRows = pyramidRows(mapsLayout);
   const rows = pyramidRows(layout);
-  if (paths.maps.rank !== 2 || paths.maps.shape[0] !== mapRows || paths.maps.shape[1] !== c) {
-    throw new Error(`${op}: paths.maps has shape [${paths.maps.shape.join(',')}]; this layout's two paths are [${mapRows},${c}] (levels 0..${levels - 2}, then 1..${levels - 1})`);
+  const firstRow = paths.headRows ?? 0;
+  if (paths.maps.rank !== 2 || paths.maps.shape[0] !== firstRow + mapRows || paths.maps.shape[1] !== c) {
+    const from = firstRow > 0 ? ` from row ${firstRow}` : '';
+    throw new Error(`${op}: paths.maps has shape [${paths.maps.shape.join(',')}]; this layout's two paths are [${mapRows},${c}]${from} (levels 0..${levels - 2}, then 1..${levels - 1})`);
   }
   if (paths.gates.rank !== 2 || paths.gates.shape[0] !== 2 * rows || paths.gates.shape[1] !== 1) {
     throw new Error(`${op}: paths.gates has shape [${paths.gates.shape.join(',')}]; two gates of this layout are [${2 * rows},1]`);
@@ -135,12 +203,12 @@ export function blendPyramid(x: tf.Tensor2D, layout: PyramidLayout, xWeight: tf.
   if (paths.affine && !onDevice) throw new Error(`${op}: paths.affine (scalePathsToBlend's, on webgpu) needs webgpu's blend kernel, not ${tf.getBackend()}'s`);
   if (onDevice) {
     const inputs: tf.NamedTensorMap = { x, xWeight, paths: paths.maps, gates: paths.gates, sourceWeight, ...(paths.affine ? { affine: paths.affine } : {}) };
-    return tf.engine().runKernel(BLEND_PYRAMID, inputs, { pyramid: layout } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+    return tf.engine().runKernel(BLEND_PYRAMID, inputs, { pyramid: layout, headRows: firstRow } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
   }
   return tf.tidy(() => {
     const xs = unpackPyramid(x, layout);
     // the finer path's levels 0 .. L-2 then the coarser's 1 .. L-1; each gate's levels 0 .. L-1
-    const maps = unpackPyramid(paths.maps, mapsLayout);
+    const maps = unpackPyramid(firstRow > 0 ? tf.slice(paths.maps, [firstRow, 0], [mapRows, c]) : paths.maps, mapsLayout);
     const gates = unpackPyramid(paths.gates, stackedLayout(layout, layout));
     const gated = maps.map((m, i) => tf.mul(m, gates[i < levels - 1 ? i : i + 2]) as tf.Tensor4D);
     const [fine, coarse] = [gated.slice(0, levels - 1), gated.slice(levels - 1)];

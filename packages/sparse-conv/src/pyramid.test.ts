@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TEST_BACKENDS, activate, relL2, seededRandom } from '../../../test/backends';
-import { type ConvActivation, activatedGateConvPyramid, activatedGateConvsPyramid, blendPyramid, convLayerPyramid, depthwiseNormPyramid, gateSums, packPyramid, pyramidLayoutOf, scaleLevelsPyramid, scalePathsPyramid, scalePathsToBlend, setWebGPUTuning, sparseConvPairPyramid, stackedLayout, unpackPyramid } from './index';
+import { type ConvActivation, type GateConvParams, activatedGateConvPyramid, activatedGateConvsPyramid, blendPyramid, convLayerPyramid, depthwiseNormPyramid, gateSums, packPyramid, pyramidLayoutOf, scaleLevelsPyramid, scalePathsPyramid, scalePathsToBlend, scalePathsWithGates, setWebGPUTuning, sparseConvPairPyramid, stackedLayout, unpackPyramid } from './index';
 import { refConv, refGroupNorm, refMaxPool3x3, refResize } from './reference.test-util';
+import { programsOf } from './webgpu-programs.test-util';
 
 // webgpu first, so that this process's first call into the package is there: its kernels must
 // register themselves (each test file runs in a process of its own).
@@ -231,6 +232,90 @@ describe.each(BACKENDS)('packed pyramids on %s', (backend) => {
     const flipped = tf.reshape(lt[0].filter, [3, 3, 1, c]) as tf.Tensor4D;
     expect(() => scalePathsPyramid(x, layout, lt[0], { ...lt[1], filter: flipped })).toThrow(`scalePathsPyramid: coarser.filter has shape [3,3,1,${c}]; it must be [3,3,${c},1]`);
     tf.dispose([flipped, paths, coarser, y, yOnRead, toBlend.maps, ...(toBlend.affine ? [toBlend.affine] : []), notToBlend.maps, x, owT, swT, stackedGates, ...maps, ...gateMaps.flat(), ...packedGates, ...lt.flatMap((p) => [p.filter, p.bias, p.norm.gamma, p.norm.beta])]);
+  });
+
+  // the scale node's gates and paths from one read of x (webgpu, pathGatesWithPaths: the maps after
+  // the gates' rows, the gates a view of the same buffer), against float64 and the unfused form
+  it.each([
+    ['gpu', 8, SIZES, 2, true],
+    ['swiftshader', 8, SIZES, 2, true],
+    ['gpu', 8, BIG, 1, true],
+    ['gpu', 8, SIZES, 2, false],
+    ['swiftshader', 12, SIZES, 1, true],
+  ] as const)('as on %s, %i channels: scalePathsWithGates\'s gates and blend equal float64 references (levels %j, batch %i, fused %s)', async (tuning, c, sizes, b, together) => {
+    await activate(backend);
+    setWebGPUTuning(tuning, { pathGatesWithPaths: together });
+    const rand = seededRandom(101);
+    const groups = 2;
+    const L = sizes.length;
+    const shapes = sizes.map(([h, w]) => [b, h, w, c] as [number, number, number, number]);
+    const xs = shapes.map((sh) => Array.from({ length: sh.reduce((a, v) => a * v, 1) }, () => rand(-1, 1)));
+    const layers = [0, 1].map(() => ({
+      filter: Array.from({ length: 9 * c }, () => rand(-0.5, 0.5)),
+      bias: Array.from({ length: c }, () => rand(-0.2, 0.2)),
+      gamma: Array.from({ length: c }, () => rand(0.5, 1.5)),
+      beta: Array.from({ length: c }, () => rand(-0.5, 0.5)),
+      gateFilter: Array.from({ length: 9 * c }, () => rand(-0.3, 0.3)),
+      gateBias: rand(-0.1, 0.1),
+    }));
+    const [ow, sw] = [0.7, 1.3];
+    const maps = xs.map((v, l) => tf.tensor4d(v, shapes[l]));
+    const layout = pyramidLayoutOf(maps);
+    const x = packPyramid(maps);
+    const lt = layers.map((p) => ({ filter: tf.tensor4d(p.filter, [3, 3, c, 1]), bias: tf.tensor1d(p.bias), norm: { groups, gamma: tf.tensor1d(p.gamma), beta: tf.tensor1d(p.beta) } }));
+    const gt = layers.map((p) => ({ filter: tf.tensor4d(p.gateFilter, [3, 3, c, 1]), bias: tf.tensor1d([p.gateBias]) })) as [GateConvParams, GateConvParams];
+    const [owT, swT] = [tf.tensor1d([ow]), tf.tensor1d([sw])];
+    const before = tf.memory().numTensors;
+    const { value: paths, kinds } = await programsOf(async () => scalePathsWithGates(x, layout, lt[0], lt[1], gt, ACTIVATION));
+    const fused = backend === 'webgpu' && together;
+    if (kinds) {
+      expect(kinds.get('dynheadScalePathsGates') ?? 0, 'the fused program').toBe(fused ? 1 : 0);
+      expect(kinds.get('dynheadGateConv3x3') ?? 0, 'a gate conv of their own').toBe(fused ? 0 : 1);
+    }
+    expect(paths.headRows ?? 0).toBe(fused ? Math.ceil((2 * x.shape[0]) / c) : 0);
+    // fused, the gates (kept by their charge to the pass's end) share the small affine buffer, not the maps'
+    if (fused) expect([paths.gates.dataId === paths.affine?.dataId, paths.gates.dataId === paths.maps.dataId]).toEqual([true, false]);
+    const y = blendPyramid(x, layout, owT, paths, swT);
+    // maps, gates (on webgpu fused: the same buffer), affine (webgpu), the blend; the fused program's
+    // biases are kept by the backend, outside the tensor count
+    expect(tf.memory().numTensors).toBe(before + 3 + (paths.affine ? 1 : 0));
+    const [gotGates, gotY] = [await paths.gates.data(), await y.data()];
+    expect(paths.gates.shape).toEqual([2 * x.shape[0], 1]);
+
+    const tol = backend === 'webgpu' ? 1e-4 : 1e-5;
+    // each gate from this backend's own conv where the reference is within rounding of the kink:
+    // the gates' sums are under test, the zeros placed where float64 places them elsewhere
+    const refGate = (s: number, l: number) => refConv({ x: xs[l], shape: shapes[l], filter: layers[s].gateFilter, k: 3, cout: 1 }).map((v) => 2 * Math.max(v + Math.fround(layers[s].gateBias), 0));
+    const path = (s: number, l: number) => {
+      const p = layers[s];
+      const conv = refConv({ x: xs[l], shape: shapes[l], filter: p.filter, k: 3, cout: c, depthwise: true, bias: p.bias });
+      return refGroupNorm(conv, shapes[l], groups, p.gamma, p.beta);
+    };
+    const rows = x.shape[0];
+    let [atG, atY] = [0, 0];
+    const gateOf: number[][][] = [[], []];
+    for (let l = 0; l < L; l++) {
+      const pixels = b * sizes[l][0] * sizes[l][1];
+      for (const s of [0, 1]) {
+        const got = gotGates.slice(s * rows + atG, s * rows + atG + pixels);
+        expect(relL2(got, refGate(s, l)), `gate ${s}, level ${l}`).toBeLessThan(tol);
+        gateOf[s].push(Array.from(got));
+      }
+      atG += pixels;
+    }
+    for (let l = 0; l < L; l++) {
+      const size = b * sizes[l][0] * sizes[l][1] * c;
+      const gated = (s: number, from: number) => path(s, from).map((v, i) => v * gateOf[s][from][Math.floor(i / c)]);
+      const zero = new Float64Array(size);
+      const fromFiner = l > 0 ? refResize(gated(0, l - 1), shapes[l - 1], sizes[l][0], sizes[l][1], true) : zero;
+      const fromCoarser = l < L - 1 ? refResize(gated(1, l + 1), shapes[l + 1], sizes[l][0], sizes[l][1], true) : zero;
+      const want = fromFiner.map((v, i) => (v + fromCoarser[i]) * sw + xs[l][i] * ow);
+      expect(relL2(gotY.slice(atY, atY + size), want), `blend, level ${l}`).toBeLessThan(tol);
+      atY += size;
+    }
+    expect(() => scalePathsWithGates(x, layout, lt[0], lt[1], [gt[0], { ...gt[1], bias: lt[0].bias }], ACTIVATION)).toThrow(`scalePathsWithGates: gates[1].bias must hold one value, got shape [${c}]`);
+    expect(() => scalePathsWithGates(x, layout, lt[0], { ...lt[1], bias: gt[0].bias as tf.Tensor1D }, gt, ACTIVATION)).toThrow(`scalePathsWithGates: coarser.bias has shape [1]; it must hold ${c} values`);
+    tf.dispose([paths.maps, paths.gates, ...(paths.affine ? [paths.affine] : []), y, x, owT, swT, ...maps, ...lt.flatMap((p) => [p.filter, p.bias, p.norm.gamma, p.norm.beta]), ...gt.flatMap((g) => [g.filter, g.bias])]);
   });
 
   // FCOS's predictors on all levels at once: cls_score (webgpu: the GEMM for 8 channels, and for 3

@@ -1,6 +1,6 @@
 import { type PyramidLayout, pyramidRows } from '../pyramid';
 import type { WebGPUProgramLike } from './masked-conv-program';
-import { type LevelExprs, pyramidShaderKey, pyramidUniformsOf, type UniformData } from './pyramid-uniforms';
+import { type LevelExprs, levelUniforms, ProgramUniforms, pyramidShaderKey, type UniformData } from './pyramid-uniforms';
 import { bilinearAddSnippet, channelQuadsLoopSnippet, channelQuadsSnippet, elementwiseDispatch, type Lanes, laneType, NEWLINE, sourceCoordSnippet } from './webgpu-snippets';
 
 /** WGSL: a function of the level l returning, per level, the expression `values(l)` (an if chain). */
@@ -28,7 +28,8 @@ function perLevel(name: string, type: string, levels: number, values: (l: number
  * their GroupNorm and a last input Affine [runs, 2, C] each run's scale and shift (runs as
  * segmentRowStarts numbers the paths' layout: the finer path's (level, image) runs, then the
  * coarser's): a sampled value is (value * scale + shift) * gate, so the normalised paths are never
- * written. Output [P, C].
+ * written. With `headRows`, Paths and Affine hold their values from that row (of C values) on
+ * (SCALE_PATHS_GATES's outputs, the gates first). Output [P, C].
  */
 export class BlendPyramidProgram implements WebGPUProgramLike {
   variableNames: string[];
@@ -47,13 +48,18 @@ export class BlendPyramidProgram implements WebGPUProgramLike {
   private readonly quads: number;
   private readonly affine: boolean;
 
+  private readonly headRows: string;
+
   /** quads: groups of `lanes` channels of its pixel a thread takes in turn (the sampling worked out once for all). */
-  constructor(layout: PyramidLayout, channels: number, quads = 1, affine = false) {
+  constructor(layout: PyramidLayout, channels: number, quads = 1, affine = false, headRows = 0) {
     if (layout.sizes.length < 2) throw new Error('BlendPyramidProgram: a pyramid of at least two levels');
     this.layout = layout;
     this.affine = affine;
     this.variableNames = ['X', 'XWeight', 'Paths', 'Gates', 'SourceWeight', ...(affine ? ['Affine'] : [])];
-    ({ levels: this.levels, uniforms: this.uniforms, uniformData: this.uniformData } = pyramidUniformsOf(layout));
+    const u = new ProgramUniforms();
+    this.levels = levelUniforms(u, layout, 'pyr');
+    this.headRows = u.add('headRows', headRows);
+    [this.uniforms, this.uniformData] = [u.declaration, u.data];
     this.lanes = channels % 4 === 0 ? 4 : 1;
     this.variableComponents = this.variableNames.map((n) => (n.endsWith('Weight') || n === 'Gates' ? 1 : this.lanes));
     this.outputComponent = this.lanes;
@@ -89,10 +95,10 @@ export class BlendPyramidProgram implements WebGPUProgramLike {
     let row0${name} = (n * g${name}.x + y0${name}) * g${name}.y;
     let row1${name} = (n * g${name}.x + y1${name}) * g${name}.y;
     let at${name} = vec4<i32>(row0${name} + x0${name}, row0${name} + x1${name}, row1${name} + x0${name}, row1${name} + x1${name});
-    let values${name} = (${name.toLowerCase()}Start(${s}) + at${name}) * c;
+    let values${name} = (${this.headRows} + ${name.toLowerCase()}Start(${s}) + at${name}) * c;
     let gateAt${name} = ${gateStart[name as keyof typeof gateStart]} + g${name}.z + at${name};
     let gates${name} = vec4<f32>(Gates[gateAt${name}.x], Gates[gateAt${name}.y], Gates[gateAt${name}.z], Gates[gateAt${name}.w]);${this.affine ? `
-    let affine${name} = ${runOf[name as keyof typeof runOf]} * 2 * c;` : ''}`;
+    let affine${name} = (${this.headRows} + ${runOf[name as keyof typeof runOf]} * 2) * c;` : ''}`;
     // a path's value at a tap, normalised here when the paths come as their convs
     const value = (name: string, tap: string) => (this.affine ? `fma(${T}(Paths[values${name}.${tap} + q]), scale${name}, shift${name})` : `${T}(Paths[values${name}.${tap} + q])`);
     // a tap whose gate is off adds nothing: its value is not read (a pixel's threads agree, so

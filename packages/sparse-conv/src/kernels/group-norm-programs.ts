@@ -426,6 +426,9 @@ ${statsProgramHead(this.o)}
  * sums, so the map's buffers are not bound (a stage may bind only 8). `scaleShift`: [B, 2, C], the
  * form y = x * scale + shift (a GEMM applies it as it stages its input: two reads, one fma), which
  * keeps fewer digits than the centred form where a group's mean is far from 0 next to its sd.
+ * `carry` (scaleShift only): the first `values` values of a last input Carry are copied to the
+ * output's first `rows` rows of C, the affine form after them (the scale node's gates, carried out
+ * of the big buffer they were written in, so that their charge keeps only this small one alive).
  */
 export class GroupNormCombineProgram implements WebGPUProgramLike {
   variableNames: string[];
@@ -442,16 +445,20 @@ export class GroupNormCombineProgram implements WebGPUProgramLike {
   uniformData?: UniformData;
 
   private readonly scaleShift: boolean;
+  private readonly carry?: { values: string; offset: string; runs: string };
 
-  constructor(batch: number, channels: number, eps: number, o: Pick<StatsOptions, 'groups' | 'bias' | 'pairRun'>, scaleShift = false) {
-    this.variableNames = ['Partials', ...normParams(o.pairRun), ...(o.bias ? ['Bias'] : [])];
+  constructor(batch: number, channels: number, eps: number, o: Pick<StatsOptions, 'groups' | 'bias' | 'pairRun'>, scaleShift = false, carry?: { values: number; rows: number }) {
+    if (carry && !scaleShift) throw new Error('GroupNormCombineProgram: carry needs the scale-and-shift form');
+    this.variableNames = ['Partials', ...normParams(o.pairRun), ...(o.bias ? ['Bias'] : []), ...(carry ? ['Carry'] : [])];
     this.variableComponents = this.variableNames.map((n) => (n === 'Partials' ? 4 : 1));
-    this.outputShape = [batch, scaleShift ? 2 : 4, channels];
+    this.outputShape = carry ? [carry.rows + batch * 2, channels] : [batch, scaleShift ? 2 : 4, channels];
     this.o = o;
     this.eps = eps;
     this.scaleShift = scaleShift;
-    ({ uniforms: this.uniforms, uniformData: this.uniformData } = pairUniforms(o.pairRun));
-    this.shaderKey = `dynheadGroupNormCombine_${f32Literal(eps)}_${o.groups}_${o.bias}_${o.pairRun !== undefined}_${scaleShift}`;
+    const u = new ProgramUniforms();
+    if (carry) this.carry = { values: u.add('carryValues', carry.values), offset: u.add('carryOffset', carry.rows * channels), runs: u.add('runs', batch) };
+    ({ uniforms: this.uniforms, uniformData: this.uniformData } = pairUniforms(o.pairRun, u));
+    this.shaderKey = `dynheadGroupNormCombine_${f32Literal(eps)}_${o.groups}_${o.bias}_${o.pairRun !== undefined}_${scaleShift}_${carry !== undefined}`;
     this.dispatch = [Math.ceil((batch * o.groups) / 64), 1, 1];
   }
 
@@ -459,13 +466,21 @@ export class GroupNormCombineProgram implements WebGPUProgramLike {
     const groups = this.o.groups;
     // one channel at a time (k = 1): Gamma, Beta and Bias are read per channel here
     const a = momentsAffine(1, this.o.bias, this.o.pairRun !== undefined);
+    const at = this.carry ? `${this.carry.offset} + ` : '';
+    const carry = this.carry
+      ? `// every thread copies its share of the carried values first (some return below)
+  for (var i = id; i < ${this.carry.values}; i += i32(numWorkgroups.x) * 64) {
+    setOutputAtIndex(i, Carry[i]);
+  }
+  `
+      : '';
     return `
 fn main(id : i32) {
-  let c = uniforms.gammaShape;
+  ${carry}let c = uniforms.gammaShape;
   let cg = c / ${groups};
   let gq = cg;
   let chunks = uniforms.partialsShape[2];
-  if (id >= uniforms.outShape[0] * ${groups}) {
+  if (id >= ${this.carry ? this.carry.runs : 'uniforms.outShape[0]'} * ${groups}) {
     return;
   }
   let b = id / ${groups};
@@ -479,8 +494,8 @@ fn main(id : i32) {
   for (var j = 0; j < cg; j++) {
     let q = g * cg + j;
     ${this.scaleShift ? `let scale = ${a.scale};
-    setOutputAtIndex((b * 2) * c + q, scale);
-    setOutputAtIndex((b * 2 + 1) * c + q, (${a.shift} - ${a.centre}) * scale + ${a.beta});` : `setOutputAtIndex((b * 4) * c + q, ${a.centre});
+    setOutputAtIndex(${at}(b * 2) * c + q, scale);
+    setOutputAtIndex(${at}(b * 2 + 1) * c + q, (${a.shift} - ${a.centre}) * scale + ${a.beta});` : `setOutputAtIndex((b * 4) * c + q, ${a.centre});
     setOutputAtIndex((b * 4 + 1) * c + q, ${a.shift});
     setOutputAtIndex((b * 4 + 2) * c + q, ${a.scale});
     setOutputAtIndex((b * 4 + 3) * c + q, ${a.beta});`}

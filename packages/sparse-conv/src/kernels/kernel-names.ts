@@ -124,6 +124,24 @@ export interface DepthwiseGroupNormAttrs extends MaskedGroupNormAttrs {
 }
 
 /**
+ * webgpu: SCALE_PATHS (affine form) with both path gates from the same read of x: inputs x [P, C],
+ * gateFilter, gateBias, gateFilter1, gateBias1 (the finer path's gate, then the coarser's), filter,
+ * bias, gamma, beta (the finer path), filter1, bias1, gamma1, beta1 -> [maps, gates, affine]: maps
+ * [pathGateRows + the paths' rows, C], the paths' convs from row pathGateRows on; affine
+ * [pathGateRows + 2 runs, C], SCALE_PATHS's from that row on; gates [2P, 1], the finer path's gate
+ * then the coarser's, the first 2P values of affine's buffer (so that their charge, kept to the
+ * pass's end, holds only that small buffer alive).
+ */
+export const SCALE_PATHS_GATES = 'DynheadScalePathsGates';
+export interface ScalePathsGatesAttrs {
+  groups: number;
+  eps: number;
+  pyramid: PyramidLayout;
+  /** WGSL declaring `fn gateActivation(v : f32) -> f32` (the gates' activation, as ACTIVATED_GATE_CONV takes it) */
+  activation: string;
+}
+
+/**
  * webgpu: both scale paths of a packed pyramid x [P, C] in one map (scalePathsPyramid): path 0
  * (filter, bias, gamma, beta) on levels 0 .. L-2, then path 1 (filter1, bias1, gamma1, beta1) on
  * levels 1 .. L-1, each GN(dwconv3x3(x) + bias), statistics per level and image. Attrs { groups,
@@ -189,7 +207,8 @@ export interface GatedResidualInputs {
 export const BLEND_RESIZED = 'DynheadBlendResized';
 /**
  * webgpu: a scale node's combine for every level of a packed pyramid (blend-pyramid-program.ts).
- * Inputs x, xWeight, paths (scalePathsPyramid's), gates ([2P, 1]), sourceWeight; attrs { pyramid }.
+ * Inputs x, xWeight, paths (scalePathsPyramid's), gates ([2P, 1]), sourceWeight; attrs { pyramid,
+ * pathsFirstRow? (the row of paths the maps start at: SCALE_PATHS_GATES's, after its gates) }.
  */
 export const BLEND_PYRAMID = 'DynheadBlendPyramid';
 /**

@@ -6,6 +6,7 @@ import { BlockCountProgram, type ListKind, PixelListProgram } from './compact-co
 import { CompactGemmConvProgram, GPU_GEMM, SWIFTSHADER_GEMM } from './compact-gemm-program';
 import { GateConvProgram } from './gate-conv-program';
 import { GateSumsCombineProgram, GateSumsProgram, type GateSumsTerm } from './gate-sums-program';
+import { ScalePathsGatesProgram } from './scale-paths-gates-program';
 import { DepthwiseMapProgram, GroupNormApplyProgram, GroupNormCombineProgram } from './group-norm-programs';
 import type { WebGPUProgramLike } from './masked-conv-program';
 import { QuadOutputConvProgram } from './quad-output-conv-program';
@@ -80,6 +81,16 @@ describe('WebGPU programs: a shader key covers the code', () => {
     expect(() => new GateSumsProgram(1, [{ map: 0, pooled: false }], 4, [null], 3, false)).toThrow('GateSumsProgram: chunks > 1 write partial sums');
   });
 
+  it('scale paths with their gates (pixels, lanes, activations, pyramids, channels)', () => {
+    const programs = product({ pixels: [1, 4, 8], lanes: [1, 8], activation: [ACTIVATION, ACTIVATION.replace('max(v, 0.0)', '2.0 * max(v, 0.0)')], pyramid: PYRAMIDS, channels: [8, 16] }).map(
+      (o) => new ScalePathsGatesProgram(o.pyramid, o.channels, o.activation, o.pixels, o.lanes),
+    );
+    const { codes } = expectKeysCoverCode('ScalePathsGatesProgram', programs);
+    // sizes and channels are uniforms: pixels, lanes, activation and level count make the codes
+    expect(codes).toBe(3 * 2 * 2 * 2);
+    expect(() => new ScalePathsGatesProgram({ batch: 1, sizes: [[4, 4]] }, 8, ACTIVATION, 4, 8)).toThrow('ScalePathsGatesProgram: a pyramid of at least two levels');
+  });
+
   it('gate convs (pixels, lanes, filters, activations, pyramids)', () => {
     const programs = product({ pixels: [1, 4, 8], lanes: [1, 8], filters: [1, 2], activation: [undefined, ACTIVATION], shape: [[1, 9, 11, 8], [2, 5, 7, 16]], pyramid: [undefined, ...PYRAMIDS] })
       .filter((o) => o.filters === 1 || o.activation !== undefined)
@@ -105,10 +116,12 @@ describe('WebGPU programs: a shader key covers the code', () => {
       (o) => new CompactGemmConvProgram(o.pyramid ? rows(o.pyramid) : 99, 16, 3, { part: o.part, scattered: o.scattered, inputAffine: o.affine, tuning: o.tuning, pyramid: o.pyramid }),
     );
     expect(expectKeysCoverCode('CompactGemmConvProgram', gemms).codes).toBeGreaterThan(3 * 2 * 3);
-    const combines = product({ batch: [1, 5], channels: [8, 16], bias: [false, true], scaleShift: [false, true] }).map(
-      (o) => new GroupNormCombineProgram(o.batch, o.channels, 1e-5, { groups: 2, bias: o.bias }, o.scaleShift),
-    );
-    expect(expectKeysCoverCode('GroupNormCombineProgram', combines).codes).toBe(4);
+    // a carry (the scale node's gates copied ahead of the scale and shift) only with scaleShift
+    const combines = product({ batch: [1, 5], channels: [8, 16], bias: [false, true], scaleShift: [false, true], carry: [undefined, { values: 30, rows: 4 }, { values: 70, rows: 9 }] })
+      .filter((o) => o.scaleShift || !o.carry)
+      .map((o) => new GroupNormCombineProgram(o.batch, o.channels, 1e-5, { groups: 2, bias: o.bias }, o.scaleShift, o.carry));
+    expect(expectKeysCoverCode('GroupNormCombineProgram', combines).codes).toBe(6);
+    expect(() => new GroupNormCombineProgram(1, 8, 1e-5, { groups: 2, bias: false }, false, { values: 3, rows: 1 })).toThrow('GroupNormCombineProgram: carry needs the scale-and-shift form');
   });
 
   it('pixel lists and their block counts (kinds, threads, one pass or counted, pyramids)', () => {

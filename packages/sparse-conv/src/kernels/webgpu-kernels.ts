@@ -17,19 +17,21 @@ import { QuadOutputConvProgram } from './quad-output-conv-program';
 import { GATE_SUMS_CHUNK_PIXELS, GATE_SUMS_THREADS, gateSumsChunks, GateSumsCombineProgram, GateSumsProgram, type GateSumsTerm } from './gate-sums-program';
 import { GatedResidualProgram } from './gated-residual-program';
 import { CHUNK_ROWS, DEPTHWISE_MAP_PIXELS, DepthwiseMapProgram, GPU_STATS_THREADS, GroupNormApplyProgram, GroupNormCombineProgram, groupNormLanes, GroupNormOnePassProgram, GroupNormNormalizeProgram, groupNormNormalizes, GroupNormPartialsProgram, type GroupNormSource, groupNormFits } from './group-norm-programs';
-import { ACTIVATED_GATE_CONV, type ActivatedGateConvAttrs, BLEND_PYRAMID, BLEND_RESIZED, DEPTHWISE_GROUP_NORM, GEMM_CONV, type BlendResizedAttrs, type BlendResizedInputs, COMPACT_CONV, type CompactConvAttrs, COMPACT_GROUP_NORM, COMPACT_GROUP_NORM_AFFINE, type CompactGroupNormAttrs, CONV3X3_FEW, type DepthwiseGroupNormAttrs, GATED_RESIDUAL, COMPACT_LIST, type CompactListAttrs, EXPAND_ROWS, GATE_SUMS, type GateSumsAttrs, GROUP_NORM_ROWS, type GroupNormRowsAttrs, GROUP_NORM_TRAIN, GROUP_NORM_TRAIN_GRAD, type GroupNormTrainAttrs, LEVEL_SCALE, SCALE_PATHS, type ScalePathsAttrs, type GroupNormRowsInputs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs, readNumberedInputs } from './kernel-names';
+import { ACTIVATED_GATE_CONV, type ActivatedGateConvAttrs, BLEND_PYRAMID, BLEND_RESIZED, DEPTHWISE_GROUP_NORM, GEMM_CONV, type BlendResizedAttrs, type BlendResizedInputs, COMPACT_CONV, type CompactConvAttrs, COMPACT_GROUP_NORM, COMPACT_GROUP_NORM_AFFINE, type CompactGroupNormAttrs, CONV3X3_FEW, type DepthwiseGroupNormAttrs, GATED_RESIDUAL, COMPACT_LIST, type CompactListAttrs, EXPAND_ROWS, GATE_SUMS, type GateSumsAttrs, GROUP_NORM_ROWS, type GroupNormRowsAttrs, GROUP_NORM_TRAIN, GROUP_NORM_TRAIN_GRAD, type GroupNormTrainAttrs, LEVEL_SCALE, SCALE_PATHS, SCALE_PATHS_GATES, type ScalePathsAttrs, type ScalePathsGatesAttrs, type GroupNormRowsInputs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs, readNumberedInputs } from './kernel-names';
 import { GroupNormTrainApplyProgram, GroupNormTrainGradInputProgram, GroupNormTrainGradSumsProgram, GroupNormTrainParamGradProgram, GroupNormTrainStatsProgram } from './group-norm-train-programs';
 import { MaskedConvProgram, type WebGPUProgramLike } from './masked-conv-program';
 import type { UniformData } from './pyramid-uniforms';
 import { type PyramidLayout, pyramidLevels, pyramidRows, scalePathsLayout, segmentRowStarts } from '../pyramid';
 import { BlendPyramidProgram } from './blend-pyramid-program';
 import { LevelScaleProgram, type LevelScalePost } from './level-scale-program';
+import { PathBiasesProgram, pathGateRows, ScalePathsGatesProgram } from './scale-paths-gates-program';
 
 /** The slice of tfjs-backend-webgpu's WebGPUBackend used here (no dependency on the backend package). */
 interface WebGPUBackendLike {
   runWebGPUProgram(program: WebGPUProgramLike, inputs: tf.TensorInfo[], outputDtype: tf.DataType, programDefinedUniform?: UniformData): tf.TensorInfo;
   makeTensorInfo(shape: number[], dtype: tf.DataType, values: Int32Array | Float32Array): tf.TensorInfo;
   disposeData(dataId: tf.DataId): boolean;
+  incRef(dataId: tf.DataId): void;
   adapterInfo?: { vendor?: string; architecture?: string };
 }
 
@@ -142,10 +144,12 @@ function groupNormAffineOnGpu(
     bias?: tf.TensorInfo;
     list?: { list: tf.TensorInfo; part: ListPart };
     second?: { gamma: tf.TensorInfo; beta: tf.TensorInfo; firstRun: number };
+    /** the first `values` values of `input` copied into the output's first `rows` rows (GroupNormCombineProgram's carry) */
+    carry?: { input: tf.TensorInfo; values: number; rows: number };
   },
   opts: { groups: number; eps: number },
 ): tf.TensorInfo {
-  const { gamma, beta, bias, list, second } = params;
+  const { gamma, beta, bias, list, second, carry } = params;
   const c = x.shape[x.shape.length - 1];
   const map: tf.TensorInfo = { ...x, shape: [x.shape.reduce((a, v) => a * v, 1) / c, c] };
   const batch = starts.length - 1;
@@ -164,7 +168,8 @@ function groupNormAffineOnGpu(
   const chunks = Math.max(1, Math.ceil(longest / CHUNK_ROWS));
   const partials = runProgram(be, new GroupNormPartialsProgram(batch, chunks, stats), [map, rowStarts(be, starts), ...(bias ? [bias] : []), ...(list ? [list.list] : [])], 'float32');
   const norm = [gamma, beta, ...(second ? [second.gamma, second.beta] : [])];
-  const affine = runProgram(be, new GroupNormCombineProgram(batch, c, opts.eps, stats, true), [partials, ...norm, ...(bias ? [bias] : [])], 'float32');
+  const program = new GroupNormCombineProgram(batch, c, opts.eps, stats, true, carry && { values: carry.values, rows: carry.rows });
+  const affine = runProgram(be, program, [partials, ...norm, ...(bias ? [bias] : []), ...(carry ? [carry.input] : [])], 'float32');
   be.disposeData(partials.dataId);
   return affine;
 }
@@ -237,6 +242,38 @@ function cachedUnits(be: WebGPUBackendLike, units: number[]): tf.TensorInfo {
   return info;
 }
 
+const pathBiasesByBackend = new WeakMap<WebGPUBackendLike, Map<tf.DataId, { ids: tf.DataId[]; info: tf.TensorInfo }>>();
+/** Blocks' path biases kept per backend: a D8 head has 16; more are dropped oldest first. */
+const PATH_BIASES_KEPT = 256;
+
+/**
+ * A scale node's four path biases in one buffer (PathBiasesProgram), made once per set of the
+ * tensors' data and kept (a weight's update gives it new data, so a new buffer), outside tfjs's
+ * tensor count: a head's inference leaves no tensor behind. The least recently used of more than
+ * PATH_BIASES_KEPT are disposed.
+ */
+function cachedPathBiases(be: WebGPUBackendLike, biases: tf.TensorInfo[], channels: number): tf.TensorInfo {
+  const cache = pathBiasesByBackend.get(be) ?? new Map<tf.DataId, { ids: tf.DataId[]; info: tf.TensorInfo }>();
+  pathBiasesByBackend.set(be, cache);
+  const ids = biases.map((b) => b.dataId);
+  const key = ids[0];
+  let entry = cache.get(key);
+  if (entry && !entry.ids.every((id, i) => id === ids[i])) {
+    be.disposeData(entry.info.dataId);
+    entry = undefined;
+  }
+  entry ??= { ids, info: runProgram(be, new PathBiasesProgram(channels), biases, 'float32') };
+  // re-inserted: a Map iterates in insertion order, so the first key is the least recently used
+  cache.delete(key);
+  cache.set(key, entry);
+  if (cache.size > PATH_BIASES_KEPT) {
+    const [oldest, old] = cache.entries().next().value as [tf.DataId, { info: tf.TensorInfo }];
+    cache.delete(oldest);
+    be.disposeData(old.info.dataId);
+  }
+  return entry.info;
+}
+
 /**
  * A packed pyramid [P, C] (pyramid.ts) as the map [1, P, 1, C] of its pixels, the shape the
  * programs read their channels from (they find the levels through their uniforms). The same data.
@@ -305,6 +342,8 @@ interface DeviceTuning {
   normalizeOnRead: boolean;
   /** the scale paths left as their convs with GroupNorm's statistics alone, the blend normalising as it samples them */
   blendNormalizes: boolean;
+  /** with blendNormalizes, the scale node's two path gates computed by the program that writes its paths' convs (ScalePathsGatesProgram), not by a gate conv of their own */
+  pathGatesWithPaths: boolean;
   /** a dense 3x3 conv to four channels (a box predictor) in QuadOutputConvProgram, not the GEMM's 64-channel tiles */
   quadOutputConv: boolean;
 }
@@ -328,6 +367,7 @@ const GPU_TUNING: DeviceTuning = {
   normalizeQuads: 2,
   normalizeOnRead: true,
   blendNormalizes: true,
+  pathGatesWithPaths: true,
   quadOutputConv: true,
 };
 
@@ -364,6 +404,7 @@ const SWIFTSHADER_TUNING: DeviceTuning = {
   // 400x672, 23.6 -> 27.8 s (2026-12-04); the blend's normalising on read was even (22.9 s either way)
   normalizeOnRead: false,
   blendNormalizes: true,
+  pathGatesWithPaths: true,
   quadOutputConv: true,
 };
 
@@ -391,6 +432,7 @@ const TUNING_KNOBS: Record<keyof WebGPUTuningOverrides, (v: unknown) => boolean>
   normalizeQuads: integer(1, 64),
   normalizeOnRead: (v) => typeof v === 'boolean',
   blendNormalizes: (v) => typeof v === 'boolean',
+  pathGatesWithPaths: (v) => typeof v === 'boolean',
   quadOutputConv: (v) => typeof v === 'boolean',
 };
 
@@ -427,7 +469,7 @@ export function setWebGPUTuning(kind: 'gpu' | 'swiftshader' | undefined, overrid
  * whether the scale node's blend normalises its paths as it samples them (blendNormalizes). The
  * callers check first that the backend has the kernels.
  */
-export function webgpuTuningFlag(knob: 'normalizeOnRead' | 'blendNormalizes'): boolean {
+export function webgpuTuningFlag(knob: 'normalizeOnRead' | 'blendNormalizes' | 'pathGatesWithPaths'): boolean {
   return tf.getBackend() === 'webgpu' && deviceTuning(tf.backend() as unknown as WebGPUBackendLike)[knob];
 }
 
@@ -673,9 +715,9 @@ export function registerWebGPUKernels(): void {
     backendName: 'webgpu',
     kernelFunc: ({ inputs, attrs, backend }) => {
       const { x, xWeight, paths, gates, sourceWeight, affine } = inputs as Record<string, tf.TensorInfo> & { affine?: tf.TensorInfo };
-      const { pyramid } = attrs as unknown as { pyramid: PyramidLayout };
+      const { pyramid, headRows = 0 } = attrs as unknown as { pyramid: PyramidLayout; headRows?: number };
       const be = backend as unknown as WebGPUBackendLike;
-      const program = new BlendPyramidProgram(pyramid, x.shape[1], deviceTuning(be).channelQuads, affine !== undefined);
+      const program = new BlendPyramidProgram(pyramid, x.shape[1], deviceTuning(be).channelQuads, affine !== undefined, headRows);
       return runProgram(be, program, [x, xWeight, paths, gates, sourceWeight, ...(affine ? [affine] : [])], 'float32');
     },
   });
@@ -709,6 +751,30 @@ export function registerWebGPUKernels(): void {
       const out = groupNormOnGpu(be, map, map.shape, starts, { gamma, beta, second: { gamma: gamma1, beta: beta1, firstRun } }, { groups, eps, relu: false });
       be.disposeData(map.dataId);
       return out;
+    },
+  });
+  tf.registerKernel({
+    kernelName: SCALE_PATHS_GATES,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, attrs, backend }) => {
+      const { x, gateFilter, gateFilter1, gateBias, gateBias1, filter, filter1, bias, bias1, gamma, gamma1, beta, beta1 } = inputs as Record<string, tf.TensorInfo>;
+      const { groups, eps, pyramid, activation } = attrs as unknown as ScalePathsGatesAttrs;
+      const be = backend as unknown as WebGPUBackendLike;
+      const { gatePixels, gateLanes } = deviceTuning(be);
+      const c = x.shape[1];
+      const biases = cachedPathBiases(be, [bias, bias1, gateBias, gateBias1], c);
+      const out = runProgram(be, new ScalePathsGatesProgram(pyramid, c, activation, gatePixels, gateLanes), [asPixelMap(x), gateFilter, gateFilter1, filter, filter1, biases], 'float32');
+      // the paths' runs as SCALE_PATHS numbers them, from the rows after the gates' on
+      const gateRows = pathGateRows(pyramid, c);
+      const firstRun = (pyramid.sizes.length - 1) * pyramid.batch;
+      const starts = segmentRowStarts(scalePathsLayout(pyramid)).map((s) => s + gateRows);
+      // the gates carried into the small buffer of the paths' affine form, ahead of it: their charge
+      // (kept to the pass's end) then holds that buffer alive, not the maps'
+      const gateValues = 2 * pyramidRows(pyramid);
+      const affine = groupNormAffineOnGpu(be, out, starts, { gamma, beta, second: { gamma: gamma1, beta: beta1, firstRun }, carry: { input: out, values: gateValues, rows: gateRows } }, { groups, eps });
+      be.incRef(affine.dataId);
+      const gates: tf.TensorInfo = { dataId: affine.dataId, shape: [gateValues, 1], dtype: 'float32' };
+      return [out, gates, affine];
     },
   });
   tf.registerKernel({

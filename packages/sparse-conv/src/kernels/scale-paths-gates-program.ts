@@ -1,0 +1,186 @@
+import { levelRowStarts, type PyramidLayout, pyramidRows, scalePathsLayout } from '../pyramid';
+import type { WebGPUProgramLike } from './masked-conv-program';
+import { ProgramUniforms, pyramidShaderKey, type UniformData } from './pyramid-uniforms';
+import { cellLanesDispatch, cellLanesMainSnippet, elementwiseDispatch, NEWLINE, type PyramidRowGroups, pyramidRowGroups, range } from './webgpu-snippets';
+
+/**
+ * Rows of C values the two gates [2P] take at the head of ScalePathsGatesProgram's output (P values
+ * each, padded to whole rows), so that the paths' maps after them start on a row and the gates
+ * alone are a tensor of their own (the buffer's first 2P values).
+ */
+export function pathGateRows(layout: PyramidLayout, channels: number): number {
+  return Math.ceil((2 * pyramidRows(layout)) / channels);
+}
+
+/**
+ * The four biases of a scale node's paths in one buffer for ScalePathsGatesProgram (whose stage has
+ * no binding left for each): inputs DwBias [C], DwBias1 [C], GateBias [1], GateBias1 [1] -> [2C + 4]:
+ * the paths' biases, then the gates' two and two zeros (a last vec4).
+ */
+export class PathBiasesProgram implements WebGPUProgramLike {
+  variableNames = ['DwBias', 'DwBias1', 'GateBias', 'GateBias1'];
+  outputShape: number[];
+  shaderKey = 'dynheadPathBiases';
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [64, 1, 1];
+  size = true;
+
+  constructor(channels: number) {
+    this.outputShape = [2 * channels + 4];
+    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = elementwiseDispatch(this.outputShape));
+  }
+
+  getUserCode(): string {
+    return `
+fn main(index : i32) {
+  let c = uniforms.dwBiasShape;
+  if (index < c) {
+    setOutputAtIndex(index, DwBias[index]);
+  } else if (index < 2 * c) {
+    setOutputAtIndex(index, DwBias1[index - c]);
+  } else if (index == 2 * c) {
+    setOutputAtIndex(index, GateBias[0]);
+  } else if (index == 2 * c + 1) {
+    setOutputAtIndex(index, GateBias1[0]);
+  } else if (index < uniforms.size) {
+    setOutputAtIndex(index, 0.0);
+  }
+}
+`;
+  }
+}
+
+/**
+ * A scale node's two path gates and both paths' depthwise convs in one dispatch that reads X once
+ * for all four: for every level of a packed pyramid X [P, C] (C a multiple of 4), gate j =
+ * gateActivation(conv3x3(X, gate filter j) + its bias) at every pixel, and, as the same window is
+ * read, the finer path's depthwise conv (+ bias) on levels 0 .. L-2 and the coarser's on 1 .. L-1
+ * (the rows of scalePathsPyramid, before GroupNorm). Output, flat: the two gates' P values each
+ * (the finer's first, as GateConvProgram writes them), padded to pathGateRows whole rows of C, then
+ * the paths' map [their rows, C]. Threads as the gate conv's: cells of `pixels` adjacent pixels,
+ * `lanes` threads sharing a cell's channel quads (each every lanes-th quad, writing its quads of
+ * the paths as it goes), their gate sums added in workgroup memory in lane order. Inputs: X (as
+ * [1, P, 1, C]), the gates' filters GateF, GateF1 and the paths' DwF, DwF1 ([3,3,C,1] each), and
+ * Biases (PathBiasesProgram's). Saves the gate conv's dispatch and its read of X.
+ */
+export class ScalePathsGatesProgram implements WebGPUProgramLike {
+  variableNames = ['X', 'GateF', 'GateF1', 'DwF', 'DwF1', 'Biases'];
+  variableComponents = [4, 4, 4, 4, 4, 4];
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [64, 1, 1];
+  uniforms?: string;
+  uniformData?: UniformData;
+  private readonly activation: string;
+  private readonly pixels: number;
+  private readonly lanes: number;
+  private readonly levels: number;
+  private readonly groups: PyramidRowGroups;
+  private readonly gateRows: string;
+  private readonly finerRows: string;
+
+  constructor(layout: PyramidLayout, channels: number, activation: string, pixels: number, lanes: number) {
+    if (layout.sizes.length < 2) throw new Error('ScalePathsGatesProgram: a pyramid of at least two levels');
+    if (channels % 4 !== 0) throw new Error(`ScalePathsGatesProgram: channels must be a multiple of 4, got ${channels}`);
+    this.activation = activation;
+    this.pixels = pixels;
+    this.lanes = lanes;
+    this.levels = layout.sizes.length;
+    const u = new ProgramUniforms();
+    this.groups = pyramidRowGroups(u, layout, pixels);
+    const gateRows = pathGateRows(layout, channels);
+    this.gateRows = u.add('gateRows', gateRows);
+    // the finer path's rows: levels 0 .. L-2, the coarser's after them
+    this.finerRows = u.add('finerRows', levelRowStarts(layout)[this.levels - 1]);
+    [this.uniforms, this.uniformData] = [u.declaration, u.data];
+    this.outputShape = [gateRows + pyramidRows(scalePathsLayout(layout)), channels];
+    this.shaderKey = `dynheadScalePathsGates_${activation}_${pixels}_${lanes}_${pyramidShaderKey(layout)}`;
+    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = cellLanesDispatch('ScalePathsGatesProgram', layout, pixels, lanes));
+  }
+
+  getUserCode(): string {
+    const n = this.pixels;
+    const lanes = this.lanes;
+    const L = this.levels;
+    const { starts } = this.groups.levels;
+    const columns = range(n + 2);
+    // path s's value at the cell's pixel p, written at its row's quad q as four floats
+    const write = (s: number, row: string) =>
+      range(n)
+        .map((p) => `if (x0 + ${p} < w) {
+          let v = d${p}_${s} + bias${s};
+          let at = (${row} + ${p}) * chans + q * 4;
+          setOutputAtIndex(at, v.x);
+          setOutputAtIndex(at + 1, v.y);
+          setOutputAtIndex(at + 2, v.z);
+          setOutputAtIndex(at + 3, v.w);
+        }`)
+        .join(NEWLINE + '        ');
+    const window = `for (var q = ${lanes > 1 ? 'lane' : '0'}; q < c4; q += ${lanes}) {
+      ${range(n).map((p) => `var d${p}_0 = vec4<f32>(0.0);
+      var d${p}_1 = vec4<f32>(0.0);`).join(NEWLINE + '      ')}
+      for (var ky = 0; ky < 3; ky++) {
+        let yy = y + ky - 1;
+        if (yy < 0 || yy >= h) {
+          continue;
+        }
+        let rowBase = mapBase + (b * h + yy) * w;
+        ${columns.map((i) => `let v${i} = select(vec4<f32>(0.0), X[(rowBase + clamp(x0 + ${i - 1}, 0, w - 1)) * c4 + q], x0 + ${i - 1} >= 0 && x0 + ${i - 1} < w);`).join(NEWLINE + '        ')}
+        ${['GateF', 'GateF1'].map((g, j) => `${range(3).map((k) => `let f${k}_${j} = ${g}[(ky * 3 + ${k}) * c4 + q];`).join(NEWLINE + '        ')}
+        ${range(n).map((p) => `acc${p}_${j} = fma(v${p}, f0_${j}, fma(v${p + 1}, f1_${j}, fma(v${p + 2}, f2_${j}, acc${p}_${j})));`).join(NEWLINE + '        ')}`).join(NEWLINE + '        ')}
+        ${['DwF', 'DwF1'].map((d, s) => `if (${s === 0 ? 'hasFiner' : 'hasCoarser'}) {
+          ${range(3).map((k) => `let e${k} = ${d}[(ky * 3 + ${k}) * c4 + q];`).join(NEWLINE + '          ')}
+          ${range(n).map((p) => `d${p}_${s} = fma(v${p + 2}, e2, fma(v${p + 1}, e1, fma(v${p}, e0, d${p}_${s})));`).join(NEWLINE + '          ')}
+        }`).join(NEWLINE + '        ')}
+      }
+      if (hasFiner) {
+        let bias0 = Biases[q];
+        ${write(0, 'finerRow0')}
+      }
+      if (hasCoarser) {
+        let bias1 = Biases[c4 + q];
+        ${write(1, 'coarserRow0')}
+      }
+    }`;
+    const accs = range(2).flatMap((j) => range(n).map((p) => `var acc${p}_${j} = vec4<f32>(0.0);`)).join(NEWLINE + '  ');
+    // the cell's level: the finer path is written on levels 0 .. L-2, the coarser on 1 .. L-1
+    const level = range(L - 1).map((l) => `if (mapBase >= ${starts[l + 1]}) {
+    lvl = ${l + 1};
+  }`).join(NEWLINE + '  ');
+    const coarserStart = `(${this.finerRows} + mapBase - ${starts[1]})`;
+    const main = cellLanesMainSnippet({
+      groups: this.groups,
+      pixels: n,
+      lanes,
+      prelude: `let c4 = uniforms.xShape[3] / 4;
+  let chans = c4 * 4;
+  var lvl = 0;
+  ${level}
+  let hasFiner = lvl < ${L - 1};
+  let hasCoarser = lvl > 0;
+  let cellRow = (b * h + y) * w + x0;
+  let finerRow0 = ${this.gateRows} + mapBase + cellRow;
+  let coarserRow0 = ${this.gateRows} + ${coarserStart} + cellRow;
+  ${accs}`,
+      window,
+      sumType: 'f32',
+      sums: range(2).flatMap((j) => range(n).map((p) => `acc${p}_${j}.x + acc${p}_${j}.y + acc${p}_${j}.z + acc${p}_${j}.w`)),
+      writes: (sum) => {
+        const bias = 'Biases[2 * (uniforms.xShape[3] / 4)]';
+        return `  let gateBias = ${bias};
+  let plane = ${starts[L]};
+${range(2).flatMap((j) => range(n).map((p) => `  if (x0 + ${p} < w) {
+    setOutputAtIndex(${j === 0 ? '' : 'plane + '}out0 + ${p}, gateActivation(${sum(j * n + p)} + gateBias.${j === 0 ? 'x' : 'y'}));
+  }`)).join(NEWLINE)}`;
+      },
+    });
+    return `
+${this.activation}
+
+${main}
+`;
+  }
+}
