@@ -94,16 +94,15 @@ export class DynamicScale {
   async inferPacked(x: tf.Tensor2D, layout: PyramidLayout, ctx: ForwardContext): Promise<tf.Tensor2D> {
     // path 0 carries level l up to l + 1 (so not from the last), path 1 down to l - 1 (not from the first);
     // where the blend normalises the paths as it samples them, they come as their convs and GN's affine form
-    const paths = DynamicConv2D.inferPathsPacked(this.paths, x, layout, ctx);
+    const y = tf.tidy(() => {
+      // the paths' maps go as soon as the blend has read them (their gates' charge keeps its own handle)
+      const paths = DynamicConv2D.inferPathsPacked(this.paths, x, layout, ctx);
+      return blendPyramid(x, layout, this.outputWeight, paths, this.scaleWeight as tf.Tensor);
+    });
     try {
-      const y = blendPyramid(x, layout, this.outputWeight, paths, this.scaleWeight as tf.Tensor);
-      try {
-        return await this.depth.inferPacked(y, layout, ctx);
-      } finally {
-        y.dispose();
-      }
+      return await this.depth.inferPacked(y, layout, ctx);
     } finally {
-      tf.dispose([paths.maps, paths.gates, ...(paths.affine ? [paths.affine] : [])]);
+      y.dispose();
     }
   }
 

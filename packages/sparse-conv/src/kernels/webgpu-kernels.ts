@@ -217,61 +217,51 @@ interface GateSumsPart {
   units: number[];
 }
 
-const unitsByBackend = new WeakMap<WebGPUBackendLike, Map<string, tf.TensorInfo>>();
-/** Distinct unit lists kept per backend: a head's pass uses one or two; more are dropped oldest first. */
-const UNITS_KEPT = 16;
-
 /**
- * The GPU copy of a gate sums' units, uploaded once and kept (a head charges the same units every
- * pass; an upload would end tfjs's compute pass for a staging copy), the least recently used of
- * more than UNITS_KEPT lists disposed.
+ * Small GPU buffers a backend keeps across passes, made once per key (and `sources`: the data they
+ * were made from, compared on each use) outside tfjs's tensor count, so that a head's inference
+ * leaves no tensor behind; the least recently used of more than `limit` are disposed.
  */
-function cachedUnits(be: WebGPUBackendLike, units: number[]): tf.TensorInfo {
-  const cache = unitsByBackend.get(be) ?? new Map<string, tf.TensorInfo>();
-  unitsByBackend.set(be, cache);
-  const key = units.join(',');
-  const info = cache.get(key) ?? be.makeTensorInfo([units.length], 'float32', Float32Array.from(units));
-  // re-inserted: a Map iterates in insertion order, so the first key is the least recently used
-  cache.delete(key);
-  cache.set(key, info);
-  if (cache.size > UNITS_KEPT) {
-    const [oldest, old] = cache.entries().next().value as [string, tf.TensorInfo];
-    cache.delete(oldest);
-    be.disposeData(old.dataId);
+class KeptBuffers<K> {
+  private readonly byBackend = new WeakMap<WebGPUBackendLike, Map<K, { sources: unknown[]; info: tf.TensorInfo }>>();
+
+  constructor(private readonly limit: number) {}
+
+  get(be: WebGPUBackendLike, key: K, make: () => tf.TensorInfo, sources: unknown[] = []): tf.TensorInfo {
+    const cache = this.byBackend.get(be) ?? new Map<K, { sources: unknown[]; info: tf.TensorInfo }>();
+    this.byBackend.set(be, cache);
+    let entry = cache.get(key);
+    if (entry && !entry.sources.every((s, i) => s === sources[i])) {
+      be.disposeData(entry.info.dataId);
+      entry = undefined;
+    }
+    entry ??= { sources, info: make() };
+    // re-inserted: a Map iterates in insertion order, so the first key is the least recently used
+    cache.delete(key);
+    cache.set(key, entry);
+    if (cache.size > this.limit) {
+      const [oldest, old] = cache.entries().next().value as [K, { info: tf.TensorInfo }];
+      cache.delete(oldest);
+      be.disposeData(old.info.dataId);
+    }
+    return entry.info;
   }
-  return info;
 }
 
-const pathBiasesByBackend = new WeakMap<WebGPUBackendLike, Map<tf.DataId, { ids: tf.DataId[]; info: tf.TensorInfo }>>();
-/** Blocks' path biases kept per backend: a D8 head has 16; more are dropped oldest first. */
-const PATH_BIASES_KEPT = 256;
+/** Gate sums' unit lists: a head's pass uses one or two (an upload per pass would end tfjs's compute pass for a staging copy). */
+const keptUnits = new KeptBuffers<string>(16);
 
-/**
- * A scale node's four path biases in one buffer (PathBiasesProgram), made once per set of the
- * tensors' data and kept (a weight's update gives it new data, so a new buffer), outside tfjs's
- * tensor count: a head's inference leaves no tensor behind. The least recently used of more than
- * PATH_BIASES_KEPT are disposed.
- */
+function cachedUnits(be: WebGPUBackendLike, units: number[]): tf.TensorInfo {
+  return keptUnits.get(be, units.join(','), () => be.makeTensorInfo([units.length], 'float32', Float32Array.from(units)));
+}
+
+/** Scale nodes' four path biases in one buffer (PathBiasesProgram), keyed by the first one's data: a D8 head has 16 sets. */
+const keptPathBiases = new KeptBuffers<tf.DataId>(256);
+
 function cachedPathBiases(be: WebGPUBackendLike, biases: tf.TensorInfo[], channels: number): tf.TensorInfo {
-  const cache = pathBiasesByBackend.get(be) ?? new Map<tf.DataId, { ids: tf.DataId[]; info: tf.TensorInfo }>();
-  pathBiasesByBackend.set(be, cache);
   const ids = biases.map((b) => b.dataId);
-  const key = ids[0];
-  let entry = cache.get(key);
-  if (entry && !entry.ids.every((id, i) => id === ids[i])) {
-    be.disposeData(entry.info.dataId);
-    entry = undefined;
-  }
-  entry ??= { ids, info: runProgram(be, new PathBiasesProgram(channels), biases, 'float32') };
-  // re-inserted: a Map iterates in insertion order, so the first key is the least recently used
-  cache.delete(key);
-  cache.set(key, entry);
-  if (cache.size > PATH_BIASES_KEPT) {
-    const [oldest, old] = cache.entries().next().value as [tf.DataId, { info: tf.TensorInfo }];
-    cache.delete(oldest);
-    be.disposeData(old.info.dataId);
-  }
-  return entry.info;
+  // a weight's update gives it new data, so a new buffer
+  return keptPathBiases.get(be, ids[0], () => runProgram(be, new PathBiasesProgram(channels), biases, 'float32'), ids);
 }
 
 /**
