@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { blendResized } from './blend-resized';
 import { convLayer } from './conv-layer';
 import { activatedGateConvsPyramid, type ConvActivation, type GateConvParams } from './few-output-conv';
-import { BLEND_PYRAMID, DEPTHWISE_GROUP_NORM, type DepthwiseGroupNormAttrs, SCALE_PATHS, SCALE_PATHS_GATES, type ScalePathsAttrs, type ScalePathsGatesAttrs } from './kernels/kernel-names';
+import { BLEND_PYRAMID, type BlendPyramidAttrs, DEPTHWISE_GROUP_NORM, type DepthwiseGroupNormAttrs, SCALE_PATHS, SCALE_PATHS_GATES, type ScalePathsAttrs, type ScalePathsGatesAttrs } from './kernels/kernel-names';
+import { blendCombinesFor } from './kernels/blend-pyramid-program';
 import { pathGateRows } from './kernels/scale-paths-gates-program';
 import { hasKernel } from './kernels/register';
 import { webgpuTuningFlag } from './kernels/webgpu-kernels';
@@ -110,8 +111,14 @@ export interface ScalePaths {
    */
   affine?: tf.Tensor;
   /**
-   * rows of C values ahead of the paths in `maps` and of the scale and shift in `affine`
-   * (scalePathsWithGates: the gates' rows); default 0
+   * in place of `affine` (scalePathsWithGates, webgpu knob blendCombines): the paths' GroupNorm as
+   * its chunk sums per (run, group), from which the blend works out each run's scale and shift, and
+   * the two paths' norm parameters
+   */
+  statistics?: { partials: tf.Tensor; finer: GroupNormParams; coarser: GroupNormParams };
+  /**
+   * rows of C values ahead of the paths in `maps` and of the values in `affine` or
+   * `statistics.partials` (scalePathsWithGates: the gates' rows); default 0
    */
   headRows?: number;
 }
@@ -152,7 +159,9 @@ export function scalePathsWithGates(
     const g = activatedGateConvsPyramid(x, layout, gates, activation);
     return { ...scalePathsToBlend(x, layout, finer, coarser), gates: g };
   }
-  const attrs: ScalePathsGatesAttrs = { groups: finer.norm.groups, eps, pyramid: layout, activation: activation.wgsl };
+  // the blend works out the scale and shift from the sums where a group's channels come in fours
+  const sums = webgpuTuningFlag('blendCombines') && blendCombinesFor(c, finer.norm.groups);
+  const attrs: ScalePathsGatesAttrs = { groups: finer.norm.groups, eps, pyramid: layout, activation: activation.wgsl, sums };
   const inputs: tf.NamedTensorMap = {
     x,
     gateFilter: gates[0].filter,
@@ -168,8 +177,10 @@ export function scalePathsWithGates(
     gamma1: coarser.norm.gamma,
     beta1: coarser.norm.beta,
   };
-  const [maps, g, affine] = tf.engine().runKernel(SCALE_PATHS_GATES, inputs, attrs as unknown as tf.NamedAttrMap) as unknown as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
-  return { maps, gates: g, affine, headRows: pathGateRows(layout, c) };
+  const [maps, g, stats] = tf.engine().runKernel(SCALE_PATHS_GATES, inputs, attrs as unknown as tf.NamedAttrMap) as unknown as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+  const headRows = pathGateRows(layout, c);
+  if (sums) return { maps, gates: g, statistics: { partials: stats, finer: finer.norm, coarser: coarser.norm }, headRows };
+  return { maps, gates: g, affine: stats, headRows };
 }
 
 /**
@@ -200,10 +211,18 @@ export function blendPyramid(x: tf.Tensor2D, layout: PyramidLayout, xWeight: tf.
     throw new Error(`${op}: xWeight [${xWeight.shape.join(',')}] and sourceWeight [${sourceWeight.shape.join(',')}] must hold one value each`);
   }
   const onDevice = tf.getBackend() === 'webgpu' && hasKernel(BLEND_PYRAMID);
-  if (paths.affine && !onDevice) throw new Error(`${op}: paths.affine (scalePathsToBlend's, on webgpu) needs webgpu's blend kernel, not ${tf.getBackend()}'s`);
+  if ((paths.affine || paths.statistics) && !onDevice) throw new Error(`${op}: paths.${paths.affine ? 'affine' : 'statistics'} (scalePathsToBlend's or scalePathsWithGates's, on webgpu) needs webgpu's blend kernel, not ${tf.getBackend()}'s`);
   if (onDevice) {
     const inputs: tf.NamedTensorMap = { x, xWeight, paths: paths.maps, gates: paths.gates, sourceWeight, ...(paths.affine ? { affine: paths.affine } : {}) };
-    return tf.engine().runKernel(BLEND_PYRAMID, inputs, { pyramid: layout, headRows: firstRow } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+    const attrs: BlendPyramidAttrs = { pyramid: layout, headRows: firstRow };
+    const stats = paths.statistics;
+    if (stats) {
+      const [eps, eps1] = [stats.finer.eps ?? 1e-5, stats.coarser.eps ?? 1e-5];
+      if (stats.finer.groups !== stats.coarser.groups || eps !== eps1) throw new Error(`${op}: paths.statistics need one GroupNorm form for both paths, got groups ${stats.finer.groups} and ${stats.coarser.groups}, eps ${eps} and ${eps1}`);
+      Object.assign(inputs, { partials: stats.partials, gamma: stats.finer.gamma, beta: stats.finer.beta, gamma1: stats.coarser.gamma, beta1: stats.coarser.beta });
+      Object.assign(attrs, { groups: stats.finer.groups, eps });
+    }
+    return tf.engine().runKernel(BLEND_PYRAMID, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor2D;
   }
   return tf.tidy(() => {
     const xs = unpackPyramid(x, layout);

@@ -236,15 +236,20 @@ describe.each(BACKENDS)('packed pyramids on %s', (backend) => {
 
   // the scale node's gates and paths from one read of x (webgpu, pathGatesWithPaths: the maps after
   // the gates' rows, the gates a view of the same buffer), against float64 and the unfused form
+  // (blendCombines: the blend works out the paths' GroupNorm from their chunk sums, on by default on GPUs)
   it.each([
-    ['gpu', 8, SIZES, 2, true],
-    ['swiftshader', 8, SIZES, 2, true],
-    ['gpu', 8, BIG, 1, true],
-    ['gpu', 8, SIZES, 2, false],
-    ['swiftshader', 12, SIZES, 1, true],
-  ] as const)('as on %s, %i channels: scalePathsWithGates\'s gates and blend equal float64 references (levels %j, batch %i, fused %s)', async (tuning, c, sizes, b, together) => {
+    ['gpu', 8, SIZES, 2, true, true],
+    ['gpu', 8, SIZES, 2, true, false],
+    ['swiftshader', 8, SIZES, 2, true, false],
+    ['swiftshader', 8, SIZES, 2, true, true],
+    ['gpu', 8, BIG, 1, true, true],
+    ['gpu', 8, BIG, 1, true, false],
+    ['gpu', 8, SIZES, 2, false, true],
+    ['swiftshader', 12, SIZES, 1, true, false],
+    ['gpu', 12, SIZES, 1, true, true],
+  ] as const)('as on %s, %i channels: scalePathsWithGates\'s gates and blend equal float64 references (levels %j, batch %i, fused %s, blend combines %s)', async (tuning, c, sizes, b, together, blendCombines) => {
     await activate(backend);
-    setWebGPUTuning(tuning, { pathGatesWithPaths: together });
+    setWebGPUTuning(tuning, { pathGatesWithPaths: together, blendCombines });
     const rand = seededRandom(101);
     const groups = 2;
     const L = sizes.length;
@@ -268,17 +273,22 @@ describe.each(BACKENDS)('packed pyramids on %s', (backend) => {
     const before = tf.memory().numTensors;
     const { value: paths, kinds } = await programsOf(async () => scalePathsWithGates(x, layout, lt[0], lt[1], gt, ACTIVATION));
     const fused = backend === 'webgpu' && together;
+    // 12 channels in 2 groups: 6 a group, not whole quads, so the combine program stays
+    const sums = fused && blendCombines && c === 8;
     if (kinds) {
       expect(kinds.get('dynheadScalePathsGates') ?? 0, 'the fused program').toBe(fused ? 1 : 0);
       expect(kinds.get('dynheadGateConv3x3') ?? 0, 'a gate conv of their own').toBe(fused ? 0 : 1);
+      expect(kinds.get('dynheadGroupNormCombine') ?? 0, 'a combine program').toBe(sums ? 0 : 1);
     }
+    expect(paths.statistics !== undefined, 'the paths as their sums').toBe(sums);
     expect(paths.headRows ?? 0).toBe(fused ? Math.ceil((2 * x.shape[0]) / c) : 0);
     // fused, the gates (kept by their charge to the pass's end) share the small affine buffer, not the maps'
-    if (fused) expect([paths.gates.dataId === paths.affine?.dataId, paths.gates.dataId === paths.maps.dataId]).toEqual([true, false]);
+    const small = paths.statistics?.partials ?? paths.affine;
+    if (fused) expect([paths.gates.dataId === small?.dataId, paths.gates.dataId === paths.maps.dataId]).toEqual([true, false]);
     const y = blendPyramid(x, layout, owT, paths, swT);
     // maps, gates (on webgpu fused: the same buffer), affine (webgpu), the blend; the fused program's
     // biases are kept by the backend, outside the tensor count
-    expect(tf.memory().numTensors).toBe(before + 3 + (paths.affine ? 1 : 0));
+    expect(tf.memory().numTensors).toBe(before + 3 + (small ? 1 : 0));
     const [gotGates, gotY] = [await paths.gates.data(), await y.data()];
     expect(paths.gates.shape).toEqual([2 * x.shape[0], 1]);
 
@@ -315,7 +325,7 @@ describe.each(BACKENDS)('packed pyramids on %s', (backend) => {
     }
     expect(() => scalePathsWithGates(x, layout, lt[0], lt[1], [gt[0], { ...gt[1], bias: lt[0].bias }], ACTIVATION)).toThrow(`scalePathsWithGates: gates[1].bias must hold one value, got shape [${c}]`);
     expect(() => scalePathsWithGates(x, layout, lt[0], { ...lt[1], bias: gt[0].bias as tf.Tensor1D }, gt, ACTIVATION)).toThrow(`scalePathsWithGates: coarser.bias has shape [1]; it must hold ${c} values`);
-    tf.dispose([paths.maps, paths.gates, ...(paths.affine ? [paths.affine] : []), y, x, owT, swT, ...maps, ...lt.flatMap((p) => [p.filter, p.bias, p.norm.gamma, p.norm.beta]), ...gt.flatMap((g) => [g.filter, g.bias])]);
+    tf.dispose([paths.maps, paths.gates, ...(small ? [small] : []), y, x, owT, swT, ...maps, ...lt.flatMap((p) => [p.filter, p.bias, p.norm.gamma, p.norm.beta]), ...gt.flatMap((g) => [g.filter, g.bias])]);
   });
 
   // FCOS's predictors on all levels at once: cls_score (webgpu: the GEMM for 8 channels, and for 3

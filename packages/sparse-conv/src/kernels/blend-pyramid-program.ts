@@ -1,7 +1,8 @@
 import { type PyramidLayout, pyramidRows } from '../pyramid';
 import type { WebGPUProgramLike } from './masked-conv-program';
 import { type LevelExprs, levelUniforms, ProgramUniforms, pyramidShaderKey, type UniformData } from './pyramid-uniforms';
-import { bilinearAddSnippet, channelQuadsLoopSnippet, channelQuadsSnippet, elementwiseDispatch, type Lanes, laneType, NEWLINE, sourceCoordSnippet } from './webgpu-snippets';
+import { groupMomentsSnippet } from './group-norm-programs';
+import { bilinearAddSnippet, channelQuadsLoopSnippet, channelQuadsSnippet, elementwiseDispatch, f32Literal, type Lanes, laneType, NEWLINE, sourceCoordSnippet } from './webgpu-snippets';
 
 /** WGSL: a function of the level l returning, per level, the expression `values(l)` (an if chain). */
 function perLevel(name: string, type: string, levels: number, values: (l: number) => string): string {
@@ -47,25 +48,35 @@ export class BlendPyramidProgram implements WebGPUProgramLike {
   private readonly lanes: Lanes;
   private readonly quads: number;
   private readonly affine: boolean;
+  private readonly statistics?: Omit<BlendStatistics, 'chunks'> & { chunks: string };
 
   private readonly headRows: string;
 
-  /** quads: groups of `lanes` channels of its pixel a thread takes in turn (the sampling worked out once for all). */
-  constructor(layout: PyramidLayout, channels: number, quads = 1, affine = false, headRows = 0) {
+  /**
+   * quads: groups of `lanes` channels of its pixel a thread takes in turn (the sampling worked out
+   * once for all). statistics (with affine): the paths' GroupNorm comes as its chunk sums, not as
+   * Affine: Partials (GroupNormPartialsProgram's, from vec4 headRows * C / 4 on) and Norms [4C]
+   * (the finer path's gamma and beta, then the coarser's), each sampled run's scale and shift worked
+   * out here as GroupNormCombineProgram works them out (the same numbers, a dispatch fewer).
+   */
+  constructor(layout: PyramidLayout, channels: number, quads = 1, affine = false, headRows = 0, statistics?: BlendStatistics) {
     if (layout.sizes.length < 2) throw new Error('BlendPyramidProgram: a pyramid of at least two levels');
+    if (statistics && !(affine && blendCombinesFor(channels, statistics.groups))) throw new Error(`BlendPyramidProgram: statistics need the paths as their convs and channels of a group in fours (${channels} channels, ${statistics.groups} groups)`);
     this.layout = layout;
     this.affine = affine;
-    this.variableNames = ['X', 'XWeight', 'Paths', 'Gates', 'SourceWeight', ...(affine ? ['Affine'] : [])];
+    this.variableNames = ['X', 'XWeight', 'Paths', 'Gates', 'SourceWeight', ...(statistics ? ['Partials', 'Norms'] : affine ? ['Affine'] : [])];
     const u = new ProgramUniforms();
     this.levels = levelUniforms(u, layout, 'pyr');
     this.headRows = u.add('headRows', headRows);
+    if (statistics) this.statistics = { ...statistics, chunks: u.add('chunks', statistics.chunks) };
     [this.uniforms, this.uniformData] = [u.declaration, u.data];
     this.lanes = channels % 4 === 0 ? 4 : 1;
-    this.variableComponents = this.variableNames.map((n) => (n.endsWith('Weight') || n === 'Gates' ? 1 : this.lanes));
+    this.variableComponents = this.variableNames.map((n) => (n.endsWith('Weight') || n === 'Gates' ? 1 : n === 'Partials' ? 4 : this.lanes));
     this.outputComponent = this.lanes;
     this.outputShape = [pyramidRows(layout), channels];
     this.quads = quads;
-    this.shaderKey = `dynheadBlendPyramid_${pyramidShaderKey(layout)}_${this.lanes}_${quads}_${affine}`;
+    const stats = statistics ? `_${statistics.groups}_${f32Literal(statistics.eps)}` : '';
+    this.shaderKey = `dynheadBlendPyramid_${pyramidShaderKey(layout)}_${this.lanes}_${quads}_${affine}${stats}`;
     ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = elementwiseDispatch([pyramidRows(layout) * Math.ceil(channels / this.lanes / quads)]));
   }
 
@@ -97,7 +108,10 @@ export class BlendPyramidProgram implements WebGPUProgramLike {
     let at${name} = vec4<i32>(row0${name} + x0${name}, row0${name} + x1${name}, row1${name} + x0${name}, row1${name} + x1${name});
     let values${name} = (${this.headRows} + ${name.toLowerCase()}Start(${s}) + at${name}) * c;
     let gateAt${name} = ${gateStart[name as keyof typeof gateStart]} + g${name}.z + at${name};
-    let gates${name} = vec4<f32>(Gates[gateAt${name}.x], Gates[gateAt${name}.y], Gates[gateAt${name}.z], Gates[gateAt${name}.w]);${this.affine ? `
+    let gates${name} = vec4<f32>(Gates[gateAt${name}.x], Gates[gateAt${name}.y], Gates[gateAt${name}.z], Gates[gateAt${name}.w]);${this.statistics ? `
+    let run${name} = ${runOf[name as keyof typeof runOf]};
+    var group${name} = -1;
+    var moments${name} = vec3<f32>(0.0);` : this.affine ? `
     let affine${name} = (${this.headRows} + ${runOf[name as keyof typeof runOf]} * 2) * c;` : ''}`;
     // a path's value at a tap, normalised here when the paths come as their convs
     const value = (name: string, tap: string) => (this.affine ? `fma(${T}(Paths[values${name}.${tap} + q]), scale${name}, shift${name})` : `${T}(Paths[values${name}.${tap} + q])`);
@@ -107,17 +121,30 @@ export class BlendPyramidProgram implements WebGPUProgramLike {
           if (gates${name}.${t} != 0.0) {
             ${v} = ${value(name, t)} * gates${name}.${t};
           }`;
+    // the path's GroupNorm at quad q: from Affine, or worked out from its run's chunk sums (once per group)
+    const norm = (name: string, path: number) =>
+      this.statistics
+        ? `if (q / gq != group${name}) {
+            group${name} = q / gq;
+            moments${name} = groupMoments(run${name}, group${name});
+          }
+          let scale${name} = Norms[${2 * path} * c + q] / moments${name}.z;
+          let shift${name} = (-moments${name}.y - moments${name}.x) * scale${name} + Norms[${2 * path + 1} * c + q];`
+        : `let scale${name} = ${T}(Affine[affine${name} + q]);
+          let shift${name} = ${T}(Affine[affine${name} + c + q]);`;
     const sample = (name: string) => `if (any(gates${name} != vec4<f32>(0.0))) {
-          ${this.affine ? `let scale${name} = ${T}(Affine[affine${name} + q]);
-          let shift${name} = ${T}(Affine[affine${name} + c + q]);` : ''}
+          ${this.affine ? norm(name, name === 'Finer' ? 0 : 1) : ''}
           ${tap(name, 'x', 'tl')}
           ${tap(name, 'y', 'tr')}
           ${tap(name, 'z', 'bl')}
           ${tap(name, 'w', 'br')}
           ${bilinearAddSnippet(name)}
         }`;
+    const stats = this.statistics;
     return `
 ${sourceCoordSnippet(true)}
+
+${stats ? groupMomentsSnippet(stats.eps, stats.groups, stats.chunks, `${this.headRows} * (uniforms.xShape[1] / 4)`) : ''}
 
 ${perLevel('geometry', 'vec3<i32>', levels, (l) => `vec3<i32>(${heights[l]}, ${widths[l]}, ${starts[l]})`)}
 
@@ -126,7 +153,8 @@ ${perLevel('finerStart', 'i32', levels, finerStart)}
 ${perLevel('coarserStart', 'i32', levels, coarserStart)}
 
 fn main(index : i32) {
-  let c = uniforms.xShape[1] / ${k};
+  let c = uniforms.xShape[1] / ${k};${this.statistics ? `
+  let gq = c / ${this.statistics.groups};` : ''}
   ${channelQuadsSnippet('pixel', 'c', this.quads)}
   if (index < ${starts[levels]} * qBlocks) {
     var l = 0;
@@ -165,4 +193,17 @@ fn main(index : i32) {
 /** 1 .. n - 1. */
 function range1(n: number): number[] {
   return Array.from({ length: n - 1 }, (_, i) => i + 1);
+}
+
+/** How BlendPyramidProgram works out the paths' GroupNorm from their chunk sums (its `statistics`). */
+export interface BlendStatistics {
+  groups: number;
+  eps: number;
+  /** the chunks of each (run, group) in Partials */
+  chunks: number;
+}
+
+/** Whether the blend can work out a GroupNorm of these channels and groups from its sums: a group's channels in whole quads. */
+export function blendCombinesFor(channels: number, groups: number): boolean {
+  return channels % 4 === 0 && (channels / 4) % groups === 0;
 }

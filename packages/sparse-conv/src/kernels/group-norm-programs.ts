@@ -254,6 +254,25 @@ function momentsSnippet(eps: number): string {
 }
 
 /**
+ * WGSL, at module scope: groupMoments(b, g), the (shift, mean, sd) of run b's group g from the
+ * chunk sums a GroupNormPartialsProgram wrote to Partials (vec4s, from vec4 `head` on), added in
+ * GroupNormCombineProgram's order, so a program that combines as it reads gets its numbers.
+ */
+export function groupMomentsSnippet(eps: number, groups: number, chunks: string, head = '0'): string {
+  return `fn groupMoments(b : i32, g : i32) -> vec3<f32> {
+  let chunks = ${chunks};
+  let at = ${head} + (b * ${groups} + g) * chunks;
+  let shiftX = Partials[at].w;
+  var s = vec3<f32>(0.0);
+  for (var i = 0; i < chunks; i++) {
+    s += Partials[at + i].xyz;
+  }
+  ${momentsSnippet(eps)}
+  return vec3<f32>(shiftX, mean, sd);
+}`;
+}
+
+/**
  * The affine form from the moments of channels q's group (shiftX, mean, sd in scope), so that x -
  * centre is exact near the mean.
  */
@@ -382,7 +401,10 @@ fn main() {
  * through the source), with Bias [C] added first and, when masked, only rows with Mask > 0
  * counted: per (chunk of CHUNK_ROWS rows, group, image), [count, sum d, sum d^2, shift] of
  * d = x + bias - shift. Many workgroups per group, so a big map is read at the device's speed, not
- * one workgroup's.
+ * one workgroup's. `carry`: X's first `values` values (ahead of the rows Starts counts) are copied to
+ * the output's first `rows` rows of C, the sums after them, output [rows * C / 4 + B * groups *
+ * chunks, 4] (the scale node's gates, carried out of the big map for the blend that combines the
+ * sums itself, so that their charge keeps only this small buffer alive).
  */
 export class GroupNormPartialsProgram implements WebGPUProgramLike {
   variableNames: string[];
@@ -392,23 +414,42 @@ export class GroupNormPartialsProgram implements WebGPUProgramLike {
   dispatchLayout = { x: [2], y: [1], z: [0] };
   dispatch: [number, number, number];
   workgroupSize: [number, number, number];
+  uniforms?: string;
+  uniformData?: UniformData;
   private readonly o: StatsOptions;
+  private readonly carry?: { values: string; offset: string };
 
-  constructor(batch: number, chunks: number, o: StatsOptions) {
+  constructor(batch: number, chunks: number, o: StatsOptions, carry?: { values: number; rows: number; channels: number }) {
     this.variableNames = ['X', 'Starts', ...(o.bias ? ['Bias'] : []), ...sourceVariables(o.source, o.masked)];
     this.variableComponents = laneComponents(this.variableNames, o.lanes);
-    this.outputShape = [batch, o.groups, chunks, 4];
+    this.outputShape = carry ? [(carry.rows * carry.channels) / 4 + batch * o.groups * chunks, 4] : [batch, o.groups, chunks, 4];
     this.o = o;
-    this.shaderKey = `dynheadGroupNormPartials_${statsShaderKey(o)}`;
+    if (carry) {
+      if (typeof o.source !== 'string' || o.source === 'depthwise' || carry.channels % 4 !== 0) throw new Error('GroupNormPartialsProgram: carry reads the head of a map of rows (channels a multiple of 4)');
+      const u = new ProgramUniforms();
+      this.carry = { values: u.add('carryValues', carry.values), offset: u.add('carryOffset', carry.rows * carry.channels) };
+      [this.uniforms, this.uniformData] = [u.declaration, u.data];
+    }
+    this.shaderKey = `dynheadGroupNormPartials_${statsShaderKey(o)}_${carry !== undefined}`;
     this.workgroupSize = [o.threads, 1, 1];
     this.dispatch = [chunks, o.groups, batch];
   }
 
   getUserCode(): string {
+    const k = this.o.lanes;
+    const carry = this.carry
+      ? `// every thread copies its share of X's head (the carried values) first
+  let threadId = ((b * ${this.o.groups} + g) * i32(numWorkgroups.x) + chunk) * ${this.o.threads} + t;
+  let threadCount = i32(numWorkgroups.x * numWorkgroups.y * numWorkgroups.z) * ${this.o.threads};
+  for (var i = threadId; i < ${this.carry.values}; i += threadCount) {
+    setOutputAtIndex(i, ${k === 1 ? 'X[i]' : `X[i / ${k}][i % ${k}]`});
+  }
+  `
+      : '';
     return `
 ${statsProgramHead(this.o)}
-  if (t == 0) {
-    let base = ((b * ${this.o.groups} + g) * i32(numWorkgroups.x) + chunk) * 4;
+  ${carry}if (t == 0) {
+    let base = ${this.carry ? `${this.carry.offset} + ` : ''}((b * ${this.o.groups} + g) * i32(numWorkgroups.x) + chunk) * 4;
     setOutputAtIndex(base, partial[0].x);
     setOutputAtIndex(base + 1, partial[0].y);
     setOutputAtIndex(base + 2, partial[0].z);
@@ -657,18 +698,7 @@ ${xAtSnippet(this.o.source, k)}
 
 ${isActiveSnippet(this.o.source, this.o.masked)}
 
-// (shift, mean, sd) of run b's group g from its chunks' sums, added as GroupNormCombineProgram adds them
-fn groupMoments(b : i32, g : i32) -> vec3<f32> {
-  let chunks = uniforms.partialsShape[2];
-  let id = b * ${groups} + g;
-  let shiftX = Partials[id * chunks].w;
-  var s = vec3<f32>(0.0);
-  for (var i = 0; i < chunks; i++) {
-    s += Partials[id * chunks + i].xyz;
-  }
-  ${momentsSnippet(this.eps)}
-  return vec3<f32>(shiftX, mean, sd);
-}
+${groupMomentsSnippet(this.eps, groups, 'uniforms.partialsShape[2]')}
 
 fn main(index : i32) {
   let cq = mapChannels() / ${k};

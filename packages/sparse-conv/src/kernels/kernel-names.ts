@@ -139,6 +139,12 @@ export interface ScalePathsGatesAttrs {
   pyramid: PyramidLayout;
   /** WGSL declaring `fn gateActivation(v : f32) -> f32` (the gates' activation, as ACTIVATED_GATE_CONV takes it) */
   activation: string;
+  /**
+   * the third output as the paths' GroupNorm chunk sums [pathGateRows * C / 4 + runs * groups *
+   * chunks, 4] (GroupNormPartialsProgram's, the gates ahead of them), for a blend that works out the
+   * scale and shift itself, instead of the affine form
+   */
+  sums?: boolean;
 }
 
 /**
@@ -207,10 +213,19 @@ export interface GatedResidualInputs {
 export const BLEND_RESIZED = 'DynheadBlendResized';
 /**
  * webgpu: a scale node's combine for every level of a packed pyramid (blend-pyramid-program.ts).
- * Inputs x, xWeight, paths (scalePathsPyramid's), gates ([2P, 1]), sourceWeight; attrs { pyramid,
- * pathsFirstRow? (the row of paths the maps start at: SCALE_PATHS_GATES's, after its gates) }.
+ * Inputs x, xWeight, paths (scalePathsPyramid's), gates ([2P, 1]), sourceWeight, and either affine
+ * (the paths' GroupNorm as scale and shift per run) or partials (SCALE_PATHS_GATES's chunk sums)
+ * with gamma, beta, gamma1, beta1; attrs BlendPyramidAttrs.
  */
 export const BLEND_PYRAMID = 'DynheadBlendPyramid';
+export interface BlendPyramidAttrs {
+  pyramid: PyramidLayout;
+  /** rows of C values ahead of the values in paths and affine or partials (SCALE_PATHS_GATES's gates) */
+  headRows?: number;
+  /** with partials: the paths' GroupNorm groups and eps */
+  groups?: number;
+  eps?: number;
+}
 /**
  * webgpu: every level of a packed pyramid times its own scale, then ReLU and the level's factor,
  * or exp (level-scale-program.ts). Inputs x, scale0 .. scale<L-1>; attrs { pyramid, post }.

@@ -1,7 +1,7 @@
 import { levelRowStarts, type PyramidLayout, pyramidRows, scalePathsLayout } from '../pyramid';
 import type { WebGPUProgramLike } from './masked-conv-program';
 import { ProgramUniforms, pyramidShaderKey, type UniformData } from './pyramid-uniforms';
-import { cellLanesDispatch, cellLanesMainSnippet, elementwiseDispatch, NEWLINE, type PyramidRowGroups, pyramidRowGroups, range } from './webgpu-snippets';
+import { cellLanesDispatch, cellLanesMainSnippet, NEWLINE, type PyramidRowGroups, pyramidRowGroups, range } from './webgpu-snippets';
 
 /**
  * Rows of C values the two gates [2P] take at the head of ScalePathsGatesProgram's output (P values
@@ -10,45 +10,6 @@ import { cellLanesDispatch, cellLanesMainSnippet, elementwiseDispatch, NEWLINE, 
  */
 export function pathGateRows(layout: PyramidLayout, channels: number): number {
   return Math.ceil((2 * pyramidRows(layout)) / channels);
-}
-
-/**
- * The four biases of a scale node's paths in one buffer for ScalePathsGatesProgram (whose stage has
- * no binding left for each): inputs DwBias [C], DwBias1 [C], GateBias [1], GateBias1 [1] -> [2C + 4]:
- * the paths' biases, then the gates' two and two zeros (a last vec4).
- */
-export class PathBiasesProgram implements WebGPUProgramLike {
-  variableNames = ['DwBias', 'DwBias1', 'GateBias', 'GateBias1'];
-  outputShape: number[];
-  shaderKey = 'dynheadPathBiases';
-  dispatchLayout: { x: number[] };
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number] = [64, 1, 1];
-  size = true;
-
-  constructor(channels: number) {
-    this.outputShape = [2 * channels + 4];
-    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = elementwiseDispatch(this.outputShape));
-  }
-
-  getUserCode(): string {
-    return `
-fn main(index : i32) {
-  let c = uniforms.dwBiasShape;
-  if (index < c) {
-    setOutputAtIndex(index, DwBias[index]);
-  } else if (index < 2 * c) {
-    setOutputAtIndex(index, DwBias1[index - c]);
-  } else if (index == 2 * c) {
-    setOutputAtIndex(index, GateBias[0]);
-  } else if (index == 2 * c + 1) {
-    setOutputAtIndex(index, GateBias1[0]);
-  } else if (index < uniforms.size) {
-    setOutputAtIndex(index, 0.0);
-  }
-}
-`;
-  }
 }
 
 /**
@@ -62,7 +23,7 @@ fn main(index : i32) {
  * `lanes` threads sharing a cell's channel quads (each every lanes-th quad, writing its quads of
  * the paths as it goes), their gate sums added in workgroup memory in lane order. Inputs: X (as
  * [1, P, 1, C]), the gates' filters GateF, GateF1 and the paths' DwF, DwF1 ([3,3,C,1] each), and
- * Biases (PathBiasesProgram's). Saves the gate conv's dispatch and its read of X.
+ * Biases [2C + 4] (the finer path's bias, the coarser's, then the two gates' biases). Saves the gate conv's dispatch and its read of X.
  */
 export class ScalePathsGatesProgram implements WebGPUProgramLike {
   variableNames = ['X', 'GateF', 'GateF1', 'DwF', 'DwF1', 'Biases'];

@@ -7,7 +7,8 @@ import { CompactGemmConvProgram, GPU_GEMM, SWIFTSHADER_GEMM } from './compact-ge
 import { GateConvProgram } from './gate-conv-program';
 import { GateSumsCombineProgram, GateSumsProgram, type GateSumsTerm } from './gate-sums-program';
 import { ScalePathsGatesProgram } from './scale-paths-gates-program';
-import { DepthwiseMapProgram, GroupNormApplyProgram, GroupNormCombineProgram } from './group-norm-programs';
+import { DepthwiseMapProgram, GroupNormApplyProgram, GroupNormCombineProgram, GroupNormPartialsProgram } from './group-norm-programs';
+import { PackVectorsProgram } from './pack-vectors-program';
 import type { WebGPUProgramLike } from './masked-conv-program';
 import { QuadOutputConvProgram } from './quad-output-conv-program';
 
@@ -137,7 +138,22 @@ describe('WebGPU programs: a shader key covers the code', () => {
   });
 
   it('per-pixel programs: blends, the depthwise map, GroupNorm apply (channel quads, lanes)', () => {
-    const blends = product({ pyramid: PYRAMIDS, channels: [8, 16], quads: [1, 2, 16], affine: [false, true] }).map((o) => new BlendPyramidProgram(o.pyramid, o.channels, o.quads, o.affine));
+    // the statistics form: groups and eps in the code, the chunk count and the head rows uniforms
+    const statistics = [undefined, { groups: 2, eps: 1e-5, chunks: 1 }, { groups: 2, eps: 1e-5, chunks: 3 }, { groups: 1, eps: 1e-5, chunks: 1 }, { groups: 2, eps: 1e-3, chunks: 1 }];
+    const blends = product({ pyramid: PYRAMIDS, channels: [8, 16], quads: [1, 2, 16], affine: [false, true], head: [0, 3], statistics })
+      .filter((o) => o.affine || !o.statistics)
+      .map((o) => new BlendPyramidProgram(o.pyramid, o.channels, o.quads, o.affine, o.head, o.statistics));
+    expect(() => new BlendPyramidProgram(PYRAMIDS[0], 12, 1, true, 0, { groups: 2, eps: 1e-5, chunks: 1 })).toThrow('BlendPyramidProgram: statistics need the paths as their convs and channels of a group in fours (12 channels, 2 groups)');
+    // GroupNorm's sums with the scale node's gates carried ahead of them
+    const partials = product({ batch: [1, 4], chunks: [1, 3], carry: [undefined, { values: 30, rows: 4, channels: 8 }, { values: 70, rows: 9, channels: 8 }] }).map(
+      (o) => new GroupNormPartialsProgram(o.batch, o.chunks, { groups: 2, bias: false, masked: false, source: 'rows', lanes: 4, activeRows: false, segmented: o.batch > 1, threads: 4 }, o.carry),
+    );
+    // with a carry or not; its counts, the batch and the chunks are uniforms or the dispatch
+    expect(expectKeysCoverCode('GroupNormPartialsProgram', partials).codes).toBe(2);
+    expect(() => new GroupNormPartialsProgram(1, 1, { groups: 2, bias: false, masked: false, source: 'depthwise', lanes: 4, activeRows: false, segmented: false, threads: 4 }, { values: 3, rows: 1, channels: 8 })).toThrow('GroupNormPartialsProgram: carry reads the head of a map of rows');
+    const packs = product({ sizes: [[8, 8], [16, 16], [8, 8, 1, 1], [16, 16, 1, 1]], extra: [0, 4] }).map((o) => new PackVectorsProgram(o.sizes, o.sizes.reduce((a, v) => a + v, 0) + o.extra));
+    expect(expectKeysCoverCode('PackVectorsProgram', packs).codes).toBe(2);
+    expect(() => new PackVectorsProgram([4, 4], 7)).toThrow('PackVectorsProgram: total 7 is short of the vectors\' 8 values');
     const resized = product({ shape: [[1, 9, 11, 8], [2, 5, 7, 16]], two: [false, true], weighted: [false, true], align: [false, true], quads: [1, 16] }).map(
       (o) => new BlendResizedProgram(o.shape, o.two, o.weighted, o.align, o.quads),
     );
@@ -147,7 +163,8 @@ describe('WebGPU programs: a shader key covers the code', () => {
     const applies = product({ shape: [[99, 8], [40, 16]], relu: [false, true], residual: [false, true], masked: [false, true], lanes: [1, 4] as const, quads: [1, 2, 16] }).map(
       (o) => new GroupNormApplyProgram(o.shape, { relu: o.relu, rowScale: false, residual: o.residual }, o.masked, 'rows', o.lanes, o.quads),
     );
-    expect(expectKeysCoverCode('BlendPyramidProgram', blends).codes).toBeGreaterThan(1);
+    // level counts 2 x quads 3 x (plain, affine, three statistics forms: groups and eps; chunks are a uniform)
+    expect(expectKeysCoverCode('BlendPyramidProgram', blends).codes).toBe(2 * 3 * 5);
     expect(expectKeysCoverCode('BlendResizedProgram', resized).codes).toBeGreaterThan(1);
     expect(expectKeysCoverCode('DepthwiseMapProgram', maps).codes).toBeGreaterThan(1);
     expect(expectKeysCoverCode('GroupNormApplyProgram', applies).codes).toBeGreaterThan(1);

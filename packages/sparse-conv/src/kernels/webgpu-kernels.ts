@@ -17,14 +17,15 @@ import { QuadOutputConvProgram } from './quad-output-conv-program';
 import { GATE_SUMS_CHUNK_PIXELS, GATE_SUMS_THREADS, gateSumsChunks, GateSumsCombineProgram, GateSumsProgram, type GateSumsTerm } from './gate-sums-program';
 import { GatedResidualProgram } from './gated-residual-program';
 import { CHUNK_ROWS, DEPTHWISE_MAP_PIXELS, DepthwiseMapProgram, GPU_STATS_THREADS, GroupNormApplyProgram, GroupNormCombineProgram, groupNormLanes, GroupNormOnePassProgram, GroupNormNormalizeProgram, groupNormNormalizes, GroupNormPartialsProgram, type GroupNormSource, groupNormFits } from './group-norm-programs';
-import { ACTIVATED_GATE_CONV, type ActivatedGateConvAttrs, BLEND_PYRAMID, BLEND_RESIZED, DEPTHWISE_GROUP_NORM, GEMM_CONV, type BlendResizedAttrs, type BlendResizedInputs, COMPACT_CONV, type CompactConvAttrs, COMPACT_GROUP_NORM, COMPACT_GROUP_NORM_AFFINE, type CompactGroupNormAttrs, CONV3X3_FEW, type DepthwiseGroupNormAttrs, GATED_RESIDUAL, COMPACT_LIST, type CompactListAttrs, EXPAND_ROWS, GATE_SUMS, type GateSumsAttrs, GROUP_NORM_ROWS, type GroupNormRowsAttrs, GROUP_NORM_TRAIN, GROUP_NORM_TRAIN_GRAD, type GroupNormTrainAttrs, LEVEL_SCALE, SCALE_PATHS, SCALE_PATHS_GATES, type ScalePathsAttrs, type ScalePathsGatesAttrs, type GroupNormRowsInputs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs, readNumberedInputs } from './kernel-names';
+import { ACTIVATED_GATE_CONV, type ActivatedGateConvAttrs, BLEND_PYRAMID, type BlendPyramidAttrs, BLEND_RESIZED, DEPTHWISE_GROUP_NORM, GEMM_CONV, type BlendResizedAttrs, type BlendResizedInputs, COMPACT_CONV, type CompactConvAttrs, COMPACT_GROUP_NORM, COMPACT_GROUP_NORM_AFFINE, type CompactGroupNormAttrs, CONV3X3_FEW, type DepthwiseGroupNormAttrs, GATED_RESIDUAL, COMPACT_LIST, type CompactListAttrs, EXPAND_ROWS, GATE_SUMS, type GateSumsAttrs, GROUP_NORM_ROWS, type GroupNormRowsAttrs, GROUP_NORM_TRAIN, GROUP_NORM_TRAIN_GRAD, type GroupNormTrainAttrs, LEVEL_SCALE, SCALE_PATHS, SCALE_PATHS_GATES, type ScalePathsAttrs, type ScalePathsGatesAttrs, type GroupNormRowsInputs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs, readNumberedInputs } from './kernel-names';
 import { GroupNormTrainApplyProgram, GroupNormTrainGradInputProgram, GroupNormTrainGradSumsProgram, GroupNormTrainParamGradProgram, GroupNormTrainStatsProgram } from './group-norm-train-programs';
 import { MaskedConvProgram, type WebGPUProgramLike } from './masked-conv-program';
 import type { UniformData } from './pyramid-uniforms';
 import { type PyramidLayout, pyramidLevels, pyramidRows, scalePathsLayout, segmentRowStarts } from '../pyramid';
 import { BlendPyramidProgram } from './blend-pyramid-program';
 import { LevelScaleProgram, type LevelScalePost } from './level-scale-program';
-import { PathBiasesProgram, pathGateRows, ScalePathsGatesProgram } from './scale-paths-gates-program';
+import { pathGateRows, ScalePathsGatesProgram } from './scale-paths-gates-program';
+import { PackVectorsProgram } from './pack-vectors-program';
 
 /** The slice of tfjs-backend-webgpu's WebGPUBackend used here (no dependency on the backend package). */
 interface WebGPUBackendLike {
@@ -151,27 +152,50 @@ function groupNormAffineOnGpu(
 ): tf.TensorInfo {
   const { gamma, beta, bias, list, second, carry } = params;
   const c = x.shape[x.shape.length - 1];
-  const map: tf.TensorInfo = { ...x, shape: [x.shape.reduce((a, v) => a * v, 1) / c, c] };
-  const batch = starts.length - 1;
-  const stats = {
-    groups: opts.groups,
-    bias: bias !== undefined,
-    masked: list !== undefined,
-    source: list ? { compact: list.part, scattered: true } : ('rows' as const),
-    lanes: groupNormLanes(c, opts.groups),
-    activeRows: list !== undefined,
-    segmented: batch > 1,
-    threads: deviceTuning(be).statsThreads,
-    pairRun: second?.firstRun,
-  };
-  const longest = Math.max(...starts.slice(1).map((end, b) => end - starts[b]));
-  const chunks = Math.max(1, Math.ceil(longest / CHUNK_ROWS));
-  const partials = runProgram(be, new GroupNormPartialsProgram(batch, chunks, stats), [map, rowStarts(be, starts), ...(bias ? [bias] : []), ...(list ? [list.list] : [])], 'float32');
+  const { partials, stats } = groupNormSums(be, x, starts, { groups: opts.groups, bias, list, pairRun: second?.firstRun });
   const norm = [gamma, beta, ...(second ? [second.gamma, second.beta] : [])];
-  const program = new GroupNormCombineProgram(batch, c, opts.eps, stats, true, carry && { values: carry.values, rows: carry.rows });
+  const program = new GroupNormCombineProgram(starts.length - 1, c, opts.eps, stats, true, carry && { values: carry.values, rows: carry.rows });
   const affine = runProgram(be, program, [partials, ...norm, ...(bias ? [bias] : []), ...(carry ? [carry.input] : [])], 'float32');
   be.disposeData(partials.dataId);
   return affine;
+}
+
+/**
+ * The first of groupNormAffineOnGpu's programs alone, for a reader that combines the chunk sums
+ * itself (the scale node's blend): a map of rows, no bias or mask; `carry` (values of x ahead of
+ * its rows) copied ahead of the sums (GroupNormPartialsProgram's carry).
+ */
+function groupNormPartialsOnGpu(be: WebGPUBackendLike, x: tf.TensorInfo, starts: number[], params: { groups: number; carry: { values: number; rows: number } }): tf.TensorInfo {
+  return groupNormSums(be, x, starts, { groups: params.groups, carry: params.carry }).partials;
+}
+
+/** GroupNormPartialsProgram over runs `starts` of a map of rows (or of a list's rows): its sums and the statistics options it took. */
+function groupNormSums(
+  be: WebGPUBackendLike,
+  x: tf.TensorInfo,
+  starts: number[],
+  o: { groups: number; bias?: tf.TensorInfo; list?: { list: tf.TensorInfo; part: ListPart }; pairRun?: number; carry?: { values: number; rows: number } },
+): { partials: tf.TensorInfo; stats: ConstructorParameters<typeof GroupNormPartialsProgram>[2] } {
+  const { bias, list, carry } = o;
+  const c = x.shape[x.shape.length - 1];
+  const map: tf.TensorInfo = { ...x, shape: [x.shape.reduce((a, v) => a * v, 1) / c, c] };
+  const batch = starts.length - 1;
+  const stats = {
+    groups: o.groups,
+    bias: bias !== undefined,
+    masked: list !== undefined,
+    source: list ? { compact: list.part, scattered: true } : ('rows' as const),
+    lanes: groupNormLanes(c, o.groups),
+    activeRows: list !== undefined,
+    segmented: batch > 1,
+    threads: deviceTuning(be).statsThreads,
+    pairRun: o.pairRun,
+  };
+  const longest = Math.max(...starts.slice(1).map((end, b) => end - starts[b]));
+  const chunks = Math.max(1, Math.ceil(longest / CHUNK_ROWS));
+  const program = new GroupNormPartialsProgram(batch, chunks, stats, carry && { ...carry, channels: c });
+  const partials = runProgram(be, program, [map, rowStarts(be, starts), ...(bias ? [bias] : []), ...(list ? [list.list] : [])], 'float32');
+  return { partials, stats };
 }
 
 /** Partial sums a gate sums combine takes: with Units and its output, a stage's 8 storage buffers. */
@@ -255,13 +279,18 @@ function cachedUnits(be: WebGPUBackendLike, units: number[]): tf.TensorInfo {
   return keptUnits.get(be, units.join(','), () => be.makeTensorInfo([units.length], 'float32', Float32Array.from(units)));
 }
 
-/** Scale nodes' four path biases in one buffer (PathBiasesProgram), keyed by the first one's data: a D8 head has 16 sets. */
-const keptPathBiases = new KeptBuffers<tf.DataId>(256);
+/**
+ * Small weights packed into one buffer (PackVectorsProgram) for programs with no binding left for
+ * each, keyed by the first one's data (a D8 head packs 16 sets of path biases, and on GPUs 16 of
+ * the paths' norms).
+ */
+const keptPacks = new KeptBuffers<tf.DataId>(512);
 
-function cachedPathBiases(be: WebGPUBackendLike, biases: tf.TensorInfo[], channels: number): tf.TensorInfo {
-  const ids = biases.map((b) => b.dataId);
+function cachedPack(be: WebGPUBackendLike, vectors: tf.TensorInfo[], total?: number): tf.TensorInfo {
+  const ids = vectors.map((v) => v.dataId);
+  const sizes = vectors.map((v) => v.shape.reduce((a, d) => a * d, 1));
   // a weight's update gives it new data, so a new buffer
-  return keptPathBiases.get(be, ids[0], () => runProgram(be, new PathBiasesProgram(channels), biases, 'float32'), ids);
+  return keptPacks.get(be, ids[0], () => runProgram(be, new PackVectorsProgram(sizes, total), vectors, 'float32'), ids);
 }
 
 /**
@@ -334,6 +363,12 @@ interface DeviceTuning {
   blendNormalizes: boolean;
   /** with blendNormalizes, the scale node's two path gates computed by the program that writes its paths' convs (ScalePathsGatesProgram), not by a gate conv of their own */
   pathGatesWithPaths: boolean;
+  /**
+   * with pathGatesWithPaths, the blend works out the paths' GroupNorm from their chunk sums (as
+   * GroupNormNormalizeProgram does), not from a combine program's scale and shift: a dispatch fewer
+   * a block, the sums added by each thread that samples a path
+   */
+  blendCombines: boolean;
   /** a dense 3x3 conv to four channels (a box predictor) in QuadOutputConvProgram, not the GEMM's 64-channel tiles */
   quadOutputConv: boolean;
 }
@@ -358,6 +393,8 @@ const GPU_TUNING: DeviceTuning = {
   normalizeOnRead: true,
   blendNormalizes: true,
   pathGatesWithPaths: true,
+  // as the normalize pass adds its chunk sums (normalizeInOne): a dispatch fewer a block
+  blendCombines: true,
   quadOutputConv: true,
 };
 
@@ -395,6 +432,8 @@ const SWIFTSHADER_TUNING: DeviceTuning = {
   normalizeOnRead: false,
   blendNormalizes: true,
   pathGatesWithPaths: true,
+  // a thread's 16 quads span two groups, whose sums it would add for each (as normalizeInOne)
+  blendCombines: false,
   quadOutputConv: true,
 };
 
@@ -423,6 +462,7 @@ const TUNING_KNOBS: Record<keyof WebGPUTuningOverrides, (v: unknown) => boolean>
   normalizeOnRead: (v) => typeof v === 'boolean',
   blendNormalizes: (v) => typeof v === 'boolean',
   pathGatesWithPaths: (v) => typeof v === 'boolean',
+  blendCombines: (v) => typeof v === 'boolean',
   quadOutputConv: (v) => typeof v === 'boolean',
 };
 
@@ -459,7 +499,7 @@ export function setWebGPUTuning(kind: 'gpu' | 'swiftshader' | undefined, overrid
  * whether the scale node's blend normalises its paths as it samples them (blendNormalizes). The
  * callers check first that the backend has the kernels.
  */
-export function webgpuTuningFlag(knob: 'normalizeOnRead' | 'blendNormalizes' | 'pathGatesWithPaths'): boolean {
+export function webgpuTuningFlag(knob: 'normalizeOnRead' | 'blendNormalizes' | 'pathGatesWithPaths' | 'blendCombines'): boolean {
   return tf.getBackend() === 'webgpu' && deviceTuning(tf.backend() as unknown as WebGPUBackendLike)[knob];
 }
 
@@ -704,10 +744,20 @@ export function registerWebGPUKernels(): void {
     kernelName: BLEND_PYRAMID,
     backendName: 'webgpu',
     kernelFunc: ({ inputs, attrs, backend }) => {
-      const { x, xWeight, paths, gates, sourceWeight, affine } = inputs as Record<string, tf.TensorInfo> & { affine?: tf.TensorInfo };
-      const { pyramid, headRows = 0 } = attrs as unknown as { pyramid: PyramidLayout; headRows?: number };
+      const { x, xWeight, paths, gates, sourceWeight, affine, partials, gamma, beta, gamma1, beta1 } = inputs as Record<string, tf.TensorInfo>;
+      const { pyramid, headRows = 0, groups, eps } = attrs as unknown as BlendPyramidAttrs;
       const be = backend as unknown as WebGPUBackendLike;
-      const program = new BlendPyramidProgram(pyramid, x.shape[1], deviceTuning(be).channelQuads, affine !== undefined, headRows);
+      const c = x.shape[1];
+      const { channelQuads } = deviceTuning(be);
+      if (partials) {
+        // the paths' GroupNorm worked out from their sums here: the runs' chunks from the sums' size
+        const runs = 2 * (pyramid.sizes.length - 1) * pyramid.batch;
+        const chunks = (partials.shape[0] - (headRows * c) / 4) / (runs * (groups as number));
+        const program = new BlendPyramidProgram(pyramid, c, channelQuads, true, headRows, { groups: groups as number, eps: eps as number, chunks });
+        const norms = cachedPack(be, [gamma, beta, gamma1, beta1]);
+        return runProgram(be, program, [x, xWeight, paths, gates, sourceWeight, partials, norms], 'float32');
+      }
+      const program = new BlendPyramidProgram(pyramid, c, channelQuads, affine !== undefined, headRows);
       return runProgram(be, program, [x, xWeight, paths, gates, sourceWeight, ...(affine ? [affine] : [])], 'float32');
     },
   });
@@ -748,23 +798,26 @@ export function registerWebGPUKernels(): void {
     backendName: 'webgpu',
     kernelFunc: ({ inputs, attrs, backend }) => {
       const { x, gateFilter, gateFilter1, gateBias, gateBias1, filter, filter1, bias, bias1, gamma, gamma1, beta, beta1 } = inputs as Record<string, tf.TensorInfo>;
-      const { groups, eps, pyramid, activation } = attrs as unknown as ScalePathsGatesAttrs;
+      const { groups, eps, pyramid, activation, sums = false } = attrs as unknown as ScalePathsGatesAttrs;
       const be = backend as unknown as WebGPUBackendLike;
       const { gatePixels, gateLanes } = deviceTuning(be);
       const c = x.shape[1];
-      const biases = cachedPathBiases(be, [bias, bias1, gateBias, gateBias1], c);
+      // the paths' biases, then the gates' two and two zeros: a last vec4
+      const biases = cachedPack(be, [bias, bias1, gateBias, gateBias1], 2 * c + 4);
       const out = runProgram(be, new ScalePathsGatesProgram(pyramid, c, activation, gatePixels, gateLanes), [asPixelMap(x), gateFilter, gateFilter1, filter, filter1, biases], 'float32');
       // the paths' runs as SCALE_PATHS numbers them, from the rows after the gates' on
       const gateRows = pathGateRows(pyramid, c);
       const firstRun = (pyramid.sizes.length - 1) * pyramid.batch;
       const starts = segmentRowStarts(scalePathsLayout(pyramid)).map((s) => s + gateRows);
-      // the gates carried into the small buffer of the paths' affine form, ahead of it: their charge
-      // (kept to the pass's end) then holds that buffer alive, not the maps'
       const gateValues = 2 * pyramidRows(pyramid);
-      const affine = groupNormAffineOnGpu(be, out, starts, { gamma, beta, second: { gamma: gamma1, beta: beta1, firstRun }, carry: { input: out, values: gateValues, rows: gateRows } }, { groups, eps });
-      be.incRef(affine.dataId);
-      const gates: tf.TensorInfo = { dataId: affine.dataId, shape: [gateValues, 1], dtype: 'float32' };
-      return [out, gates, affine];
+      const carry = { input: out, values: gateValues, rows: gateRows };
+      // the gates carried into a small buffer, ahead of the paths' statistics: their charge (kept to
+      // the pass's end) then holds that buffer alive, not the maps'. With `sums` the blend works out
+      // the scale and shift from the chunk sums itself (a dispatch fewer); else the combine does.
+      const stats = sums ? groupNormPartialsOnGpu(be, out, starts, { groups, carry }) : groupNormAffineOnGpu(be, out, starts, { gamma, beta, second: { gamma: gamma1, beta: beta1, firstRun }, carry }, { groups, eps });
+      be.incRef(stats.dataId);
+      const gates: tf.TensorInfo = { dataId: stats.dataId, shape: [gateValues, 1], dtype: 'float32' };
+      return [out, gates, stats];
     },
   });
   tf.registerKernel({
