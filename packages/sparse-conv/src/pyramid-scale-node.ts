@@ -41,6 +41,31 @@ export function depthwiseNormPyramid(x: tf.Tensor2D, layout: PyramidLayout, from
   });
 }
 
+/** A scale node's input and paths checked, naming `op` and the argument at fault: its channels. */
+function checkScalePaths(op: string, x: tf.Tensor2D, layout: PyramidLayout, finer: DepthwiseNormLayer, coarser: DepthwiseNormLayer): number {
+  const levels = layout.sizes.length;
+  if (levels < 2) throw new Error(`${op}: a pyramid of at least two levels, got ${levels}`);
+  const c = x.shape[1];
+  checkPacked(op, 'x', x, layout, c);
+  checkDepthwiseFilter(op, 'finer.filter', finer.filter, c);
+  checkDepthwiseFilter(op, 'coarser.filter', coarser.filter, c);
+  return c;
+}
+
+/** The two paths' weights as SCALE_PATHS and SCALE_PATHS_GATES take them: the finer's, then the coarser's with suffix 1. */
+function pathInputs(finer: DepthwiseNormLayer, coarser: DepthwiseNormLayer): tf.NamedTensorMap {
+  return {
+    filter: finer.filter,
+    bias: finer.bias,
+    gamma: finer.norm.gamma,
+    beta: finer.norm.beta,
+    filter1: coarser.filter,
+    bias1: coarser.bias,
+    gamma1: coarser.norm.gamma,
+    beta1: coarser.norm.beta,
+  };
+}
+
 function checkDepthwiseFilter(op: string, name: string, filter: tf.Tensor, c: number): void {
   if (filter.rank !== 4 || filter.shape[0] !== 3 || filter.shape[1] !== 3 || filter.shape[2] !== c || filter.shape[3] !== 1) {
     throw new Error(`${op}: ${name} has shape [${filter.shape.join(',')}]; it must be [3,3,${c},1]`);
@@ -69,32 +94,17 @@ export function scalePathsToBlend(x: tf.Tensor2D, layout: PyramidLayout, finer: 
 }
 
 function scalePaths(op: string, x: tf.Tensor2D, layout: PyramidLayout, finer: DepthwiseNormLayer, coarser: DepthwiseNormLayer, affine: boolean): Pick<ScalePaths, 'maps' | 'affine'> {
-  const levels = layout.sizes.length;
-  if (levels < 2) throw new Error(`${op}: a pyramid of at least two levels, got ${levels}`);
-  const c = x.shape[1];
-  checkPacked(op, 'x', x, layout, c);
-  checkDepthwiseFilter(op, 'finer.filter', finer.filter, c);
-  checkDepthwiseFilter(op, 'coarser.filter', coarser.filter, c);
+  const c = checkScalePaths(op, x, layout, finer, coarser);
   const [eps, eps1] = [finer.norm.eps ?? 1e-5, coarser.norm.eps ?? 1e-5];
   if (tf.getBackend() === 'webgpu' && finer.norm.groups === coarser.norm.groups && eps === eps1 && hasKernel(SCALE_PATHS)) {
     const attrs: ScalePathsAttrs = { groups: finer.norm.groups, eps, pyramid: layout, affine };
-    const inputs: tf.NamedTensorMap = {
-      x,
-      filter: finer.filter,
-      bias: finer.bias,
-      gamma: finer.norm.gamma,
-      beta: finer.norm.beta,
-      filter1: coarser.filter,
-      bias1: coarser.bias,
-      gamma1: coarser.norm.gamma,
-      beta1: coarser.norm.beta,
-    };
+    const inputs: tf.NamedTensorMap = { x, ...pathInputs(finer, coarser) };
     const out = tf.engine().runKernel(SCALE_PATHS, inputs, attrs as unknown as tf.NamedAttrMap);
     if (!affine) return { maps: out as tf.Tensor2D };
     const [maps, scaleShift] = out as unknown as [tf.Tensor2D, tf.Tensor3D];
     return { maps, affine: scaleShift };
   }
-  return { maps: tf.tidy(() => tf.concat([depthwiseNormPyramid(x, layout, 0, levels - 1, finer), depthwiseNormPyramid(x, layout, 1, levels, coarser)])) };
+  return { maps: tf.tidy(() => tf.concat([depthwiseNormPyramid(x, layout, 0, layout.sizes.length - 1, finer), depthwiseNormPyramid(x, layout, 1, layout.sizes.length, coarser)])) };
 }
 
 /**
@@ -140,12 +150,7 @@ export function scalePathsWithGates(
   activation: ConvActivation,
 ): ScalePaths {
   const op = 'scalePathsWithGates';
-  const levels = layout.sizes.length;
-  if (levels < 2) throw new Error(`${op}: a pyramid of at least two levels, got ${levels}`);
-  const c = x.shape[1];
-  checkPacked(op, 'x', x, layout, c);
-  checkDepthwiseFilter(op, 'finer.filter', finer.filter, c);
-  checkDepthwiseFilter(op, 'coarser.filter', coarser.filter, c);
+  const c = checkScalePaths(op, x, layout, finer, coarser);
   for (const [i, g] of gates.entries()) {
     checkDepthwiseFilter(op, `gates[${i}].filter`, g.filter, c);
     if (g.bias.size !== 1) throw new Error(`${op}: gates[${i}].bias must hold one value, got shape [${g.bias.shape.join(',')}]`);
@@ -162,21 +167,7 @@ export function scalePathsWithGates(
   // the blend works out the scale and shift from the sums where a group's channels come in fours
   const sums = webgpuTuningFlag('blendCombines') && blendCombinesFor(c, finer.norm.groups);
   const attrs: ScalePathsGatesAttrs = { groups: finer.norm.groups, eps, pyramid: layout, activation: activation.wgsl, sums };
-  const inputs: tf.NamedTensorMap = {
-    x,
-    gateFilter: gates[0].filter,
-    gateBias: gates[0].bias,
-    gateFilter1: gates[1].filter,
-    gateBias1: gates[1].bias,
-    filter: finer.filter,
-    bias: finer.bias,
-    gamma: finer.norm.gamma,
-    beta: finer.norm.beta,
-    filter1: coarser.filter,
-    bias1: coarser.bias,
-    gamma1: coarser.norm.gamma,
-    beta1: coarser.norm.beta,
-  };
+  const inputs: tf.NamedTensorMap = { x, gateFilter: gates[0].filter, gateBias: gates[0].bias, gateFilter1: gates[1].filter, gateBias1: gates[1].bias, ...pathInputs(finer, coarser) };
   const [maps, g, stats] = tf.engine().runKernel(SCALE_PATHS_GATES, inputs, attrs as unknown as tf.NamedAttrMap) as unknown as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
   const headRows = pathGateRows(layout, c);
   if (sums) return { maps, gates: g, statistics: { partials: stats, finer: finer.norm, coarser: coarser.norm }, headRows };

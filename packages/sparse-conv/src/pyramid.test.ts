@@ -24,6 +24,20 @@ const ACTIVATION: ConvActivation = {
   ops: (conv, bias) => tf.mul(tf.relu(tf.add(conv, bias)), 2) as tf.Tensor4D,
 };
 
+/**
+ * The float64 blend of level l: x_l * ow + (finer path of l - 1 times its gate + coarser path of l +
+ * 1 times its gate, each resized to l with align corners) * sw; path(s, l) is path s's normalised
+ * map of level l, gates[s][l] its gate per pixel.
+ */
+function refBlendLevel(l: number, r: { shapes: [number, number, number, number][]; xs: number[][]; path: (s: number, l: number) => ArrayLike<number>; gates: ArrayLike<number>[][]; ow: number; sw: number }): Float64Array {
+  const [, h, w, c] = r.shapes[l];
+  const gated = (s: number, from: number) => Array.from(r.path(s, from), (v, i) => v * r.gates[s][from][Math.floor(i / c)]);
+  const zero = new Float64Array(r.xs[l].length);
+  const fromFiner = l > 0 ? refResize(gated(0, l - 1), r.shapes[l - 1], h, w, true) : zero;
+  const fromCoarser = l < r.shapes.length - 1 ? refResize(gated(1, l + 1), r.shapes[l + 1], h, w, true) : zero;
+  return fromFiner.map((v, i) => (v + fromCoarser[i]) * r.sw + r.xs[l][i] * r.ow);
+}
+
 describe.each(BACKENDS)('packed pyramids on %s', (backend) => {
   afterEach(() => setWebGPUTuning(undefined));
 
@@ -217,11 +231,7 @@ describe.each(BACKENDS)('packed pyramids on %s', (backend) => {
         expect(relL2(gotPaths.slice(finerSize + atC, finerSize + atC + size), path(1, l)), `path 1, level ${l}`).toBeLessThan(tol);
         atC += size;
       }
-      const gated = (s: number, from: number) => path(s, from).map((v, i) => v * gates[s][from][Math.floor(i / c)]);
-      const zero = new Float64Array(size);
-      const fromFiner = l > 0 ? refResize(gated(0, l - 1), shapes[l - 1], SIZES[l][0], SIZES[l][1], true) : zero;
-      const fromCoarser = l < L - 1 ? refResize(gated(1, l + 1), shapes[l + 1], SIZES[l][0], SIZES[l][1], true) : zero;
-      const want = fromFiner.map((v, i) => (v + fromCoarser[i]) * sw + xs[l][i] * ow);
+      const want = refBlendLevel(l, { shapes, xs, path, gates, ow, sw });
       expect(relL2(gotY.slice(atY, atY + size), want), `blend, level ${l}`).toBeLessThan(tol);
       expect(relL2(gotOnRead.slice(atY, atY + size), want), `blend normalising as it samples, level ${l}`).toBeLessThan(tol);
       atY += size;
@@ -315,11 +325,7 @@ describe.each(BACKENDS)('packed pyramids on %s', (backend) => {
     }
     for (let l = 0; l < L; l++) {
       const size = b * sizes[l][0] * sizes[l][1] * c;
-      const gated = (s: number, from: number) => path(s, from).map((v, i) => v * gateOf[s][from][Math.floor(i / c)]);
-      const zero = new Float64Array(size);
-      const fromFiner = l > 0 ? refResize(gated(0, l - 1), shapes[l - 1], sizes[l][0], sizes[l][1], true) : zero;
-      const fromCoarser = l < L - 1 ? refResize(gated(1, l + 1), shapes[l + 1], sizes[l][0], sizes[l][1], true) : zero;
-      const want = fromFiner.map((v, i) => (v + fromCoarser[i]) * sw + xs[l][i] * ow);
+      const want = refBlendLevel(l, { shapes, xs, path, gates: gateOf, ow, sw });
       expect(relL2(gotY.slice(atY, atY + size), want), `blend, level ${l}`).toBeLessThan(tol);
       atY += size;
     }
