@@ -6,6 +6,7 @@ export { runSparseConvBench, sparseConvTable, SPARSE_CONV_BENCH_DEFAULTS, SPARSE
 export { DENSITY_TARGETS, fullCostPerPixel, headVariants, toGFlops, type Density, type HeadVariant } from './variants';
 export { calibrateGateBias, gateBiases, setGateBias } from './gate-density';
 export { latencyFlopsChart, type ChartPoint } from './chart';
+export { DISPATCH_COUNT_DEFAULTS, dispatchCountTable, runDispatchCount, type DispatchCountOptions, type DispatchCountResult, type DispatchCountRow } from './dispatch-count';
 export { levelShapes, pixelCount, FULL_IMAGE, type ImageSize } from './levels';
 export { describeMachine, machineLine, type Machine } from './machine';
 export { recordResult, updateReadmeSection, RESULTS_DIR } from './results';

@@ -2,12 +2,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ChartPoint, HEAD_SERIES_COLORS, latencyFlopsChart } from './chart';
 import { HEAD_BENCH_QUICK, type HeadBenchOptions, type HeadBenchResult, headTable, runHeadBench } from './head';
+import { type DispatchCountOptions, dispatchCountTable, runDispatchCount } from './dispatch-count';
 import { describeMachine, type Machine, machineLine } from './machine';
 import { README_PATH, RESULTS_DIR, recordResult, today, updateReadmeSection } from './results';
 import { runSparseConvBench, SPARSE_CONV_BENCH_QUICK, type SparseConvBenchOptions, sparseConvTable } from './sparse-conv';
 import { runTrainStepBench, type TrainStepOptions, TRAIN_STEP_QUICK, trainStepTable } from './train-step';
 
-export const BENCH_NAMES = ['head', 'train-step', 'sparse-conv'] as const;
+export const BENCH_NAMES = ['head', 'train-step', 'sparse-conv', 'dispatches'] as const;
 export type BenchName = (typeof BENCH_NAMES)[number];
 
 export interface BenchRunOptions {
@@ -72,7 +73,7 @@ export async function runBench(name: BenchName, options: Partial<BenchRunOptions
   const machine = describeMachine(o.backend, o.backendDetail);
   const date = today();
   // Quick and other-size runs are kept apart from runs at the paper's sizes (results key, chart, README section).
-  const key = name === 'head' && o.image ? `${name}-${o.image.height}x${o.image.width}` : o.quick ? `${name}-quick` : name;
+  const key = (name === 'head' || name === 'dispatches') && o.image ? `${name}-${o.image.height}x${o.image.width}` : o.quick ? `${name}-quick` : name;
   let result: unknown;
   let markdown: string;
   let chartPath: string | null = null;
@@ -99,6 +100,15 @@ export async function runBench(name: BenchName, options: Partial<BenchRunOptions
       mkdirSync(o.outDir, { recursive: true });
       writeFileSync(chartPath, png);
     }
+  } else if (name === 'dispatches') {
+    const d: Partial<DispatchCountOptions> = { log: o.log, ...(o.quick ? { image: { height: 128, width: 160 }, channels: 64 } : {}) };
+    if (o.batches) d.batches = o.batches;
+    if (o.channels) d.channels = o.channels;
+    if (o.image) d.image = o.image;
+    if (o.only) d.only = o.only;
+    const r = await runDispatchCount(d);
+    result = r;
+    markdown = dispatchCountTable(r);
   } else if (name === 'train-step') {
     const t: Partial<TrainStepOptions> = { ...(o.quick ? TRAIN_STEP_QUICK : {}), log: o.log };
     if (o.batches) t.batch = o.batches[0];
@@ -116,7 +126,7 @@ export async function runBench(name: BenchName, options: Partial<BenchRunOptions
     markdown = sparseConvTable(r);
   }
   const resultsPath = o.write ? recordResult(key, machine, result, o.outDir, date) : null;
-  const size = name === 'head' && o.image ? ` (image ${o.image.height}x${o.image.width})` : o.quick ? ' (--quick sizes)' : '';
+  const size = (name === 'head' || name === 'dispatches') && o.image ? ` (image ${o.image.height}x${o.image.width})` : o.quick ? ' (--quick sizes)' : '';
   const table = `${markdown}\n\nMachine: ${machineLine(machine)}; ${date}${size}.`;
   if (o.readme) updateReadmeSection(README_PATH, `${key}:${o.backend}`, table);
   return { name, machine, markdown: table, result, resultsPath, chartPath };

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { checkWebGPUTuningOverrides, setWebGPUTuning, type WebGPUTuningOverrides } from '@dynhead/sparse-conv';
 import { activateBackend, globalOptions, note, report, UserError } from '../context';
 
-const BENCHES = ['head', 'train-step', 'sparse-conv'] as const;
+const BENCHES = ['head', 'train-step', 'sparse-conv', 'dispatches'] as const;
 
 /** What the CLI uses of @dynhead/benchmarks (private: it lives in the repository, never published). */
 interface BenchmarksModule {
@@ -107,13 +107,13 @@ interface BenchFlags {
 export function register(program: Command): void {
   program
     .command('bench')
-    .description('benchmarks: head (latency / GFLOPs / memory of every head), train-step (one FCOS step), sparse-conv')
+    .description('benchmarks: head (latency / GFLOPs / memory of every head), train-step (one FCOS step), sparse-conv, dispatches (webgpu: the programs one head pass dispatches, counted as it is encoded)')
     .argument('<name>', `one of ${BENCHES.join(', ')}`)
     .option('--quick', 'small sizes that a 2-core CPU finishes in minutes', false)
     .option('--batch <list>', 'batch sizes, e.g. 1,8 (train-step: the first)', positiveInts('--batch'))
     .option('--repeats <n>', 'timed runs per measurement (median reported)', positiveInt('--repeats'))
     .option('--channels <n>', 'head channels, a multiple of 32 (GroupNorm groups)', positiveInt('--channels'))
-    .option('--image <HxW>', 'head: run on the FPN levels of this image size instead of 800x1333', imageSize)
+    .option('--image <HxW>', 'head, dispatches: run on the FPN levels of this image size instead of 800x1333', imageSize)
     .option('--only <names>', "only heads whose name contains one of these, e.g. 'FCOS,D8 Mid'")
     .option('--out <dir>', 'results directory (default benchmarks/results)')
     .option('--no-write', 'do not write the JSON result and chart')
@@ -130,6 +130,7 @@ export function register(program: Command): void {
       if (flags.webgpuTuning && backend.name !== 'webgpu') throw new UserError(`--webgpu-tuning applies to --backend webgpu, not ${backend.name}`);
       if (flags.levelsApart && (backend.name !== 'webgpu' || name !== 'head')) throw new UserError(`--levels-apart applies to bench head on --backend webgpu, not bench ${name} on ${backend.name}`);
       if (flags.dispatchTimes && (backend.name !== 'webgpu' || name !== 'head')) throw new UserError(`--dispatch-times applies to bench head on --backend webgpu, not bench ${name} on ${backend.name}`);
+      if (name === 'dispatches' && backend.name !== 'webgpu') throw new UserError(`bench dispatches counts WebGPU programs: run it with --backend webgpu, not ${backend.name}`);
       const benchmarks = await loadBenchmarks();
       if (flags.webgpuTuning) setWebGPUTuning(flags.webgpuTuning.kind, flags.webgpuTuning.overrides);
       // the results record which form of the kernels ran, and any tfjs flags set
