@@ -24,8 +24,8 @@ export class PackVectorsProgram implements WebGPUProgramLike {
     if (total < sizes.reduce((a, v) => a + v, 0)) throw new Error(`PackVectorsProgram: total ${total} is short of the vectors' ${sizes.reduce((a, v) => a + v, 0)} values`);
     this.variableNames = sizes.map((_, i) => `V${i}`);
     const u = new ProgramUniforms();
-    let end = 0;
-    this.ends = sizes.map((n, i) => u.add(`end${i}`, (end += n)));
+    // each vector's end in the buffer: a running sum of the sizes
+    this.ends = sizes.map((_, i) => u.add(`end${i}`, sizes.slice(0, i + 1).reduce((a, v) => a + v, 0)));
     [this.uniforms, this.uniformData] = [u.declaration, u.data];
     this.outputShape = [total];
     this.shaderKey = `dynheadPackVectors_${sizes.length}`;
