@@ -4,7 +4,7 @@ import { convLayer } from './conv-layer';
 import { activatedGateConvsPyramid, type ConvActivation, type GateConvParams } from './few-output-conv';
 import { BLEND_PYRAMID, type BlendPyramidAttrs, DEPTHWISE_GROUP_NORM, type DepthwiseGroupNormAttrs, SCALE_PATHS, SCALE_PATHS_GATES, type ScalePathsAttrs, type ScalePathsGatesAttrs } from './kernels/kernel-names';
 import { blendCombinesFor } from './kernels/blend-pyramid-program';
-import { pathGateRows } from './kernels/scale-paths-gates-program';
+import { carriedGateRows, pathGateRows } from './kernels/scale-paths-gates-program';
 import { hasKernel } from './kernels/register';
 import { webgpuTuningFlag } from './kernels/webgpu-kernels';
 import { checkPacked, type PyramidLayout, packPyramid, pyramidLevels, pyramidRows, scalePathsLayout, stackedLayout, unpackPyramid } from './pyramid';
@@ -117,7 +117,7 @@ export interface ScalePaths {
   gates: tf.Tensor2D;
   /**
    * with maps as the paths' convs before GroupNorm (scalePathsToBlend): its scale and shift [runs,
-   * 2, C] (with headRows, [headRows + 2 runs, C])
+   * 2, C] (with statsHeadRows, [statsHeadRows + 2 runs, C])
    */
   affine?: tf.Tensor;
   /**
@@ -126,11 +126,10 @@ export interface ScalePaths {
    * the two paths' norm parameters
    */
   statistics?: { partials: tf.Tensor; finer: GroupNormParams; coarser: GroupNormParams };
-  /**
-   * rows of C values ahead of the paths in `maps` and of the values in `affine` or
-   * `statistics.partials` (scalePathsWithGates: the gates' rows); default 0
-   */
+  /** rows of C values ahead of the paths in `maps` (scalePathsWithGates: the gates', a vec4 each); default 0 */
   headRows?: number;
+  /** rows of C values ahead of the values in `affine` or `statistics.partials` (scalePathsWithGates: the gates', one value each); default 0 */
+  statsHeadRows?: number;
 }
 
 /**
@@ -138,8 +137,8 @@ export interface ScalePaths {
  * `gates`, the finer's first) in `gates`. On webgpu, where the blend normalises the paths and the
  * tuning takes them together (pathGatesWithPaths), one program writes the gates and the paths' convs
  * from one read of x (a dispatch and a pass over x fewer than the gate conv and scalePathsToBlend):
- * `maps` and `affine` then hold their values from row `headRows` on, and `gates` is a second
- * tensor of affine's buffer (its first values). Inference only.
+ * `maps` then holds the paths from row `headRows` on, `affine` (or `statistics.partials`) its values
+ * from row `statsHeadRows` on, and `gates` is a second tensor of that small buffer (its first values). Inference only.
  */
 export function scalePathsWithGates(
   x: tf.Tensor2D,
@@ -169,9 +168,9 @@ export function scalePathsWithGates(
   const attrs: ScalePathsGatesAttrs = { groups: finer.norm.groups, eps, pyramid: layout, activation: activation.wgsl, sums };
   const inputs: tf.NamedTensorMap = { x, gateFilter: gates[0].filter, gateBias: gates[0].bias, gateFilter1: gates[1].filter, gateBias1: gates[1].bias, ...pathInputs(finer, coarser) };
   const [maps, g, stats] = tf.engine().runKernel(SCALE_PATHS_GATES, inputs, attrs as unknown as tf.NamedAttrMap) as unknown as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
-  const headRows = pathGateRows(layout, c);
-  if (sums) return { maps, gates: g, statistics: { partials: stats, finer: finer.norm, coarser: coarser.norm }, headRows };
-  return { maps, gates: g, affine: stats, headRows };
+  const heads = { headRows: pathGateRows(layout, c), statsHeadRows: carriedGateRows(layout, c) };
+  if (sums) return { maps, gates: g, statistics: { partials: stats, finer: finer.norm, coarser: coarser.norm }, ...heads };
+  return { maps, gates: g, affine: stats, ...heads };
 }
 
 /**
@@ -205,7 +204,7 @@ export function blendPyramid(x: tf.Tensor2D, layout: PyramidLayout, xWeight: tf.
   if ((paths.affine || paths.statistics) && !onDevice) throw new Error(`${op}: paths.${paths.affine ? 'affine' : 'statistics'} (scalePathsToBlend's or scalePathsWithGates's, on webgpu) needs webgpu's blend kernel, not ${tf.getBackend()}'s`);
   if (onDevice) {
     const inputs: tf.NamedTensorMap = { x, xWeight, paths: paths.maps, gates: paths.gates, sourceWeight, ...(paths.affine ? { affine: paths.affine } : {}) };
-    const attrs: BlendPyramidAttrs = { pyramid: layout, headRows: firstRow };
+    const attrs: BlendPyramidAttrs = { pyramid: layout, headRows: firstRow, statsHeadRows: paths.statsHeadRows ?? 0 };
     const stats = paths.statistics;
     if (stats) {
       const [eps, eps1] = [stats.finer.eps ?? 1e-5, stats.coarser.eps ?? 1e-5];

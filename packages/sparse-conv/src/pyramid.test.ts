@@ -291,7 +291,8 @@ describe.each(BACKENDS)('packed pyramids on %s', (backend) => {
       expect(kinds.get('dynheadGroupNormCombine') ?? 0, 'a combine program').toBe(sums ? 0 : 1);
     }
     expect(paths.statistics !== undefined, 'the paths as their sums').toBe(sums);
-    expect(paths.headRows ?? 0).toBe(fused ? Math.ceil((2 * x.shape[0]) / c) : 0);
+    // the gates a vec4 each ahead of the maps, a value each ahead of the statistics
+    expect([paths.headRows ?? 0, paths.statsHeadRows ?? 0]).toEqual(fused ? [Math.ceil((8 * x.shape[0]) / c), Math.ceil((2 * x.shape[0]) / c)] : [0, 0]);
     // fused, the gates (kept by their charge to the pass's end) share the small affine buffer, not the maps'
     const small = paths.statistics?.partials ?? paths.affine;
     if (fused) expect([paths.gates.dataId === small?.dataId, paths.gates.dataId === paths.maps.dataId]).toEqual([true, false]);

@@ -29,8 +29,8 @@ function perLevel(name: string, type: string, levels: number, values: (l: number
  * their GroupNorm and a last input Affine [runs, 2, C] each run's scale and shift (runs as
  * segmentRowStarts numbers the paths' layout: the finer path's (level, image) runs, then the
  * coarser's): a sampled value is (value * scale + shift) * gate, so the normalised paths are never
- * written. With `headRows`, Paths and Affine hold their values from that row (of C values) on
- * (SCALE_PATHS_GATES's outputs, the gates first). Output [P, C].
+ * written. With `headRows`, Paths and Affine (or Partials) hold their values from those rows (of C
+ * values) on (SCALE_PATHS_GATES's outputs, the gates first). Output [P, C].
  */
 export class BlendPyramidProgram implements WebGPUProgramLike {
   variableNames: string[];
@@ -50,16 +50,16 @@ export class BlendPyramidProgram implements WebGPUProgramLike {
   private readonly affine: boolean;
   private readonly statistics?: Omit<BlendStatistics, 'chunks'> & { chunks: string };
 
-  private readonly headRows: string;
+  private readonly headRows: { paths: string; stats: string };
 
   /**
    * quads: groups of `lanes` channels of its pixel a thread takes in turn (the sampling worked out
    * once for all). statistics (with affine): the paths' GroupNorm comes as its chunk sums, not as
-   * Affine: Partials (GroupNormPartialsProgram's, from vec4 headRows * C / 4 on) and Norms [4C]
+   * Affine: Partials (GroupNormPartialsProgram's, from vec4 headRows.stats * C / 4 on) and Norms [4C]
    * (the finer path's gamma and beta, then the coarser's), each sampled run's scale and shift worked
    * out here as GroupNormCombineProgram works them out (the same numbers, a dispatch fewer).
    */
-  constructor(layout: PyramidLayout, channels: number, quads = 1, affine = false, headRows = 0, statistics?: BlendStatistics) {
+  constructor(layout: PyramidLayout, channels: number, quads = 1, affine = false, headRows = { paths: 0, stats: 0 }, statistics?: BlendStatistics) {
     if (layout.sizes.length < 2) throw new Error('BlendPyramidProgram: a pyramid of at least two levels');
     if (statistics && !(affine && blendCombinesFor(channels, statistics.groups))) throw new Error(`BlendPyramidProgram: statistics need the paths as their convs and channels of a group in fours (${channels} channels, ${statistics.groups} groups)`);
     this.layout = layout;
@@ -67,7 +67,7 @@ export class BlendPyramidProgram implements WebGPUProgramLike {
     this.variableNames = ['X', 'XWeight', 'Paths', 'Gates', 'SourceWeight', ...(statistics ? ['Partials', 'Norms'] : affine ? ['Affine'] : [])];
     const u = new ProgramUniforms();
     this.levels = levelUniforms(u, layout, 'pyr');
-    this.headRows = u.add('headRows', headRows);
+    this.headRows = { paths: u.add('pathsHead', headRows.paths), stats: u.add('statsHead', headRows.stats) };
     if (statistics) this.statistics = { ...statistics, chunks: u.add('chunks', statistics.chunks) };
     [this.uniforms, this.uniformData] = [u.declaration, u.data];
     this.lanes = channels % 4 === 0 ? 4 : 1;
@@ -106,13 +106,13 @@ export class BlendPyramidProgram implements WebGPUProgramLike {
     let row0${name} = (n * g${name}.x + y0${name}) * g${name}.y;
     let row1${name} = (n * g${name}.x + y1${name}) * g${name}.y;
     let at${name} = vec4<i32>(row0${name} + x0${name}, row0${name} + x1${name}, row1${name} + x0${name}, row1${name} + x1${name});
-    let values${name} = (${this.headRows} + ${name.toLowerCase()}Start(${s}) + at${name}) * c;
+    let values${name} = (${this.headRows.paths} + ${name.toLowerCase()}Start(${s}) + at${name}) * c;
     let gateAt${name} = ${gateStart[name as keyof typeof gateStart]} + g${name}.z + at${name};
     let gates${name} = vec4<f32>(Gates[gateAt${name}.x], Gates[gateAt${name}.y], Gates[gateAt${name}.z], Gates[gateAt${name}.w]);${this.statistics ? `
     let run${name} = ${runOf[name as keyof typeof runOf]};
     var group${name} = -1;
     var moments${name} = vec3<f32>(0.0);` : this.affine ? `
-    let affine${name} = (${this.headRows} + ${runOf[name as keyof typeof runOf]} * 2) * c;` : ''}`;
+    let affine${name} = (${this.headRows.stats} + ${runOf[name as keyof typeof runOf]} * 2) * c;` : ''}`;
     // a path's value at a tap, normalised here when the paths come as their convs
     const value = (name: string, tap: string) => (this.affine ? `fma(${T}(Paths[values${name}.${tap} + q]), scale${name}, shift${name})` : `${T}(Paths[values${name}.${tap} + q])`);
     // a tap whose gate is off adds nothing: its value is not read (a pixel's threads agree, so
@@ -144,7 +144,7 @@ export class BlendPyramidProgram implements WebGPUProgramLike {
     return `
 ${sourceCoordSnippet(true)}
 
-${stats ? groupMomentsSnippet(stats.eps, stats.groups, stats.chunks, `${this.headRows} * (uniforms.xShape[1] / 4)`) : ''}
+${stats ? groupMomentsSnippet(stats.eps, stats.groups, stats.chunks, `${this.headRows.stats} * (uniforms.xShape[1] / 4)`) : ''}
 
 ${perLevel('geometry', 'vec3<i32>', levels, (l) => `vec3<i32>(${heights[l]}, ${widths[l]}, ${starts[l]})`)}
 

@@ -401,8 +401,8 @@ fn main() {
  * through the source), with Bias [C] added first and, when masked, only rows with Mask > 0
  * counted: per (chunk of CHUNK_ROWS rows, group, image), [count, sum d, sum d^2, shift] of
  * d = x + bias - shift. Many workgroups per group, so a big map is read at the device's speed, not
- * one workgroup's. `carry`: X's first `values` values (ahead of the rows Starts counts) are copied to
- * the output's first `rows` rows of C, the sums after them, output [rows * C / 4 + B * groups *
+ * one workgroup's. `carry`: `values` values of X ahead of the rows Starts counts, every `stride`-th
+ * from its first, are copied to the output's first `rows` rows of C, the sums after them, output [rows * C / 4 + B * groups *
  * chunks, 4] (the scale node's gates, carried out of the big map for the blend that combines the
  * sums itself, so that their charge keeps only this small buffer alive).
  */
@@ -417,9 +417,9 @@ export class GroupNormPartialsProgram implements WebGPUProgramLike {
   uniforms?: string;
   uniformData?: UniformData;
   private readonly o: StatsOptions;
-  private readonly carry?: { values: string; offset: string };
+  private readonly carry?: { values: string; offset: string; stride: number };
 
-  constructor(batch: number, chunks: number, o: StatsOptions, carry?: { values: number; rows: number; channels: number }) {
+  constructor(batch: number, chunks: number, o: StatsOptions, carry?: { values: number; rows: number; channels: number; stride: number }) {
     this.variableNames = ['X', 'Starts', ...(o.bias ? ['Bias'] : []), ...sourceVariables(o.source, o.masked)];
     this.variableComponents = laneComponents(this.variableNames, o.lanes);
     this.outputShape = carry ? [(carry.rows * carry.channels) / 4 + batch * o.groups * chunks, 4] : [batch, o.groups, chunks, 4];
@@ -427,10 +427,10 @@ export class GroupNormPartialsProgram implements WebGPUProgramLike {
     if (carry) {
       if (typeof o.source !== 'string' || o.source === 'depthwise' || carry.channels % 4 !== 0) throw new Error('GroupNormPartialsProgram: carry reads the head of a map of rows (channels a multiple of 4)');
       const u = new ProgramUniforms();
-      this.carry = { values: u.add('carryValues', carry.values), offset: u.add('carryOffset', carry.rows * carry.channels) };
+      this.carry = { values: u.add('carryValues', carry.values), offset: u.add('carryOffset', carry.rows * carry.channels), stride: carry.stride };
       [this.uniforms, this.uniformData] = [u.declaration, u.data];
     }
-    this.shaderKey = `dynheadGroupNormPartials_${statsShaderKey(o)}_${carry !== undefined}`;
+    this.shaderKey = `dynheadGroupNormPartials_${statsShaderKey(o)}_${carry?.stride ?? 0}`;
     this.workgroupSize = [o.threads, 1, 1];
     this.dispatch = [chunks, o.groups, batch];
   }
@@ -442,7 +442,8 @@ export class GroupNormPartialsProgram implements WebGPUProgramLike {
   let threadId = ((b * ${this.o.groups} + g) * i32(numWorkgroups.x) + chunk) * ${this.o.threads} + t;
   let threadCount = i32(numWorkgroups.x * numWorkgroups.y * numWorkgroups.z) * ${this.o.threads};
   for (var i = threadId; i < ${this.carry.values}; i += threadCount) {
-    setOutputAtIndex(i, ${k === 1 ? 'X[i]' : `X[i / ${k}][i % ${k}]`});
+    let at = i * ${this.carry.stride};
+    setOutputAtIndex(i, ${k === 1 ? 'X[at]' : `X[at / ${k}][at % ${k}]`});
   }
   `
       : '';
@@ -467,8 +468,8 @@ ${statsProgramHead(this.o)}
  * sums, so the map's buffers are not bound (a stage may bind only 8). `scaleShift`: [B, 2, C], the
  * form y = x * scale + shift (a GEMM applies it as it stages its input: two reads, one fma), which
  * keeps fewer digits than the centred form where a group's mean is far from 0 next to its sd.
- * `carry` (scaleShift only): the first `values` values of a last input Carry are copied to the
- * output's first `rows` rows of C, the affine form after them (the scale node's gates, carried out
+ * `carry` (scaleShift only): `values` values of a last input Carry, every `stride`-th from its
+ * first, are copied to the output's first `rows` rows of C, the affine form after them (the scale node's gates, carried out
  * of the big buffer they were written in, so that their charge keeps only this small one alive).
  */
 export class GroupNormCombineProgram implements WebGPUProgramLike {
@@ -486,9 +487,9 @@ export class GroupNormCombineProgram implements WebGPUProgramLike {
   uniformData?: UniformData;
 
   private readonly scaleShift: boolean;
-  private readonly carry?: { values: string; offset: string; runs: string };
+  private readonly carry?: { values: string; offset: string; runs: string; stride: number };
 
-  constructor(batch: number, channels: number, eps: number, o: Pick<StatsOptions, 'groups' | 'bias' | 'pairRun'>, scaleShift = false, carry?: { values: number; rows: number }) {
+  constructor(batch: number, channels: number, eps: number, o: Pick<StatsOptions, 'groups' | 'bias' | 'pairRun'>, scaleShift = false, carry?: { values: number; rows: number; stride: number }) {
     if (carry && !scaleShift) throw new Error('GroupNormCombineProgram: carry needs the scale-and-shift form');
     this.variableNames = ['Partials', ...normParams(o.pairRun), ...(o.bias ? ['Bias'] : []), ...(carry ? ['Carry'] : [])];
     this.variableComponents = this.variableNames.map((n) => (n === 'Partials' ? 4 : 1));
@@ -497,9 +498,9 @@ export class GroupNormCombineProgram implements WebGPUProgramLike {
     this.eps = eps;
     this.scaleShift = scaleShift;
     const u = new ProgramUniforms();
-    if (carry) this.carry = { values: u.add('carryValues', carry.values), offset: u.add('carryOffset', carry.rows * channels), runs: u.add('runs', batch) };
+    if (carry) this.carry = { values: u.add('carryValues', carry.values), offset: u.add('carryOffset', carry.rows * channels), runs: u.add('runs', batch), stride: carry.stride };
     ({ uniforms: this.uniforms, uniformData: this.uniformData } = pairUniforms(o.pairRun, u));
-    this.shaderKey = `dynheadGroupNormCombine_${f32Literal(eps)}_${o.groups}_${o.bias}_${o.pairRun !== undefined}_${scaleShift}_${carry !== undefined}`;
+    this.shaderKey = `dynheadGroupNormCombine_${f32Literal(eps)}_${o.groups}_${o.bias}_${o.pairRun !== undefined}_${scaleShift}_${carry?.stride ?? 0}`;
     this.dispatch = [Math.ceil((batch * o.groups) / 64), 1, 1];
   }
 
@@ -511,7 +512,7 @@ export class GroupNormCombineProgram implements WebGPUProgramLike {
     const carry = this.carry
       ? `// every thread copies its share of the carried values first (some return below)
   for (var i = id; i < ${this.carry.values}; i += i32(numWorkgroups.x) * 64) {
-    setOutputAtIndex(i, Carry[i]);
+    setOutputAtIndex(i, Carry[i * ${this.carry.stride}]);
   }
   `
       : '';

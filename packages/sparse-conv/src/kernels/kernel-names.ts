@@ -127,10 +127,10 @@ export interface DepthwiseGroupNormAttrs extends MaskedGroupNormAttrs {
  * webgpu: SCALE_PATHS (affine form) with both path gates from the same read of x: inputs x [P, C],
  * gateFilter, gateBias, gateFilter1, gateBias1 (the finer path's gate, then the coarser's), filter,
  * bias, gamma, beta (the finer path), filter1, bias1, gamma1, beta1 -> [maps, gates, affine]: maps
- * [pathGateRows + the paths' rows, C], the paths' convs from row pathGateRows on; affine
- * [pathGateRows + 2 runs, C], SCALE_PATHS's from that row on; gates [2P, 1], the finer path's gate
- * then the coarser's, the first 2P values of affine's buffer (so that their charge, kept to the
- * pass's end, holds only that small buffer alive).
+ * [pathGateRows + the paths' rows, C], the paths' convs from row pathGateRows on (the gates ahead,
+ * a vec4 each); affine [carriedGateRows + 2 runs, C], SCALE_PATHS's from that row on; gates [2P,
+ * 1], the finer path's gate then the coarser's, the first 2P values of affine's buffer (so that
+ * their charge, kept to the pass's end, holds only that small buffer alive).
  */
 export const SCALE_PATHS_GATES = 'DynheadScalePathsGates';
 export interface ScalePathsGatesAttrs {
@@ -140,7 +140,7 @@ export interface ScalePathsGatesAttrs {
   /** WGSL declaring `fn gateActivation(v : f32) -> f32` (the gates' activation, as ACTIVATED_GATE_CONV takes it) */
   activation: string;
   /**
-   * the third output as the paths' GroupNorm chunk sums [pathGateRows * C / 4 + runs * groups *
+   * the third output as the paths' GroupNorm chunk sums [carriedGateRows * C / 4 + runs * groups *
    * chunks, 4] (GroupNormPartialsProgram's, the gates ahead of them), for a blend that works out the
    * scale and shift itself, instead of the affine form
    */
@@ -220,8 +220,10 @@ export const BLEND_RESIZED = 'DynheadBlendResized';
 export const BLEND_PYRAMID = 'DynheadBlendPyramid';
 export interface BlendPyramidAttrs {
   pyramid: PyramidLayout;
-  /** rows of C values ahead of the values in paths and affine or partials (SCALE_PATHS_GATES's gates) */
+  /** rows of C values ahead of the values in paths (SCALE_PATHS_GATES's gates, a vec4 each) */
   headRows?: number;
+  /** rows of C values ahead of the values in affine or partials (the gates carried there, a value each) */
+  statsHeadRows?: number;
   /** with partials: the paths' GroupNorm groups and eps */
   groups?: number;
   eps?: number;

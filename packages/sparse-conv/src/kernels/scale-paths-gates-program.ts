@@ -4,11 +4,19 @@ import { ProgramUniforms, pyramidShaderKey, type UniformData } from './pyramid-u
 import { cellLanesDispatch, cellLanesMainSnippet, NEWLINE, type PyramidRowGroups, pyramidRowGroups, range } from './webgpu-snippets';
 
 /**
- * Rows of C values the two gates [2P] take at the head of ScalePathsGatesProgram's output (P values
- * each, padded to whole rows), so that the paths' maps after them start on a row and the gates
- * alone are a tensor of their own (the buffer's first 2P values).
+ * Rows of C values the two gates [2P] take at the head of ScalePathsGatesProgram's output: a vec4
+ * each (the gate in x, so that the program writes only vec4s), padded to whole rows, so that the
+ * paths' maps after them start on a row.
  */
 export function pathGateRows(layout: PyramidLayout, channels: number): number {
+  return Math.ceil((4 * 2 * pyramidRows(layout)) / channels);
+}
+
+/**
+ * Rows of C values the two gates take once carried out of that head, one value each (the gates
+ * tensor the cost charge keeps): the head of the small buffer of the paths' statistics.
+ */
+export function carriedGateRows(layout: PyramidLayout, channels: number): number {
   return Math.ceil((2 * pyramidRows(layout)) / channels);
 }
 
@@ -17,9 +25,9 @@ export function pathGateRows(layout: PyramidLayout, channels: number): number {
  * for all four: for every level of a packed pyramid X [P, C] (C a multiple of 4), gate j =
  * gateActivation(conv3x3(X, gate filter j) + its bias) at every pixel, and, as the same window is
  * read, the finer path's depthwise conv (+ bias) on levels 0 .. L-2 and the coarser's on 1 .. L-1
- * (the rows of scalePathsPyramid, before GroupNorm). Output, flat: the two gates' P values each
- * (the finer's first, as GateConvProgram writes them), padded to pathGateRows whole rows of C, then
- * the paths' map [their rows, C]. Threads as the gate conv's: cells of `pixels` adjacent pixels,
+ * (the rows of scalePathsPyramid, before GroupNorm). Output [pathGateRows + the paths' rows, C]
+ * as vec4s: the two gates' P values each (the finer's first, as GateConvProgram writes them), one
+ * vec4 a gate (its x), then the paths' map. Threads as the gate conv's: cells of `pixels` adjacent pixels,
  * `lanes` threads sharing a cell's channel quads (each every lanes-th quad, writing its quads of
  * the paths as it goes), their gate sums added in workgroup memory in lane order. Inputs: X (as
  * [1, P, 1, C]), the gates' filters GateF, GateF1 and the paths' DwF, DwF1 ([3,3,C,1] each), and
@@ -28,6 +36,7 @@ export function pathGateRows(layout: PyramidLayout, channels: number): number {
 export class ScalePathsGatesProgram implements WebGPUProgramLike {
   variableNames = ['X', 'GateF', 'GateF1', 'DwF', 'DwF1', 'Biases'];
   variableComponents = [4, 4, 4, 4, 4, 4];
+  outputComponent = 4;
   outputShape: number[];
   shaderKey: string;
   dispatchLayout: { x: number[] };
@@ -68,16 +77,11 @@ export class ScalePathsGatesProgram implements WebGPUProgramLike {
     const L = this.levels;
     const { starts } = this.groups.levels;
     const columns = range(n + 2);
-    // path s's value at the cell's pixel p, written at its row's quad q as four floats
+    // path s's value at the cell's pixel p, written at its row's quad q
     const write = (s: number, row: string) =>
       range(n)
         .map((p) => `if (x0 + ${p} < w) {
-          let v = d${p}_${s} + bias${s};
-          let at = (${row} + ${p}) * chans + q * 4;
-          setOutputAtIndex(at, v.x);
-          setOutputAtIndex(at + 1, v.y);
-          setOutputAtIndex(at + 2, v.z);
-          setOutputAtIndex(at + 3, v.w);
+          setOutputAtIndex((${row} + ${p}) * c4 + q, d${p}_${s} + bias${s});
         }`)
         .join(NEWLINE + '        ');
     const window = `for (var q = ${lanes > 1 ? 'lane' : '0'}; q < c4; q += ${lanes}) {
@@ -134,7 +138,7 @@ export class ScalePathsGatesProgram implements WebGPUProgramLike {
         return `  let gateBias = ${bias};
   let plane = ${starts[L]};
 ${range(2).flatMap((j) => range(n).map((p) => `  if (x0 + ${p} < w) {
-    setOutputAtIndex(${j === 0 ? '' : 'plane + '}out0 + ${p}, gateActivation(${sum(j * n + p)} + gateBias.${j === 0 ? 'x' : 'y'}));
+    setOutputAtIndex(${j === 0 ? '' : 'plane + '}out0 + ${p}, vec4<f32>(gateActivation(${sum(j * n + p)} + gateBias.${j === 0 ? 'x' : 'y'}), 0.0, 0.0, 0.0));
   }`)).join(NEWLINE)}`;
       },
     });

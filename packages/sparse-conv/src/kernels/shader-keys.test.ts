@@ -118,11 +118,12 @@ describe('WebGPU programs: a shader key covers the code', () => {
     );
     expect(expectKeysCoverCode('CompactGemmConvProgram', gemms).codes).toBeGreaterThan(3 * 2 * 3);
     // a carry (the scale node's gates copied ahead of the scale and shift) only with scaleShift
-    const combines = product({ batch: [1, 5], channels: [8, 16], bias: [false, true], scaleShift: [false, true], carry: [undefined, { values: 30, rows: 4 }, { values: 70, rows: 9 }] })
+    const combines = product({ batch: [1, 5], channels: [8, 16], bias: [false, true], scaleShift: [false, true], carry: [undefined, { values: 30, rows: 4, stride: 4 }, { values: 70, rows: 9, stride: 4 }, { values: 30, rows: 4, stride: 1 }] })
       .filter((o) => o.scaleShift || !o.carry)
       .map((o) => new GroupNormCombineProgram(o.batch, o.channels, 1e-5, { groups: 2, bias: o.bias }, o.scaleShift, o.carry));
-    expect(expectKeysCoverCode('GroupNormCombineProgram', combines).codes).toBe(6);
-    expect(() => new GroupNormCombineProgram(1, 8, 1e-5, { groups: 2, bias: false }, false, { values: 3, rows: 1 })).toThrow('GroupNormCombineProgram: carry needs the scale-and-shift form');
+    // with no carry, bias and the form (4); with a carry of stride 4 or 1, bias (4): counts and rows are uniforms
+    expect(expectKeysCoverCode('GroupNormCombineProgram', combines).codes).toBe(8);
+    expect(() => new GroupNormCombineProgram(1, 8, 1e-5, { groups: 2, bias: false }, false, { values: 3, rows: 1, stride: 1 })).toThrow('GroupNormCombineProgram: carry needs the scale-and-shift form');
   });
 
   it('pixel lists and their block counts (kinds, threads, one pass or counted, pyramids)', () => {
@@ -142,15 +143,15 @@ describe('WebGPU programs: a shader key covers the code', () => {
     const statistics = [undefined, { groups: 2, eps: 1e-5, chunks: 1 }, { groups: 2, eps: 1e-5, chunks: 3 }, { groups: 1, eps: 1e-5, chunks: 1 }, { groups: 2, eps: 1e-3, chunks: 1 }];
     const blends = product({ pyramid: PYRAMIDS, channels: [8, 16], quads: [1, 2, 16], affine: [false, true], head: [0, 3], statistics })
       .filter((o) => o.affine || !o.statistics)
-      .map((o) => new BlendPyramidProgram(o.pyramid, o.channels, o.quads, o.affine, o.head, o.statistics));
-    expect(() => new BlendPyramidProgram(PYRAMIDS[0], 12, 1, true, 0, { groups: 2, eps: 1e-5, chunks: 1 })).toThrow('BlendPyramidProgram: statistics need the paths as their convs and channels of a group in fours (12 channels, 2 groups)');
+      .map((o) => new BlendPyramidProgram(o.pyramid, o.channels, o.quads, o.affine, { paths: o.head, stats: o.head + 1 }, o.statistics));
+    expect(() => new BlendPyramidProgram(PYRAMIDS[0], 12, 1, true, { paths: 0, stats: 0 }, { groups: 2, eps: 1e-5, chunks: 1 })).toThrow('BlendPyramidProgram: statistics need the paths as their convs and channels of a group in fours (12 channels, 2 groups)');
     // GroupNorm's sums with the scale node's gates carried ahead of them
-    const partials = product({ batch: [1, 4], chunks: [1, 3], carry: [undefined, { values: 30, rows: 4, channels: 8 }, { values: 70, rows: 9, channels: 8 }] }).map(
+    const partials = product({ batch: [1, 4], chunks: [1, 3], carry: [undefined, { values: 30, rows: 4, channels: 8, stride: 4 }, { values: 70, rows: 9, channels: 8, stride: 4 }, { values: 30, rows: 4, channels: 8, stride: 1 }] }).map(
       (o) => new GroupNormPartialsProgram(o.batch, o.chunks, { groups: 2, bias: false, masked: false, source: 'rows', lanes: 4, activeRows: false, segmented: o.batch > 1, threads: 4 }, o.carry),
     );
-    // with a carry or not; its counts, the batch and the chunks are uniforms or the dispatch
-    expect(expectKeysCoverCode('GroupNormPartialsProgram', partials).codes).toBe(2);
-    expect(() => new GroupNormPartialsProgram(1, 1, { groups: 2, bias: false, masked: false, source: 'depthwise', lanes: 4, activeRows: false, segmented: false, threads: 4 }, { values: 3, rows: 1, channels: 8 })).toThrow('GroupNormPartialsProgram: carry reads the head of a map of rows');
+    // no carry, or one of stride 4 or 1; its counts, the batch and the chunks are uniforms or the dispatch
+    expect(expectKeysCoverCode('GroupNormPartialsProgram', partials).codes).toBe(3);
+    expect(() => new GroupNormPartialsProgram(1, 1, { groups: 2, bias: false, masked: false, source: 'depthwise', lanes: 4, activeRows: false, segmented: false, threads: 4 }, { values: 3, rows: 1, channels: 8, stride: 1 })).toThrow('GroupNormPartialsProgram: carry reads the head of a map of rows');
     const packs = product({ sizes: [[8, 8], [16, 16], [8, 8, 1, 1], [16, 16, 1, 1]], extra: [0, 4] }).map((o) => new PackVectorsProgram(o.sizes, o.sizes.reduce((a, v) => a + v, 0) + o.extra));
     expect(expectKeysCoverCode('PackVectorsProgram', packs).codes).toBe(2);
     expect(() => new PackVectorsProgram([4, 4], 7)).toThrow('PackVectorsProgram: total 7 is short of the vectors\' 8 values');

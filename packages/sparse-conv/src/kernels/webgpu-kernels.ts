@@ -24,7 +24,7 @@ import type { UniformData } from './pyramid-uniforms';
 import { type PyramidLayout, pyramidLevels, pyramidRows, scalePathsLayout, segmentRowStarts } from '../pyramid';
 import { BlendPyramidProgram } from './blend-pyramid-program';
 import { LevelScaleProgram, type LevelScalePost } from './level-scale-program';
-import { pathGateRows, ScalePathsGatesProgram } from './scale-paths-gates-program';
+import { carriedGateRows, pathGateRows, ScalePathsGatesProgram } from './scale-paths-gates-program';
 import { PackVectorsProgram } from './pack-vectors-program';
 
 /** The slice of tfjs-backend-webgpu's WebGPUBackend used here (no dependency on the backend package). */
@@ -145,8 +145,8 @@ function groupNormAffineOnGpu(
     bias?: tf.TensorInfo;
     list?: { list: tf.TensorInfo; part: ListPart };
     second?: { gamma: tf.TensorInfo; beta: tf.TensorInfo; firstRun: number };
-    /** the first `values` values of `input` copied into the output's first `rows` rows (GroupNormCombineProgram's carry) */
-    carry?: { input: tf.TensorInfo; values: number; rows: number };
+    /** `values` values of `input`, every `stride`-th, copied into the output's first `rows` rows (GroupNormCombineProgram's carry) */
+    carry?: { input: tf.TensorInfo; values: number; rows: number; stride: number };
   },
   opts: { groups: number; eps: number },
 ): tf.TensorInfo {
@@ -154,7 +154,7 @@ function groupNormAffineOnGpu(
   const c = x.shape[x.shape.length - 1];
   const { partials, stats } = groupNormSums(be, x, starts, { groups: opts.groups, bias, list, pairRun: second?.firstRun });
   const norm = [gamma, beta, ...(second ? [second.gamma, second.beta] : [])];
-  const program = new GroupNormCombineProgram(starts.length - 1, c, opts.eps, stats, true, carry && { values: carry.values, rows: carry.rows });
+  const program = new GroupNormCombineProgram(starts.length - 1, c, opts.eps, stats, true, carry && { values: carry.values, rows: carry.rows, stride: carry.stride });
   const affine = runProgram(be, program, [partials, ...norm, ...(bias ? [bias] : []), ...(carry ? [carry.input] : [])], 'float32');
   be.disposeData(partials.dataId);
   return affine;
@@ -165,7 +165,7 @@ function groupNormAffineOnGpu(
  * itself (the scale node's blend): a map of rows, no bias or mask; `carry` (values of x ahead of
  * its rows) copied ahead of the sums (GroupNormPartialsProgram's carry).
  */
-function groupNormPartialsOnGpu(be: WebGPUBackendLike, x: tf.TensorInfo, starts: number[], params: { groups: number; carry: { values: number; rows: number } }): tf.TensorInfo {
+function groupNormPartialsOnGpu(be: WebGPUBackendLike, x: tf.TensorInfo, starts: number[], params: { groups: number; carry: { values: number; rows: number; stride: number } }): tf.TensorInfo {
   return groupNormSums(be, x, starts, { groups: params.groups, carry: params.carry }).partials;
 }
 
@@ -174,7 +174,7 @@ function groupNormSums(
   be: WebGPUBackendLike,
   x: tf.TensorInfo,
   starts: number[],
-  o: { groups: number; bias?: tf.TensorInfo; list?: { list: tf.TensorInfo; part: ListPart }; pairRun?: number; carry?: { values: number; rows: number } },
+  o: { groups: number; bias?: tf.TensorInfo; list?: { list: tf.TensorInfo; part: ListPart }; pairRun?: number; carry?: { values: number; rows: number; stride: number } },
 ): { partials: tf.TensorInfo; stats: ConstructorParameters<typeof GroupNormPartialsProgram>[2] } {
   const { bias, list, carry } = o;
   const c = x.shape[x.shape.length - 1];
@@ -745,19 +745,19 @@ export function registerWebGPUKernels(): void {
     backendName: 'webgpu',
     kernelFunc: ({ inputs, attrs, backend }) => {
       const { x, xWeight, paths, gates, sourceWeight, affine, partials, gamma, beta, gamma1, beta1 } = inputs as Record<string, tf.TensorInfo>;
-      const { pyramid, headRows = 0, groups, eps } = attrs as unknown as BlendPyramidAttrs;
+      const { pyramid, headRows = 0, statsHeadRows = 0, groups, eps } = attrs as unknown as BlendPyramidAttrs;
       const be = backend as unknown as WebGPUBackendLike;
       const c = x.shape[1];
       const { channelQuads } = deviceTuning(be);
       if (partials) {
         // the paths' GroupNorm worked out from their sums here: the runs' chunks from the sums' size
         const runs = 2 * (pyramid.sizes.length - 1) * pyramid.batch;
-        const chunks = (partials.shape[0] - (headRows * c) / 4) / (runs * (groups as number));
-        const program = new BlendPyramidProgram(pyramid, c, channelQuads, true, headRows, { groups: groups as number, eps: eps as number, chunks });
+        const chunks = (partials.shape[0] - (statsHeadRows * c) / 4) / (runs * (groups as number));
+        const program = new BlendPyramidProgram(pyramid, c, channelQuads, true, { paths: headRows, stats: statsHeadRows }, { groups: groups as number, eps: eps as number, chunks });
         const norms = cachedPack(be, [gamma, beta, gamma1, beta1]);
         return runProgram(be, program, [x, xWeight, paths, gates, sourceWeight, partials, norms], 'float32');
       }
-      const program = new BlendPyramidProgram(pyramid, c, channelQuads, affine !== undefined, headRows);
+      const program = new BlendPyramidProgram(pyramid, c, channelQuads, affine !== undefined, { paths: headRows, stats: statsHeadRows });
       return runProgram(be, program, [x, xWeight, paths, gates, sourceWeight, ...(affine ? [affine] : [])], 'float32');
     },
   });
@@ -810,7 +810,8 @@ export function registerWebGPUKernels(): void {
       const firstRun = (pyramid.sizes.length - 1) * pyramid.batch;
       const starts = segmentRowStarts(scalePathsLayout(pyramid)).map((s) => s + gateRows);
       const gateValues = 2 * pyramidRows(pyramid);
-      const carry = { input: out, values: gateValues, rows: gateRows };
+      // the gates, a vec4 each in out's head, carried one value each
+      const carry = { input: out, values: gateValues, rows: carriedGateRows(pyramid, c), stride: 4 };
       // the gates carried into a small buffer, ahead of the paths' statistics: their charge (kept to
       // the pass's end) then holds that buffer alive, not the maps'. With `sums` the blend works out
       // the scale and shift from the chunk sums itself (a dispatch fewer); else the combine does.
