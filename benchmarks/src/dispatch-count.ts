@@ -3,13 +3,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { syntheticFeatures } from './features';
 import { disposeOutputs } from './head-outputs';
 import { type ImageSize, levelShapes } from './levels';
-import { headVariants } from './variants';
+import { headMatches, headVariants } from './variants';
 
 export interface DispatchCountOptions {
   image: ImageSize;
   batches: number[];
   channels: number;
-  /** only heads whose name contains one of these */
+  /** only heads whose name contains one of these (any case; all when empty), as the head bench's --only */
   only: string[];
   log: (line: string) => void;
 }
@@ -51,7 +51,7 @@ export async function runDispatchCount(options: Partial<DispatchCountOptions> = 
   const backend = tf.backend() as unknown as CountedBackend;
   const original = backend.runWebGPUProgram;
   if (tf.getBackend() !== 'webgpu' || !original) throw new Error(`bench dispatches: counts WebGPU programs; the backend is ${tf.getBackend()}`);
-  const variants = headVariants(o.channels).filter((v) => o.only.some((s) => v.name.includes(s)));
+  const variants = headVariants(o.channels).filter((v) => headMatches(v.name, o.only));
   if (variants.length === 0) throw new Error(`bench dispatches: --only ${o.only.join(',')} matches no head`);
   const shapes = levelShapes(o.image);
   const rows: DispatchCountRow[] = [];

@@ -5,7 +5,7 @@ import { calibrateGateBias } from './gate-density';
 import { disposeOutputs, readCosts, settle } from './head-outputs';
 import { FULL_IMAGE, type ImageSize, levelShapes, pixelCount } from './levels';
 import { type DispatchTime, formatProgramTimes, GPU_PROGRAMS_KEPT, type PassProfile, type ProgramTime, passProfile, timeInterleaved } from './measure';
-import { DENSITY_TARGETS, type Density, fullCostPerPixel, type HeadVariant, headVariants, toGFlops } from './variants';
+import { DENSITY_TARGETS, type Density, fullCostPerPixel, type HeadVariant, headMatches, headVariants, toGFlops } from './variants';
 
 export interface HeadBenchOptions {
   image: ImageSize;
@@ -105,10 +105,6 @@ export interface HeadBenchResult {
   rows: HeadBenchRow[];
 }
 
-function matches(name: string, only: string[]): boolean {
-  return only.length === 0 || only.some((o) => name.toLowerCase().includes(o.toLowerCase()));
-}
-
 /**
  * Latency, used FLOPs and peak memory of each head on synthetic P3..P7 features, in inference mode
  * (the dynamic head runs its sparse path). The active tfjs backend is used as it is. Every head is
@@ -122,7 +118,7 @@ export async function runHeadBench(options: Partial<HeadBenchOptions> = {}): Pro
   }
   const shapes = levelShapes(o.image);
   const pixels = pixelCount(shapes);
-  const variants = headVariants(o.channels).filter((v) => matches(v.name, o.only));
+  const variants = headVariants(o.channels).filter((v) => headMatches(v.name, o.only));
   if (variants.length === 0) throw new Error(`bench head: --only ${o.only.join(',')} matches no head`);
   const calibration = syntheticFeatures(levelShapes(o.calibrationImage), 1, o.channels, o.seed + 1000);
   const heads: { variant: HeadVariant; head: DynamicHead; gateBias: number | null }[] = [];

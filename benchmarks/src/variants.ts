@@ -18,6 +18,11 @@ export interface HeadVariant {
 
 const label = (d: Density) => d[0].toUpperCase() + d.slice(1);
 
+/** Whether a head's name contains one of `only` (any case); every head when `only` is empty (the benches' --only). */
+export function headMatches(name: string, only: string[]): boolean {
+  return only.length === 0 || only.some((o) => name.toLowerCase().includes(o.toLowerCase()));
+}
+
 /** The benchmarked heads: the conventional FCOS head, Fix D4 / D8, dynamic D4 / D8 at each density. */
 export function headVariants(channels: number): HeadVariant[] {
   const variants: HeadVariant[] = [

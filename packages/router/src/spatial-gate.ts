@@ -79,9 +79,16 @@ export class SpatialGate {
    * form or their activations differ.
    */
   static convPair(gates: [SpatialGate, SpatialGate]): { params: [GateConvParams, GateConvParams]; activation: ConvActivation } | undefined {
+    const activation = SpatialGate.sharedActivation(gates);
+    if (!activation) return undefined;
     const [a, b] = gates;
-    if (!a.fused || b.fused?.wgsl !== a.fused.wgsl) return undefined;
-    return { params: [{ filter: a.weight, bias: a.bias }, { filter: b.weight, bias: b.bias }], activation: a.fused };
+    return { params: [{ filter: a.weight, bias: a.bias }, { filter: b.weight, bias: b.bias }], activation };
+  }
+
+  /** The per-pixel activation every one of these gates has, the same code for all; else undefined. */
+  private static sharedActivation(gates: SpatialGate[]): ConvActivation | undefined {
+    const fused = gates[0]?.fused;
+    return fused && gates.every((g) => g.fused?.wgsl === fused.wgsl) ? fused : undefined;
   }
 
   /**
@@ -89,10 +96,8 @@ export class SpatialGate {
    * on webgpu the scale node's two path gates in one dispatch that reads x once (same activation).
    */
   static inferPackedMany(gates: SpatialGate[], x: tf.Tensor2D, layout: PyramidLayout): tf.Tensor2D {
-    const fused = gates[0]?.fused;
-    if (fused && gates.every((g) => g.fused?.wgsl === fused.wgsl)) {
-      return activatedGateConvsPyramid(x, layout, gates.map((g) => ({ filter: g.weight, bias: g.bias })), fused);
-    }
+    const fused = SpatialGate.sharedActivation(gates);
+    if (fused) return activatedGateConvsPyramid(x, layout, gates.map((g) => ({ filter: g.weight, bias: g.bias })), fused);
     return tf.tidy(() => tf.concat(gates.map((g) => g.inferPacked(x, layout))) as tf.Tensor2D);
   }
 

@@ -397,6 +397,18 @@ fn main() {
 }
 
 /**
+ * WGSL: a carry (the partials' and the combine's), `values` values read every `stride`-th through
+ * `read(at)` copied to the output's first values, thread `first` of `count` taking every count-th.
+ */
+function carrySnippet(carry: { values: string; stride: number }, first: string, count: string, read: (at: string) => string): string {
+  return `for (var i = ${first}; i < ${carry.values}; i += ${count}) {
+    let at = i * ${carry.stride};
+    setOutputAtIndex(i, ${read('at')});
+  }
+  `;
+}
+
+/**
  * Pass 1 of 3 of GroupNorm over the rows of a map (image b = rows Starts[b] .. Starts[b+1]-1, read
  * through the source), with Bias [C] added first and, when masked, only rows with Mask > 0
  * counted: per (chunk of CHUNK_ROWS rows, group, image), [count, sum d, sum d^2, shift] of
@@ -437,16 +449,10 @@ export class GroupNormPartialsProgram implements WebGPUProgramLike {
 
   getUserCode(): string {
     const k = this.o.lanes;
-    const carry = this.carry
-      ? `// every thread copies its share of X's head (the carried values) first
-  let threadId = ((b * ${this.o.groups} + g) * i32(numWorkgroups.x) + chunk) * ${this.o.threads} + t;
-  let threadCount = i32(numWorkgroups.x * numWorkgroups.y * numWorkgroups.z) * ${this.o.threads};
-  for (var i = threadId; i < ${this.carry.values}; i += threadCount) {
-    let at = i * ${this.carry.stride};
-    setOutputAtIndex(i, ${k === 1 ? 'X[at]' : `X[at / ${k}][at % ${k}]`});
-  }
-  `
-      : '';
+    // X's head: every thread of the dispatch takes its share
+    const threadId = `((b * ${this.o.groups} + g) * i32(numWorkgroups.x) + chunk) * ${this.o.threads} + t`;
+    const threadCount = `i32(numWorkgroups.x * numWorkgroups.y * numWorkgroups.z) * ${this.o.threads}`;
+    const carry = this.carry ? carrySnippet(this.carry, threadId, threadCount, (at) => (k === 1 ? `X[${at}]` : `X[${at} / ${k}][${at} % ${k}]`)) : '';
     return `
 ${statsProgramHead(this.o)}
   ${carry}if (t == 0) {
@@ -509,13 +515,8 @@ export class GroupNormCombineProgram implements WebGPUProgramLike {
     // one channel at a time (k = 1): Gamma, Beta and Bias are read per channel here
     const a = momentsAffine(1, this.o.bias, this.o.pairRun !== undefined);
     const at = this.carry ? `${this.carry.offset} + ` : '';
-    const carry = this.carry
-      ? `// every thread copies its share of the carried values first (some return below)
-  for (var i = id; i < ${this.carry.values}; i += i32(numWorkgroups.x) * 64) {
-    setOutputAtIndex(i, Carry[i * ${this.carry.stride}]);
-  }
-  `
-      : '';
+    // before any thread returns below
+    const carry = this.carry ? carrySnippet(this.carry, 'id', 'i32(numWorkgroups.x) * 64', (at) => `Carry[${at}]`) : '';
     return `
 fn main(id : i32) {
   ${carry}let c = uniforms.gammaShape;

@@ -161,15 +161,10 @@ function groupNormAffineOnGpu(
 }
 
 /**
- * The first of groupNormAffineOnGpu's programs alone, for a reader that combines the chunk sums
- * itself (the scale node's blend): a map of rows, no bias or mask; `carry` (values of x ahead of
- * its rows) copied ahead of the sums (GroupNormPartialsProgram's carry).
+ * GroupNormPartialsProgram over runs `starts` of a map of rows (or of a list's rows): its sums and
+ * the statistics options it took. Alone (no combine) for a reader that combines the chunk sums
+ * itself (the scale node's blend), with `carry` (values of x ahead of its rows) copied ahead.
  */
-function groupNormPartialsOnGpu(be: WebGPUBackendLike, x: tf.TensorInfo, starts: number[], params: { groups: number; carry: { values: number; rows: number; stride: number } }): tf.TensorInfo {
-  return groupNormSums(be, x, starts, { groups: params.groups, carry: params.carry }).partials;
-}
-
-/** GroupNormPartialsProgram over runs `starts` of a map of rows (or of a list's rows): its sums and the statistics options it took. */
 function groupNormSums(
   be: WebGPUBackendLike,
   x: tf.TensorInfo,
@@ -289,8 +284,8 @@ const keptPacks = new KeptBuffers<tf.DataId>(512);
 function cachedPack(be: WebGPUBackendLike, vectors: tf.TensorInfo[], total?: number): tf.TensorInfo {
   const ids = vectors.map((v) => v.dataId);
   const sizes = vectors.map((v) => v.shape.reduce((a, d) => a * d, 1));
-  // a weight's update gives it new data, so a new buffer
-  return keptPacks.get(be, ids[0], () => runProgram(be, new PackVectorsProgram(sizes, total), vectors, 'float32'), ids);
+  // a weight's update gives it new data, so a new buffer; the padded length is part of what was made
+  return keptPacks.get(be, ids[0], () => runProgram(be, new PackVectorsProgram(sizes, total), vectors, 'float32'), [...ids, total]);
 }
 
 /**
@@ -815,7 +810,7 @@ export function registerWebGPUKernels(): void {
       // the gates carried into a small buffer, ahead of the paths' statistics: their charge (kept to
       // the pass's end) then holds that buffer alive, not the maps'. With `sums` the blend works out
       // the scale and shift from the chunk sums itself (a dispatch fewer); else the combine does.
-      const stats = sums ? groupNormPartialsOnGpu(be, out, starts, { groups, carry }) : groupNormAffineOnGpu(be, out, starts, { gamma, beta, second: { gamma: gamma1, beta: beta1, firstRun }, carry }, { groups, eps });
+      const stats = sums ? groupNormSums(be, out, starts, { groups, carry }).partials : groupNormAffineOnGpu(be, out, starts, { gamma, beta, second: { gamma: gamma1, beta: beta1, firstRun }, carry }, { groups, eps });
       be.incRef(stats.dataId);
       const gates: tf.TensorInfo = { dataId: stats.dataId, shape: [gateValues, 1], dtype: 'float32' };
       return [out, gates, stats];
