@@ -7,16 +7,18 @@ export function disposeOutputs(out: HeadOutputs): void {
 }
 
 /**
- * Waits for every output by reading back one scalar that depends on all of them: asynchronous
- * backends (webgpu) finish the whole head, without timing a large download. Each output gives its
- * first value, not its sum: the queue runs in order, so the readback still waits for all of the
- * head, and a full sum of each output (one workgroup per tensor in tfjs-webgpu) took an H200 1.3 ms
- * at batch 1 and 11.5 ms at batch 8, the same in every head's time (2026-12-04).
+ * Waits for every output by reading back the smallest: the queue runs in order, so on an
+ * asynchronous backend (webgpu) its readback waits for the whole head, and no program is added to
+ * the timed pass. (Until 2026-12-05 the bench summed one value of each output first: 18 more
+ * dispatches a pass, ~2 ms of host time at batch 1 on the H200, in every head's time alike.) On
+ * webgpu it then also waits for the queue to drain, as a guard against a backend that would read
+ * the buffer before earlier work ends.
  */
 export async function settle(out: HeadOutputs): Promise<void> {
-  const total = tf.tidy(() => tf.addN([...out.logits, ...out.bboxReg, ...out.centerness].map((t) => tf.slice(tf.reshape(t, [-1]), 0, 1))));
-  await total.data();
-  total.dispose();
+  const outputs = [...out.logits, ...out.bboxReg, ...out.centerness];
+  await outputs.reduce((a, t) => (t.size < a.size ? t : a)).data();
+  const queue = (tf.backend() as { device?: { queue?: { onSubmittedWorkDone?: () => Promise<unknown> } } }).device?.queue;
+  if (queue?.onSubmittedWorkDone) await queue.onSubmittedWorkDone();
 }
 
 /** Per-image used and full multiply-adds. */

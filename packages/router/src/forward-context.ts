@@ -1,4 +1,4 @@
-import { type CostTerms, gateSums, softCost, type PyramidGate, type PyramidLayout, pyramidRows, sumTensors, unpackPyramid } from '@dynhead/sparse-conv';
+import { type CostTerms, gateSumColumns, softCost, type PyramidGate, type PyramidLayout, pyramidRows, sumTensors, unpackPyramid } from '@dynhead/sparse-conv';
 import * as tf from '@tensorflow/tfjs-core';
 
 /**
@@ -84,11 +84,10 @@ export class ForwardContext {
   totalCost(batch: number): CostTerms {
     return tf.tidy(() => {
       const maps = this.gateMaps;
-      let softUsed: tf.Tensor = maps.length > 0 ? gateSums(maps.map((m) => m.map), maps.map((m) => m.unit), maps.map((m) => m.pooled)) : tf.zeros([batch, 2]);
-      if (this.denseCost > 0) softUsed = tf.add(softUsed, this.denseCost);
-      const column = (j: number) => tf.reshape(tf.slice(softUsed, [0, j], [batch, 1]), [batch]) as tf.Tensor1D;
-      const soft = this.mode === 'infer' ? column(0) : this.softCharges.length > 0 ? (sumTensors(this.softCharges) as tf.Tensor1D) : (tf.zeros([batch]) as tf.Tensor1D);
-      return { soft, used: column(1), full: tf.fill([batch], this.fullCost) as tf.Tensor1D };
+      const gated = maps.length > 0 ? gateSumColumns(maps.map((m) => m.map), maps.map((m) => m.unit), maps.map((m) => m.pooled)) : { soft: tf.zeros([batch]) as tf.Tensor1D, used: tf.zeros([batch]) as tf.Tensor1D };
+      const withDense = (t: tf.Tensor1D) => (this.denseCost > 0 ? (tf.add(t, this.denseCost) as tf.Tensor1D) : t);
+      const soft = this.mode === 'infer' ? withDense(gated.soft) : this.softCharges.length > 0 ? (sumTensors(this.softCharges) as tf.Tensor1D) : (tf.zeros([batch]) as tf.Tensor1D);
+      return { soft, used: withDense(gated.used), full: tf.tensor1d(new Float32Array(batch).fill(this.fullCost)) };
     });
   }
 

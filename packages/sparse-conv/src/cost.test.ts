@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { TEST_BACKENDS, activate, relL2, seededRandom } from '../../../test/backends';
-import { addCosts, chargeCost, convCost, gateSums } from './index';
+import { addCosts, chargeCost, convCost, gateSumColumns, gateSums } from './index';
 import { refMaxPool3x3 } from './reference.test-util';
 import { programsOf } from './webgpu-programs.test-util';
 
@@ -78,6 +78,34 @@ describe.each(TEST_BACKENDS)('gateSums on %s', (backend) => {
         expect(relL2([gotPooled[2 * i + 1]], [used]), `pooled: used of image ${i}`).toBeLessThan(1e-6);
       }
     }
+    // the two 5x4 maps apart by column (on webgpu one program: no combine), against float64 sums
+    const small = [2, 5];
+    const { value: two, kinds: twoKinds } = await programsOf(async () =>
+      gateSumColumns(
+        small.map((j) => maps[j].tensor),
+        small.map((j) => units[j]),
+        small.map((j) => pooled[j]),
+      ),
+    );
+    if (twoKinds) expect([...twoKinds]).toEqual([['dynheadGateSums', 1]]);
+    const [twoSoft, twoUsed] = [await two.soft.data(), await two.used.data()];
+    for (let i = 0; i < b; i++) {
+      let soft = 0;
+      let used = 0;
+      for (const j of small) {
+        const m = maps[j];
+        const image = m.values.slice(i * m.h * m.w, (i + 1) * m.h * m.w);
+        const values = pooled[j] ? refMaxPool3x3(image, 1, m.h, m.w) : image;
+        soft += units[j] * values.reduce((a, v) => a + v, 0);
+        used += units[j] * values.filter((v) => v !== 0).length;
+      }
+      if (soft === 0) expect([twoSoft[i], twoUsed[i]]).toEqual([0, 0]);
+      else {
+        expect(relL2([twoSoft[i]], [soft]), `two maps: soft of image ${i}`).toBeLessThan(1e-6);
+        expect(relL2([twoUsed[i]], [used]), `two maps: used of image ${i}`).toBeLessThan(1e-6);
+      }
+    }
+    tf.dispose([two.soft, two.used]);
     expect(() => gateSums([maps[0].tensor], [1], [])).toThrow('gateSums: pooled must have 1 flags, got 0');
     // one map, no units: its plain sum and count
     const one = await gateSums([maps[0].tensor]).data();
@@ -108,7 +136,12 @@ describe.each(TEST_BACKENDS)('gateSums of a pass\'s charges on %s', (backend) =>
       expect(kinds.get('dynheadGateSums')).toBe(7);
       expect(kinds.get('dynheadGateSumsCombine')).toBe(2);
     }
+    // the same sums apart (soft [B], used [B]): the last combine writes them by column, cut by copies
+    const { value: columns, kinds: columnKinds } = await programsOf(async () => gateSumColumns(gates, units, pooled));
+    if (columnKinds) expect([...columnKinds]).toEqual([...(kinds ?? [])]);
     const got = await sums.data();
+    const [gotSoft, gotUsed] = [await columns.soft.data(), await columns.used.data()];
+    expect([columns.soft.shape, columns.used.shape]).toEqual([[b], [b]]);
     for (let n = 0; n < b; n++) {
       let [soft, used] = [0, 0];
       for (const [j, g] of gates.entries()) {
@@ -120,8 +153,10 @@ describe.each(TEST_BACKENDS)('gateSums of a pass\'s charges on %s', (backend) =>
       }
       expect(relL2([got[2 * n]], [soft]), `soft of image ${n}`).toBeLessThan(1e-6);
       expect(relL2([got[2 * n + 1]], [used]), `used of image ${n}`).toBeLessThan(1e-6);
+      expect(relL2([gotSoft[n]], [soft]), `column: soft of image ${n}`).toBeLessThan(1e-6);
+      expect(relL2([gotUsed[n]], [used]), `column: used of image ${n}`).toBeLessThan(1e-6);
     }
-    tf.dispose([sums, ...maps.map((m) => m.tensor)]);
+    tf.dispose([sums, columns.soft, columns.used, ...maps.map((m) => m.tensor)]);
   });
 });
 

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { GATE_SUMS, type GateSumsAttrs, numberedInputs } from './kernels/kernel-names';
 import { hasKernel } from './kernels/register';
 import { type PyramidLayout, pyramidRows, unpackPyramid } from './pyramid';
+import { splitRows } from './row-blocks';
 import { sumTensors } from './sum-tensors';
 
 export interface ConvSpec {
@@ -92,6 +93,22 @@ export interface PyramidGate {
  * default to 1 (the plain sums). Not differentiable.
  */
 export function gateSums(gates: (tf.Tensor4D | PyramidGate)[], units: number[] = gates.map(() => 1), pooled: boolean[] = gates.map(() => false)): tf.Tensor2D {
+  return sumsOfGates(gates, units, pooled, false);
+}
+
+/**
+ * gateSums' two columns apart: soft [B] and used [B]. The kernel writes them as [2, B], so on
+ * webgpu they come apart by buffer copies, not a slice program each.
+ */
+export function gateSumColumns(gates: (tf.Tensor4D | PyramidGate)[], units: number[] = gates.map(() => 1), pooled: boolean[] = gates.map(() => false)): { soft: tf.Tensor1D; used: tf.Tensor1D } {
+  return tf.tidy(() => {
+    const [soft, used] = splitRows(sumsOfGates(gates, units, pooled, true), [1, 1]).map((c) => tf.reshape(c, [-1]) as tf.Tensor1D);
+    return { soft, used };
+  });
+}
+
+/** gateSums as [B, 2], or byColumn as [2, B]. */
+function sumsOfGates(gates: (tf.Tensor4D | PyramidGate)[], units: number[], pooled: boolean[], byColumn: boolean): tf.Tensor2D {
   if (gates.length === 0) throw new Error('gateSums: no gate maps');
   const batch = batchOf(gates[0]);
   for (const [j, g] of gates.entries()) {
@@ -113,11 +130,16 @@ export function gateSums(gates: (tf.Tensor4D | PyramidGate)[], units: number[] =
     // only the webgpu kernel reads a pyramid's levels itself; elsewhere they are maps of their own
     return tf.tidy(() => {
       const levels = gates.map((g) => (g instanceof tf.Tensor ? [g] : unpackPyramid(g.packed, g.layout)));
-      return gateSums(levels.flat(), levels.flatMap((l, j) => l.map(() => units[j])), levels.flatMap((l, j) => l.map(() => pooled[j])));
+      return sumsOfGates(levels.flat(), levels.flatMap((l, j) => l.map(() => units[j])), levels.flatMap((l, j) => l.map(() => pooled[j])), byColumn);
     });
   }
-  if (!kernel) return plainGateSums(gates as tf.Tensor4D[], units, pooled);
-  const attrs: GateSumsAttrs = { units, pooled: pooled.map((p) => (p ? 1 : 0)), pyramids: gates.map((g) => (g instanceof tf.Tensor ? null : g.layout)) };
+  if (!kernel) {
+    return tf.tidy(() => {
+      const sums = plainGateSums(gates as tf.Tensor4D[], units, pooled);
+      return byColumn ? tf.transpose(sums) : sums;
+    });
+  }
+  const attrs: GateSumsAttrs = { units, pooled: pooled.map((p) => (p ? 1 : 0)), pyramids: gates.map((g) => (g instanceof tf.Tensor ? null : g.layout)), byColumn };
   return tf.engine().runKernel(GATE_SUMS, numberedInputs('gate', gates.map(maps)), attrs as unknown as tf.NamedAttrMap) as tf.Tensor2D;
 }
 

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { concatRows, splitRows } from './row-blocks';
 
 /**
  * Where the maps of a feature pyramid (P3 first) lie when packed into one [rows, C] tensor: level
@@ -89,8 +90,7 @@ export function packPyramid(maps: readonly tf.Tensor4D[]): tf.Tensor2D {
   pyramidLayoutOf(maps, 'packPyramid');
   const c = maps[0].shape[3];
   return tf.tidy(() => {
-    const rows = maps.map((m) => tf.reshape(m, [-1, c]) as tf.Tensor2D);
-    return rows.length === 1 ? tf.clone(rows[0]) : tf.concat(rows, 0);
+    return concatRows(maps.map((m) => tf.reshape(m, [-1, c]) as tf.Tensor2D));
   });
 }
 
@@ -101,7 +101,8 @@ export function unpackPyramid(packed: tf.Tensor2D, layout: PyramidLayout): tf.Te
   if (packed.rank !== 2 || packed.shape[0] !== starts[starts.length - 1]) {
     throw new Error(`unpackPyramid: packed has shape [${packed.shape.join(',')}]; the layout needs [${starts[starts.length - 1]},C]`);
   }
-  return tf.tidy(() =>
-    layout.sizes.map(([h, w], l) => tf.reshape(tf.slice(packed, [starts[l], 0], [starts[l + 1] - starts[l], c]), [layout.batch, h, w, c]) as tf.Tensor4D),
-  );
+  return tf.tidy(() => {
+    const levels = splitRows(packed, layout.sizes.map((_, l) => starts[l + 1] - starts[l]));
+    return levels.map((level, l) => tf.reshape(level, [layout.batch, ...layout.sizes[l], c]) as tf.Tensor4D);
+  });
 }

@@ -51,6 +51,22 @@ export interface GateSumsTerm {
 }
 
 /**
+ * WGSL: the final write of image b's sums (total, a vec2: soft, used) into [B, 2], or by column
+ * into [2, B] (each column a block of rows, so that a caller takes them apart by buffer copies).
+ */
+function writeTotalSnippet(byColumn: boolean): string {
+  return byColumn
+    ? `if (t == 0 && b < uniforms.outShape[1]) {
+    setOutputAtIndex(b, total.x);
+    setOutputAtIndex(uniforms.outShape[1] + b, total.y);
+  }`
+    : `if (t == 0 && b < uniforms.outShape[0]) {
+    setOutputAtIndex(b * 2, total.x);
+    setOutputAtIndex(b * 2 + 1, total.y);
+  }`;
+}
+
+/**
  * Per image, over gate maps G0..G{m-1} ([B,h_j,w_j,1] each, or a packed pyramid's [P,1] with every
  * level's plane of the image) and the terms that read them (a map plainly or as its 3x3 max-pool)
  * with their Units [k]: sum_j Units[j] * [sum of term j, count of its nonzero values] -> [B, 2]
@@ -73,15 +89,17 @@ export class GateSumsProgram implements WebGPUProgramLike {
   private readonly levels: (LevelExprs | null)[];
   private readonly chunks: number;
   private readonly partials: boolean;
+  private readonly byColumn: boolean;
   uniforms?: string;
   uniformData?: UniformData;
 
   /**
    * terms: what is summed, in Units' order. threads: a power of two; on SwiftShader few, since each
    * barrier of the tree sum switches between all of them. pyramids[m]: map m is a packed pyramid's
-   * gate so laid out (else [B,h,w,1]). chunks > 1 needs the partial form.
+   * gate so laid out (else [B,h,w,1]). chunks > 1 needs the partial form. byColumn: the sums
+   * written [2, B] (soft of every image, then used), not [B, 2].
    */
-  constructor(batch: number, terms: GateSumsTerm[], threads = GATE_SUMS_THREADS, pyramids: (PyramidLayout | null)[] = [null], chunks = 1, partials = chunks > 1) {
+  constructor(batch: number, terms: GateSumsTerm[], threads = GATE_SUMS_THREADS, pyramids: (PyramidLayout | null)[] = [null], chunks = 1, partials = chunks > 1, byColumn = false) {
     if (chunks > 1 && !partials) throw new Error('GateSumsProgram: chunks > 1 write partial sums');
     const maps = pyramids.length;
     if (terms.some((t) => !(Number.isInteger(t.map) && t.map >= 0 && t.map < maps))) throw new Error(`GateSumsProgram: a term reads a map outside 0..${maps - 1}`);
@@ -89,15 +107,16 @@ export class GateSumsProgram implements WebGPUProgramLike {
     this.threads = threads;
     this.chunks = chunks;
     this.partials = partials;
+    this.byColumn = byColumn && !partials;
     const u = new ProgramUniforms();
     this.levels = pyramids.map((p, m) => (p ? levelUniforms(u, p, `g${m}Level`) : null));
     [this.uniforms, this.uniformData] = [u.declaration, u.data];
     this.workgroupSize = [threads, 1, 1];
     this.variableNames = [...pyramids.map((_, m) => `G${m}`), ...(partials ? [] : ['Units'])];
-    this.outputShape = partials ? [batch * chunks * terms.length * 2] : [batch, 2];
+    this.outputShape = partials ? [batch * chunks * terms.length * 2] : this.byColumn ? [2, batch] : [batch, 2];
     const layouts = pyramids.map(pyramidShaderKey).join('-');
     // the chunk count is in the code (the strides), so in the key: tfjs reuses a pipeline by key
-    this.shaderKey = `dynheadGateSums_${terms.map((t) => `${t.map}${t.pooled ? 'p' : ''}`).join('.')}_${maps}_${threads}_${chunks}_${partials}_${layouts}`;
+    this.shaderKey = `dynheadGateSums_${terms.map((t) => `${t.map}${t.pooled ? 'p' : ''}`).join('.')}_${maps}_${threads}_${chunks}_${partials}_${this.byColumn}_${layouts}`;
     this.dispatch = [chunks, batch, 1];
   }
 
@@ -131,10 +150,7 @@ export class GateSumsProgram implements WebGPUProgramLike {
     // (a shader that reads no uniform loses their binding, and the dispatch fails)
     const end = this.partials
       ? ''
-      : `  if (t == 0 && b < uniforms.outShape[0]) {
-    setOutputAtIndex(b * 2, total.x);
-    setOutputAtIndex(b * 2 + 1, total.y);
-  }`;
+      : `  ${writeTotalSnippet(this.byColumn)}`;
     return `
 var<workgroup> partial : array<vec2<f32>, ${this.threads}>;
 
@@ -166,15 +182,18 @@ export class GateSumsCombineProgram implements WebGPUProgramLike {
   private readonly terms: number[];
   private readonly chunks: number;
   private readonly prev: boolean;
+  private readonly byColumn: boolean;
 
-  constructor(batch: number, terms: number[], chunks: number, prev = false) {
+  /** byColumn: as GateSumsProgram's (Prev, an earlier combine's, is [B, 2] either way) */
+  constructor(batch: number, terms: number[], chunks: number, prev = false, byColumn = false) {
     this.terms = terms;
     this.chunks = chunks;
     this.prev = prev;
+    this.byColumn = byColumn;
     this.variableNames = [...terms.map((_, i) => `Sums${i}`), ...(prev ? ['Prev'] : []), 'Units'];
-    this.outputShape = [batch, 2];
+    this.outputShape = byColumn ? [2, batch] : [batch, 2];
     this.dispatch = [1, batch, 1];
-    this.shaderKey = `dynheadGateSumsCombine_${terms.join('.')}_${chunks}_${prev}`;
+    this.shaderKey = `dynheadGateSumsCombine_${terms.join('.')}_${chunks}_${prev}_${byColumn}`;
   }
 
   getUserCode(): string {
@@ -203,10 +222,8 @@ fn main() {
   let t = i32(localId.x);
   var total = vec2<f32>(0.0);
   ${parts.join(NEWLINE + '  ')}
-  if (t == 0 && b < uniforms.outShape[0]) {
-    ${this.prev ? 'total += vec2<f32>(Prev[b * 2], Prev[b * 2 + 1]);\n    ' : ''}setOutputAtIndex(b * 2, total.x);
-    setOutputAtIndex(b * 2 + 1, total.y);
-  }
+  ${this.prev ? 'total += vec2<f32>(Prev[b * 2], Prev[b * 2 + 1]);' : ''}
+  ${writeTotalSnippet(this.byColumn)}
 }
 `;
   }

@@ -125,10 +125,11 @@ function maxPool3x3At(g: Float32Array, base: number, h: number, w: number, p: nu
 }
 
 const gateSums: HostKernel = (mem, inputs, attrs) => {
-  const { units, pooled = [] } = attrs as unknown as GateSumsAttrs;
+  const { units, pooled = [], byColumn = false } = attrs as unknown as GateSumsAttrs;
   const maps = readNumberedInputs(inputs, 'gate');
   const batch = maps[0].shape[0];
-  const out = mem.output([batch, 2], false);
+  const out = mem.output(byColumn ? [2, batch] : [batch, 2], false);
+  const [softAt, usedAt] = byColumn ? [(b: number) => b, (b: number) => batch + b] : [(b: number) => 2 * b, (b: number) => 2 * b + 1];
   for (let b = 0; b < batch; b++) {
     // float64 sums, each map's weighted once: the costs as exact as their float32 values allow
     let soft = 0;
@@ -147,8 +148,8 @@ const gateSums: HostKernel = (mem, inputs, attrs) => {
       soft += units[j] * sum;
       used += units[j] * count;
     }
-    out.values[2 * b] = soft;
-    out.values[2 * b + 1] = used;
+    out.values[softAt(b)] = soft;
+    out.values[usedAt(b)] = used;
   }
   return out.info;
 };

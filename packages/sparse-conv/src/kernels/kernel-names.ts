@@ -63,6 +63,8 @@ export interface GateSumsAttrs {
   pooled: number[];
   /** per map, the layout of a packed pyramid's gate [P, 1] (pyramid.ts), or null for a map [B,h,w,1] */
   pyramids?: (PyramidLayout | null)[];
+  /** the sums as [2, B] (soft of every image, then used), so that each is a block of rows */
+  byColumn?: boolean;
 }
 /** cpu, wasm, webgpu: GroupNorm (+bias before, +ReLU, times a per-row factor after) of rows grouped into images, in two passes. */
 export const GROUP_NORM_ROWS = 'DynheadGroupNormRows';
@@ -296,3 +298,15 @@ export interface Im2ColFromRowsAttrs {
   /** [B, H, W] of the map. */
   mapShape: number[];
 }
+
+/**
+ * webgpu: x [R, ...] -> its consecutive row blocks (`rows[i]` rows each), as copies of byte ranges
+ * of x's buffer: no program, so no bind group, uniforms or dispatch (tf.split dispatches a slice
+ * program per block).
+ */
+export const SPLIT_ROWS = 'DynheadSplitRows';
+export interface SplitRowsAttrs {
+  rows: number[];
+}
+/** webgpu: inputs (an array, as tf.concat's; [Ri, ...] each, one trailing shape) -> [sum Ri, ...], by buffer copies. */
+export const CONCAT_ROWS = 'DynheadConcatRows';

@@ -2,6 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { registerConv3x3FewGradient } from './conv3x3-few-grad';
 import { registerHostKernels } from './host-kernels';
 import { GATED_RESIDUAL_ROWS, MASKED_CONV, SPARSE_IM2COL } from './kernel-names';
+import { registerRowCopyGradients } from './row-copies-grad';
+import { registerRowCopyKernels } from './row-copies';
 import { hostLoops } from './simd/host-loops';
 import { registerWebGPUKernels } from './webgpu-kernels';
 
@@ -17,6 +19,8 @@ export function ensureKernels(): void {
   registerHostKernels();
   registerWebGPUKernels();
   registerConv3x3FewGradient();
+  registerRowCopyKernels();
+  registerRowCopyGradients();
 }
 
 /** Whether the active backend has this package's kernel `name` (registering them on first use). */

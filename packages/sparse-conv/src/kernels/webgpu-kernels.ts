@@ -610,7 +610,7 @@ export function registerWebGPUKernels(): void {
     kernelName: GATE_SUMS,
     backendName: 'webgpu',
     kernelFunc: ({ inputs, attrs, backend }) => {
-      const { units, pooled = [], pyramids = [] } = attrs as unknown as GateSumsAttrs;
+      const { units, pooled = [], pyramids = [], byColumn = false } = attrs as unknown as GateSumsAttrs;
       const gates = readNumberedInputs(inputs, 'gate');
       const layouts = gates.map((_, j) => pyramids[j] ?? null);
       const batch = layouts.find((p) => p)?.batch ?? gates[0].shape[0];
@@ -622,14 +622,15 @@ export function registerWebGPUKernels(): void {
       const parts = gateSumsParts(gates, layouts, pooled, units);
       if (parts.length === 1 && chunks === 1) {
         const [{ maps, terms, pyramids: partLayouts, units: partUnits }] = parts;
-        return runProgram(be, new GateSumsProgram(batch, terms, gateSumsThreads, partLayouts), [...maps, cachedUnits(be, partUnits)], 'float32');
+        return runProgram(be, new GateSumsProgram(batch, terms, gateSumsThreads, partLayouts, 1, false, byColumn), [...maps, cachedUnits(be, partUnits)], 'float32');
       }
       const sums = parts.map(({ maps, terms, pyramids: partLayouts, units: partUnits }) => ({ units: partUnits, info: runProgram(be, new GateSumsProgram(batch, terms, gateSumsThreads, partLayouts, chunks, true), maps, 'float32') }));
       // the parts' sums in as few combines as the bindings allow, each after the first adding the one before
       let total: tf.TensorInfo | undefined;
       for (let i = 0; i < sums.length; ) {
         const take = sums.slice(i, i + GATE_SUMS_COMBINE_PARTS - (total ? 1 : 0));
-        const program = new GateSumsCombineProgram(batch, take.map((p) => p.units.length), chunks, total !== undefined);
+        const last = i + take.length === sums.length;
+        const program = new GateSumsCombineProgram(batch, take.map((p) => p.units.length), chunks, total !== undefined, byColumn && last);
         const next = runProgram(be, program, [...take.map((p) => p.info), ...(total ? [total] : []), cachedUnits(be, take.flatMap((p) => p.units))], 'float32');
         if (total) be.disposeData(total.dataId);
         total = next;
