@@ -49,6 +49,9 @@ describe.each(TEST_BACKENDS.filter((b) => b === 'webgpu'))('bench dispatches on 
     const d8 = r.rows[1].programs;
     const count = (name: string) => d8.find((p) => p.name === name)?.dispatches ?? 0;
     expect([count('ScalePathsGatesProgram'), count('BlendPyramidProgram')]).toEqual([16, 16]);
-    expect(dispatchCountTable(r)).toContain(`| Dynamic D8 Mid | 1 | ${r.rows[1].dispatches} |`);
+    // copies, not programs: D8's five feature levels into the packed tower, its 15 outputs (three
+    // predictors, five levels) and two cost columns out
+    expect(r.rows.filter((row) => row.head === 'Dynamic D8 Mid').map((row) => row.copies)).toEqual([5 + 15 + 2, 5 + 15 + 2]);
+    expect(dispatchCountTable(r)).toContain(`| Dynamic D8 Mid | 1 | ${r.rows[1].dispatches} | 22 |`);
   }, 120_000);
 });

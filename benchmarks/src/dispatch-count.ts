@@ -22,6 +22,8 @@ export interface DispatchCountRow {
   dispatches: number;
   /** dispatches per program class, most first */
   programs: { name: string; dispatches: number }[];
+  /** buffer-to-buffer copies encoded (row blocks cut or stacked by `splitRows`/`concatRows`, uploads): commands, but no program, bind group or uniforms */
+  copies: number;
 }
 
 export interface DispatchCountResult {
@@ -34,6 +36,23 @@ export interface DispatchCountResult {
 /** The slice of tfjs-backend-webgpu's backend counted here. */
 interface CountedBackend {
   runWebGPUProgram?: (program: object, ...rest: unknown[]) => unknown;
+  device?: { createCommandEncoder(): object };
+}
+
+type CopyFunction = (...args: unknown[]) => unknown;
+
+/** Counts every command encoder's buffer copies until the returned function restores the method. */
+function countCopies(backend: CountedBackend, counted: () => void): () => void {
+  const encoderType = backend.device ? (Object.getPrototypeOf(backend.device.createCommandEncoder()) as { copyBufferToBuffer?: CopyFunction }) : undefined;
+  const copy = encoderType?.copyBufferToBuffer;
+  if (!encoderType || !copy) return () => {};
+  encoderType.copyBufferToBuffer = function (this: unknown, ...args: unknown[]) {
+    counted();
+    return copy.apply(this, args);
+  };
+  return () => {
+    encoderType.copyBufferToBuffer = copy;
+  };
 }
 
 /**
@@ -56,6 +75,8 @@ export async function runDispatchCount(options: Partial<DispatchCountOptions> = 
   const shapes = levelShapes(o.image);
   const rows: DispatchCountRow[] = [];
   let programs = new Map<string, number>();
+  let copies = 0;
+  const restoreCopies = countCopies(backend, () => copies++);
   backend.runWebGPUProgram = (program: object, ...rest: unknown[]) => {
     const name = program.constructor.name;
     programs.set(name, (programs.get(name) ?? 0) + 1);
@@ -73,11 +94,12 @@ export async function runDispatchCount(options: Partial<DispatchCountOptions> = 
           try {
             disposeOutputs(await head.infer(features, { recordGates: false }));
             programs = new Map<string, number>();
+            copies = 0;
             disposeOutputs(await head.infer(features, { recordGates: false }));
             const sorted = [...programs].map(([name, dispatches]) => ({ name, dispatches })).sort((a, b) => b.dispatches - a.dispatches || a.name.localeCompare(b.name));
-            const row = { head: variant.name, batch, dispatches: sorted.reduce((a, p) => a + p.dispatches, 0), programs: sorted };
+            const row = { head: variant.name, batch, dispatches: sorted.reduce((a, p) => a + p.dispatches, 0), programs: sorted, copies };
             rows.push(row);
-            o.log(`${row.head} batch ${batch}: ${row.dispatches} dispatches`);
+            o.log(`${row.head} batch ${batch}: ${row.dispatches} dispatches, ${row.copies} buffer copies`);
           } finally {
             head.dispose();
           }
@@ -88,6 +110,7 @@ export async function runDispatchCount(options: Partial<DispatchCountOptions> = 
     }
   } finally {
     backend.runWebGPUProgram = original;
+    restoreCopies();
     tf.env().set(flag, submitBatch);
   }
   return { bench: 'dispatches', image: o.image, channels: o.channels, rows };
@@ -98,9 +121,9 @@ export function dispatchCountTable(r: DispatchCountResult): string {
   const lines = [
     `Dispatches of one inference pass, P3..P7 of ${r.image.height}x${r.image.width}, C=${r.channels} (counted as encoded, not run):`,
     '',
-    '| head | batch | dispatches | by program |',
-    '| --- | ---: | ---: | --- |',
-    ...r.rows.map((row) => `| ${row.head} | ${row.batch} | ${row.dispatches} | ${row.programs.map((p) => `${p.name} ${p.dispatches}`).join(', ')} |`),
+    '| head | batch | dispatches | buffer copies | by program |',
+    '| --- | ---: | ---: | ---: | --- |',
+    ...r.rows.map((row) => `| ${row.head} | ${row.batch} | ${row.dispatches} | ${row.copies} | ${row.programs.map((p) => `${p.name} ${p.dispatches}`).join(', ')} |`),
   ];
   return lines.join('\n');
 }
