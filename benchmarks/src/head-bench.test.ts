@@ -1,11 +1,11 @@
 import { DynamicHead, dynamicHead, fixHead } from '@dynhead/router';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { activate } from '../../test/backends';
+import { activate, TEST_BACKENDS } from '../../test/backends';
 import { syntheticFeatures } from './features';
 import { calibrateGateBias, setGateBias, usedRatio } from './gate-density';
 import { disposeOutputs, readCosts } from './head-outputs';
-import { runHeadBench } from './head';
+import { headTable, runHeadBench } from './head';
 import { levelShapes, pixelCount } from './levels';
 import { fullCostPerPixel } from './variants';
 
@@ -74,6 +74,7 @@ describe('head bench on cpu', () => {
       expect(r.medianMs).toBeGreaterThan(0);
       expect(r.peakMiB).toBeGreaterThan(0);
       expect(r.kernels).toBeGreaterThan(0);
+      expect(r.hostMs).toBeNull();
     }
     // Calibrated on the same image: used/full near the Mid target 83.9 / 397.2 = 0.211.
     const mid = result.rows[2];
@@ -83,4 +84,20 @@ describe('head bench on cpu', () => {
     await runHeadBench({ ...options, batches: [1], only: ['Dynamic D4 Mid'] });
     expect(tf.memory().numTensors).toBe(before);
   });
+});
+
+describe.each(TEST_BACKENDS.filter((b) => b === 'webgpu'))('head bench on %s', (backend) => {
+  it('reports the host time each pass spends handing its programs to the GPU, within the pass', async () => {
+    await activate(backend);
+    const before = tf.memory().numTensors;
+    const result = await runHeadBench({ image: tiny, calibrationImage: tiny, calibrationSteps: 4, channels: C, batches: [1], repeats: 2, warmup: 0, only: ['FCOS', 'Dynamic D8 Mid'] });
+    expect(tf.memory().numTensors).toBe(before);
+    for (const r of result.rows) {
+      expect(r.dispatches).toBeGreaterThan(0);
+      expect(r.hostMs).toBeGreaterThan(0);
+      // part of each pass: no more than the slowest timed pass's wall time
+      expect(r.hostMs as number).toBeLessThanOrEqual(Math.max(...(r.samplesMs ?? [])));
+    }
+    expect(headTable(result).split('\n')[0]).toMatch(/ \| host ms \/ pass \|$/);
+  }, 120_000);
 });

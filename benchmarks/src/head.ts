@@ -4,7 +4,7 @@ import { syntheticFeatures } from './features';
 import { calibrateGateBias } from './gate-density';
 import { disposeOutputs, readCosts, settle } from './head-outputs';
 import { FULL_IMAGE, type ImageSize, levelShapes, pixelCount } from './levels';
-import { type DispatchTime, formatProgramTimes, GPU_PROGRAMS_KEPT, type PassProfile, type ProgramTime, passProfile, timeInterleaved } from './measure';
+import { type DispatchTime, formatProgramTimes, GPU_PROGRAMS_KEPT, type HostClock, hostProgramClock, median, type PassProfile, type ProgramTime, passProfile, timeInterleaved } from './measure';
 import { DENSITY_TARGETS, type Density, fullCostPerPixel, type HeadVariant, headMatches, headVariants, toGFlops } from './variants';
 
 export interface HeadBenchOptions {
@@ -90,6 +90,11 @@ export interface HeadBenchRow {
    * warm-up pass, whose programs run as the timed ones do); null elsewhere, absent before 2026-12-04.
    */
   gpuMs?: number | null;
+  /**
+   * webgpu: the median over the timed passes of the host ms each spent handing its programs to the
+   * GPU (measure.ts hostProgramClock); null elsewhere, absent before 2026-12-05.
+   */
+  hostMs?: number | null;
   /** With gpuMs: the program classes that took the most GPU time in that pass. */
   gpuPrograms?: ProgramTime[];
   /** With gpuMs and the dispatchTimes option: each dispatch of that pass, in order. */
@@ -123,6 +128,7 @@ export async function runHeadBench(options: Partial<HeadBenchOptions> = {}): Pro
   const calibration = syntheticFeatures(levelShapes(o.calibrationImage), 1, o.channels, o.seed + 1000);
   const heads: { variant: HeadVariant; head: DynamicHead; gateBias: number | null }[] = [];
   const rows: HeadBenchRow[] = [];
+  let clock: HostClock | null = null;
   try {
     for (const variant of variants) {
       const head = new DynamicHead(variant.config, o.seed);
@@ -133,13 +139,17 @@ export async function runHeadBench(options: Partial<HeadBenchOptions> = {}): Pro
         o.log(`${variant.name}: gate bias ${c.bias.toFixed(3)} gives used/full ${c.ratio.toFixed(3)} on the calibration image`);
       }
     }
+    clock = hostProgramClock();
     for (const batch of o.batches) {
       const features = syntheticFeatures(shapes, batch, o.channels, o.seed);
       try {
         const costs = heads.map(() => ({ used: [] as number[], full: [] as number[] }));
+        const hostSamples = heads.map(() => [] as number[]);
         const passes = heads.map(({ head }, j) => async () => {
+          clock?.reset();
           const out = await head.infer(features, { recordGates: false, packLevels: o.packLevels });
           await settle(out);
+          if (clock) hostSamples[j].push(clock.ms());
           costs[j] = await readCosts(out);
           disposeOutputs(out);
         });
@@ -180,17 +190,20 @@ export async function runHeadBench(options: Partial<HeadBenchOptions> = {}): Pro
             kernels: profiles[j].kernels,
             dispatches: profiles[j].dispatches,
             gpuMs: profiles[j].gpuMs,
+            // the timed passes are each head's last ones
+            hostMs: clock ? median(hostSamples[j].slice(-o.repeats)) : null,
             ...(profiles[j].programs ? { gpuPrograms: profiles[j].programs.slice(0, GPU_PROGRAMS_KEPT) } : {}),
             ...(o.dispatchTimes && profiles[j].dispatchTimes ? { gpuDispatches: profiles[j].dispatchTimes } : {}),
           };
           rows.push(row);
-          o.log(`${row.head} batch ${batch}: ${row.medianMs.toFixed(1)} ms${row.gpuMs == null ? '' : ` (GPU busy ${row.gpuMs.toFixed(1)} ms)`}, ${row.usedGFlops.avg.toFixed(3)} GFLOPs, ${row.peakMiB.toFixed(1)} MiB, ${row.kernels} kernels${row.dispatches === null ? '' : `, ${row.dispatches} dispatches`}`);
+          o.log(`${row.head} batch ${batch}: ${row.medianMs.toFixed(1)} ms${row.gpuMs == null ? '' : ` (GPU busy ${row.gpuMs.toFixed(1)} ms)`}, ${row.usedGFlops.avg.toFixed(3)} GFLOPs, ${row.peakMiB.toFixed(1)} MiB, ${row.kernels} kernels${row.dispatches === null ? '' : `, ${row.dispatches} dispatches`}${row.hostMs == null ? '' : `, ${row.hostMs.toFixed(1)} host ms`}`);
         }
       } finally {
         tf.dispose(features);
       }
     }
   } finally {
+    clock?.restore();
     for (const { head } of heads) head.dispose();
     tf.dispose(calibration);
   }
@@ -247,15 +260,17 @@ export function headTable(result: HeadBenchResult): string {
   const gpu = result.rows.some((r) => r.dispatches != null);
   // with timestamp queries, how much of the wall time the GPU was busy
   const busy = result.rows.some((r) => r.gpuMs != null);
+  // and the host's time handing programs to it
+  const host = result.rows.some((r) => r.hostMs != null);
   const lines = [
-    `| head | batch | median ms | vs FCOS head | median CPU ms | vs FCOS (CPU) | used GFLOPs avg (min-max) / image | full GFLOPs / image | used/full | peak MiB | kernels / pass${gpu ? ' | dispatches / pass' : ''}${busy ? ' | GPU busy ms / pass' : ''} |`,
-    `| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---:${gpu ? ' | ---:' : ''}${busy ? ' | ---:' : ''} |`,
+    `| head | batch | median ms | vs FCOS head | median CPU ms | vs FCOS (CPU) | used GFLOPs avg (min-max) / image | full GFLOPs / image | used/full | peak MiB | kernels / pass${gpu ? ' | dispatches / pass' : ''}${busy ? ' | GPU busy ms / pass' : ''}${host ? ' | host ms / pass' : ''} |`,
+    `| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---:${gpu ? ' | ---:' : ''}${busy ? ' | ---:' : ''}${host ? ' | ---:' : ''} |`,
   ];
   const ratio = (base: number | undefined, x: number) => (base ? `${fmt(base / x, 2)}x` : '-');
   for (const r of result.rows) {
     const used = r.kind === 'dynamic' ? `${fmt(r.usedGFlops.avg, 3)} (${fmt(r.usedGFlops.min, 3)}-${fmt(r.usedGFlops.max, 3)})` : fmt(r.usedGFlops.avg, 3);
     lines.push(
-      `| ${r.head} | ${r.batch} | ${fmt(r.medianMs, 1)} | ${ratio(wall.get(r.batch), r.medianMs)} | ${fmt(r.medianCpuMs, 1)} | ${ratio(cpu.get(r.batch), r.medianCpuMs)} | ${used} | ${fmt(r.fullGFlops, 3)} | ${fmt(r.usedRatio, 3)} | ${fmt(r.peakMiB, 1)} | ${r.kernels ?? '-'}${gpu ? ` | ${r.dispatches ?? '-'}` : ''}${busy ? ` | ${r.gpuMs == null ? '-' : fmt(r.gpuMs, 1)}` : ''} |`,
+      `| ${r.head} | ${r.batch} | ${fmt(r.medianMs, 1)} | ${ratio(wall.get(r.batch), r.medianMs)} | ${fmt(r.medianCpuMs, 1)} | ${ratio(cpu.get(r.batch), r.medianCpuMs)} | ${used} | ${fmt(r.fullGFlops, 3)} | ${fmt(r.usedRatio, 3)} | ${fmt(r.peakMiB, 1)} | ${r.kernels ?? '-'}${gpu ? ` | ${r.dispatches ?? '-'}` : ''}${busy ? ` | ${r.gpuMs == null ? '-' : fmt(r.gpuMs, 1)}` : ''}${host ? ` | ${r.hostMs == null ? '-' : fmt(r.hostMs, 1)}` : ''} |`,
     );
   }
   // The issue's goal: the dynamic D8 head at Mid density faster than the conventional head.

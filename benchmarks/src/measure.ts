@@ -156,3 +156,39 @@ export async function passProfile(run: () => Promise<void>): Promise<PassProfile
     if (original) backend.runWebGPUProgram = original;
   }
 }
+
+/**
+ * webgpu: the host's time spent handing programs to the GPU (tfjs's runWebGPUProgram: uniforms,
+ * bind group, encoding, and the submits it makes), summed over every dispatch since `reset`; null
+ * on other backends. A GPU pass at batch 1 costs ~100 us of this a dispatch, and a head whose GPU
+ * time is short waits on it.
+ */
+export interface HostClock {
+  reset(): void;
+  ms(): number;
+  restore(): void;
+}
+
+export function hostProgramClock(): HostClock | null {
+  const backend = tf.backend() as unknown as TimedWebGPUBackend;
+  const original = backend.runWebGPUProgram;
+  if (!original) return null;
+  let total = 0;
+  backend.runWebGPUProgram = (...args: unknown[]) => {
+    const start = performance.now();
+    try {
+      return original.apply(backend, args);
+    } finally {
+      total += performance.now() - start;
+    }
+  };
+  return {
+    reset: () => {
+      total = 0;
+    },
+    ms: () => total,
+    restore: () => {
+      backend.runWebGPUProgram = original;
+    },
+  };
+}

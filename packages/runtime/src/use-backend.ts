@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type BackendName, BackendUnavailableError, BACKEND_NAMES, defaultBackend, isNode, parseBackendName } from './backend-names';
+import { type BindGroupDevice, installBindGroupCache } from './bind-group-cache';
 import './gradients';
 import { registerKernelFixes } from './kernels';
 import { isSoftwareAdapter, setDawnTickSlowing } from './dawn-ticks';
@@ -8,6 +9,11 @@ import { installNodeWebGPU } from './node-webgpu';
 export interface UseBackendOptions {
   /** Browser only: where tfjs-backend-wasm's .wasm files are served from. */
   wasmPaths?: string | Record<string, string>;
+  /**
+   * webgpu: reuse a bind group where a dispatch binds exactly the buffers an earlier one of its
+   * pipeline bound (bind-group-cache.ts; default true, and DYNHEAD_BIND_GROUP_CACHE=0 turns it off).
+   */
+  bindGroupCache?: boolean;
 }
 
 export interface ActiveBackend {
@@ -73,6 +79,11 @@ function slowDawnTicksOnSoftwareOnly(): void {
   if (info) setDawnTickSlowing(isSoftwareAdapter(info));
 }
 
+function wantsBindGroupCache(options: UseBackendOptions): boolean {
+  const env = isNode() ? process.env.DYNHEAD_BIND_GROUP_CACHE : undefined;
+  return options.bindGroupCache ?? env !== '0';
+}
+
 async function describe(name: BackendName): Promise<string> {
   if (name === 'webgpu') {
     const info = webgpuAdapterInfo();
@@ -112,6 +123,9 @@ export async function useBackend(name?: BackendName | string, options: UseBacken
     throw new BackendUnavailableError(`backend '${wanted}' failed to initialise${hint}`);
   }
   await tf.ready();
-  if (wanted === 'webgpu') slowDawnTicksOnSoftwareOnly();
+  if (wanted === 'webgpu') {
+    slowDawnTicksOnSoftwareOnly();
+    if (wantsBindGroupCache(options)) installBindGroupCache((tf.backend() as unknown as { device: BindGroupDevice }).device);
+  }
   return { name: wanted, tfjsName, detail: await describe(wanted) };
 }
