@@ -3,6 +3,7 @@ export { useBackend, type ActiveBackend, type UseBackendOptions } from './use-ba
 export { BACKEND_NAMES, BackendUnavailableError, defaultBackend, parseBackendName, type BackendName } from './backend-names';
 export { installNodeWebGPU } from './node-webgpu';
 export { BIND_GROUP_CACHE_CAPACITY, bindGroupCacheStats, type BindGroupCacheStats, installBindGroupCache } from './bind-group-cache';
+export { installUniformCache, UNIFORM_CACHE_CAPACITY, uniformCacheStats, type UniformCacheStats } from './uniform-cache';
 export {
   DAWN_SPIN_MS,
   DAWN_TICK_MAX_MS,

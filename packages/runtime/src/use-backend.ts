@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type BackendName, BackendUnavailableError, BACKEND_NAMES, defaultBackend, isNode, parseBackendName } from './backend-names';
 import { type BindGroupDevice, installBindGroupCache } from './bind-group-cache';
+import { installUniformCache, type UniformBackend } from './uniform-cache';
 import './gradients';
 import { registerKernelFixes } from './kernels';
 import { isSoftwareAdapter, setDawnTickSlowing } from './dawn-ticks';
@@ -14,6 +15,11 @@ export interface UseBackendOptions {
    * pipeline bound (bind-group-cache.ts; default true, and DYNHEAD_BIND_GROUP_CACHE=0 turns it off).
    */
   bindGroupCache?: boolean;
+  /**
+   * webgpu: keep one uniform buffer per distinct uniform content, written once, instead of a pool
+   * buffer written every dispatch (uniform-cache.ts; default true, DYNHEAD_UNIFORM_CACHE=0 off).
+   */
+  uniformCache?: boolean;
 }
 
 export interface ActiveBackend {
@@ -79,9 +85,9 @@ function slowDawnTicksOnSoftwareOnly(): void {
   if (info) setDawnTickSlowing(isSoftwareAdapter(info));
 }
 
-function wantsBindGroupCache(options: UseBackendOptions): boolean {
-  const env = isNode() ? process.env.DYNHEAD_BIND_GROUP_CACHE : undefined;
-  return options.bindGroupCache ?? env !== '0';
+/** A cache is wanted unless its option says false, or (without the option) its variable is 0. */
+function cacheWanted(option: boolean | undefined, variable: string): boolean {
+  return option ?? (isNode() ? process.env[variable] : undefined) !== '0';
 }
 
 async function describe(name: BackendName): Promise<string> {
@@ -125,7 +131,8 @@ export async function useBackend(name?: BackendName | string, options: UseBacken
   await tf.ready();
   if (wanted === 'webgpu') {
     slowDawnTicksOnSoftwareOnly();
-    if (wantsBindGroupCache(options)) installBindGroupCache((tf.backend() as unknown as { device: BindGroupDevice }).device);
+    if (cacheWanted(options.bindGroupCache, 'DYNHEAD_BIND_GROUP_CACHE')) installBindGroupCache((tf.backend() as unknown as { device: BindGroupDevice }).device);
+    if (cacheWanted(options.uniformCache, 'DYNHEAD_UNIFORM_CACHE')) installUniformCache(tf.backend() as unknown as UniformBackend);
   }
   return { name: wanted, tfjsName, detail: await describe(wanted) };
 }
