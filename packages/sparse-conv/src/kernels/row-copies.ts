@@ -28,6 +28,11 @@ function bufferOf(be: CopyingBackend, x: tf.TensorInfo): unknown {
   return typeof resource?.mapAsync === 'function' ? resource : null;
 }
 
+/** A new tensor of this shape; an empty one holds its (no) values on the host, as WebGPU makes no buffer of size 0. */
+function outputTensor(be: CopyingBackend, shape: number[], dtype: tf.DataType): tf.TensorInfo {
+  return tf.util.sizeFromShape(shape) === 0 ? be.makeTensorInfo(shape, dtype, new Float32Array(0)) : be.makeTensorInfo(shape, dtype);
+}
+
 function copyInto(be: CopyingBackend, source: { info: tf.TensorInfo; buffer: unknown; offset: number }, destination: { info: tf.TensorInfo; offset: number }, bytes: number): void {
   if (bytes === 0) return;
   be.uploadToGPU(destination.info.dataId);
@@ -52,8 +57,7 @@ function splitRowsKernel(x: tf.TensorInfo, rows: number[], backend: unknown): tf
   if (buffer === null) return builtIn('SplitV', { x }, { numOrSizeSplits: rows, axis: 0 } as unknown as tf.NamedAttrMap, backend) as tf.TensorInfo[];
   let offset = 0;
   return rows.map((n) => {
-    const shape = [n, ...x.shape.slice(1)];
-    const out = n * rowSize === 0 ? be.makeTensorInfo(shape, x.dtype, new Float32Array(0)) : be.makeTensorInfo(shape, x.dtype);
+    const out = outputTensor(be, [n, ...x.shape.slice(1)], x.dtype);
     copyInto(be, { info: x, buffer, offset: offset * rowSize * 4 }, { info: out, offset: 0 }, n * rowSize * 4);
     offset += n;
     return out;
@@ -66,8 +70,7 @@ function concatRowsKernel(xs: tf.TensorInfo[], backend: unknown): tf.TensorInfo 
   const buffers = xs.map((x) => (fourBytes.has(x.dtype) ? bufferOf(be, x) : null));
   // tfjs's Concat takes its inputs as an array
   if (buffers.some((b) => b === null)) return builtIn('Concat', xs as unknown as tf.NamedTensorInfoMap, { axis: 0 }, backend) as tf.TensorInfo;
-  const shape = [xs.reduce((a, x) => a + x.shape[0], 0), ...xs[0].shape.slice(1)];
-  const out = tf.util.sizeFromShape(shape) === 0 ? be.makeTensorInfo(shape, xs[0].dtype, new Float32Array(0)) : be.makeTensorInfo(shape, xs[0].dtype);
+  const out = outputTensor(be, [xs.reduce((a, x) => a + x.shape[0], 0), ...xs[0].shape.slice(1)], xs[0].dtype);
   let offset = 0;
   xs.forEach((x, i) => {
     copyInto(be, { info: x, buffer: buffers[i], offset: 0 }, { info: out, offset: offset * rowSize * 4 }, x.shape[0] * rowSize * 4);
