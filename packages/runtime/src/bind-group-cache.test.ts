@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { type BindGroupCacheStats, type BindGroupDescriptorLike, type BindGroupDevice, type PipelineLike } from './bind-group-cache';
 import { bindGroupCacheStats, installBindGroupCache, useBackend } from './index';
+import { runSteadySteps } from './steady-steps.test-util';
 
 /** A device whose groups and layouts are fresh objects, as Dawn's are; it counts the groups it makes. */
 function fakeDevice(): BindGroupDevice & { made: number; layoutsAsked: number } {
@@ -87,37 +88,14 @@ describe('the bind group cache on webgpu', () => {
     await useBackend('webgpu');
     const stats = bindGroupCacheStats((tf.backend() as unknown as { device: object }).device);
     expect(stats).not.toBeNull();
-    // integers, so that float32 results are exact: y = relu(x W - 50) + x W, W of -1, 0, 1
-    const n = 48;
-    const xs = Array.from({ length: n * n }, (_, i) => ((i * 7) % 13) - 6);
-    const ws = Array.from({ length: n * n }, (_, i) => ((i * 5) % 3) - 1);
-    const expected = new Float64Array(n * n);
-    for (let r = 0; r < n; r++) {
-      for (let c = 0; c < n; c++) {
-        let s = 0;
-        for (let k = 0; k < n; k++) s += xs[r * n + k] * ws[k * n + c];
-        expected[r * n + c] = Math.max(s - 50, 0) + s;
-      }
-    }
-    const x = tf.tensor2d(xs, [n, n]);
-    const w = tf.tensor2d(ws, [n, n]);
-    const before = tf.memory().numTensors;
     let atThird: BindGroupCacheStats | undefined;
-    for (let step = 0; step < 6; step++) {
-      const y = tf.tidy(() => {
-        const p = tf.matMul(x, w);
-        return tf.add(tf.relu(tf.sub(p, 50)), p);
-      });
-      expect(Array.from(await y.data()), `step ${step}`).toEqual(Array.from(expected));
-      y.dispose();
+    await runSteadySteps(48, 6, (step) => {
       if (step === 1) atThird = { ...(stats as BindGroupCacheStats) };
-      expect(tf.memory().numTensors).toBe(before);
-    }
+    });
     // from the third step on, every dispatch binds the buffers one of the first two bound (tfjs's
     // buffer manager hands them out in the same order): every group comes from the cache
     const later = { lookups: (stats?.lookups ?? 0) - (atThird?.lookups ?? 0), hits: (stats?.hits ?? 0) - (atThird?.hits ?? 0) };
     expect(later.lookups).toBeGreaterThanOrEqual(4 * 3);
     expect(later.hits).toBe(later.lookups);
-    tf.dispose([x, w]);
   });
 });

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { installUniformCache, uniformCacheStats, useBackend } from './index';
+import { runSteadySteps } from './steady-steps.test-util';
 import type { UniformBackend, UniformLike } from './uniform-cache';
 
 /**
@@ -90,36 +91,13 @@ describe('the uniform cache on webgpu', () => {
     await useBackend('webgpu');
     const stats = uniformCacheStats(tf.backend());
     expect(stats).not.toBeNull();
-    // integers, so that float32 results are exact: y = relu(x W - 50) + x W, W of -1, 0, 1
-    const n = 40;
-    const xs = Array.from({ length: n * n }, (_, i) => ((i * 11) % 17) - 8);
-    const ws = Array.from({ length: n * n }, (_, i) => ((i * 5) % 3) - 1);
-    const expected = new Float64Array(n * n);
-    for (let r = 0; r < n; r++) {
-      for (let c = 0; c < n; c++) {
-        let s = 0;
-        for (let k = 0; k < n; k++) s += xs[r * n + k] * ws[k * n + c];
-        expected[r * n + c] = Math.max(s - 50, 0) + s;
-      }
-    }
-    const x = tf.tensor2d(xs, [n, n]);
-    const w = tf.tensor2d(ws, [n, n]);
-    const before = tf.memory().numTensors;
     let afterFirst = { lookups: 0, hits: 0 };
-    for (let step = 0; step < 4; step++) {
-      const y = tf.tidy(() => {
-        const p = tf.matMul(x, w);
-        return tf.add(tf.relu(tf.sub(p, 50)), p);
-      });
-      expect(Array.from(await y.data()), `step ${step}`).toEqual(Array.from(expected));
-      y.dispose();
+    await runSteadySteps(40, 4, (step) => {
       if (step === 0) afterFirst = { lookups: stats?.lookups ?? 0, hits: stats?.hits ?? 0 };
-    }
+    });
     // the later steps' uniforms are the first's, content for content
     const later = { lookups: (stats?.lookups ?? 0) - afterFirst.lookups, hits: (stats?.hits ?? 0) - afterFirst.hits };
     expect(later.lookups).toBeGreaterThanOrEqual(3 * 4);
     expect(later.hits).toBe(later.lookups);
-    expect(tf.memory().numTensors).toBe(before);
-    tf.dispose([x, w]);
   });
 });
