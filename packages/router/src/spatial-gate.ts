@@ -8,6 +8,7 @@ import {
   conv2dFewOutputs,
   conv2dFewOutputsEach,
   gateConvsTakenAlong,
+  concatRows,
   packPyramid,
   type PyramidLayout,
   unpackPyramid,
@@ -98,7 +99,7 @@ export class SpatialGate {
   static inferPackedMany(gates: SpatialGate[], x: tf.Tensor2D, layout: PyramidLayout): tf.Tensor2D {
     const fused = SpatialGate.sharedActivation(gates);
     if (fused) return activatedGateConvsPyramid(x, layout, gates.map((g) => ({ filter: g.weight, bias: g.bias })), fused);
-    return tf.tidy(() => tf.concat(gates.map((g) => g.inferPacked(x, layout))) as tf.Tensor2D);
+    return tf.tidy(() => concatRows(gates.map((g) => g.inferPacked(x, layout))));
   }
 
   /**

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ACTIVATED_GATE_CONV, type ActivatedGateConvAttrs, CONV3X3_FEW, namedFilters } from './kernels/kernel-names';
 import { hasKernel, hasSimdLoops } from './kernels/register';
 import { checkPacked, type PyramidLayout, packPyramid, unpackPyramid } from './pyramid';
+import { concatRows } from './row-blocks';
 
 /** 3x3 filters from `channels` (a multiple of 4, read as vec4s) to one channel: what the gate-conv kernels take. */
 function gateFilters(channels: number, filters: tf.Tensor4D[]): boolean {
@@ -134,7 +135,7 @@ export function activatedGateConvsPyramid(x: tf.Tensor2D, layout: PyramidLayout,
   if (gates.length > 2 || !webgpuKernel(ACTIVATED_GATE_CONV, shaped, gates.map((g) => g.filter))) {
     return tf.tidy(() => {
       const levels = unpackPyramid(x, layout);
-      return tf.concat(gates.map(({ filter, bias }) => packPyramid(levels.map((level) => activatedGateConv(level, filter, bias, activation)))));
+      return concatRows(gates.map(({ filter, bias }) => packPyramid(levels.map((level) => activatedGateConv(level, filter, bias, activation)))));
     });
   }
   const attrs: ActivatedGateConvAttrs = { activation: activation.wgsl, pyramid: layout };

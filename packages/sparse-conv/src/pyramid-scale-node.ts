@@ -7,6 +7,7 @@ import { blendCombinesFor } from './kernels/blend-pyramid-program';
 import { carriedGateRows, pathGateRows } from './kernels/scale-paths-gates-program';
 import { hasKernel } from './kernels/register';
 import { webgpuTuningFlag } from './kernels/webgpu-kernels';
+import { concatRows } from './row-blocks';
 import { checkPacked, type PyramidLayout, packPyramid, pyramidLevels, pyramidRows, scalePathsLayout, stackedLayout, unpackPyramid } from './pyramid';
 import type { GroupNormParams } from './types';
 
@@ -104,7 +105,7 @@ function scalePaths(op: string, x: tf.Tensor2D, layout: PyramidLayout, finer: De
     const [maps, scaleShift] = out as unknown as [tf.Tensor2D, tf.Tensor3D];
     return { maps, affine: scaleShift };
   }
-  return { maps: tf.tidy(() => tf.concat([depthwiseNormPyramid(x, layout, 0, layout.sizes.length - 1, finer), depthwiseNormPyramid(x, layout, 1, layout.sizes.length, coarser)])) };
+  return { maps: tf.tidy(() => concatRows([depthwiseNormPyramid(x, layout, 0, layout.sizes.length - 1, finer), depthwiseNormPyramid(x, layout, 1, layout.sizes.length, coarser)])) };
 }
 
 /**

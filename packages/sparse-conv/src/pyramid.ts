@@ -89,9 +89,7 @@ export function checkPacked(op: string, name: string, t: tf.Tensor, layout: Pyra
 export function packPyramid(maps: readonly tf.Tensor4D[]): tf.Tensor2D {
   pyramidLayoutOf(maps, 'packPyramid');
   const c = maps[0].shape[3];
-  return tf.tidy(() => {
-    return concatRows(maps.map((m) => tf.reshape(m, [-1, c]) as tf.Tensor2D));
-  });
+  return tf.tidy(() => concatRows(maps.map((m) => tf.reshape(m, [-1, c]) as tf.Tensor2D)));
 }
 
 /** The maps of a packed pyramid ([rows, C]), one [B,H,W,C] per level. */

@@ -397,6 +397,17 @@ fn main() {
 }
 
 /**
+ * Values carried ahead of a statistics program's output (the scale node's gates, out of the big map
+ * they were written in): `values` values, every `stride`-th from the first, into its first `rows`
+ * rows of C.
+ */
+export interface GateCarry {
+  values: number;
+  rows: number;
+  stride: number;
+}
+
+/**
  * WGSL: a carry (the partials' and the combine's), `values` values read every `stride`-th through
  * `read(at)` copied to the output's first values, thread `first` of `count` taking every count-th.
  */
@@ -431,7 +442,7 @@ export class GroupNormPartialsProgram implements WebGPUProgramLike {
   private readonly o: StatsOptions;
   private readonly carry?: { values: string; offset: string; stride: number };
 
-  constructor(batch: number, chunks: number, o: StatsOptions, carry?: { values: number; rows: number; channels: number; stride: number }) {
+  constructor(batch: number, chunks: number, o: StatsOptions, carry?: GateCarry & { channels: number }) {
     this.variableNames = ['X', 'Starts', ...(o.bias ? ['Bias'] : []), ...sourceVariables(o.source, o.masked)];
     this.variableComponents = laneComponents(this.variableNames, o.lanes);
     this.outputShape = carry ? [(carry.rows * carry.channels) / 4 + batch * o.groups * chunks, 4] : [batch, o.groups, chunks, 4];
@@ -495,7 +506,7 @@ export class GroupNormCombineProgram implements WebGPUProgramLike {
   private readonly scaleShift: boolean;
   private readonly carry?: { values: string; offset: string; runs: string; stride: number };
 
-  constructor(batch: number, channels: number, eps: number, o: Pick<StatsOptions, 'groups' | 'bias' | 'pairRun'>, scaleShift = false, carry?: { values: number; rows: number; stride: number }) {
+  constructor(batch: number, channels: number, eps: number, o: Pick<StatsOptions, 'groups' | 'bias' | 'pairRun'>, scaleShift = false, carry?: GateCarry) {
     if (carry && !scaleShift) throw new Error('GroupNormCombineProgram: carry needs the scale-and-shift form');
     this.variableNames = ['Partials', ...normParams(o.pairRun), ...(o.bias ? ['Bias'] : []), ...(carry ? ['Carry'] : [])];
     this.variableComponents = this.variableNames.map((n) => (n === 'Partials' ? 4 : 1));

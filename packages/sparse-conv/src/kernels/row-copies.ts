@@ -19,7 +19,10 @@ interface CopyingBackend {
 /** dtypes whose elements are 4 bytes in a tfjs WebGPU buffer */
 const fourBytes = new Set<tf.DataType>(['float32', 'int32', 'bool']);
 
-/** x's GPU buffer (uploading values still on the host), or null where x lives in a texture. */
+/**
+ * x's GPU buffer (uploading values still on the host); null where x lives in a texture (the
+ * backend's own kernel then), undefined where x is empty (no buffer, nothing to copy).
+ */
 function bufferOf(be: CopyingBackend, x: tf.TensorInfo): unknown {
   // an empty tensor has no buffer (WebGPU makes none of size 0), and nothing to copy
   if (tf.util.sizeFromShape(x.shape) === 0) return undefined;

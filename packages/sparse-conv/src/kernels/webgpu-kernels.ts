@@ -16,7 +16,7 @@ import { GATE_CONV_LANES, GATE_CONV_PIXELS, GateConvProgram } from './gate-conv-
 import { QuadOutputConvProgram } from './quad-output-conv-program';
 import { GATE_SUMS_CHUNK_PIXELS, GATE_SUMS_THREADS, gateSumsChunks, GateSumsCombineProgram, GateSumsProgram, type GateSumsTerm } from './gate-sums-program';
 import { GatedResidualProgram } from './gated-residual-program';
-import { CHUNK_ROWS, DEPTHWISE_MAP_PIXELS, DepthwiseMapProgram, GPU_STATS_THREADS, GroupNormApplyProgram, GroupNormCombineProgram, groupNormLanes, GroupNormOnePassProgram, GroupNormNormalizeProgram, groupNormNormalizes, GroupNormPartialsProgram, type GroupNormSource, groupNormFits } from './group-norm-programs';
+import { CHUNK_ROWS, DEPTHWISE_MAP_PIXELS, DepthwiseMapProgram, GPU_STATS_THREADS, GroupNormApplyProgram, GroupNormCombineProgram, type GateCarry, groupNormLanes, GroupNormOnePassProgram, GroupNormNormalizeProgram, groupNormNormalizes, GroupNormPartialsProgram, type GroupNormSource, groupNormFits } from './group-norm-programs';
 import { ACTIVATED_GATE_CONV, type ActivatedGateConvAttrs, BLEND_PYRAMID, type BlendPyramidAttrs, BLEND_RESIZED, DEPTHWISE_GROUP_NORM, GEMM_CONV, type BlendResizedAttrs, type BlendResizedInputs, COMPACT_CONV, type CompactConvAttrs, COMPACT_GROUP_NORM, COMPACT_GROUP_NORM_AFFINE, type CompactGroupNormAttrs, CONV3X3_FEW, type DepthwiseGroupNormAttrs, GATED_RESIDUAL, COMPACT_LIST, type CompactListAttrs, EXPAND_ROWS, GATE_SUMS, type GateSumsAttrs, GROUP_NORM_ROWS, type GroupNormRowsAttrs, GROUP_NORM_TRAIN, GROUP_NORM_TRAIN_GRAD, type GroupNormTrainAttrs, LEVEL_SCALE, SCALE_PATHS, SCALE_PATHS_GATES, type ScalePathsAttrs, type ScalePathsGatesAttrs, type GroupNormRowsInputs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs, readNumberedInputs } from './kernel-names';
 import { GroupNormTrainApplyProgram, GroupNormTrainGradInputProgram, GroupNormTrainGradSumsProgram, GroupNormTrainParamGradProgram, GroupNormTrainStatsProgram } from './group-norm-train-programs';
 import { MaskedConvProgram, type WebGPUProgramLike } from './masked-conv-program';
@@ -145,8 +145,8 @@ function groupNormAffineOnGpu(
     bias?: tf.TensorInfo;
     list?: { list: tf.TensorInfo; part: ListPart };
     second?: { gamma: tf.TensorInfo; beta: tf.TensorInfo; firstRun: number };
-    /** `values` values of `input`, every `stride`-th, copied into the output's first `rows` rows (GroupNormCombineProgram's carry) */
-    carry?: { input: tf.TensorInfo; values: number; rows: number; stride: number };
+    /** values of `input` copied ahead of the output (GroupNormCombineProgram's carry) */
+    carry?: GateCarry & { input: tf.TensorInfo };
   },
   opts: { groups: number; eps: number },
 ): tf.TensorInfo {
@@ -154,7 +154,7 @@ function groupNormAffineOnGpu(
   const c = x.shape[x.shape.length - 1];
   const { partials, stats } = groupNormSums(be, x, starts, { groups: opts.groups, bias, list, pairRun: second?.firstRun });
   const norm = [gamma, beta, ...(second ? [second.gamma, second.beta] : [])];
-  const program = new GroupNormCombineProgram(starts.length - 1, c, opts.eps, stats, true, carry && { values: carry.values, rows: carry.rows, stride: carry.stride });
+  const program = new GroupNormCombineProgram(starts.length - 1, c, opts.eps, stats, true, carry);
   const affine = runProgram(be, program, [partials, ...norm, ...(bias ? [bias] : []), ...(carry ? [carry.input] : [])], 'float32');
   be.disposeData(partials.dataId);
   return affine;
@@ -169,7 +169,7 @@ function groupNormSums(
   be: WebGPUBackendLike,
   x: tf.TensorInfo,
   starts: number[],
-  o: { groups: number; bias?: tf.TensorInfo; list?: { list: tf.TensorInfo; part: ListPart }; pairRun?: number; carry?: { values: number; rows: number; stride: number } },
+  o: { groups: number; bias?: tf.TensorInfo; list?: { list: tf.TensorInfo; part: ListPart }; pairRun?: number; carry?: GateCarry },
 ): { partials: tf.TensorInfo; stats: ConstructorParameters<typeof GroupNormPartialsProgram>[2] } {
   const { bias, list, carry } = o;
   const c = x.shape[x.shape.length - 1];
