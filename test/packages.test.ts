@@ -56,6 +56,15 @@ describe.each(packages)('packages/%s', (dir) => {
   it('README has an install line', () => {
     expect(readFileSync(join(base, 'README.md'), 'utf8')).toContain(`npm install @dynhead/${dir}`);
   });
+
+  it('README has an API section that names every runtime export of src/index.ts', async () => {
+    const readme = readFileSync(join(base, 'README.md'), 'utf8');
+    expect(readme, `${dir}/README.md: a "## API" section`).toMatch(/^## API\b/m);
+    const exported = Object.keys(await import(join(base, 'src/index.ts')));
+    expect(exported.length, `${dir}/src/index.ts exports`).toBeGreaterThan(0);
+    const unnamed = exported.filter((name) => !new RegExp(`(^|[^\\w$])${name.replace(/\$/g, '\\$')}([^\\w$]|$)`).test(readme));
+    expect(unnamed, `${dir}/README.md does not name these exports`).toEqual([]);
+  });
 });
 
 describe('@dynhead/cli', () => {
