@@ -6,8 +6,11 @@ import {
   maskedConv2d,
   masksStayOnDevice,
   type PyramidLayout,
+  pyramidRows,
   sparseConvPair,
   sparseConvPairPyramid,
+  sparseConvPairTowers,
+  stackedLayout,
 } from '@dynhead/sparse-conv';
 import * as tf from '@tensorflow/tfjs-core';
 import type { GateConfig } from './config';
@@ -117,6 +120,36 @@ export class DynamicBottleneck {
         layout,
         { mask: g, filter: this.conv1.weight, opts: { norm: this.norm1.params, post: 'relu', dilateMask: true } },
         { mask: g, filter: this.conv2.weight, opts: { norm: this.norm2.params, gatedResidual: { input: y, gate: g } } },
+      );
+    } finally {
+      g.dispose();
+    }
+  }
+
+  /**
+   * inferPacked() of this tower's depth node and `other`, the same node of the other tower, at once:
+   * ys [2P, C] holds this tower's packed input then the other's -> their outputs, stacked alike.
+   * Each gate is recorded under its own name and charged as inferPacked charges it; on webgpu one
+   * gate conv, one pixel-list buffer, two GEMMs and two GroupNorms serve both towers
+   * (sparseConvPairTowers), where the two nodes one after the other take twice as many dispatches.
+   */
+  async inferPackedTowers(other: DynamicBottleneck, ys: tf.Tensor2D, layout: PyramidLayout, ctx: ForwardContext): Promise<tf.Tensor2D> {
+    if (!this.gate || !other.gate) throw new Error('DynamicBottleneck.inferPackedTowers: the Fix head has no gates; run infer() per level');
+    if (this.unit !== other.unit) throw new Error(`DynamicBottleneck.inferPackedTowers: the towers' convs differ (${this.unit} and ${other.unit} multiply-adds a pixel)`);
+    const g = SpatialGate.inferPackedTowers([this.gate, other.gate], ys, layout);
+    try {
+      ctx.recordPyramid(this.gate.name, g, layout);
+      ctx.recordPyramid(other.gate.name, g, layout, pyramidRows(layout));
+      // a map of both towers charges what each would: its sums are the two towers' sums
+      const both = stackedLayout(layout, layout);
+      ctx.chargePyramid(g, both, this.unit, { pooled: true });
+      ctx.chargePyramid(g, both, this.unit);
+      return await sparseConvPairTowers(
+        ys,
+        layout,
+        g,
+        { filters: [this.conv1.weight, other.conv1.weight], norms: [this.norm1.params, other.norm1.params] },
+        { filters: [this.conv2.weight, other.conv2.weight], norms: [this.norm2.params, other.norm2.params] },
       );
     } finally {
       g.dispose();

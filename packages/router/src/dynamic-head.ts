@@ -29,9 +29,26 @@ export interface ForwardOptions {
    * and block); false runs the levels one by one, for comparison. The same numbers either way.
    */
   packLevels?: boolean;
+  /**
+   * infer() with packed levels only. Default true: the two towers' depth nodes run at once, one
+   * set of kernels for both (webgpu: half the dispatches of a block's depth node); false runs the
+   * towers one after the other, for comparison. The same numbers either way (to float32 rounding
+   * of the costs' sums).
+   */
+  mergeTowers?: boolean;
 }
 
 type Tower = { kind: 'blocks'; blocks: DynamicScale[] } | { kind: 'conventional'; tower: ConventionalTower };
+
+/**
+ * The recorded gates with the cls tower's modules first, then the bbox tower's, as the towers run
+ * one after the other record them (merged, their blocks record in turns).
+ */
+function towersInOrder(gates: Record<string, tf.Tensor4D[]>): Record<string, tf.Tensor4D[]> {
+  const names = Object.keys(gates);
+  const tower = (name: string) => (name.startsWith('bbox_subnet') ? 1 : 0);
+  return Object.fromEntries([...names.filter((n) => tower(n) === 0), ...names.filter((n) => tower(n) === 1)].map((n) => [n, gates[n]]));
+}
 
 /**
  * The FCOS head over P3..P7 with two towers (`cls_subnet`, `bbox_subnet`) and the predictors:
@@ -90,6 +107,15 @@ export class DynamicHead {
     try {
       if (packed) {
         // the predictors too run on the packed towers: their outputs are unpacked, not the towers'
+        if (options.mergeTowers ?? true) {
+          const [cls, bbox] = await this.inferTowersPacked(packed, ctx);
+          try {
+            const predictions = this.predictors.inferPacked(cls, bbox, layout);
+            return { ...predictions, cost: ctx.totalCost(features[0].shape[0]), gates: towersInOrder(ctx.gates) };
+          } finally {
+            tf.dispose([cls, bbox]);
+          }
+        }
         const cls = await this.inferTowerPacked(this.towers.cls, packed, ctx);
         try {
           const bbox = await this.inferTowerPacked(this.towers.bbox, packed, ctx);
@@ -185,6 +211,29 @@ export class DynamicHead {
       throw e;
     }
     return x === packed.x ? tf.clone(x) : x;
+  }
+
+  /**
+   * Both towers on the packed features (runsPacked), block i of each together: each block's scale
+   * node on its own tower's map, then the two depth nodes in one set of kernels
+   * (DynamicScale.inferPackedWith) -> [cls output, bbox output] (new tensors).
+   */
+  private async inferTowersPacked(packed: { x: tf.Tensor2D; layout: PyramidLayout }, ctx: ForwardContext): Promise<[tf.Tensor2D, tf.Tensor2D]> {
+    const { cls, bbox } = this.towers;
+    if (cls.kind === 'conventional' || bbox.kind === 'conventional') throw new Error('DynamicHead: the conventional tower runs level by level');
+    let xs: [tf.Tensor2D, tf.Tensor2D] = [packed.x, packed.x];
+    const release = () => tf.dispose(xs.filter((x) => x !== packed.x));
+    try {
+      for (const [i, block] of cls.blocks.entries()) {
+        const next = await block.inferPackedWith(bbox.blocks[i], xs, packed.layout, ctx);
+        release();
+        xs = next;
+      }
+    } catch (e) {
+      release();
+      throw e;
+    }
+    return xs.map((x) => (x === packed.x ? tf.clone(x) : x)) as [tf.Tensor2D, tf.Tensor2D];
   }
 
   private async inferTower(tower: Tower, xs: tf.Tensor4D[], ctx: ForwardContext): Promise<tf.Tensor4D[]> {

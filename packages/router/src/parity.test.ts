@@ -72,10 +72,14 @@ describe.each(TEST_BACKENDS.filter((b) => b === 'cpu'))('golden parity with grad
 // (single-image) eval outputs and costs. On webgpu this is the whole sparse path as it runs there
 // (masks on the device, each depth node's pair over all five levels at once).
 describe.each(TEST_BACKENDS.filter((b) => b === 'cpu' || b === 'webgpu'))('golden parity of inference on %s', (backend) => {
-  // webgpu also level by level (packLevels false), the form every other backend runs, and with the
-  // kernels in the forms a GPU takes (staged GEMM tiles, 64-thread statistics, ...)
-  const forms = backend === 'webgpu' ? ([[true, 'the device'], [false, 'the device'], [true, 'gpu']] as const) : ([[true, 'the device']] as const);
-  it.each(forms)(`${D4}: image 0 of a batch of 2 equals the official eval outputs, costs and first blocks' gate maps (levels packed: %s, kernels as on: %s)`, async (packLevels, tuning) => {
+  // webgpu also level by level (packLevels false), the form every other backend runs, with the
+  // towers' depth nodes one tower at a time (mergeTowers false), and with the kernels in the forms
+  // a GPU takes (staged GEMM tiles, 64-thread statistics, ...)
+  const forms =
+    backend === 'webgpu'
+      ? ([[true, 'the device', true], [true, 'the device', false], [false, 'the device', true], [true, 'gpu', true], [true, 'gpu', false]] as const)
+      : ([[true, 'the device', true]] as const);
+  it.each(forms)(`${D4}: image 0 of a batch of 2 equals the official eval outputs, costs and first blocks' gate maps (levels packed: %s, kernels as on: %s, towers merged: %s)`, async (packLevels, tuning, mergeTowers) => {
     await activate(backend);
     setWebGPUTuning(tuning === 'gpu' ? 'gpu' : undefined);
     const file = load(D4);
@@ -86,10 +90,14 @@ describe.each(TEST_BACKENDS.filter((b) => b === 'cpu' || b === 'webgpu'))('golde
     const before = tf.memory().numTensors;
     let out = undefined as unknown as Awaited<ReturnType<DynamicHead['infer']>>;
     const info = await tf.profile(async () => {
-      out = await head.infer(features, { recordGates: true, packLevels });
+      out = await head.infer(features, { recordGates: true, packLevels, mergeTowers });
     });
-    // D4: 4 blocks in each of 2 towers, each depth node one pixel list (webgpu: for all levels when packed)
-    expect(info.kernels.filter((k) => k.name === 'DynheadCompactList').length).toBe(backend === 'webgpu' ? (packLevels ? 8 : 40) : 0);
+    // D4: 4 blocks in each of 2 towers, each depth node one pixel list (webgpu: for all levels when
+    // packed, and for both towers' nodes when merged)
+    expect(info.kernels.filter((k) => k.name === 'DynheadCompactList').length).toBe(backend === 'webgpu' ? (packLevels ? (mergeTowers ? 4 : 8) : 40) : 0);
+    // the gates in the order the towers run one after the other record them: cls's, then bbox's
+    const names = Object.keys(out.gates);
+    expect(names.findIndex((n) => n.startsWith('bbox_subnet')), 'the first bbox gate').toBe(names.filter((n) => n.startsWith('cls_subnet')).length);
     for (const [key, maps] of [['logits', out.logits], ['bbox_reg', out.bboxReg], ['centerness', out.centerness]] as const) {
       for (let l = 0; l < levels.length; l++) {
         const first = tf.slice(maps[l], [0, 0, 0, 0], [1, -1, -1, -1]);

@@ -4,6 +4,7 @@ import {
   activatedGateConv,
   activatedGateConvPyramid,
   activatedGateConvsPyramid,
+  activatedGateConvTowers,
   type ConvActivation,
   conv2dFewOutputs,
   conv2dFewOutputsEach,
@@ -11,6 +12,7 @@ import {
   concatRows,
   packPyramid,
   type PyramidLayout,
+  splitRows,
   unpackPyramid,
 } from '@dynhead/sparse-conv';
 import * as tf from '@tensorflow/tfjs-core';
@@ -72,6 +74,21 @@ export class SpatialGate {
   inferPacked(x: tf.Tensor2D, layout: PyramidLayout): tf.Tensor2D {
     if (this.fused) return activatedGateConvPyramid(x, layout, this.weight, this.bias, this.fused);
     return tf.tidy(() => packPyramid(unpackPyramid(x, layout).map((level) => this.infer(level))));
+  }
+
+  /**
+   * Two towers' gates at once: x [2P, C] holds tower 0's packed pyramid then tower 1's, and gate t
+   * is tower t's -> [2P, 1] (on webgpu one dispatch, activatedGateConvTowers; elsewhere each
+   * tower's inferPacked, stacked).
+   */
+  static inferPackedTowers(gates: [SpatialGate, SpatialGate], x: tf.Tensor2D, layout: PyramidLayout): tf.Tensor2D {
+    const fused = SpatialGate.sharedActivation(gates);
+    if (fused) return activatedGateConvTowers(x, layout, [{ filter: gates[0].weight, bias: gates[0].bias }, { filter: gates[1].weight, bias: gates[1].bias }], fused);
+    return tf.tidy(() => {
+      const rows = x.shape[0] / 2;
+      const towers = splitRows(x, [rows, rows]) as tf.Tensor2D[];
+      return concatRows(towers.map((t, i) => gates[i].inferPacked(t, layout)));
+    });
   }
 
   /**

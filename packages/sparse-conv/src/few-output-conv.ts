@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ACTIVATED_GATE_CONV, type ActivatedGateConvAttrs, CONV3X3_FEW, namedFilters } from './kernels/kernel-names';
 import { hasKernel, hasSimdLoops } from './kernels/register';
-import { checkPacked, type PyramidLayout, packPyramid, unpackPyramid } from './pyramid';
-import { concatRows } from './row-blocks';
+import { checkPacked, type PyramidLayout, packPyramid, stackedLayout, unpackPyramid } from './pyramid';
+import { concatRows, splitRows } from './row-blocks';
 
 /** 3x3 filters from `channels` (a multiple of 4, read as vec4s) to one channel: what the gate-conv kernels take. */
 function gateFilters(channels: number, filters: tf.Tensor4D[]): boolean {
@@ -141,6 +141,30 @@ export function activatedGateConvsPyramid(x: tf.Tensor2D, layout: PyramidLayout,
   const attrs: ActivatedGateConvAttrs = { activation: activation.wgsl, pyramid: layout };
   const [first, second] = gates;
   const inputs: tf.NamedTensorMap = { x, filter: first.filter, bias: first.bias, ...(second ? { filter1: second.filter, bias1: second.bias } : {}) };
+  return tf.engine().runKernel(ACTIVATED_GATE_CONV, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+}
+
+/**
+ * Two towers' gates at once: x [2P, C] holds tower 0's packed pyramid (`layout`, P rows) then tower
+ * 1's, and tower t's rows take gates[t] -> [2P, 1] (each tower's activatedGateConvPyramid, stacked).
+ * One dispatch on webgpu, which reads each pixel's X once; elsewhere tower by tower.
+ */
+export function activatedGateConvTowers(x: tf.Tensor2D, layout: PyramidLayout, gates: [GateConvParams, GateConvParams], activation: ConvActivation): tf.Tensor2D {
+  const op = 'activatedGateConvTowers';
+  for (const [i, { bias }] of gates.entries()) {
+    if (bias.size !== 1) throw new Error(`${op}: gates[${i}].bias must hold one value, got shape [${bias.shape.join(',')}]`);
+  }
+  const stacked = stackedLayout(layout, layout);
+  checkPacked(op, 'x', x, stacked);
+  const shaped = { shape: [layout.batch, 1, 1, x.shape[1]] } as tf.Tensor4D;
+  if (!webgpuKernel(ACTIVATED_GATE_CONV, shaped, gates.map((g) => g.filter))) {
+    return tf.tidy(() => {
+      const towers = splitRows(x, [x.shape[0] / 2, x.shape[0] / 2]) as tf.Tensor2D[];
+      return concatRows(towers.map((t, i) => activatedGateConvsPyramid(t, layout, [gates[i]], activation)));
+    });
+  }
+  const attrs: ActivatedGateConvAttrs = { activation: activation.wgsl, pyramid: stacked, towerRuns: layout.sizes.length * layout.batch };
+  const inputs: tf.NamedTensorMap = { x, filter: gates[0].filter, bias: gates[0].bias, filter1: gates[1].filter, bias1: gates[1].bias };
   return tf.engine().runKernel(ACTIVATED_GATE_CONV, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor2D;
 }
 

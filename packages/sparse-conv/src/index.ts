@@ -3,7 +3,7 @@ export type { GroupNormParams, SparseConvOptions, SparseConvMethod } from './typ
 export { gateMask } from './gate-mask';
 export { maskedConv2d } from './masked-conv2d';
 export { chooseMethod, sparseConv2d, sparseConv2dWithConvs, sparseConvPair } from './sparse-conv2d';
-export { pyramidPairRunsAtOnce, sparseConvPairPyramid, type PyramidPairConv } from './pyramid-conv-pair';
+export { pyramidPairRunsAtOnce, sparseConvPairPyramid, sparseConvPairTowers, type TowerConvs, towersRunAtOnce, type PyramidPairConv } from './pyramid-conv-pair';
 export { blendPyramid, depthwiseNormPyramid, type DepthwiseNormLayer, scalePathsPyramid, scalePathsToBlend, scalePathsWithGates, type ScalePaths } from './pyramid-scale-node';
 export { concatRows, splitRows } from './row-blocks';
 export { levelRowStarts, packPyramid, pyramidLevels, type PyramidLevels, pyramidLayoutOf, pyramidRows, segmentRowStarts, stackedLayout, unpackPyramid, type PyramidLayout } from './pyramid';
@@ -17,5 +17,5 @@ export { convLayer, convLayerPyramid } from './conv-layer';
 export { type LevelScalePost, scaleLevelsPyramid } from './level-scale';
 export { blendResized, blendResizedWithConvs } from './blend-resized';
 export { depthwiseNormEach, type GatedDepthwiseLayer } from './depthwise-norm-each';
-export { activatedGateConv, activatedGateConvPyramid, activatedGateConvsPyramid, conv2dFewOutputs, conv2dFewOutputsEach, gateConvsTakenAlong, type ConvActivation, type GateConvParams } from './few-output-conv';
+export { activatedGateConv, activatedGateConvPyramid, activatedGateConvsPyramid, activatedGateConvTowers, conv2dFewOutputs, conv2dFewOutputsEach, gateConvsTakenAlong, type ConvActivation, type GateConvParams } from './few-output-conv';
 export { readActivePixels, type ActivePixels } from './active-pixels';

@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { COMPACT_GROUP_NORM } from './kernels/kernel-names';
 import { hasKernel, hasMaskedConvKernel } from './kernels/register';
 import { compactConvNormalizedOnRead, compactPyramidConv, pixelLists } from './kernels/row-ops';
-import { checkPacked, type PyramidLayout, packPyramid, pyramidRows, unpackPyramid } from './pyramid';
+import { checkPacked, type PyramidLayout, packPyramid, pyramidRows, stackedLayout, unpackPyramid } from './pyramid';
+import { concatRows, splitRows } from './row-blocks';
 import { pairNormalizesOnRead, pairRunsOnDevice, sparseConvPair } from './sparse-conv2d';
 import type { GroupNormParams, SparseConvOptions } from './types';
 import { validateConvArgs } from './validate';
@@ -50,6 +51,86 @@ export async function sparseConvPairPyramid(x: tf.Tensor2D, layout: PyramidLayou
     });
   }
   return eachLevel(x, layout, first, second);
+}
+
+/** A depth node's conv in each of two towers: tower 0's filter and norm, then tower 1's. */
+export interface TowerConvs {
+  filters: [tf.Tensor4D, tf.Tensor4D];
+  norms: [GroupNormParams, GroupNormParams];
+}
+
+/**
+ * Two towers' depth nodes at once: x [2P, C] holds tower 0's packed pyramid (`layout`, P rows) then
+ * tower 1's, `gate` [2P, 1] their gates. Each tower's rows become ReLU(x + gate *
+ * GN2(conv2(ReLU(GN1(conv1(x)))))) with its own filters and norms, conv1 where the gate's 3x3
+ * max-pool is > 0 and conv2 where the gate is > 0, GroupNorm statistics per level and image: each
+ * tower's sparseConvPairPyramid, stacked. On webgpu (towersRunAtOnce) one pixel-list buffer, two
+ * GEMMs and two GroupNorms serve both towers, each row taking its tower's weights, where the towers
+ * one by one take twice as many dispatches; elsewhere tower by tower. Inference only.
+ */
+export async function sparseConvPairTowers(x: tf.Tensor2D, layout: PyramidLayout, gate: tf.Tensor2D, first: TowerConvs, second: TowerConvs): Promise<tf.Tensor2D> {
+  const op = 'sparseConvPairTowers';
+  const stacked = stackedLayout(layout, layout);
+  checkPacked(op, 'x', x, stacked, x.shape[1]);
+  checkPacked(op, 'gate', gate, stacked, 1);
+  validateTowerConvs(op, layout, x.shape[1], first, second);
+  const rows = pyramidRows(layout);
+  const conv = (c: TowerConvs, t: 0 | 1) => ({ filter: c.filters[t], norm: c.norms[t] });
+  if (towersRunAtOnce(layout, x.shape[1], first, second)) {
+    const runs = layout.sizes.length * layout.batch;
+    const tower1 = (c: TowerConvs) => ({ runs, filter: c.filters[1], norm: c.norms[1] });
+    return tf.tidy(() => {
+      const both = pixelLists(gate, 'dilatedAndPlain', stacked);
+      const list1 = { buffer: both, part: 'first' as const };
+      const list2 = { buffer: both, part: 'second' as const };
+      const epilogue2 = { norm: second.norms[0], relu: false, residual: { input: x, gate } };
+      if (pairNormalizesOnRead()) {
+        const { raw, affine } = compactConvNormalizedOnRead(x, first.filters[0], list1, first.norms[0], undefined, stacked, tower1(first));
+        return compactPyramidConv(raw, stacked, second.filters[0], list2, epilogue2, { affine, relu: true }, tower1(second));
+      }
+      const t = compactPyramidConv(x, stacked, first.filters[0], list1, { norm: first.norms[0], relu: true }, undefined, tower1(first));
+      return compactPyramidConv(t, stacked, second.filters[0], list2, epilogue2, undefined, tower1(second));
+    });
+  }
+  const [xs, gates] = [splitRows(x, [rows, rows]) as tf.Tensor2D[], splitRows(gate, [rows, rows]) as tf.Tensor2D[]];
+  const outs: tf.Tensor2D[] = [];
+  try {
+    for (const t of [0, 1] as const) {
+      const pair = (c: TowerConvs, which: 'first' | 'second') => pairConv(gates[t], conv(c, t), which, xs[t]);
+      outs.push(await sparseConvPairPyramid(xs[t], layout, pair(first, 'first'), pair(second, 'second')));
+    }
+    return concatRows(outs);
+  } finally {
+    tf.dispose([...xs, ...gates, ...outs]);
+  }
+}
+
+/** Each tower's convs checked as its pair's would be (filters, norms), naming the tower and argument at fault; the output keeps x's channels (the residual). */
+function validateTowerConvs(op: string, layout: PyramidLayout, channels: number, first: TowerConvs, second: TowerConvs): void {
+  const [h, w] = layout.sizes[0];
+  const shaped = (c: number) => ({ rank: 4, shape: [layout.batch, h, w, c] }) as unknown as tf.Tensor4D;
+  for (const t of [0, 1] as const) {
+    const { outChannels: mid } = validateConvArgs(`${op}: first, tower ${t}`, shaped(channels), shaped(1), first.filters[t], { norm: first.norms[t], post: 'relu' });
+    const { outChannels } = validateConvArgs(`${op}: second, tower ${t}`, shaped(mid), shaped(1), second.filters[t], { norm: second.norms[t] });
+    if (outChannels !== channels) throw new Error(`${op}: second.filters[${t}] writes ${outChannels} channels; the residual needs x's ${channels}`);
+  }
+}
+
+/** A depth node's conv as sparseConvPairPyramid takes it: conv1 on the gate's max-pool, with ReLU; conv2 on the gate, with the gated residual of `input`. */
+function pairConv(gate: tf.Tensor2D, { filter, norm }: { filter: tf.Tensor4D; norm: GroupNormParams }, which: 'first' | 'second', input: tf.Tensor2D): PyramidPairConv {
+  if (which === 'first') return { mask: gate, filter, opts: { norm, post: 'relu', dilateMask: true } };
+  return { mask: gate, filter, opts: { norm, gatedResidual: { input, gate } } };
+}
+
+/**
+ * Whether sparseConvPairTowers runs both towers in one set of dispatches: where each tower's pair
+ * would run every level at once (pyramidPairRunsAtOnce), with one GroupNorm form (groups, eps) for
+ * the towers' norms, whose parameters the programs pick by run.
+ */
+export function towersRunAtOnce(layout: PyramidLayout, channels: number, first: TowerConvs, second: TowerConvs): boolean {
+  const sameForm = (c: TowerConvs) => c.norms[0].groups === c.norms[1].groups && (c.norms[0].eps ?? 1e-5) === (c.norms[1].eps ?? 1e-5);
+  const sameShape = (c: TowerConvs) => c.filters[0].shape.join(',') === c.filters[1].shape.join(',');
+  return pyramidPairRunsAtOnce(layout, channels) && [first, second].every((c) => sameForm(c) && sameShape(c));
 }
 
 /**

@@ -1,7 +1,7 @@
 import { type ListPart, listReaderSnippet } from './compact-conv-program';
 import type { WebGPUProgramLike } from './masked-conv-program';
 import type { PyramidLayout } from '../pyramid';
-import { type LevelExprs, pyramidShaderKey, pyramidUniformsOf, type UniformData } from './pyramid-uniforms';
+import { type LevelExprs, levelUniforms, ProgramUniforms, pyramidShaderKey, type UniformData } from './pyramid-uniforms';
 import { mapPosSnippet, mapRunSnippet, NEWLINE, range } from './webgpu-snippets';
 
 /** Rows (active pixels) and output channels of the tile one workgroup computes. */
@@ -70,6 +70,12 @@ export interface GemmConvOptions {
   scattered?: boolean;
   /** X as read is max(X * scale + shift, 0) with relu (else without the max), from Affine [runs, 2, Cin] of its run */
   inputAffine?: { relu: boolean };
+  /**
+   * pyramid only, not biased: two towers' maps in one X, its runs (mapRun's (level, image)) taking
+   * tower 0's and tower 1's filter in alternate blocks of this many; a last input Filt1 (like
+   * Filt) is tower 1's (two towers stacked as levels: towerRuns = their levels x batch)
+   */
+  towerRuns?: number;
 }
 
 /** Whether the tiled program takes this conv: it reads X and the filter as vec4s. */
@@ -112,6 +118,8 @@ export class CompactGemmConvProgram implements WebGPUProgramLike {
   private readonly levels?: LevelExprs;
   private readonly scattered: boolean;
   private readonly inputAffine?: { relu: boolean };
+  /** the towerRuns uniform's WGSL expression, when X holds two towers */
+  private readonly towerRuns?: string;
   uniforms?: string;
   uniformData?: UniformData;
 
@@ -121,12 +129,19 @@ export class CompactGemmConvProgram implements WebGPUProgramLike {
    * add dispatch). pyramid: X is packed so (its rows' taps are found through the layout).
    * scattered and inputAffine: a depth node's first conv written at its pixels, its GroupNorm and
    * ReLU applied by the second as it stages them (no pass writes the normalised map between them).
+   * towerRuns: a detection head's two towers in one dispatch; a tile holding rows of both runs its
+   * reduction once per tower, the other tower's rows reading as zeros, so a one-tower tile costs
+   * what it did.
    */
   constructor(rows: number, outChannels: number, kernel: number, options: GemmConvOptions = {}) {
-    const { listed = true, part = 'whole', tuning = GPU_GEMM, biased = false, pyramid, scattered = false, inputAffine } = options;
+    const { listed = true, part = 'whole', tuning = GPU_GEMM, biased = false, pyramid, scattered = false, inputAffine, towerRuns } = options;
     if (scattered && !listed) throw new Error('CompactGemmConvProgram: only a listed conv writes its rows scattered');
-    this.variableNames = [...(listed ? ['X', 'Filt', 'List'] : ['X', 'Filt']), ...(biased ? ['Bias'] : []), ...(inputAffine ? ['Affine'] : [])];
-    this.variableComponents = [...(listed ? [4, 4, 1] : [4, 4]), ...(biased ? [4] : []), ...(inputAffine ? [4] : [])];
+    const towers = towerRuns !== undefined;
+    if (towers && !pyramid) throw new Error(`CompactGemmConvProgram: towerRuns (${towerRuns}) needs a pyramid (the towers' maps stacked as its levels)`);
+    if (towers && !(Number.isInteger(towerRuns) && towerRuns > 0)) throw new Error(`CompactGemmConvProgram: towerRuns must be a positive whole number, got ${towerRuns}`);
+    if (towers && biased) throw new Error('CompactGemmConvProgram: towerRuns does not take a bias (one Bias would serve both towers)');
+    this.variableNames = [...(listed ? ['X', 'Filt', 'List'] : ['X', 'Filt']), ...(biased ? ['Bias'] : []), ...(inputAffine ? ['Affine'] : []), ...(towers ? ['Filt1'] : [])];
+    this.variableComponents = [...(listed ? [4, 4, 1] : [4, 4]), ...(biased ? [4] : []), ...(inputAffine ? [4] : []), ...(towers ? [4] : [])];
     this.scattered = scattered;
     this.inputAffine = inputAffine;
     this.biased = biased;
@@ -136,9 +151,15 @@ export class CompactGemmConvProgram implements WebGPUProgramLike {
     this.listed = listed;
     this.part = part;
     this.stagedTiles = tuning.stagedTiles;
-    if (pyramid) ({ levels: this.levels, uniforms: this.uniforms, uniformData: this.uniformData } = pyramidUniformsOf(pyramid));
+    if (pyramid) {
+      const u = new ProgramUniforms();
+      this.levels = levelUniforms(u, pyramid, 'pyr');
+      // a uniform, not a constant of the code: one shader serves every size of the towers
+      if (towers) this.towerRuns = u.add('towerRuns', towerRuns);
+      [this.uniforms, this.uniformData] = [u.declaration, u.data];
+    }
     const affineKey = inputAffine ? `affine${inputAffine.relu ? 'Relu' : ''}` : 'raw';
-    this.shaderKey = `dynheadCompactGemmConv_k${kernel}_${listed ? part : 'dense'}_${tuning.stagedTiles}_${biased}_${pyramidShaderKey(pyramid)}_${scattered}_${affineKey}`;
+    this.shaderKey = `dynheadCompactGemmConv_k${kernel}_${listed ? part : 'dense'}_${tuning.stagedTiles}_${biased}_${pyramidShaderKey(pyramid)}_${scattered}_${affineKey}${towers ? '_towers' : ''}`;
     this.tileRows = tuning.stagedTiles ? TILE_ROWS : 16 * DIRECT_PER_THREAD;
     this.dispatch = [Math.ceil(outChannels / TILE_COLS), Math.min(Math.ceil(rows / this.tileRows), tuning.rowWorkgroups), 1];
   }
@@ -187,38 +208,61 @@ export class CompactGemmConvProgram implements WebGPUProgramLike {
     const k = this.kernel;
     const pad = (k - 1) / 2;
     const rows = range(n);
+    const towers = this.towerRuns !== undefined;
     return `if (col4 < cout4 && ty < rowsHere) {
         ${rows.map((i) => `var acc${i} = vec4<f32>(0.0);
         let pix${i} = ${this.listed ? `listAt(1 + row0 + min(ty + ${16 * i}, rowsHere - 1))` : `row0 + min(ty + ${16 * i}, rowsHere - 1)`};
         let pos${i} = mapPos(pix${i});${this.inputAffine ? `
-        let affine${i} = mapRun(pix${i}) * 2 * (cin / 4);` : ''}`).join(NEWLINE + '        ')}
-        let cin4 = cin / 4;
+        let affine${i} = mapRun(pix${i}) * 2 * (cin / 4);` : ''}${towers ? `
+        let tower${i} = towerBlock(pix${i}) % 2;` : ''}`).join(NEWLINE + '        ')}
+        let cin4 = cin / 4;${towers ? `
+        // a pass per tower among the thread's rows, the other tower's rows reading as zeros
+        for (var tw = ${rows.slice(1).reduce((e, i) => `min(${e}, tower${i})`, 'tower0')}; tw <= ${rows.slice(1).reduce((e, i) => `max(${e}, tower${i})`, 'tower0')}; tw++) {` : ''}
         for (var tap = 0; tap < ${k * k}; tap++) {
           let dy = tap / ${k} - ${pad};
           let dx = tap % ${k} - ${pad};
-          ${rows.map((i) => `let in${i} = pos${i}.x + dy >= 0 && pos${i}.x + dy < pos${i}.z && pos${i}.y + dx >= 0 && pos${i}.y + dx < pos${i}.w;
+          ${rows.map((i) => `let in${i} = ${towers ? `tower${i} == tw && ` : ''}pos${i}.x + dy >= 0 && pos${i}.x + dy < pos${i}.z && pos${i}.y + dx >= 0 && pos${i}.y + dx < pos${i}.w;
           let at${i} = select(0, (pix${i} + dy * pos${i}.w + dx) * cin4, in${i});`).join(NEWLINE + '          ')}
           var f = tap * cin * cout4 + col4;
           for (var c4 = 0; c4 < cin4; c4++) {
-            let f0 = Filt[f];
+            ${towers ? this.towerFilterSnippet() : `let f0 = Filt[f];
             let f1 = Filt[f + cout4];
             let f2 = Filt[f + 2 * cout4];
-            let f3 = Filt[f + 3 * cout4];
+            let f3 = Filt[f + 3 * cout4];`}
             ${rows.map((i) => `let a${i} = select(vec4<f32>(0.0), ${this.affined(`X[at${i} + c4]`, `affine${i}`, 'c4')}, in${i});
             acc${i} = fma(vec4<f32>(a${i}.x), f0, fma(vec4<f32>(a${i}.y), f1, fma(vec4<f32>(a${i}.z), f2, fma(vec4<f32>(a${i}.w), f3, acc${i}))));`).join(NEWLINE + '            ')}
             f += 4 * cout4;
           }
-        }
+        }${towers ? `
+        }` : ''}
         ${rows.map((i) => `if (ty + ${16 * i} < rowsHere) {
           setOutputAtIndex(${this.scattered ? `pix${i}` : `(row0 + ty + ${16 * i})`} * cout4 + col4, ${this.written(i)});
         }`).join(NEWLINE + '        ')}
       }`;
   }
 
+  /** WGSL: the direct tile's filter values f0..f3 at f, from tower tw's filter (each thread reads one of them, not both). */
+  private towerFilterSnippet(): string {
+    const at = ['f', 'f + cout4', 'f + 2 * cout4', 'f + 3 * cout4'];
+    const reads = (filt: string) => at.map((a, j) => `f${j} = ${filt}[${a}];`).join(NEWLINE + '              ');
+    return `${range(4).map((j) => `var f${j} : vec4<f32>;`).join(NEWLINE + '            ')}
+            if (tw == 0) {
+              ${reads('Filt')}
+            } else {
+              ${reads('Filt1')}
+            }`;
+  }
+
+  /** WGSL: pixel of row `row` (an expression): listed, its list entry; dense, the row itself. */
+  private pixelOf(row: string): string {
+    return this.listed ? `listAt(1 + ${row})` : row;
+  }
+
   /** WGSL: a tile of over DIRECT_ROWS rows, staged through workgroup memory step by step. */
   private stagedSnippet(): string {
     const k = this.kernel;
     const pad = (k - 1) / 2;
+    const towers = this.towerRuns !== undefined;
     return `
     // the row this thread stages: row0 + lane / 4, reduction values 4 * (lane % 4) .. +3 of each step
     let loadRow = row0 + lane / 4;
@@ -226,11 +270,13 @@ export class CompactGemmConvProgram implements WebGPUProgramLike {
     let valid = loadRow < count;
     var pix = 0;
     var pos = vec4<i32>(0);${this.inputAffine ? `
-    var affineAt = 0;` : ''}
+    var affineAt = 0;` : ''}${towers ? `
+    var rowTower = 0;` : ''}
     if (valid) {
       pix = ${this.listed ? 'listAt(1 + loadRow)' : 'loadRow'};
       pos = mapPos(pix);${this.inputAffine ? `
-      affineAt = mapRun(pix) * 2 * (cin / 4);` : ''}
+      affineAt = mapRun(pix) * 2 * (cin / 4);` : ''}${towers ? `
+      rowTower = towerBlock(pix) % 2;` : ''}
     }
 
     // this thread's rows that exist: the multiply-adds skip the others, so a small level's last
@@ -240,12 +286,22 @@ export class CompactGemmConvProgram implements WebGPUProgramLike {
     var acc0 = vec4<f32>(0.0);
     var acc1 = vec4<f32>(0.0);
     var acc2 = vec4<f32>(0.0);
-    var acc3 = vec4<f32>(0.0);
+    var acc3 = vec4<f32>(0.0);${towers ? `
+    // the towers the tile's rows take, alike in every thread (the passes hold barriers): its rows
+    // ascend and the blocks alternate, so a block change between the first and last row means both
+    if (lane == 0) {
+      let firstBlock = towerBlock(${this.pixelOf('row0')});
+      let lastBlock = towerBlock(${this.pixelOf('row0 + rowsHere - 1')});
+      tileTowers = select(vec2<i32>(firstBlock % 2), vec2<i32>(0, 1), lastBlock > firstBlock);
+    }
+    let towers = workgroupUniformLoad(&tileTowers);
+    // a pass per tower, the other tower's rows staged as zeros (their accumulators unchanged)
+    for (var tw = towers.x; tw <= towers.y; tw++) {` : ''}
     for (var k0 = 0; k0 < depth; k0 += ${TILE_K}) {
       // stage: one vec4 of X (4 input channels of one tap: cin % 4 == 0, so never split across taps)
       let kk = k0 + loadQuad * 4;
       var xv = vec4<f32>(0.0);
-      if (valid && kk < depth) {
+      if (valid && kk < depth${towers ? ' && rowTower == tw' : ''}) {
         let tap = kk / cin;
         let dy = tap / ${k} - ${pad};
         let dx = tap % ${k} - ${pad};
@@ -258,7 +314,11 @@ export class CompactGemmConvProgram implements WebGPUProgramLike {
       // ... and one vec4 of the filter: reduction row k0 + ty, channels col4 * 4 .. +3
       var fv = vec4<f32>(0.0);
       if (k0 + ty < depth && col4 < cout4) {
-        fv = Filt[(k0 + ty) * cout4 + col4];
+        ${towers ? `if (tw == 0) {
+          fv = Filt[(k0 + ty) * cout4 + col4];
+        } else {
+          fv = Filt1[(k0 + ty) * cout4 + col4];
+        }` : 'fv = Filt[(k0 + ty) * cout4 + col4];'}
       }
       filtTile[ty * ${TILE_COLS / 4} + tx] = fv;
       workgroupBarrier();
@@ -268,7 +328,8 @@ export class CompactGemmConvProgram implements WebGPUProgramLike {
         ${macSnippet(true)}
       }
       workgroupBarrier();
-    }
+    }${towers ? `
+    }` : ''}
     if (col4 < cout4) {
       ${range(4).map((i) => `if (${i} < rowsMine) {
         setOutputAtIndex(${this.scattered ? `listAt(1 + row0 + ty * 4 + ${i})` : `(row0 + ty * 4 + ${i})`} * cout4 + col4, ${this.written(i)});
@@ -293,11 +354,17 @@ export class CompactGemmConvProgram implements WebGPUProgramLike {
     return `
 ${this.stagedTiles ? `var<workgroup> rowsTile : array<vec4<f32>, ${TILE_ROWS * (TILE_K / 4)}>;
 var<workgroup> filtTile : array<vec4<f32>, ${TILE_K * (TILE_COLS / 4)}>;` : ''}
-${this.stagedTiles ? 'var<workgroup> tiles : vec3<i32>;' : ''}
+${this.stagedTiles ? `var<workgroup> tiles : vec3<i32>;${this.towerRuns !== undefined ? `
+var<workgroup> tileTowers : vec2<i32>;` : ''}` : ''}
 ${this.listed ? listReaderSnippet(this.part) : ''}
 
 ${mapPosSnippet(this.levels ?? { shape: 'uniforms.xShape' })}
-${this.inputAffine ? mapRunSnippet(this.levels ?? { shape: 'uniforms.xShape' }) : ''}
+${this.inputAffine || this.towerRuns !== undefined ? mapRunSnippet(this.levels ?? { shape: 'uniforms.xShape' }) : ''}${this.towerRuns !== undefined ? `
+
+// the block of towerRuns runs pixel p lies in: tower 0's when even, tower 1's when odd
+fn towerBlock(p : i32) -> i32 {
+  return mapRun(p) / ${this.towerRuns};
+}` : ''}
 
 fn main() {
   let cin = uniforms.xShape[3];

@@ -54,7 +54,7 @@ function firstLane(k: Lanes, e: string): string {
 }
 
 /** The buffers read k channels at a time (a channel axis last); the others hold one value per row, image or pixel. */
-const LANED_VARIABLES = new Set(['X', 'Bias', 'DwFilter', 'Gamma', 'Beta', 'Gamma1', 'Beta1', 'Input', 'Affine']);
+const LANED_VARIABLES = new Set(['X', 'Bias', 'DwFilter', 'Gamma', 'Beta', 'Norm', 'Input', 'Affine']);
 
 function laneComponents(variableNames: string[], k: Lanes): number[] {
   return variableNames.map((n) => (LANED_VARIABLES.has(n) ? k : 1));
@@ -277,17 +277,21 @@ export function groupMomentsSnippet(eps: number, groups: number, chunks: string,
  * centre is exact near the mean.
  */
 function momentsAffine(k: Lanes, bias: boolean, paired = false): AffineExprs {
-  // paired: runs from uniforms.pairRun on take the second set (b, the run, in scope)
-  const param = (name: string) => (paired ? `select(${name}[q], ${name}1[q], b >= uniforms.pairRun)` : `${name}[q]`);
-  return { centre: 'shiftX', shift: bias ? `(${biasShiftExpr(k)} - mean)` : '-mean', scale: `(${param('Gamma')} / sd)`, beta: param('Beta') };
+  // paired: runs from uniforms.pairRun on take the second set (b, the run, in scope), from Norm
+  // [gamma, beta, gamma1, beta1]: vector j of it starts at j * C / k
+  const nq = `(uniforms.normShape / ${4 * k})`;
+  const param = (j: number) => (paired ? `select(Norm[${j} * ${nq} + q], Norm[${j + 2} * ${nq} + q], b >= uniforms.pairRun)` : `${j === 0 ? 'Gamma' : 'Beta'}[q]`);
+  return { centre: 'shiftX', shift: bias ? `(${biasShiftExpr(k)} - mean)` : '-mean', scale: `(${param(0)} / sd)`, beta: param(1) };
 }
 
 /**
- * The norm's parameter buffers: Gamma and Beta, or with a second set for the runs from
- * `pairRun` on (the scale node's two paths in one map), Gamma1 and Beta1 after them.
+ * The norm's parameter buffers: Gamma and Beta, or with a second set for the runs from `pairRun`
+ * on (a scale node's two paths in one map, or two towers' depth nodes), one buffer Norm holding
+ * gamma, beta, gamma1 and beta1 (packPairedNorm): four bindings would leave a normalize pass with a
+ * list and a gated residual over WebGPU's 8 a stage.
  */
 function normParams(pairRun: number | undefined): string[] {
-  return pairRun === undefined ? ['Gamma', 'Beta'] : ['Gamma', 'Beta', 'Gamma1', 'Beta1'];
+  return pairRun === undefined ? ['Gamma', 'Beta'] : ['Norm'];
 }
 
 /** A program's `uniforms` and `uniformData` holding pairRun, where the norm has a second set. */
@@ -530,7 +534,7 @@ export class GroupNormCombineProgram implements WebGPUProgramLike {
     const carry = this.carry ? carrySnippet(this.carry, 'id', 'i32(numWorkgroups.x) * 64', (at) => `Carry[${at}]`) : '';
     return `
 fn main(id : i32) {
-  ${carry}let c = uniforms.gammaShape;
+  ${carry}let c = ${this.o.pairRun === undefined ? 'uniforms.gammaShape' : 'uniforms.normShape / 4'};
   let cg = c / ${groups};
   let gq = cg;
   let chunks = uniforms.partialsShape[2];

@@ -43,10 +43,17 @@ export interface CompactConvAttrs {
   scattered?: boolean;
   /** with an input `affine` [runs, 2, Cin] (COMPACT_GROUP_NORM_AFFINE): x read as max(x * scale + shift, 0) */
   affineRelu?: boolean;
+  /**
+   * with pyramid and the input filter1: x holds two towers' maps, its runs (level-major (level,
+   * image)) taking filter and filter1 in alternate blocks of this many (two towers stacked as
+   * levels: towerRuns = their levels x batch); the tiled GEMM only
+   */
+  towerRuns?: number;
 }
 /**
  * webgpu: a regular or depthwise conv at the listed pixels of a mask -> their rows [P, Cout] (the
- * first `count`). Inputs x, filter, list, affine?; attrs CompactConvAttrs.
+ * first `count`). Inputs x, filter, list, affine?, filter1? (the second tower's filter, shaped like
+ * filter, with attr towerRuns); attrs CompactConvAttrs.
  */
 export const COMPACT_CONV = 'DynheadCompactConv';
 export const EXPAND_ROWS = 'DynheadExpandRows';
@@ -181,6 +188,11 @@ export interface CompactGroupNormAttrs extends MaskedGroupNormAttrs {
   part?: ListPart;
   /** the output is a packed pyramid [P, C] (pyramid.ts): statistics per (level, image) */
   pyramid?: PyramidLayout;
+  /**
+   * with inputs gamma1 and beta1: the runs from this one on take them (a second tower's norm, its
+   * maps stacked after the first's: the first tower's levels x batch)
+   */
+  pairRun?: number;
 }
 
 export interface MaskedGroupNormAttrs {
@@ -198,6 +210,12 @@ export interface ActivatedGateConvAttrs {
   activation: string;
   /** x is a packed pyramid [P, C] (pyramid.ts); the gate is [P, 1] (with inputs filter1 and bias1, a second gate after it: [2P, 1]) */
   pyramid?: PyramidLayout;
+  /**
+   * with pyramid, filter1 and bias1: they are a second tower's, and the output one gate [P, 1] whose
+   * run r (level-major (level, image)) takes the second tower's filter where r / towerRuns is odd
+   * (two towers' maps stacked as levels: towerRuns = their levels x batch)
+   */
+  towerRuns?: number;
 }
 /** webgpu: ReLU(input + gate * y) over [B,H,W,C] in one dispatch (a depth node's output from its dense conv2). */
 export const GATED_RESIDUAL = 'DynheadGatedResidual';

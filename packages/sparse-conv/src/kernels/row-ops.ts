@@ -99,11 +99,32 @@ export interface InputAffine {
   relu: boolean;
 }
 
-/** COMPACT_CONV: the conv's rows, x read through `inputAffine` when given. */
-function compactConvRows(x: tf.Tensor, filter: tf.Tensor4D, list: tf.Tensor1D, attrs: CompactConvAttrs, inputAffine?: InputAffine): tf.Tensor2D {
+/**
+ * A second tower's conv weights, for a packed pyramid that stacks two towers' maps (stackedLayout
+ * of one tower's layout twice): its runs from `runs` on (the first tower's levels x batch) are the
+ * second tower's and take these.
+ */
+export interface SecondTower {
+  runs: number;
+  filter: tf.Tensor4D;
+  norm: GroupNormParams;
+}
+
+/** COMPACT_CONV: the conv's rows, x read through `inputAffine` when given, a second tower's rows with its filter. */
+function compactConvRows(x: tf.Tensor, filter: tf.Tensor4D, list: tf.Tensor1D, attrs: CompactConvAttrs, inputAffine?: InputAffine, tower?: SecondTower): tf.Tensor2D {
   const inputs: tf.NamedTensorMap = inputAffine ? { x, filter, list, affine: inputAffine.affine } : { x, filter, list };
-  const all: CompactConvAttrs = inputAffine ? { ...attrs, affineRelu: inputAffine.relu } : attrs;
+  const all: CompactConvAttrs = inputAffine ? { ...attrs, affineRelu: inputAffine.relu } : { ...attrs };
+  if (tower) {
+    inputs.filter1 = tower.filter;
+    all.towerRuns = tower.runs;
+  }
   return tf.engine().runKernel(COMPACT_CONV, inputs, all as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+}
+
+/** A compact GroupNorm kernel's inputs and attrs for a second tower's norm (CompactGroupNormAttrs.pairRun). */
+function towerNorm(tower: SecondTower | undefined): { inputs: tf.NamedTensorMap; attrs: Pick<CompactGroupNormAttrs, 'pairRun'> } {
+  if (!tower) return { inputs: {}, attrs: {} };
+  return { inputs: { gamma1: tower.norm.gamma, beta1: tower.norm.beta }, attrs: { pairRun: tower.runs } };
 }
 
 /**
@@ -120,13 +141,15 @@ export function compactConvNormalizedOnRead<T extends tf.Tensor4D | tf.Tensor2D>
   norm: GroupNormParams,
   bias: tf.Tensor1D | undefined,
   pyramid?: PyramidLayout,
+  tower?: SecondTower,
 ): { raw: T; affine: tf.Tensor3D } {
   return tf.tidy(() => {
     const cout = filter.shape[3];
-    const rows = compactConvRows(x, filter, list.buffer, { depthwise: false, part: list.part, pyramid, scattered: true });
+    const rows = compactConvRows(x, filter, list.buffer, { depthwise: false, part: list.part, pyramid, scattered: true }, undefined, tower);
     const outShape = pyramid ? [x.shape[0], cout] : [...x.shape.slice(0, 3), cout];
-    const attrs: CompactGroupNormAttrs = { outShape, part: list.part, pyramid, groups: norm.groups, eps: norm.eps ?? 1e-5, relu: false };
-    const inputs: tf.NamedTensorMap = { rows, list: list.buffer, gamma: norm.gamma, beta: norm.beta, ...(bias ? { bias } : {}) };
+    const second = towerNorm(tower);
+    const attrs: CompactGroupNormAttrs = { outShape, part: list.part, pyramid, groups: norm.groups, eps: norm.eps ?? 1e-5, relu: false, ...second.attrs };
+    const inputs: tf.NamedTensorMap = { rows, list: list.buffer, gamma: norm.gamma, beta: norm.beta, ...(bias ? { bias } : {}), ...second.inputs };
     const affine = tf.engine().runKernel(COMPACT_GROUP_NORM_AFFINE, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor3D;
     return { raw: tf.reshape(rows, outShape as [number, number]) as T, affine };
   });
@@ -153,12 +176,14 @@ export function compactPyramidConv(
   list: { buffer: tf.Tensor1D; part: ListPart },
   epilogue: CompactEpilogue<tf.Tensor2D>,
   inputAffine?: InputAffine,
+  tower?: SecondTower,
 ): tf.Tensor2D {
   return tf.tidy(() => {
-    const rows = compactConvRows(x, filter, list.buffer, { depthwise: false, part: list.part, pyramid }, inputAffine);
+    const rows = compactConvRows(x, filter, list.buffer, { depthwise: false, part: list.part, pyramid }, inputAffine, tower);
     const { norm, bias, relu, residual } = epilogue;
-    const inputs: tf.NamedTensorMap = residual ? { rows, list: list.buffer, input: residual.input, gate: residual.gate } : { rows, list: list.buffer };
-    const attrs: Pick<CompactGroupNormAttrs, 'outShape' | 'part' | 'pyramid'> = { outShape: [x.shape[0], filter.shape[3]], part: list.part, pyramid };
+    const second = towerNorm(tower);
+    const inputs: tf.NamedTensorMap = { ...(residual ? { rows, list: list.buffer, input: residual.input, gate: residual.gate } : { rows, list: list.buffer }), ...second.inputs };
+    const attrs: Pick<CompactGroupNormAttrs, 'outShape' | 'part' | 'pyramid' | 'pairRun'> = { outShape: [x.shape[0], filter.shape[3]], part: list.part, pyramid, ...second.attrs };
     return groupNormKernel(COMPACT_GROUP_NORM, inputs, norm, bias, relu, attrs) as unknown as tf.Tensor2D;
   });
 }

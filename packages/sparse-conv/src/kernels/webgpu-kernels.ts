@@ -104,7 +104,7 @@ function groupNormOnGpu(
   // in the order of the programs' sourceVariables and applyVariables
   const sourceInputs = list ? [list.list] : [...(depthwiseFilter ? [depthwiseFilter] : []), ...(mask ? [mask] : [])];
   const applied = [...(rowScale ? [rowScale] : []), ...(residual ? [residual.gate, residual.input] : [])];
-  const norm = [gamma, beta, ...(second ? [second.gamma, second.beta] : [])];
+  const norm = pairedNorm(be, gamma, beta, second);
   let out: tf.TensorInfo;
   if (chunks === 1) {
     const program = new GroupNormOnePassProgram(outShape, batch, opts.eps, post, stats);
@@ -153,7 +153,7 @@ function groupNormAffineOnGpu(
   const { gamma, beta, bias, list, second, carry } = params;
   const c = x.shape[x.shape.length - 1];
   const { partials, stats } = groupNormSums(be, x, starts, { groups: opts.groups, bias, list, pairRun: second?.firstRun });
-  const norm = [gamma, beta, ...(second ? [second.gamma, second.beta] : [])];
+  const norm = pairedNorm(be, gamma, beta, second);
   const program = new GroupNormCombineProgram(starts.length - 1, c, opts.eps, stats, true, carry);
   const affine = runProgram(be, program, [partials, ...norm, ...(bias ? [bias] : []), ...(carry ? [carry.input] : [])], 'float32');
   be.disposeData(partials.dataId);
@@ -286,6 +286,25 @@ function cachedPack(be: WebGPUBackendLike, vectors: tf.TensorInfo[], total?: num
   const sizes = vectors.map((v) => v.shape.reduce((a, d) => a * d, 1));
   // a weight's update gives it new data, so a new buffer; the padded length is part of what was made
   return keptPacks.get(be, ids[0], () => runProgram(be, new PackVectorsProgram(sizes, total), vectors, 'float32'), [...ids, total]);
+}
+
+/** A compact GroupNorm kernel's second set of norm parameters (inputs gamma1, beta1; attrs.pairRun), checked; undefined without one. */
+function secondNorm(kernel: string, inputs: tf.NamedTensorInfoMap, attrs: CompactGroupNormAttrs): { gamma: tf.TensorInfo; beta: tf.TensorInfo; firstRun: number } | undefined {
+  const { gamma1, beta1 } = inputs as { gamma1?: tf.TensorInfo; beta1?: tf.TensorInfo };
+  const { pairRun } = attrs;
+  if (!gamma1 && !beta1 && pairRun === undefined) return undefined;
+  if (!gamma1 || !beta1 || pairRun === undefined) throw new Error(`${kernel}: a second norm takes gamma1, beta1 and attrs.pairRun together; got ${[gamma1 && 'gamma1', beta1 && 'beta1', pairRun !== undefined && 'pairRun'].filter(Boolean).join(', ')}`);
+  if (!Number.isInteger(pairRun) || pairRun < 0) throw new Error(`${kernel}: attrs.pairRun must be a run index (a whole number >= 0), got ${pairRun}`);
+  for (const [name, t] of [['gamma1', gamma1], ['beta1', beta1]] as const) {
+    const g = inputs.gamma as tf.TensorInfo;
+    if (t.shape.join(',') !== g.shape.join(',')) throw new Error(`${kernel}: ${name} has shape [${t.shape.join(',')}]; gamma's is [${g.shape.join(',')}]`);
+  }
+  return { gamma: gamma1, beta: beta1, firstRun: pairRun };
+}
+
+/** GroupNorm's parameter buffers (group-norm-programs.ts's normParams): Gamma and Beta, or with a second set all four in one. */
+function pairedNorm(be: WebGPUBackendLike, gamma: tf.TensorInfo, beta: tf.TensorInfo, second?: { gamma: tf.TensorInfo; beta: tf.TensorInfo }): tf.TensorInfo[] {
+  return second ? [cachedPack(be, [gamma, beta, second.gamma, second.beta])] : [gamma, beta];
 }
 
 /**
@@ -554,8 +573,13 @@ export function registerWebGPUKernels(): void {
     kernelName: COMPACT_CONV,
     backendName: 'webgpu',
     kernelFunc: ({ inputs, attrs, backend }) => {
-      const { filter, list, affine } = inputs as Record<'filter' | 'list', tf.TensorInfo> & { affine?: tf.TensorInfo };
-      const { depthwise, part = 'whole', pyramid, scattered = false, affineRelu = false } = attrs as unknown as CompactConvAttrs;
+      const { filter, list, affine, filter1 } = inputs as Record<'filter' | 'list', tf.TensorInfo> & { affine?: tf.TensorInfo; filter1?: tf.TensorInfo };
+      const { depthwise, part = 'whole', pyramid, scattered = false, affineRelu = false, towerRuns } = attrs as unknown as CompactConvAttrs;
+      if (towerRuns !== undefined && !filter1) throw new Error(`${COMPACT_CONV}: towerRuns needs the second tower's filter1`);
+      if (filter1 && towerRuns === undefined) throw new Error(`${COMPACT_CONV}: filter1 needs towerRuns (which runs take it)`);
+      if (filter1 && filter1.shape.join(',') !== filter.shape.join(',')) {
+        throw new Error(`${COMPACT_CONV}: filter1 has shape [${filter1.shape.join(',')}]; it must be filter's [${filter.shape.join(',')}]`);
+      }
       // a pyramid [P, Cin] read as one map of its pixels (the GEMM finds their levels)
       const packed = inputs.x as tf.TensorInfo;
       const x = pyramid ? asPixelMap(packed) : packed;
@@ -565,12 +589,14 @@ export function registerWebGPUKernels(): void {
       if (!gemm && part !== 'whole') throw new Error(`${COMPACT_CONV}: only the tiled GEMM reads a part of a list buffer`);
       if (!gemm && pyramid) throw new Error(`${COMPACT_CONV}: only the tiled GEMM reads a packed pyramid`);
       if (!gemm && (scattered || affine)) throw new Error(`${COMPACT_CONV}: only the tiled GEMM writes scattered rows or reads through an affine form`);
+      if (!gemm && filter1) throw new Error(`${COMPACT_CONV}: only the tiled GEMM takes two towers (filter1)`);
       const be = backend as unknown as WebGPUBackendLike;
       const inputAffine = affine ? { relu: affineRelu } : undefined;
       const program = gemm
-        ? new CompactGemmConvProgram(b * h * w, outChannels, filter.shape[0], { part, tuning: deviceTuning(be).gemm, pyramid, scattered, inputAffine })
+        ? new CompactGemmConvProgram(b * h * w, outChannels, filter.shape[0], { part, tuning: deviceTuning(be).gemm, pyramid, scattered, inputAffine, towerRuns })
         : new CompactConvProgram(b * h * w, outChannels, filter.shape[0], depthwise);
-      return runProgram(be, program, [x, filter, list, ...(affine ? [affine] : [])], 'float32');
+      // in the order of the GEMM's variableNames: X, Filt, List, Affine?, Filt1?
+      return runProgram(be, program, [x, filter, list, ...(affine ? [affine] : []), ...(filter1 ? [filter1] : [])], 'float32');
     },
   });
   tf.registerKernel({
@@ -710,7 +736,8 @@ export function registerWebGPUKernels(): void {
     kernelFunc: ({ inputs, attrs, backend }) => {
       const { rows, list, gamma, beta, bias, input, gate } = inputs as Record<'rows' | 'list' | 'gamma' | 'beta', tf.TensorInfo> & { bias?: tf.TensorInfo; input?: tf.TensorInfo; gate?: tf.TensorInfo };
       const { outShape, groups, eps, relu, part = 'whole', pyramid } = attrs as unknown as CompactGroupNormAttrs;
-      const params = { gamma, beta, bias, list: { list, part }, residual: input && gate ? { input, gate } : undefined };
+      const second = secondNorm(COMPACT_GROUP_NORM, inputs, attrs as unknown as CompactGroupNormAttrs);
+      const params = { gamma, beta, bias, list: { list, part }, residual: input && gate ? { input, gate } : undefined, second };
       const starts = pyramid ? segmentRowStarts(pyramid) : mapStarts(outShape);
       return groupNormOnGpu(backend as unknown as WebGPUBackendLike, rows, outShape, starts, params, { groups, eps, relu });
     },
@@ -722,7 +749,8 @@ export function registerWebGPUKernels(): void {
       const { rows, list, gamma, beta, bias } = inputs as Record<'rows' | 'list' | 'gamma' | 'beta', tf.TensorInfo> & { bias?: tf.TensorInfo };
       const { outShape, groups, eps, part = 'whole', pyramid } = attrs as unknown as CompactGroupNormAttrs;
       const starts = pyramid ? segmentRowStarts(pyramid) : mapStarts(outShape);
-      return groupNormAffineOnGpu(backend as unknown as WebGPUBackendLike, rows, starts, { gamma, beta, bias, list: { list, part } }, { groups, eps });
+      const second = secondNorm(COMPACT_GROUP_NORM_AFFINE, inputs, attrs as unknown as CompactGroupNormAttrs);
+      return groupNormAffineOnGpu(backend as unknown as WebGPUBackendLike, rows, starts, { gamma, beta, bias, list: { list, part }, second }, { groups, eps });
     },
   });
   tf.registerKernel({
@@ -841,14 +869,15 @@ export function registerWebGPUKernels(): void {
     backendName: 'webgpu',
     kernelFunc: ({ inputs, attrs, backend }) => {
       const { filter, bias, filter1, bias1 } = inputs as Record<'filter' | 'bias', tf.TensorInfo> & { filter1?: tf.TensorInfo; bias1?: tf.TensorInfo };
-      const { activation, pyramid } = attrs as unknown as ActivatedGateConvAttrs;
+      const { activation, pyramid, towerRuns } = attrs as unknown as ActivatedGateConvAttrs;
       // a pyramid [P, C] read as one map of its pixels (the program finds their levels)
       const packed = inputs.x as tf.TensorInfo;
       const x = pyramid ? asPixelMap(packed) : packed;
       const be = backend as unknown as WebGPUBackendLike;
       const second = filter1 && bias1 ? [filter1, bias1] : [];
       const { gatePixels, gateLanes } = deviceTuning(be);
-      return runProgram(be, new GateConvProgram(x.shape, activation, gatePixels, pyramid, 1 + second.length / 2, gateLanes), [x, filter, bias, ...second], 'float32');
+      if (towerRuns !== undefined && second.length === 0) throw new Error(`${ACTIVATED_GATE_CONV}: towerRuns needs the second tower's filter1 and bias1`);
+      return runProgram(be, new GateConvProgram(x.shape, activation, gatePixels, pyramid, 1 + second.length / 2, gateLanes, towerRuns), [x, filter, bias, ...second], 'float32');
     },
   });
 }
