@@ -45,6 +45,8 @@ step head 240 "${dynhead[@]}" bench head --backend webgpu "${sizes[@]}" --only "
 step train-step 60 "${dynhead[@]}" bench train-step --backend webgpu --quick --repeats 5 --out "$out"
 # what packing the five levels (one kernel per step for all) is worth on a GPU: the two heads of the
 # goal with every block level by level, as before the sixth stop (results in their own directory)
+# what running the two towers' depth nodes at once is worth there: the same with the towers one by one
+step head-towers-apart 90 "${dynhead[@]}" bench head --backend webgpu "${sizes[@]}" --only 'FCOS,D8 Mid' --batch "$batches" --repeats 5 --towers-apart --out "$out/towers-apart"
 step head-levels-apart 60 "${dynhead[@]}" bench head --backend webgpu "${sizes[@]}" --only 'FCOS,D8 Mid' --batch 1 --repeats 5 --levels-apart --out "$out/levels-apart"
 step sparse-conv 60 "${dynhead[@]}" bench sparse-conv --backend webgpu "${sizes[@]}" --out "$out"
 tail -n 40 "$out/log.txt"

@@ -7,7 +7,8 @@
 # (EXTRA=--quick checks the script here, on SwiftShader); a variant TUNING+NAME=VALUE also sets a
 # tfjs flag (`--tfjs-flags`), e.g. gpu+WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=64, and one ending in
 # @NAME=VALUE sets an environment variable for its run, e.g. gpu@DYNHEAD_BIND_GROUP_CACHE=0 (the
-# bind group cache of @dynhead/runtime off). DISPATCHES=1 first records every dispatch's
+# bind group cache of @dynhead/runtime off); a part after % adds a bench flag, e.g.
+# gpu%--towers-apart (the two towers' depth nodes one tower after the other). DISPATCHES=1 first records every dispatch's
 # GPU time of the heads with the defaults (JSON in $OUT/dispatches, gpuDispatches of each row).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -23,14 +24,17 @@ for v in $variants; do
   echo "=== $v" >>"$out/sweep.txt"
   # a variant TUNING+FLAGS also sets tfjs flags: gpu+WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=64; and
   # TUNING@NAME=VALUE an environment variable: gpu@DYNHEAD_BIND_GROUP_CACHE=0
-  spec=${v%%@*}
+  bench_flag=()
+  base=${v%%\%*}
+  [ "$base" != "$v" ] && bench_flag=("${v#*%}")
+  spec=${base%%@*}
   env_set=()
-  [ "$spec" != "$v" ] && env_set=("${v#*@}")
+  [ "$spec" != "$base" ] && env_set=("${base#*@}")
   tuning=${spec%%+*}
   flags=()
   [ "$tuning" != "$spec" ] && flags=(--tfjs-flags "${spec#*+}")
   env "${env_set[@]}" timeout "${STEP_TIMEOUT:-60}" "$node_bin" "$here/dynhead.mjs" bench head --backend webgpu --webgpu-tuning "$tuning" "${flags[@]}" \
-    --only "${HEADS:-FCOS,D8 Mid}" --batch "${BATCHES:-1,8}" --repeats 5 --no-write ${EXTRA:-} 2>&1 |
+    --only "${HEADS:-FCOS,D8 Mid}" --batch "${BATCHES:-1,8}" --repeats 5 --no-write "${bench_flag[@]}" ${EXTRA:-} 2>&1 |
     grep -a '^| \|^- \|^Goal' >>"$out/sweep.txt"
   # the rows in short: head | batch | median ms | vs FCOS | GPU busy ms | host ms
   echo "=== $v"

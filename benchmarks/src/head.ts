@@ -23,6 +23,8 @@ export interface HeadBenchOptions {
   seed: number;
   /** webgpu: run every block on the packed levels (DynamicHead.infer's packLevels; default true). */
   packLevels: boolean;
+  /** webgpu, packed levels: the two towers' depth nodes at once (DynamicHead.infer's mergeTowers; default true). */
+  mergeTowers: boolean;
   /** webgpu with timestamp queries: keep every dispatch's GPU time in the rows (gpuDispatches). */
   dispatchTimes: boolean;
   log: (line: string) => void;
@@ -40,6 +42,7 @@ export const HEAD_BENCH_DEFAULTS: HeadBenchOptions = {
   calibrationSteps: 14,
   seed: 1,
   packLevels: true,
+  mergeTowers: true,
   dispatchTimes: false,
   log: () => {},
 };
@@ -147,7 +150,7 @@ export async function runHeadBench(options: Partial<HeadBenchOptions> = {}): Pro
         const hostSamples = heads.map(() => [] as number[]);
         const passes = heads.map(({ head }, j) => async () => {
           clock?.reset();
-          const out = await head.infer(features, { recordGates: false, packLevels: o.packLevels });
+          const out = await head.infer(features, { recordGates: false, packLevels: o.packLevels, mergeTowers: o.mergeTowers });
           await settle(out);
           if (clock) hostSamples[j].push(clock.ms());
           costs[j] = await readCosts(out);

@@ -31,6 +31,8 @@ export interface BenchRunOptions {
   readme: boolean;
   /** head only: false runs every head's levels one by one where it would pack them (webgpu). */
   packLevels?: boolean;
+  /** head only: false runs the two towers' depth nodes one tower after the other where it would run them at once (webgpu). */
+  mergeTowers?: boolean;
   /** head only, webgpu: every dispatch's GPU time in the JSON rows (gpuDispatches). */
   dispatchTimes?: boolean;
   log: (line: string) => void;
@@ -85,6 +87,7 @@ export async function runBench(name: BenchName, options: Partial<BenchRunOptions
     if (o.image) head.image = o.image;
     if (o.only) head.only = o.only;
     if (o.packLevels === false) head.packLevels = false;
+    if (o.mergeTowers === false) head.mergeTowers = false;
     if (o.dispatchTimes) head.dispatchTimes = true;
     const r = await runHeadBench(head);
     result = r;

@@ -46,7 +46,7 @@ describe('dynhead main(argv)', () => {
     expect(io.stderr).toMatch(/Did you mean backends\?/);
   });
 
-  it('bench --webgpu-tuning takes gpu or swiftshader, and it and --levels-apart only with --backend webgpu', async () => {
+  it('bench --webgpu-tuning takes gpu or swiftshader, and it, --levels-apart and --towers-apart only with --backend webgpu', async () => {
     let io = capture();
     expect(await main(['bench', 'head', '--webgpu-tuning', 'fast'], io)).toBe(1);
     expect(io.stderr).toMatch(/--webgpu-tuning: expected gpu or swiftshader, got 'fast'/);
@@ -62,6 +62,9 @@ describe('dynhead main(argv)', () => {
     io = capture();
     expect(await main(['--backend', 'cpu', 'bench', 'head', '--levels-apart', '--no-write'], io)).toBe(1);
     expect(io.stderr).toMatch(/--levels-apart applies to bench head on --backend webgpu, not bench head on cpu/);
+    io = capture();
+    expect(await main(['--backend', 'wasm', 'bench', 'head', '--towers-apart', '--no-write'], io)).toBe(1);
+    expect(io.stderr).toMatch(/--towers-apart applies to bench head on --backend webgpu, not bench head on wasm/);
   });
 
   it('--tfjs-flags (any command) takes NAME=VALUE pairs of flags tfjs knows', async () => {

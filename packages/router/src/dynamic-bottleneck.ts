@@ -11,6 +11,8 @@ import {
   sparseConvPairPyramid,
   sparseConvPairTowers,
   stackedLayout,
+  type TowerConvs,
+  towersRunAtOnce,
 } from '@dynhead/sparse-conv';
 import * as tf from '@tensorflow/tfjs-core';
 import type { GateConfig } from './config';
@@ -144,16 +146,23 @@ export class DynamicBottleneck {
       const both = stackedLayout(layout, layout);
       ctx.chargePyramid(g, both, this.unit, { pooled: true });
       ctx.chargePyramid(g, both, this.unit);
-      return await sparseConvPairTowers(
-        ys,
-        layout,
-        g,
-        { filters: [this.conv1.weight, other.conv1.weight], norms: [this.norm1.params, other.norm1.params] },
-        { filters: [this.conv2.weight, other.conv2.weight], norms: [this.norm2.params, other.norm2.params] },
-      );
+      return await sparseConvPairTowers(ys, layout, g, ...this.towerConvs(other));
     } finally {
       g.dispose();
     }
+  }
+
+  /** Whether inferPackedTowers runs this node and `other` in one set of dispatches here (sparse-conv's towersRunAtOnce). */
+  runsTowersAtOnce(other: DynamicBottleneck, layout: PyramidLayout, channels: number): boolean {
+    return this.gate !== undefined && other.gate !== undefined && towersRunAtOnce(layout, channels, ...this.towerConvs(other));
+  }
+
+  /** Both convs of this node and of `other` as sparseConvPairTowers takes them: this tower's first. */
+  private towerConvs(other: DynamicBottleneck): [TowerConvs, TowerConvs] {
+    return [
+      { filters: [this.conv1.weight, other.conv1.weight], norms: [this.norm1.params, other.norm1.params] },
+      { filters: [this.conv2.weight, other.conv2.weight], norms: [this.norm2.params, other.norm2.params] },
+    ];
   }
 
   /** conv2 is charged with the gate, conv1 with its 3x3 max-pool (conv2 reads conv1's 3x3 neighbourhood). */

@@ -30,10 +30,10 @@ export interface ForwardOptions {
    */
   packLevels?: boolean;
   /**
-   * infer() with packed levels only. Default true: the two towers' depth nodes run at once, one
-   * set of kernels for both (webgpu: half the dispatches of a block's depth node); false runs the
-   * towers one after the other, for comparison. The same numbers either way (to float32 rounding
-   * of the costs' sums).
+   * infer() with packed levels only. Default true: where the backend runs them so (webgpu with a
+   * GPU's kernel forms, not SwiftShader's), the two towers' depth nodes run at once, one set of
+   * kernels for both (half the dispatches of a block's depth nodes); false runs the towers one after
+   * the other, for comparison. The same numbers either way (to float32 rounding of the costs' sums).
    */
   mergeTowers?: boolean;
 }
@@ -107,7 +107,7 @@ export class DynamicHead {
     try {
       if (packed) {
         // the predictors too run on the packed towers: their outputs are unpacked, not the towers'
-        if (options.mergeTowers ?? true) {
+        if ((options.mergeTowers ?? true) && this.runsTowersAtOnce(layout)) {
           const [cls, bbox] = await this.inferTowersPacked(packed, ctx);
           try {
             const predictions = this.predictors.inferPacked(cls, bbox, layout);
@@ -143,6 +143,13 @@ export class DynamicHead {
   /** Whether every block of both towers runs on packed maps of this layout (webgpu; DynamicScale.runsPacked). */
   private runsPacked(layout: PyramidLayout): boolean {
     return [this.towers.cls, this.towers.bbox].every((t) => t.kind === 'blocks' && t.blocks.every((b) => b.runsPacked(layout, this.config.channels)));
+  }
+
+  /** Whether every block's two depth nodes run at once on packed maps of this layout (DynamicScale.runsTowersAtOnce). */
+  private runsTowersAtOnce(layout: PyramidLayout): boolean {
+    const { cls, bbox } = this.towers;
+    if (cls.kind !== 'blocks' || bbox.kind !== 'blocks') return false;
+    return cls.blocks.every((b, i) => b.runsTowersAtOnce(bbox.blocks[i], layout, this.config.channels));
   }
 
   trainableVariables(): tf.Variable[] {

@@ -121,6 +121,11 @@ export class DynamicScale {
     }
   }
 
+  /** Whether inferPackedWith runs this block's depth node and `other`'s in one set of dispatches here. */
+  runsTowersAtOnce(other: DynamicScale, layout: PyramidLayout, channels: number): boolean {
+    return this.depth.runsTowersAtOnce(other.depth, layout, channels);
+  }
+
   /** The scale node of every level of a packed pyramid: both path gates, the two paths, their blend -> the depth node's input [P, C]. */
   private inferScalePacked(x: tf.Tensor2D, layout: PyramidLayout, ctx: ForwardContext): tf.Tensor2D {
     // path 0 carries level l up to l + 1 (so not from the last), path 1 down to l - 1 (not from the first);

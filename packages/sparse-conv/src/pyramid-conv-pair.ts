@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { COMPACT_GROUP_NORM } from './kernels/kernel-names';
 import { hasKernel, hasMaskedConvKernel } from './kernels/register';
 import { compactConvNormalizedOnRead, compactPyramidConv, pixelLists } from './kernels/row-ops';
+import { webgpuTuningFlag } from './kernels/webgpu-kernels';
 import { checkPacked, type PyramidLayout, packPyramid, pyramidRows, stackedLayout, unpackPyramid } from './pyramid';
 import { concatRows, splitRows } from './row-blocks';
 import { pairNormalizesOnRead, pairRunsOnDevice, sparseConvPair } from './sparse-conv2d';
@@ -123,14 +124,15 @@ function pairConv(gate: tf.Tensor2D, { filter, norm }: { filter: tf.Tensor4D; no
 }
 
 /**
- * Whether sparseConvPairTowers runs both towers in one set of dispatches: where each tower's pair
+ * Whether sparseConvPairTowers runs both towers in one set of dispatches: on webgpu where the
+ * device's tuning merges them (a GPU's, not SwiftShader's: knob mergeTowers) and each tower's pair
  * would run every level at once (pyramidPairRunsAtOnce), with one GroupNorm form (groups, eps) for
  * the towers' norms, whose parameters the programs pick by run.
  */
 export function towersRunAtOnce(layout: PyramidLayout, channels: number, first: TowerConvs, second: TowerConvs): boolean {
   const sameForm = (c: TowerConvs) => c.norms[0].groups === c.norms[1].groups && (c.norms[0].eps ?? 1e-5) === (c.norms[1].eps ?? 1e-5);
   const sameShape = (c: TowerConvs) => c.filters[0].shape.join(',') === c.filters[1].shape.join(',');
-  return pyramidPairRunsAtOnce(layout, channels) && [first, second].every((c) => sameForm(c) && sameShape(c));
+  return webgpuTuningFlag('mergeTowers') && pyramidPairRunsAtOnce(layout, channels) && [first, second].every((c) => sameForm(c) && sameShape(c));
 }
 
 /**

@@ -21,6 +21,7 @@ interface BenchmarksModule {
       write: boolean;
       readme: boolean;
       packLevels?: boolean;
+      mergeTowers?: boolean;
       dispatchTimes?: boolean;
       log: (line: string) => void;
     },
@@ -101,6 +102,7 @@ interface BenchFlags {
   readme: boolean;
   webgpuTuning?: WebGPUTuning;
   levelsApart: boolean;
+  towersApart: boolean;
   dispatchTimes: boolean;
 }
 
@@ -120,6 +122,7 @@ export function register(program: Command): void {
     .option('--readme', 'put the table into benchmarks/README.md', false)
     .option('--webgpu-tuning <kind>', "webgpu: run the kernels as on a 'gpu' or on 'swiftshader' whatever the device (default: the device's own); knobs after a colon, e.g. gpu:channelQuads=2,gatePixels=1", webgpuTuning)
     .option('--levels-apart', 'head, webgpu: run each block level by level instead of on the packed levels (for comparison)', false)
+    .option('--towers-apart', "head, webgpu: run the two towers' depth nodes one tower after the other instead of at once (for comparison)", false)
     .option('--dispatch-times', 'head, webgpu: record every dispatch of the profiled pass (program, output shape, GPU ms) in the JSON rows', false)
     .addHelpText('after', '\nResults go to benchmarks/results/<backend>-<date>.json (and head-<backend>-<date>.png).')
     .action(async (name: string, flags: BenchFlags, cmd: Command) => {
@@ -129,6 +132,7 @@ export function register(program: Command): void {
       const backend = await activateBackend(cmd);
       if (flags.webgpuTuning && backend.name !== 'webgpu') throw new UserError(`--webgpu-tuning applies to --backend webgpu, not ${backend.name}`);
       if (flags.levelsApart && (backend.name !== 'webgpu' || name !== 'head')) throw new UserError(`--levels-apart applies to bench head on --backend webgpu, not bench ${name} on ${backend.name}`);
+      if (flags.towersApart && (backend.name !== 'webgpu' || name !== 'head')) throw new UserError(`--towers-apart applies to bench head on --backend webgpu, not bench ${name} on ${backend.name}`);
       if (flags.dispatchTimes && (backend.name !== 'webgpu' || name !== 'head')) throw new UserError(`--dispatch-times applies to bench head on --backend webgpu, not bench ${name} on ${backend.name}`);
       if (name === 'dispatches' && backend.name !== 'webgpu') throw new UserError(`bench dispatches counts WebGPU programs: run it with --backend webgpu, not ${backend.name}`);
       const benchmarks = await loadBenchmarks();
@@ -139,6 +143,7 @@ export function register(program: Command): void {
         backend.detail,
         ...(flags.webgpuTuning ? [`kernels tuned as ${flags.webgpuTuning.kind ? `on ${flags.webgpuTuning.spec}` : flags.webgpuTuning.spec}`] : []),
         ...(flags.levelsApart ? ['levels one by one'] : []),
+        ...(flags.towersApart ? ['towers one by one'] : []),
         ...(flagged.length > 0 ? [`tfjs flags ${flagged.join(',')}`] : []),
       ].join(', ');
       note(cmd, `bench ${name} on ${backend.name} (${detail})${flags.quick ? ', quick sizes' : ''}`);
@@ -155,6 +160,7 @@ export function register(program: Command): void {
         write: flags.write,
         readme: flags.readme,
         packLevels: !flags.levelsApart,
+        mergeTowers: !flags.towersApart,
         dispatchTimes: flags.dispatchTimes,
         log: (line) => note(cmd, line),
       });

@@ -76,14 +76,17 @@ describe.each(TEST_BACKENDS.filter((b) => b === 'webgpu'))('two towers stacked a
 
   // a first level of 50x48 (2400 pixels an image): at 90% density both convs' GroupNorms sum their
   // rows in two chunks (over 2048), so the paired parameters go through the chunked programs too
+  // SwiftShader's form keeps the towers apart (knob mergeTowers); merged there too, its programs'
+  // tower choices (direct GEMM tiles, GroupNorm in three programs) are checked as well
   it.each([
-    ['gpu', [[7, 10], [4, 5], [2, 3]], 2, 0.5],
-    ['swiftshader', [[7, 10], [4, 5], [2, 3]], 2, 0.5],
-    ['gpu', [[50, 48], [25, 24]], 1, 0.9],
-    ['swiftshader', [[50, 48], [25, 24]], 1, 0.9],
-  ] as const)("two towers' depth nodes (as on %s, levels %j, batch %i, density %d) at once equal each tower's own, in one tower's dispatches", async (kind, sizes, b, density) => {
+    ['gpu', true, [[7, 10], [4, 5], [2, 3]], 2, 0.5],
+    ['swiftshader', true, [[7, 10], [4, 5], [2, 3]], 2, 0.5],
+    ['swiftshader', false, [[7, 10], [4, 5], [2, 3]], 2, 0.5],
+    ['gpu', true, [[50, 48], [25, 24]], 1, 0.9],
+    ['swiftshader', true, [[50, 48], [25, 24]], 1, 0.9],
+  ] as const)("two towers' depth nodes (as on %s, merged %s, levels %j, batch %i, density %d) equal each tower's own, merged in one tower's dispatches", async (kind, mergeTowers, sizes, b, density) => {
     await activate(backend);
-    setWebGPUTuning(kind);
+    setWebGPUTuning(kind, { mergeTowers });
     const rand = seededRandom(151);
     const c = 8;
     const layout = { batch: b, sizes: sizes.map(([h, w]) => [h, w] as const) };
@@ -98,9 +101,15 @@ describe.each(TEST_BACKENDS.filter((b) => b === 'webgpu'))('two towers stacked a
     const gate = concatRows(towerGates);
     // the first call packs each conv's two norms into one buffer, kept while the weights stay the same
     const warm = await programsOf(() => sparseConvPairTowers(x, layout, gate, first, second));
-    expect(warm.kinds?.get('dynheadPackVectors'), 'norm packs on the first call').toBe(2);
+    expect(warm.kinds?.get('dynheadPackVectors') ?? 0, 'norm packs on the first call').toBe(mergeTowers ? 2 : 0);
     warm.value.dispose();
     const { value: merged, kinds: mergedKinds } = await programsOf(() => sparseConvPairTowers(x, layout, gate, first, second));
+    // leak-free: a further call leaves only its output, and gives the same numbers
+    const count = tf.memory().numTensors;
+    const again = await sparseConvPairTowers(x, layout, gate, first, second);
+    expect(tf.memory().numTensors, 'tensors after a further call').toBe(count + 1);
+    expect(Array.from(await again.data())).toEqual(Array.from(await merged.data()));
+    again.dispose();
     const wants: Float32Array[] = [];
     let towerKinds: Map<string, number> | null = null;
     for (const t of [0, 1] as const) {
@@ -116,7 +125,9 @@ describe.each(TEST_BACKENDS.filter((b) => b === 'webgpu'))('two towers stacked a
       towerKinds = kinds;
       y.dispose();
     }
-    expect(mergedKinds, 'the merged pair dispatches what one tower alone does').toEqual(towerKinds);
+    // merged, what one tower alone dispatches; apart, twice that
+    const twice = new Map([...(towerKinds ?? [])].map(([k, n]) => [k, mergeTowers ? n : 2 * n]));
+    expect(mergedKinds, 'the pair of towers dispatches').toEqual(twice);
     const [got0, got1] = splitRows(merged, [rows, rows]);
     expect(relL2(await got0.data(), wants[0]), 'tower 0').toBeLessThan(1e-6);
     expect(relL2(await got1.data(), wants[1]), 'tower 1').toBeLessThan(1e-6);

@@ -385,6 +385,11 @@ interface DeviceTuning {
   blendCombines: boolean;
   /** a dense 3x3 conv to four channels (a box predictor) in QuadOutputConvProgram, not the GEMM's 64-channel tiles */
   quadOutputConv: boolean;
+  /**
+   * two towers' depth nodes in one set of dispatches (sparseConvPairTowers), each program taking a
+   * row's tower's weights, not one tower after the other
+   */
+  mergeTowers: boolean;
 }
 
 /** GPUs: the depthwise conv computed inside GN's programs while one chunk holds an image (a dispatch and a map saved). */
@@ -410,6 +415,8 @@ const GPU_TUNING: DeviceTuning = {
   // as the normalize pass adds its chunk sums (normalizeInOne): a dispatch fewer a block
   blendCombines: true,
   quadOutputConv: true,
+  // half the dispatches of a block's depth nodes: a GPU pays per dispatch (not measured on one yet)
+  mergeTowers: true,
 };
 
 /**
@@ -449,6 +456,11 @@ const SWIFTSHADER_TUNING: DeviceTuning = {
   // a thread's 16 quads span two groups, whose sums it would add for each (as normalizeInOne)
   blendCombines: false,
   quadOutputConv: true,
+  // SwiftShader pays for the work, not the dispatches: merged, a D8 Mid pass at 400x672 took 30.4 s
+  // against FCOS's 24.2 (0.80x; 1.08x tower by tower), its GEMMs' direct tiles choosing a tower's
+  // filter in the inner loop and its one-pass pixel lists counting twice as many pixels before each
+  // block (2026-12-05)
+  mergeTowers: false,
 };
 
 /** The knobs of DeviceTuning that setWebGPUTuning can set one by one (the GEMM's tiles aside). */
@@ -478,6 +490,7 @@ const TUNING_KNOBS: Record<keyof WebGPUTuningOverrides, (v: unknown) => boolean>
   pathGatesWithPaths: (v) => typeof v === 'boolean',
   blendCombines: (v) => typeof v === 'boolean',
   quadOutputConv: (v) => typeof v === 'boolean',
+  mergeTowers: (v) => typeof v === 'boolean',
 };
 
 /**
@@ -513,7 +526,7 @@ export function setWebGPUTuning(kind: 'gpu' | 'swiftshader' | undefined, overrid
  * whether the scale node's blend normalises its paths as it samples them (blendNormalizes). The
  * callers check first that the backend has the kernels.
  */
-export function webgpuTuningFlag(knob: 'normalizeOnRead' | 'blendNormalizes' | 'pathGatesWithPaths' | 'blendCombines'): boolean {
+export function webgpuTuningFlag(knob: 'normalizeOnRead' | 'blendNormalizes' | 'pathGatesWithPaths' | 'blendCombines' | 'mergeTowers'): boolean {
   return tf.getBackend() === 'webgpu' && deviceTuning(tf.backend() as unknown as WebGPUBackendLike)[knob];
 }
 
