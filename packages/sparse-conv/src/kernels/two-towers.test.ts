@@ -133,4 +133,20 @@ describe.each(TEST_BACKENDS.filter((b) => b === 'webgpu'))('two towers stacked a
     expect(relL2(await got1.data(), wants[1]), 'tower 1').toBeLessThan(1e-6);
     tf.dispose([merged, got0, got1, x, gate, ...towerInputs, ...towerGates, ...first.filters, ...second.filters, ...[...first.norms, ...second.norms].flatMap((n) => [n.gamma, n.beta])]);
   });
+
+  it("sparseConvPairTowers names the tower and argument at fault", async () => {
+    await activate(backend);
+    const layout = { batch: 1, sizes: [[4, 5], [2, 3]] as const };
+    const rows = pyramidRows(layout);
+    const x = tf.zeros([2 * rows, 8]) as tf.Tensor2D;
+    const gate = tf.zeros([2 * rows, 1]) as tf.Tensor2D;
+    const norm = (): GroupNormParams => ({ groups: 2, gamma: tf.ones([8]) as tf.Tensor1D, beta: tf.zeros([8]) as tf.Tensor1D });
+    const filter = (cout: number) => tf.zeros([3, 3, 8, cout]) as tf.Tensor4D;
+    const ok: TowerConvs = { filters: [filter(8), filter(8)], norms: [norm(), norm()] };
+    const wide: TowerConvs = { filters: [filter(8), filter(12)], norms: [norm(), norm()] };
+    await expect(sparseConvPairTowers(x, layout, gate, ok, wide)).rejects.toThrow(/sparseConvPairTowers: second, tower 1/);
+    const half = tf.zeros([rows, 8]) as tf.Tensor2D;
+    await expect(sparseConvPairTowers(half, layout, gate, ok, ok)).rejects.toThrow(/sparseConvPairTowers: x/);
+    tf.dispose([x, gate, half, ...ok.filters, ...wide.filters, ...[...ok.norms, ...wide.norms].flatMap((n) => [n.gamma, n.beta])]);
+  });
 });
