@@ -1,4 +1,4 @@
-import { type DepthwiseNormLayer, type GatedDepthwiseLayer, type PyramidLayout, type ScalePaths, convCost, convLayer, maskedConv2d, masksStayOnDevice, pyramidRows, scalePathsToBlend, scalePathsWithGates, stackedLayout } from '@dynhead/sparse-conv';
+import { type DepthwiseNormLayer, type GatedDepthwiseLayer, type PyramidLayout, type ScalePaths, convCost, convLayer, maskedConv2d, masksStayOnDevice, pyramidRows, pyramidRowsFrom, scalePathsToBlend, scalePathsWithGates, stackedLayout } from '@dynhead/sparse-conv';
 import * as tf from '@tensorflow/tfjs-core';
 import type { GateConfig } from './config';
 import type { ForwardContext } from './forward-context';
@@ -92,15 +92,21 @@ export class DynamicConv2D {
    * Inference over a packed pyramid x [P, C]: a scale node's two paths as blendPyramid takes them,
    * their convs before GroupNorm where the blend normalises (scalePathsToBlend) and their gates,
    * recorded and charged as inferGatesPacked's. On webgpu one program computes the gates and both
-   * convs from one read of x (scalePathsWithGates).
+   * convs from one read of x (scalePathsWithGates). `firstRow`: x holds the pyramid from that row
+   * on (a tower's rows in both towers' stacked maps).
    */
-  static inferPathsPacked(paths: [DynamicConv2D, DynamicConv2D], x: tf.Tensor2D, layout: PyramidLayout, ctx: ForwardContext): ScalePaths {
+  static inferPathsPacked(paths: [DynamicConv2D, DynamicConv2D], x: tf.Tensor2D, layout: PyramidLayout, ctx: ForwardContext, firstRow = 0): ScalePaths {
     const pair = SpatialGate.convPair(DynamicConv2D.gatesOf(paths, 'inferPathsPacked') as [SpatialGate, SpatialGate]);
     if (!pair) {
-      const gates = DynamicConv2D.inferGatesPacked(paths, x, layout, ctx);
-      return { ...scalePathsToBlend(x, layout, paths[0].depthwiseLayer, paths[1].depthwiseLayer), gates };
+      const own = pyramidRowsFrom(x, layout, firstRow);
+      try {
+        const gates = DynamicConv2D.inferGatesPacked(paths, own, layout, ctx);
+        return { ...scalePathsToBlend(own, layout, paths[0].depthwiseLayer, paths[1].depthwiseLayer), gates };
+      } finally {
+        if (own !== x) own.dispose();
+      }
     }
-    const out = scalePathsWithGates(x, layout, paths[0].depthwiseLayer, paths[1].depthwiseLayer, pair.params, pair.activation);
+    const out = scalePathsWithGates(x, layout, paths[0].depthwiseLayer, paths[1].depthwiseLayer, pair.params, pair.activation, firstRow);
     DynamicConv2D.chargePackedGates(paths, out.gates, layout, ctx);
     return out;
   }

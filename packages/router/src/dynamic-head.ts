@@ -1,5 +1,5 @@
 import type { SafetensorsFile, StoredTensor } from '@dynhead/safetensors';
-import { type CostTerms, packPyramid, type PyramidLayout, pyramidLayoutOf } from '@dynhead/sparse-conv';
+import { type CostTerms, packPyramid, type PyramidLayout, pyramidLayoutOf, pyramidRows, splitRows } from '@dynhead/sparse-conv';
 import * as tf from '@tensorflow/tfjs-core';
 import { type HeadConfig, validateHeadConfig } from './config';
 import { ConventionalTower } from './conventional-tower';
@@ -223,24 +223,29 @@ export class DynamicHead {
   /**
    * Both towers on the packed features (runsPacked), block i of each together: each block's scale
    * node on its own tower's map, then the two depth nodes in one set of kernels
-   * (DynamicScale.inferPackedWith) -> [cls output, bbox output] (new tensors).
+   * (DynamicScale.inferPackedWith). The towers' maps stay stacked from block to block (each scale
+   * node reads its tower's rows where they lie) and are cut apart only for the predictors ->
+   * [cls output, bbox output] (new tensors).
    */
   private async inferTowersPacked(packed: { x: tf.Tensor2D; layout: PyramidLayout }, ctx: ForwardContext): Promise<[tf.Tensor2D, tf.Tensor2D]> {
     const { cls, bbox } = this.towers;
     if (cls.kind === 'conventional' || bbox.kind === 'conventional') throw new Error('DynamicHead: the conventional tower runs level by level');
-    let xs: [tf.Tensor2D, tf.Tensor2D] = [packed.x, packed.x];
-    const release = () => tf.dispose(xs.filter((x) => x !== packed.x));
+    const rows = pyramidRows(packed.layout);
+    // the first blocks both read the features
+    let input: { x: tf.Tensor2D; firstRows: [number, number] } = { x: packed.x, firstRows: [0, 0] };
+    let stacked: tf.Tensor2D | undefined;
     try {
       for (const [i, block] of cls.blocks.entries()) {
-        const next = await block.inferPackedWith(bbox.blocks[i], xs, packed.layout, ctx);
-        release();
-        xs = next;
+        const next = await block.inferPackedWith(bbox.blocks[i], input, packed.layout, ctx);
+        stacked?.dispose();
+        stacked = next;
+        input = { x: next, firstRows: [0, rows] };
       }
-    } catch (e) {
-      release();
-      throw e;
+      if (!stacked) return [tf.clone(packed.x), tf.clone(packed.x)];
+      return splitRows(stacked, [rows, rows]) as [tf.Tensor2D, tf.Tensor2D];
+    } finally {
+      stacked?.dispose();
     }
-    return xs.map((x) => (x === packed.x ? tf.clone(x) : x)) as [tf.Tensor2D, tf.Tensor2D];
   }
 
   private async inferTower(tower: Tower, xs: tf.Tensor4D[], ctx: ForwardContext): Promise<tf.Tensor4D[]> {

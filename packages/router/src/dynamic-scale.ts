@@ -7,8 +7,6 @@ import {
   gateConvsTakenAlong,
   type PyramidLayout,
   pyramidPairRunsAtOnce,
-  pyramidRows,
-  splitRows,
 } from '@dynhead/sparse-conv';
 import * as tf from '@tensorflow/tfjs-core';
 import type { GateConfig } from './config';
@@ -105,17 +103,16 @@ export class DynamicScale {
 
   /**
    * inferPacked() of this block of one tower and `other`, the same block of the other tower: each
-   * its scale node on its own input, then both depth nodes at once (DynamicBottleneck.inferPackedTowers:
-   * on webgpu one set of dispatches for both) -> [this tower's output, the other's].
+   * its scale node on its own input (this tower's from row firstRows[0] of `input.x`, the other's
+   * from firstRows[1]: both towers' maps stacked, or the features for both), then both depth nodes
+   * at once (DynamicBottleneck.inferPackedTowers: on webgpu one set of dispatches for both) -> both
+   * outputs stacked [2P, C], this tower's first.
    */
-  async inferPackedWith(other: DynamicScale, xs: [tf.Tensor2D, tf.Tensor2D], layout: PyramidLayout, ctx: ForwardContext): Promise<[tf.Tensor2D, tf.Tensor2D]> {
-    const ys = tf.tidy(() => concatRows([this.inferScalePacked(xs[0], layout, ctx), other.inferScalePacked(xs[1], layout, ctx)]));
+  async inferPackedWith(other: DynamicScale, input: { x: tf.Tensor2D; firstRows: [number, number] }, layout: PyramidLayout, ctx: ForwardContext): Promise<tf.Tensor2D> {
+    const { x, firstRows } = input;
+    const ys = tf.tidy(() => concatRows([this.inferScalePacked(x, layout, ctx, firstRows[0]), other.inferScalePacked(x, layout, ctx, firstRows[1])]));
     try {
-      const out = await this.depth.inferPackedTowers(other.depth, ys, layout, ctx);
-      const rows = pyramidRows(layout);
-      const halves = splitRows(out, [rows, rows]) as [tf.Tensor2D, tf.Tensor2D];
-      out.dispose();
-      return halves;
+      return await this.depth.inferPackedTowers(other.depth, ys, layout, ctx);
     } finally {
       ys.dispose();
     }
@@ -127,13 +124,13 @@ export class DynamicScale {
   }
 
   /** The scale node of every level of a packed pyramid: both path gates, the two paths, their blend -> the depth node's input [P, C]. */
-  private inferScalePacked(x: tf.Tensor2D, layout: PyramidLayout, ctx: ForwardContext): tf.Tensor2D {
+  private inferScalePacked(x: tf.Tensor2D, layout: PyramidLayout, ctx: ForwardContext, firstRow = 0): tf.Tensor2D {
     // path 0 carries level l up to l + 1 (so not from the last), path 1 down to l - 1 (not from the first);
     // where the blend normalises the paths as it samples them, they come as their convs and GN's affine form
     return tf.tidy(() => {
       // the paths' maps go as soon as the blend has read them (their gates' charge keeps its own handle)
-      const paths = DynamicConv2D.inferPathsPacked(this.paths, x, layout, ctx);
-      return blendPyramid(x, layout, this.outputWeight, paths, this.scaleWeight as tf.Tensor);
+      const paths = DynamicConv2D.inferPathsPacked(this.paths, x, layout, ctx, firstRow);
+      return blendPyramid(x, layout, this.outputWeight, paths, this.scaleWeight as tf.Tensor, firstRow);
     });
   }
 

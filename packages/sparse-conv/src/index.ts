@@ -6,7 +6,7 @@ export { chooseMethod, sparseConv2d, sparseConv2dWithConvs, sparseConvPair } fro
 export { pyramidPairRunsAtOnce, sparseConvPairPyramid, sparseConvPairTowers, type TowerConvs, towersRunAtOnce, type PyramidPairConv } from './pyramid-conv-pair';
 export { blendPyramid, depthwiseNormPyramid, type DepthwiseNormLayer, scalePathsPyramid, scalePathsToBlend, scalePathsWithGates, type ScalePaths } from './pyramid-scale-node';
 export { concatRows, splitRows } from './row-blocks';
-export { levelRowStarts, packPyramid, pyramidLevels, type PyramidLevels, pyramidLayoutOf, pyramidRows, segmentRowStarts, stackedLayout, unpackPyramid, type PyramidLayout } from './pyramid';
+export { checkPackedFrom, levelRowStarts, packPyramid, pyramidRowsFrom, pyramidLevels, type PyramidLevels, pyramidLayoutOf, pyramidRows, segmentRowStarts, stackedLayout, unpackPyramid, type PyramidLayout } from './pyramid';
 export { masksStayOnDevice } from './kernels/register';
 export { checkWebGPUTuningOverrides, setWebGPUTuning, type WebGPUTuningOverrides } from './kernels/webgpu-kernels';
 export { DENSE_FALLBACK_DENSITY, denseFallbackDensity, type DenseFallback } from './thresholds';

@@ -8,7 +8,7 @@ import { carriedGateRows, pathGateRows } from './kernels/scale-paths-gates-progr
 import { hasKernel } from './kernels/register';
 import { webgpuTuningFlag } from './kernels/webgpu-kernels';
 import { concatRows } from './row-blocks';
-import { checkPacked, type PyramidLayout, packPyramid, pyramidLevels, pyramidRows, scalePathsLayout, stackedLayout, unpackPyramid } from './pyramid';
+import { checkPacked, checkPackedFrom, type PyramidLayout, packPyramid, pyramidLevels, pyramidRows, pyramidRowsFrom, scalePathsLayout, stackedLayout, unpackPyramid } from './pyramid';
 import type { GroupNormParams } from './types';
 
 /** A depthwise 3x3 layer with GroupNorm: a scale path's conv (its gate applies where the path is blended). */
@@ -42,12 +42,12 @@ export function depthwiseNormPyramid(x: tf.Tensor2D, layout: PyramidLayout, from
   });
 }
 
-/** A scale node's input and paths checked, naming `op` and the argument at fault: its channels. */
-function checkScalePaths(op: string, x: tf.Tensor2D, layout: PyramidLayout, finer: DepthwiseNormLayer, coarser: DepthwiseNormLayer): number {
+/** A scale node's input (from row firstRow) and paths checked, naming `op` and the argument at fault: its channels. */
+function checkScalePaths(op: string, x: tf.Tensor2D, layout: PyramidLayout, finer: DepthwiseNormLayer, coarser: DepthwiseNormLayer, firstRow = 0): number {
   const levels = layout.sizes.length;
   if (levels < 2) throw new Error(`${op}: a pyramid of at least two levels, got ${levels}`);
   const c = x.shape[1];
-  checkPacked(op, 'x', x, layout, c);
+  checkPackedFrom(op, 'x', x, layout, firstRow, c);
   checkDepthwiseFilter(op, 'finer.filter', finer.filter, c);
   checkDepthwiseFilter(op, 'coarser.filter', coarser.filter, c);
   return c;
@@ -139,7 +139,9 @@ export interface ScalePaths {
  * tuning takes them together (pathGatesWithPaths), one program writes the gates and the paths' convs
  * from one read of x (a dispatch and a pass over x fewer than the gate conv and scalePathsToBlend):
  * `maps` then holds the paths from row `headRows` on, `affine` (or `statistics.partials`) its values
- * from row `statsHeadRows` on, and `gates` is a second tensor of that small buffer (its first values). Inference only.
+ * from row `statsHeadRows` on, and `gates` is a second tensor of that small buffer (its first values).
+ * `firstRow`: x holds the pyramid from that row on (two towers' maps stacked; the program reads
+ * them where they lie, elsewhere they are copied out). Inference only.
  */
 export function scalePathsWithGates(
   x: tf.Tensor2D,
@@ -148,9 +150,10 @@ export function scalePathsWithGates(
   coarser: DepthwiseNormLayer,
   gates: [GateConvParams, GateConvParams],
   activation: ConvActivation,
+  firstRow = 0,
 ): ScalePaths {
   const op = 'scalePathsWithGates';
-  const c = checkScalePaths(op, x, layout, finer, coarser);
+  const c = checkScalePaths(op, x, layout, finer, coarser, firstRow);
   for (const [i, g] of gates.entries()) {
     checkDepthwiseFilter(op, `gates[${i}].filter`, g.filter, c);
     if (g.bias.size !== 1) throw new Error(`${op}: gates[${i}].bias must hold one value, got shape [${g.bias.shape.join(',')}]`);
@@ -161,12 +164,17 @@ export function scalePathsWithGates(
   const [eps, eps1] = [finer.norm.eps ?? 1e-5, coarser.norm.eps ?? 1e-5];
   const fused = tf.getBackend() === 'webgpu' && hasKernel(SCALE_PATHS_GATES) && webgpuTuningFlag('blendNormalizes') && webgpuTuningFlag('pathGatesWithPaths');
   if (!(fused && c % 4 === 0 && finer.norm.groups === coarser.norm.groups && eps === eps1)) {
-    const g = activatedGateConvsPyramid(x, layout, gates, activation);
-    return { ...scalePathsToBlend(x, layout, finer, coarser), gates: g };
+    const own = pyramidRowsFrom(x, layout, firstRow);
+    try {
+      const g = activatedGateConvsPyramid(own, layout, gates, activation);
+      return { ...scalePathsToBlend(own, layout, finer, coarser), gates: g };
+    } finally {
+      if (own !== x) own.dispose();
+    }
   }
   // the blend works out the scale and shift from the sums where a group's channels come in fours
   const sums = webgpuTuningFlag('blendCombines') && blendCombinesFor(c, finer.norm.groups);
-  const attrs: ScalePathsGatesAttrs = { groups: finer.norm.groups, eps, pyramid: layout, activation: activation.wgsl, sums };
+  const attrs: ScalePathsGatesAttrs = { groups: finer.norm.groups, eps, pyramid: layout, activation: activation.wgsl, sums, xRow0: firstRow };
   const inputs: tf.NamedTensorMap = { x, gateFilter: gates[0].filter, gateBias: gates[0].bias, gateFilter1: gates[1].filter, gateBias1: gates[1].bias, ...pathInputs(finer, coarser) };
   const [maps, g, stats] = tf.engine().runKernel(SCALE_PATHS_GATES, inputs, attrs as unknown as tf.NamedAttrMap) as unknown as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
   const heads = { headRows: pathGateRows(layout, c), statsHeadRows: carriedGateRows(layout, c) };
@@ -179,20 +187,21 @@ export function scalePathsWithGates(
  * `x_l * xWeight + (finer_{l-1} * its gate + coarser_{l+1} * its gate, each resized bilinearly
  * with align corners to level l) * sourceWeight`, the paths and gates as `paths` holds them. As
  * blendResized of each level with the gated paths would give it; one dispatch on webgpu, level
- * by level elsewhere. Inference only.
+ * by level elsewhere. `firstRow`: x holds the pyramid from that row on (as scalePathsWithGates
+ * takes it). Inference only.
  */
-export function blendPyramid(x: tf.Tensor2D, layout: PyramidLayout, xWeight: tf.Tensor, paths: ScalePaths, sourceWeight: tf.Tensor): tf.Tensor2D {
+export function blendPyramid(x: tf.Tensor2D, layout: PyramidLayout, xWeight: tf.Tensor, paths: ScalePaths, sourceWeight: tf.Tensor, firstRow = 0): tf.Tensor2D {
   const op = 'blendPyramid';
   const levels = layout.sizes.length;
   if (levels < 2) throw new Error(`${op}: a pyramid of at least two levels, got ${levels}`);
   const c = x.shape[1];
-  checkPacked(op, 'x', x, layout, c);
+  checkPackedFrom(op, 'x', x, layout, firstRow, c);
   const mapsLayout = scalePathsLayout(layout);
   const mapRows = pyramidRows(mapsLayout);
   const rows = pyramidRows(layout);
-  const firstRow = paths.headRows ?? 0;
-  if (paths.maps.rank !== 2 || paths.maps.shape[0] !== firstRow + mapRows || paths.maps.shape[1] !== c) {
-    const from = firstRow > 0 ? ` from row ${firstRow}` : '';
+  const pathsRow = paths.headRows ?? 0;
+  if (paths.maps.rank !== 2 || paths.maps.shape[0] !== pathsRow + mapRows || paths.maps.shape[1] !== c) {
+    const from = pathsRow > 0 ? ` from row ${pathsRow}` : '';
     throw new Error(`${op}: paths.maps has shape [${paths.maps.shape.join(',')}]; this layout's two paths are [${mapRows},${c}]${from} (levels 0..${levels - 2}, then 1..${levels - 1})`);
   }
   if (paths.gates.rank !== 2 || paths.gates.shape[0] !== 2 * rows || paths.gates.shape[1] !== 1) {
@@ -205,7 +214,7 @@ export function blendPyramid(x: tf.Tensor2D, layout: PyramidLayout, xWeight: tf.
   if ((paths.affine || paths.statistics) && !onDevice) throw new Error(`${op}: paths.${paths.affine ? 'affine' : 'statistics'} (scalePathsToBlend's or scalePathsWithGates's, on webgpu) needs webgpu's blend kernel, not ${tf.getBackend()}'s`);
   if (onDevice) {
     const inputs: tf.NamedTensorMap = { x, xWeight, paths: paths.maps, gates: paths.gates, sourceWeight, ...(paths.affine ? { affine: paths.affine } : {}) };
-    const attrs: BlendPyramidAttrs = { pyramid: layout, headRows: firstRow, statsHeadRows: paths.statsHeadRows ?? 0 };
+    const attrs: BlendPyramidAttrs = { pyramid: layout, headRows: pathsRow, statsHeadRows: paths.statsHeadRows ?? 0, xRow0: firstRow };
     const stats = paths.statistics;
     if (stats) {
       const [eps, eps1] = [stats.finer.eps ?? 1e-5, stats.coarser.eps ?? 1e-5];
@@ -216,9 +225,9 @@ export function blendPyramid(x: tf.Tensor2D, layout: PyramidLayout, xWeight: tf.
     return tf.engine().runKernel(BLEND_PYRAMID, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor2D;
   }
   return tf.tidy(() => {
-    const xs = unpackPyramid(x, layout);
+    const xs = unpackPyramid(pyramidRowsFrom(x, layout, firstRow), layout);
     // the finer path's levels 0 .. L-2 then the coarser's 1 .. L-1; each gate's levels 0 .. L-1
-    const maps = unpackPyramid(firstRow > 0 ? tf.slice(paths.maps, [firstRow, 0], [mapRows, c]) : paths.maps, mapsLayout);
+    const maps = unpackPyramid(pathsRow > 0 ? tf.slice(paths.maps, [pathsRow, 0], [mapRows, c]) : paths.maps, mapsLayout);
     const gates = unpackPyramid(paths.gates, stackedLayout(layout, layout));
     const gated = maps.map((m, i) => tf.mul(m, gates[i < levels - 1 ? i : i + 2]) as tf.Tensor4D);
     const [fine, coarse] = [gated.slice(0, levels - 1), gated.slice(levels - 1)];

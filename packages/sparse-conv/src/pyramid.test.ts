@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TEST_BACKENDS, activate, relL2, seededRandom } from '../../../test/backends';
-import { type ConvActivation, type GateConvParams, activatedGateConvPyramid, activatedGateConvsPyramid, blendPyramid, convLayerPyramid, depthwiseNormPyramid, gateSums, packPyramid, pyramidLayoutOf, scaleLevelsPyramid, scalePathsPyramid, scalePathsToBlend, scalePathsWithGates, setWebGPUTuning, sparseConvPairPyramid, stackedLayout, unpackPyramid } from './index';
+import { type ConvActivation, type GateConvParams, activatedGateConvPyramid, concatRows, activatedGateConvsPyramid, blendPyramid, convLayerPyramid, depthwiseNormPyramid, gateSums, packPyramid, pyramidLayoutOf, scaleLevelsPyramid, scalePathsPyramid, scalePathsToBlend, scalePathsWithGates, setWebGPUTuning, sparseConvPairPyramid, stackedLayout, unpackPyramid } from './index';
 import { refConv, refGroupNorm, refMaxPool3x3, refResize } from './reference.test-util';
 import { programsOf } from './webgpu-programs.test-util';
 
@@ -330,6 +330,15 @@ describe.each(BACKENDS)('packed pyramids on %s', (backend) => {
       expect(relL2(gotY.slice(atY, atY + size), want), `blend, level ${l}`).toBeLessThan(tol);
       atY += size;
     }
+    // x as rows 7 .. of a bigger tensor (a tower's rows in two towers' stacked maps): the same numbers
+    const [head, tail] = [tf.fill([7, c], 9) as tf.Tensor2D, tf.fill([3, c], -9) as tf.Tensor2D];
+    const inside = concatRows([head, x, tail]);
+    const pathsAt = scalePathsWithGates(inside, layout, lt[0], lt[1], gt, ACTIVATION, 7);
+    const yAt = blendPyramid(inside, layout, owT, pathsAt, swT, 7);
+    expect(Array.from(await pathsAt.gates.data()), 'gates of x read at row 7').toEqual(Array.from(gotGates));
+    expect(Array.from(await yAt.data()), 'blend of x read at row 7').toEqual(Array.from(gotY));
+    expect(() => blendPyramid(inside, layout, owT, pathsAt, swT, 11)).toThrow(`blendPyramid: x has shape [${rows + 10},${c}]; the pyramid's layout needs [${rows},${c}] from row 11`);
+    tf.dispose([head, tail, inside, pathsAt.maps, pathsAt.gates, pathsAt.statistics?.partials ?? pathsAt.affine ?? [], yAt]);
     expect(() => scalePathsWithGates(x, layout, lt[0], lt[1], [gt[0], { ...gt[1], bias: lt[0].bias }], ACTIVATION)).toThrow(`scalePathsWithGates: gates[1].bias must hold one value, got shape [${c}]`);
     expect(() => scalePathsWithGates(x, layout, lt[0], { ...lt[1], bias: gt[0].bias as tf.Tensor1D }, gt, ACTIVATION)).toThrow(`scalePathsWithGates: coarser.bias has shape [1]; it must hold ${c} values`);
     tf.dispose([paths.maps, paths.gates, ...(small ? [small] : []), y, x, owT, swT, ...maps, ...lt.flatMap((p) => [p.filter, p.bias, p.norm.gamma, p.norm.beta]), ...gt.flatMap((g) => [g.filter, g.bias])]);

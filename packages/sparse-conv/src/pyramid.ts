@@ -85,6 +85,25 @@ export function checkPacked(op: string, name: string, t: tf.Tensor, layout: Pyra
   }
 }
 
+/**
+ * Throws, naming `op` and `name`, unless t [R, C] holds a pyramid so laid out from row `firstRow`
+ * on, more rows after it allowed (two towers' maps stacked, each read where it lies).
+ */
+export function checkPackedFrom(op: string, name: string, t: tf.Tensor, layout: PyramidLayout, firstRow: number, channels?: number): void {
+  const rows = pyramidRows(layout);
+  if (!Number.isInteger(firstRow) || firstRow < 0 || t.rank !== 2 || t.shape[0] < firstRow + rows || (channels !== undefined && t.shape[1] !== channels)) {
+    const from = firstRow === 0 ? '' : ` from row ${firstRow}`;
+    throw new Error(`${op}: ${name} has shape [${t.shape.join(',')}]; the pyramid's layout needs [${rows},${channels ?? 'C'}]${from}`);
+  }
+}
+
+/** Rows `firstRow` .. of t [R, C] that hold a pyramid so laid out, as their own tensor: t itself where it is exactly those, else a copy (splitRows). */
+export function pyramidRowsFrom(t: tf.Tensor2D, layout: PyramidLayout, firstRow: number): tf.Tensor2D {
+  const rows = pyramidRows(layout);
+  if (firstRow === 0 && t.shape[0] === rows) return t;
+  return tf.tidy(() => splitRows(t, [firstRow, rows, t.shape[0] - firstRow - rows])[1] as tf.Tensor2D);
+}
+
 /** Packs maps ([B,H,W,C] each) into [rows, C] (pyramidLayoutOf says where each lies). */
 export function packPyramid(maps: readonly tf.Tensor4D[]): tf.Tensor2D {
   pyramidLayoutOf(maps, 'packPyramid');

@@ -52,6 +52,8 @@ export class BlendPyramidProgram implements WebGPUProgramLike {
 
   private readonly headRows: { paths: string; stats: string };
 
+  private readonly xRow0: string;
+
   /**
    * quads: groups of `lanes` channels of its pixel a thread takes in turn (the sampling worked out
    * once for all). statistics (with affine): the paths' GroupNorm comes as its chunk sums, not as
@@ -59,7 +61,7 @@ export class BlendPyramidProgram implements WebGPUProgramLike {
    * (the finer path's gamma and beta, then the coarser's), each sampled run's scale and shift worked
    * out here as GroupNormCombineProgram works them out (the same numbers, a dispatch fewer).
    */
-  constructor(layout: PyramidLayout, channels: number, quads = 1, affine = false, headRows = { paths: 0, stats: 0 }, statistics?: BlendStatistics) {
+  constructor(layout: PyramidLayout, channels: number, quads = 1, affine = false, headRows = { paths: 0, stats: 0 }, statistics?: BlendStatistics, xRow0 = 0) {
     if (layout.sizes.length < 2) throw new Error('BlendPyramidProgram: a pyramid of at least two levels');
     if (statistics && !(affine && blendCombinesFor(channels, statistics.groups))) throw new Error(`BlendPyramidProgram: statistics need the paths as their convs and channels of a group in fours (${channels} channels, ${statistics.groups} groups)`);
     this.layout = layout;
@@ -68,6 +70,8 @@ export class BlendPyramidProgram implements WebGPUProgramLike {
     const u = new ProgramUniforms();
     this.levels = levelUniforms(u, layout, 'pyr');
     this.headRows = { paths: u.add('pathsHead', headRows.paths), stats: u.add('statsHead', headRows.stats) };
+    // X's rows before the pyramid's (a tower's rows in both towers' stacked maps): a uniform, so one shader serves any
+    this.xRow0 = u.add('xRow0', xRow0);
     if (statistics) this.statistics = { ...statistics, chunks: u.add('chunks', statistics.chunks) };
     [this.uniforms, this.uniformData] = [u.declaration, u.data];
     this.lanes = channels % 4 === 0 ? 4 : 1;
@@ -182,7 +186,7 @@ fn main(index : i32) {
       if (l < ${levels - 1}) {
         ${sample('Coarser')}
       }
-      setOutputAtIndex(pixel * c + q, sum * SourceWeight[0] + X[pixel * c + q] * XWeight[0]);`,
+      setOutputAtIndex(pixel * c + q, sum * SourceWeight[0] + X[(${this.xRow0} + pixel) * c + q] * XWeight[0]);`,
     )}
   }
 }

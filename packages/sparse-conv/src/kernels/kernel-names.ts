@@ -154,6 +154,8 @@ export interface ScalePathsGatesAttrs {
    * scale and shift itself, instead of the affine form
    */
   sums?: boolean;
+  /** rows of x before the pyramid's (x then holds more: a tower's rows in both towers' stacked maps); default 0 */
+  xRow0?: number;
 }
 
 /**
@@ -247,6 +249,8 @@ export interface BlendPyramidAttrs {
   /** with partials: the paths' GroupNorm groups and eps */
   groups?: number;
   eps?: number;
+  /** rows of x before the pyramid's (x then holds more: a tower's rows in both towers' stacked maps); default 0 */
+  xRow0?: number;
 }
 /**
  * webgpu: every level of a packed pyramid times its own scale, then ReLU and the level's factor,

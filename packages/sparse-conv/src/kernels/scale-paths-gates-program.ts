@@ -51,8 +51,9 @@ export class ScalePathsGatesProgram implements WebGPUProgramLike {
   private readonly groups: PyramidRowGroups;
   private readonly gateRows: string;
   private readonly finerRows: string;
+  private readonly xRow0: string;
 
-  constructor(layout: PyramidLayout, channels: number, activation: string, pixels: number, lanes: number) {
+  constructor(layout: PyramidLayout, channels: number, activation: string, pixels: number, lanes: number, xRow0 = 0) {
     if (layout.sizes.length < 2) throw new Error('ScalePathsGatesProgram: a pyramid of at least two levels');
     if (channels % 4 !== 0) throw new Error(`ScalePathsGatesProgram: channels must be a multiple of 4, got ${channels}`);
     this.activation = activation;
@@ -65,6 +66,8 @@ export class ScalePathsGatesProgram implements WebGPUProgramLike {
     this.gateRows = u.add('gateRows', gateRows);
     // the finer path's rows: levels 0 .. L-2, the coarser's after them
     this.finerRows = u.add('finerRows', levelRowStarts(layout)[this.levels - 1]);
+    // X's rows before the pyramid's (a tower's rows in both towers' stacked maps): a uniform, so one shader serves any
+    this.xRow0 = u.add('xRow0', xRow0);
     [this.uniforms, this.uniformData] = [u.declaration, u.data];
     this.outputShape = [gateRows + pyramidRows(scalePathsLayout(layout)), channels];
     this.shaderKey = `dynheadScalePathsGates_${activation}_${pixels}_${lanes}_${pyramidShaderKey(layout)}`;
@@ -92,7 +95,7 @@ export class ScalePathsGatesProgram implements WebGPUProgramLike {
         if (yy < 0 || yy >= h) {
           continue;
         }
-        let rowBase = mapBase + (b * h + yy) * w;
+        let rowBase = ${this.xRow0} + mapBase + (b * h + yy) * w;
         ${columns.map((i) => `let v${i} = select(vec4<f32>(0.0), X[(rowBase + clamp(x0 + ${i - 1}, 0, w - 1)) * c4 + q], x0 + ${i - 1} >= 0 && x0 + ${i - 1} < w);`).join(NEWLINE + '        ')}
         ${['GateF', 'GateF1'].map((g, j) => `${range(3).map((k) => `let f${k}_${j} = ${g}[(ky * 3 + ${k}) * c4 + q];`).join(NEWLINE + '        ')}
         ${range(n).map((p) => `acc${p}_${j} = fma(v${p}, f0_${j}, fma(v${p + 1}, f1_${j}, fma(v${p + 2}, f2_${j}, acc${p}_${j})));`).join(NEWLINE + '        ')}`).join(NEWLINE + '        ')}

@@ -782,7 +782,7 @@ export function registerWebGPUKernels(): void {
     backendName: 'webgpu',
     kernelFunc: ({ inputs, attrs, backend }) => {
       const { x, xWeight, paths, gates, sourceWeight, affine, partials, gamma, beta, gamma1, beta1 } = inputs as Record<string, tf.TensorInfo>;
-      const { pyramid, headRows = 0, statsHeadRows = 0, groups, eps } = attrs as unknown as BlendPyramidAttrs;
+      const { pyramid, headRows = 0, statsHeadRows = 0, groups, eps, xRow0 = 0 } = attrs as unknown as BlendPyramidAttrs;
       const be = backend as unknown as WebGPUBackendLike;
       const c = x.shape[1];
       const { channelQuads } = deviceTuning(be);
@@ -790,11 +790,11 @@ export function registerWebGPUKernels(): void {
         // the paths' GroupNorm worked out from their sums here: the runs' chunks from the sums' size
         const runs = 2 * (pyramid.sizes.length - 1) * pyramid.batch;
         const chunks = (partials.shape[0] - (statsHeadRows * c) / 4) / (runs * (groups as number));
-        const program = new BlendPyramidProgram(pyramid, c, channelQuads, true, { paths: headRows, stats: statsHeadRows }, { groups: groups as number, eps: eps as number, chunks });
+        const program = new BlendPyramidProgram(pyramid, c, channelQuads, true, { paths: headRows, stats: statsHeadRows }, { groups: groups as number, eps: eps as number, chunks }, xRow0);
         const norms = cachedPack(be, [gamma, beta, gamma1, beta1]);
         return runProgram(be, program, [x, xWeight, paths, gates, sourceWeight, partials, norms], 'float32');
       }
-      const program = new BlendPyramidProgram(pyramid, c, channelQuads, affine !== undefined, { paths: headRows, stats: statsHeadRows });
+      const program = new BlendPyramidProgram(pyramid, c, channelQuads, affine !== undefined, { paths: headRows, stats: statsHeadRows }, undefined, xRow0);
       return runProgram(be, program, [x, xWeight, paths, gates, sourceWeight, ...(affine ? [affine] : [])], 'float32');
     },
   });
@@ -835,13 +835,13 @@ export function registerWebGPUKernels(): void {
     backendName: 'webgpu',
     kernelFunc: ({ inputs, attrs, backend }) => {
       const { x, gateFilter, gateFilter1, gateBias, gateBias1, filter, filter1, bias, bias1, gamma, gamma1, beta, beta1 } = inputs as Record<string, tf.TensorInfo>;
-      const { groups, eps, pyramid, activation, sums = false } = attrs as unknown as ScalePathsGatesAttrs;
+      const { groups, eps, pyramid, activation, sums = false, xRow0 = 0 } = attrs as unknown as ScalePathsGatesAttrs;
       const be = backend as unknown as WebGPUBackendLike;
       const { gatePixels, gateLanes } = deviceTuning(be);
       const c = x.shape[1];
       // the paths' biases, then the gates' two and two zeros: a last vec4
       const biases = cachedPack(be, [bias, bias1, gateBias, gateBias1], 2 * c + 4);
-      const out = runProgram(be, new ScalePathsGatesProgram(pyramid, c, activation, gatePixels, gateLanes), [asPixelMap(x), gateFilter, gateFilter1, filter, filter1, biases], 'float32');
+      const out = runProgram(be, new ScalePathsGatesProgram(pyramid, c, activation, gatePixels, gateLanes, xRow0), [asPixelMap(x), gateFilter, gateFilter1, filter, filter1, biases], 'float32');
       // the paths' runs as SCALE_PATHS numbers them, from the rows after the gates' on
       const gateRows = pathGateRows(pyramid, c);
       const firstRun = (pyramid.sizes.length - 1) * pyramid.batch;
