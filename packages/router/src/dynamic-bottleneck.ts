@@ -114,8 +114,7 @@ export class DynamicBottleneck {
     const g = this.gate.inferPacked(y, layout);
     try {
       ctx.recordPyramid(this.gate.name, g, layout);
-      ctx.chargePyramid(g, layout, this.unit, { pooled: true });
-      ctx.chargePyramid(g, layout, this.unit);
+      this.chargePackedGate(g, layout, ctx);
       // the gate serves as both masks (see inferWithConvs), conv1's dilated as its list is built
       return await sparseConvPairPyramid(
         y,
@@ -143,9 +142,7 @@ export class DynamicBottleneck {
       ctx.recordPyramid(this.gate.name, g, layout);
       ctx.recordPyramid(other.gate.name, g, layout, pyramidRows(layout));
       // a map of both towers charges what each would: its sums are the two towers' sums
-      const both = stackedLayout(layout, layout);
-      ctx.chargePyramid(g, both, this.unit, { pooled: true });
-      ctx.chargePyramid(g, both, this.unit);
+      this.chargePackedGate(g, stackedLayout(layout, layout), ctx);
       return await sparseConvPairTowers(ys, layout, g, ...this.towerConvs(other));
     } finally {
       g.dispose();
@@ -163,6 +160,12 @@ export class DynamicBottleneck {
       { filters: [this.conv1.weight, other.conv1.weight], norms: [this.norm1.params, other.norm1.params] },
       { filters: [this.conv2.weight, other.conv2.weight], norms: [this.norm2.params, other.norm2.params] },
     ];
+  }
+
+  /** chargeGated() of a packed pyramid's gate [P, 1]: conv1 with its 3x3 max-pool, conv2 with the gate. */
+  private chargePackedGate(g: tf.Tensor2D, layout: PyramidLayout, ctx: ForwardContext): void {
+    ctx.chargePyramid(g, layout, this.unit, { pooled: true });
+    ctx.chargePyramid(g, layout, this.unit);
   }
 
   /** conv2 is charged with the gate, conv1 with its 3x3 max-pool (conv2 reads conv1's 3x3 neighbourhood). */

@@ -106,27 +106,14 @@ export class DynamicHead {
     const packed = (options.packLevels ?? true) && this.runsPacked(layout) ? { x: packPyramid(features), layout } : undefined;
     try {
       if (packed) {
-        // the predictors too run on the packed towers: their outputs are unpacked, not the towers'
-        if ((options.mergeTowers ?? true) && this.runsTowersAtOnce(layout)) {
-          const [cls, bbox] = await this.inferTowersPacked(packed, ctx);
-          try {
-            const predictions = this.predictors.inferPacked(cls, bbox, layout);
-            return { ...predictions, cost: ctx.totalCost(features[0].shape[0]), gates: towersInOrder(ctx.gates) };
-          } finally {
-            tf.dispose([cls, bbox]);
-          }
-        }
-        const cls = await this.inferTowerPacked(this.towers.cls, packed, ctx);
+        const merged = (options.mergeTowers ?? true) && this.runsTowersAtOnce(layout);
+        const [cls, bbox] = merged ? await this.inferTowersPacked(packed, ctx) : await this.inferTowersApartPacked(packed, ctx);
         try {
-          const bbox = await this.inferTowerPacked(this.towers.bbox, packed, ctx);
-          try {
-            const predictions = this.predictors.inferPacked(cls, bbox, layout);
-            return { ...predictions, cost: ctx.totalCost(features[0].shape[0]), gates: ctx.gates };
-          } finally {
-            bbox.dispose();
-          }
+          // the predictors too run on the packed towers: their outputs are unpacked, not the towers'
+          const predictions = this.predictors.inferPacked(cls, bbox, layout);
+          return { ...predictions, cost: ctx.totalCost(features[0].shape[0]), gates: merged ? towersInOrder(ctx.gates) : ctx.gates };
         } finally {
-          cls.dispose();
+          tf.dispose([cls, bbox]);
         }
       }
       const cls = await this.inferTower(this.towers.cls, features, ctx);
@@ -218,6 +205,17 @@ export class DynamicHead {
       throw e;
     }
     return x === packed.x ? tf.clone(x) : x;
+  }
+
+  /** Both towers on the packed features (runsPacked), one after the other -> [cls output, bbox output] (new tensors). */
+  private async inferTowersApartPacked(packed: { x: tf.Tensor2D; layout: PyramidLayout }, ctx: ForwardContext): Promise<[tf.Tensor2D, tf.Tensor2D]> {
+    const cls = await this.inferTowerPacked(this.towers.cls, packed, ctx);
+    try {
+      return [cls, await this.inferTowerPacked(this.towers.bbox, packed, ctx)];
+    } catch (e) {
+      cls.dispose();
+      throw e;
+    }
   }
 
   /**

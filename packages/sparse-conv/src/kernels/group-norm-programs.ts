@@ -287,7 +287,7 @@ function momentsAffine(k: Lanes, bias: boolean, paired = false): AffineExprs {
 /**
  * The norm's parameter buffers: Gamma and Beta, or with a second set for the runs from `pairRun`
  * on (a scale node's two paths in one map, or two towers' depth nodes), one buffer Norm holding
- * gamma, beta, gamma1 and beta1 (packPairedNorm): four bindings would leave a normalize pass with a
+ * gamma, beta, gamma1 and beta1 (webgpu-kernels.ts's pairedNorm): four bindings would leave a normalize pass with a
  * list and a gated residual over WebGPU's 8 a stage.
  */
 function normParams(pairRun: number | undefined): string[] {

@@ -112,12 +112,8 @@ export interface SecondTower {
 
 /** COMPACT_CONV: the conv's rows, x read through `inputAffine` when given, a second tower's rows with its filter. */
 function compactConvRows(x: tf.Tensor, filter: tf.Tensor4D, list: tf.Tensor1D, attrs: CompactConvAttrs, inputAffine?: InputAffine, tower?: SecondTower): tf.Tensor2D {
-  const inputs: tf.NamedTensorMap = inputAffine ? { x, filter, list, affine: inputAffine.affine } : { x, filter, list };
-  const all: CompactConvAttrs = inputAffine ? { ...attrs, affineRelu: inputAffine.relu } : { ...attrs };
-  if (tower) {
-    inputs.filter1 = tower.filter;
-    all.towerRuns = tower.runs;
-  }
+  const inputs: tf.NamedTensorMap = { x, filter, list, ...(inputAffine ? { affine: inputAffine.affine } : {}), ...(tower ? { filter1: tower.filter } : {}) };
+  const all: CompactConvAttrs = { ...attrs, ...(inputAffine ? { affineRelu: inputAffine.relu } : {}), ...(tower ? { towerRuns: tower.runs } : {}) };
   return tf.engine().runKernel(COMPACT_CONV, inputs, all as unknown as tf.NamedAttrMap) as tf.Tensor2D;
 }
 
