@@ -120,7 +120,7 @@ export class DynamicConv2D {
   }
 
   /** Records and charges the gates [n * P, 1] of these paths, one after another, as infer() does each level's. */
-  private static chargePackedGates(paths: DynamicConv2D[], g: tf.Tensor2D, layout: PyramidLayout, ctx: ForwardContext): void {
+  static chargePackedGates(paths: DynamicConv2D[], g: tf.Tensor2D, layout: PyramidLayout, ctx: ForwardContext): void {
     const rows = pyramidRows(layout);
     const gates = paths.map((p) => p.gate as SpatialGate);
     for (const [i, gate] of gates.entries()) ctx.recordPyramid(gate.name, g, layout, i * rows);

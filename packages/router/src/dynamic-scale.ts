@@ -2,11 +2,14 @@ import {
   blendPyramid,
   blendResized,
   blendResizedWithConvs,
+  type ConvActivation,
   concatRows,
   depthwiseNormEach,
   gateConvsTakenAlong,
   type PyramidLayout,
   pyramidPairRunsAtOnce,
+  type ScaleNodeWeights,
+  scaleNodeTowers,
 } from '@dynhead/sparse-conv';
 import * as tf from '@tensorflow/tfjs-core';
 import type { GateConfig } from './config';
@@ -109,13 +112,44 @@ export class DynamicScale {
    * outputs stacked [2P, C], this tower's first.
    */
   async inferPackedWith(other: DynamicScale, input: { x: tf.Tensor2D; firstRows: [number, number] }, layout: PyramidLayout, ctx: ForwardContext): Promise<tf.Tensor2D> {
-    const { x, firstRows } = input;
-    const ys = tf.tidy(() => concatRows([this.inferScalePacked(x, layout, ctx, firstRows[0]), other.inferScalePacked(x, layout, ctx, firstRows[1])]));
+    const ys = this.inferScalesPackedWith(other, input, layout, ctx);
     try {
       return await this.depth.inferPackedTowers(other.depth, ys, layout, ctx);
     } finally {
       ys.dispose();
     }
+  }
+
+  /**
+   * This block's scale node and `other`'s, each on its own input (as inferPackedWith takes them)
+   * -> both outputs stacked [2P, C], this tower's first. Where both have their path gates in one
+   * activation, scaleNodeTowers (on webgpu in a GPU's tuning three dispatches for both, no copies),
+   * its four gates recorded and charged as each tower's own; else one scale node after the other.
+   */
+  private inferScalesPackedWith(other: DynamicScale, input: { x: tf.Tensor2D; firstRows: [number, number] }, layout: PyramidLayout, ctx: ForwardContext): tf.Tensor2D {
+    const { x, firstRows } = input;
+    const nodes = [this.scaleNodeWeights(), other.scaleNodeWeights()];
+    const [a, b] = nodes;
+    if (!a || !b || a.activation.wgsl !== b.activation.wgsl) {
+      return tf.tidy(() => concatRows([this.inferScalePacked(x, layout, ctx, firstRows[0]), other.inferScalePacked(x, layout, ctx, firstRows[1])]));
+    }
+    const { output, gates } = scaleNodeTowers(x, layout, [a.weights, b.weights], a.activation, firstRows);
+    try {
+      DynamicConv2D.chargePackedGates([...this.paths, ...other.paths], gates, layout, ctx);
+    } finally {
+      gates.dispose();
+    }
+    return output;
+  }
+
+  /** This block's scale node as scaleNodeTowers takes it, with its path gates' shared activation; undefined unless both gates have one. */
+  private scaleNodeWeights(): { weights: ScaleNodeWeights; activation: ConvActivation } | undefined {
+    const [finer, coarser] = this.paths;
+    if (!finer.gate || !coarser.gate || !this.scaleWeight) return undefined;
+    const pair = SpatialGate.convPair([finer.gate, coarser.gate]);
+    if (!pair) return undefined;
+    const weights: ScaleNodeWeights = { finer: finer.depthwiseLayer, coarser: coarser.depthwiseLayer, gates: pair.params, xWeight: this.outputWeight, sourceWeight: this.scaleWeight };
+    return { weights, activation: pair.activation };
   }
 
   /** Whether inferPackedWith runs this block's depth node and `other`'s in one set of dispatches here. */

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { blendResized } from './blend-resized';
 import { convLayer } from './conv-layer';
 import { activatedGateConvsPyramid, type ConvActivation, type GateConvParams } from './few-output-conv';
-import { BLEND_PYRAMID, type BlendPyramidAttrs, DEPTHWISE_GROUP_NORM, type DepthwiseGroupNormAttrs, SCALE_PATHS, SCALE_PATHS_GATES, type ScalePathsAttrs, type ScalePathsGatesAttrs } from './kernels/kernel-names';
+import { BLEND_PYRAMID, type BlendPyramidAttrs, DEPTHWISE_GROUP_NORM, type DepthwiseGroupNormAttrs, SCALE_NODE_TOWERS, SCALE_PATHS, SCALE_PATHS_GATES, type ScaleNodeTowersAttrs, type ScalePathsAttrs, type ScalePathsGatesAttrs } from './kernels/kernel-names';
 import { blendCombinesFor } from './kernels/blend-pyramid-program';
 import { carriedGateRows, pathGateRows } from './kernels/scale-paths-gates-program';
 import { hasKernel } from './kernels/register';
@@ -50,6 +50,19 @@ function checkScalePaths(op: string, x: tf.Tensor2D, layout: PyramidLayout, fine
   checkPackedFrom(op, 'x', x, layout, firstRow, c);
   checkDepthwiseFilter(op, 'finer.filter', finer.filter, c);
   checkDepthwiseFilter(op, 'coarser.filter', coarser.filter, c);
+  return c;
+}
+
+/** checkScalePaths with the paths' gates and biases: the input's channels. */
+function checkGatedScalePaths(op: string, x: tf.Tensor2D, layout: PyramidLayout, finer: DepthwiseNormLayer, coarser: DepthwiseNormLayer, gates: [GateConvParams, GateConvParams], firstRow: number): number {
+  const c = checkScalePaths(op, x, layout, finer, coarser, firstRow);
+  for (const [i, g] of gates.entries()) {
+    checkDepthwiseFilter(op, `gates[${i}].filter`, g.filter, c);
+    if (g.bias.size !== 1) throw new Error(`${op}: gates[${i}].bias must hold one value, got shape [${g.bias.shape.join(',')}]`);
+  }
+  for (const [name, b] of [['finer.bias', finer.bias], ['coarser.bias', coarser.bias]] as const) {
+    if (b.size !== c) throw new Error(`${op}: ${name} has shape [${b.shape.join(',')}]; it must hold ${c} values`);
+  }
   return c;
 }
 
@@ -153,14 +166,7 @@ export function scalePathsWithGates(
   firstRow = 0,
 ): ScalePaths {
   const op = 'scalePathsWithGates';
-  const c = checkScalePaths(op, x, layout, finer, coarser, firstRow);
-  for (const [i, g] of gates.entries()) {
-    checkDepthwiseFilter(op, `gates[${i}].filter`, g.filter, c);
-    if (g.bias.size !== 1) throw new Error(`${op}: gates[${i}].bias must hold one value, got shape [${g.bias.shape.join(',')}]`);
-  }
-  for (const [name, b] of [['finer.bias', finer.bias], ['coarser.bias', coarser.bias]] as const) {
-    if (b.size !== c) throw new Error(`${op}: ${name} has shape [${b.shape.join(',')}]; it must hold ${c} values`);
-  }
+  const c = checkGatedScalePaths(op, x, layout, finer, coarser, gates, firstRow);
   const [eps, eps1] = [finer.norm.eps ?? 1e-5, coarser.norm.eps ?? 1e-5];
   const fused = tf.getBackend() === 'webgpu' && hasKernel(SCALE_PATHS_GATES) && webgpuTuningFlag('blendNormalizes') && webgpuTuningFlag('pathGatesWithPaths');
   if (!(fused && c % 4 === 0 && finer.norm.groups === coarser.norm.groups && eps === eps1)) {
@@ -237,4 +243,66 @@ export function blendPyramid(x: tf.Tensor2D, layout: PyramidLayout, xWeight: tf.
     });
     return packPyramid(ys);
   });
+}
+
+/** One tower's scale node as scaleNodeTowers takes it: its two paths, their gates, and the blend's weights. */
+export interface ScaleNodeWeights {
+  finer: DepthwiseNormLayer;
+  coarser: DepthwiseNormLayer;
+  /** the finer path's gate, then the coarser's */
+  gates: [GateConvParams, GateConvParams];
+  /** [1] each: the blend's weight of its input and of the gathered paths (blendPyramid's xWeight and sourceWeight) */
+  xWeight: tf.Tensor;
+  sourceWeight: tf.Tensor;
+}
+
+/**
+ * The same scale node of two towers (block i of each), each on its own input: scalePathsWithGates
+ * and blendPyramid of both. x holds tower t's input pyramid from row firstRows[t] on (the features,
+ * read by both: [0, 0]; both towers' maps stacked: [0, P]). -> `output` [2P, C], tower 0's blend
+ * then tower 1's (both towers' maps stacked, as the next block and sparseConvPairTowers take them),
+ * and `gates` [4P, 1], tower 0's finer and coarser path gate then tower 1's (to be charged and
+ * recorded). On webgpu where the paths' gates come with their convs and the blend normalises
+ * them (pathGatesWithPaths, blendNormalizes) three dispatches for both towers (four where the
+ * paths' GroupNorm needs its combine program), and no copies: tower by tower it is twice as many
+ * and two copies that stack the blends. Elsewhere tower by tower. Inference only.
+ */
+export function scaleNodeTowers(x: tf.Tensor2D, layout: PyramidLayout, nodes: [ScaleNodeWeights, ScaleNodeWeights], activation: ConvActivation, firstRows: [number, number]): { output: tf.Tensor2D; gates: tf.Tensor2D } {
+  const op = 'scaleNodeTowers';
+  const c = x.shape[1];
+  if (!Array.isArray(firstRows) || firstRows.length !== 2) throw new Error(`${op}: firstRows must be two rows (one a tower), got ${JSON.stringify(firstRows)}`);
+  for (const [t, n] of nodes.entries()) {
+    checkGatedScalePaths(`${op} (tower ${t})`, x, layout, n.finer, n.coarser, n.gates, firstRows[t]);
+    if (n.xWeight.size !== 1 || n.sourceWeight.size !== 1) throw new Error(`${op}: nodes[${t}].xWeight [${n.xWeight.shape.join(',')}] and sourceWeight [${n.sourceWeight.shape.join(',')}] must hold one value each`);
+  }
+  const norms = nodes.flatMap((n) => [n.finer.norm, n.coarser.norm]);
+  const eps = norms[0].eps ?? 1e-5;
+  const oneNorm = norms.every((m) => m.groups === norms[0].groups && (m.eps ?? 1e-5) === eps);
+  const fused = tf.getBackend() === 'webgpu' && hasKernel(SCALE_NODE_TOWERS) && webgpuTuningFlag('blendNormalizes') && webgpuTuningFlag('pathGatesWithPaths');
+  if (!(fused && oneNorm && c % 4 === 0)) {
+    return tf.tidy(() => {
+      const each = nodes.map((n, t) => {
+        const paths = scalePathsWithGates(x, layout, n.finer, n.coarser, n.gates, activation, firstRows[t]);
+        return { y: blendPyramid(x, layout, n.xWeight, paths, n.sourceWeight, firstRows[t]), gates: paths.gates };
+      });
+      return { output: concatRows(each.map((e) => e.y)), gates: concatRows(each.map((e) => e.gates)) };
+    });
+  }
+  const inputs: tf.NamedTensorMap = { x };
+  for (const [t, n] of nodes.entries()) {
+    const own: tf.NamedTensorMap = {
+      gateFilter: n.gates[0].filter,
+      gateBias: n.gates[0].bias,
+      gateFilter1: n.gates[1].filter,
+      gateBias1: n.gates[1].bias,
+      ...pathInputs(n.finer, n.coarser),
+      xWeight: n.xWeight,
+      sourceWeight: n.sourceWeight,
+    };
+    for (const [name, v] of Object.entries(own)) inputs[t === 0 ? name : `${name}Tower1`] = v;
+  }
+  const sums = webgpuTuningFlag('blendCombines') && blendCombinesFor(c, norms[0].groups);
+  const attrs: ScaleNodeTowersAttrs = { groups: norms[0].groups, eps, pyramid: layout, activation: activation.wgsl, xRows: firstRows, sums };
+  const [output, gates] = tf.engine().runKernel(SCALE_NODE_TOWERS, inputs, attrs as unknown as tf.NamedAttrMap) as unknown as [tf.Tensor2D, tf.Tensor2D];
+  return { output, gates };
 }

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TEST_BACKENDS, activate, relL2, seededRandom } from '../../../test/backends';
 import { type ConvActivation, type GateConvParams, activatedGateConvPyramid, concatRows, activatedGateConvsPyramid, blendPyramid, convLayerPyramid, depthwiseNormPyramid, gateSums, packPyramid, pyramidLayoutOf, scaleLevelsPyramid, scalePathsPyramid, scalePathsToBlend, scalePathsWithGates, setWebGPUTuning, sparseConvPairPyramid, stackedLayout, unpackPyramid } from './index';
-import { refConv, refGroupNorm, refMaxPool3x3, refResize } from './reference.test-util';
+import { refBlendLevel, refConv, refGroupNorm, refMaxPool3x3, refResize } from './reference.test-util';
 import { programsOf } from './webgpu-programs.test-util';
 
 // webgpu first, so that this process's first call into the package is there: its kernels must
@@ -24,19 +24,6 @@ const ACTIVATION: ConvActivation = {
   ops: (conv, bias) => tf.mul(tf.relu(tf.add(conv, bias)), 2) as tf.Tensor4D,
 };
 
-/**
- * The float64 blend of level l: x_l * ow + (finer path of l - 1 times its gate + coarser path of l +
- * 1 times its gate, each resized to l with align corners) * sw; path(s, l) is path s's normalised
- * map of level l, gates[s][l] its gate per pixel.
- */
-function refBlendLevel(l: number, r: { shapes: [number, number, number, number][]; xs: number[][]; path: (s: number, l: number) => ArrayLike<number>; gates: ArrayLike<number>[][]; ow: number; sw: number }): Float64Array {
-  const [, h, w, c] = r.shapes[l];
-  const gated = (s: number, from: number) => Array.from(r.path(s, from), (v, i) => v * r.gates[s][from][Math.floor(i / c)]);
-  const zero = new Float64Array(r.xs[l].length);
-  const fromFiner = l > 0 ? refResize(gated(0, l - 1), r.shapes[l - 1], h, w, true) : zero;
-  const fromCoarser = l < r.shapes.length - 1 ? refResize(gated(1, l + 1), r.shapes[l + 1], h, w, true) : zero;
-  return fromFiner.map((v, i) => (v + fromCoarser[i]) * r.sw + r.xs[l][i] * r.ow);
-}
 
 describe.each(BACKENDS)('packed pyramids on %s', (backend) => {
   afterEach(() => setWebGPUTuning(undefined));

@@ -127,3 +127,17 @@ export function refResize(v: ArrayLike<number>, [b, h, w, c]: [number, number, n
       }
   return out;
 }
+
+/**
+ * The float64 blend of level l: x_l * ow + (finer path of l - 1 times its gate + coarser path of l +
+ * 1 times its gate, each resized to l with align corners) * sw; path(s, l) is path s's normalised
+ * map of level l, gates[s][l] its gate per pixel.
+ */
+export function refBlendLevel(l: number, r: { shapes: [number, number, number, number][]; xs: number[][]; path: (s: number, l: number) => ArrayLike<number>; gates: ArrayLike<number>[][]; ow: number; sw: number }): Float64Array {
+  const [, h, w, c] = r.shapes[l];
+  const gated = (s: number, from: number) => Array.from(r.path(s, from), (v, i) => v * r.gates[s][from][Math.floor(i / c)]);
+  const zero = new Float64Array(r.xs[l].length);
+  const fromFiner = l > 0 ? refResize(gated(0, l - 1), r.shapes[l - 1], h, w, true) : zero;
+  const fromCoarser = l < r.shapes.length - 1 ? refResize(gated(1, l + 1), r.shapes[l + 1], h, w, true) : zero;
+  return fromFiner.map((v, i) => (v + fromCoarser[i]) * r.sw + r.xs[l][i] * r.ow);
+}

@@ -1,7 +1,8 @@
-import { type PyramidLayout, pyramidRows } from '../pyramid';
+import { type PyramidLayout, pyramidRows, scalePathsLayout } from '../pyramid';
 import type { WebGPUProgramLike } from './masked-conv-program';
 import { type LevelExprs, levelUniforms, ProgramUniforms, pyramidShaderKey, type UniformData } from './pyramid-uniforms';
 import { groupMomentsSnippet } from './group-norm-programs';
+import type { TwoTowers } from './scale-paths-gates-program';
 import { bilinearAddSnippet, channelQuadsLoopSnippet, channelQuadsSnippet, elementwiseDispatch, f32Literal, type Lanes, laneType, NEWLINE, sourceCoordSnippet } from './webgpu-snippets';
 
 /** WGSL: a function of the level l returning, per level, the expression `values(l)` (an if chain). */
@@ -31,6 +32,12 @@ function perLevel(name: string, type: string, levels: number, values: (l: number
  * coarser's): a sampled value is (value * scale + shift) * gate, so the normalised paths are never
  * written. With `headRows`, Paths and Affine (or Partials) hold their values from those rows (of C
  * values) on (SCALE_PATHS_GATES's outputs, the gates first). Output [P, C].
+ *
+ * With `towers`, the same scale node of two towers at once, as ScalePathsGatesProgram's towers
+ * form writes them: tower 1's input from X's row towers.xRow1 on, Paths tower 0's paths then tower
+ * 1's, Gates [4P, 1] (tower 0's two, then tower 1's), their runs (Affine or Partials) tower 0's
+ * then tower 1's, XWeight and SourceWeight [2] and Norms [8C] a value or set for each tower, in
+ * tower order. Output [2P, C], tower 0's blend then tower 1's: both towers' maps stacked.
  */
 export class BlendPyramidProgram implements WebGPUProgramLike {
   variableNames: string[];
@@ -53,6 +60,7 @@ export class BlendPyramidProgram implements WebGPUProgramLike {
   private readonly headRows: { paths: string; stats: string };
 
   private readonly xRow0: string;
+  private readonly towers?: { xRow1: string; mapRows: string };
 
   /**
    * quads: groups of `lanes` channels of its pixel a thread takes in turn (the sampling worked out
@@ -61,7 +69,7 @@ export class BlendPyramidProgram implements WebGPUProgramLike {
    * (the finer path's gamma and beta, then the coarser's), each sampled run's scale and shift worked
    * out here as GroupNormCombineProgram works them out (the same numbers, a dispatch fewer).
    */
-  constructor(layout: PyramidLayout, channels: number, quads = 1, affine = false, headRows = { paths: 0, stats: 0 }, statistics?: BlendStatistics, xRow0 = 0) {
+  constructor(layout: PyramidLayout, channels: number, quads = 1, affine = false, headRows = { paths: 0, stats: 0 }, statistics?: BlendStatistics, xRow0 = 0, towers?: TwoTowers) {
     if (layout.sizes.length < 2) throw new Error('BlendPyramidProgram: a pyramid of at least two levels');
     if (statistics && !(affine && blendCombinesFor(channels, statistics.groups))) throw new Error(`BlendPyramidProgram: statistics need the paths as their convs and channels of a group in fours (${channels} channels, ${statistics.groups} groups)`);
     this.layout = layout;
@@ -72,16 +80,18 @@ export class BlendPyramidProgram implements WebGPUProgramLike {
     this.headRows = { paths: u.add('pathsHead', headRows.paths), stats: u.add('statsHead', headRows.stats) };
     // X's rows before the pyramid's (a tower's rows in both towers' stacked maps): a uniform, so one shader serves any
     this.xRow0 = u.add('xRow0', xRow0);
+    if (towers) this.towers = { xRow1: u.add('xRow1', towers.xRow1), mapRows: u.add('mapRows', pyramidRows(scalePathsLayout(layout))) };
     if (statistics) this.statistics = { ...statistics, chunks: u.add('chunks', statistics.chunks) };
     [this.uniforms, this.uniformData] = [u.declaration, u.data];
     this.lanes = channels % 4 === 0 ? 4 : 1;
     this.variableComponents = this.variableNames.map((n) => (n.endsWith('Weight') || n === 'Gates' ? 1 : n === 'Partials' ? 4 : this.lanes));
     this.outputComponent = this.lanes;
-    this.outputShape = [pyramidRows(layout), channels];
+    const rows = (towers ? 2 : 1) * pyramidRows(layout);
+    this.outputShape = [rows, channels];
     this.quads = quads;
     const stats = statistics ? `_${statistics.groups}_${f32Literal(statistics.eps)}` : '';
-    this.shaderKey = `dynheadBlendPyramid_${pyramidShaderKey(layout)}_${this.lanes}_${quads}_${affine}${stats}`;
-    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = elementwiseDispatch([pyramidRows(layout) * Math.ceil(channels / this.lanes / quads)]));
+    this.shaderKey = `dynheadBlendPyramid_${pyramidShaderKey(layout)}_${this.lanes}_${quads}_${affine}${stats}${towers ? '_towers' : ''}`;
+    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = elementwiseDispatch([rows * Math.ceil(channels / this.lanes / quads)]));
   }
 
   getUserCode(): string {
@@ -110,13 +120,13 @@ export class BlendPyramidProgram implements WebGPUProgramLike {
     let row0${name} = (n * g${name}.x + y0${name}) * g${name}.y;
     let row1${name} = (n * g${name}.x + y1${name}) * g${name}.y;
     let at${name} = vec4<i32>(row0${name} + x0${name}, row0${name} + x1${name}, row1${name} + x0${name}, row1${name} + x1${name});
-    let values${name} = (${this.headRows.paths} + ${name.toLowerCase()}Start(${s}) + at${name}) * c;
-    let gateAt${name} = ${gateStart[name as keyof typeof gateStart]} + g${name}.z + at${name};
+    let values${name} = (pathsBase + ${name.toLowerCase()}Start(${s}) + at${name}) * c;
+    let gateAt${name} = gatesBase + ${gateStart[name as keyof typeof gateStart]} + g${name}.z + at${name};
     let gates${name} = vec4<f32>(Gates[gateAt${name}.x], Gates[gateAt${name}.y], Gates[gateAt${name}.z], Gates[gateAt${name}.w]);${this.statistics ? `
-    let run${name} = ${runOf[name as keyof typeof runOf]};
+    let run${name} = runsBase + ${runOf[name as keyof typeof runOf]};
     var group${name} = -1;
     var moments${name} = vec3<f32>(0.0);` : this.affine ? `
-    let affine${name} = (${this.headRows.stats} + ${runOf[name as keyof typeof runOf]} * 2) * c;` : ''}`;
+    let affine${name} = (${this.headRows.stats} + (runsBase + ${runOf[name as keyof typeof runOf]}) * 2) * c;` : ''}`;
     // a path's value at a tap, normalised here when the paths come as their convs
     const value = (name: string, tap: string) => (this.affine ? `fma(${T}(Paths[values${name}.${tap} + q]), scale${name}, shift${name})` : `${T}(Paths[values${name}.${tap} + q])`);
     // a tap whose gate is off adds nothing: its value is not read (a pixel's threads agree, so
@@ -132,8 +142,8 @@ export class BlendPyramidProgram implements WebGPUProgramLike {
             group${name} = q / gq;
             moments${name} = groupMoments(run${name}, group${name});
           }
-          let scale${name} = Norms[${2 * path} * c + q] / moments${name}.z;
-          let shift${name} = (-moments${name}.y - moments${name}.x) * scale${name} + Norms[${2 * path + 1} * c + q];`
+          let scale${name} = Norms[(normsBase + ${2 * path}) * c + q] / moments${name}.z;
+          let shift${name} = (-moments${name}.y - moments${name}.x) * scale${name} + Norms[(normsBase + ${2 * path + 1}) * c + q];`
         : `let scale${name} = ${T}(Affine[affine${name} + q]);
           let shift${name} = ${T}(Affine[affine${name} + c + q]);`;
     const sample = (name: string) => `if (any(gates${name} != vec4<f32>(0.0))) {
@@ -145,6 +155,21 @@ export class BlendPyramidProgram implements WebGPUProgramLike {
           ${bilinearAddSnippet(name)}
         }`;
     const stats = this.statistics;
+    const towers = this.towers;
+    // the slot's tower and pixel in it, where its input, paths, gates and weights lie
+    const towerOf = towers
+      ? `let t = select(0, 1, slot >= ${starts[levels]});
+    let pixel = slot - t * ${starts[levels]};
+    let xRow = select(${this.xRow0}, ${towers.xRow1}, t == 1);
+    let pathsBase = ${this.headRows.paths} + t * ${towers.mapRows};
+    let gatesBase = t * 2 * ${starts[levels]};
+    let normsBase = t * 4;`
+      : `let t = 0;
+    let pixel = slot;
+    let xRow = ${this.xRow0};
+    let pathsBase = ${this.headRows.paths};
+    let gatesBase = 0;
+    let normsBase = 0;`;
     return `
 ${sourceCoordSnippet(true)}
 
@@ -159,8 +184,9 @@ ${perLevel('coarserStart', 'i32', levels, coarserStart)}
 fn main(index : i32) {
   let c = uniforms.xShape[1] / ${k};${this.statistics ? `
   let gq = c / ${this.statistics.groups};` : ''}
-  ${channelQuadsSnippet('pixel', 'c', this.quads)}
-  if (index < ${starts[levels]} * qBlocks) {
+  ${channelQuadsSnippet('slot', 'c', this.quads)}
+  if (index < ${towers ? 2 : 1} * ${starts[levels]} * qBlocks) {
+    ${towerOf}
     var l = 0;
     ${range1(levels).map((j) => `if (pixel >= ${starts[j]}) {
       l = ${j};
@@ -170,7 +196,9 @@ fn main(index : i32) {
     let w = g.y;
     let r = pixel - g.z;
     let n = r / (h * w);${this.affine ? `
-    let images = ${starts[1]} / (${heights[0]} * ${widths[0]});` : ''}
+    let images = ${starts[1]} / (${heights[0]} * ${widths[0]});
+    // the tower's paths' runs: tower 0's finer and coarser, then tower 1's
+    let runsBase = t * ${2 * (levels - 1)} * images;` : ''}
     let y = (r / w) % h;
     let x = r % w;
     // a level's sources exist on the inner side: the clamped level only keeps the reads in bounds
@@ -186,7 +214,7 @@ fn main(index : i32) {
       if (l < ${levels - 1}) {
         ${sample('Coarser')}
       }
-      setOutputAtIndex(pixel * c + q, sum * SourceWeight[0] + X[(${this.xRow0} + pixel) * c + q] * XWeight[0]);`,
+      setOutputAtIndex(slot * c + q, sum * SourceWeight[t] + X[(xRow + pixel) * c + q] * XWeight[t]);`,
     )}
   }
 }

@@ -276,11 +276,13 @@ export function groupMomentsSnippet(eps: number, groups: number, chunks: string,
  * The affine form from the moments of channels q's group (shiftX, mean, sd in scope), so that x -
  * centre is exact near the mean.
  */
-function momentsAffine(k: Lanes, bias: boolean, paired = false): AffineExprs {
+function momentsAffine(k: Lanes, bias: boolean, paired = false, sets = 2): AffineExprs {
   // paired: runs from uniforms.pairRun on take the second set (b, the run, in scope), from Norm
-  // [gamma, beta, gamma1, beta1]: vector j of it starts at j * C / k
-  const nq = `(uniforms.normShape / ${4 * k})`;
-  const param = (j: number) => (paired ? `select(Norm[${j} * ${nq} + q], Norm[${j + 2} * ${nq} + q], b >= uniforms.pairRun)` : `${j === 0 ? 'Gamma' : 'Beta'}[q]`);
+  // [gamma, beta, gamma1, beta1]: vector j of it starts at j * C / k. More sets (two towers' scale
+  // nodes: each tower's two paths): every pairRun runs take the next, Norm holding them in order.
+  const nq = `(uniforms.normShape / ${2 * sets * k})`;
+  const set = `(2 * min(b / uniforms.pairRun, ${sets - 1}))`;
+  const param = (j: number) => (!paired ? `${j === 0 ? 'Gamma' : 'Beta'}[q]` : sets === 2 ? `select(Norm[${j} * ${nq} + q], Norm[${j + 2} * ${nq} + q], b >= uniforms.pairRun)` : `Norm[(${set} + ${j}) * ${nq} + q]`);
   return { centre: 'shiftX', shift: bias ? `(${biasShiftExpr(k)} - mean)` : '-mean', scale: `(${param(0)} / sd)`, beta: param(1) };
 }
 
@@ -483,6 +485,12 @@ ${statsProgramHead(this.o)}
 }
 
 /**
+ * What GroupNormCombineProgram takes of the statistics' options, and `normSets`: with pairRun, the
+ * parameter sets Norm holds (default 2), every pairRun runs taking the next.
+ */
+export type CombineOptions = Pick<StatsOptions, 'groups' | 'bias' | 'pairRun'> & { normSets?: number };
+
+/**
  * Pass 2 of 3: one thread per (image, group) adds its chunks' sums and writes, for each channel of
  * the group, the affine form of the apply pass -> [B, 4, C] (centre, shift, scale, beta, each a row
  * over the channels, so the apply pass reads k channels' of each at once). The shift comes with the
@@ -502,7 +510,7 @@ export class GroupNormCombineProgram implements WebGPUProgramLike {
   dispatchLayout = { x: [0, 1, 2] };
   dispatch: [number, number, number];
   workgroupSize: [number, number, number] = [64, 1, 1];
-  private readonly o: Pick<StatsOptions, 'groups' | 'bias' | 'pairRun'>;
+  private readonly o: CombineOptions;
   private readonly eps: number;
   uniforms?: string;
   uniformData?: UniformData;
@@ -510,7 +518,8 @@ export class GroupNormCombineProgram implements WebGPUProgramLike {
   private readonly scaleShift: boolean;
   private readonly carry?: { values: string; offset: string; runs: string; stride: number };
 
-  constructor(batch: number, channels: number, eps: number, o: Pick<StatsOptions, 'groups' | 'bias' | 'pairRun'>, scaleShift = false, carry?: GateCarry) {
+  constructor(batch: number, channels: number, eps: number, o: CombineOptions, scaleShift = false, carry?: GateCarry) {
+    if (o.normSets !== undefined && !(o.pairRun !== undefined && Number.isInteger(o.normSets) && o.normSets >= 2)) throw new Error(`GroupNormCombineProgram: normSets (${o.normSets}) needs pairRun and a whole number from 2`);
     if (carry && !scaleShift) throw new Error('GroupNormCombineProgram: carry needs the scale-and-shift form');
     this.variableNames = ['Partials', ...normParams(o.pairRun), ...(o.bias ? ['Bias'] : []), ...(carry ? ['Carry'] : [])];
     this.variableComponents = this.variableNames.map((n) => (n === 'Partials' ? 4 : 1));
@@ -521,20 +530,22 @@ export class GroupNormCombineProgram implements WebGPUProgramLike {
     const u = new ProgramUniforms();
     if (carry) this.carry = { values: u.add('carryValues', carry.values), offset: u.add('carryOffset', carry.rows * channels), runs: u.add('runs', batch), stride: carry.stride };
     ({ uniforms: this.uniforms, uniformData: this.uniformData } = pairUniforms(o.pairRun, u));
-    this.shaderKey = `dynheadGroupNormCombine_${f32Literal(eps)}_${o.groups}_${o.bias}_${o.pairRun !== undefined}_${scaleShift}_${carry?.stride ?? 0}`;
+    const sets = (o.normSets ?? 2) === 2 ? '' : `x${o.normSets}`;
+    this.shaderKey = `dynheadGroupNormCombine_${f32Literal(eps)}_${o.groups}_${o.bias}_${o.pairRun !== undefined}${sets}_${scaleShift}_${carry?.stride ?? 0}`;
     this.dispatch = [Math.ceil((batch * o.groups) / 64), 1, 1];
   }
 
   getUserCode(): string {
     const groups = this.o.groups;
     // one channel at a time (k = 1): Gamma, Beta and Bias are read per channel here
-    const a = momentsAffine(1, this.o.bias, this.o.pairRun !== undefined);
+    const sets = this.o.normSets ?? 2;
+    const a = momentsAffine(1, this.o.bias, this.o.pairRun !== undefined, sets);
     const at = this.carry ? `${this.carry.offset} + ` : '';
     // before any thread returns below
     const carry = this.carry ? carrySnippet(this.carry, 'id', 'i32(numWorkgroups.x) * 64', (at) => `Carry[${at}]`) : '';
     return `
 fn main(id : i32) {
-  ${carry}let c = ${this.o.pairRun === undefined ? 'uniforms.gammaShape' : 'uniforms.normShape / 4'};
+  ${carry}let c = ${this.o.pairRun === undefined ? 'uniforms.gammaShape' : `uniforms.normShape / ${2 * sets}`};
   let cg = c / ${groups};
   let gq = cg;
   let chunks = uniforms.partialsShape[2];

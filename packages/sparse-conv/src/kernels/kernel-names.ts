@@ -159,6 +159,27 @@ export interface ScalePathsGatesAttrs {
 }
 
 /**
+ * webgpu: the same scale node of two towers at once (scaleNodeTowers), SCALE_PATHS_GATES and
+ * BLEND_PYRAMID of both in three dispatches (four where the paths' GroupNorm is not worked out in
+ * the blend): inputs x, then each tower's gateFilter,
+ * gateBias, gateFilter1, gateBias1, filter, bias, gamma, beta, filter1, bias1, gamma1, beta1,
+ * xWeight and sourceWeight, tower 1's with the suffix `Tower1` -> [output [2P, C] (tower 0's blend,
+ * then tower 1's), gates [4P, 1] (tower 0's finer and coarser gate, then tower 1's)].
+ */
+export const SCALE_NODE_TOWERS = 'DynheadScaleNodeTowers';
+export interface ScaleNodeTowersAttrs {
+  groups: number;
+  eps: number;
+  pyramid: PyramidLayout;
+  /** as SCALE_PATHS_GATES takes it */
+  activation: string;
+  /** the row of x where each tower's input begins ([0, 0]: both read the features) */
+  xRows: [number, number];
+  /** the blend works out the paths' GroupNorm from their chunk sums (as SCALE_PATHS_GATES's sums), else a combine program writes each run's scale and shift */
+  sums?: boolean;
+}
+
+/**
  * webgpu: both scale paths of a packed pyramid x [P, C] in one map (scalePathsPyramid): path 0
  * (filter, bias, gamma, beta) on levels 0 .. L-2, then path 1 (filter1, bias1, gamma1, beta1) on
  * levels 1 .. L-1, each GN(dwconv3x3(x) + bias), statistics per level and image. Attrs { groups,

@@ -1,23 +1,32 @@
-import { levelRowStarts, type PyramidLayout, pyramidRows, scalePathsLayout } from '../pyramid';
+import { levelRowStarts, type PyramidLayout, pyramidRows, scalePathsLayout, stackedLayout } from '../pyramid';
 import type { WebGPUProgramLike } from './masked-conv-program';
 import { ProgramUniforms, pyramidShaderKey, type UniformData } from './pyramid-uniforms';
 import { cellLanesDispatch, cellLanesMainSnippet, NEWLINE, type PyramidRowGroups, pyramidRowGroups, range } from './webgpu-snippets';
 
 /**
- * Rows of C values the two gates [2P] take at the head of ScalePathsGatesProgram's output: a vec4
- * each (the gate in x, so that the program writes only vec4s), padded to whole rows, so that the
- * paths' maps after them start on a row.
+ * Rows of C values the two gates [2P] (of each of `towers` scale nodes) take at the head of
+ * ScalePathsGatesProgram's output: a vec4 each (the gate in x, so that the program writes only
+ * vec4s), padded to whole rows, so that the paths' maps after them start on a row.
  */
-export function pathGateRows(layout: PyramidLayout, channels: number): number {
-  return Math.ceil((4 * 2 * pyramidRows(layout)) / channels);
+export function pathGateRows(layout: PyramidLayout, channels: number, towers = 1): number {
+  return Math.ceil((4 * 2 * towers * pyramidRows(layout)) / channels);
 }
 
 /**
- * Rows of C values the two gates take once carried out of that head, one value each (the gates
- * tensor the cost charge keeps): the head of the small buffer of the paths' statistics.
+ * Rows of C values the two gates (of each of `towers` scale nodes) take once carried out of that
+ * head, one value each (the gates tensor the cost charge keeps): the head of the small buffer of
+ * the paths' statistics.
  */
-export function carriedGateRows(layout: PyramidLayout, channels: number): number {
-  return Math.ceil((2 * pyramidRows(layout)) / channels);
+export function carriedGateRows(layout: PyramidLayout, channels: number, towers = 1): number {
+  return Math.ceil((2 * towers * pyramidRows(layout)) / channels);
+}
+
+/**
+ * Where ScalePathsGatesProgram and BlendPyramidProgram run one scale node of each of two towers at
+ * once: X holds tower 1's input from row xRow1 on (0 when both read the features).
+ */
+export interface TwoTowers {
+  xRow1: number;
 }
 
 /**
@@ -32,6 +41,14 @@ export function carriedGateRows(layout: PyramidLayout, channels: number): number
  * the paths as it goes), their gate sums added in workgroup memory in lane order. Inputs: X (as
  * [1, P, 1, C]), the gates' filters GateF, GateF1 and the paths' DwF, DwF1 ([3,3,C,1] each), and
  * Biases [2C + 4] (the finer path's bias, the coarser's, then the two gates' biases). Saves the gate conv's dispatch and its read of X.
+ *
+ * With `towers`, the same scale node of two towers (a block of each) in the one dispatch, each cell
+ * taking its tower's weights: tower 1's input from X's row towers.xRow1 on, the filters two each
+ * (tower 0's, then tower 1's), Biases [4C + 4] (tower 0's two path biases, tower 1's, then the
+ * four gate biases in one vec4: tower 0's two, tower 1's two). Output [pathGateRows(layout, C, 2)
+ * + 2 x the paths' rows, C]: the four gates (tower 0's finer and coarser, tower 1's), then tower
+ * 0's paths, then tower 1's: the paths' runs level-major within each tower, as one GroupNorm of
+ * both takes them.
  */
 export class ScalePathsGatesProgram implements WebGPUProgramLike {
   variableNames = ['X', 'GateF', 'GateF1', 'DwF', 'DwF1', 'Biases'];
@@ -52,8 +69,9 @@ export class ScalePathsGatesProgram implements WebGPUProgramLike {
   private readonly gateRows: string;
   private readonly finerRows: string;
   private readonly xRow0: string;
+  private readonly towers?: { xRow1: string; mapRows: string };
 
-  constructor(layout: PyramidLayout, channels: number, activation: string, pixels: number, lanes: number, xRow0 = 0) {
+  constructor(layout: PyramidLayout, channels: number, activation: string, pixels: number, lanes: number, xRow0 = 0, towers?: TwoTowers) {
     if (layout.sizes.length < 2) throw new Error('ScalePathsGatesProgram: a pyramid of at least two levels');
     if (channels % 4 !== 0) throw new Error(`ScalePathsGatesProgram: channels must be a multiple of 4, got ${channels}`);
     this.activation = activation;
@@ -61,17 +79,21 @@ export class ScalePathsGatesProgram implements WebGPUProgramLike {
     this.lanes = lanes;
     this.levels = layout.sizes.length;
     const u = new ProgramUniforms();
-    this.groups = pyramidRowGroups(u, layout, pixels);
-    const gateRows = pathGateRows(layout, channels);
+    // two towers: cells over both towers' levels, as one pyramid of 2L levels (the second tower's from row P on)
+    const cells = towers ? stackedLayout(layout, layout) : layout;
+    this.groups = pyramidRowGroups(u, cells, pixels);
+    const gateRows = pathGateRows(layout, channels, towers ? 2 : 1);
     this.gateRows = u.add('gateRows', gateRows);
     // the finer path's rows: levels 0 .. L-2, the coarser's after them
     this.finerRows = u.add('finerRows', levelRowStarts(layout)[this.levels - 1]);
     // X's rows before the pyramid's (a tower's rows in both towers' stacked maps): a uniform, so one shader serves any
     this.xRow0 = u.add('xRow0', xRow0);
+    const mapRows = pyramidRows(scalePathsLayout(layout));
+    if (towers) this.towers = { xRow1: u.add('xRow1', towers.xRow1), mapRows: u.add('mapRows', mapRows) };
     [this.uniforms, this.uniformData] = [u.declaration, u.data];
-    this.outputShape = [gateRows + pyramidRows(scalePathsLayout(layout)), channels];
-    this.shaderKey = `dynheadScalePathsGates_${activation}_${pixels}_${lanes}_${pyramidShaderKey(layout)}`;
-    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = cellLanesDispatch('ScalePathsGatesProgram', layout, pixels, lanes));
+    this.outputShape = [gateRows + (towers ? 2 : 1) * mapRows, channels];
+    this.shaderKey = `dynheadScalePathsGates_${activation}_${pixels}_${lanes}_${pyramidShaderKey(layout)}${towers ? '_towers' : ''}`;
+    ({ dispatchLayout: this.dispatchLayout, dispatch: this.dispatch } = cellLanesDispatch('ScalePathsGatesProgram', cells, pixels, lanes));
   }
 
   getUserCode(): string {
@@ -95,30 +117,47 @@ export class ScalePathsGatesProgram implements WebGPUProgramLike {
         if (yy < 0 || yy >= h) {
           continue;
         }
-        let rowBase = ${this.xRow0} + mapBase + (b * h + yy) * w;
+        let rowBase = xBase + (b * h + yy) * w;
         ${columns.map((i) => `let v${i} = select(vec4<f32>(0.0), X[(rowBase + clamp(x0 + ${i - 1}, 0, w - 1)) * c4 + q], x0 + ${i - 1} >= 0 && x0 + ${i - 1} < w);`).join(NEWLINE + '        ')}
-        ${['GateF', 'GateF1'].map((g, j) => `${range(3).map((k) => `let f${k}_${j} = ${g}[(ky * 3 + ${k}) * c4 + q];`).join(NEWLINE + '        ')}
+        ${['GateF', 'GateF1'].map((g, j) => `${range(3).map((k) => `let f${k}_${j} = ${g}[fBase + (ky * 3 + ${k}) * c4 + q];`).join(NEWLINE + '        ')}
         ${range(n).map((p) => `acc${p}_${j} = fma(v${p}, f0_${j}, fma(v${p + 1}, f1_${j}, fma(v${p + 2}, f2_${j}, acc${p}_${j})));`).join(NEWLINE + '        ')}`).join(NEWLINE + '        ')}
         ${['DwF', 'DwF1'].map((d, s) => `if (${s === 0 ? 'hasFiner' : 'hasCoarser'}) {
-          ${range(3).map((k) => `let e${k} = ${d}[(ky * 3 + ${k}) * c4 + q];`).join(NEWLINE + '          ')}
+          ${range(3).map((k) => `let e${k} = ${d}[fBase + (ky * 3 + ${k}) * c4 + q];`).join(NEWLINE + '          ')}
           ${range(n).map((p) => `d${p}_${s} = fma(v${p + 2}, e2, fma(v${p + 1}, e1, fma(v${p}, e0, d${p}_${s})));`).join(NEWLINE + '          ')}
         }`).join(NEWLINE + '        ')}
       }
       if (hasFiner) {
-        let bias0 = Biases[q];
+        let bias0 = Biases[bBase + q];
         ${write(0, 'finerRow0')}
       }
       if (hasCoarser) {
-        let bias1 = Biases[c4 + q];
+        let bias1 = Biases[bBase + c4 + q];
         ${write(1, 'coarserRow0')}
       }
     }`;
     const accs = range(2).flatMap((j) => range(n).map((p) => `var acc${p}_${j} = vec4<f32>(0.0);`)).join(NEWLINE + '  ');
     // the cell's level: the finer path is written on levels 0 .. L-2, the coarser on 1 .. L-1
-    const level = range(L - 1).map((l) => `if (mapBase >= ${starts[l + 1]}) {
+    const towers = this.towers;
+    // two towers: the cell's level among both towers' 2L, then its tower and its level in it
+    const level = range((towers ? 2 : 1) * L - 1).map((l) => `if (mapBase >= ${starts[l + 1]}) {
     lvl = ${l + 1};
   }`).join(NEWLINE + '  ');
-    const coarserStart = `(${this.finerRows} + mapBase - ${starts[1]})`;
+    const tower = towers
+      ? `let t = select(0, 1, lvl >= ${L});
+  lvl -= t * ${L};
+  // the cell's first row in its tower's pyramid; its tower's weights' first quads
+  let towerBase = mapBase - t * ${starts[L]};
+  let xBase = select(${this.xRow0}, ${towers.xRow1}, t == 1) + towerBase;
+  let pathsBase = ${this.gateRows} + t * ${towers.mapRows};
+  let fBase = t * 9 * c4;
+  let bBase = t * 2 * c4;`
+      : `let t = 0;
+  let towerBase = mapBase;
+  let xBase = ${this.xRow0} + mapBase;
+  let pathsBase = ${this.gateRows};
+  let fBase = 0;
+  let bBase = 0;`;
+    const coarserStart = `(${this.finerRows} + towerBase - ${starts[1]})`;
     const main = cellLanesMainSnippet({
       groups: this.groups,
       pixels: n,
@@ -127,21 +166,24 @@ export class ScalePathsGatesProgram implements WebGPUProgramLike {
   let chans = c4 * 4;
   var lvl = 0;
   ${level}
+  ${tower}
   let hasFiner = lvl < ${L - 1};
   let hasCoarser = lvl > 0;
   let cellRow = (b * h + y) * w + x0;
-  let finerRow0 = ${this.gateRows} + mapBase + cellRow;
-  let coarserRow0 = ${this.gateRows} + ${coarserStart} + cellRow;
+  let finerRow0 = pathsBase + towerBase + cellRow;
+  let coarserRow0 = pathsBase + ${coarserStart} + cellRow;
   ${accs}`,
       window,
       sumType: 'f32',
       sums: range(2).flatMap((j) => range(n).map((p) => `acc${p}_${j}.x + acc${p}_${j}.y + acc${p}_${j}.z + acc${p}_${j}.w`)),
       writes: (sum) => {
-        const bias = 'Biases[2 * (uniforms.xShape[3] / 4)]';
-        return `  let gateBias = ${bias};
+        // the gate biases' vec4 after the paths' biases: two for each tower
+        const gateBiases = `Biases[${towers ? 4 : 2} * (uniforms.xShape[3] / 4)]`;
+        // gate j of tower t: plane 2t + j of the gates' head (out0 counts the towers' pixels before it)
+        return `  let gateBias = ${towers ? `select(${gateBiases}.xy, ${gateBiases}.zw, t == 1)` : `${gateBiases}.xy`};
   let plane = ${starts[L]};
 ${range(2).flatMap((j) => range(n).map((p) => `  if (x0 + ${p} < w) {
-    setOutputAtIndex(${j === 0 ? '' : 'plane + '}out0 + ${p}, vec4<f32>(gateActivation(${sum(j * n + p)} + gateBias.${j === 0 ? 'x' : 'y'}), 0.0, 0.0, 0.0));
+    setOutputAtIndex(${towers ? `(t + ${j}) * plane + ` : j === 0 ? '' : 'plane + '}out0 + ${p}, vec4<f32>(gateActivation(${sum(j * n + p)} + gateBias.${j === 0 ? 'x' : 'y'}), 0.0, 0.0, 0.0));
   }`)).join(NEWLINE)}`;
       },
     });

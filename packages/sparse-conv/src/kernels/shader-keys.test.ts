@@ -83,12 +83,12 @@ describe('WebGPU programs: a shader key covers the code', () => {
   });
 
   it('scale paths with their gates (pixels, lanes, activations, pyramids, channels)', () => {
-    const programs = product({ pixels: [1, 4, 8], lanes: [1, 8], activation: [ACTIVATION, ACTIVATION.replace('max(v, 0.0)', '2.0 * max(v, 0.0)')], pyramid: PYRAMIDS, channels: [8, 16] }).map(
-      (o) => new ScalePathsGatesProgram(o.pyramid, o.channels, o.activation, o.pixels, o.lanes),
+    const programs = product({ pixels: [1, 4, 8], lanes: [1, 8], activation: [ACTIVATION, ACTIVATION.replace('max(v, 0.0)', '2.0 * max(v, 0.0)')], pyramid: PYRAMIDS, channels: [8, 16], towers: [undefined, { xRow1: 0 }, { xRow1: 700 }] }).map(
+      (o) => new ScalePathsGatesProgram(o.pyramid, o.channels, o.activation, o.pixels, o.lanes, 0, o.towers),
     );
     const { codes } = expectKeysCoverCode('ScalePathsGatesProgram', programs);
-    // sizes and channels are uniforms: pixels, lanes, activation and level count make the codes
-    expect(codes).toBe(3 * 2 * 2 * 2);
+    // sizes, channels and input rows are uniforms: pixels, lanes, activation, level count and one tower or two make the codes
+    expect(codes).toBe(3 * 2 * 2 * 2 * 2);
     expect(() => new ScalePathsGatesProgram({ batch: 1, sizes: [[4, 4]] }, 8, ACTIVATION, 4, 8)).toThrow('ScalePathsGatesProgram: a pyramid of at least two levels');
   });
 
@@ -123,6 +123,10 @@ describe('WebGPU programs: a shader key covers the code', () => {
       .map((o) => new GroupNormCombineProgram(o.batch, o.channels, 1e-5, { groups: 2, bias: o.bias }, o.scaleShift, o.carry));
     // with no carry, bias and the form (4); with a carry of stride 4 or 1, bias (4): counts and rows are uniforms
     expect(expectKeysCoverCode('GroupNormCombineProgram', combines).codes).toBe(8);
+    // paired parameters: two sets (the default), or four (two towers' scale nodes); the pair's first run is a uniform
+    const paired = product({ pairRun: [2, 6], normSets: [undefined, 2, 4], scaleShift: [false, true] }).map((o) => new GroupNormCombineProgram(8, 16, 1e-5, { groups: 2, bias: false, pairRun: o.pairRun, normSets: o.normSets }, o.scaleShift));
+    expect(expectKeysCoverCode('GroupNormCombineProgram', paired).codes).toBe(2 * 2);
+    expect(() => new GroupNormCombineProgram(8, 16, 1e-5, { groups: 2, bias: false, normSets: 4 })).toThrow('GroupNormCombineProgram: normSets (4) needs pairRun and a whole number from 2');
     expect(() => new GroupNormCombineProgram(1, 8, 1e-5, { groups: 2, bias: false }, false, { values: 3, rows: 1, stride: 1 })).toThrow('GroupNormCombineProgram: carry needs the scale-and-shift form');
   });
 
@@ -141,9 +145,9 @@ describe('WebGPU programs: a shader key covers the code', () => {
   it('per-pixel programs: blends, the depthwise map, GroupNorm apply (channel quads, lanes)', () => {
     // the statistics form: groups and eps in the code, the chunk count and the head rows uniforms
     const statistics = [undefined, { groups: 2, eps: 1e-5, chunks: 1 }, { groups: 2, eps: 1e-5, chunks: 3 }, { groups: 1, eps: 1e-5, chunks: 1 }, { groups: 2, eps: 1e-3, chunks: 1 }];
-    const blends = product({ pyramid: PYRAMIDS, channels: [8, 16], quads: [1, 2, 16], affine: [false, true], head: [0, 3], statistics })
+    const blends = product({ pyramid: PYRAMIDS, channels: [8, 16], quads: [1, 2, 16], affine: [false, true], head: [0, 3], statistics, towers: [undefined, { xRow1: 0 }, { xRow1: 700 }] })
       .filter((o) => o.affine || !o.statistics)
-      .map((o) => new BlendPyramidProgram(o.pyramid, o.channels, o.quads, o.affine, { paths: o.head, stats: o.head + 1 }, o.statistics));
+      .map((o) => new BlendPyramidProgram(o.pyramid, o.channels, o.quads, o.affine, { paths: o.head, stats: o.head + 1 }, o.statistics, 0, o.towers));
     expect(() => new BlendPyramidProgram(PYRAMIDS[0], 12, 1, true, { paths: 0, stats: 0 }, { groups: 2, eps: 1e-5, chunks: 1 })).toThrow('BlendPyramidProgram: statistics need the paths as their convs and channels of a group in fours (12 channels, 2 groups)');
     // GroupNorm's sums with the scale node's gates carried ahead of them
     const partials = product({ batch: [1, 4], chunks: [1, 3], carry: [undefined, { values: 30, rows: 4, channels: 8, stride: 4 }, { values: 70, rows: 9, channels: 8, stride: 4 }, { values: 30, rows: 4, channels: 8, stride: 1 }] }).map(
@@ -164,8 +168,8 @@ describe('WebGPU programs: a shader key covers the code', () => {
     const applies = product({ shape: [[99, 8], [40, 16]], relu: [false, true], residual: [false, true], masked: [false, true], lanes: [1, 4] as const, quads: [1, 2, 16] }).map(
       (o) => new GroupNormApplyProgram(o.shape, { relu: o.relu, rowScale: false, residual: o.residual }, o.masked, 'rows', o.lanes, o.quads),
     );
-    // level counts 2 x quads 3 x (plain, affine, three statistics forms: groups and eps; chunks are a uniform)
-    expect(expectKeysCoverCode('BlendPyramidProgram', blends).codes).toBe(2 * 3 * 5);
+    // level counts 2 x quads 3 x (plain, affine, three statistics forms: groups and eps; chunks are a uniform) x one tower or two
+    expect(expectKeysCoverCode('BlendPyramidProgram', blends).codes).toBe(2 * 3 * 5 * 2);
     expect(expectKeysCoverCode('BlendResizedProgram', resized).codes).toBeGreaterThan(1);
     expect(expectKeysCoverCode('DepthwiseMapProgram', maps).codes).toBeGreaterThan(1);
     expect(expectKeysCoverCode('GroupNormApplyProgram', applies).codes).toBeGreaterThan(1);

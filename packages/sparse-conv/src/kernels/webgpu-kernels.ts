@@ -17,12 +17,12 @@ import { QuadOutputConvProgram } from './quad-output-conv-program';
 import { GATE_SUMS_CHUNK_PIXELS, GATE_SUMS_THREADS, gateSumsChunks, GateSumsCombineProgram, GateSumsProgram, type GateSumsTerm } from './gate-sums-program';
 import { GatedResidualProgram } from './gated-residual-program';
 import { CHUNK_ROWS, DEPTHWISE_MAP_PIXELS, DepthwiseMapProgram, GPU_STATS_THREADS, GroupNormApplyProgram, GroupNormCombineProgram, type GateCarry, groupNormLanes, GroupNormOnePassProgram, GroupNormNormalizeProgram, groupNormNormalizes, GroupNormPartialsProgram, type GroupNormSource, groupNormFits } from './group-norm-programs';
-import { ACTIVATED_GATE_CONV, type ActivatedGateConvAttrs, BLEND_PYRAMID, type BlendPyramidAttrs, BLEND_RESIZED, DEPTHWISE_GROUP_NORM, GEMM_CONV, type BlendResizedAttrs, type BlendResizedInputs, COMPACT_CONV, type CompactConvAttrs, COMPACT_GROUP_NORM, COMPACT_GROUP_NORM_AFFINE, type CompactGroupNormAttrs, CONV3X3_FEW, type DepthwiseGroupNormAttrs, GATED_RESIDUAL, COMPACT_LIST, type CompactListAttrs, EXPAND_ROWS, GATE_SUMS, type GateSumsAttrs, GROUP_NORM_ROWS, type GroupNormRowsAttrs, GROUP_NORM_TRAIN, GROUP_NORM_TRAIN_GRAD, type GroupNormTrainAttrs, LEVEL_SCALE, SCALE_PATHS, SCALE_PATHS_GATES, type ScalePathsAttrs, type ScalePathsGatesAttrs, type GroupNormRowsInputs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs, readNumberedInputs } from './kernel-names';
+import { ACTIVATED_GATE_CONV, type ActivatedGateConvAttrs, BLEND_PYRAMID, type BlendPyramidAttrs, BLEND_RESIZED, DEPTHWISE_GROUP_NORM, GEMM_CONV, type BlendResizedAttrs, type BlendResizedInputs, COMPACT_CONV, type CompactConvAttrs, COMPACT_GROUP_NORM, COMPACT_GROUP_NORM_AFFINE, type CompactGroupNormAttrs, CONV3X3_FEW, type DepthwiseGroupNormAttrs, GATED_RESIDUAL, COMPACT_LIST, type CompactListAttrs, EXPAND_ROWS, GATE_SUMS, type GateSumsAttrs, GROUP_NORM_ROWS, type GroupNormRowsAttrs, GROUP_NORM_TRAIN, GROUP_NORM_TRAIN_GRAD, type GroupNormTrainAttrs, LEVEL_SCALE, SCALE_NODE_TOWERS, type ScaleNodeTowersAttrs, SCALE_PATHS, SCALE_PATHS_GATES, type ScalePathsAttrs, type ScalePathsGatesAttrs, type GroupNormRowsInputs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs, readNumberedInputs } from './kernel-names';
 import { GroupNormTrainApplyProgram, GroupNormTrainGradInputProgram, GroupNormTrainGradSumsProgram, GroupNormTrainParamGradProgram, GroupNormTrainStatsProgram } from './group-norm-train-programs';
 import { MaskedConvProgram, type WebGPUProgramLike } from './masked-conv-program';
 import type { UniformData } from './pyramid-uniforms';
-import { type PyramidLayout, pyramidLevels, pyramidRows, scalePathsLayout, segmentRowStarts } from '../pyramid';
-import { BlendPyramidProgram } from './blend-pyramid-program';
+import { type PyramidLayout, pyramidLevels, pyramidRows, scalePathsLayout, segmentRowStarts, stackedLayout } from '../pyramid';
+import { type BlendStatistics, BlendPyramidProgram } from './blend-pyramid-program';
 import { LevelScaleProgram, type LevelScalePost } from './level-scale-program';
 import { carriedGateRows, pathGateRows, ScalePathsGatesProgram } from './scale-paths-gates-program';
 import { PackVectorsProgram } from './pack-vectors-program';
@@ -281,11 +281,17 @@ function cachedUnits(be: WebGPUBackendLike, units: number[]): tf.TensorInfo {
  */
 const keptPacks = new KeptBuffers<tf.DataId>(512);
 
-function cachedPack(be: WebGPUBackendLike, vectors: tf.TensorInfo[], total?: number): tf.TensorInfo {
+/**
+ * Two towers' weights packed for the programs that run a block of each at once: kept apart from
+ * keptPacks, whose packs of one tower begin with the same weights.
+ */
+const keptTowerPacks = new KeptBuffers<tf.DataId>(512);
+
+function cachedPack(be: WebGPUBackendLike, vectors: tf.TensorInfo[], total?: number, kept = keptPacks): tf.TensorInfo {
   const ids = vectors.map((v) => v.dataId);
   const sizes = vectors.map((v) => v.shape.reduce((a, d) => a * d, 1));
   // a weight's update gives it new data, so a new buffer; the padded length is part of what was made
-  return keptPacks.get(be, ids[0], () => runProgram(be, new PackVectorsProgram(sizes, total), vectors, 'float32'), [...ids, total]);
+  return kept.get(be, ids[0], () => runProgram(be, new PackVectorsProgram(sizes, total), vectors, 'float32'), [...ids, total]);
 }
 
 /** A compact GroupNorm kernel's second set of norm parameters (inputs gamma1, beta1; attrs.pairRun), checked; undefined without one. */
@@ -856,6 +862,57 @@ export function registerWebGPUKernels(): void {
       be.incRef(stats.dataId);
       const gates: tf.TensorInfo = { dataId: stats.dataId, shape: [gateValues, 1], dtype: 'float32' };
       return [out, gates, stats];
+    },
+  });
+  tf.registerKernel({
+    kernelName: SCALE_NODE_TOWERS,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, attrs, backend }) => {
+      const { groups, eps, pyramid, activation, xRows, sums } = attrs as unknown as ScaleNodeTowersAttrs;
+      const be = backend as unknown as WebGPUBackendLike;
+      const x = inputs.x as tf.TensorInfo;
+      const c = x.shape[1];
+      // each weight of both towers, tower 0's first: one buffer each (a stage binds at most 8)
+      const both = (name: string) => [inputs[name], inputs[`${name}Tower1`]] as tf.TensorInfo[];
+      const pack = (...names: string[]) => cachedPack(be, names.flatMap(both), undefined, keptTowerPacks);
+      const { gatePixels, gateLanes, channelQuads } = deviceTuning(be);
+      const towers = { xRow1: xRows[1] };
+      // the paths' biases, tower by tower, then the four gate biases: a last vec4 (packed first: a
+      // pack takes at most 7 vectors)
+      const towerOrder = (...names: string[]) => ['', 'Tower1'].flatMap((t) => names.map((n) => inputs[`${n}${t}`] as tf.TensorInfo));
+      const gateBiases = cachedPack(be, towerOrder('gateBias', 'gateBias1'), undefined, keptTowerPacks);
+      const biases = cachedPack(be, [...towerOrder('bias', 'bias1'), gateBiases], undefined, keptTowerPacks);
+      const program = new ScalePathsGatesProgram(pyramid, c, activation, gatePixels, gateLanes, xRows[0], towers);
+      const paths = runProgram(be, program, [asPixelMap(x), pack('gateFilter'), pack('gateFilter1'), pack('filter'), pack('filter1'), biases], 'float32');
+      // both towers' paths' runs, tower 0's first, after the four gates' head
+      const gateRows = pathGateRows(pyramid, c, 2);
+      const pathsLayout = scalePathsLayout(pyramid);
+      const starts = segmentRowStarts(stackedLayout(pathsLayout, pathsLayout)).map((s) => s + gateRows);
+      const gateValues = 4 * pyramidRows(pyramid);
+      const statsHeadRows = carriedGateRows(pyramid, c, 2);
+      const carry = { values: gateValues, rows: statsHeadRows, stride: 4 };
+      // the four paths' norms (each tower's finer and coarser), as one tower's blend packs its two, then both
+      const towerNorms = ['', 'Tower1'].map((t) => cachedPack(be, ['gamma', 'beta', 'gamma1', 'beta1'].map((n) => inputs[`${n}${t}`] as tf.TensorInfo)));
+      const norms = cachedPack(be, towerNorms, undefined, keptTowerPacks);
+      // the paths' statistics, the gates carried one value each into their head: the chunk sums,
+      // from which the blend works out the norm (sums), or each run's scale and shift (a combine
+      // taking the four norms in turn, every (L-1)B runs)
+      let stats: tf.TensorInfo;
+      let statistics: BlendStatistics | undefined;
+      if (sums) {
+        stats = groupNormSums(be, paths, starts, { groups, carry }).partials;
+        statistics = { groups, eps, chunks: (stats.shape[0] - (statsHeadRows * c) / 4) / ((starts.length - 1) * groups) };
+      } else {
+        const { partials, stats: o } = groupNormSums(be, paths, starts, { groups, pairRun: (pyramid.sizes.length - 1) * pyramid.batch });
+        stats = runProgram(be, new GroupNormCombineProgram(starts.length - 1, c, eps, { ...o, normSets: 4 }, true, carry), [partials, norms, paths], 'float32');
+        be.disposeData(partials.dataId);
+      }
+      const gates: tf.TensorInfo = { dataId: stats.dataId, shape: [gateValues, 1], dtype: 'float32' };
+      const blend = new BlendPyramidProgram(pyramid, c, channelQuads, true, { paths: gateRows, stats: statsHeadRows }, statistics, xRows[0], towers);
+      const output = runProgram(be, blend, [x, pack('xWeight'), paths, gates, pack('sourceWeight'), stats, ...(sums ? [norms] : [])], 'float32');
+      be.disposeData(paths.dataId);
+      // the statistics' small buffer goes on as the gates (their charge keeps it to the pass's end)
+      return [output, gates];
     },
   });
   tf.registerKernel({
