@@ -10,6 +10,7 @@ import {
   pyramidPairRunsAtOnce,
   type ScaleNodeWeights,
   scaleNodeTowers,
+  scaleNodeTowersAtOnce,
 } from '@dynhead/sparse-conv';
 import * as tf from '@tensorflow/tfjs-core';
 import type { GateConfig } from './config';
@@ -123,14 +124,14 @@ export class DynamicScale {
   /**
    * This block's scale node and `other`'s, each on its own input (as inferPackedWith takes them)
    * -> both outputs stacked [2P, C], this tower's first. Where both have their path gates in one
-   * activation, scaleNodeTowers (on webgpu in a GPU's tuning three dispatches for both, no copies),
+   * activation and scaleNodeTowersAtOnce, scaleNodeTowers (three dispatches for both, no copies),
    * its four gates recorded and charged as each tower's own; else one scale node after the other.
    */
   private inferScalesPackedWith(other: DynamicScale, input: { x: tf.Tensor2D; firstRows: [number, number] }, layout: PyramidLayout, ctx: ForwardContext): tf.Tensor2D {
     const { x, firstRows } = input;
-    const nodes = [this.scaleNodeWeights(), other.scaleNodeWeights()];
-    const [a, b] = nodes;
-    if (!a || !b || a.activation.wgsl !== b.activation.wgsl) {
+    const [a, b] = [this.scaleNodeWeights(), other.scaleNodeWeights()];
+    // tower by tower where the op would be: each tower's gates charged as they come, not stacked first
+    if (!a || !b || a.activation.wgsl !== b.activation.wgsl || !scaleNodeTowersAtOnce([a.weights, b.weights], x.shape[1])) {
       return tf.tidy(() => concatRows([this.inferScalePacked(x, layout, ctx, firstRows[0]), other.inferScalePacked(x, layout, ctx, firstRows[1])]));
     }
     const { output, gates } = scaleNodeTowers(x, layout, [a.weights, b.weights], a.activation, firstRows);

@@ -4,7 +4,7 @@ export { gateMask } from './gate-mask';
 export { maskedConv2d } from './masked-conv2d';
 export { chooseMethod, sparseConv2d, sparseConv2dWithConvs, sparseConvPair } from './sparse-conv2d';
 export { pyramidPairRunsAtOnce, sparseConvPairPyramid, sparseConvPairTowers, type TowerConvs, towersRunAtOnce, type PyramidPairConv } from './pyramid-conv-pair';
-export { blendPyramid, depthwiseNormPyramid, type DepthwiseNormLayer, type ScaleNodeWeights, scaleNodeTowers, scalePathsPyramid, scalePathsToBlend, scalePathsWithGates, type ScalePaths } from './pyramid-scale-node';
+export { blendPyramid, depthwiseNormPyramid, type DepthwiseNormLayer, type ScaleNodeWeights, scaleNodeTowers, scaleNodeTowersAtOnce, scalePathsPyramid, scalePathsToBlend, scalePathsWithGates, type ScalePaths } from './pyramid-scale-node';
 export { concatRows, splitRows } from './row-blocks';
 export { checkPackedFrom, levelRowStarts, packPyramid, pyramidRowsFrom, pyramidLevels, type PyramidLevels, pyramidLayoutOf, pyramidRows, segmentRowStarts, stackedLayout, unpackPyramid, type PyramidLayout } from './pyramid';
 export { masksStayOnDevice } from './kernels/register';

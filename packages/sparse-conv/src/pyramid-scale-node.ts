@@ -257,15 +257,29 @@ export interface ScaleNodeWeights {
 }
 
 /**
+ * Whether scaleNodeTowers runs these two scale nodes (of maps of `channels`) as one set of
+ * dispatches here, not tower by tower: on webgpu where the tuning merges them (a GPU's: knob
+ * mergeScaleNodes) and the paths' gates come with their convs (pathGatesWithPaths,
+ * blendNormalizes), channels in fours and one GroupNorm form (groups, eps) for all four paths.
+ */
+export function scaleNodeTowersAtOnce(nodes: [ScaleNodeWeights, ScaleNodeWeights], channels: number): boolean {
+  const norms = nodes.flatMap((n) => [n.finer.norm, n.coarser.norm]);
+  const eps = norms[0].eps ?? 1e-5;
+  const oneNorm = norms.every((m) => m.groups === norms[0].groups && (m.eps ?? 1e-5) === eps);
+  const tuned = tf.getBackend() === 'webgpu' && hasKernel(SCALE_NODE_TOWERS) && (['mergeScaleNodes', 'blendNormalizes', 'pathGatesWithPaths'] as const).every((k) => webgpuTuningFlag(k));
+  return tuned && oneNorm && channels % 4 === 0;
+}
+
+/**
  * The same scale node of two towers (block i of each), each on its own input: scalePathsWithGates
  * and blendPyramid of both. x holds tower t's input pyramid from row firstRows[t] on (the features,
  * read by both: [0, 0]; both towers' maps stacked: [0, P]). -> `output` [2P, C], tower 0's blend
  * then tower 1's (both towers' maps stacked, as the next block and sparseConvPairTowers take them),
  * and `gates` [4P, 1], tower 0's finer and coarser path gate then tower 1's (to be charged and
- * recorded). On webgpu where the paths' gates come with their convs and the blend normalises
- * them (pathGatesWithPaths, blendNormalizes) three dispatches for both towers (four where the
- * paths' GroupNorm needs its combine program), and no copies: tower by tower it is twice as many
- * and two copies that stack the blends. Elsewhere tower by tower. Inference only.
+ * recorded). Where scaleNodeTowersAtOnce says so, three dispatches for both towers (four where the
+ * paths' GroupNorm needs its combine program) and no copies; elsewhere tower by tower, and copies
+ * that stack both towers' blends and gates (a caller that charges each tower's gates itself does
+ * better to run the towers' scale nodes on their own there). Inference only.
  */
 export function scaleNodeTowers(x: tf.Tensor2D, layout: PyramidLayout, nodes: [ScaleNodeWeights, ScaleNodeWeights], activation: ConvActivation, firstRows: [number, number]): { output: tf.Tensor2D; gates: tf.Tensor2D } {
   const op = 'scaleNodeTowers';
@@ -275,11 +289,7 @@ export function scaleNodeTowers(x: tf.Tensor2D, layout: PyramidLayout, nodes: [S
     checkGatedScalePaths(`${op} (tower ${t})`, x, layout, n.finer, n.coarser, n.gates, firstRows[t]);
     if (n.xWeight.size !== 1 || n.sourceWeight.size !== 1) throw new Error(`${op}: nodes[${t}].xWeight [${n.xWeight.shape.join(',')}] and sourceWeight [${n.sourceWeight.shape.join(',')}] must hold one value each`);
   }
-  const norms = nodes.flatMap((n) => [n.finer.norm, n.coarser.norm]);
-  const eps = norms[0].eps ?? 1e-5;
-  const oneNorm = norms.every((m) => m.groups === norms[0].groups && (m.eps ?? 1e-5) === eps);
-  const fused = tf.getBackend() === 'webgpu' && hasKernel(SCALE_NODE_TOWERS) && webgpuTuningFlag('blendNormalizes') && webgpuTuningFlag('pathGatesWithPaths');
-  if (!(fused && oneNorm && c % 4 === 0)) {
+  if (!scaleNodeTowersAtOnce(nodes, c)) {
     return tf.tidy(() => {
       const each = nodes.map((n, t) => {
         const paths = scalePathsWithGates(x, layout, n.finer, n.coarser, n.gates, activation, firstRows[t]);
@@ -301,8 +311,9 @@ export function scaleNodeTowers(x: tf.Tensor2D, layout: PyramidLayout, nodes: [S
     };
     for (const [name, v] of Object.entries(own)) inputs[t === 0 ? name : `${name}Tower1`] = v;
   }
-  const sums = webgpuTuningFlag('blendCombines') && blendCombinesFor(c, norms[0].groups);
-  const attrs: ScaleNodeTowersAttrs = { groups: norms[0].groups, eps, pyramid: layout, activation: activation.wgsl, xRows: firstRows, sums };
+  const { groups, eps = 1e-5 } = nodes[0].finer.norm;
+  const sums = webgpuTuningFlag('blendCombines') && blendCombinesFor(c, groups);
+  const attrs: ScaleNodeTowersAttrs = { groups, eps, pyramid: layout, activation: activation.wgsl, xRows: firstRows, sums };
   const [output, gates] = tf.engine().runKernel(SCALE_NODE_TOWERS, inputs, attrs as unknown as tf.NamedAttrMap) as unknown as [tf.Tensor2D, tf.Tensor2D];
   return { output, gates };
 }

@@ -64,12 +64,15 @@ describe.each(BACKENDS)('a scale node of two towers at once on %s', (backend) =>
   afterEach(() => setWebGPUTuning(undefined));
 
   // 8 channels in 2 groups: a group's channels in whole quads, so the blend can work out the
-  // paths' GroupNorm from their sums (blendCombines); 12 cannot, nor SwiftShader's form: a combine program
+  // paths' GroupNorm from their sums (blendCombines); 12 cannot, nor SwiftShader's form: a combine
+  // program. SwiftShader's form keeps the towers apart unless told (its head does: knob mergeTowers)
   it.each([
     ['gpu', 8, 'the features, read by both', {}],
     ['gpu', 8, 'both towers stacked, after other rows', {}],
     ['gpu', 12, 'both towers stacked, after other rows', {}],
     ['swiftshader', 8, 'the features, read by both', {}],
+    ['swiftshader', 8, 'the features, read by both', { mergeScaleNodes: true }],
+    ['gpu', 8, 'both towers stacked, after other rows', { mergeScaleNodes: false }],
     ['gpu', 8, 'both towers stacked, after other rows', { pathGatesWithPaths: false }],
   ] as const)('as on %s, %i channels, from %s (knobs %j): both towers\' gates and blends equal float64 references', async (tuning, c, input, knobs) => {
     await activate(backend);
@@ -95,7 +98,9 @@ describe.each(BACKENDS)('a scale node of two towers at once on %s', (backend) =>
     const before = tf.memory().numTensors;
     const { value: out, kinds } = await programsOf(async () => scaleNodeTowers(x, layout, weights, ACTIVATION, firstRows));
     expect(tf.memory().numTensors, 'the output and the gates').toBe(before + 2);
-    const merged = !('pathGatesWithPaths' in knobs);
+    // a GPU's tuning merges them (knob mergeScaleNodes), with the paths' gates computed along (pathGatesWithPaths)
+    const k: { mergeScaleNodes?: boolean; pathGatesWithPaths?: boolean } = knobs;
+    const merged = (k.mergeScaleNodes ?? tuning === 'gpu') && k.pathGatesWithPaths !== false;
     const sums = tuning === 'gpu' && c === 8;
     if (kinds) {
       const count = [...kinds.values()].reduce((a, v) => a + v, 0);

@@ -396,6 +396,12 @@ interface DeviceTuning {
    * row's tower's weights, not one tower after the other
    */
   mergeTowers: boolean;
+  /**
+   * the two towers' scale nodes in one set of dispatches (scaleNodeTowers: the paths with their
+   * gates, their statistics and the blend, each cell or pixel taking its tower's weights), not one
+   * tower after the other
+   */
+  mergeScaleNodes: boolean;
 }
 
 /** GPUs: the depthwise conv computed inside GN's programs while one chunk holds an image (a dispatch and a map saved). */
@@ -423,6 +429,8 @@ const GPU_TUNING: DeviceTuning = {
   quadOutputConv: true,
   // half the dispatches of a block's depth nodes: a GPU pays per dispatch (not measured on one yet)
   mergeTowers: true,
+  // and of its scale nodes, with no copies to stack their outputs (not measured on a GPU yet)
+  mergeScaleNodes: true,
 };
 
 /**
@@ -467,6 +475,8 @@ const SWIFTSHADER_TUNING: DeviceTuning = {
   // filter in the inner loop and its one-pass pixel lists counting twice as many pixels before each
   // block (2026-12-05)
   mergeTowers: false,
+  // the scale nodes likewise (its head keeps the towers apart, so they would only run so alone)
+  mergeScaleNodes: false,
 };
 
 /** The knobs of DeviceTuning that setWebGPUTuning can set one by one (the GEMM's tiles aside). */
@@ -497,6 +507,7 @@ const TUNING_KNOBS: Record<keyof WebGPUTuningOverrides, (v: unknown) => boolean>
   blendCombines: (v) => typeof v === 'boolean',
   quadOutputConv: (v) => typeof v === 'boolean',
   mergeTowers: (v) => typeof v === 'boolean',
+  mergeScaleNodes: (v) => typeof v === 'boolean',
 };
 
 /**
@@ -532,7 +543,7 @@ export function setWebGPUTuning(kind: 'gpu' | 'swiftshader' | undefined, overrid
  * whether the scale node's blend normalises its paths as it samples them (blendNormalizes). The
  * callers check first that the backend has the kernels.
  */
-export function webgpuTuningFlag(knob: 'normalizeOnRead' | 'blendNormalizes' | 'pathGatesWithPaths' | 'blendCombines' | 'mergeTowers'): boolean {
+export function webgpuTuningFlag(knob: 'normalizeOnRead' | 'blendNormalizes' | 'pathGatesWithPaths' | 'blendCombines' | 'mergeTowers' | 'mergeScaleNodes'): boolean {
   return tf.getBackend() === 'webgpu' && deviceTuning(tf.backend() as unknown as WebGPUBackendLike)[knob];
 }
 
