@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { blendResized } from './blend-resized';
 import { convLayer } from './conv-layer';
 import { activatedGateConvsPyramid, type ConvActivation, type GateConvParams } from './few-output-conv';
-import { BLEND_PYRAMID, type BlendPyramidAttrs, DEPTHWISE_GROUP_NORM, type DepthwiseGroupNormAttrs, SCALE_NODE_TOWERS, SCALE_PATHS, SCALE_PATHS_GATES, type ScaleNodeTowersAttrs, type ScalePathsAttrs, type ScalePathsGatesAttrs } from './kernels/kernel-names';
+import { BLEND_PYRAMID, type BlendPyramidAttrs, DEPTHWISE_GROUP_NORM, type DepthwiseGroupNormAttrs, SCALE_NODE_INPUTS, SCALE_NODE_INPUTS_TOWER1, SCALE_NODE_TOWERS, SCALE_PATHS, SCALE_PATHS_GATES, type ScaleNodeTowersAttrs, type ScalePathsAttrs, type ScalePathsGatesAttrs } from './kernels/kernel-names';
 import { blendCombinesFor } from './kernels/blend-pyramid-program';
 import { carriedGateRows, pathGateRows } from './kernels/scale-paths-gates-program';
 import { hasKernel } from './kernels/register';
@@ -263,7 +263,7 @@ export interface ScaleNodeWeights {
  * blendNormalizes), channels in fours and one GroupNorm form (groups, eps) for all four paths.
  */
 export function scaleNodeTowersAtOnce(nodes: [ScaleNodeWeights, ScaleNodeWeights], channels: number): boolean {
-  const norms = nodes.flatMap((n) => [n.finer.norm, n.coarser.norm]);
+  const norms = [nodes[0].finer.norm, nodes[0].coarser.norm, nodes[1].finer.norm, nodes[1].coarser.norm];
   const eps = norms[0].eps ?? 1e-5;
   const oneNorm = norms.every((m) => m.groups === norms[0].groups && (m.eps ?? 1e-5) === eps);
   const tuned = tf.getBackend() === 'webgpu' && hasKernel(SCALE_NODE_TOWERS) && (['mergeScaleNodes', 'blendNormalizes', 'pathGatesWithPaths'] as const).every((k) => webgpuTuningFlag(k));
@@ -300,16 +300,10 @@ export function scaleNodeTowers(x: tf.Tensor2D, layout: PyramidLayout, nodes: [S
   }
   const inputs: tf.NamedTensorMap = { x };
   for (const [t, n] of nodes.entries()) {
-    const own: tf.NamedTensorMap = {
-      gateFilter: n.gates[0].filter,
-      gateBias: n.gates[0].bias,
-      gateFilter1: n.gates[1].filter,
-      gateBias1: n.gates[1].bias,
-      ...pathInputs(n.finer, n.coarser),
-      xWeight: n.xWeight,
-      sourceWeight: n.sourceWeight,
-    };
-    for (const [name, v] of Object.entries(own)) inputs[t === 0 ? name : `${name}Tower1`] = v;
+    // SCALE_NODE_INPUTS's order
+    const own = [n.gates[0].filter, n.gates[0].bias, n.gates[1].filter, n.gates[1].bias, n.finer.filter, n.finer.bias, n.finer.norm.gamma, n.finer.norm.beta, n.coarser.filter, n.coarser.bias, n.coarser.norm.gamma, n.coarser.norm.beta, n.xWeight, n.sourceWeight];
+    const names = t === 0 ? SCALE_NODE_INPUTS : SCALE_NODE_INPUTS_TOWER1;
+    for (const [i, v] of own.entries()) inputs[names[i]] = v;
   }
   const { groups, eps = 1e-5 } = nodes[0].finer.norm;
   const sums = webgpuTuningFlag('blendCombines') && blendCombinesFor(c, groups);

@@ -1,7 +1,7 @@
 import { type ListPart, listReaderSnippet } from './compact-conv-program';
 import type { WebGPUProgramLike } from './masked-conv-program';
 import { levelRowStarts, type PyramidLayout, type PyramidLevels, pyramidRows, scalePathsLayout } from '../pyramid';
-import { ProgramUniforms, pyramidShaderKey, type UniformData } from './pyramid-uniforms';
+import { levelName, ProgramUniforms, pyramidShaderKey, type UniformData } from './pyramid-uniforms';
 import {
   channelQuadsLoopSnippet,
   channelQuadsSnippet,
@@ -708,7 +708,7 @@ export class GroupNormNormalizeProgram implements WebGPUProgramLike {
     this.outputShape = outShape;
     const u = new ProgramUniforms();
     // run 0 starts at row 0; the others as uniforms, a comparison each
-    this.runStarts = starts.slice(1, -1).map((s, i) => u.add(`run${i + 1}`, s));
+    this.runStarts = starts.slice(1, -1).map((s, i) => u.add(levelName('run', '', i + 1), s));
     ({ uniforms: this.uniforms, uniformData: this.uniformData } = pairUniforms(o.pairRun, u));
     this.o = o;
     this.eps = eps;

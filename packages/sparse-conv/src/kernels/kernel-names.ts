@@ -167,6 +167,10 @@ export interface ScalePathsGatesAttrs {
  * then tower 1's), gates [4P, 1] (tower 0's finer and coarser gate, then tower 1's)].
  */
 export const SCALE_NODE_TOWERS = 'DynheadScaleNodeTowers';
+/** SCALE_NODE_TOWERS's inputs of one tower, as tower 0 names them */
+export const SCALE_NODE_INPUTS = ['gateFilter', 'gateBias', 'gateFilter1', 'gateBias1', 'filter', 'bias', 'gamma', 'beta', 'filter1', 'bias1', 'gamma1', 'beta1', 'xWeight', 'sourceWeight'] as const;
+/** ... and as tower 1 names them (constant strings: a pass names them 8 times) */
+export const SCALE_NODE_INPUTS_TOWER1 = SCALE_NODE_INPUTS.map((n) => `${n}Tower1`);
 export interface ScaleNodeTowersAttrs {
   groups: number;
   eps: number;

@@ -9,26 +9,43 @@ export type UniformData = { type: 'int32'; data: number[] }[];
  * image size (tfjs keys its pipelines by the program's shaderKey, not by its shapes). One uniform
  * per value: tfjs aligns each entry, and takes no arrays.
  */
+/** Each uniform name's declaration and expression, made once: programs are made every dispatch, with the same few hundred names. */
+const uniformStrings = new Map<string, { field: string; expr: string }>();
+
+const levelNames = new Map<string, string[]>();
+
+/** The uniform name `${prefix}${kind}${l}` (a level's or run's), each made once. */
+export function levelName(prefix: string, kind: string, l: number): string {
+  const key = `${prefix}${kind}`;
+  let names = levelNames.get(key);
+  if (!names) levelNames.set(key, (names = []));
+  for (let i = names.length; i <= l; i++) names.push(`${key}${i}`);
+  return names[l];
+}
+
 export class ProgramUniforms {
-  private readonly names: string[] = [];
   private readonly values: number[] = [];
+  // built as uniforms are added (a program is made every dispatch)
+  private fields = '';
 
   /** A new uniform with this value: its WGSL expression. */
   add(name: string, value: number): string {
     if (!Number.isInteger(value)) throw new Error(`ProgramUniforms: ${name} must be an integer, got ${value}`);
-    this.names.push(name);
+    let strings = uniformStrings.get(name);
+    if (!strings) uniformStrings.set(name, (strings = { field: `${name} : i32,`, expr: `uniforms.${name}` }));
+    this.fields += this.values.length > 0 ? ` ${strings.field}` : strings.field;
     this.values.push(value);
-    return `uniforms.${name}`;
+    return strings.expr;
   }
 
   /** For the program's `uniforms` field; undefined when there are none. */
   get declaration(): string | undefined {
-    return this.names.length > 0 ? this.names.map((n) => `${n} : i32,`).join(' ') : undefined;
+    return this.values.length > 0 ? this.fields : undefined;
   }
 
   /** For runWebGPUProgram's programDefinedUniform; undefined when there are none. */
   get data(): UniformData | undefined {
-    return this.names.length > 0 ? this.values.map((v) => ({ type: 'int32' as const, data: [v] })) : undefined;
+    return this.values.length > 0 ? this.values.map((v) => ({ type: 'int32' as const, data: [v] })) : undefined;
   }
 }
 
@@ -42,9 +59,9 @@ export interface LevelExprs {
 /** The layout's levels as uniforms named `${prefix}Start0`, `${prefix}H0`, ... */
 export function levelUniforms(u: ProgramUniforms, layout: PyramidLayout, prefix: string): LevelExprs {
   return {
-    starts: levelRowStarts(layout).map((s, l) => u.add(`${prefix}Start${l}`, s)),
-    heights: layout.sizes.map(([h], l) => u.add(`${prefix}H${l}`, h)),
-    widths: layout.sizes.map(([, w], l) => u.add(`${prefix}W${l}`, w)),
+    starts: levelRowStarts(layout).map((s, l) => u.add(levelName(prefix, 'Start', l), s)),
+    heights: layout.sizes.map(([h], l) => u.add(levelName(prefix, 'H', l), h)),
+    widths: layout.sizes.map(([, w], l) => u.add(levelName(prefix, 'W', l), w)),
   };
 }
 

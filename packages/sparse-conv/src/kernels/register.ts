@@ -23,10 +23,19 @@ export function ensureKernels(): void {
   registerRowCopyGradients();
 }
 
+/** hasKernel's answers per backend: this package registers its kernels once and never removes them. */
+const kernelsByBackend = new Map<string, Map<string, boolean>>();
+
 /** Whether the active backend has this package's kernel `name` (registering them on first use). */
 export function hasKernel(name: string): boolean {
   ensureKernels();
-  return tf.getKernel(name, tf.getBackend()) !== undefined;
+  const backend = tf.getBackend();
+  let known = kernelsByBackend.get(backend);
+  if (!known) kernelsByBackend.set(backend, (known = new Map()));
+  // a pass asks hundreds of times; tfjs's lookup builds its key string each time
+  let has = known.get(name);
+  if (has === undefined) known.set(name, (has = tf.getKernel(name, backend) !== undefined));
+  return has;
 }
 
 /** Whether the active backend is wasm with this package's WebAssembly SIMD loops bound to its heap. */

@@ -17,7 +17,7 @@ import { QuadOutputConvProgram } from './quad-output-conv-program';
 import { GATE_SUMS_CHUNK_PIXELS, GATE_SUMS_THREADS, gateSumsChunks, GateSumsCombineProgram, GateSumsProgram, type GateSumsTerm } from './gate-sums-program';
 import { GatedResidualProgram } from './gated-residual-program';
 import { CHUNK_ROWS, DEPTHWISE_MAP_PIXELS, DepthwiseMapProgram, GPU_STATS_THREADS, GroupNormApplyProgram, GroupNormCombineProgram, type GateCarry, groupNormLanes, GroupNormOnePassProgram, GroupNormNormalizeProgram, groupNormNormalizes, GroupNormPartialsProgram, type GroupNormSource, groupNormFits } from './group-norm-programs';
-import { ACTIVATED_GATE_CONV, type ActivatedGateConvAttrs, BLEND_PYRAMID, type BlendPyramidAttrs, BLEND_RESIZED, DEPTHWISE_GROUP_NORM, GEMM_CONV, type BlendResizedAttrs, type BlendResizedInputs, COMPACT_CONV, type CompactConvAttrs, COMPACT_GROUP_NORM, COMPACT_GROUP_NORM_AFFINE, type CompactGroupNormAttrs, CONV3X3_FEW, type DepthwiseGroupNormAttrs, GATED_RESIDUAL, COMPACT_LIST, type CompactListAttrs, EXPAND_ROWS, GATE_SUMS, type GateSumsAttrs, GROUP_NORM_ROWS, type GroupNormRowsAttrs, GROUP_NORM_TRAIN, GROUP_NORM_TRAIN_GRAD, type GroupNormTrainAttrs, LEVEL_SCALE, SCALE_NODE_TOWERS, type ScaleNodeTowersAttrs, SCALE_PATHS, SCALE_PATHS_GATES, type ScalePathsAttrs, type ScalePathsGatesAttrs, type GroupNormRowsInputs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs, readNumberedInputs } from './kernel-names';
+import { ACTIVATED_GATE_CONV, type ActivatedGateConvAttrs, BLEND_PYRAMID, type BlendPyramidAttrs, BLEND_RESIZED, DEPTHWISE_GROUP_NORM, GEMM_CONV, type BlendResizedAttrs, type BlendResizedInputs, COMPACT_CONV, type CompactConvAttrs, COMPACT_GROUP_NORM, COMPACT_GROUP_NORM_AFFINE, type CompactGroupNormAttrs, CONV3X3_FEW, type DepthwiseGroupNormAttrs, GATED_RESIDUAL, COMPACT_LIST, type CompactListAttrs, EXPAND_ROWS, GATE_SUMS, type GateSumsAttrs, GROUP_NORM_ROWS, type GroupNormRowsAttrs, GROUP_NORM_TRAIN, GROUP_NORM_TRAIN_GRAD, type GroupNormTrainAttrs, LEVEL_SCALE, SCALE_NODE_INPUTS, SCALE_NODE_INPUTS_TOWER1, SCALE_NODE_TOWERS, type ScaleNodeTowersAttrs, SCALE_PATHS, SCALE_PATHS_GATES, type ScalePathsAttrs, type ScalePathsGatesAttrs, type GroupNormRowsInputs, MASKED_CONV, MASKED_GROUP_NORM, type MaskedGroupNormAttrs, readNumberedInputs } from './kernel-names';
 import { GroupNormTrainApplyProgram, GroupNormTrainGradInputProgram, GroupNormTrainGradSumsProgram, GroupNormTrainParamGradProgram, GroupNormTrainStatsProgram } from './group-norm-train-programs';
 import { MaskedConvProgram, type WebGPUProgramLike } from './masked-conv-program';
 import type { UniformData } from './pyramid-uniforms';
@@ -883,14 +883,17 @@ export function registerWebGPUKernels(): void {
       const be = backend as unknown as WebGPUBackendLike;
       const x = inputs.x as tf.TensorInfo;
       const c = x.shape[1];
-      // each weight of both towers, tower 0's first: one buffer each (a stage binds at most 8)
-      const both = (name: string) => [inputs[name], inputs[`${name}Tower1`]] as tf.TensorInfo[];
-      const pack = (...names: string[]) => cachedPack(be, names.flatMap(both), undefined, keptTowerPacks);
+      // input i of tower t (SCALE_NODE_INPUTS's order)
+      const towerInputs = [SCALE_NODE_INPUTS, SCALE_NODE_INPUTS_TOWER1].map((names) => names.map((n) => inputs[n] as tf.TensorInfo));
+      const at = (name: (typeof SCALE_NODE_INPUTS)[number]) => SCALE_NODE_INPUTS.indexOf(name);
+      // these weights of both towers, tower by tower: one buffer (a stage binds at most 8)
+      const towerOrder = (...names: (typeof SCALE_NODE_INPUTS)[number][]) => towerInputs.flatMap((own) => names.map((n) => own[at(n)]));
+      // each weight of both towers, tower 0's first
+      const pack = (name: (typeof SCALE_NODE_INPUTS)[number]) => cachedPack(be, towerInputs.map((own) => own[at(name)]), undefined, keptTowerPacks);
       const { gatePixels, gateLanes, channelQuads } = deviceTuning(be);
       const towers = { xRow1: xRows[1] };
       // the paths' biases, tower by tower, then the four gate biases: a last vec4 (packed first: a
       // pack takes at most 7 vectors)
-      const towerOrder = (...names: string[]) => ['', 'Tower1'].flatMap((t) => names.map((n) => inputs[`${n}${t}`] as tf.TensorInfo));
       const gateBiases = cachedPack(be, towerOrder('gateBias', 'gateBias1'), undefined, keptTowerPacks);
       const biases = cachedPack(be, [...towerOrder('bias', 'bias1'), gateBiases], undefined, keptTowerPacks);
       const program = new ScalePathsGatesProgram(pyramid, c, activation, gatePixels, gateLanes, xRows[0], towers);
@@ -903,7 +906,7 @@ export function registerWebGPUKernels(): void {
       const statsHeadRows = carriedGateRows(pyramid, c, 2);
       const carry = { values: gateValues, rows: statsHeadRows, stride: 4 };
       // the four paths' norms (each tower's finer and coarser), as one tower's blend packs its two, then both
-      const towerNorms = ['', 'Tower1'].map((t) => cachedPack(be, ['gamma', 'beta', 'gamma1', 'beta1'].map((n) => inputs[`${n}${t}`] as tf.TensorInfo)));
+      const towerNorms = towerInputs.map((own) => cachedPack(be, [own[at('gamma')], own[at('beta')], own[at('gamma1')], own[at('beta1')]]));
       const norms = cachedPack(be, towerNorms, undefined, keptTowerPacks);
       // the paths' statistics, the gates carried one value each into their head: the chunk sums,
       // from which the blend works out the norm (sums), or each run's scale and shift (a combine

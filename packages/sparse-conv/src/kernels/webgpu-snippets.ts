@@ -1,7 +1,7 @@
 /** Shared pieces of this package's WGSL programs (each program stays one class in its own file). */
 
 import type { PyramidLayout } from '../pyramid';
-import { type LevelExprs, levelUniforms, type ProgramUniforms } from './pyramid-uniforms';
+import { type LevelExprs, levelName, levelUniforms, type ProgramUniforms } from './pyramid-uniforms';
 
 /** Joins unrolled WGSL lines (a character code, so that scripted edits cannot turn it into a real line break). */
 export const NEWLINE = String.fromCharCode(10);
@@ -228,7 +228,7 @@ export function pyramidRowGroups(u: ProgramUniforms, layout: PyramidLayout, n: n
   const counts = rowGroups(layout, n);
   const firsts = [0];
   for (const k of counts) firsts.push(firsts[firsts.length - 1] + k);
-  return { levels: levelUniforms(u, layout, 'pyr'), firstGroups: firsts.map((v, l) => u.add(`pyrGroups${l}`, v)) };
+  return { levels: levelUniforms(u, layout, 'pyr'), firstGroups: firsts.map((v, l) => u.add(levelName('pyr', 'Groups', l), v)) };
 }
 
 /**
