@@ -137,6 +137,9 @@ export class DynamicScale {
     const { output, gates } = scaleNodeTowers(x, layout, [a.weights, b.weights], a.activation, firstRows);
     try {
       DynamicConv2D.chargePackedGates([...this.paths, ...other.paths], gates, layout, ctx);
+    } catch (e) {
+      output.dispose();
+      throw e;
     } finally {
       gates.dispose();
     }
