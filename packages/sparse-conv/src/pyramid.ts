@@ -52,6 +52,11 @@ export function stackedLayout(...layouts: PyramidLayout[]): PyramidLayout {
   return { batch: layouts[0].batch, sizes };
 }
 
+/** Whether two pyramids have the same batch and level sizes. */
+export function sameLayout(a: PyramidLayout, b: PyramidLayout): boolean {
+  return a === b || (a.batch === b.batch && a.sizes.length === b.sizes.length && a.sizes.every(([h, w], l) => b.sizes[l][0] === h && b.sizes[l][1] === w));
+}
+
 /** The layout of a scale node's two paths in one tensor (scalePathsPyramid): levels 0 .. L-2, then 1 .. L-1. */
 export function scalePathsLayout(layout: PyramidLayout): PyramidLayout {
   const levels = layout.sizes.length;

@@ -1,4 +1,4 @@
-import type { PyramidLayout } from '../pyramid';
+import { type PyramidLayout, sameLayout } from '../pyramid';
 import type { WebGPUProgramLike } from './masked-conv-program';
 import { type LevelExprs, levelUniforms, ProgramUniforms, pyramidShaderKey, type UniformData } from './pyramid-uniforms';
 import { NEWLINE, workgroupSumSnippet } from './webgpu-snippets';
@@ -109,12 +109,17 @@ export class GateSumsProgram implements WebGPUProgramLike {
     this.partials = partials;
     this.byColumn = byColumn && !partials;
     const u = new ProgramUniforms();
-    this.levels = pyramids.map((p, m) => (p ? levelUniforms(u, p, `g${m}Level`) : null));
+    // maps of one layout read the first one's level uniforms (a pass's charges come in two or three
+    // layouts over up to 7 maps of up to 20 levels: hundreds of uniforms otherwise)
+    const first = pyramids.map((p, m) => (p ? pyramids.findIndex((q) => q !== null && sameLayout(p, q)) : m));
+    const own = pyramids.map((p, m) => (p && first[m] === m ? levelUniforms(u, p, `g${m}Level`) : null));
+    this.levels = pyramids.map((p, m) => (p ? own[first[m]] : null));
     [this.uniforms, this.uniformData] = [u.declaration, u.data];
     this.workgroupSize = [threads, 1, 1];
     this.variableNames = [...pyramids.map((_, m) => `G${m}`), ...(partials ? [] : ['Units'])];
     this.outputShape = partials ? [batch * chunks * terms.length * 2] : this.byColumn ? [2, batch] : [batch, 2];
-    const layouts = pyramids.map(pyramidShaderKey).join('-');
+    // which maps share whose uniforms is in the code
+    const layouts = pyramids.map((p, m) => `${pyramidShaderKey(p)}${p && first[m] !== m ? `=${first[m]}` : ''}`).join('-');
     // the chunk count is in the code (the strides), so in the key: tfjs reuses a pipeline by key
     this.shaderKey = `dynheadGateSums_${terms.map((t) => `${t.map}${t.pooled ? 'p' : ''}`).join('.')}_${maps}_${threads}_${chunks}_${partials}_${this.byColumn}_${layouts}`;
     this.dispatch = [chunks, batch, 1];
@@ -228,3 +233,4 @@ fn main() {
 `;
   }
 }
+

@@ -73,6 +73,12 @@ describe('WebGPU programs: a shader key covers the code', () => {
       return new GateSumsProgram(o.batch, o.terms, o.threads, Array.from({ length: maps }, () => o.pyramid), o.form[0], o.form[1]);
     });
     const combines = product({ batch: [1, 3], terms: [[1], [2], [2, 3]], chunks: [1, 3, 5], prev: [false, true] }).map((o) => new GateSumsCombineProgram(o.batch, o.terms, o.chunks, o.prev));
+    // maps of one layout share its level uniforms: which share is in the code (the sizes are not)
+    const pairs: PyramidLayout[][] = [[PYRAMIDS[0], PYRAMIDS[0]], [PYRAMIDS[0], PYRAMIDS[1]], [PYRAMIDS[1], PYRAMIDS[1]], [PYRAMIDS[1], { ...PYRAMIDS[1] }], [PYRAMIDS[0], PYRAMIDS[1], PYRAMIDS[0]]];
+    const shared = pairs.map((pyramids) => new GateSumsProgram(1, pyramids.map((_, m) => ({ map: m, pooled: false })), 4, pyramids));
+    // two maps sharing, two not, three with the first and last sharing; a layout of three levels is 10 uniforms (4 starts, 3 heights, 3 widths)
+    expect(expectKeysCoverCode('GateSumsProgram', shared).codes).toBe(3);
+    expect([shared[0].uniforms, shared[1].uniforms].map((d) => d?.split(',').length)).toEqual([10 + 1, 2 * 10 + 1]);
     const sums = expectKeysCoverCode('GateSumsProgram', programs);
     // the terms, the threads, the form (chunks, partial) and the level count make codes; sizes and batch do not
     expect(sums.codes).toBe(3 * 2 * 4 * 3);

@@ -21,7 +21,7 @@ import { ACTIVATED_GATE_CONV, type ActivatedGateConvAttrs, BLEND_PYRAMID, type B
 import { GroupNormTrainApplyProgram, GroupNormTrainGradInputProgram, GroupNormTrainGradSumsProgram, GroupNormTrainParamGradProgram, GroupNormTrainStatsProgram } from './group-norm-train-programs';
 import { MaskedConvProgram, type WebGPUProgramLike } from './masked-conv-program';
 import type { UniformData } from './pyramid-uniforms';
-import { type PyramidLayout, pyramidLevels, pyramidRows, scalePathsLayout, segmentRowStarts, stackedLayout } from '../pyramid';
+import { type PyramidLayout, pyramidLevels, pyramidRows, sameLayout, scalePathsLayout, segmentRowStarts, stackedLayout } from '../pyramid';
 import { type BlendStatistics, BlendPyramidProgram } from './blend-pyramid-program';
 import { LevelScaleProgram, type LevelScalePost } from './level-scale-program';
 import { carriedGateRows, pathGateRows, ScalePathsGatesProgram } from './scale-paths-gates-program';
@@ -208,10 +208,13 @@ const GATE_SUMS_ONE_PASS_MAPS = 6;
  */
 function gateSumsParts(gates: tf.TensorInfo[], layouts: (PyramidLayout | null)[], pooled: number[], units: number[]): GateSumsPart[] {
   // the same data read the same way: a map's layout is part of how it is read
-  const keys = gates.map((g, j) => ({ dataId: g.dataId, how: `${g.shape.join(',')}|${JSON.stringify(layouts[j])}` }));
+  const sameRead = (f: number, j: number) => {
+    const [a, b] = [layouts[f], layouts[j]];
+    return gates[f].dataId === gates[j].dataId && gates[f].shape.join(',') === gates[j].shape.join(',') && (a === b || (a !== null && b !== null && sameLayout(a, b)));
+  };
   const firsts: number[] = [];
-  const mapOf = keys.map((k, j) => {
-    const m = firsts.findIndex((f) => keys[f].dataId === k.dataId && keys[f].how === k.how);
+  const mapOf = gates.map((_, j) => {
+    const m = firsts.findIndex((f) => sameRead(f, j));
     if (m >= 0) return m;
     firsts.push(j);
     return firsts.length - 1;
