@@ -1,29 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { TEST_BACKENDS, activate, relL2, seededRandom } from '../../../test/backends';
-import { type ConvActivation, type GateConvParams, activatedGateConvPyramid, concatRows, activatedGateConvsPyramid, blendPyramid, convLayerPyramid, depthwiseNormPyramid, gateSums, packPyramid, pyramidLayoutOf, scaleLevelsPyramid, scalePathsPyramid, scalePathsToBlend, scalePathsWithGates, setWebGPUTuning, sparseConvPairPyramid, stackedLayout, unpackPyramid } from './index';
-import { refBlendLevel, refConv, refGroupNorm, refMaxPool3x3, refResize } from './reference.test-util';
+import { activate, relL2, seededRandom } from '../../../test/backends';
+import { type GateConvParams, activatedGateConvPyramid, concatRows, activatedGateConvsPyramid, blendPyramid, convLayerPyramid, depthwiseNormPyramid, gateSums, packPyramid, pyramidLayoutOf, scaleLevelsPyramid, scalePathsPyramid, scalePathsToBlend, scalePathsWithGates, setWebGPUTuning, sparseConvPairPyramid, stackedLayout, unpackPyramid } from './index';
+import { refBlendLevel, refConv, refGroupNorm, refMaxPool3x3 } from './reference.test-util';
+import { BACKENDS_WEBGPU_FIRST, DOUBLED_RELU, PYRAMID_SIZES, scalePathValues } from './pyramid-fixtures.test-util';
 import { programsOf } from './webgpu-programs.test-util';
 
-// webgpu first, so that this process's first call into the package is there: its kernels must
-// register themselves (each test file runs in a process of its own).
-const BACKENDS = [...TEST_BACKENDS.filter((b) => b === 'webgpu'), ...TEST_BACKENDS.filter((b) => b !== 'webgpu')];
-
-// Levels whose widths are not multiples of the gate conv's 4 or 8 pixels a thread, so that a
-// thread's run of a row ends inside its level.
-const SIZES: [number, number][] = [
-  [7, 10],
-  [4, 5],
-  [2, 3],
-  [1, 1],
-];
-
-/** A gate-like activation with exact zeros (2 * max(v, 0)): both forms must place the kink alike. */
-const ACTIVATION: ConvActivation = {
-  wgsl: 'fn gateActivation(v : f32) -> f32 {\n  return 2.0 * max(v, 0.0);\n}',
-  ops: (conv, bias) => tf.mul(tf.relu(tf.add(conv, bias)), 2) as tf.Tensor4D,
-};
-
+const BACKENDS = BACKENDS_WEBGPU_FIRST;
+const SIZES = PYRAMID_SIZES;
+const ACTIVATION = DOUBLED_RELU;
 
 describe.each(BACKENDS)('packed pyramids on %s', (backend) => {
   afterEach(() => setWebGPUTuning(undefined));
@@ -252,14 +237,7 @@ describe.each(BACKENDS)('packed pyramids on %s', (backend) => {
     const L = sizes.length;
     const shapes = sizes.map(([h, w]) => [b, h, w, c] as [number, number, number, number]);
     const xs = shapes.map((sh) => Array.from({ length: sh.reduce((a, v) => a * v, 1) }, () => rand(-1, 1)));
-    const layers = [0, 1].map(() => ({
-      filter: Array.from({ length: 9 * c }, () => rand(-0.5, 0.5)),
-      bias: Array.from({ length: c }, () => rand(-0.2, 0.2)),
-      gamma: Array.from({ length: c }, () => rand(0.5, 1.5)),
-      beta: Array.from({ length: c }, () => rand(-0.5, 0.5)),
-      gateFilter: Array.from({ length: 9 * c }, () => rand(-0.3, 0.3)),
-      gateBias: rand(-0.1, 0.1),
-    }));
+    const layers = [0, 1].map(() => scalePathValues(rand, c));
     const [ow, sw] = [0.7, 1.3];
     const maps = xs.map((v, l) => tf.tensor4d(v, shapes[l]));
     const layout = pyramidLayoutOf(maps);

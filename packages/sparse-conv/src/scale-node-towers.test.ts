@@ -2,57 +2,29 @@
 // of three dispatches for both, each tower's gates and blend against float64 references.
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { TEST_BACKENDS, activate, relL2, seededRandom } from '../../../test/backends';
-import { type ConvActivation, concatRows, packPyramid, type PyramidLayout, pyramidRows, type ScaleNodeWeights, scaleNodeTowers, setWebGPUTuning } from './index';
+import { activate, relL2, seededRandom } from '../../../test/backends';
+import { concatRows, packPyramid, type PyramidLayout, pyramidRows, type ScaleNodeWeights, scaleNodeTowers, setWebGPUTuning } from './index';
 import { refBlendLevel, refConv, refGroupNorm } from './reference.test-util';
+import { BACKENDS_WEBGPU_FIRST, DOUBLED_RELU, PYRAMID_SIZES, type ScalePathValues, scalePathValues } from './pyramid-fixtures.test-util';
 import { programsOf } from './webgpu-programs.test-util';
 
-// webgpu first: its kernels register on the process's first call into the package
-const BACKENDS = [...TEST_BACKENDS.filter((b) => b === 'webgpu'), ...TEST_BACKENDS.filter((b) => b !== 'webgpu')];
-
-// widths that end a thread's run of 4 or 8 pixels inside its level, down to a 1x1 level
-const SIZES: [number, number][] = [
-  [7, 10],
-  [4, 5],
-  [2, 3],
-  [1, 1],
-];
-
-const ACTIVATION: ConvActivation = {
-  wgsl: 'fn gateActivation(v : f32) -> f32 {\n  return 2.0 * max(v, 0.0);\n}',
-  ops: (conv, bias) => tf.mul(tf.relu(tf.add(conv, bias)), 2) as tf.Tensor4D,
-};
-
-interface PathValues {
-  filter: number[];
-  bias: number[];
-  gamma: number[];
-  beta: number[];
-  gateFilter: number[];
-  gateBias: number;
-}
+const BACKENDS = BACKENDS_WEBGPU_FIRST;
+const SIZES = PYRAMID_SIZES;
+const ACTIVATION = DOUBLED_RELU;
 
 interface TowerValues {
-  paths: [PathValues, PathValues];
+  paths: [ScalePathValues, ScalePathValues];
   ow: number;
   sw: number;
 }
 
 function towerValues(rand: (lo?: number, hi?: number) => number, c: number): TowerValues {
-  const path = (): PathValues => ({
-    filter: Array.from({ length: 9 * c }, () => rand(-0.5, 0.5)),
-    bias: Array.from({ length: c }, () => rand(-0.2, 0.2)),
-    gamma: Array.from({ length: c }, () => rand(0.5, 1.5)),
-    beta: Array.from({ length: c }, () => rand(-0.5, 0.5)),
-    gateFilter: Array.from({ length: 9 * c }, () => rand(-0.3, 0.3)),
-    gateBias: rand(-0.1, 0.1),
-  });
-  return { paths: [path(), path()], ow: rand(0.5, 1.5), sw: rand(0.5, 1.5) };
+  return { paths: [scalePathValues(rand, c), scalePathValues(rand, c)], ow: rand(0.5, 1.5), sw: rand(0.5, 1.5) };
 }
 
 function weightsOf(v: TowerValues, c: number, groups: number): ScaleNodeWeights {
-  const layer = (p: PathValues) => ({ filter: tf.tensor4d(p.filter, [3, 3, c, 1]), bias: tf.tensor1d(p.bias), norm: { groups, gamma: tf.tensor1d(p.gamma), beta: tf.tensor1d(p.beta) } });
-  const gate = (p: PathValues) => ({ filter: tf.tensor4d(p.gateFilter, [3, 3, c, 1]), bias: tf.tensor1d([p.gateBias]) });
+  const layer = (p: ScalePathValues) => ({ filter: tf.tensor4d(p.filter, [3, 3, c, 1]), bias: tf.tensor1d(p.bias), norm: { groups, gamma: tf.tensor1d(p.gamma), beta: tf.tensor1d(p.beta) } });
+  const gate = (p: ScalePathValues) => ({ filter: tf.tensor4d(p.gateFilter, [3, 3, c, 1]), bias: tf.tensor1d([p.gateBias]) });
   return { finer: layer(v.paths[0]), coarser: layer(v.paths[1]), gates: [gate(v.paths[0]), gate(v.paths[1])], xWeight: tf.tensor1d([v.ow]), sourceWeight: tf.tensor1d([v.sw]) };
 }
 

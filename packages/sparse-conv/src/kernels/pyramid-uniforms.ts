@@ -18,7 +18,10 @@ const levelNames = new Map<string, string[]>();
 export function levelName(prefix: string, kind: string, l: number): string {
   const key = `${prefix}${kind}`;
   let names = levelNames.get(key);
-  if (!names) levelNames.set(key, (names = []));
+  if (!names) {
+    names = [];
+    levelNames.set(key, names);
+  }
   for (let i = names.length; i <= l; i++) names.push(`${key}${i}`);
   return names[l];
 }
@@ -32,7 +35,10 @@ export class ProgramUniforms {
   add(name: string, value: number): string {
     if (!Number.isInteger(value)) throw new Error(`ProgramUniforms: ${name} must be an integer, got ${value}`);
     let strings = uniformStrings.get(name);
-    if (!strings) uniformStrings.set(name, (strings = { field: `${name} : i32,`, expr: `uniforms.${name}` }));
+    if (!strings) {
+      strings = { field: `${name} : i32,`, expr: `uniforms.${name}` };
+      uniformStrings.set(name, strings);
+    }
     this.fields += this.values.length > 0 ? ` ${strings.field}` : strings.field;
     this.values.push(value);
     return strings.expr;

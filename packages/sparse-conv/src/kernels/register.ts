@@ -31,10 +31,16 @@ export function hasKernel(name: string): boolean {
   ensureKernels();
   const backend = tf.getBackend();
   let known = kernelsByBackend.get(backend);
-  if (!known) kernelsByBackend.set(backend, (known = new Map()));
+  if (!known) {
+    known = new Map();
+    kernelsByBackend.set(backend, known);
+  }
   // a pass asks hundreds of times; tfjs's lookup builds its key string each time
   let has = known.get(name);
-  if (has === undefined) known.set(name, (has = tf.getKernel(name, backend) !== undefined));
+  if (has === undefined) {
+    has = tf.getKernel(name, backend) !== undefined;
+    known.set(name, has);
+  }
   return has;
 }
 
