@@ -8,7 +8,8 @@
 # tfjs flag (`--tfjs-flags`), e.g. gpu+WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=64, and one ending in
 # @NAME=VALUE sets an environment variable for its run, e.g. gpu@DYNHEAD_BIND_GROUP_CACHE=0 (the
 # bind group cache of @dynhead/runtime off); a part after % adds a bench flag, e.g.
-# gpu%--towers-apart (the two towers' depth nodes one tower after the other). DISPATCHES=1 first records every dispatch's
+# gpu%--towers-apart (the two towers' blocks one tower after the other; gpu:mergeScaleNodes=false
+# keeps only their scale nodes apart). DISPATCHES=1 first records every dispatch's
 # GPU time of the heads with the defaults (JSON in $OUT/dispatches, gpuDispatches of each row).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -19,7 +20,8 @@ if [ "${DISPATCHES:-0}" = 1 ]; then
   timeout "${STEP_TIMEOUT:-60}" "$node_bin" "$here/dynhead.mjs" bench head --backend webgpu --only "${HEADS:-FCOS,D8 Mid}" \
     --batch "${BATCHES:-1,8}" --repeats 5 --dispatch-times --out "$out/dispatches" ${EXTRA:-} 2>&1 | grep -a '^| [A-Z]' | cut -d'|' -f2-5,14,15
 fi
-variants=${VARIANTS:-gpu gpu:gateLanes=4 gpu:gateLanes=16 gpu:normalizeQuads=1 gpu:normalizeQuads=4 gpu:channelQuads=2 gpu}
+# by default the levers not yet measured on a GPU (the towers merged), then older knobs
+variants=${VARIANTS:-gpu gpu:mergeScaleNodes=false gpu%--towers-apart gpu:gateLanes=16 gpu:channelQuads=2 gpu}
 for v in $variants; do
   echo "=== $v" >>"$out/sweep.txt"
   # a variant TUNING+FLAGS also sets tfjs flags: gpu+WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=64; and
