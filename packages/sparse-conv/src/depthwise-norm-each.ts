@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { convLayer } from './conv-layer';
 import { DEPTHWISE_NORM_EACH, type DepthwiseNormEachAttrs } from './kernels/kernel-names';
 import { hasSimdLoops } from './kernels/register';
+import { oneNormForm } from './group-norm';
 import type { GroupNormParams } from './types';
 
 /** One gated depthwise layer: `gate * GN(dwconv3x3(x) + bias)`, GN over the whole map of each image. */
@@ -25,7 +26,8 @@ export function depthwiseNormEach(x: tf.Tensor4D, layers: GatedDepthwiseLayer[])
   const fused =
     layers.length > 0 &&
     hasSimdLoops() &&
-    layers.every((l) => l.filter.shape[0] === 3 && l.filter.shape[1] === 3 && l.filter.shape[2] === c && l.filter.shape[3] === 1 && l.norm.groups === layers[0].norm.groups && (l.norm.eps ?? 1e-5) === (layers[0].norm.eps ?? 1e-5)) &&
+    layers.every((l) => l.filter.shape[0] === 3 && l.filter.shape[1] === 3 && l.filter.shape[2] === c && l.filter.shape[3] === 1) &&
+    oneNormForm(layers.map((l) => l.norm)) &&
     c % 4 === 0 &&
     (c / layers[0].norm.groups) % 4 === 0;
   if (!fused) return layers.map((l) => convLayer(x, l.filter, { depthwise: true, bias: l.bias, norm: l.norm }, l.gate));

@@ -4,6 +4,15 @@ import { GROUP_NORM_ROWS, GROUP_NORM_TRAIN, GROUP_NORM_TRAIN_GRAD, type GroupNor
 import type { GroupNormParams } from './types';
 
 /**
+ * Whether these norms share one GroupNorm form (groups and eps; eps defaults to 1e-5), so that one
+ * program normalises them all, each with its own gamma and beta.
+ */
+export function oneNormForm(norms: GroupNormParams[]): boolean {
+  const [groups, eps] = [norms[0].groups, norms[0].eps ?? 1e-5];
+  return norms.every((n) => n.groups === groups && (n.eps ?? 1e-5) === eps);
+}
+
+/**
  * GroupNorm over the whole map of each image (training form), as torch.nn.GroupNorm (biased
  * variance), with its gradient written out: dx = (dx̂ - mean(dx̂) - x̂ * mean(dx̂ * x̂)) / std per
  * image and group, where dx̂ = dy * gamma. tfjs's tape would differentiate the forward's ops one by

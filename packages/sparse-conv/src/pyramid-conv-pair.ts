@@ -6,6 +6,7 @@ import { webgpuTuningFlag } from './kernels/webgpu-kernels';
 import { checkPacked, type PyramidLayout, packPyramid, pyramidRows, stackedLayout, unpackPyramid } from './pyramid';
 import { concatRows, splitRows } from './row-blocks';
 import { pairNormalizesOnRead, pairRunsOnDevice, sparseConvPair } from './sparse-conv2d';
+import { oneNormForm } from './group-norm';
 import type { GroupNormParams, SparseConvOptions } from './types';
 import { validateConvArgs } from './validate';
 
@@ -130,9 +131,8 @@ function pairConv(gate: tf.Tensor2D, { filter, norm }: { filter: tf.Tensor4D; no
  * the towers' norms, whose parameters the programs pick by run.
  */
 export function towersRunAtOnce(layout: PyramidLayout, channels: number, first: TowerConvs, second: TowerConvs): boolean {
-  const sameForm = (c: TowerConvs) => c.norms[0].groups === c.norms[1].groups && (c.norms[0].eps ?? 1e-5) === (c.norms[1].eps ?? 1e-5);
   const sameShape = (c: TowerConvs) => c.filters[0].shape.join(',') === c.filters[1].shape.join(',');
-  return webgpuTuningFlag('mergeTowers') && pyramidPairRunsAtOnce(layout, channels) && [first, second].every((c) => sameForm(c) && sameShape(c));
+  return webgpuTuningFlag('mergeTowers') && pyramidPairRunsAtOnce(layout, channels) && [first, second].every((c) => oneNormForm(c.norms) && sameShape(c));
 }
 
 /**

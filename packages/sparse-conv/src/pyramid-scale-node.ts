@@ -9,6 +9,7 @@ import { hasKernel } from './kernels/register';
 import { webgpuTuningFlag } from './kernels/webgpu-kernels';
 import { concatRows } from './row-blocks';
 import { checkPacked, checkPackedFrom, type PyramidLayout, packPyramid, pyramidLevels, pyramidRows, pyramidRowsFrom, scalePathsLayout, stackedLayout, unpackPyramid } from './pyramid';
+import { oneNormForm } from './group-norm';
 import type { GroupNormParams } from './types';
 
 /** A depthwise 3x3 layer with GroupNorm: a scale path's conv (its gate applies where the path is blended). */
@@ -109,9 +110,8 @@ export function scalePathsToBlend(x: tf.Tensor2D, layout: PyramidLayout, finer: 
 
 function scalePaths(op: string, x: tf.Tensor2D, layout: PyramidLayout, finer: DepthwiseNormLayer, coarser: DepthwiseNormLayer, affine: boolean): Pick<ScalePaths, 'maps' | 'affine'> {
   const c = checkScalePaths(op, x, layout, finer, coarser);
-  const [eps, eps1] = [finer.norm.eps ?? 1e-5, coarser.norm.eps ?? 1e-5];
-  if (tf.getBackend() === 'webgpu' && finer.norm.groups === coarser.norm.groups && eps === eps1 && hasKernel(SCALE_PATHS)) {
-    const attrs: ScalePathsAttrs = { groups: finer.norm.groups, eps, pyramid: layout, affine };
+  if (tf.getBackend() === 'webgpu' && oneNormForm([finer.norm, coarser.norm]) && hasKernel(SCALE_PATHS)) {
+    const attrs: ScalePathsAttrs = { groups: finer.norm.groups, eps: finer.norm.eps ?? 1e-5, pyramid: layout, affine };
     const inputs: tf.NamedTensorMap = { x, ...pathInputs(finer, coarser) };
     const out = tf.engine().runKernel(SCALE_PATHS, inputs, attrs as unknown as tf.NamedAttrMap);
     if (!affine) return { maps: out as tf.Tensor2D };
@@ -167,9 +167,8 @@ export function scalePathsWithGates(
 ): ScalePaths {
   const op = 'scalePathsWithGates';
   const c = checkGatedScalePaths(op, x, layout, finer, coarser, gates, firstRow);
-  const [eps, eps1] = [finer.norm.eps ?? 1e-5, coarser.norm.eps ?? 1e-5];
   const fused = tf.getBackend() === 'webgpu' && hasKernel(SCALE_PATHS_GATES) && webgpuTuningFlag('blendNormalizes') && webgpuTuningFlag('pathGatesWithPaths');
-  if (!(fused && c % 4 === 0 && finer.norm.groups === coarser.norm.groups && eps === eps1)) {
+  if (!(fused && c % 4 === 0 && oneNormForm([finer.norm, coarser.norm]))) {
     const own = pyramidRowsFrom(x, layout, firstRow);
     try {
       const g = activatedGateConvsPyramid(own, layout, gates, activation);
@@ -180,7 +179,7 @@ export function scalePathsWithGates(
   }
   // the blend works out the scale and shift from the sums where a group's channels come in fours
   const sums = webgpuTuningFlag('blendCombines') && blendCombinesFor(c, finer.norm.groups);
-  const attrs: ScalePathsGatesAttrs = { groups: finer.norm.groups, eps, pyramid: layout, activation: activation.wgsl, sums, xRow0: firstRow };
+  const attrs: ScalePathsGatesAttrs = { groups: finer.norm.groups, eps: finer.norm.eps ?? 1e-5, pyramid: layout, activation: activation.wgsl, sums, xRow0: firstRow };
   const inputs: tf.NamedTensorMap = { x, gateFilter: gates[0].filter, gateBias: gates[0].bias, gateFilter1: gates[1].filter, gateBias1: gates[1].bias, ...pathInputs(finer, coarser) };
   const [maps, g, stats] = tf.engine().runKernel(SCALE_PATHS_GATES, inputs, attrs as unknown as tf.NamedAttrMap) as unknown as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
   const heads = { headRows: pathGateRows(layout, c), statsHeadRows: carriedGateRows(layout, c) };
@@ -263,9 +262,7 @@ export interface ScaleNodeWeights {
  * blendNormalizes), channels in fours and one GroupNorm form (groups, eps) for all four paths.
  */
 export function scaleNodeTowersAtOnce(nodes: [ScaleNodeWeights, ScaleNodeWeights], channels: number): boolean {
-  const norms = [nodes[0].finer.norm, nodes[0].coarser.norm, nodes[1].finer.norm, nodes[1].coarser.norm];
-  const eps = norms[0].eps ?? 1e-5;
-  const oneNorm = norms.every((m) => m.groups === norms[0].groups && (m.eps ?? 1e-5) === eps);
+  const oneNorm = oneNormForm([nodes[0].finer.norm, nodes[0].coarser.norm, nodes[1].finer.norm, nodes[1].coarser.norm]);
   const tuned = tf.getBackend() === 'webgpu' && hasKernel(SCALE_NODE_TOWERS) && (['mergeScaleNodes', 'blendNormalizes', 'pathGatesWithPaths'] as const).every((k) => webgpuTuningFlag(k));
   return tuned && oneNorm && channels % 4 === 0;
 }

@@ -193,6 +193,14 @@ function groupNormSums(
   return { partials, stats };
 }
 
+/**
+ * The chunks of each (run, group) in GroupNormPartialsProgram's sums [headRows * C / 4 + runs *
+ * groups * chunks, 4] (headRows of C values carried ahead of them): from the sums' size.
+ */
+function chunksOfPartials(partials: tf.TensorInfo, headRows: number, channels: number, runs: number, groups: number): number {
+  return (partials.shape[0] - (headRows * channels) / 4) / (runs * groups);
+}
+
 /** Partial sums a gate sums combine takes: with Units and its output, a stage's 8 storage buffers. */
 const GATE_SUMS_COMBINE_PARTS = 6;
 /** Maps one partial gate sums program binds: with its output, a stage's 8 storage buffers. */
@@ -807,9 +815,8 @@ export function registerWebGPUKernels(): void {
       const c = x.shape[1];
       const { channelQuads } = deviceTuning(be);
       if (partials) {
-        // the paths' GroupNorm worked out from their sums here: the runs' chunks from the sums' size
-        const runs = 2 * (pyramid.sizes.length - 1) * pyramid.batch;
-        const chunks = (partials.shape[0] - (statsHeadRows * c) / 4) / (runs * (groups as number));
+        // the paths' GroupNorm worked out from their sums here
+        const chunks = chunksOfPartials(partials, statsHeadRows, c, 2 * (pyramid.sizes.length - 1) * pyramid.batch, groups as number);
         const program = new BlendPyramidProgram(pyramid, c, channelQuads, true, { paths: headRows, stats: statsHeadRows }, { groups: groups as number, eps: eps as number, chunks }, xRow0);
         const norms = cachedPack(be, [gamma, beta, gamma1, beta1]);
         return runProgram(be, program, [x, xWeight, paths, gates, sourceWeight, partials, norms], 'float32');
@@ -918,7 +925,7 @@ export function registerWebGPUKernels(): void {
       let statistics: BlendStatistics | undefined;
       if (sums) {
         stats = groupNormSums(be, paths, starts, { groups, carry }).partials;
-        statistics = { groups, eps, chunks: (stats.shape[0] - (statsHeadRows * c) / 4) / ((starts.length - 1) * groups) };
+        statistics = { groups, eps, chunks: chunksOfPartials(stats, statsHeadRows, c, starts.length - 1, groups) };
       } else {
         const { partials, stats: o } = groupNormSums(be, paths, starts, { groups, pairRun: (pyramid.sizes.length - 1) * pyramid.batch });
         stats = runProgram(be, new GroupNormCombineProgram(starts.length - 1, c, eps, { ...o, normSets: 4 }, true, carry), [partials, norms, paths], 'float32');
