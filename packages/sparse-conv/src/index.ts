@@ -8,7 +8,7 @@ export { blendPyramid, depthwiseNormPyramid, type DepthwiseNormLayer, type Scale
 export { concatRows, splitRows } from './row-blocks';
 export { checkPackedFrom, levelRowStarts, packPyramid, pyramidRowsFrom, pyramidLevels, type PyramidLevels, pyramidLayoutOf, pyramidRows, segmentRowStarts, stackedLayout, unpackPyramid, type PyramidLayout } from './pyramid';
 export { masksStayOnDevice } from './kernels/register';
-export { checkWebGPUTuningOverrides, setWebGPUTuning, type WebGPUTuningOverrides } from './kernels/webgpu-kernels';
+export { checkWebGPUTuningOverrides, setWebGPUTuning, type WebGPUTuningOverrides } from './kernels/webgpu-tuning';
 export { DENSE_FALLBACK_DENSITY, denseFallbackDensity, type DenseFallback } from './thresholds';
 export { sumTensors } from './sum-tensors';
 export { convCost, chargeCost, softCost, gateSums, gateSumColumns, addCosts, type ConvSpec, type CostTerms, type PyramidGate } from './cost';

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { COMPACT_GROUP_NORM } from './kernels/kernel-names';
 import { hasKernel, hasMaskedConvKernel } from './kernels/register';
 import { compactConvNormalizedOnRead, compactPyramidConv, pixelLists } from './kernels/row-ops';
-import { webgpuTuningFlag } from './kernels/webgpu-kernels';
+import { webgpuTuningFlag } from './kernels/webgpu-tuning';
 import { checkPacked, type PyramidLayout, packPyramid, pyramidRows, stackedLayout, unpackPyramid } from './pyramid';
 import { concatRows, splitRows } from './row-blocks';
 import { pairNormalizesOnRead, pairRunsOnDevice, sparseConvPair } from './sparse-conv2d';

@@ -6,7 +6,7 @@ import { BLEND_PYRAMID, type BlendPyramidAttrs, DEPTHWISE_GROUP_NORM, type Depth
 import { blendCombinesFor } from './kernels/blend-pyramid-program';
 import { carriedGateRows, pathGateRows } from './kernels/scale-paths-gates-program';
 import { hasKernel } from './kernels/register';
-import { webgpuTuningFlag } from './kernels/webgpu-kernels';
+import { webgpuTuningFlag } from './kernels/webgpu-tuning';
 import { concatRows } from './row-blocks';
 import { checkPacked, checkPackedFrom, type PyramidLayout, packPyramid, pyramidLevels, pyramidRows, pyramidRowsFrom, scalePathsLayout, stackedLayout, unpackPyramid } from './pyramid';
 import { oneNormForm } from './group-norm';
@@ -109,7 +109,7 @@ export function scalePathsToBlend(x: tf.Tensor2D, layout: PyramidLayout, finer: 
 }
 
 function scalePaths(op: string, x: tf.Tensor2D, layout: PyramidLayout, finer: DepthwiseNormLayer, coarser: DepthwiseNormLayer, affine: boolean): Pick<ScalePaths, 'maps' | 'affine'> {
-  const c = checkScalePaths(op, x, layout, finer, coarser);
+  checkScalePaths(op, x, layout, finer, coarser);
   if (tf.getBackend() === 'webgpu' && oneNormForm([finer.norm, coarser.norm]) && hasKernel(SCALE_PATHS)) {
     const attrs: ScalePathsAttrs = { groups: finer.norm.groups, eps: finer.norm.eps ?? 1e-5, pyramid: layout, affine };
     const inputs: tf.NamedTensorMap = { x, ...pathInputs(finer, coarser) };

@@ -7,7 +7,7 @@ import { conv2dFewOutputsEach, simdGateConvs } from './few-output-conv';
 import { COMPACT_GROUP_NORM, COMPACT_GROUP_NORM_AFFINE, GATED_RESIDUAL, MASKED_GROUP_NORM, SPARSE_CONV_ROWS } from './kernels/kernel-names';
 import { hasGatedResidualKernel, hasKernel, hasMaskedConvKernel, hasRowKernels, hasSimdLoops } from './kernels/register';
 import { compactConvNormalizedOnRead, compactMaskedConv, gatedResidualRows, pixelLists, gatedResidualRowsWithConvs, maskedConvKernel, maskedGroupNorm, scatterRowsDense } from './kernels/row-ops';
-import { webgpuTuningFlag } from './kernels/webgpu-kernels';
+import { webgpuTuningFlag } from './kernels/webgpu-tuning';
 import { denseConv } from './masked-conv2d';
 import { kernelConvRows, kernelConvRowsFromRows } from './row-conv';
 import { denseFallbackDensity } from './thresholds';

@@ -116,7 +116,7 @@ function threadPixelsSnippet(threads: number): string {
 
 /**
  * Threads of a list workgroup by default (a GPU): 4 pixels each. SwiftShader takes 4 threads of 64
- * pixels (webgpu-kernels.ts's DeviceTuning), since it switches between a workgroup's threads at
+ * pixels (webgpu-tuning.ts's DeviceTuning), since it switches between a workgroup's threads at
  * every barrier of the scan.
  */
 export const LIST_THREADS = WORKGROUP;

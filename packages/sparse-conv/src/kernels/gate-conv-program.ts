@@ -5,7 +5,7 @@ import { cellLanesDispatch, cellLanesMainSnippet, mapRunSnippet, NEWLINE, type P
 
 /**
  * Horizontally adjacent output pixels one thread computes by default: they share six columns of X,
- * not 4 x 3. SwiftShader takes 8 (webgpu-kernels.ts's DeviceTuning): a 52x84x256 gate 15-18 ->
+ * not 4 x 3. SwiftShader takes 8 (webgpu-tuning.ts's DeviceTuning): a 52x84x256 gate 15-18 ->
  * 12-15 ms.
  */
 export const GATE_CONV_PIXELS = 4;

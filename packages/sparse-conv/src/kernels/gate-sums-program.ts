@@ -3,7 +3,7 @@ import type { WebGPUProgramLike } from './masked-conv-program';
 import { type LevelExprs, levelUniforms, ProgramUniforms, pyramidShaderKey, type UniformData } from './pyramid-uniforms';
 import { NEWLINE, workgroupSumSnippet } from './webgpu-snippets';
 
-/** Threads of a workgroup by default (a GPU); SwiftShader takes 4 (webgpu-kernels.ts's DeviceTuning). */
+/** Threads of a workgroup by default (a GPU); SwiftShader takes 4 (webgpu-tuning.ts's DeviceTuning). */
 export const GATE_SUMS_THREADS = 256;
 
 /**
