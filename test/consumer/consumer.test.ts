@@ -1,7 +1,8 @@
 // How users install single packages into their own projects: `npm pack` every public package, install
 // the tarballs (with tfjs-core and the cpu backend, from the local npm cache) into a project outside
 // the workspace, then import them through ESM and CommonJS, type-check TypeScript against their
-// .d.ts, and run the dynamic head on cpu against the official implementation's outputs.
+// .d.ts (every package's with no Node typings, and each README's example), and run the dynamic head
+// on cpu against the official implementation's outputs.
 // Needs each package's dist/ (`npm test` builds first; alone: `npx turbo run build`).
 import { execFile } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +17,8 @@ const repo = fileURLToPath(new URL('../../', import.meta.url));
 const golden = fileURLToPath(new URL('../../../shared/golden/fcos-dynhead-d4-c64.safetensors', import.meta.url));
 const fixture = fileURLToPath(new URL('./fixture/', import.meta.url));
 const TFJS_VERSION = '4.22.0';
+// the workspace's own, so that npm finds it in the local cache
+const TYPES_NODE_VERSION = (JSON.parse(readFileSync(join(repo, 'node_modules', '@types', 'node', 'package.json'), 'utf8')) as { version: string }).version;
 
 interface Manifest {
   name: string;
@@ -61,6 +64,31 @@ function problems(report: ApiReport): Record<string, string> {
   return out;
 }
 
+/**
+ * What each package README's example leaves to the reader (its data, the user's own code): declared
+ * ahead of the example so that the rest, every name and call of the packages, is type-checked.
+ */
+const README_EXAMPLE_CONTEXT: Record<string, string> = {
+  coco: [
+    'declare function step(images: unknown, boxes: unknown, labels: unknown): void;',
+    'declare const imageId: number, boxesXyxy: Float32Array, scores: Float32Array, labels: Int32Array;',
+    "declare const batch: import('@dynhead/coco').DetectionBatch;",
+    "declare const allDets: import('@dynhead/coco').CocoDetection[];",
+  ].join('\n'),
+  fpn: [
+    'declare const bytes: Uint8Array, rgbUint8: tf.Tensor4D;',
+    'declare function lossOf(p: tf.Tensor4D[]): tf.Scalar;',
+  ].join('\n'),
+  router: "declare const fpnFeatures: import('@tensorflow/tfjs-core').Tensor4D[];",
+};
+
+/** The first TypeScript block of a README: its example. */
+function readmeExample(readme: string, file: string): string {
+  const block = /^```ts\n([\s\S]*?)^```/m.exec(readme);
+  if (!block) throw new Error(`${file}: no \`\`\`ts example block`);
+  return block[1];
+}
+
 describe('consumer project outside the workspace (npm pack + install)', () => {
   let work = '';
   let project = '';
@@ -95,6 +123,8 @@ describe('consumer project outside the workspace (npm pack + install)', () => {
         ...packed.map((p) => join(tarballs, p.filename)),
         `@tensorflow/tfjs-core@${TFJS_VERSION}`,
         `@tensorflow/tfjs-backend-cpu@${TFJS_VERSION}`,
+        // for the README examples, which use Node (the other files are checked without it)
+        `@types/node@${TYPES_NODE_VERSION}`,
       ],
       project,
     );
@@ -124,9 +154,30 @@ describe('consumer project outside the workspace (npm pack + install)', () => {
     expect(problems(report)).toEqual({});
   });
 
-  it('type-checks TypeScript (ESM and CJS resolution) against the packed .d.ts', async () => {
+  it('type-checks TypeScript (ESM and CJS resolution) against the packed .d.ts, with no Node typings', async () => {
     const tsc = join(repo, 'node_modules', 'typescript', 'bin', 'tsc');
     await sh(process.execPath, [tsc, '-p', 'tsconfig.json'], project);
+  }, 120_000);
+
+  it("type-checks each package README's example against the packed .d.ts", async () => {
+    const files: string[] = [];
+    for (const { dir, manifest } of publicPackages) {
+      const folder = dir.split('/').pop() as string;
+      const example = readmeExample(readFileSync(join(repo, dir, 'README.md'), 'utf8'), `${dir}/README.md`);
+      const context = README_EXAMPLE_CONTEXT[folder] ?? '';
+      // the context's declarations after the example's imports (it may use their names)
+      const imports = example.split('\n').filter((l) => l.startsWith('import '));
+      const body = example.split('\n').filter((l) => !l.startsWith('import '));
+      const file = `readme-${folder}.ts`;
+      writeFileSync(join(project, file), [`// ${manifest.name}'s README example`, ...imports, context, ...body, 'export {};', ''].join('\n'));
+      files.push(file);
+    }
+    const config = JSON.parse(readFileSync(join(project, 'tsconfig.json'), 'utf8')) as { compilerOptions: Record<string, unknown>; files: string[] };
+    // the examples read files and write to stdout: Node's typings, which the packages' own types do without
+    const readmeConfig = { ...config, compilerOptions: { ...config.compilerOptions, types: ['long', 'node'] }, files };
+    writeFileSync(join(project, 'tsconfig.readme.json'), JSON.stringify(readmeConfig, null, 2));
+    const tsc = join(repo, 'node_modules', 'typescript', 'bin', 'tsc');
+    await sh(process.execPath, [tsc, '-p', 'tsconfig.readme.json'], project);
   }, 120_000);
 
   it('runs the dynamic head on cpu and matches the official eval outputs', async () => {

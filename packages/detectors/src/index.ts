@@ -29,7 +29,7 @@ export { detectorLosses, detectorPostprocess, detectorTargets } from './model/ki
 export { learningRate, scheduleDefaults, type LrSchedule } from './train/schedule';
 export { MomentumSgd, sgdDefaults, type SgdOptions } from './train/sgd';
 export { saveCheckpoint, loadCheckpoint, hasCheckpoint, writeFileAtomic, sameCategories, formatCategories, CHECKPOINT_JSON, type CheckpointCategory, type CheckpointMeta, type LoadedCheckpoint } from './train/checkpoint';
-export { ProgressReporter, formatSeconds, type IterationRecord, type LogFormat } from './train/reporter';
+export { ProgressReporter, formatSeconds, type IterationRecord, type LogFormat, type TextSink } from './train/reporter';
 export { train, NonFiniteLossError, type TrainOptions, type TrainResult } from './train/trainer';
 export { runTrain, writePlots, type TrainCommandOptions, type TrainCommandResult } from './run/train-command';
 export { interruptOnSignals } from './run/interrupt';

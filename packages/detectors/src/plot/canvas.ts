@@ -56,7 +56,8 @@ export class Canvas {
     for (let j = 0; j < h; j++) for (let i = 0; i < w; i++) this.set(x + i, y + j, [rgb[(j * w + i) * 3], rgb[(j * w + i) * 3 + 1], rgb[(j * w + i) * 3 + 2]]);
   }
 
-  png(): Buffer {
+  /** The picture as PNG file bytes (a Buffer on Node; typed as the Uint8Array it is, so that the types need no Node). */
+  png(): Uint8Array {
     const png = new PNG({ width: this.width, height: this.height });
     png.data = Buffer.from(this.data);
     return PNG.sync.write(png);

@@ -16,7 +16,7 @@ function niceNumber(v: number): string {
 }
 
 /** A line (or scatter) chart as PNG bytes: axes with min/max ticks, a title and a legend. */
-export function lineChart(series: Series[], options: { title: string; xLabel: string; yLabel: string; width?: number; height?: number; logY?: boolean }): Buffer {
+export function lineChart(series: Series[], options: { title: string; xLabel: string; yLabel: string; width?: number; height?: number; logY?: boolean }): Uint8Array {
   const W = options.width ?? 720;
   const H = options.height ?? 420;
   const c = new Canvas(W, H);

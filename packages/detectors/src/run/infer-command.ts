@@ -108,7 +108,7 @@ async function inferImage(detector: Detector, path: string, out: string, thresho
   return { detections: dets, gflops: r.used[0] / g, fullGflops: r.full[0] / g, gateSparsity: sparsity };
 }
 
-function drawFigure(img: { data: Uint8Array; width: number; height: number }, dets: Detections, maps: { data: Float32Array; h: number; w: number }[], threshold: number, names?: string[]): Buffer {
+function drawFigure(img: { data: Uint8Array; width: number; height: number }, dets: Detections, maps: { data: Float32Array; h: number; w: number }[], threshold: number, names?: string[]): Uint8Array {
   const W = img.width;
   const panel = maps.length ? Math.floor(W / maps.length) : 0;
   const panelH = maps.length ? Math.max(...maps.map((m) => Math.round((panel * m.h) / m.w))) : 0;

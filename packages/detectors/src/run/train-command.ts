@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type DetectorConfig, getConfig } from '../config';
 import { type Series, lineChart, smooth } from '../plot/charts';
-import type { IterationRecord, LogFormat } from '../train/reporter';
+import type { IterationRecord, LogFormat, TextSink } from '../train/reporter';
 import { CHECKPOINT_JSON, formatCategories, hasCheckpoint, sameCategories, writeFileAtomic } from '../train/checkpoint';
 import { type TrainResult, train } from '../train/trainer';
 import { type DetectorEvaluation, evaluateDetector } from './evaluate';
@@ -29,7 +29,8 @@ export interface TrainCommandOptions {
   lr?: number;
   /** Stop after the iteration in progress, checkpoint it, skip the final evaluation (see TrainOptions.signal). */
   signal?: AbortSignal;
-  out_?: NodeJS.WritableStream;
+  /** Where progress text goes (TrainOptions.out); process.stdout by default. */
+  out_?: TextSink;
 }
 
 export interface TrainCommandResult {

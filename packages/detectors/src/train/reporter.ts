@@ -18,6 +18,16 @@ export interface IterationRecord {
 export type LogFormat = 'bar' | 'plain' | 'jsonl' | 'none';
 
 /**
+ * Where progress text goes: process.stdout by default, or anything that takes `write(text)` (a
+ * test's collector, a browser console shim); the bar needs a TTY (`isTTY`). Structural, so that
+ * the package's types need no Node typings.
+ */
+export interface TextSink {
+  write(text: string): unknown;
+  isTTY?: boolean;
+}
+
+/**
  * Shows training progress: a cli-progress bar with ETA and the loss terms on a TTY, plain lines
  * every `every` iterations otherwise, or one JSON line per iteration. Every record is also appended
  * to `jsonlPath` when given, whatever the format.
@@ -32,12 +42,12 @@ export class ProgressReporter {
     private readonly format: LogFormat,
     private readonly jsonlPath?: string,
     private readonly every = 20,
-    private readonly out: NodeJS.WritableStream = process.stdout,
+    private readonly out: TextSink = process.stdout,
   ) {
-    const tty = (out as { isTTY?: boolean }).isTTY === true;
+    const tty = out.isTTY === true;
     if (format === 'bar' && tty) {
       this.bar = new cliProgress.SingleBar(
-        { format: '{bar} {value}/{total} | ETA {eta_formatted} | loss {loss} ({terms}) | lr {lr} | budget {budget} | {gflops} GFLOPs', stream: out as NodeJS.WriteStream, hideCursor: true },
+        { format: '{bar} {value}/{total} | ETA {eta_formatted} | loss {loss} ({terms}) | lr {lr} | budget {budget} | {gflops} GFLOPs', stream: out as unknown as NodeJS.WriteStream, hideCursor: true },
         cliProgress.Presets.shades_classic,
       );
       this.bar.start(total, startIter, { loss: '-', terms: '', lr: '-', budget: '-', gflops: '-' });

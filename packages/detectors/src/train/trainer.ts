@@ -7,7 +7,7 @@ import type { BatchSource } from '../data/batch-source';
 import { Detector, isNormParameter } from '../model/detector';
 import { detectorTargets } from '../model/kinds';
 import { CHECKPOINT_JSON, type CheckpointCategory, type CheckpointMeta, formatCategories, hasCheckpoint, loadCheckpoint, sameCategories, saveCheckpoint } from './checkpoint';
-import { type IterationRecord, type LogFormat, ProgressReporter } from './reporter';
+import { type IterationRecord, type LogFormat, ProgressReporter, type TextSink } from './reporter';
 import { learningRate } from './schedule';
 import { MomentumSgd } from './sgd';
 import { InputError } from '../input-error';
@@ -30,7 +30,7 @@ export interface TrainOptions {
   /** Called after each iteration with its record (tests, plots). */
   onIteration?: (r: IterationRecord) => void;
   /** Output stream for progress (default stdout). */
-  out?: NodeJS.WritableStream;
+  out?: TextSink;
   /** The data's categories in label order, kept in every checkpoint (a resumed run must train on the same). */
   categories?: CheckpointCategory[];
   /**
