@@ -1,6 +1,8 @@
-// The page bundles library packages whose entry points also export Node-only helpers (checkpoint
-// files, COCO readers, sharp decoding). Those helpers are never called in the browser, but their
-// imports of Node built-ins (and of sharp) must resolve at build time. This plugin serves each such
+// The page is built from the packages' sources (vite.config.ts), whose entry points also export
+// Node-only helpers (checkpoint files, COCO readers, sharp decoding). Those helpers are never called
+// in the browser, but their imports of Node built-ins (and of sharp) must resolve at build time.
+// (A user's app needs no such plugin: the published packages carry browser builds that stub these
+// modules themselves; test/consumer bundles them with a plain Vite.) This plugin serves each such
 // module as an object whose every member throws when called; rollup's syntheticNamedExports turns
 // any named import into a member of it.
 import type { Plugin } from 'vite';

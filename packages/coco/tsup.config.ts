@@ -1,4 +1,6 @@
 import { defineConfig } from 'tsup';
-import { libraryConfig } from '../../tsup.base';
+import { libraryConfigWithBrowser } from '../../tsup.base';
 
-export default defineConfig(libraryConfig());
+// Reading files, decoding with sharp and the loader's workers need Node; the evaluator, the
+// datasets built from parsed JSON and the transforms run in a browser too (dist/browser).
+export default defineConfig(libraryConfigWithBrowser({ 'fs/promises': 'builtin', module: 'builtin', url: 'builtin', worker_threads: 'builtin', sharp: ['default'] }));

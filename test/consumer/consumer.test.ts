@@ -10,12 +10,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { chromium } from 'playwright-core';
+import { build, createLogger } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serveStatic } from '../static-server';
 
 const run = promisify(execFile);
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const golden = fileURLToPath(new URL('../../../shared/golden/fcos-dynhead-d4-c64.safetensors', import.meta.url));
 const fixture = fileURLToPath(new URL('./fixture/', import.meta.url));
+const cocoevalCase = fileURLToPath(new URL('../../../shared/cocoeval-cases/case-100-subset.json', import.meta.url));
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const TFJS_VERSION = '4.22.0';
 // the workspace's own, so that npm finds it in the local cache
 const TYPES_NODE_VERSION = (JSON.parse(readFileSync(join(repo, 'node_modules', '@types', 'node', 'package.json'), 'utf8')) as { version: string }).version;
@@ -179,6 +184,60 @@ describe('consumer project outside the workspace (npm pack + install)', () => {
     const tsc = join(repo, 'node_modules', 'typescript', 'bin', 'tsc');
     await sh(process.execPath, [tsc, '-p', 'tsconfig.readme.json'], project);
   }, 120_000);
+
+  it('bundles every package but the CLI for a browser (Vite, no plugin), and the bundle runs the head and COCOeval in Chromium', async () => {
+    // Vite's own warnings: a package that reaches a Node module gets it "externalized for browser compatibility"
+    const warnings: string[] = [];
+    const logger = createLogger('warn');
+    logger.warn = (msg) => warnings.push(msg);
+    logger.warnOnce = (msg) => warnings.push(msg);
+    const outDir = join(project, 'browser-dist');
+    await build({
+      root: join(project, 'browser-app'),
+      base: './',
+      configFile: false,
+      logLevel: 'warn',
+      customLogger: logger,
+      build: { outDir, emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 1 << 20 },
+    });
+    expect(warnings).toEqual([]);
+
+    const extra = { '/golden.safetensors': readFileSync(golden), '/cocoeval-case.json': readFileSync(cocoevalCase) };
+    const server = await serveStatic(outDir, extra);
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${server.url}/index.html`);
+      await page.waitForFunction(() => (window as unknown as { report?: unknown }).report !== undefined, undefined, { timeout: 120_000 });
+      const report = (await page.evaluate(() => (window as unknown as { report: unknown }).report)) as {
+        status: string;
+        error?: string;
+        backend: string;
+        exports: Record<string, number>;
+        head: { errors: Record<string, number>; cost: Record<'used' | 'full', { got: number[]; want: number[] }> };
+        coco: { stats: number[]; want: number[] };
+        nodeOnly: string;
+      };
+      expect(report.error).toBeUndefined();
+      expect(report.status).toBe('done');
+      expect(report.backend).toBe('cpu');
+      for (const [name, count] of Object.entries(report.exports)) expect(count, name).toBeGreaterThan(0);
+      expect(Object.keys(report.head.errors)).toHaveLength(15);
+      for (const [name, err] of Object.entries(report.head.errors)) expect(err, name).toBeLessThan(1e-4);
+      for (const k of ['used', 'full'] as const) {
+        const { got, want } = report.head.cost[k];
+        expect(Math.abs(got[0] - want[0]) / want[0], `cost.${k}`).toBeLessThan(1e-6);
+      }
+      // pycocotools' 12 statistics for this case
+      expect(report.coco.stats).toHaveLength(12);
+      for (const [i, s] of report.coco.stats.entries()) expect(Math.abs(s - report.coco.want[i]), `stat ${i}`).toBeLessThan(1e-9);
+      // a Node-only function (hasCheckpoint: path.join, then fs.existsSync), called in the browser, names its package and module
+      expect(report.nodeOnly).toBe("@dynhead/detectors: 'path'.join is not available in a browser: this function needs Node");
+    } finally {
+      await browser.close();
+      await server.close();
+    }
+  }, 300_000);
 
   it('runs the dynamic head on cpu and matches the official eval outputs', async () => {
     const result = lastJsonLine(await sh(process.execPath, ['run-head.mjs', golden], project)) as {

@@ -12,7 +12,7 @@ import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activate } from '../../../test/backends';
 import { createDetector, type DemoResult, defaultImage, detectImage, detectionsToJson } from '../src/pipeline';
-import { type StaticServer, serveStatic } from './static-server';
+import { type StaticServer, serveStatic } from '../../../test/static-server';
 
 const here = fileURLToPath(new URL('..', import.meta.url));
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
