@@ -44,17 +44,7 @@ export function groupNormOnGpu(
   const source: GroupNormSource = depthwiseFilter ? 'depthwise' : list ? { compact: list.part } : 'rows';
   const batch = starts.length - 1;
   const tuning = deviceTuning(be);
-  const stats = {
-    groups: opts.groups,
-    bias: bias !== undefined,
-    masked: mask !== undefined || list !== undefined,
-    source,
-    lanes: groupNormLanes(c, opts.groups),
-    activeRows: list !== undefined,
-    segmented: batch > 1,
-    threads: tuning.statsThreads,
-    pairRun: second?.firstRun,
-  };
+  const stats = statisticsOptions(be, c, opts.groups, batch, { bias: bias !== undefined, masked: mask !== undefined || list !== undefined, source, listed: list !== undefined, pairRun: second?.firstRun });
   const post = { relu: opts.relu, rowScale: rowScale !== undefined, residual: residual !== undefined };
   if (residual && !groupNormFits(stats, post)) {
     // a gated residual that does not fit in the programs' bindings: its own dispatch after the GN
@@ -64,7 +54,7 @@ export function groupNormOnGpu(
     return out;
   }
   const longest = Math.max(...starts.slice(1).map((end, b) => end - starts[b]));
-  const chunks = Math.max(1, Math.ceil(longest / CHUNK_ROWS));
+  const chunks = chunksOf(starts);
   if (depthwiseFilter && longest > tuning.depthwiseMapRows) {
     // a big map: its depthwise conv written once, then GroupNorm of the rows
     const dw = runProgram(be, new DepthwiseMapProgram(x.shape, stats.lanes, tuning.depthwiseMapPixels, tuning.channelQuads), [x, depthwiseFilter], 'float32');
@@ -142,24 +132,14 @@ export function groupNormSums(
   x: tf.TensorInfo,
   starts: number[],
   o: { groups: number; bias?: tf.TensorInfo; list?: { list: tf.TensorInfo; part: ListPart }; pairRun?: number; carry?: GateCarry },
-): { partials: tf.TensorInfo; stats: ConstructorParameters<typeof GroupNormPartialsProgram>[2] } {
+): { partials: tf.TensorInfo; stats: StatisticsOptions } {
   const { bias, list, carry } = o;
   const c = x.shape[x.shape.length - 1];
   const map: tf.TensorInfo = { ...x, shape: [x.shape.reduce((a, v) => a * v, 1) / c, c] };
   const batch = starts.length - 1;
-  const stats = {
-    groups: o.groups,
-    bias: bias !== undefined,
-    masked: list !== undefined,
-    source: list ? { compact: list.part, scattered: true } : ('rows' as const),
-    lanes: groupNormLanes(c, o.groups),
-    activeRows: list !== undefined,
-    segmented: batch > 1,
-    threads: deviceTuning(be).statsThreads,
-    pairRun: o.pairRun,
-  };
-  const longest = Math.max(...starts.slice(1).map((end, b) => end - starts[b]));
-  const chunks = Math.max(1, Math.ceil(longest / CHUNK_ROWS));
+  const source: GroupNormSource = list ? { compact: list.part, scattered: true } : 'rows';
+  const stats = statisticsOptions(be, c, o.groups, batch, { bias: bias !== undefined, masked: list !== undefined, source, listed: list !== undefined, pairRun: o.pairRun });
+  const chunks = chunksOf(starts);
   const program = new GroupNormPartialsProgram(batch, chunks, stats, carry && { ...carry, channels: c });
   const partials = runProgram(be, program, [map, rowStarts(be, starts), ...(bias ? [bias] : []), ...(list ? [list.list] : [])], 'float32');
   return { partials, stats };
@@ -202,4 +182,24 @@ export function startsOf(counts: number[]): number[] {
 /** Row offsets of the images of a map [B,H,W,C], a row per pixel. */
 export function mapStarts([b, h, w]: number[]): number[] {
   return startsOf(new Array<number>(b).fill(h * w));
+}
+
+type StatisticsOptions = ConstructorParameters<typeof GroupNormPartialsProgram>[2];
+
+/** The statistics programs' options for runs of C channels in `groups` groups, on this device. */
+function statisticsOptions(
+  be: WebGPUBackendLike,
+  c: number,
+  groups: number,
+  runs: number,
+  o: { bias: boolean; masked: boolean; source: GroupNormSource; listed: boolean; pairRun?: number },
+): StatisticsOptions {
+  const { bias, masked, source, listed, pairRun } = o;
+  return { groups, bias, masked, source, lanes: groupNormLanes(c, groups), activeRows: listed, segmented: runs > 1, threads: deviceTuning(be).statsThreads, pairRun };
+}
+
+/** Chunks of CHUNK_ROWS rows the longest of runs `starts` takes: the statistics' chunks per (run, group). */
+function chunksOf(starts: number[]): number {
+  const longest = Math.max(...starts.slice(1).map((end, b) => end - starts[b]));
+  return Math.max(1, Math.ceil(longest / CHUNK_ROWS));
 }
