@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { chromium } from 'playwright-core';
+import { build as esbuild } from 'esbuild';
+import { type Browser, chromium } from 'playwright-core';
 import { build, createLogger } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveStatic } from '../static-server';
@@ -92,6 +93,34 @@ function readmeExample(readme: string, file: string): string {
   const block = /^```ts\n([\s\S]*?)^```/m.exec(readme);
   if (!block) throw new Error(`${file}: no \`\`\`ts example block`);
   return block[1];
+}
+
+/** What useBackend says in a browser where the webgpu backend is not installed (the consumer project has cpu, and wasm for the CLI). */
+const MISSING_WEBGPU = "backend 'webgpu' needs @tensorflow/tfjs-backend-webgpu, which is not installed: npm install @tensorflow/tfjs-backend-webgpu";
+
+interface PageReport {
+  status: string;
+  error?: string;
+  backend: string;
+  exports: Record<string, number>;
+  head: { errors: Record<string, number>; cost: Record<'used' | 'full', { got: number[]; want: number[] }> };
+  coco: { stats: number[]; want: number[] };
+  nodeOnly: string;
+  missingBackend: string;
+}
+
+/** Serves a built browser-app with `extra` files and returns the report its page leaves in window.report. */
+async function pageReport(browser: Browser, outDir: string, extra: Record<string, Uint8Array>): Promise<PageReport> {
+  const server = await serveStatic(outDir, extra);
+  const page = await browser.newPage();
+  try {
+    await page.goto(`${server.url}/index.html`);
+    await page.waitForFunction(() => (window as unknown as { report?: unknown }).report !== undefined, undefined, { timeout: 120_000 });
+    return (await page.evaluate(() => (window as unknown as { report: unknown }).report)) as PageReport;
+  } finally {
+    await page.close();
+    await server.close();
+  }
 }
 
 describe('consumer project outside the workspace (npm pack + install)', () => {
@@ -185,57 +214,55 @@ describe('consumer project outside the workspace (npm pack + install)', () => {
     await sh(process.execPath, [tsc, '-p', 'tsconfig.readme.json'], project);
   }, 120_000);
 
-  it('bundles every package but the CLI for a browser (Vite, no plugin), and the bundle runs the head and COCOeval in Chromium', async () => {
+  it('bundles every package but the CLI for a browser with Vite and with esbuild (no plugin), and each bundle runs the head and COCOeval in Chromium', async () => {
+    const app = join(project, 'browser-app');
     // Vite's own warnings: a package that reaches a Node module gets it "externalized for browser compatibility"
     const warnings: string[] = [];
     const logger = createLogger('warn');
     logger.warn = (msg) => warnings.push(msg);
     logger.warnOnce = (msg) => warnings.push(msg);
-    const outDir = join(project, 'browser-dist');
+    const viteOut = join(project, 'vite-dist');
     await build({
-      root: join(project, 'browser-app'),
+      root: app,
       base: './',
       configFile: false,
       logLevel: 'warn',
       customLogger: logger,
-      build: { outDir, emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 1 << 20 },
+      build: { outDir: viteOut, emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 1 << 20 },
     });
     expect(warnings).toEqual([]);
+    // esbuild fails a bundle on any import it cannot resolve, unless the code handles that failure at run time
+    const esbuildOut = join(project, 'esbuild-dist');
+    mkdirSync(esbuildOut, { recursive: true });
+    const bundled = await esbuild({ entryPoints: [join(app, 'main.js')], bundle: true, platform: 'browser', format: 'esm', target: 'es2022', outfile: join(esbuildOut, 'main.js'), logLevel: 'silent' });
+    expect(bundled.errors).toEqual([]);
+    cpSync(join(app, 'index.html'), join(esbuildOut, 'index.html'));
 
     const extra = { '/golden.safetensors': readFileSync(golden), '/cocoeval-case.json': readFileSync(cocoevalCase) };
-    const server = await serveStatic(outDir, extra);
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    // WebGPU on, so that asking for the webgpu backend gets as far as importing its package
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--enable-unsafe-webgpu', '--no-sandbox'] });
     try {
-      const page = await browser.newPage();
-      await page.goto(`${server.url}/index.html`);
-      await page.waitForFunction(() => (window as unknown as { report?: unknown }).report !== undefined, undefined, { timeout: 120_000 });
-      const report = (await page.evaluate(() => (window as unknown as { report: unknown }).report)) as {
-        status: string;
-        error?: string;
-        backend: string;
-        exports: Record<string, number>;
-        head: { errors: Record<string, number>; cost: Record<'used' | 'full', { got: number[]; want: number[] }> };
-        coco: { stats: number[]; want: number[] };
-        nodeOnly: string;
-      };
-      expect(report.error).toBeUndefined();
-      expect(report.status).toBe('done');
-      expect(report.backend).toBe('cpu');
-      for (const [name, count] of Object.entries(report.exports)) expect(count, name).toBeGreaterThan(0);
-      expect(Object.keys(report.head.errors)).toHaveLength(15);
-      for (const [name, err] of Object.entries(report.head.errors)) expect(err, name).toBeLessThan(1e-4);
-      for (const k of ['used', 'full'] as const) {
-        const { got, want } = report.head.cost[k];
-        expect(Math.abs(got[0] - want[0]) / want[0], `cost.${k}`).toBeLessThan(1e-6);
+      for (const [bundler, outDir] of [['vite', viteOut], ['esbuild', esbuildOut]]) {
+        const report = await pageReport(browser, outDir, extra);
+        expect(report.error, bundler).toBeUndefined();
+        expect(report.status, bundler).toBe('done');
+        expect(report.backend, bundler).toBe('cpu');
+        for (const [name, count] of Object.entries(report.exports)) expect(count, `${bundler}: ${name}`).toBeGreaterThan(0);
+        expect(Object.keys(report.head.errors), bundler).toHaveLength(15);
+        for (const [name, err] of Object.entries(report.head.errors)) expect(err, `${bundler}: ${name}`).toBeLessThan(1e-4);
+        for (const k of ['used', 'full'] as const) {
+          const { got, want } = report.head.cost[k];
+          expect(Math.abs(got[0] - want[0]) / want[0], `${bundler}: cost.${k}`).toBeLessThan(1e-6);
+        }
+        // pycocotools' 12 statistics for this case
+        expect(report.coco.stats, bundler).toHaveLength(12);
+        for (const [i, s] of report.coco.stats.entries()) expect(Math.abs(s - report.coco.want[i]), `${bundler}: stat ${i}`).toBeLessThan(1e-9);
+        // a Node-only function (hasCheckpoint: path.join, then fs.existsSync), called in the browser, names its package and module
+        expect(report.nodeOnly, bundler).toBe("@dynhead/detectors: 'path'.join is not available in a browser: this function needs Node");
+        expect(report.missingBackend, bundler).toBe(MISSING_WEBGPU);
       }
-      // pycocotools' 12 statistics for this case
-      expect(report.coco.stats).toHaveLength(12);
-      for (const [i, s] of report.coco.stats.entries()) expect(Math.abs(s - report.coco.want[i]), `stat ${i}`).toBeLessThan(1e-9);
-      // a Node-only function (hasCheckpoint: path.join, then fs.existsSync), called in the browser, names its package and module
-      expect(report.nodeOnly).toBe("@dynhead/detectors: 'path'.join is not available in a browser: this function needs Node");
     } finally {
       await browser.close();
-      await server.close();
     }
   }, 300_000);
 

@@ -30,12 +30,24 @@ export interface ActiveBackend {
   detail: string;
 }
 
+/**
+ * A backend package's import failed: not installed (the user chose not to), or broken. Attached to
+ * each import() as its `.catch`, which also tells bundlers (esbuild) to leave a backend that is not
+ * installed to fail here, at run time, not to fail the user's bundle.
+ */
+function backendImportFailed(backend: BackendName, pkg: string): (e: unknown) => never {
+  return (e) => {
+    if (isNotInstalled(e, pkg)) throw new BackendUnavailableError(`backend '${backend}' needs ${pkg}, which is not installed: npm install ${pkg}`);
+    throw e;
+  };
+}
+
 async function loadCpu(): Promise<void> {
-  await import('@tensorflow/tfjs-backend-cpu');
+  await import('@tensorflow/tfjs-backend-cpu').catch(backendImportFailed('cpu', '@tensorflow/tfjs-backend-cpu'));
 }
 
 async function loadWasm(options: UseBackendOptions): Promise<void> {
-  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  const wasm = await import('@tensorflow/tfjs-backend-wasm').catch(backendImportFailed('wasm', '@tensorflow/tfjs-backend-wasm'));
   if (options.wasmPaths) wasm.setWasmPaths(options.wasmPaths as string);
 }
 
@@ -44,7 +56,7 @@ async function loadWebGPU(): Promise<void> {
   else if (!(globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu) {
     throw new BackendUnavailableError('webgpu: this browser exposes no navigator.gpu (WebGPU disabled or unsupported)');
   }
-  await import('@tensorflow/tfjs-backend-webgpu');
+  await import('@tensorflow/tfjs-backend-webgpu').catch(backendImportFailed('webgpu', '@tensorflow/tfjs-backend-webgpu'));
 }
 
 /** Node says ERR_MODULE_NOT_FOUND; bundlers and vite say it in words only. */
