@@ -1,7 +1,7 @@
 import { type PyramidLayout, pyramidRows, scalePathsLayout } from '../pyramid';
 import type { WebGPUProgramLike } from './masked-conv-program';
 import { type LevelExprs, levelUniforms, ProgramUniforms, pyramidShaderKey, type UniformData } from './pyramid-uniforms';
-import { groupMomentsSnippet } from './group-norm-programs';
+import { groupMomentsSnippet } from './group-norm-snippets';
 import type { TwoTowers } from './scale-paths-gates-program';
 import { bilinearAddSnippet, channelQuadsLoopSnippet, channelQuadsSnippet, elementwiseDispatch, f32Literal, type Lanes, laneType, NEWLINE, sourceCoordSnippet } from './webgpu-snippets';
 

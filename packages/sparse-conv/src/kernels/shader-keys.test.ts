@@ -7,7 +7,8 @@ import { CompactGemmConvProgram, GPU_GEMM, SWIFTSHADER_GEMM } from './compact-ge
 import { GateConvProgram } from './gate-conv-program';
 import { GateSumsCombineProgram, GateSumsProgram, type GateSumsTerm } from './gate-sums-program';
 import { ScalePathsGatesProgram } from './scale-paths-gates-program';
-import { GroupNormApplyProgram, GroupNormCombineProgram, GroupNormPartialsProgram } from './group-norm-programs';
+import { GroupNormApplyProgram } from './group-norm-programs';
+import { GroupNormCombineProgram, GroupNormPartialsProgram } from './group-norm-statistics-programs';
 import { DepthwiseMapProgram } from './depthwise-map-program';
 import { PackVectorsProgram } from './pack-vectors-program';
 import type { WebGPUProgramLike } from './masked-conv-program';

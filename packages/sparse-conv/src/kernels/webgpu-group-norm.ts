@@ -1,7 +1,9 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { ListPart } from './compact-conv-program';
 import { GatedResidualProgram } from './gated-residual-program';
-import { CHUNK_ROWS, GroupNormApplyProgram, GroupNormCombineProgram, type GateCarry, groupNormLanes, GroupNormOnePassProgram, GroupNormNormalizeProgram, groupNormNormalizes, GroupNormPartialsProgram, type GroupNormSource, groupNormFits } from './group-norm-programs';
+import { CHUNK_ROWS, type GateCarry, groupNormLanes, type GroupNormSource } from './group-norm-snippets';
+import { GroupNormApplyProgram, GroupNormOnePassProgram, GroupNormNormalizeProgram, groupNormNormalizes, groupNormFits } from './group-norm-programs';
+import { GroupNormCombineProgram, GroupNormPartialsProgram } from './group-norm-statistics-programs';
 import { DepthwiseMapProgram } from './depthwise-map-program';
 import type { CompactGroupNormAttrs } from './kernel-names';
 import { type WebGPUBackendLike, runProgram } from './webgpu-backend';
@@ -167,7 +169,7 @@ export function secondNorm(kernel: string, inputs: tf.NamedTensorInfoMap, attrs:
   return { gamma: gamma1, beta: beta1, firstRun: pairRun };
 }
 
-/** GroupNorm's parameter buffers (group-norm-programs.ts's normParams): Gamma and Beta, or with a second set all four in one. */
+/** GroupNorm's parameter buffers (group-norm-snippets.ts's normParams): Gamma and Beta, or with a second set all four in one. */
 export function pairedNorm(be: WebGPUBackendLike, gamma: tf.TensorInfo, beta: tf.TensorInfo, second?: { gamma: tf.TensorInfo; beta: tf.TensorInfo }): tf.TensorInfo[] {
   return second ? [cachedPack(be, [gamma, beta, second.gamma, second.beta])] : [gamma, beta];
 }

@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import { GroupNormCombineProgram, groupNormLanes } from './group-norm-programs';
+import { GroupNormCombineProgram } from './group-norm-statistics-programs';
+import { groupNormLanes } from './group-norm-snippets';
 import { DepthwiseMapProgram } from './depthwise-map-program';
 import { SCALE_NODE_INPUTS, SCALE_NODE_INPUTS_TOWER1, type BlendPyramidAttrs, type ScaleNodeTowersAttrs, type ScalePathsAttrs, type ScalePathsGatesAttrs } from './kernel-names';
 import { pyramidRows, scalePathsLayout, segmentRowStarts, stackedLayout } from '../pyramid';

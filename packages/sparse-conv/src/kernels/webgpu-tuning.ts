@@ -3,7 +3,7 @@ import { GPU_ONE_PASS_LIST_BLOCKS, LIST_THREADS, ONE_PASS_LIST_BLOCKS } from './
 import { GPU_GEMM, type GemmTuning, SWIFTSHADER_GEMM } from './compact-gemm-program';
 import { GATE_CONV_LANES, GATE_CONV_PIXELS } from './gate-conv-program';
 import { GATE_SUMS_CHUNK_PIXELS, GATE_SUMS_THREADS } from './gate-sums-program';
-import { CHUNK_ROWS, GPU_STATS_THREADS } from './group-norm-programs';
+import { CHUNK_ROWS, GPU_STATS_THREADS } from './group-norm-snippets';
 import { DEPTHWISE_MAP_PIXELS } from './depthwise-map-program';
 import type { WebGPUBackendLike } from './webgpu-backend';
 
@@ -12,7 +12,7 @@ interface DeviceTuning {
   gemm: GemmTuning;
   /** images of more rows than this have a depthwise conv with GN written as a map first (DepthwiseMapProgram) */
   depthwiseMapRows: number;
-  /** threads of a GroupNorm statistics workgroup (group-norm-programs.ts) */
+  /** threads of a GroupNorm statistics workgroup (group-norm-statistics-programs.ts) */
   statsThreads: number;
   /** threads of the gate sums' workgroup, one per image (gate-sums-program.ts) */
   gateSumsThreads: number;
