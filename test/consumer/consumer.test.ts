@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { build as esbuild } from 'esbuild';
 import { type Browser, chromium } from 'playwright-core';
 import { build, createLogger } from 'vite';
+import webpack from 'webpack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveStatic } from '../static-server';
 
@@ -97,6 +98,9 @@ function readmeExample(readme: string, file: string): string {
 
 /** What useBackend says in a browser where the webgpu backend is not installed (the consumer project has cpu, and wasm for the CLI). */
 const MISSING_WEBGPU = "backend 'webgpu' needs @tensorflow/tfjs-backend-webgpu, which is not installed: npm install @tensorflow/tfjs-backend-webgpu";
+/** And where the bundler (webpack, `alias: { pkg: false }`) stood an empty module in for it. */
+const ALIASED_WEBGPU =
+  "backend 'webgpu': importing @tensorflow/tfjs-backend-webgpu registered no backend (an empty module in its place, e.g. a bundler's alias to false?): npm install @tensorflow/tfjs-backend-webgpu";
 
 interface PageReport {
   status: string;
@@ -214,7 +218,7 @@ describe('consumer project outside the workspace (npm pack + install)', () => {
     await sh(process.execPath, [tsc, '-p', 'tsconfig.readme.json'], project);
   }, 120_000);
 
-  it('bundles every package but the CLI for a browser with Vite and with esbuild (no plugin), and each bundle runs the head and COCOeval in Chromium', async () => {
+  it('bundles every package but the CLI for a browser with Vite, esbuild and webpack (no plugin), and each bundle runs the head and COCOeval in Chromium', async () => {
     const app = join(project, 'browser-app');
     // Vite's own warnings: a package that reaches a Node module gets it "externalized for browser compatibility"
     const warnings: string[] = [];
@@ -237,12 +241,36 @@ describe('consumer project outside the workspace (npm pack + install)', () => {
     const bundled = await esbuild({ entryPoints: [join(app, 'main.js')], bundle: true, platform: 'browser', format: 'esm', target: 'es2022', outfile: join(esbuildOut, 'main.js'), logLevel: 'silent' });
     expect(bundled.errors).toEqual([]);
     cpSync(join(app, 'index.html'), join(esbuildOut, 'index.html'));
+    // webpack fails on an import it cannot resolve, caught or not: an app that leaves a backend out says so (alias to false)
+    const webpackOut = join(project, 'webpack-dist');
+    const stats = await new Promise<webpack.Stats>((resolve, reject) =>
+      webpack(
+        {
+          mode: 'production',
+          target: 'web',
+          context: app,
+          entry: './main.js',
+          output: { path: webpackOut, filename: 'main.js' },
+          resolve: { alias: { '@tensorflow/tfjs-backend-webgpu': false } },
+          performance: { hints: false },
+        },
+        (err, result) => (err || !result ? reject(err ?? new Error('webpack: no stats')) : resolve(result)),
+      ),
+    );
+    const { errors = [], warnings: webpackWarnings = [] } = stats.toJson({ all: false, errors: true, warnings: true });
+    expect(errors.map((e) => e.message)).toEqual([]);
+    expect(webpackWarnings.map((w) => w.message)).toEqual([]);
+    cpSync(join(app, 'index.html'), join(webpackOut, 'index.html'));
 
     const extra = { '/golden.safetensors': readFileSync(golden), '/cocoeval-case.json': readFileSync(cocoevalCase) };
     // WebGPU on, so that asking for the webgpu backend gets as far as importing its package
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--enable-unsafe-webgpu', '--no-sandbox'] });
     try {
-      for (const [bundler, outDir] of [['vite', viteOut], ['esbuild', esbuildOut]]) {
+      for (const [bundler, outDir, missingWebgpu] of [
+        ['vite', viteOut, MISSING_WEBGPU],
+        ['esbuild', esbuildOut, MISSING_WEBGPU],
+        ['webpack', webpackOut, ALIASED_WEBGPU],
+      ]) {
         const report = await pageReport(browser, outDir, extra);
         expect(report.error, bundler).toBeUndefined();
         expect(report.status, bundler).toBe('done');
@@ -259,7 +287,7 @@ describe('consumer project outside the workspace (npm pack + install)', () => {
         for (const [i, s] of report.coco.stats.entries()) expect(Math.abs(s - report.coco.want[i]), `${bundler}: stat ${i}`).toBeLessThan(1e-9);
         // a Node-only function (hasCheckpoint: path.join, then fs.existsSync), called in the browser, names its package and module
         expect(report.nodeOnly, bundler).toBe("@dynhead/detectors: 'path'.join is not available in a browser: this function needs Node");
-        expect(report.missingBackend, bundler).toBe(MISSING_WEBGPU);
+        expect(report.missingBackend, bundler).toBe(missingWebgpu);
       }
     } finally {
       await browser.close();

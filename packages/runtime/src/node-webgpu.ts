@@ -12,7 +12,7 @@ export async function installNodeWebGPU(): Promise<void> {
   let dawn: { create: (flags: string[]) => unknown; globals: Record<string, unknown> };
   try {
     const specifier = 'webgpu';
-    dawn = (await import(/* @vite-ignore */ specifier)) as typeof dawn;
+    dawn = (await import(/* @vite-ignore */ /* webpackIgnore: true */ specifier)) as typeof dawn;
   } catch (e) {
     throw new BackendUnavailableError(`webgpu in Node needs the 'webgpu' package (Dawn): npm install webgpu (${(e as Error).message})`);
   }

@@ -42,13 +42,22 @@ function backendImportFailed(backend: BackendName, pkg: string): (e: unknown) =>
   };
 }
 
+/** The package that registers each backend with tfjs. */
+const BACKEND_PACKAGES: Record<BackendName, string> = {
+  cpu: '@tensorflow/tfjs-backend-cpu',
+  wasm: '@tensorflow/tfjs-backend-wasm',
+  webgpu: '@tensorflow/tfjs-backend-webgpu',
+  tensorflow: '@tensorflow/tfjs-node-gpu',
+};
+
 async function loadCpu(): Promise<void> {
-  await import('@tensorflow/tfjs-backend-cpu').catch(backendImportFailed('cpu', '@tensorflow/tfjs-backend-cpu'));
+  await import('@tensorflow/tfjs-backend-cpu').catch(backendImportFailed('cpu', BACKEND_PACKAGES.cpu));
 }
 
 async function loadWasm(options: UseBackendOptions): Promise<void> {
-  const wasm = await import('@tensorflow/tfjs-backend-wasm').catch(backendImportFailed('wasm', '@tensorflow/tfjs-backend-wasm'));
-  if (options.wasmPaths) wasm.setWasmPaths(options.wasmPaths as string);
+  const wasm = await import('@tensorflow/tfjs-backend-wasm').catch(backendImportFailed('wasm', BACKEND_PACKAGES.wasm));
+  // a bundler that stands an empty module in for the package (webpack's `alias: { pkg: false }`) leaves no setWasmPaths
+  if (options.wasmPaths) wasm.setWasmPaths?.(options.wasmPaths as string);
 }
 
 async function loadWebGPU(): Promise<void> {
@@ -56,7 +65,7 @@ async function loadWebGPU(): Promise<void> {
   else if (!(globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu) {
     throw new BackendUnavailableError('webgpu: this browser exposes no navigator.gpu (WebGPU disabled or unsupported)');
   }
-  await import('@tensorflow/tfjs-backend-webgpu').catch(backendImportFailed('webgpu', '@tensorflow/tfjs-backend-webgpu'));
+  await import('@tensorflow/tfjs-backend-webgpu').catch(backendImportFailed('webgpu', BACKEND_PACKAGES.webgpu));
 }
 
 /** Node says ERR_MODULE_NOT_FOUND; bundlers and vite say it in words only. */
@@ -67,10 +76,11 @@ function isNotInstalled(e: unknown, pkg: string): boolean {
 }
 
 async function loadTensorflow(): Promise<void> {
-  // Optional peers that cannot be installed everywhere: resolved at run time only, never bundled.
+  // Optional peers that cannot be installed everywhere: resolved at run time only, never bundled
+  // (the comments tell Vite and webpack to leave the import as it is).
   for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
     try {
-      await import(/* @vite-ignore */ pkg);
+      await import(/* @vite-ignore */ /* webpackIgnore: true */ pkg);
       return;
     } catch (e) {
       if (!isNotInstalled(e, pkg)) throw e;
@@ -127,6 +137,10 @@ export async function useBackend(name?: BackendName | string, options: UseBacken
     } catch (e) {
       if (e instanceof BackendUnavailableError) throw e;
       throw new BackendUnavailableError(`backend '${wanted}' could not be loaded: ${(e as Error).message}; available: ${BACKEND_NAMES.join(', ')}`);
+    }
+    if (!tf.findBackendFactory(tfjsName)) {
+      // the import gave a module that registered nothing: a bundler stood an empty one in for the package
+      throw new BackendUnavailableError(`backend '${wanted}': importing ${BACKEND_PACKAGES[wanted]} registered no backend (an empty module in its place, e.g. a bundler's alias to false?): npm install ${BACKEND_PACKAGES[wanted]}`);
     }
   }
   registerKernelFixes(tfjsName);
