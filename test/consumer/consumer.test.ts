@@ -1,8 +1,9 @@
 // How users install single packages into their own projects: `npm pack` every public package, install
 // the tarballs (with tfjs-core and the cpu backend, from the local npm cache) into a project outside
 // the workspace, then import them through ESM and CommonJS, type-check TypeScript against their
-// .d.ts (every package's with no Node typings, and each README's example), and run the dynamic head
-// on cpu against the official implementation's outputs.
+// .d.ts (every package's with no Node typings, and each README's example), run the dynamic head
+// on cpu against the official implementation's outputs, and bundle a browser app of them with Vite,
+// esbuild and webpack, each bundle run in headless Chromium.
 // Needs each package's dist/ (`npm test` builds first; alone: `npx turbo run build`).
 import { execFile } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
