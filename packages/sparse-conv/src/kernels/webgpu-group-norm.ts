@@ -55,8 +55,8 @@ export function groupNormOnGpu(
     be.disposeData(y.dataId);
     return out;
   }
-  const longest = Math.max(...starts.slice(1).map((end, b) => end - starts[b]));
-  const chunks = chunksOf(starts);
+  const longest = longestRun(starts);
+  const chunks = chunksFor(longest);
   if (depthwiseFilter && longest > tuning.depthwiseMapRows) {
     // a big map: its depthwise conv written once, then GroupNorm of the rows
     const dw = runProgram(be, new DepthwiseMapProgram(x.shape, stats.lanes, tuning.depthwiseMapPixels, tuning.channelQuads), [x, depthwiseFilter], 'float32');
@@ -141,7 +141,7 @@ export function groupNormSums(
   const batch = starts.length - 1;
   const source: GroupNormSource = list ? { compact: list.part, scattered: true } : 'rows';
   const stats = statisticsOptions(be, c, o.groups, batch, { bias: bias !== undefined, masked: list !== undefined, source, listed: list !== undefined, pairRun: o.pairRun });
-  const chunks = chunksOf(starts);
+  const chunks = chunksFor(longestRun(starts));
   const program = new GroupNormPartialsProgram(batch, chunks, stats, carry && { ...carry, channels: c });
   const partials = runProgram(be, program, [map, rowStarts(be, starts), ...(bias ? [bias] : []), ...(list ? [list.list] : [])], 'float32');
   return { partials, stats };
@@ -200,8 +200,12 @@ function statisticsOptions(
   return { groups, bias, masked, source, lanes: groupNormLanes(c, groups), activeRows: listed, segmented: runs > 1, threads: deviceTuning(be).statsThreads, pairRun };
 }
 
-/** Chunks of CHUNK_ROWS rows the longest of runs `starts` takes: the statistics' chunks per (run, group). */
-function chunksOf(starts: number[]): number {
-  const longest = Math.max(...starts.slice(1).map((end, b) => end - starts[b]));
+/** The rows of the longest of runs `starts`. */
+function longestRun(starts: number[]): number {
+  return Math.max(...starts.slice(1).map((end, b) => end - starts[b]));
+}
+
+/** Chunks of CHUNK_ROWS rows a run of `longest` rows takes: the statistics' chunks per (run, group). */
+function chunksFor(longest: number): number {
   return Math.max(1, Math.ceil(longest / CHUNK_ROWS));
 }

@@ -3,13 +3,35 @@ import { GroupNormCombineProgram } from './group-norm-statistics-programs';
 import { groupNormLanes } from './group-norm-snippets';
 import { DepthwiseMapProgram } from './depthwise-map-program';
 import { SCALE_NODE_INPUTS, SCALE_NODE_INPUTS_TOWER1, type BlendPyramidAttrs, type ScaleNodeTowersAttrs, type ScalePathsAttrs, type ScalePathsGatesAttrs } from './kernel-names';
-import { pyramidRows, scalePathsLayout, segmentRowStarts, stackedLayout } from '../pyramid';
+import { type PyramidLayout, pyramidRows, scalePathsLayout, segmentRowStarts, stackedLayout } from '../pyramid';
 import { type BlendStatistics, BlendPyramidProgram } from './blend-pyramid-program';
 import { carriedGateRows, pathGateRows, ScalePathsGatesProgram } from './scale-paths-gates-program';
 import { type WebGPUBackendLike, runProgram, asPixelMap } from './webgpu-backend';
 import { cachedPack, keptTowerPacks } from './kept-buffers';
 import { deviceTuning } from './webgpu-tuning';
 import { groupNormOnGpu, groupNormAffineOnGpu, groupNormSums, chunksOfPartials } from './webgpu-group-norm';
+
+/** The (level, image) runs of one scale path of a pyramid: levels 0 .. L-2 (or 1 .. L-1) of each image. */
+function pathRuns(pyramid: PyramidLayout): number {
+  return (pyramid.sizes.length - 1) * pyramid.batch;
+}
+
+/**
+ * Where the paths' statistics find their rows in ScalePathsGatesProgram's output for `towers` scale
+ * nodes: the gates' head (gateRows, its gateValues, carried one value each into statsHeadRows of the
+ * statistics' buffer), then each path's (level, image) runs, tower 0's first (starts).
+ */
+function pathsOutputRows(pyramid: PyramidLayout, c: number, towers: 1 | 2): { gateRows: number; gateValues: number; statsHeadRows: number; starts: number[] } {
+  const gateRows = pathGateRows(pyramid, c, towers);
+  const pathsLayout = scalePathsLayout(pyramid);
+  const runsLayout = towers === 2 ? stackedLayout(pathsLayout, pathsLayout) : pathsLayout;
+  return {
+    gateRows,
+    gateValues: 2 * towers * pyramidRows(pyramid),
+    statsHeadRows: carriedGateRows(pyramid, c, towers),
+    starts: segmentRowStarts(runsLayout).map((s) => s + gateRows),
+  };
+}
 
 /** SCALE_PATHS on a webgpu backend: both paths' depthwise convs in one map, then one GroupNorm over its runs (or its statistics alone, for a blend that normalises as it samples). */
 export function scalePathsOnGpu(be: WebGPUBackendLike, inputs: tf.NamedTensorInfoMap, attrs: ScalePathsAttrs): tf.TensorInfo | tf.TensorInfo[] {
@@ -21,7 +43,7 @@ export function scalePathsOnGpu(be: WebGPUBackendLike, inputs: tf.NamedTensorInf
   const program = new DepthwiseMapProgram(pixelMap.shape, groupNormLanes(x.shape[1], groups), tuning.depthwiseMapPixels, tuning.channelQuads, undefined, pyramid);
   const map = runProgram(be, program, [pixelMap, filter, filter1, bias, bias1], 'float32');
   // runs: path 0's (level, image) runs on levels 0 .. L-2, then path 1's
-  const firstRun = (pyramid.sizes.length - 1) * pyramid.batch;
+  const firstRun = pathRuns(pyramid);
   const starts = segmentRowStarts(scalePathsLayout(pyramid));
   // the blend normalises as it samples: the statistics alone, the map as its convs
   if (affine) return [map, groupNormAffineOnGpu(be, map, starts, { gamma, beta, second: { gamma: gamma1, beta: beta1, firstRun } }, { groups, eps })];
@@ -40,12 +62,10 @@ export function scalePathsGatesOnGpu(be: WebGPUBackendLike, inputs: tf.NamedTens
   const biases = cachedPack(be, [bias, bias1, gateBias, gateBias1], 2 * c + 4);
   const out = runProgram(be, new ScalePathsGatesProgram(pyramid, c, activation, gatePixels, gateLanes, xRow0), [asPixelMap(x), gateFilter, gateFilter1, filter, filter1, biases], 'float32');
   // the paths' runs as SCALE_PATHS numbers them, from the rows after the gates' on
-  const gateRows = pathGateRows(pyramid, c);
-  const firstRun = (pyramid.sizes.length - 1) * pyramid.batch;
-  const starts = segmentRowStarts(scalePathsLayout(pyramid)).map((s) => s + gateRows);
-  const gateValues = 2 * pyramidRows(pyramid);
+  const { gateValues, statsHeadRows, starts } = pathsOutputRows(pyramid, c, 1);
+  const firstRun = pathRuns(pyramid);
   // the gates, a vec4 each in out's head, carried one value each
-  const carry = { input: out, values: gateValues, rows: carriedGateRows(pyramid, c), stride: 4 };
+  const carry = { input: out, values: gateValues, rows: statsHeadRows, stride: 4 };
   // the gates carried into a small buffer, ahead of the paths' statistics: their charge (kept to
   // the pass's end) then holds that buffer alive, not the maps'. With `sums` the blend works out
   // the scale and shift from the chunk sums itself (a dispatch fewer); else the combine does.
@@ -76,11 +96,7 @@ export function scaleNodeTowersOnGpu(be: WebGPUBackendLike, inputs: tf.NamedTens
   const program = new ScalePathsGatesProgram(pyramid, c, activation, gatePixels, gateLanes, xRows[0], towers);
   const paths = runProgram(be, program, [asPixelMap(x), pack('gateFilter'), pack('gateFilter1'), pack('filter'), pack('filter1'), biases], 'float32');
   // both towers' paths' runs, tower 0's first, after the four gates' head
-  const gateRows = pathGateRows(pyramid, c, 2);
-  const pathsLayout = scalePathsLayout(pyramid);
-  const starts = segmentRowStarts(stackedLayout(pathsLayout, pathsLayout)).map((s) => s + gateRows);
-  const gateValues = 4 * pyramidRows(pyramid);
-  const statsHeadRows = carriedGateRows(pyramid, c, 2);
+  const { gateRows, gateValues, statsHeadRows, starts } = pathsOutputRows(pyramid, c, 2);
   const carry = { values: gateValues, rows: statsHeadRows, stride: 4 };
   // the four paths' norms (each tower's finer and coarser), as one tower's blend packs its two, then both
   const towerNorms = towerInputs.map((own) => cachedPack(be, [own[at('gamma')], own[at('beta')], own[at('gamma1')], own[at('beta1')]]));
@@ -94,7 +110,7 @@ export function scaleNodeTowersOnGpu(be: WebGPUBackendLike, inputs: tf.NamedTens
     stats = groupNormSums(be, paths, starts, { groups, carry }).partials;
     statistics = { groups, eps, chunks: chunksOfPartials(stats, statsHeadRows, c, starts.length - 1, groups) };
   } else {
-    const { partials, stats: o } = groupNormSums(be, paths, starts, { groups, pairRun: (pyramid.sizes.length - 1) * pyramid.batch });
+    const { partials, stats: o } = groupNormSums(be, paths, starts, { groups, pairRun: pathRuns(pyramid) });
     stats = runProgram(be, new GroupNormCombineProgram(starts.length - 1, c, eps, { ...o, normSets: 4 }, true, carry), [partials, norms, paths], 'float32');
     be.disposeData(partials.dataId);
   }
@@ -114,7 +130,7 @@ export function blendPyramidOnGpu(be: WebGPUBackendLike, inputs: tf.NamedTensorI
   const { channelQuads } = deviceTuning(be);
   if (partials) {
     // the paths' GroupNorm worked out from their sums here
-    const chunks = chunksOfPartials(partials, statsHeadRows, c, 2 * (pyramid.sizes.length - 1) * pyramid.batch, groups as number);
+    const chunks = chunksOfPartials(partials, statsHeadRows, c, 2 * pathRuns(pyramid), groups as number);
     const program = new BlendPyramidProgram(pyramid, c, channelQuads, true, { paths: headRows, stats: statsHeadRows }, { groups: groups as number, eps: eps as number, chunks }, xRow0);
     const norms = cachedPack(be, [gamma, beta, gamma1, beta1]);
     return runProgram(be, program, [x, xWeight, paths, gates, sourceWeight, partials, norms], 'float32');
