@@ -3,15 +3,10 @@ import { levelRowStarts, type PyramidLayout } from '../pyramid';
 /** What tfjs's runWebGPUProgram takes as a program's own uniform values. */
 export type UniformData = { type: 'int32'; data: number[] }[];
 
-/**
- * A program's own i32 uniforms (tfjs's programDefinedUniform), declared and filled in one order.
- * A pyramid's level sizes go here rather than into the WGSL text, so that one shader serves every
- * image size (tfjs keys its pipelines by the program's shaderKey, not by its shapes). One uniform
- * per value: tfjs aligns each entry, and takes no arrays.
- */
 /** Each uniform name's declaration and expression, made once: programs are made every dispatch, with the same few hundred names. */
 const uniformStrings = new Map<string, { field: string; expr: string }>();
 
+/** Each level uniform name, by prefix and kind, then level. */
 const levelNames = new Map<string, string[]>();
 
 /** The uniform name `${prefix}${kind}${l}` (a level's or run's), each made once. */
@@ -26,6 +21,12 @@ export function levelName(prefix: string, kind: string, l: number): string {
   return names[l];
 }
 
+/**
+ * A program's own i32 uniforms (tfjs's programDefinedUniform), declared and filled in one order.
+ * A pyramid's level sizes go here rather than into the WGSL text, so that one shader serves every
+ * image size (tfjs keys its pipelines by the program's shaderKey, not by its shapes). One uniform
+ * per value: tfjs aligns each entry, and takes no arrays.
+ */
 export class ProgramUniforms {
   private readonly values: number[] = [];
   // built as uniforms are added (a program is made every dispatch)
